@@ -1,0 +1,11 @@
+"""The IPython layer: thin magics that parse arguments, call the core, show the result.
+
+Each theme is one ``Magics`` class in its own module; :data:`MAGICS` lists them for
+:func:`jsmagic.load_ipython_extension`.
+"""
+
+from .connection import ConnectionMagics
+
+MAGICS = [
+    ConnectionMagics,
+]

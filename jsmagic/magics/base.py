@@ -1,0 +1,48 @@
+"""What every jsmagic magic shares: the context, running coroutines, friendly errors."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable, TypeVar
+
+from IPython.core.error import UsageError
+
+from ..context import context
+from ..errors import JSMagicError, translate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    """Run a core coroutine on the kernel-wide context's loop."""
+    return context().run(coro)
+
+
+def friendly(what: str = "") -> Callable[[F], F]:
+    """Turn nats-py exceptions escaping a magic into jsmagic's one-line errors.
+
+    jsmagic errors and IPython's ``UsageError`` pass through; an exception we have no
+    words for is left alone, since hiding a bug's traceback helps nobody.
+    """
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except (JSMagicError, UsageError, KeyboardInterrupt):
+                raise
+            except Exception as e:
+                mapped = translate(e, what)
+                if mapped is None:
+                    raise
+                raise mapped from None
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def user_namespace(magics: Any) -> dict[str, Any]:
+    """The notebook's variables (``-o NAME`` stores results there)."""
+    return magics.shell.user_ns if magics.shell is not None else {}

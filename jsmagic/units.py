@@ -1,0 +1,99 @@
+"""Human units for durations, sizes and points in time, in the ``nats`` CLI's spelling.
+
+``1d3h``, ``90s``, ``500ms`` are durations; ``10MB``, ``1.5GiB``, ``512`` are sizes;
+a point in time is an ISO/RFC 3339 timestamp or a duration meaning "that long ago".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .errors import InputError
+
+_DURATION_UNITS = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+    "d": 86400.0, "w": 7 * 86400.0, "y": 365 * 86400.0,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$", re.IGNORECASE)
+_SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds in ``1d3h``, ``90s``, ``1.5h``, ``250ms`` (a bare number means seconds)."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    pos, total = 0, 0.0
+    for match in _DURATION_PART.finditer(s):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(s) or not s:
+        raise InputError(f"bad duration {text!r}", hint="use e.g. 90s, 15m, 2h, 1d3h")
+    return total
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes in ``10MB``, ``1.5GiB``, ``512K`` or ``4096`` (``-1`` stays -1: unlimited)."""
+    if isinstance(text, int):
+        return text
+    s = str(text).strip()
+    if s in ("-1", "unlimited"):
+        return -1
+    match = _SIZE.match(s)
+    if not match:
+        raise InputError(f"bad size {text!r}", hint="use e.g. 512, 64KB, 10MB, 1GiB")
+    number, prefix, binary, _ = match.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** _SIZE_POWERS[prefix.lower()])
+
+
+def format_size(n: int | float | None) -> str:
+    """``1536`` → ``1.5 KiB``; ``-1`` → ``unlimited``."""
+    if n is None:
+        return "-"
+    if n < 0:
+        return "unlimited"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover - loop always returns
+
+
+def format_duration(seconds: float | None) -> str:
+    """``93784`` → ``1d2h3m4s``; 0 or None → ``unlimited`` (JetStream's 'no limit')."""
+    if not seconds:
+        return "unlimited"
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    out, rest = [], int(round(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(out) or "0s"
+
+
+def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A tz-aware UTC time from ISO/RFC 3339 text, or from a duration meaning "ago"."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    s = str(text).strip()
+    try:
+        return now - dt.timedelta(seconds=parse_duration(s))
+    except InputError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"bad time {text!r}", hint="use an ISO time like 2026-11-26T10:00:00Z or a duration like 2h (ago)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)

@@ -1,0 +1,82 @@
+"""Shared fixtures: real nats-servers from the wheel, an IPython shell, a real kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from jsmagic.testing import KernelSession, nats_server, testing_shell
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory, monkeypatch):
+    """No user's nats contexts, NATS_* variables or local server leak into a test."""
+    cfg = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+    for var in list(os.environ):
+        if var.startswith("NATS_"):
+            monkeypatch.delenv(var)
+    from jsmagic.config import settings
+
+    monkeypatch.setattr(settings(), "probe_local", False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def server():
+    """One JetStream server for the whole session (tests use their own stream names)."""
+    with nats_server() as s:
+        yield s
+
+
+@pytest.fixture
+def fresh_server():
+    """A JetStream server of this test's own, for tests where server state matters."""
+    with nats_server() as s:
+        yield s
+
+
+@pytest.fixture
+def shell(server):
+    """An IPython shell with jsmagic loaded and connected to the session server.
+
+    Torn down by unloading the extension, which closes the context.
+    """
+    sh = testing_shell()
+    sh.run_line_magic("js_connect", server.url)
+    yield sh
+    sh.run_line_magic("unload_ext", "jsmagic")
+
+
+@pytest.fixture
+def bare_shell():
+    """An IPython shell with jsmagic loaded and not connected."""
+    sh = testing_shell()
+    yield sh
+    sh.run_line_magic("unload_ext", "jsmagic")
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    """A real Jupyter kernel (isolated config dir); ``kernel.run(code)`` returns a CellResult."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    with KernelSession(env=env, cwd=str(tmp_path)) as k:
+        yield k
+
+
+@pytest.fixture
+def nc(server):
+    """A plain nats-py connection to the session server, as an independent client.
+
+    Returns ``(nc, js, run)`` where ``run(coro)`` executes on the client's loop.
+    """
+    import nats
+
+    loop = asyncio.new_event_loop()
+    client = loop.run_until_complete(nats.connect(server.url))
+    js = client.jetstream()
+    yield client, js, loop.run_until_complete
+    loop.run_until_complete(client.close())
+    loop.close()

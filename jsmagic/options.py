@@ -85,6 +85,13 @@ class ConnectOptions:
     def __post_init__(self) -> None:
         secrets.register(self.password, self.token)
 
+    def __repr__(self) -> str:
+        """The dataclass repr with URL credentials masked (passwords and tokens are already hidden)."""
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr
+        )
+        return secrets.redact(f"ConnectOptions({shown})")
+
     def uses_tls(self) -> bool:
         """True when any TLS option is set or a URL asks for ``tls://``."""
         return bool(self.tls_ca or self.tls_cert or self.tls_first) or any(

@@ -39,12 +39,18 @@ def nats_server(config: str = "", **kwargs: Any) -> Iterator[EmbeddedServer]:
         server.cleanup()
 
 
-def testing_shell():
-    """A fresh IPython ``InteractiveShell`` with jsmagic loaded (errors raise in ``run_cell``)."""
+def testing_shell(**traits: Any):
+    """A fresh IPython ``InteractiveShell`` with jsmagic loaded.
+
+    ``traits`` preset ``JSMagic`` settings as a profile's config would
+    (``testing_shell(probe_local=False)``).
+    """
     from IPython.core.interactiveshell import InteractiveShell
 
     InteractiveShell.clear_instance()
     shell = InteractiveShell.instance()
+    for name, value in traits.items():
+        setattr(shell.config.JSMagic, name, value)
     shell.run_line_magic("load_ext", "jsmagic")
     return shell
 

@@ -18,9 +18,9 @@ def _isolated_env(tmp_path_factory, monkeypatch):
     for var in list(os.environ):
         if var.startswith("NATS_"):
             monkeypatch.delenv(var)
-    from jsmagic.config import settings
+    from jsmagic.config import JSMagic, use_settings
 
-    monkeypatch.setattr(settings(), "probe_local", False)
+    use_settings(JSMagic(probe_local=False))  # a server on the developer's 127.0.0.1:4222 must not matter
     yield
 
 
@@ -44,7 +44,7 @@ def shell(server):
 
     Torn down by unloading the extension, which closes the context.
     """
-    sh = testing_shell()
+    sh = testing_shell(probe_local=False)
     sh.run_line_magic("js_connect", server.url)
     yield sh
     sh.run_line_magic("unload_ext", "jsmagic")
@@ -53,7 +53,7 @@ def shell(server):
 @pytest.fixture
 def bare_shell():
     """An IPython shell with jsmagic loaded and not connected."""
-    sh = testing_shell()
+    sh = testing_shell(probe_local=False)
     yield sh
     sh.run_line_magic("unload_ext", "jsmagic")
 

@@ -91,6 +91,12 @@ class InputError(JSMagicError):
     """A magic got input it cannot use (bad JSON, bad value, undefined name...)."""
 
 
+class ForceRequiredError(JSMagicError):
+    """A destructive verb was asked for without ``--force``; the message says what it would remove."""
+
+    hint = "nothing was changed; add --force to do it"
+
+
 class NotConnectedError(JSMagicError):
     """An operation needs a connection and autostart is off."""
 

@@ -79,6 +79,7 @@ class LiveTable:
         on_stop: Callable[[], Any] | None = None,
         max_render_rate: float | None = None,
         static_every: float = 5.0,
+        formatters: dict[str, Callable[[Any], Any]] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ):
         import ipywidgets as w
@@ -96,6 +97,8 @@ class LiveTable:
         self.on_stop = on_stop
         self.max_render_rate = max_render_rate or settings().max_render_rate
         self.static_every = static_every
+        fmts = formatters or {}
+        self._formatters = [fmts.get(c) for c in self.columns]
         self._loop = loop
         # state: upsert mode keeps key -> (row, muted) in change order; tail mode a bounded deque
         self._rows: dict[Any, tuple[tuple, bool]] = {}
@@ -271,7 +274,10 @@ class LiveTable:
         for row, muted, hot in self._shown():
             style = "background:#fff3b0;" if hot else ""
             style += "color:#8c959f;text-decoration:line-through;" if muted else ""
-            cells = "".join(f"<td style='text-align:left'>{_cell(v)}</td>" for v in row)
+            cells = "".join(
+                f"<td style='text-align:left'>{_cell(f(v) if f is not None and v is not None else v)}</td>"
+                for v, f in zip(row, self._formatters)
+            )
             body.append(f"<tr style='{style}'>{cells}</tr>")
         total = len(self)
         foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""

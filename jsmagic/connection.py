@@ -10,16 +10,21 @@ connected, reconnects are unlimited, because a kernel lives for hours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
+import re
 import socket
 import ssl
-from typing import Any, Callable
+import time
+import weakref
+from typing import Any, Awaitable, Callable
 
 import nats
 import nats.errors
 
 from . import secrets
-from .errors import AuthError, ConfigError, ConnectError, JSMagicError, TLSError
+from .errors import AuthError, ConfigError, ConnectError, JSMagicError, PermissionDeniedError, TLSError
 from .options import ConnectOptions
 
 LOCAL_URL = "nats://127.0.0.1:4222"
@@ -91,6 +96,48 @@ def connect_kwargs(opts: ConnectOptions, timeout: float) -> dict[str, Any]:
     return kwargs
 
 
+def _tls_reason(e: BaseException) -> str:
+    """The short reason of a TLS failure (``CERTIFICATE_VERIFY_FAILED: unable to get ...``)."""
+    reason = getattr(e, "reason", None) or type(e).__name__
+    detail = getattr(e, "verify_message", None)
+    return f"{reason}: {detail}" if detail else str(reason)
+
+
+def _tls_error(e: BaseException, where: str, opts: ConnectOptions) -> TLSError:
+    """Say which TLS option is wrong: the CA, the client certificate, or TLS itself."""
+    if isinstance(e, nats.errors.SecureConnRequiredError):
+        return TLSError(f"server at {where} requires TLS", hint="connect with --tls-ca (and --tls-cert/--tls-key)")
+    if isinstance(e, nats.errors.SecureConnWantedError):
+        return TLSError(f"server at {where} does not offer TLS", hint="drop the TLS options")
+    reason = _tls_reason(e)
+    upper = reason.upper()
+    if "CERTIFICATE_REQUIRED" in upper:
+        return TLSError(
+            f"server at {where} requires a client certificate ({reason})", hint="give --tls-cert and --tls-key"
+        )
+    if "HOSTNAME" in upper or "IP ADDRESS MISMATCH" in upper:
+        return TLSError(f"the server certificate does not match {where} ({reason})", hint="connect with the name in its certificate")
+    if "CERTIFICATE_VERIFY_FAILED" in upper:
+        if opts.tls_ca:
+            return TLSError(
+                f"TLS handshake with {where} failed: the server certificate is not signed by the --tls-ca CA ({reason})",
+                hint="check --tls-ca",
+            )
+        return TLSError(
+            f"TLS handshake with {where} failed: the server certificate is not trusted by this machine ({reason})",
+            hint="give the server's CA with --tls-ca",
+        )
+    if "UNKNOWN_CA" in upper or "BAD_CERTIFICATE" in upper or "CERTIFICATE_UNKNOWN" in upper:
+        return TLSError(f"server at {where} rejected our client certificate ({reason})", hint="check --tls-cert and --tls-key")
+    return TLSError(f"TLS handshake with {where} failed: {reason}")
+
+
+def _is_tls_failure(e: BaseException) -> bool:
+    return isinstance(e, ssl.SSLError) or isinstance(
+        e, (nats.errors.SecureConnFailedError, nats.errors.SecureConnRequiredError, nats.errors.SecureConnWantedError)
+    )
+
+
 def classify(errors: list[BaseException], final: BaseException, opts: ConnectOptions) -> JSMagicError:
     """Turn what nats-py reported while connecting into one clear jsmagic error."""
     where = ", ".join(secrets.mask_url(s) for s in opts.servers)
@@ -99,15 +146,8 @@ def classify(errors: list[BaseException], final: BaseException, opts: ConnectOpt
     if any(isinstance(e, nats.errors.AuthorizationError) for e in seen) or "authorization" in text:
         return AuthError(f"authorization violation at {where}")
     for e in seen:
-        if isinstance(e, ssl.SSLError) or isinstance(
-            e, (nats.errors.SecureConnFailedError, nats.errors.SecureConnRequiredError, nats.errors.SecureConnWantedError)
-        ):
-            reason = getattr(e, "reason", None) or type(e).__name__
-            if isinstance(e, nats.errors.SecureConnRequiredError):
-                return TLSError(f"server at {where} requires TLS", hint="connect with --tls-ca (and --tls-cert/--tls-key)")
-            if isinstance(e, nats.errors.SecureConnWantedError):
-                return TLSError(f"server at {where} does not offer TLS", hint="drop the TLS options")
-            return TLSError(f"TLS handshake with {where} failed: {reason}")
+        if _is_tls_failure(e):
+            return _tls_error(e, where, opts)
     if "certificate" in text or "ssl" in text:
         return TLSError(f"TLS handshake with {where} failed")
     if any(isinstance(e, ConnectionRefusedError) for e in seen) or "refused" in text:
@@ -116,6 +156,28 @@ def classify(errors: list[BaseException], final: BaseException, opts: ConnectOpt
         return ConnectError(f"no answer from {where} (timed out)")
     last = errors[-1] if errors else final
     return ConnectError(f"cannot connect to {where}: {type(last).__name__} {last}".strip())
+
+
+class _QuietTLSClose(logging.Filter):
+    """Drop asyncio's "returning true from eof_received()" warning.
+
+    nats-py's protocol returns True from ``eof_received`` on TLS connections; asyncio
+    then logs a harmless warning when the connection closes, which would land in the
+    cell's stderr of ``%js_close``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+_quiet_filter = _QuietTLSClose()
+
+
+def _quiet_tls_close_warning() -> None:
+    """Install :class:`_QuietTLSClose` on the asyncio logger once."""
+    log = logging.getLogger("asyncio")
+    if _quiet_filter not in log.filters:
+        log.addFilter(_quiet_filter)
 
 
 async def open_connection(
@@ -131,9 +193,11 @@ async def open_connection(
     kwargs = connect_kwargs(opts, timeout)
     attempt_errors: list[BaseException] = []
     connected = False
+    refusals = Refusals()
 
     async def error_cb(e: BaseException) -> None:
         if connected:
+            refusals.note(e)
             on_error(e)
         else:
             attempt_errors.append(e)
@@ -149,23 +213,175 @@ async def open_connection(
         if connected:
             on_close()
 
-    try:
-        nc = await asyncio.wait_for(
-            nats.connect(
-                error_cb=error_cb,
-                disconnected_cb=disconnected_cb,
-                reconnected_cb=reconnected_cb,
-                closed_cb=closed_cb,
-                **kwargs,
-            ),
-            timeout=timeout * 2 + 2 * len(opts.servers),
+    if kwargs.get("tls") is not None:
+        _quiet_tls_close_warning()
+    # nats-py hangs in its close after a failed TLS handshake (until our timeout), and a
+    # wrong CA or a refused client certificate will not fix itself on a retry: stop at once
+    tls_failed = asyncio.Event()
+
+    async def error_cb_fast(e: BaseException) -> None:
+        await error_cb(e)
+        if not connected and _is_tls_failure(e):
+            tls_failed.set()
+
+    task = asyncio.ensure_future(
+        nats.connect(
+            error_cb=error_cb_fast,
+            disconnected_cb=disconnected_cb,
+            reconnected_cb=reconnected_cb,
+            closed_cb=closed_cb,
+            **kwargs,
         )
+    )
+    try:
+        nc = await _first_of(task, tls_failed, timeout * 2 + 2 * len(opts.servers))
     except JSMagicError:
+        raise
+    except asyncio.CancelledError:
         raise
     except Exception as e:  # nats-py raises many kinds; we classify them all
         raise classify(attempt_errors, e, opts) from None
     connected = True
+    _refusals[nc] = refusals
     # a kernel lives for hours: once in, keep reconnecting through server restarts
     nc.options["max_reconnect_attempts"] = -1
     nc.options["reconnect_time_wait"] = 1
     return nc
+
+
+async def _first_of(task: "asyncio.Future[nats.NATS]", failed: asyncio.Event, timeout: float) -> nats.NATS:
+    """The connected client, or the reason it cannot be: a fatal TLS error or a timeout.
+
+    The connect task is cancelled (never left running) when we give up on it, also when
+    the cell itself is interrupted.
+    """
+    waiter = asyncio.ensure_future(failed.wait())
+    try:
+        done, _ = await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+    if task in done and not task.cancelled():
+        return task.result()
+    if failed.is_set():
+        raise ConnectionAbortedError("TLS handshake failed")
+    raise asyncio.TimeoutError()
+
+
+# ---- permission refusals ----------------------------------------------------------------
+# The server answers a publish or subscribe that the user's permissions forbid with an
+# asynchronous -ERR; nats-py only hands it to the error callback, so the publish "works"
+# and a JetStream publish just times out.  We keep the refusals per connection so that
+# core code can turn them into a clear PermissionDeniedError (and at once, not after the
+# timeout).
+
+_PERMISSION = re.compile(r"permissions violation for (publish|subscription) to \"?([^\"']+)", re.IGNORECASE)
+_refusals: "weakref.WeakKeyDictionary[Any, Refusals]" = weakref.WeakKeyDictionary()
+
+
+class Refusals:
+    """The permission refusals the server sent on one connection (the last 100)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str, str]] = []  # (monotonic time, "publish"/"subscribe", subject)
+        self.changed = asyncio.Event()
+
+    def note(self, e: BaseException) -> None:
+        """Record ``e`` if it is a permissions violation."""
+        m = _PERMISSION.search(str(e))
+        if m is None:
+            return
+        op = "publish" if m.group(1).lower() == "publish" else "subscribe"
+        self.seen = [*self.seen[-99:], (time.monotonic(), op, m.group(2))]
+        self.changed.set()
+
+    def find(self, op: str, subject: str, since: float) -> PermissionDeniedError | None:
+        """The error for a refusal of ``op`` on ``subject`` noted after ``since``."""
+        for when, seen_op, seen_subject in reversed(self.seen):
+            if when >= since and seen_op == op and seen_subject == subject:
+                return permission_denied(op, subject)
+        return None
+
+
+def permission_denied(op: str, subject: str) -> PermissionDeniedError:
+    """The one-line error for a refused publish/subscribe."""
+    return PermissionDeniedError(f"permission denied: this user may not {op} to {subject!r}")
+
+
+def refusals(nc: Any) -> Refusals:
+    """The refusal log of a connection opened by :func:`open_connection` (empty otherwise)."""
+    log = _refusals.get(nc)
+    if log is None:
+        log = _refusals[nc] = Refusals()
+    return log
+
+
+def refused(nc: Any, subject: str, op: str = "publish", since: float = 0.0) -> PermissionDeniedError | None:
+    """The PermissionDeniedError if the server refused ``op`` on ``subject`` (after ``since``).
+
+    For callers that got a timeout from a JetStream publish: was it really a refusal?
+    """
+    return refusals(nc).find(op, subject, since)
+
+
+async def publish_checked(nc: Any, subject: str, payload: bytes = b"", headers: dict | None = None, timeout: float = 5) -> None:
+    """Core publish that raises PermissionDeniedError when the server refuses the subject.
+
+    The flush round trip makes the server's answer arrive before we return: it sends
+    the -ERR before the PONG.
+    """
+    since = time.monotonic()
+    await nc.publish(subject, payload, headers=headers)
+    await nc.flush(timeout)
+    error = refused(nc, subject, "publish", since)
+    if error is not None:
+        raise error
+
+
+async def subscribe_checked(nc: Any, subject: str, timeout: float = 5, **kwargs: Any) -> Any:
+    """``nc.subscribe`` that unsubscribes and raises PermissionDeniedError when refused."""
+    since = time.monotonic()
+    sub = await nc.subscribe(subject, **kwargs)
+    await nc.flush(timeout)
+    error = refused(nc, subject, "subscribe", since)
+    if error is not None:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+        raise error
+    return sub
+
+
+async def js_publish_checked(js: Any, nc: Any, subject: str, payload: bytes = b"", **kwargs: Any) -> Any:
+    """``js.publish`` that fails at once with PermissionDeniedError instead of timing out."""
+    since = time.monotonic()
+    log = refusals(nc)
+    return await _unless_refused(js.publish(subject, payload, **kwargs), log, "publish", subject, since)
+
+
+async def _unless_refused(coro: Awaitable[Any], log: Refusals, op: str, subject: str, since: float) -> Any:
+    """Await ``coro`` unless the server refuses ``op`` on ``subject`` first."""
+    task = asyncio.ensure_future(coro)
+    try:
+        while True:
+            log.changed.clear()
+            error = log.find(op, subject, since)
+            if error is not None:
+                raise error
+            waiter = asyncio.ensure_future(log.changed.wait())
+            try:
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            if task.done():
+                error = log.find(op, subject, since)
+                if error is not None and task.exception() is not None:
+                    raise error from None
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

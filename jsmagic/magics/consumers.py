@@ -1,0 +1,92 @@
+"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.consumers`)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+
+from .. import completion, consumers
+from .base import friendly, run
+from .streams import Verbs, dispatch
+
+VERBS = Verbs("js_consumer")
+p = VERBS.add("ls", "DataFrame of a stream's consumers: policies, filter, pending, ack pending, redelivered, last active")
+p.add_argument("stream")
+p = VERBS.add("add", "Create a durable consumer (pull unless --push --target SUBJECT)")
+p.add_argument("stream")
+p.add_argument("name")
+kind = p.add_mutually_exclusive_group()
+kind.add_argument("--pull", action="store_true", default=True, help="a pull consumer (the default)")
+kind.add_argument("--push", action="store_true", help="a push consumer delivering to --target")
+p.add_argument("--target", metavar="SUBJECT", help="delivery subject of a push consumer")
+p.add_argument("--deliver", help="all|new|last|last_per_subject|<sequence>|<time or duration ago>")
+p.add_argument("--ack", default="explicit", help="explicit|none|all")
+p.add_argument("--filter", metavar="SUBJECT", help="only messages on this subject filter")
+p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
+p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
+p.add_argument("--max-ack-pending", type=int, help="most un-acked messages outstanding")
+p.add_argument("--description")
+p = VERBS.add("info", "Configuration and state, readable")
+p.add_argument("stream")
+p.add_argument("name")
+p = VERBS.add("next", "Pull the next messages as a DataFrame, then ack (default), nak, term or leave them")
+p.add_argument("stream")
+p.add_argument("name")
+p.add_argument("--count", type=int, default=1, help="how many messages (default 1)")
+act = p.add_mutually_exclusive_group()
+act.add_argument("--ack", dest="action", action="store_const", const="ack", help="acknowledge them (default)")
+act.add_argument("--nak", dest="action", action="store_const", const="nak", help="ask for redelivery")
+act.add_argument("--term", dest="action", action="store_const", const="term", help="never redeliver them")
+act.add_argument("--no-ack", dest="action", action="store_const", const="none", help="leave them pending")
+p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
+p.add_argument("--timeout", type=float, help="seconds to wait for messages (default JSMagic.timeout)")
+p = VERBS.add("rm", "Delete a consumer (needs --force)", output=False)
+p.add_argument("stream")
+p.add_argument("name")
+p.add_argument("--force", action="store_true")
+del p, kind, act
+completion.register_verbs("js_consumer", list(VERBS.parsers))
+
+
+def _add(a: Any) -> Any:
+    return run(consumers.add_consumer(
+        a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack, filter=a.filter,
+        max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
+    ))
+
+
+HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "ls": lambda a: run(consumers.list_consumers(a.stream)),
+    "add": _add,
+    "info": lambda a: run(consumers.consumer_info(a.stream, a.name)),
+    "next": lambda a: run(consumers.next_messages(a.stream, a.name, a.count, a.action or "ack", a.decode, a.timeout)),
+    "rm": lambda a: run(consumers.remove_consumer(a.stream, a.name, a.force)),
+}
+
+
+@magics_class
+class ConsumerMagics(Magics):
+    """``%js_consumer``: manage consumers and pull messages through them."""
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        completion.install(shell)
+
+    @no_var_expand
+    @line_magic
+    @friendly("consumer")
+    def js_consumer(self, line: str = ""):
+        return dispatch(self, VERBS, line, HANDLERS)
+
+    js_consumer.__doc__ = VERBS.doc(
+        """Manage consumers like ``nats consumer``: ``%js_consumer VERB STREAM [NAME] [flags]``.
+
+        Examples::
+
+            %js_consumer ls ORDERS
+            %js_consumer add ORDERS worker --deliver all --ack explicit --ack-wait 30s --filter 'orders.eu.>'
+            df = %js_consumer next ORDERS worker --count 10 --nak
+            %js_consumer rm ORDERS worker --force
+        """
+    )

@@ -5,7 +5,19 @@ Each theme is one ``Magics`` class in its own module; :data:`MAGICS` lists them 
 """
 
 from .connection import ConnectionMagics
+from .consumers import ConsumerMagics
+from .objects import ObjectMagics
+from .streams import StreamMagics
+from .consume import ConsumeMagics
+from .kv import KVMagics
+from .publish import PublishMagics
 
 MAGICS = [
     ConnectionMagics,
+    ConsumerMagics,
+    ObjectMagics,
+    StreamMagics,
+    ConsumeMagics,
+    KVMagics,
+    PublishMagics,
 ]

@@ -1,0 +1,147 @@
+"""``%js_consume``: replay a stream into a DataFrame (or ``--follow`` it live)."""
+
+from __future__ import annotations
+
+import time
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..config import settings
+from ..consume import Selection, replay
+from ..display import result_frame
+from ..units import parse_duration, parse_when
+from .base import friendly, run, user_namespace
+
+_POLICIES = ("all", "new", "last", "last_per_subject")
+
+
+@magics_class
+class ConsumeMagics(Magics):
+    """Read stream history into pandas, non-destructively by default."""
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("stream", help="stream name")
+    @argument("-s", "--subject", action="append", default=[], help="subject filter (NATS wildcards); repeatable")
+    @argument("--all", dest="policy", action="store_const", const="all", help="every message (default)")
+    @argument("--new", dest="policy", action="store_const", const="new", help="only messages published from now on")
+    @argument("--last", dest="policy", action="store_const", const="last", help="the last message")
+    @argument("--last-per-subject", dest="policy", action="store_const", const="last_per_subject",
+              help="the last message of each subject")
+    @argument("--start-seq", type=int, help="start at this stream sequence")
+    @argument("--since", help="start at this time: ISO/RFC 3339, or a duration meaning ago (90s, 2h, 1d3h)")
+    @argument("--until", help="stop after this time (same forms as --since)")
+    @argument("--end-seq", type=int, help="stop after this stream sequence")
+    @argument("-n", "--count", type=int, help="at most this many messages")
+    @argument("--headers-only", action="store_true", help="headers and sizes, no payloads")
+    @argument("--decode", default="auto", choices=["auto", "json", "text", "bytes"], help="payload decoding")
+    @argument("--flatten", action="store_true", help="nested JSON objects become dotted columns (a.b)")
+    @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
+    @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
+    @argument("--durable", help="use (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams")
+    @argument("--ack", dest="action", action="store_const", const="ack", help="durable: ack every row once the frame is built")
+    @argument("--nak", dest="action", action="store_const", const="nak", help="durable: nak every row (redelivered)")
+    @argument("--delay", help="durable --nak: redeliver after this long")
+    @argument("--term", dest="action", action="store_const", const="term", help="durable: term every row (never redelivered)")
+    @argument("--in-progress", dest="action", action="store_const", const="in_progress", help="durable: extend the ack wait")
+    @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
+    @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
+    @argument("--follow", action="store_true", help="keep a live table of new messages (returns a handle)")
+    @argument("-o", "--out", help="store the frame (or the --follow handle) in this variable")
+    @line_magic
+    @friendly("consume")
+    def js_consume(self, line: str = ""):
+        """Replay a stream's messages into a DataFrame; the stream is left unchanged.
+
+        Examples::
+
+            df = %js_consume ORDERS
+            df = %js_consume ORDERS -s 'orders.eu.>' --since 2h
+            df = %js_consume ORDERS --start-seq 1000 --end-seq 2000
+            df = %js_consume ORDERS --last-per-subject
+            %js_consume ORDERS --new --follow -o tail
+            df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
+
+        Without a bound the replay stops at the stream's last sequence as of the call.
+        """
+        args = parse_argstring(self.js_consume, line)
+        sel = selection_from_args(args)
+        if args.follow:
+            from ..follow import follow
+
+            handle = follow(sel)
+            if args.out:
+                user_namespace(self)[args.out] = handle
+            return handle
+        bar = _ProgressLine(sel.stream)
+        result = run(replay(sel, bar))
+        bar.close()
+        frame = result_frame(result.frame, result.summary)
+        if result.interrupted:
+            print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")
+        if args.out:
+            user_namespace(self)[args.out] = frame
+        return frame
+
+
+def selection_from_args(args) -> Selection:
+    """The core :class:`Selection` for parsed magic arguments (flag conflicts are UsageErrors)."""
+    chosen = [p for p in (args.policy, "start_seq" if args.start_seq is not None else None,
+                          "since" if args.since else None) if p]
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of --all/--new/--last/--last-per-subject/--start-seq/--since (got {', '.join(chosen)})")
+    if args.delay and args.action != "nak":
+        raise UsageError("--delay goes with --nak")
+    return Selection(
+        stream=args.stream,
+        subjects=list(args.subject),
+        deliver=chosen[0] if chosen else "all",
+        start_seq=args.start_seq,
+        since=parse_when(args.since) if args.since else None,
+        until=parse_when(args.until) if args.until else None,
+        end_seq=args.end_seq,
+        count=args.count,
+        headers_only=args.headers_only,
+        decode=args.decode,
+        flatten=args.flatten,
+        timeout=parse_duration(args.timeout) if args.timeout else None,
+        batch=args.batch,
+        durable=args.durable,
+        action=args.action,
+        delay=parse_duration(args.delay) if args.delay else None,
+        ack_wait=parse_duration(args.ack_wait) if args.ack_wait else None,
+        max_deliver=args.max_deliver,
+    )
+
+
+class _ProgressLine:
+    """A one-line text progress display, shown only once work lasts ``progress_after`` seconds."""
+
+    def __init__(self, what: str) -> None:
+        self.what, self.started, self.handle, self.last = what, time.monotonic(), None, 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.started < settings().progress_after or now - self.last < 0.5:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        text = f"{self.what}: {done:,}" + (f" / {total:,} ({100 * done / total:.0f}%)" if total else "") + f" — {rate:,.0f} msg/s"
+        try:
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display({"text/plain": text}, raw=True, display_id=True)
+            else:
+                self.handle.update({"text/plain": text}, raw=True)
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.update({"text/plain": ""}, raw=True)
+            except Exception:
+                pass

@@ -97,6 +97,12 @@ class ForceRequiredError(JSMagicError):
     hint = "nothing was changed; add --force to do it"
 
 
+class PublishError(JSMagicError):
+    """The server refused or did not acknowledge some published messages (``.result`` holds every ack)."""
+
+    result = None
+
+
 class NotConnectedError(JSMagicError):
     """An operation needs a connection and autostart is off."""
 

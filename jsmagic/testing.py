@@ -12,7 +12,9 @@ import contextlib
 import os
 import queue
 import re
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -105,7 +107,9 @@ class KernelSession:
         env = dict(os.environ)
         env.update(self.env)
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        self.km = KernelManager(kernel_name="python3", transport="ipc")
+        # IPC sockets (no TCP warning); an absolute path, since the kernel may run in another cwd
+        self._ipc_dir = tempfile.mkdtemp(prefix="jsmagic-kernel-")
+        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self._ipc_dir, "ipc"))
         self.km.kernel_spec.argv[0] = sys.executable
         self.km.start_kernel(env=env, cwd=self.cwd)
         self.kc = self.km.client()
@@ -192,6 +196,8 @@ class KernelSession:
         if self.km is not None:
             self.km.shutdown_kernel(now=True)
         self.kc = self.km = None
+        if getattr(self, "_ipc_dir", None):
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     def __enter__(self) -> "KernelSession":
         return self.start()

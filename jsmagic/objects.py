@@ -341,3 +341,88 @@ def describe_object(info: api.ObjectInfo) -> Report:
     row = _row(info)
     row["size"] = f"{format_size(row['size'])} ({row['size']:,} bytes)"
     return Report(f"Object {info.bucket}/{info.name}", {"Object": row}, raw=info)
+
+
+# ---- watch ---------------------------------------------------------------------------------
+class ObjectWatch:
+    """A live view of a bucket's objects: a :class:`jsmagic.widgets.LiveTable` kept current by a
+    background task (an ordered consumer on the bucket's meta subjects).
+
+    We do not use nats-py's ``ObjectWatcher``: its ``stop()`` does not end an ``async for``.
+    Here :meth:`stop` (or the widget's Stop button, or ``%js_close``) ends the task, whose
+    ``finally`` unsubscribes - nothing is left behind.
+    """
+
+    COLUMNS = ["name", "size", "chunks", "modified", "digest"]
+
+    def __init__(self, bucket: str):
+        from .widgets import LiveTable
+
+        self.bucket = bucket
+        self.table = LiveTable(self.COLUMNS, key="name", title=f"object store {bucket}", on_stop=self._request_stop,
+                               formatters={"size": format_size})
+        self._stopping = asyncio.Event()
+        self.entry: Any = None
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The objects as they are now."""
+        return self.table.df
+
+    @property
+    def events(self) -> int:
+        return self.table.events
+
+    def _on_meta(self, data: bytes) -> None:
+        info = api.ObjectInfo.from_response(json.loads(data))
+        if info.deleted:
+            self.table.remove(info.name)
+        else:
+            row = _row(info)
+            self.table.upsert(tuple(row[c] for c in self.COLUMNS))
+
+    async def start(self) -> "ObjectWatch":
+        """Subscribe (current objects first, then changes) and run until stopped."""
+        await store(self.bucket)
+        js = await jetstream()
+
+        async def on_msg(msg: Any) -> None:
+            self._on_meta(msg.data)
+
+        sub = await js.subscribe(f"$O.{self.bucket}.M.>", cb=on_msg, ordered_consumer=True,
+                                 deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT)
+        self.entry = context().spawn(self._run(sub), f"obj watch {self.bucket}", kind="watch",
+                                     describe=lambda: f"{len(self.table):,} objects, {self.table.events:,} events")
+        return self
+
+    async def _run(self, sub: Any) -> None:
+        try:
+            await self._stopping.wait()
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:
+                pass  # the connection is closing: the server drops the consumer anyway
+            if not self.table.stopped:
+                self.table.finish()
+
+    def _request_stop(self) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Stop watching (the table keeps its last state)."""
+        self.table.stop()
+        self._stopping.set()
+
+    @property
+    def running(self) -> bool:
+        return self.entry is not None and self.entry.running()
+
+    def __repr__(self) -> str:
+        state = "live" if self.running else "stopped"
+        return f"<ObjectWatch {self.bucket} {state}: {len(self.table):,} objects, {self.table.events:,} events>"
+
+
+async def watch(bucket: str) -> ObjectWatch:
+    """``%js_obj watch BUCKET``: a started :class:`ObjectWatch`."""
+    return await ObjectWatch(bucket).start()

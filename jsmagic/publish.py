@@ -27,7 +27,7 @@ import pandas as pd
 from .config import settings
 from .context import context
 from .display import ResultFrame, result_frame
-from .errors import InputError, NotFoundError, PublishError, did_you_mean
+from .errors import InputError, JSMagicError, NotFoundError, PublishError, did_you_mean
 
 Message = tuple  # (ref: int, subject: str, payload: bytes, headers: dict | None)
 Progress = Callable[[int, int, Optional[int]], None]  # (acked, sent, total)
@@ -118,19 +118,19 @@ def subject_checker(index: StreamIndex | None, stream: str | None = None, expect
             for name in (stream, expect_stream):
                 if name and name not in index.subjects:
                     raise NotFoundError(
-                        f"unknown stream {name!r} ({did_you_mean(name, index.subjects)}); nothing published",
+                        f"unknown stream {name!r} ({did_you_mean(name, index.subjects)})",
                         hint=f"create it: %js_stream add {name} --subjects '{fix}'",
                     )
             if wanted and wanted not in owners:
                 subs = ", ".join(index.subjects[wanted]) or "none"
                 other = f"; it goes to {owners[0]}" if owners else ""
                 raise NotFoundError(
-                    f"stream {wanted} does not capture subject {subject!r} (its subjects: {subs}){other}; nothing published",
+                    f"stream {wanted} does not capture subject {subject!r} (its subjects: {subs}){other}",
                     hint=f"add the subject: %js_stream edit {wanted} --subjects '{','.join(index.subjects[wanted] + [fix])}'",
                 )
             if not owners:
                 raise NotFoundError(
-                    f"no stream captures subject {subject!r} (a publish there gets no ack); nothing published",
+                    f"no stream captures subject {subject!r} (a publish there gets no ack)",
                     hint=f"create one: %js_stream add {suggest_stream(subject)} --subjects '{fix}'",
                 )
         checked.add(subject)
@@ -224,12 +224,13 @@ class PublishResult:
         for why, refs in self.failures().items():
             text += f"; {len(refs):,} failed ({self.ref_name}s {ranges(refs)}): {why}"
         if self.interrupted:
-            missing = [self.refs[k] for k in range(self.sent) if not self.answered[k]]
+            # positions, not lines: with --count a line is sent many times
+            missing = [k + 1 for k in range(self.sent) if not self.answered[k]]
             text = f"interrupted: {text}"
             if acked:
-                text += f"; acknowledged: {self.ref_name}s {ranges(self.refs[k] for k in acked)}"
+                text += f"; acknowledged: messages {ranges(k + 1 for k in acked)} of the publish"
             if missing:
-                text += f"; {len(missing):,} sent without ack ({self.ref_name}s {ranges(missing)})"
+                text += f"; {len(missing):,} sent without ack (messages {ranges(missing)})"
             if self.total is not None and self.total > self.sent:
                 text += f"; {self.total - self.sent:,} not sent"
         return text
@@ -344,6 +345,8 @@ async def publish(
             pipe.mark_unanswered(f"no ack within {pipe.timeout:g}s")
     except asyncio.CancelledError:
         result.interrupted = True
+    except JSMagicError as e:
+        raise await _stopped(pipe, e) from None
     finally:
         if result.interrupted:
             await _grace(pipe)
@@ -351,6 +354,29 @@ async def publish(
     if progress:
         progress(result.acked, result.sent, total)
     return result
+
+
+def nothing_published(error: JSMagicError) -> JSMagicError:
+    """The same error, saying that nothing was sent (what a user wants to know first)."""
+    text = error.args[0] if error.args else str(error)
+    if "nothing published" in text:
+        return error
+    return type(error)(f"{text}; nothing published", hint=error.hint)
+
+
+async def _stopped(pipe: _Pipeline, error: JSMagicError) -> JSMagicError:
+    """A check failed mid-way: say whether anything went out, and keep the acks of what did."""
+    res = pipe.result
+    text = error.args[0] if error.args else str(error)
+    if not res.sent or (res.sent == 1 and res.errors.get(0) and isinstance(error, PublishError)):
+        return nothing_published(error)
+    if not await pipe.wait_until(0):
+        pipe.mark_unanswered(f"no ack within {pipe.timeout:g}s")
+    stopped = PublishError(
+        f"stopped: {text}", hint=f"{res.acked:,} message(s) before it were published; the error's .result has their acks"
+    )
+    stopped.result = res.frame()
+    return stopped
 
 
 async def _grace(pipe: _Pipeline) -> None:
@@ -380,8 +406,7 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
             last_subject = subject
         if len(payload) > max_payload:
             raise InputError(
-                f"{res.ref_name} {ref}: payload of {len(payload):,} bytes is larger than the server's max_payload ({max_payload:,})",
-                hint=f"{res.sent:,} message(s) before it were published" if k else "nothing was published",
+                f"{res.ref_name} {ref}: payload of {len(payload):,} bytes is larger than the server's max_payload ({max_payload:,})"
             )
         if chain:
             headers = _chained(dict(headers or {}), expect, k, first_seq, subject, subject_last)
@@ -527,8 +552,11 @@ async def publish_prepared(
     expect = dict(expect or {})
     index = await StreamIndex.load(js)
     check = subject_checker(index, stream, expect.get("stream"))
-    for subject in subjects or ():
-        check(subject)
+    try:
+        for subject in subjects or ():
+            check(subject)
+    except JSMagicError as e:
+        raise nothing_published(e) from None
     if expect.get("stream"):
         messages = _with_header(messages, EXPECTED_STREAM, expect["stream"])
     return await publish(messages, check=check, expect=expect, **kw)

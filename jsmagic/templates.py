@@ -245,12 +245,16 @@ def cell_messages(
     fixed = subject.static and all(t.static for t in headers.values())
     shared = {k: t.text for k, t in headers.items()} or None
     subj = subject.text
+    compiled: dict[int, Template] = {}  # only filled when lines repeat (--count > 1)
     n = 0
     for _ in range(count):
         for number, body in _bodies(text, whole):
             n += 1
             if templates and has_templates(body):
-                body = Template(body, f"line {number}").render(n)
+                tpl = compiled.get(number) or Template(body, f"line {number}")
+                if count > 1:
+                    compiled[number] = tpl
+                body = tpl.render(n)
             if fixed:
                 yield number, subj, body.encode(), shared
             else:

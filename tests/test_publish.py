@@ -278,7 +278,7 @@ def test_interrupt_keeps_acks(kernel, server, nc):
     progress = [m for m in res.messages if m["msg_type"] in ("display_data", "update_display_data")]
     assert any("acknowledged" in m["content"]["data"].get("text/plain", "") for m in progress)
     check = kernel.run(
-        "print(len(acks), int(acks.seq.notna().sum()), acks.summary.startswith('interrupted'), "
+        "print(len(acks), int(acks.seq.notna().sum()), acks.summary.startswith('interrupted') and 'acknowledged: messages 1–' in acks.summary, "
         "len(jsmagic.context().nc._subs) == subs_before, len(jsmagic.context().background))"
     )
     total, acked, marked, no_leak, background = check.stdout.split()
@@ -287,3 +287,17 @@ def test_interrupt_keeps_acks(kernel, server, nc):
     assert int(acked) == stored  # the frame says exactly what the stream holds
     assert marked == "True" and no_leak == "True" and background == "0"
     run(js.delete_stream(name))
+
+
+def test_a_subject_known_only_per_message_stops_where_no_stream_captures_it(shell, nc):
+    _, js, run = nc
+    name = unique("ONE")
+    run(js.add_stream(name=name, subjects=[f"{name.lower()}.1", f"{name.lower()}.2"]))
+    try:
+        with pytest.raises(PublishError, match=rf"stopped: no stream captures subject '{name.lower()}.3'") as info:
+            publish(shell, f"{name.lower()}.{{{{Count}}}} --count 4", "x")
+        assert info.value.result["seq"].tolist() == [1, 2]
+        assert "2 message(s) before it were published" in str(info.value)
+        assert run(js.stream_info(name)).state.messages == 2
+    finally:
+        run(js.delete_stream(name))

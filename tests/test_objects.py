@@ -162,3 +162,15 @@ def test_watch_updates_while_idle_and_stops_cleanly(kernel, server):
     assert kernel.run(tasks).result == "1"
     kernel.run("%js_close")
     assert kernel.run(tasks).result == "0"
+
+
+def test_big_transfers_show_progress(shell, bucket, tmp_path, monkeypatch, capsys):
+    from jsmagic.config import settings
+
+    monkeypatch.setattr(settings(), "progress_after", 0.001)
+    src = tmp_path / "five.bin"
+    src.write_bytes(os.urandom(5 << 20))
+    shell.run_line_magic("js_obj", f"put {bucket} {src}")
+    shell.run_line_magic("js_obj", f"get {bucket} five.bin -O {tmp_path / 'back.bin'}")
+    err = capsys.readouterr().err
+    assert "put five.bin:" in err and "get five.bin:" in err and "of 5.0 MiB" in err and "done" in err

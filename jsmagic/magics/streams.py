@@ -9,6 +9,7 @@ and ``-o NAME`` on every verb.
 from __future__ import annotations
 
 import shlex
+import inspect
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
@@ -29,7 +30,7 @@ class Verbs:
 
     def add(self, verb: str, help: str, output: bool = True) -> MagicArgumentParser:
         """A parser for one verb (with ``-o NAME`` to store the result in a variable)."""
-        parser = MagicArgumentParser(prog=f"%{self.magic} {verb}", description=help, add_help=False)
+        parser = MagicArgumentParser(prog=f"{self.magic} {verb}", description=help, add_help=False)
         if output:
             parser.add_argument("-o", "--output", metavar="NAME", help="also store the result in variable NAME")
         self.parsers[verb] = parser
@@ -51,7 +52,7 @@ class Verbs:
 
     def doc(self, intro: str) -> str:
         """``intro`` plus every verb's usage, for the magic's docstring."""
-        parts = [intro.rstrip(), ""]
+        parts = [inspect.cleandoc(intro), ""]
         for parser in self.parsers.values():
             parts.append(parser.format_help().rstrip())
             parts.append("")

@@ -301,3 +301,16 @@ def test_a_subject_known_only_per_message_stops_where_no_stream_captures_it(shel
         assert run(js.stream_info(name)).state.messages == 2
     finally:
         run(js.delete_stream(name))
+
+
+def test_core_api_reports_no_responders_per_message_without_the_precheck(shell):
+    """Scripts can use the pipeline directly; a subject nobody captures is answered 503, not silence."""
+    import jsmagic.publish as core
+    from jsmagic.magics.base import run
+
+    subject = f"{unique('nobody').lower()}.x"
+    result = run(core.publish([(1, subject, b"a", None), (2, subject, b"b", None)], timeout=2))
+    frame = result.frame()
+    assert frame["seq"].isna().all()
+    assert frame["error"].str.contains("no stream captures").all()
+    assert "2 failed (lines 1–2)" in frame.summary

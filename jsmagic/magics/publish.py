@@ -107,6 +107,10 @@ class PublishMagics(Magics):
         The result lists every message: line (or row), subject, stream, seq, duplicate (and
         error when some failed, which also fails the cell).  A subject no stream captures is
         refused before anything is sent.  Interrupting keeps what was acknowledged.
+
+        ``--expect-last-seq N`` / ``--expect-last-subject-seq N`` with several messages: the
+        first is sent alone and checked against N (a mismatch publishes nothing); each later
+        one expects the sequence of the message before it.
         """
         args = self._parse(line)
         self._check_usage(args, cell)

@@ -32,7 +32,8 @@ from .config import settings
 from .context import context, jetstream
 from .display import result_frame
 from .errors import ForceRequiredError, InputError, JSMagicError, not_found
-from .streams import ENUMS, Report, paged, read_raw, shown, timestamp
+from .consumers import read_raw
+from .streams import ENUMS, Report, paged, shown, timestamp
 from .units import format_duration, format_size, parse_duration, parse_size
 
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size

@@ -18,7 +18,7 @@ import nats.js.errors
 import pandas as pd
 from nats.js import api
 
-from .context import context, jetstream
+from .context import jetstream
 from .decode import decode_value
 from .display import result_frame
 from .errors import ConfigError, ForceRequiredError, InputError, NotFoundError, not_found
@@ -293,33 +293,13 @@ async def remove_message(name: str, seq: int, force: bool = False) -> str:
     return f"Deleted {what}."
 
 
-async def count_matching(name: str, subject: str | None = None, start_seq: int | None = None) -> int:
-    """Messages matching ``subject`` from ``start_seq`` on, counted by the server (a consumer's pending)."""
-    js = await jetstream()
-    cfg = api.ConsumerConfig(
-        ack_policy=api.AckPolicy.NONE,
-        filter_subject=subject,
-        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE if start_seq else api.DeliverPolicy.ALL,
-        opt_start_seq=start_seq,
-        inactive_threshold=30.0,
-        mem_storage=True,
-        headers_only=True,
-    )
-    ci = await js.add_consumer(name, cfg)
-    try:
-        return ci.num_pending or 0
-    finally:
-        try:
-            await js.delete_consumer(name, ci.name)
-        except Exception:
-            pass  # it goes away by itself after inactive_threshold
-
-
 async def purge(name: str, subject: str | None = None, seq: int | None = None, keep: int | None = None,
                 force: bool = False) -> str:
     """``%js_stream purge``: remove all messages, or those on ``subject``, below ``seq``, or all but ``keep``."""
     if seq is not None and keep is not None:
         raise InputError("--seq and --keep cannot be combined", hint="use one of them")
+    from .consumers import count_matching
+
     si = await info(name)
     matching = si.state.messages if not subject else await count_matching(name, subject)
     if seq is not None:
@@ -358,69 +338,6 @@ async def remove_stream(name: str, force: bool = False) -> str:
 
 
 # ---- plot: message rate over time ---------------------------------------------------------
-def _ack_time(reply: str) -> int:
-    """The stream timestamp (ns) carried by a JetStream ack subject (v1 and v2 token layouts)."""
-    tokens = reply.split(".")
-    return int(tokens[7] if len(tokens) == 9 else tokens[9])
-
-
-async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: int | None = None,
-                   progress: Any = None) -> bool:
-    """Feed ``handle(msg)`` every message pending for a fresh ephemeral consumer; True if interrupted.
-
-    Raw pull requests on one inbox: no per-message metadata objects (the ack subject
-    carries sequence and timestamp), at most ``batch`` messages in flight so memory stays
-    bounded, the consumer deleted afterwards.  Stops at what was pending when it began.
-    """
-    import asyncio
-
-    from .config import settings
-
-    js = await jetstream()
-    nc = context().nc
-    config.ack_policy = config.ack_policy or api.AckPolicy.NONE
-    config.inactive_threshold = config.inactive_threshold or 60.0
-    ci = await js.add_consumer(name, config)
-    total, seen, target = ci.num_pending or 0, [0], [0]
-    done = asyncio.Event()
-
-    async def on_msg(msg) -> None:
-        if msg.reply:
-            seen[0] += 1
-            handle(msg)
-            if seen[0] >= target[0]:
-                done.set()
-        else:  # a status message: the pull request ended (timeout / no messages)
-            done.set()
-
-    sub = await nc.subscribe(nc.new_inbox(), cb=on_msg)
-    timeout, interrupted = settings().timeout, False
-    try:
-        while seen[0] < total:
-            before = seen[0]
-            target[0] = min(total, before + (batch or settings().fetch_batch))
-            done.clear()
-            req = {"batch": target[0] - before, "expires": int(timeout * 1e9)}
-            await nc.publish(f"{js._prefix}.CONSUMER.MSG.NEXT.{name}.{ci.name}", json.dumps(req).encode(), reply=sub.subject)
-            try:
-                await asyncio.wait_for(done.wait(), timeout + 1)
-            except asyncio.TimeoutError:
-                break
-            if seen[0] == before:
-                break  # messages went away (limits, purge) while we read
-            if progress is not None:
-                progress(seen[0], total)
-    except asyncio.CancelledError:
-        interrupted = True
-    finally:
-        await sub.unsubscribe()
-        try:
-            await js.delete_consumer(name, ci.name)
-        except Exception:
-            pass  # inactive_threshold removes it anyway
-    return interrupted
-
-
 async def message_times(name: str, subject: str | None = None, progress: Any = None) -> pd.DataFrame:
     """Time and subject of every message, read headers-only without changing anything.
 
@@ -431,11 +348,13 @@ async def message_times(name: str, subject: str | None = None, progress: Any = N
     subjects_seen: list[str] = []
 
     def keep(msg) -> None:
-        stamps.append(_ack_time(msg.reply))
+        stamps.append(ack_time(msg.reply))
         subjects_seen.append(msg.subject)
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, filter_subject=subject,
                              headers_only=True, mem_storage=True)
+    from .consumers import ack_time, read_raw
+
     interrupted = await read_raw(name, cfg, keep, progress=progress)
     n = min(len(stamps), len(subjects_seen))
     df = pd.DataFrame({"time": pd.to_datetime(stamps[:n], unit="ns", utc=True), "subject": subjects_seen[:n]})

@@ -109,3 +109,23 @@ def test_deliver_by_sequence_and_completion(shell, nc, stream):
     with provisionalcompleter():
         offered = {c.text for c in shell.Completer.completions(line, len(line))}
     assert "from7" in offered
+
+
+@pytest.mark.kernel
+def test_interrupted_next_keeps_what_arrived_and_leaves_no_subscription(kernel, server):
+    stream = "K" + uuid.uuid4().hex[:8].upper()
+    kernel.run(f"%load_ext jsmagic\nctx = %js_connect {server.url}\n%js_stream add {stream}\n"
+               f"%js_consumer add {stream} worker\n"
+               f"for i in range(3): await ctx.js.publish('{stream}', b'%d' % i)\n"
+               "subs_before = len(ctx.nc._subs)")
+    import threading
+
+    timer = threading.Timer(2.0, kernel.interrupt)
+    timer.start()
+    res = kernel.run(f"df = %js_consumer next {stream} worker --count 10 --timeout 60", timeout=30, allow_error=True)
+    timer.join()
+    assert res.status == "ok" and "interrupted" in res.stdout + (res.result or "")
+    assert kernel.run("len(df), df['seq'].tolist()").result == "(3, [1, 2, 3])"
+    assert kernel.run("len(ctx.nc._subs) == subs_before").result == "True"
+    info = kernel.run(f"(await ctx.js.consumer_info('{stream}', 'worker')).num_ack_pending").result
+    assert info == "0"  # what arrived was acked

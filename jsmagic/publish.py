@@ -394,7 +394,8 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
     res = pipe.result
     publish_ = pipe.nc.publish
     prefix = pipe.prefix
-    last_subject = None
+    last_subject = last_headers = None
+    header_size = 0
     chain = "last_seq" in expect or "last_subject_seq" in expect
     first_seq = 0
     subject_last: dict[str, int] = {}
@@ -404,12 +405,15 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
             if check is not None:
                 check(subject)
             last_subject = subject
-        if len(payload) > max_payload:
-            raise InputError(
-                f"{res.ref_name} {ref}: payload of {len(payload):,} bytes is larger than the server's max_payload ({max_payload:,})"
-            )
         if chain:
             headers = _chained(dict(headers or {}), expect, k, first_seq, subject, subject_last)
+        if headers is not last_headers:  # the server counts headers too, and drops the connection over it
+            last_headers, header_size = headers, _header_size(headers)
+        if len(payload) + header_size > max_payload:
+            raise InputError(
+                f"{res.ref_name} {ref}: {len(payload) + header_size:,} bytes (payload and headers) is larger than "
+                f"the server's max_payload ({max_payload:,})"
+            )
         if pipe.inflight >= pipe.window:
             if not await pipe.wait_until(pipe.window // 2):
                 pipe.mark_unanswered(f"no ack within {pipe.timeout:g}s")
@@ -429,6 +433,13 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
         await publish_(subject, payload, reply=prefix + str(k), headers=headers)
         if chain and k == 0:
             first_seq = subject_last[subject] = await _first_ack(pipe)
+
+
+def _header_size(headers: dict | None) -> int:
+    """Bytes a header block takes on the wire (``NATS/1.0`` line, ``Key: Value`` lines, blank line)."""
+    if not headers:
+        return 0
+    return 12 + sum(len(str(k).encode()) + len(str(v).encode()) + 4 for k, v in headers.items())
 
 
 def _chained(headers: dict, expect: dict, k: int, first_seq: int, subject: str, subject_last: dict) -> dict:

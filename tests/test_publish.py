@@ -314,3 +314,15 @@ def test_core_api_reports_no_responders_per_message_without_the_precheck(shell):
     assert frame["seq"].isna().all()
     assert frame["error"].str.contains("no stream captures").all()
     assert "2 failed (lines 1–2)" in frame.summary
+
+
+def test_headers_count_towards_max_payload(shell, stream):
+    """A body just under max_payload plus a header would make the server drop the connection: refused first."""
+    import jsmagic
+
+    body = "y" * (shell_max_payload(shell) - 10)
+    with pytest.raises(InputError, match=r"\(payload and headers\) is larger"):
+        publish(shell, f"{stream.subject}.big -H Trace:{'t' * 40}", body)
+    assert jsmagic.context().connected
+    publish(shell, f"{stream.subject}.ok", "still connected")
+    assert stream.count() == 1

@@ -68,6 +68,7 @@ class Selection:
     delay: float | None = None  # nak delay, seconds
     ack_wait: float | None = None
     max_deliver: int | None = None
+    live: bool = False  # --follow: no end, no idle stop; every arrival is flushed to the rows
 
     def check(self) -> None:
         """Reject contradictory input before anything touches the server."""
@@ -87,8 +88,14 @@ class Selection:
             raise InputError("--delay only goes with --nak")
 
     @property
-    def idle_timeout(self) -> float:
+    def api_timeout(self) -> float:
+        """Seconds to wait for one server answer."""
         return self.timeout or settings().timeout
+
+    @property
+    def idle_timeout(self) -> float | None:
+        """Seconds without a message after which a replay ends (never, when following)."""
+        return None if self.live else self.api_timeout
 
 
 @dataclasses.dataclass
@@ -121,6 +128,11 @@ async def stream_info(js: Any, name: str) -> Any:
         raise not_found("stream", name, names) from None
 
 
+async def check_stream(name: str) -> Any:
+    """The stream's info, connecting first (a live follow checks this before going background)."""
+    return await stream_info(await context().jetstream(), name)
+
+
 def reads_by_get(info: Any, sel: Selection) -> bool:
     """WorkQueue/Interest streams are never given a consumer unless --durable says so."""
     return not sel.durable and info.config.retention in (RetentionPolicy.WORK_QUEUE, RetentionPolicy.INTEREST)
@@ -129,24 +141,32 @@ def reads_by_get(info: Any, sel: Selection) -> bool:
 def bounds_for(sel: Selection, info: Any) -> Bounds:
     """Stop at --end-seq/--until/-n, and at the last sequence as of now (except --new)."""
     end = sel.end_seq
-    if sel.deliver != "new" and not sel.durable:
+    if sel.deliver != "new" and not sel.durable and not sel.live:
         last = info.state.last_seq
         end = last if end is None else min(end, last)
     until = int(sel.until.timestamp() * 1e9) if sel.until else None
     return Bounds(end_seq=end, until_ns=until, count=sel.count)
 
 
-async def replay(sel: Selection, progress: Progress | None = None) -> Replay:
-    """Read the selection into a frame; on cancellation return what arrived, marked interrupted."""
+async def replay(sel: Selection, progress: Progress | None = None,
+                 rows_out: Callable[[Rows], None] | None = None) -> Replay:
+    """Read the selection into a frame; on cancellation return what arrived, marked interrupted.
+
+    ``rows_out`` receives the :class:`Rows` being filled before reading starts (a live
+    follower reads new chunks from it as they arrive).
+    """
     sel.check()
     ctx = context()
     js = await ctx.jetstream()
     info = await stream_info(js, sel.stream)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
+    if rows_out is not None:
+        rows_out(rows)
     result = Replay(sel.stream, pd.DataFrame(), method="")
     gc_was_on = gc.isenabled()
-    gc.disable()
+    if not sel.live:  # a bulk load: the collector only slows it down (a follow runs for hours)
+        gc.disable()
     try:
         try:
             if sel.durable:
@@ -196,7 +216,7 @@ def consumer_config(sel: Selection, info: Any) -> ConsumerConfig:
     else:
         cfg.name = f"jsmagic_{secrets.token_hex(6)}"
         cfg.ack_policy = AckPolicy.NONE
-        cfg.inactive_threshold = max(INACTIVE_THRESHOLD, 3 * sel.idle_timeout)
+        cfg.inactive_threshold = max(INACTIVE_THRESHOLD, 3 * sel.api_timeout)
         cfg.mem_storage, cfg.num_replicas = True, 1
     return cfg
 
@@ -218,13 +238,14 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
         ci = await js.add_consumer(sel.stream, cfg)
     limit = ci.config.max_ack_pending if sel.durable and ci.config.max_ack_pending else None
     batch = min(sel.batch or settings().fetch_batch, limit or 1 << 30)
-    want = ci.num_pending if sel.deliver != "new" or sel.durable else None
+    wait = (sel.deliver == "new" or sel.live) and not sel.durable
+    want = None if wait else ci.num_pending
     if sel.durable:  # unacked messages block delivery past max_ack_pending: one window per run
         want = min(ci.num_pending + ci.num_ack_pending, limit) if limit else ci.num_pending
     if sel.count:
         want = sel.count if want is None else min(want, sel.count)
-    puller = Puller(nc, sel.stream, ci.name, batch, wait=sel.deliver == "new" and not sel.durable,
-                    expires=sel.idle_timeout, durable=bool(sel.durable), headers_only=sel.headers_only)
+    puller = Puller(nc, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
+                    durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
     try:
         if want == 0:
             return False
@@ -250,10 +271,10 @@ class Puller:
     """Manual pull requests on ONE core inbox subscription; messages gathered as column lists."""
 
     def __init__(self, nc, stream: str, consumer: str, batch: int, wait: bool, expires: float,
-                 durable: bool = False, headers_only: bool = False) -> None:
+                 durable: bool = False, headers_only: bool = False, live: bool = False) -> None:
         self.nc, self.batch, self.wait, self.expires = nc, batch, wait, expires
         self.api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
-        self.durable, self.headers_only = durable, headers_only
+        self.durable, self.headers_only, self.live = durable, headers_only, live
         self.inbox = nc.new_inbox()
         self.sub = None
         self.subjects: list[str] = []
@@ -268,6 +289,7 @@ class Puller:
         self._v2 = False
         self.want: int | None = None
         self._half = max(1, batch // 2)
+        self._names: dict[str, str] = {}
 
     async def start(self) -> None:
         limit = max(4 * self.batch, 65_536)
@@ -311,7 +333,7 @@ class Puller:
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
-    async def drain(self, collector: Collector, want: int | None, idle: float, progress: Progress | None) -> bool:
+    async def drain(self, collector: Collector, want: int | None, idle: float | None, progress: Progress | None) -> bool:
         """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
 
         Returns True when it stopped on the idle timeout while still expecting messages.
@@ -335,7 +357,7 @@ class Puller:
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:
                 self.empty = False
-            if len(self.datas) >= 10 * self.batch or finished:
+            if len(self.datas) >= 10 * self.batch or finished or self.live:
                 if self._flush(collector) or finished:
                     return False
             if progress is not None:
@@ -347,6 +369,10 @@ class Puller:
             return collector.done
         subjects, replies, datas, headers = self.subjects, self.replies, self.datas, self.headers
         self.subjects, self.replies, self.datas, self.headers = [], [], [], []
+        names = self._names  # one str object per distinct subject: saves ~60 bytes a row
+        if len(names) > 100_000:
+            names.clear()
+        subjects = [names.setdefault(x, x) for x in subjects]
         nums = self._parse_acks(replies)
         delivered, sseq, cseq, ts, pending = nums.T
         extra = {}
@@ -420,26 +446,36 @@ async def _msg_get(nc, stream: str, req: dict, timeout: float) -> dict | None:
 
 async def _read_by_get(nc, info, sel: Selection, rows: Rows, bounds: Bounds, progress) -> bool:
     """Read each filter's messages by sequence into ``rows`` (merged by :func:`_finish`)."""
-    stream, idle = info.config.name, sel.idle_timeout
-    for filt in sel.subjects or [">"]:
-        collector = Collector(rows, dataclasses.replace(bounds))
-        if sel.deliver == "last":
-            last = await _msg_get(nc, stream, {"last_by_subj": filt}, idle)
-            if last is None:
-                continue
-            start, collector.bounds.end_seq = last["seq"], last["seq"]
-        elif sel.deliver == "since":
-            first = await _msg_get(nc, stream, {"start_time": sel.since.isoformat().replace("+00:00", "Z")}, idle)
-            if first is None:
-                continue
-            start = first["seq"]
-        elif sel.deliver == "new":
-            start = info.state.last_seq + 1
-        else:
-            start = sel.start_seq if sel.deliver == "start_seq" else max(info.state.first_seq, 1)
-        reader = _direct_batches if info.config.allow_direct else _msg_get_window
-        await _poll(reader, nc, stream, filt, start, collector, sel, progress)
+    def reader(filt: str):
+        return _read_filter(nc, info, sel, filt, Collector(rows, dataclasses.replace(bounds)), progress)
+
+    if sel.live:  # each filter polls forever: run them side by side
+        await asyncio.gather(*(reader(f) for f in sel.subjects or [">"]))
+    else:
+        for filt in sel.subjects or [">"]:
+            await reader(filt)
     return False
+
+
+async def _read_filter(nc, info, sel: Selection, filt: str, collector: Collector, progress) -> None:
+    """One filter's messages from the selection's start, by direct or stream msg get."""
+    stream, idle = info.config.name, sel.api_timeout
+    if sel.deliver == "last":
+        last = await _msg_get(nc, stream, {"last_by_subj": filt}, idle)
+        if last is None:
+            return
+        start, collector.bounds.end_seq = last["seq"], last["seq"]
+    elif sel.deliver == "since":
+        first = await _msg_get(nc, stream, {"start_time": sel.since.isoformat().replace("+00:00", "Z")}, idle)
+        if first is None:
+            return
+        start = first["seq"]
+    elif sel.deliver == "new":
+        start = info.state.last_seq + 1
+    else:
+        start = sel.start_seq if sel.deliver == "start_seq" else max(info.state.first_seq, 1)
+    reader = _direct_batches if info.config.allow_direct else _msg_get_window
+    await _poll(reader, nc, stream, filt, start, collector, sel, progress)
 
 
 async def _poll(reader, nc, stream, filt, cursor, collector: Collector, sel: Selection, progress) -> None:
@@ -447,17 +483,19 @@ async def _poll(reader, nc, stream, filt, cursor, collector: Collector, sel: Sel
     last_data = time.monotonic()
     batch = sel.batch or settings().fetch_batch
     while not collector.done:
-        cols = await reader(nc, stream, filt, cursor, batch, sel.idle_timeout)
+        cols = await reader(nc, stream, filt, cursor, batch, sel.api_timeout)
         if cols[0]:
             last_data = time.monotonic()
             cursor = cols[0][-1] + 1
-            times = pd.to_datetime(cols[1], utc=True, format="ISO8601").asi8 if isinstance(cols[1][0], str) else cols[1]
+            times = pd.to_datetime(cols[1], utc=True, format="ISO8601").as_unit("ns").asi8 if isinstance(cols[1][0], str) else cols[1]
             collector.add(make_chunk(cols[0], times, cols[2], cols[3], cols[4], None, False))
             if collector.bounds.end_seq is not None and cursor > collector.bounds.end_seq:
                 break
             if progress is not None:
                 progress(len(collector.rows), None)
-        elif sel.deliver != "new" or time.monotonic() - last_data > sel.idle_timeout:
+        elif not (sel.deliver == "new" or sel.live) or (
+            sel.idle_timeout is not None and time.monotonic() - last_data > sel.idle_timeout
+        ):
             break
         else:
             await asyncio.sleep(0.2)

@@ -138,11 +138,25 @@ def decode_payloads(chunks: list[Chunk], mode: str, flatten: bool) -> pd.DataFra
         return pd.DataFrame({"data": _object_array([p for c in chunks for p in c.payloads()])})
     if mode == "text":
         return pd.DataFrame({"data": pd.array([_text(c, i) for c in chunks for i in range(len(c))], dtype="str")})
-    values = [_json_chunk(c, strict=mode == "json") for c in chunks]
-    if all(v is not None and _all_objects(v) for v in values) and values:
-        return _object_columns(values, flatten)
+    parts = []  # one frame per chunk while every payload so far is a JSON object
+    for chunk in chunks:
+        vals = _json_chunk(chunk, strict=mode == "json")
+        if vals is None or not _all_objects(vals):
+            return _data_column(chunks, mode)
+        if flatten:
+            vals = [flatten_dict(v) for v in vals]
+        parts.append(pd.DataFrame.from_records(vals) if vals else pd.DataFrame())
+        del vals  # the dicts go as soon as their values sit in columns: they are the peak memory
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _data_column(chunks: list[Chunk], mode: str) -> pd.DataFrame:
+    """Not all JSON objects: one ``data`` column, each chunk decoded again from its buffer."""
     out: list[Any] = []
-    for chunk, vals in zip(chunks, values):
+    for chunk in chunks:
+        vals = _json_chunk(chunk, strict=mode == "json")
         out.extend(vals if vals is not None else [decode_value(p, "auto") for p in chunk.payloads()])
     return pd.DataFrame({"data": _object_array(out)})
 
@@ -183,17 +197,6 @@ def _json_chunk(chunk: Chunk, strict: bool) -> list[Any] | None:
 
 def _all_objects(values: list[Any]) -> bool:
     return all(type(v) is dict for v in values)
-
-
-def _object_columns(values: list[list[dict]], flatten: bool) -> pd.DataFrame:
-    """One column per key, in first-seen order; a key missing from a message is None/NaN."""
-    parts = []
-    for vals in values:
-        if flatten:
-            vals = [flatten_dict(v) for v in vals]
-        parts.append(pd.DataFrame.from_records(vals) if vals else pd.DataFrame())
-        vals.clear()  # let the dicts go as soon as their values sit in columns
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def flatten_dict(obj: dict, prefix: str = "") -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -139,6 +140,8 @@ def test_workqueue_and_interest_streams_are_not_changed(shell, nc, retention, di
     df = consume(shell, name)
     assert df["i"].tolist() == list(range(1, 151))
     assert "no consumer created" in df.summary
+    age = pd.Timestamp.now(tz="UTC") - df["time"]
+    assert age.max() < pd.Timedelta("5min") and age.min() >= pd.Timedelta(0)
     only_b = consume(shell, f"{name} -s {name}.b --start-seq 10 -n 5")
     assert only_b["seq"].tolist() == [12, 15, 18, 21, 24]
     assert consume(shell, f"{name} --last-per-subject")["seq"].tolist() == [149, 150]
@@ -167,6 +170,8 @@ def test_durable_ack_nak_term_redelivery(shell, nc):
 def test_bad_input_is_one_clear_error(shell, orders):
     with pytest.raises(NotFoundError, match=f"did you mean '{orders}'"):
         consume(shell, orders[:-1] + "Q")
+    with pytest.raises(NotFoundError, match=f"did you mean '{orders}'"):
+        consume(shell, orders[:-1] + "Q --follow")
     with pytest.raises(InputError, match="needs --durable"):
         consume(shell, f"{orders} --ack")
     from IPython.core.error import UsageError
@@ -180,3 +185,86 @@ def test_out_variable_and_limited_display(shell, orders):
     df = consume(shell, f"{orders} -o got")
     assert shell.user_ns["got"] is df and len(df) == 10
     assert "showing 4 of 10 rows" in repr(df)
+
+
+def _fill(nc, name, n, retention=None):
+    """``n`` small JSON messages, published with pipelined acks."""
+    import asyncio
+
+    _, js, run = nc
+    cfg = StreamConfig(name=name, subjects=[f"{name}.>"])
+    run(js.add_stream(cfg))
+
+    async def go():
+        for start in range(0, n, 5000):
+            await asyncio.gather(*[js.publish_async(f"{name}.x", b'{"i": %d}' % i) for i in range(start, min(n, start + 5000))])
+
+    run(go())
+
+
+def test_interrupt_in_a_kernel_keeps_partial_frame_and_leaves_no_consumer(kernel, server, nc):
+    import threading
+
+    name = _name("BIG")
+    _fill(nc, name, 60_000)
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}")
+    def interrupt_once_reading():  # once the replay's consumer exists (the nc loop is free meanwhile)
+        for _ in range(400):
+            if consumers(nc, name):
+                break
+            time.sleep(0.025)
+        time.sleep(0.5)
+        kernel.interrupt()
+
+    watcher = threading.Thread(target=interrupt_once_reading)
+    watcher.start()
+    res = kernel.run(f"df = %js_consume {name} --batch 2 -o part", timeout=120, allow_error=True)
+    watcher.join()
+    assert "Interrupted: kept" in res.stdout
+    n = int(kernel.run("print(len(part))").stdout.strip())
+    assert 0 < n < 60_000
+    check = kernel.run("print(part['i'].tolist() == list(range(len(part))), 'interrupted' in part.summary)")
+    assert check.stdout.split() == ["True", "True"]
+    assert consumers(nc, name) == []
+    # the kernel and the connection still work afterwards
+    assert kernel.run(f"again = %js_consume {name} -n 5\nprint(len(again))").stdout.strip() == "5"
+
+
+PUBLISHER = r"""
+import asyncio, sys, nats
+async def main():
+    nc = await nats.connect(sys.argv[1]); js = nc.jetstream()
+    for i in range(int(sys.argv[3])):
+        await js.publish(sys.argv[2], b'{"marker": "from-elsewhere", "n": %d}' % i)
+    await nc.close()
+asyncio.run(main())
+"""
+
+
+def test_follow_updates_while_idle_from_another_process(kernel, server, nc):
+    import subprocess
+    import sys
+
+    _, js, run = nc
+    name = _name("LIVE")
+    run(js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"])))
+    run(js.publish(f"{name}.old", b'{"n": -1}'))
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}")
+    started = kernel.run(f"%js_consume {name} --new --follow -o tail")
+    assert any("application/vnd.jupyter.widget-view+json" in b for b in started.data)
+    for _ in range(100):  # the consumer is created by the background task, once the kernel is idle
+        if consumers(nc, name):
+            break
+        time.sleep(0.05)
+    assert len(consumers(nc, name)) == 1
+    before = len(kernel.comm_log)
+    subprocess.run([sys.executable, "-c", PUBLISHER, server.url, f"{name}.live", "25"], check=True, timeout=60)
+    kernel.drain_iopub(2.0)  # the kernel is idle: only the background task can update the widget
+    updates = [m for m in kernel.comm_log[before:] if "from-elsewhere" in str(m)]
+    assert updates, "the live table did not update while the kernel was idle"
+    out = kernel.run("print(len(tail.df), tail.df['n'].tolist()[:3], tail.table.renders)").stdout.split(" ", 1)
+    assert out[0] == "25" and out[1].startswith("[0, 1, 2]")
+    kernel.run("tail.stop()")
+    kernel.drain_iopub(0.5)
+    assert consumers(nc, name) == []
+    assert kernel.run("print(tail.running, len(tail.df))").stdout.split() == ["False", "25"]

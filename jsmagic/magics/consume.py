@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..config import settings
-from ..consume import Selection, replay
+from ..consume import Selection, check_stream, replay
 from ..display import result_frame
 from ..units import parse_duration, parse_when
 from .base import friendly, run, user_namespace
@@ -71,6 +71,7 @@ class ConsumeMagics(Magics):
         if args.follow:
             from ..follow import follow
 
+            run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
             if args.out:
                 user_namespace(self)[args.out] = handle

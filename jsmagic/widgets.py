@@ -113,6 +113,8 @@ class LiveTable:
         # rendering state
         self._dirty = False
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
+        self._render_pending = False
         self._last_render = 0.0
         self._static_dirty = False
         self._last_static = 0.0
@@ -189,17 +191,26 @@ class LiveTable:
 
     # ---- throttled rendering -----------------------------------------------------------
     def _changed(self) -> None:
-        """Mark dirty and make sure one render is scheduled (never more than one)."""
+        """Mark dirty and make sure a render is due within the throttle interval (one timer at most)."""
         self._dirty = True
         self._static_dirty = True
-        if self._timer is None:
-            samples, now = self._rate_samples, time.monotonic()
-            if samples and now - samples[-1][0] > _RATE_WINDOW:  # waking from idle: restart the window
-                samples.clear()
-                samples.append((now, self.events - 1))
-            self._schedule(max(0.0, self._last_render + 1.0 / self.max_render_rate - time.monotonic()))
+        if self._render_pending or self._stopped:
+            return  # the common case under load: one flag test per update
+        now = time.monotonic()
+        due = max(now, self._last_render + 1.0 / self.max_render_rate)
+        if self._timer is not None and self._timer_due <= due + 0.005:
+            return  # a render is already coming soon enough: coalesce
+        samples = self._rate_samples
+        if samples and now - samples[-1][0] > _RATE_WINDOW:  # waking from idle: restart the window
+            samples.clear()
+            samples.append((now, self.events - 1))
+        self._schedule(due - now, render=True)
 
-    def _schedule(self, delay: float) -> None:
+    def _schedule(self, delay: float, render: bool = False) -> None:
+        """(Re)arm the single timer; a slow rate/static tick is replaced by a sooner render."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         loop = self._loop
         if loop is None:
             try:
@@ -207,11 +218,14 @@ class LiveTable:
             except RuntimeError:  # no loop (plain script): render now, nothing to coalesce with
                 self._tick()
                 return
+        self._timer_due = time.monotonic() + delay
+        self._render_pending = render
         self._timer = loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:
         """The timer: render if dirty, keep the rate honest while live, refresh the static copy."""
         self._timer = None
+        self._render_pending = False
         now = time.monotonic()
         self._sample_rate(now)
         if self._dirty:

@@ -109,6 +109,12 @@ class NotConnectedError(JSMagicError):
     hint = "run %js_connect first"
 
 
+class ConflictError(JSMagicError):
+    """An optimistic write was refused: the key is not at the expected revision (or already exists)."""
+
+    hint = "nothing was changed; read the current revision (%js_kv get) and retry"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ``did you mean X?`` suffix for an unknown name, or the list of what exists."""
     candidates = sorted(set(candidates))

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import os
 import re
 import socket
 import ssl
 import time
 import weakref
 from typing import Any, Awaitable, Callable
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nats
 import nats.errors
 
 from . import secrets
 from .errors import AuthError, ConfigError, ConnectError, JSMagicError, PermissionDeniedError, TLSError
-from .options import ConnectOptions
+from .options import ConnectOptions, check_files, check_servers
 
 LOCAL_URL = "nats://127.0.0.1:4222"
 
@@ -38,21 +39,6 @@ def local_server_answers(host: str = "127.0.0.1", port: int = 4222, timeout: flo
             return s.recv(4) == b"INFO"
     except OSError:
         return False
-
-
-def _check_files(opts: ConnectOptions) -> None:
-    """Name a missing creds/nkey/TLS file before trying to connect."""
-    for flag, path in (
-        ("--creds", opts.creds),
-        ("--nkey", opts.nkey),
-        ("--tls-ca", opts.tls_ca),
-        ("--tls-cert", opts.tls_cert),
-        ("--tls-key", opts.tls_key),
-    ):
-        if path and not os.path.isfile(path):
-            raise ConfigError(f"{flag} file not found: {path}")
-    if bool(opts.tls_cert) != bool(opts.tls_key):
-        raise ConfigError("--tls-cert and --tls-key go together")
 
 
 def tls_context(opts: ConnectOptions) -> ssl.SSLContext | None:
@@ -68,10 +54,34 @@ def tls_context(opts: ConnectOptions) -> ssl.SSLContext | None:
     return ctx
 
 
+def _quoted_url_credentials(servers: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Take %-quoted credentials out of server URLs and return them unquoted.
+
+    nats-py sends URL credentials as written, so a password with ``@`` or ``:`` (which
+    must be quoted in a URL) would never match.  URLs without quoting are left as they
+    are.
+    """
+    found: dict[str, str] = {}
+    out = []
+    for url in servers:
+        parts = urlsplit(url)
+        userinfo, at, host = parts.netloc.rpartition("@")
+        if not at or "%" not in userinfo:
+            out.append(url)
+            continue
+        user, colon, password = userinfo.partition(":")
+        if not found:
+            found = {"user": unquote(user), "password": unquote(password)} if colon else {"token": unquote(user)}
+            secrets.register(*found.values())
+        out.append(urlunsplit(parts._replace(netloc=host)))
+    return out, found
+
+
 def connect_kwargs(opts: ConnectOptions, timeout: float) -> dict[str, Any]:
     """The keyword arguments for ``nats.connect`` (without callbacks)."""
+    servers, url_auth = _quoted_url_credentials(opts.servers)
     kwargs: dict[str, Any] = dict(
-        servers=opts.servers,
+        servers=servers,
         name=opts.name or "jsmagic",
         connect_timeout=max(1, int(round(timeout))),
         max_reconnect_attempts=1,  # first connect: each server twice (widened after)
@@ -81,6 +91,8 @@ def connect_kwargs(opts: ConnectOptions, timeout: float) -> dict[str, Any]:
     if opts.user:
         kwargs["user"] = opts.user
         kwargs["password"] = opts.password or ""
+    elif not opts.token:
+        kwargs.update(url_auth)
     if opts.token:
         kwargs["token"] = opts.token
     if opts.creds:
@@ -180,6 +192,45 @@ def _quiet_tls_close_warning() -> None:
         log.addFilter(_quiet_filter)
 
 
+async def _server_info(url: str, timeout: float) -> dict[str, Any] | None:
+    """The INFO a server greets with (None when it cannot be read: nats-py will say why)."""
+    parts = urlsplit(url)
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, parts.port or 4222), timeout
+        )
+    except (OSError, asyncio.TimeoutError, ValueError):
+        return None
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        if not line.startswith(b"INFO "):
+            return None
+        return json.loads(line[5:])
+    except (OSError, asyncio.TimeoutError, ValueError):
+        return None
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def _refuse_plaintext(opts: ConnectOptions, timeout: float) -> None:
+    """TLS was asked for: fail before any credential is sent to a server without TLS.
+
+    nats-py upgrades to TLS only when the server *requires* it; against a server that
+    does not, it would quietly connect in plain text and send the password.
+    """
+    for url in opts.servers:
+        info = await _server_info(url, timeout)
+        if info is not None and not info.get("tls_required"):
+            where = secrets.mask_url(url)
+            offered = "offers TLS only as an option" if info.get("tls_available") else "does not offer TLS"
+            raise TLSError(
+                f"server at {where} {offered}; not connecting in plain text although TLS was asked for",
+                hint="drop the TLS options, or enable TLS on the server",
+            )
+
+
 async def open_connection(
     opts: ConnectOptions,
     timeout: float,
@@ -189,8 +240,11 @@ async def open_connection(
     on_close: Callable[[], None],
 ) -> nats.NATS:
     """Connect with ``opts``; raise a jsmagic error naming the cause when that fails."""
-    _check_files(opts)
+    check_files(opts)
+    check_servers(opts)
     kwargs = connect_kwargs(opts, timeout)
+    if kwargs.get("tls") is not None and not opts.tls_first:
+        await _refuse_plaintext(opts, timeout)
     attempt_errors: list[BaseException] = []
     connected = False
     refusals = Refusals()

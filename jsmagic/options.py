@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from . import secrets
 from .errors import ConfigError
@@ -224,7 +226,84 @@ def resolve(line: Mapping[str, Any] | None = None, env: Mapping[str, str] | None
     unknown = set(merged) - fields
     if unknown:
         raise ConfigError(f"unknown connection options: {', '.join(sorted(unknown))}")
+    register_url_secrets(merged.get("servers") or [])
     opts = ConnectOptions(**merged)
     opts.context_name = context_name
     opts.source = sources.get("servers", "")
     return opts
+
+
+# ---- checks before connecting ------------------------------------------------------------
+
+_SEED_TEXT = re.compile(r"^\s*S[UOANCX][A-Z2-7]{50,}\s*$", re.MULTILINE)
+
+
+def check_files(opts: ConnectOptions) -> None:
+    """Name a missing or malformed creds/nkey/TLS file before trying to connect.
+
+    nats-py reports a bad seed file as a connect failure with an unrelated message;
+    here the user learns which flag is wrong.  Messages never quote file contents.
+    """
+    if opts.nkey and _SEED_TEXT.fullmatch(opts.nkey):
+        raise ConfigError("--nkey wants the path of a file holding the seed, not the seed itself")
+    for flag, path in (
+        ("--creds", opts.creds),
+        ("--nkey", opts.nkey),
+        ("--tls-ca", opts.tls_ca),
+        ("--tls-cert", opts.tls_cert),
+        ("--tls-key", opts.tls_key),
+    ):
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"{flag} file not found: {path}")
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    if opts.creds:
+        text = _read(opts.creds, "--creds")
+        if "BEGIN NATS USER JWT" not in text or not _SEED_TEXT.search(text):
+            raise ConfigError(f"--creds file {opts.creds} is not a NATS creds file (no user JWT and seed)")
+    elif opts.nkey:
+        if not _SEED_TEXT.search(_read(opts.nkey, "--nkey")):
+            raise ConfigError(f"--nkey file {opts.nkey} holds no nkey seed (a line starting with SU...)")
+
+
+def _read(path: str, flag: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError as e:
+        raise ConfigError(f"cannot read {flag} file {path}: {e.strerror}") from None
+
+
+def check_servers(opts: ConnectOptions) -> None:
+    """Every server URL parses (a password with ``@`` or ``:`` must be %-quoted in a URL).
+
+    Checked here because nats-py's own error quotes a fragment of the URL, which may be
+    a piece of the password.
+    """
+    for url in opts.servers:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+            ok = bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            shown = url.rsplit("@", 1)[-1] if "@" in url else url
+            scheme = url.split("://", 1)[0] + "://" if "://" in url else ""
+            shown = f"{scheme}***@{shown}" if "@" in url else shown
+            raise ConfigError(
+                f"cannot read the server URL {secrets.redact(shown)}",
+                hint="write nats://host:port; quote special characters of a password in a URL (@ as %40, : as %3A)",
+            )
+
+
+def register_url_secrets(servers: list[str]) -> None:
+    """Register the passwords written inside server URLs, so that they are masked everywhere."""
+    for url in servers:
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            from urllib.parse import unquote
+
+            secrets.register(password, unquote(password))

@@ -245,6 +245,7 @@ class Auth:
     nkey_file: str
     stranger_seed: str  # a valid nkey seed the server does not know
     stranger_file: str
+    special_password: str = ""  # with @ : / (must be %-quoted in a URL)
 
     def write(self, name: str, value: str) -> str:
         """A file holding ``value`` (so notebook sources never contain a secret)."""
@@ -276,17 +277,19 @@ def auth(tmp_path_factory) -> Auth:
         stranger_seed=stranger,
         stranger_file="",
     )
+    a.special_password = f"sp@{pysecrets.token_hex(4)}:{pysecrets.token_hex(4)}/{pysecrets.token_hex(4)}"
     a.nkey_file = a.write("user.nk", seed + "\n")
     a.stranger_file = a.write("stranger.nk", stranger + "\n")
     return a
 
 
 def users_config(a: Auth) -> str:
-    """alice (password), orders (password, only ``orders.>``) and an nkey user."""
+    """alice and bob (passwords), orders (password, only ``orders.>``) and an nkey user."""
     return f"""
 authorization {{
   users = [
     {{ user: alice, password: "{a.password}" }}
+    {{ user: bob, password: "{a.special_password}" }}
     {{ user: orders, password: "{a.orders_password}",
        permissions: {{
          publish: ["orders.>", "$JS.API.>"]

@@ -12,12 +12,13 @@ import json
 import os
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from jsmagic import connection
 from jsmagic.context import context
-from jsmagic.errors import AuthError, JSMagicError, PermissionDeniedError, TLSError
+from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError
 
 
 def assert_one_line(err: JSMagicError, *words: str) -> str:
@@ -108,6 +109,15 @@ def test_tls_server_without_tls_options_asks_for_the_ca(bare_shell, tls_server):
     assert not context().connected
 
 
+def test_tls_options_against_a_plain_server_fail_before_sending_the_password(bare_shell, users_server, auth, pki):
+    # nats-py alone would connect in plain text here and send the password
+    err, took = connect_fails(
+        bare_shell, f"{users_server.url} --user alice --password {auth.password} --tls-ca {pki.ca}", TLSError
+    )
+    assert_one_line(err, "does not offer TLS", "plain text")
+    assert took < 3 and not context().connected
+
+
 # ---- authentication ----------------------------------------------------------------------
 
 
@@ -154,6 +164,37 @@ def test_each_auth_method_connects_and_a_wrong_secret_is_one_line(bare_shell, au
     assert context().connected and context().url == url  # still on the good connection
 
 
+def test_malformed_secret_files_are_named_without_their_content(bare_shell, users_server, auth, tmp_path):
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("not a key\n")
+    cases = [
+        (f"--nkey {auth.nkey_seed}", "not the seed itself"),
+        (f"--nkey {garbage}", "holds no nkey seed"),
+        (f"--creds {garbage}", "not a NATS creds file"),
+        (f"--creds {auth.nkey_file}", "not a NATS creds file"),  # a seed file is not a creds file
+        (f"--nkey {tmp_path / 'missing.nk'}", "not found"),
+    ]
+    for flags, words in cases:
+        err, took = connect_fails(bare_shell, f"{users_server.url} {flags}", ConfigError)
+        line = assert_one_line(err, words)
+        assert auth.nkey_seed not in line and took < 1
+
+
+def test_url_password_with_special_characters(bare_shell, users_server, auth):
+    special = auth.special_password
+    raw = users_server.url.replace("nats://", f"nats://bob:{special}@")
+    err, _ = connect_fails(bare_shell, raw, ConfigError)
+    line = assert_one_line(err, "cannot read the server URL", "%40")
+    for piece in special.replace("@", ":").replace("/", ":").split(":")[1:]:  # the random parts
+        assert piece not in line, f"a piece of the password shows: {line}"
+    # quoted as the hint says, it works (nats-py alone would send it still quoted)
+    quoted = users_server.url.replace("nats://", f"nats://bob:{quote(special, safe='')}@")
+    ctx = bare_shell.run_line_magic("js_connect", quoted)
+    assert ctx.connected and ctx.jetstream_enabled
+    shown = repr(ctx) + ctx.connection_line() + repr(ctx.options) + ctx.options.described()
+    assert special not in shown and quote(special, safe="") not in shown
+
+
 # ---- permissions -------------------------------------------------------------------------
 
 
@@ -179,9 +220,9 @@ def test_a_user_limited_to_orders_gets_permission_denied_and_keeps_working(bare_
     assert time.monotonic() - start < 2, "a refused JetStream publish must not wait out the timeout"
 
     # the context keeps working: allowed subjects publish and are stored
-    ack = ctx.run(connection.js_publish_checked(ctx.js, ctx.nc, "orders.eu", b"ok"))
     ctx.run(connection.publish_checked(ctx.nc, "orders.us", b"ok"))
-    assert ack.seq == 1 and ctx.connected
+    ack = ctx.run(connection.js_publish_checked(ctx.js, ctx.nc, "orders.eu", b"ok"))
+    assert ack.seq == 2 and ctx.connected  # the stream stores in order: both arrived
     info = ctx.run(ctx.js.stream_info(stream))
     assert info.state.messages == 2
     status = "\n".join(bare_shell.run_line_magic("js_status", "").lines())

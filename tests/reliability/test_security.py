@@ -19,6 +19,9 @@ import pytest
 from jsmagic import connection
 from jsmagic.context import context
 from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError
+from jsmagic.testing import nats_server
+
+from .conftest import tls_config
 
 
 def assert_one_line(err: JSMagicError, *words: str) -> str:
@@ -107,6 +110,21 @@ def test_tls_server_without_tls_options_asks_for_the_ca(bare_shell, tls_server):
     assert_one_line(err, "not trusted", "--tls-ca")
     assert took < 3
     assert not context().connected
+
+
+def test_tls_handshake_first(bare_shell, pki):
+    config = tls_config(pki).replace("timeout: 2", "timeout: 2\n  handshake_first: 300ms")  # INFO after 300ms for clients that wait
+    with nats_server(config=config) as tls_first:
+        creds = f"--tls-ca {pki.ca} --tls-cert {pki.client_cert} --tls-key {pki.client_key}"
+        ctx = bare_shell.run_line_magic("js_connect", f"{tls_first.url} --tls-first {creds}")
+        assert ctx.connected and roundtrip(bare_shell, "TLS_FIRST") == 1
+        err, took = connect_fails(
+            bare_shell, f"{tls_first.url} --tls-first --tls-ca {pki.wrong_ca} --tls-cert {pki.client_cert} --tls-key {pki.client_key}",
+            TLSError,
+        )
+        assert_one_line(err, "not signed by the --tls-ca CA")
+        assert took < 3 and context().connected
+        bare_shell.run_line_magic("js_close", "")
 
 
 def test_tls_options_against_a_plain_server_fail_before_sending_the_password(bare_shell, users_server, auth, pki):
@@ -285,6 +303,10 @@ def _secrets_notebook(auth, operator, users_server, token_server, creds_server, 
         f"%js_connect {creds} --creds {operator.creds}",
         show,
         ("fail", f"%js_connect {creds} --creds {operator.stranger_creds}"),
+        # a nats CLI context file holding user and password
+        "%js_connect --context alice",
+        show,
+        ("fail", "%js_connect --context alice-wrong"),
         # TLS, and a wrong CA
         f"%js_connect {tls_server.url} --tls-ca {pki.ca} --tls-cert {pki.client_cert} --tls-key {pki.client_key}",
         show,
@@ -292,6 +314,10 @@ def _secrets_notebook(auth, operator, users_server, token_server, creds_server, 
         "%js_close",
         show,
     ]
+    contexts = Path(os.environ["XDG_CONFIG_HOME"]) / "nats" / "context"
+    contexts.mkdir(parents=True, exist_ok=True)
+    for name, pw in (("alice", auth.password), ("alice-wrong", Path(wrong_pw).read_text())):
+        (contexts / f"{name}.json").write_text(json.dumps({"url": users, "user": "alice", "password": pw}))
     nb = nbformat.v4.new_notebook()
     for cell in cells:
         if isinstance(cell, tuple):
@@ -316,15 +342,15 @@ def test_no_secret_in_any_output_repr_status_error_or_saved_notebook(
 
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     failing = [c for c in nb.cells if "raises-exception" in c.metadata.get("tags", [])]
-    assert len(errors) == len(failing) == 7, [e.get("ename") for e in errors]
+    assert len(errors) == len(failing) == 8, [e.get("ename") for e in errors]
     for error in errors:  # each failure is one line that names the cause
         assert len(error["traceback"]) == 1, error["traceback"]
     names = [e["ename"] for e in errors]
-    assert names == ["AuthError"] * 6 + ["TLSError"], names
-    assert all("authorization violation" in e["evalue"] for e in errors[:6])
+    assert names == ["AuthError"] * 7 + ["TLSError"], names
+    assert all("authorization violation" in e["evalue"] for e in errors[:7])
     shown = [o for c in nb.cells if "raises-exception" not in c.metadata.get("tags", []) for o in c.get("outputs", [])]
     text = json.dumps(shown)
-    assert text.count("Connected to nats://") >= 6 and "<JSContext connected" in text
+    assert text.count("Connected to nats://") >= 8 and "from context alice" in text and "<JSContext connected" in text
 
     secret_values = {
         "password": auth.password,

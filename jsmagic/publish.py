@@ -432,7 +432,7 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
         pipe.inflight += 1
         await publish_(subject, payload, reply=prefix + str(k), headers=headers)
         if chain and k == 0:
-            first_seq = subject_last[subject] = await _first_ack(pipe)
+            first_seq = subject_last[subject] = await _first_ack(pipe, expect)
 
 
 def _header_size(headers: dict | None) -> int:
@@ -457,14 +457,15 @@ def _chained(headers: dict, expect: dict, k: int, first_seq: int, subject: str, 
     return headers
 
 
-async def _first_ack(pipe: _Pipeline) -> int:
+async def _first_ack(pipe: _Pipeline, expect: dict) -> int:
     """Wait for the first message's ack; a refused expectation stops everything before more is sent."""
     if not await pipe.wait_until(0):
         pipe.mark_unanswered(f"no ack within {pipe.timeout:g}s")
     res = pipe.result
     if 0 in res.errors:
+        asked = ", ".join(f"--expect-{k.replace('_', '-')} {v}" for k, v in expect.items() if k != "stream")
         err = PublishError(
-            f"the expectation was refused by the server: {res.errors[0]}; nothing published",
+            f"{asked} refused by the server: {res.errors[0]}; nothing published",
             hint="check the stream's last sequences with %js_stream info",
         )
         err.result = res

@@ -185,7 +185,7 @@ def test_stream_option_checks_the_capturing_stream(shell, stream, nc):
 
 def test_expected_last_seq_mismatch_is_refused_and_a_match_chains(shell, stream):
     publish(shell, f"{stream.subject}.a", "1\n2\n")
-    with pytest.raises(PublishError, match="wrong last sequence.*nothing published"):
+    with pytest.raises(PublishError, match="--expect-last-seq 5 refused by the server: wrong last sequence.*nothing published"):
         publish(shell, f"{stream.subject}.a --expect-last-seq 5", "3\n4\n")
     assert stream.count() == 2
     acks = publish(shell, f"{stream.subject}.a --expect-last-seq 2", "3\n4\n5\n")

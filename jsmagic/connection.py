@@ -381,15 +381,27 @@ def refused(nc: Any, subject: str, op: str = "publish", since: float = 0.0) -> P
     return refusals(nc).find(op, subject, since)
 
 
+async def barrier(nc: Any, timeout: float = 5) -> None:
+    """Return once the server has processed everything sent before (and answered it).
+
+    One ``nc.flush()`` is not enough: nats-py writes its PING straight to the socket
+    while earlier PUB/SUB commands may still wait in its pending buffer for the flusher
+    task, so the PONG can come back before the server saw them.  The first round trip
+    lets the flusher run; the second PING then travels behind every earlier command.
+    """
+    await nc.flush(timeout)
+    await nc.flush(timeout)
+
+
 async def publish_checked(nc: Any, subject: str, payload: bytes = b"", headers: dict | None = None, timeout: float = 5) -> None:
     """Core publish that raises PermissionDeniedError when the server refuses the subject.
 
-    The flush round trip makes the server's answer arrive before we return: it sends
+    The :func:`barrier` makes the server's answer arrive before we return: it sends
     the -ERR before the PONG.
     """
     since = time.monotonic()
     await nc.publish(subject, payload, headers=headers)
-    await nc.flush(timeout)
+    await barrier(nc, timeout)
     error = refused(nc, subject, "publish", since)
     if error is not None:
         raise error
@@ -399,7 +411,7 @@ async def subscribe_checked(nc: Any, subject: str, timeout: float = 5, **kwargs:
     """``nc.subscribe`` that unsubscribes and raises PermissionDeniedError when refused."""
     since = time.monotonic()
     sub = await nc.subscribe(subject, **kwargs)
-    await nc.flush(timeout)
+    await barrier(nc, timeout)
     error = refused(nc, subject, "subscribe", since)
     if error is not None:
         with contextlib.suppress(Exception):

@@ -30,6 +30,7 @@ from .widgets import LIVE, RECONNECTING, LiveTable
 KV_OP = "KV-Operation"
 MARKER_REASON = "Nats-Marker-Reason"
 _MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
+_YIELD_EVERY = 64  # messages handled between yields to the loop (nats-py drains its queue without yielding)
 MODES = {"last": DeliverPolicy.LAST_PER_SUBJECT, "all": DeliverPolicy.ALL, "new": DeliverPolicy.NEW}
 
 # (subject, data, headers, revision, time_ns, pending)
@@ -80,6 +81,7 @@ class OrderedReader:
         self._sub = None
         self._consumer: str | None = None
         self._generation = 0
+        self._since_yield = 0
 
     def _config(self, deliver_subject: str) -> ConsumerConfig:
         """The consumer: ordered (ack none, one delivery), resumed after ``last_seq`` when known."""
@@ -113,6 +115,10 @@ class OrderedReader:
         async def on_msg(msg, gen=gen):
             if gen == self._generation:
                 self._on_msg(msg)
+                self._since_yield += 1
+                if self._since_yield >= _YIELD_EVERY:  # a backlog must not starve the kernel's cells
+                    self._since_yield = 0
+                    await asyncio.sleep(0)
 
         self._sub = await self.nc.subscribe(inbox, cb=on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1)
         try:
@@ -329,12 +335,11 @@ class KVWatch:
         self.table.finish()
 
     def stop(self) -> None:
-        """Stop the watch: the consumer is deleted and the table shows its final state."""
+        """Stop the watch: the table shows its final state now; the consumer is deleted right after."""
+        self.table.finish()
         task = getattr(self, "task", None)
         if task is not None and not task.done():
             task.cancel()
-        elif not self.table.stopped:
-            self.table.finish()
 
     @property
     def running(self) -> bool:

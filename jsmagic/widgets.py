@@ -120,6 +120,7 @@ class LiveTable:
         self._last_static = 0.0
         self._display = None
         self._stopped = False
+        self._finished: tuple | None = None
         self._stop_result: Any = None
         # the widget: header + stop button, table underneath
         self._header = w.HTML(value=self._header_html())
@@ -344,6 +345,9 @@ class LiveTable:
 
     def finish(self, status: str = STOPPED, note: str | None = None) -> None:
         """Mark the table ended (by its producer, or by :meth:`stop`) and render it one last time."""
+        if self._finished == (status, note if note is not None else self.note):
+            return  # already shown as ended: no second final render
+        self._finished = (status, note if note is not None else self.note)
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()

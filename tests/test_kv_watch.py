@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 import uuid
 
@@ -124,7 +125,34 @@ def test_watch_updates_while_idle_and_frontend_sees_final_state(jk, nc):
     assert value_of(jk, "len(w.events)") == seen
     assert value_of(jk, "w.events.revision.is_monotonic_increasing and w.events.revision.is_unique") is True
     assert value_of(jk, "w.df.set_index('key').loc['gone','operation']") == "DEL"
+    # stopping re-sends the displayed output: a saved notebook shows the final, stopped table
+    stopped = jk.run("w.stop()")
+    updates = [m["content"] for m in stopped.messages if m["msg_type"] == "update_display_data"]
+    assert updates and "stopped" in updates[-1]["data"]["text/html"] and ">k49<" in updates[-1]["data"]["text/html"]
+
+
+def test_watch_updates_while_another_cell_awaits(jk, nc):
+    b = f"kvw_{uuid.uuid4().hex[:8]}"
+    jk.run(f"%js_kv add {b}\nw = %js_kv watch {b}\nimport asyncio")
+    timer = threading.Timer(0.5, put_many, args=(nc, b, [(f"k{i}", i) for i in range(20)]))
+    timer.start()
+    try:
+        out = jk.run("await asyncio.sleep(2.0)\nprint(w.table.events, len(w.df))").stdout.split()
+    finally:
+        timer.join()
+    assert out == ["20", "20"]
     jk.run("w.stop()")
+
+
+def test_events_are_capped_by_config(jk, nc):
+    b = f"kvw_{uuid.uuid4().hex[:8]}"
+    jk.run(f"%js_kv add {b} --history 64\n%config JSMagic.events_cap = 10\nc = %js_kv watch {b}")
+    try:
+        put_many(nc, b, [("k", i) for i in range(50)])
+        wait_for(jk, "c.table.events == 50")
+        assert value_of(jk, "list(c.events.value)") == list(range(40, 50))
+    finally:
+        jk.run("%config JSMagic.events_cap = 100000\nc.stop()")
 
 
 def test_updates_revision_no_deletes_and_patterns(jk, nc):

@@ -27,6 +27,7 @@ from .decode import decode_value, encode_value
 from .display import result_frame
 from .errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
 from .kvwatch import OrderedReader, frame_times, operation
+from .objects import Progress  # the one-line progress display (shared with object transfers)
 from .config import settings
 from .units import format_duration, format_size
 
@@ -253,13 +254,16 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
     reader = OrderedReader(ctx.nc, ctx.js, f"KV_{bucket}", pre + check_pattern(pattern), on_record,
                            mode=mode, headers_only=headers_only)
     interrupted = False
+    progress = None
     try:
         expected = await reader.start()
+        progress = Progress(f"reading {bucket}", expected or None, unit="messages")
         while not reader.caught_up.is_set() and not (reader.resets == 0 and reader.records >= expected):
             seen = reader.records
             try:
                 await asyncio.wait_for(reader.caught_up.wait(), timeout=min(0.25, settings().timeout))
             except asyncio.TimeoutError:
+                progress(reader.records)
                 if reader.needs_reset.is_set():
                     await reader.reset()
                 elif reader.records == seen and reader.silent:
@@ -268,6 +272,8 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
         interrupted = True
     finally:
         await reader.stop()
+        if progress is not None:
+            progress.close()
     return records, interrupted
 
 

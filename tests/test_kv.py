@@ -32,7 +32,8 @@ def raises_in_cell(shell, line):
 
 def test_add_creates_bucket_with_direct_get_and_options(shell, nc):
     name = f"kv_{uuid.uuid4().hex[:8]}"
-    info = kv(shell, f"add {name} --history 3 --ttl 1h --max-value-size 1KB --storage memory")
+    assert kv(shell, f"add {name} --history 3 --ttl 1h --max-value-size 1KB --storage memory") is None
+    info = kv(shell, f"info {name}")
     assert info["history"] == 3 and info["ttl"] == "1h" and info["storage"] == "memory"
     client, js, run = nc
     si = run(js.stream_info(f"KV_{name}"))

@@ -131,7 +131,6 @@ class KVMagics(Magics):
         info = run(kv.add(args.bucket, args.history, ttl, args.storage, args.replicas,
                           size(args.max_value_size), size(args.max_bucket_size), args.description))
         print(f"Created bucket {args.bucket} (history {info['history']}, ttl {info['ttl']}, {info['storage']})")
-        return info
 
     def _put(self, args, cell):
         return run(kv.put(args.bucket, args.key, self._value(args, cell)))
@@ -168,7 +167,9 @@ class KVMagics(Magics):
         return run(kv.ls())
 
     def _info(self, args, cell):
-        return run(kv.info(args.bucket))
+        import pandas as pd
+
+        return pd.Series(run(kv.info(args.bucket)), name=args.bucket, dtype=object)
 
     def _rm(self, args, cell):
         print(run(kv.rm(args.bucket, args.force)))

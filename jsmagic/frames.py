@@ -17,6 +17,7 @@ every payload is a JSON object, else a ``data`` column.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any, Iterable
 
 import numpy as np
@@ -177,8 +178,9 @@ def _json_chunk(chunk: Chunk, strict: bool) -> list[Any] | None:
     n = len(chunk)
     try:
         wrapped = orjson.loads(b"[[" + chunk.buf + b"]]") if n else []
-        if len(wrapped) == n and all(type(w) is list and len(w) == 1 for w in wrapped):
-            return [w[0] for w in wrapped]
+        # n elements holding n values in all: no payload spilled into another (C-level checks)
+        if len(wrapped) == n and set(map(type, wrapped)) <= {list} and sum(map(len, wrapped)) == n:
+            return list(itertools.chain.from_iterable(wrapped))
     except orjson.JSONDecodeError:
         pass
     # Some payload is not JSON (or spilled over): find which, one at a time.
@@ -196,7 +198,7 @@ def _json_chunk(chunk: Chunk, strict: bool) -> list[Any] | None:
 
 
 def _all_objects(values: list[Any]) -> bool:
-    return all(type(v) is dict for v in values)
+    return set(map(type, values)) == {dict} if values else True
 
 
 def flatten_dict(obj: dict, prefix: str = "") -> dict:

@@ -167,6 +167,16 @@ def test_durable_ack_nak_term_redelivery(shell, nc):
     assert consume(shell, f"{name} --durable w --ack").empty
 
 
+def test_durable_nak_delay_holds_redelivery_back(shell, nc):
+    _, js, run = nc
+    name = _name("JOBS")
+    run(js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"], retention=RetentionPolicy.WORK_QUEUE)))
+    run(js.publish(f"{name}.job", b'{"job": 1}'))
+    assert consume(shell, f"{name} --durable d --nak --delay 30s")["num_delivered"].tolist() == [1]
+    assert consume(shell, f"{name} --durable d --timeout 0.5").empty  # not redelivered before the delay
+    assert run(js.stream_info(name)).state.messages == 1
+
+
 def test_bad_input_is_one_clear_error(shell, orders):
     with pytest.raises(NotFoundError, match=f"did you mean '{orders}'"):
         consume(shell, orders[:-1] + "Q")
@@ -207,7 +217,8 @@ def test_interrupt_in_a_kernel_keeps_partial_frame_and_leaves_no_consumer(kernel
 
     name = _name("BIG")
     _fill(nc, name, 60_000)
-    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}")
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%config JSMagic.progress_after = 0.2")
+
     def interrupt_once_reading():  # once the replay's consumer exists (the nc loop is free meanwhile)
         for _ in range(400):
             if consumers(nc, name):
@@ -221,6 +232,7 @@ def test_interrupt_in_a_kernel_keeps_partial_frame_and_leaves_no_consumer(kernel
     res = kernel.run(f"df = %js_consume {name} --batch 2 -o part", timeout=120, allow_error=True)
     watcher.join()
     assert "Interrupted: kept" in res.stdout
+    assert any("/ 60,000" in str(bundle) for bundle in res.data), "no progress was shown"
     n = int(kernel.run("print(len(part))").stdout.strip())
     assert 0 < n < 60_000
     check = kernel.run("print(part['i'].tolist() == list(range(len(part))), 'interrupted' in part.summary)")
@@ -264,7 +276,36 @@ def test_follow_updates_while_idle_from_another_process(kernel, server, nc):
     assert updates, "the live table did not update while the kernel was idle"
     out = kernel.run("print(len(tail.df), tail.df['n'].tolist()[:3], tail.table.renders)").stdout.split(" ", 1)
     assert out[0] == "25" and out[1].startswith("[0, 1, 2]")
+    renders, rate = kernel.run("print(tail.table.renders, tail.table.max_render_rate)").stdout.split()
+    assert int(renders) <= 8 * float(rate)  # throttled: 25 messages did not mean 25 renders per second
     kernel.run("tail.stop()")
     kernel.drain_iopub(0.5)
     assert consumers(nc, name) == []
     assert kernel.run("print(tail.running, len(tail.df))").stdout.split() == ["False", "25"]
+
+
+@pytest.mark.parametrize("retention", [RetentionPolicy.LIMITS, RetentionPolicy.WORK_QUEUE])
+def test_new_waits_for_messages_published_meanwhile(shell, server, nc, retention):
+    import threading
+
+    import nats as nats_mod
+
+    _, js, run = nc
+    name = _name("NEW")
+    run(js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"], retention=retention, allow_direct=True)))
+    run(js.publish(f"{name}.old", b'{"n": 0}'))
+
+    def later():
+        async def go():
+            client = await nats_mod.connect(server.url)
+            for i in (1, 2, 3):
+                await client.jetstream().publish(f"{name}.new", b'{"n": %d}' % i)
+            await client.close()
+
+        time.sleep(0.4)
+        asyncio.run(go())
+
+    threading.Thread(target=later).start()
+    df = consume(shell, f"{name} --new -n 3 --timeout 5")
+    assert df["n"].tolist() == [1, 2, 3]
+    assert run(js.stream_info(name)).state.messages == 4

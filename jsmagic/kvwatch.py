@@ -21,6 +21,7 @@ import collections
 import time
 from typing import Any, Callable
 
+import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from .config import settings
@@ -315,6 +316,9 @@ class KVWatch:
                     await reader.reset()
                 except asyncio.CancelledError:
                     raise
+                except nats.js.errors.NotFoundError:  # the bucket was deleted: nothing to resume
+                    self.table.finish(note="bucket deleted")
+                    return
                 except Exception as e:  # JetStream not back yet after a restart: retry
                     self.table.set_status(RECONNECTING, type(e).__name__)
                     reader.needs_reset.set()

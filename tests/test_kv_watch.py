@@ -196,6 +196,13 @@ def test_stop_and_unwatch_end_tasks_and_consumers(jk, nc):
     assert f"kv watch {b}" not in jk.run("%js_status").result
 
 
+def test_watch_ends_when_bucket_is_deleted(jk):
+    b = f"kvw_{uuid.uuid4().hex[:8]}"
+    jk.run(f"%js_kv add {b}\ng = %js_kv watch {b}\n%js_kv rm {b} --force")
+    wait_for(jk, "not g.running", timeout=15)
+    assert value_of(jk, "(g.table.status, g.table.note)") == ["stopped", "bucket deleted"]
+
+
 def test_close_stops_watches(server, tmp_path):
     with kernel_session(tmp_path) as k:
         b = f"kvw_{uuid.uuid4().hex[:8]}"

@@ -399,8 +399,10 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
     chain = "last_seq" in expect or "last_subject_seq" in expect
     first_seq = 0
     subject_last: dict[str, int] = {}
+    add_ref, add_subject, add_stream = res.refs.append, res.subjects.append, res.streams.append
+    add_seq, add_dup, add_answered = res.seqs.append, res.duplicate.append, res.answered.append
+    k = res.sent
     for ref, subject, payload, headers in messages:
-        k = res.sent
         if subject is not last_subject:
             if check is not None:
                 check(subject)
@@ -423,16 +425,17 @@ async def _send_all(pipe, messages, check, expect, progress, max_payload) -> Non
                 raise asyncio.CancelledError
             if progress:
                 progress(res.acked, k, res.total)
-        res.refs.append(ref)
-        res.subjects.append(subject)
-        res.streams.append(None)
-        res.seqs.append(0)
-        res.duplicate.append(0)
-        res.answered.append(0)
+        add_ref(ref)
+        add_subject(subject)
+        add_stream(None)
+        add_seq(0)
+        add_dup(0)
+        add_answered(0)
         pipe.inflight += 1
         await publish_(subject, payload, reply=prefix + str(k), headers=headers)
         if chain and k == 0:
             first_seq = subject_last[subject] = await _first_ack(pipe, expect)
+        k += 1
 
 
 def _header_size(headers: dict | None) -> int:

@@ -326,3 +326,17 @@ def test_headers_count_towards_max_payload(shell, stream):
     assert jsmagic.context().connected
     publish(shell, f"{stream.subject}.ok", "still connected")
     assert stream.count() == 1
+
+
+def test_the_fast_line_count_matches_the_lines_published():
+    """The scan's C-speed count must equal what is sent, or the interrupt summary's 'not sent' lies."""
+    import random
+
+    from jsmagic.templates import _bodies, _line_stats
+
+    rng = random.Random(7)
+    pieces = ["", " ", "\t", "\r", "a", "\u2028", "\xa0", "x y", "\x0b", "é", "\r\n", "\n", "\n", "\n"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        expected = (sum(1 for _ in _bodies(text, False)), max(len(line) for line in text.split("\n")))
+        assert _line_stats(text) == expected, repr(text)

@@ -93,6 +93,8 @@ def selection_from_args(args) -> Selection:
                           "since" if args.since else None) if p]
     if len(chosen) > 1:
         raise UsageError(f"choose one of --all/--new/--last/--last-per-subject/--start-seq/--since (got {', '.join(chosen)})")
+    if args.follow and args.durable:
+        raise UsageError("--follow reads without acking: it does not combine with --durable")
     if args.delay and args.action != "nak":
         raise UsageError("--delay goes with --nak")
     return Selection(

@@ -21,10 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-
-from jupyter_client import manager as jc_manager
 
 from jsmagic.testing import KernelSession, nats_server
 
@@ -100,15 +97,6 @@ _mon_task = asyncio.ensure_future(_monitor())
 """
 
 
-class _PrivateIpcKernelManager(jc_manager.KernelManager):
-    """ipc sockets at an absolute private path (KernelSession's relative one collides)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        if self.transport == "ipc":
-            self.ip = os.path.join(tempfile.mkdtemp(prefix="jsmagic-bench-"), "kernel-ipc")
-
-
 def kernel_value(k: KernelSession, expr: str):
     out = k.run(f"import json as _j; print(_j.dumps({expr}, default=str))").stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -127,7 +115,6 @@ def time_cell(k: KernelSession) -> float:
 
 def ours(url: str, n: int, keys: int) -> dict:
     """The widget in a real kernel under the storm."""
-    jc_manager.KernelManager = _PrivateIpcKernelManager
     with KernelSession() as k:
         k.run(f"%load_ext jsmagic\n%js_connect {url}\n%js_kv add bench\nw = %js_kv watch bench")
         k.run(MONITOR)

@@ -32,7 +32,7 @@ import collections
 import html
 import itertools
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from .config import settings
 

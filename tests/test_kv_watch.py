@@ -10,43 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
 
 import pytest
-from jupyter_client import manager as jc_manager
 
 from jsmagic.testing import KernelSession
 from jsmagic.widgets import LiveTable
 
 
-class _PrivateIpcKernelManager(jc_manager.KernelManager):
-    """ipc sockets at an absolute private path.
-
-    KernelSession's ipc endpoint is the relative ``kernel-ipc``: the kernel binds it in
-    its own cwd while the client connects in the test's cwd, so a kernel started with
-    ``cwd=`` is never reached (and kernels sharing a cwd collide).
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        if self.transport == "ipc":
-            self.ip = os.path.join(tempfile.mkdtemp(prefix="jsmagic-kvw-"), "kernel-ipc")
-
-
 @contextlib.contextmanager
 def kernel_session(tmp):
-    """A real kernel in ``tmp`` (stopped even when it fails to start)."""
-    original, jc_manager.KernelManager = jc_manager.KernelManager, _PrivateIpcKernelManager
+    """A real kernel in ``tmp``, stopped even when it fails to start."""
     k = KernelSession(env={"XDG_CONFIG_HOME": str(tmp / "xdg")}, cwd=str(tmp))
     try:
         k.start()
         yield k
     finally:
-        jc_manager.KernelManager = original
         k.stop()
 
 

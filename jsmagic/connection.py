@@ -25,7 +25,7 @@ import nats
 import nats.errors
 
 from . import secrets
-from .errors import AuthError, ConfigError, ConnectError, JSMagicError, PermissionDeniedError, TLSError
+from .errors import AuthError, ConnectError, JSMagicError, PermissionDeniedError, TLSError
 from .options import ConnectOptions, check_files, check_servers
 
 LOCAL_URL = "nats://127.0.0.1:4222"
@@ -248,13 +248,18 @@ async def open_connection(
     attempt_errors: list[BaseException] = []
     connected = False
     refusals = Refusals()
+    # nats-py hangs in its close after a failed TLS handshake (until our timeout), and a
+    # wrong CA or a refused client certificate will not fix itself on a retry: stop at once
+    tls_failed = asyncio.Event()
 
     async def error_cb(e: BaseException) -> None:
         if connected:
             refusals.note(e)
             on_error(e)
-        else:
-            attempt_errors.append(e)
+            return
+        attempt_errors.append(e)
+        if _is_tls_failure(e):
+            tls_failed.set()
 
     async def disconnected_cb() -> None:
         if connected:
@@ -269,18 +274,9 @@ async def open_connection(
 
     if kwargs.get("tls") is not None:
         _quiet_tls_close_warning()
-    # nats-py hangs in its close after a failed TLS handshake (until our timeout), and a
-    # wrong CA or a refused client certificate will not fix itself on a retry: stop at once
-    tls_failed = asyncio.Event()
-
-    async def error_cb_fast(e: BaseException) -> None:
-        await error_cb(e)
-        if not connected and _is_tls_failure(e):
-            tls_failed.set()
-
     task = asyncio.ensure_future(
         nats.connect(
-            error_cb=error_cb_fast,
+            error_cb=error_cb,
             disconnected_cb=disconnected_cb,
             reconnected_cb=reconnected_cb,
             closed_cb=closed_cb,
@@ -290,8 +286,6 @@ async def open_connection(
     try:
         nc = await _first_of(task, tls_failed, timeout * 2 + 2 * len(opts.servers))
     except JSMagicError:
-        raise
-    except asyncio.CancelledError:
         raise
     except Exception as e:  # nats-py raises many kinds; we classify them all
         raise classify(attempt_errors, e, opts) from None

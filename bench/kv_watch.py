@@ -1,6 +1,6 @@
 """Bench: a ``%js_kv watch`` widget in a real kernel under a put storm, vs nats-py's ``watchall``.
 
-    .venv/bin/python bench/kv_watch.py [--updates 200000] [--keys 2000] [--no-baseline]
+    .venv/bin/python bench/kv_watch.py [--updates 200000] [--keys 2000] [--history 1] [--no-baseline]
 
 On a fresh embedded server: (a) a real Jupyter kernel runs ``w = %js_kv watch bench`` while
 another process puts N updates over K keys as fast as it can (core publishes, flushed in slices);
@@ -78,7 +78,15 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
 """
 
 MONITOR = r"""
-import asyncio, time
+import asyncio, gc, time
+_gc = {"worst": 0.0, "full": 0, "t": 0.0}
+def _gc_cb(phase, info):
+    if phase == "start":
+        _gc["t"] = time.perf_counter()
+    else:
+        _gc["worst"] = max(_gc["worst"], time.perf_counter() - _gc["t"])
+        _gc["full"] += info["generation"] == 2
+gc.callbacks.append(_gc_cb)
 _m = {"first": None, "last": None, "seq": w.reader.last_seq, "r0": w.table.renders, "r_first": None, "lag": 0.0, "lag_cpu": 0.0}
 async def _monitor():
     # also the kernel loop's worst lag (how long the loop went without running this task)
@@ -113,10 +121,10 @@ def time_cell(k: KernelSession) -> float:
     return time.perf_counter() - t
 
 
-def ours(url: str, n: int, keys: int) -> dict:
+def ours(url: str, n: int, keys: int, history: int) -> dict:
     """The widget in a real kernel under the storm."""
     with KernelSession() as k:
-        k.run(f"%load_ext jsmagic\n%js_connect {url}\n%js_kv add bench\nw = %js_kv watch bench")
+        k.run(f"%load_ext jsmagic\n%js_connect {url}\n%js_kv add bench --history {history}\nw = %js_kv watch bench")
         k.run(MONITOR)
         idle = [time_cell(k) for _ in range(5)]
         proc = storm(url, "bench", n, keys)
@@ -131,6 +139,7 @@ def ours(url: str, n: int, keys: int) -> dict:
             time.sleep(0.05)
         k.drain_iopub(0.5)
         m = kernel_value(k, "_m")
+        gcs = kernel_value(k, "_gc")
         renders = kernel_value(k, "w.table.renders") - m["r0"]
         events = kernel_value(k, "w.table.events")
         k.run("v = %js_kv view bench\nd = w.df")
@@ -149,13 +158,15 @@ def ours(url: str, n: int, keys: int) -> dict:
             "p95_cell_ms": statistics.quantiles(latencies, n=20)[-1] * 1000 if len(latencies) > 1 else float("nan"),
             "loop_lag_ms": m["lag"] * 1000,
             "loop_cpu_ms": m["lag_cpu"] * 1000,
+            "gc_worst_ms": gcs["worst"] * 1000,
+            "gc_full": gcs["full"],
             "idle_cell_ms": max(idle) * 1000,
             "cells": len(latencies),
             "equal": equal and nkeys == keys,
         }
 
 
-def baseline(url: str, n: int, keys: int) -> dict:
+def baseline(url: str, n: int, keys: int, history: int) -> dict:
     """nats-py ``watchall`` in its own process, same storm on a fresh bucket."""
     import asyncio
 
@@ -163,7 +174,7 @@ def baseline(url: str, n: int, keys: int) -> dict:
 
     async def add():
         nc = await nats.connect(url)
-        await nc.jetstream().create_key_value(bucket="raw", direct=True)
+        await nc.jetstream().create_key_value(bucket="raw", direct=True, history=history)
         await nc.close()
 
     asyncio.run(add())
@@ -204,19 +215,21 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--updates", type=int, default=200_000)
     ap.add_argument("--keys", type=int, default=2_000)
+    ap.add_argument("--history", type=int, default=1, help="revisions kept per key (64: every update is delivered)")
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     with nats_server() as server:
-        a = ours(server.url, args.updates, args.keys)
-        b = None if args.no_baseline else baseline(server.url, args.updates, args.keys)
+        a = ours(server.url, args.updates, args.keys, args.history)
+        b = None if args.no_baseline else baseline(server.url, args.updates, args.keys, args.history)
         v = view_10k(server.url)
-    print(f"storm: {args.updates:,} updates over {args.keys:,} keys, put at {a['put_rate']:,.0f}/s")
+    print(f"storm: {args.updates:,} updates over {args.keys:,} keys (history {args.history}), put at {a['put_rate']:,.0f}/s")
     print(f"(a) %js_kv watch in a kernel: {a['applied_rate']:,.0f} updates/s applied "
           f"({a['delivered']:,} revisions delivered, the rest overwritten before read), "
           f"{a['renders_per_s']:.1f} renders/s ({a['renders']} renders), "
           f"trivial cell worst {a['worst_cell_ms']:.0f} ms / p95 {a['p95_cell_ms']:.0f} / median {a['p50_cell_ms']:.0f} "
           f"over {a['cells']} cells (idle worst {a['idle_cell_ms']:.0f} ms), kernel loop worst lag {a['loop_lag_ms']:.0f} ms "
-          f"(worst CPU spent by the loop in one gap {a['loop_cpu_ms']:.0f} ms; the rest is waiting for a core), "
+          f"(worst CPU spent by the loop in one gap {a['loop_cpu_ms']:.0f} ms; the rest is waiting for a core; "
+          f"worst GC pause {a['gc_worst_ms']:.0f} ms, {a['gc_full']} full collections), "
           f"final state equals view: {a['equal']}")
     if b:
         print(f"(b) nats-py watchall: {b['applied_rate']:,.0f} updates/s applied, caught up: {b['caught_up']}, "

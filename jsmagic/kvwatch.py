@@ -31,7 +31,7 @@ from .widgets import LIVE, RECONNECTING, LiveTable
 KV_OP = "KV-Operation"
 MARKER_REASON = "Nats-Marker-Reason"
 _MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
-_YIELD_EVERY = 64  # messages handled between yields to the loop (nats-py drains its queue without yielding)
+_YIELD_EVERY = 256  # messages handled between yields to the loop (nats-py drains its queue without yielding)
 MODES = {"last": DeliverPolicy.LAST_PER_SUBJECT, "all": DeliverPolicy.ALL, "new": DeliverPolicy.NEW}
 
 # (subject, data, headers, revision, time_ns, pending)

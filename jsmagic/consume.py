@@ -346,10 +346,12 @@ class Puller:
                 await self._request(self.batch if want is None else min(self.batch, want - self.requested))
             if self.received == seen:
                 try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=idle)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(idle):
+                        await self.wake.wait()
+                except TimeoutError:
                     self._flush(collector)
                     return want is not None and not self.wait
+            _check_cancelled()
             self.wake.clear()
             seen = self.received
             if self.error:
@@ -393,6 +395,17 @@ class Puller:
         if len(nums) != 5 * len(replies):
             raise JSMagicError("unexpected ack subject format from the server")
         return nums.reshape(-1, 5)
+
+
+def _check_cancelled() -> None:
+    """Re-raise a cancellation (kernel interrupt) that an inner ``wait_for`` swallowed.
+
+    Python 3.11's ``asyncio.wait_for`` (used inside nats-py) drops an outer cancel that races
+    with the inner future completing; the task still counts it in ``cancelling()``.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
 
 
 async def acknowledge(nc, replies: list[str], action: str, delay: float | None = None) -> int:
@@ -484,6 +497,7 @@ async def _poll(reader, nc, stream, filt, cursor, collector: Collector, sel: Sel
     batch = sel.batch or settings().fetch_batch
     while not collector.done:
         cols = await reader(nc, stream, filt, cursor, batch, sel.api_timeout)
+        _check_cancelled()
         if cols[0]:
             last_data = time.monotonic()
             cursor = cols[0][-1] + 1

@@ -6,6 +6,7 @@ import functools
 from typing import Any, Awaitable, Callable, TypeVar
 
 from IPython.core.error import UsageError
+from IPython.utils.process import arg_split
 
 from ..context import context
 from ..errors import JSMagicError, translate
@@ -46,3 +47,18 @@ def friendly(what: str = "") -> Callable[[F], F]:
 def user_namespace(magics: Any) -> dict[str, Any]:
     """The notebook's variables (``-o NAME`` stores results there)."""
     return magics.shell.user_ns if magics.shell is not None else {}
+
+
+def parse_line(parser_or_magic: Any, line: str) -> Any:
+    """Parse a magic line shell-style: quotes group words and are removed.
+
+    IPython's own ``parse_argstring`` keeps the quotes (``'orders.>'`` would reach the
+    server with them), so every jsmagic magic parses through here.  Takes a magic
+    decorated with ``@magic_arguments`` or a ``MagicArgumentParser``.
+    """
+    parser = getattr(parser_or_magic, "parser", parser_or_magic)
+    try:
+        argv = arg_split(line, posix=True, strict=True)
+    except ValueError as e:
+        raise UsageError(f"cannot parse the line: {e}") from None
+    return parser.parse_args(argv)

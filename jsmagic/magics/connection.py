@@ -5,13 +5,13 @@ from __future__ import annotations
 import getpass
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from .. import status as status_mod
 from ..context import context
 from ..errors import InputError
 from ..options import resolve
-from .base import friendly, run
+from .base import friendly, parse_line, run
 
 
 @magics_class
@@ -53,7 +53,7 @@ class ConnectionMagics(Magics):
             ctx = %js_connect --context prod
             ctx = %js_connect --embedded --store ./js-data
         """
-        args = parse_argstring(self.js_connect, line)
+        args = parse_line(self.js_connect, line)
         fields = {k: v for k, v in vars(args).items()}
         opts = resolve(fields)
         if opts.user and opts.password is None:
@@ -80,7 +80,7 @@ class ConnectionMagics(Magics):
     @friendly("status")
     def js_status(self, line: str = ""):
         """Show the connection, the account's JetStream usage against its limits, and live watches/tasks."""
-        parse_argstring(self.js_status, line)
+        parse_line(self.js_status, line)
         ctx = context()
         return run(status_mod.collect(ctx))
 
@@ -89,7 +89,7 @@ class ConnectionMagics(Magics):
     @friendly("close")
     def js_close(self, line: str = ""):
         """Close everything: background tasks and watches stopped, connection drained, embedded server stopped."""
-        parse_argstring(self.js_close, line)
+        parse_line(self.js_close, line)
         ctx = context()
         stopped = len(ctx.background)
         had_server = ctx.server is not None

@@ -6,13 +6,13 @@ import time
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..config import settings
 from ..consume import Selection, check_stream, replay
 from ..display import result_frame
 from ..units import parse_duration, parse_when
-from .base import friendly, run, user_namespace
+from .base import friendly, parse_line, run, user_namespace
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -66,7 +66,7 @@ class ConsumeMagics(Magics):
 
         Without a bound the replay stops at the stream's last sequence as of the call.
         """
-        args = parse_argstring(self.js_consume, line)
+        args = parse_line(self.js_consume, line)
         sel = selection_from_args(args)
         if args.follow:
             from ..follow import follow

@@ -229,12 +229,13 @@ class LiveTable:
         self._render_pending = False
         now = time.monotonic()
         self._sample_rate(now)
-        if self._dirty:
+        quiet = not self._dirty  # nothing changed since the last render
+        if not quiet:
             self.render()
         elif self._header.value != (header := self._header_html()):
             self._header.value = header  # only the rate moved (decaying to 0 when idle)
-        if self._static_dirty and not self._dirty and now - self._last_static >= self.static_every:
-            self.refresh_static()
+        if self._static_dirty and quiet and now - self._last_static >= self.static_every:
+            self.refresh_static()  # only once updates pause: re-sending the output re-creates its view
         if self._stopped:
             return
         if self._rate > 0:

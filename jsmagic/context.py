@@ -22,7 +22,7 @@ import nats.js.errors
 from . import runner, secrets
 from .config import settings
 from .connection import LOCAL_URL, local_server_answers, open_connection
-from .errors import ConnectError, JetStreamDisabledError, JSMagicError, NotConnectedError
+from .errors import JetStreamDisabledError, NotConnectedError
 from .options import ConnectOptions, resolve
 from .server import EmbeddedServer
 
@@ -193,7 +193,7 @@ class JSContext:
         line = f"Connected to {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
         if self.server is not None:
             line += f" — embedded nats-server, store {self.server.store_dir}"
-        elif self.options and self.options.source:
+        elif self.options and self.options.source not in ("", "line"):
             line += f" — from {self.options.source}"
         return secrets.redact(line)
 

@@ -27,7 +27,7 @@ from .decode import decode_value, encode_value
 from .display import result_frame
 from .errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
 from .kvwatch import OrderedReader, frame_times, operation
-from .objects import Progress  # the one-line progress display (shared with object transfers)
+from .progress import Progress
 from .config import settings
 from .units import format_duration, format_size
 

@@ -19,8 +19,6 @@ import hashlib
 import io
 import json
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +30,7 @@ from .config import settings
 from .context import context, jetstream
 from .display import result_frame
 from .errors import ForceRequiredError, InputError, JSMagicError, not_found
+from .progress import Progress
 from .consumers import read_raw
 from .streams import ENUMS, Report, paged, shown, timestamp
 from .units import format_duration, format_size, parse_duration, parse_size
@@ -39,64 +38,6 @@ from .units import format_duration, format_size, parse_duration, parse_size
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size
 WINDOW = 16  # chunk publishes in flight during a put (2 MiB)
 GET_BATCH = 16  # chunks pulled per request during a get
-
-
-class Progress:
-    """A one-line text progress display that appears only when work outlasts ``JSMagic.progress_after``.
-
-    Call it with ``(done, total)``; it redraws at most four times a second, in place
-    (a display id in a notebook, ``\\r`` on a terminal), and :meth:`close` prints the end.
-    """
-
-    def __init__(self, label: str, total: float | None = None, unit: str = "bytes"):
-        self.label, self.total, self.unit = label, total, unit
-        self.started = time.monotonic()
-        self._last = 0.0
-        self._handle: Any = None
-        self._shown = False
-        self.done = 0
-
-    def _text(self) -> str:
-        fmt = format_size if self.unit == "bytes" else (lambda n: f"{n:,} {self.unit}")
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        text = f"{self.label}: {fmt(self.done)}"
-        if self.total:
-            text += f" of {fmt(self.total)} ({100 * self.done / self.total:.0f}%)"
-        return text + f", {fmt(self.done / elapsed)}/s"
-
-    def __call__(self, done: float, total: float | None = None) -> None:
-        self.done = done
-        self.total = total or self.total
-        now = time.monotonic()
-        if now - self.started < settings().progress_after or now - self._last < 0.25:
-            return
-        self._last = now
-        self._show(self._text())
-
-    def _show(self, text: str) -> None:
-        try:
-            from IPython import get_ipython
-
-            shell = get_ipython()
-        except ImportError:
-            shell = None
-        if shell is None or not hasattr(shell, "kernel"):
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-        elif self._handle is None:
-            from IPython.display import display
-
-            self._handle = display({"text/plain": text}, raw=True, display_id=True)
-        else:
-            self._handle.update({"text/plain": text}, raw=True)
-        self._shown = True
-
-    def close(self) -> None:
-        """Show the final figures (only if the display was shown at all)."""
-        if self._shown:
-            self._show(self._text() + " — done")
-            if self._handle is None:
-                sys.stderr.write("\n")
 
 
 # ---- buckets -------------------------------------------------------------------------------

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..config import settings
 from ..consume import Selection, check_stream, replay
 from ..display import result_frame
 from ..units import parse_duration, parse_when
+from ..progress import Progress
 from .base import friendly, parse_line, run, user_namespace
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -76,7 +75,7 @@ class ConsumeMagics(Magics):
             if args.out:
                 user_namespace(self)[args.out] = handle
             return handle
-        bar = _ProgressLine(sel.stream)
+        bar = Progress(f"replaying {sel.stream}", unit="messages")
         result = run(replay(sel, bar))
         bar.close()
         frame = result_frame(result.frame, result.summary)
@@ -119,32 +118,3 @@ def selection_from_args(args) -> Selection:
     )
 
 
-class _ProgressLine:
-    """A one-line text progress display, shown only once work lasts ``progress_after`` seconds."""
-
-    def __init__(self, what: str) -> None:
-        self.what, self.started, self.handle, self.last = what, time.monotonic(), None, 0.0
-
-    def __call__(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - self.started < settings().progress_after or now - self.last < 0.5:
-            return
-        self.last = now
-        rate = done / max(now - self.started, 1e-9)
-        text = f"{self.what}: {done:,}" + (f" / {total:,} ({100 * done / total:.0f}%)" if total else "") + f" — {rate:,.0f} msg/s"
-        try:
-            from IPython.display import display
-
-            if self.handle is None:
-                self.handle = display({"text/plain": text}, raw=True, display_id=True)
-            else:
-                self.handle.update({"text/plain": text}, raw=True)
-        except Exception:
-            pass
-
-    def close(self) -> None:
-        if self.handle is not None:
-            try:
-                self.handle.update({"text/plain": ""}, raw=True)
-            except Exception:
-                pass

@@ -11,7 +11,7 @@ from ..context import context
 from ..decode import MODES
 from ..errors import InputError, did_you_mean
 from ..units import parse_duration, parse_size
-from .base import friendly, run, user_namespace
+from .base import friendly, parse_line, run, user_namespace
 
 
 def _parser(verb: str, *arguments: tuple) -> MagicArgumentParser:
@@ -101,7 +101,7 @@ class KVMagics(Magics):
             close = did_you_mean(verb, PARSERS) if verb else ""
             hint = close if close.startswith("did you mean") else f"verbs: {', '.join(PARSERS)}"
             raise UsageError(f"%js_kv: unknown verb {verb!r}; {hint}" if verb else f"%js_kv: give a verb; {hint}")
-        args = PARSERS[verb].parse_argstring(rest)
+        args = parse_line(PARSERS[verb], rest)
         if cell is not None and verb not in ("put", "create", "update"):
             raise UsageError(f"%%js_kv {verb} takes no cell body; use the line magic")
         result = getattr(self, "_" + verb)(args, cell)

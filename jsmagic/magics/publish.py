@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import time
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -12,48 +11,11 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
 from .. import publish as core
-from ..config import settings
 from ..context import context
 from ..errors import InputError, PublishError
 from ..templates import Template, cell_messages, expand_variables, scan_cell
+from ..progress import Progress
 from .base import friendly, run, user_namespace
-
-
-class ProgressLine:
-    """One text line, shown once work lasts ``JSMagic.progress_after`` s, updated at most 4×/s.
-
-    Cheap on purpose: the publish loop calls it every 1,024 messages; it only looks at
-    the clock and returns until a display is due.
-    """
-
-    def __init__(self, what: str = "published"):
-        self.what = what
-        self.start = time.monotonic()
-        self.next = self.start + settings().progress_after
-        self.handle: Any = None
-
-    def __call__(self, acked: int, sent: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now < self.next:
-            return
-        self.next = now + 0.25
-        rate = acked / max(now - self.start, 1e-9)
-        of = f" of {total:,} ({100 * acked / total:.0f}%)" if total else ""
-        self._show(f"{self.what} {acked:,}{of} acknowledged · {rate:,.0f} msg/s")
-
-    def _show(self, text: str) -> None:
-        from IPython.display import display
-
-        bundle = {"text/plain": text}
-        if self.handle is None:
-            self.handle = display(bundle, raw=True, display_id=True)
-        else:
-            self.handle.update(bundle, raw=True)
-
-    def done(self, text: str) -> None:
-        """Replace the line with the final summary (only if it was ever shown)."""
-        if self.handle is not None:
-            self._show(text)
 
 
 @magics_class
@@ -122,7 +84,8 @@ class PublishMagics(Magics):
         subject = Template(expand(args.subject, "the subject"), "the subject") if args.subject else None
         if subject is not None and args.raw:
             subject = Template.literal(args.subject)
-        progress = ProgressLine()
+        bar = Progress("acknowledged", unit="messages")
+        progress = lambda acked, sent, total: bar(acked, total)  # noqa: E731
         if args.source:
             coro = self._from_object(args, subject, headers, expect, progress, ns)
         else:
@@ -130,7 +93,7 @@ class PublishMagics(Magics):
             coro = self._from_text(args, expand(text, "the cell" if cell is not None else "the body"), subject, headers, expect, progress)
         result = run(coro)
         frame = result.frame()
-        progress.done(frame.summary)
+        bar.close(frame.summary)
         if args.output:
             ns[args.output] = frame
         if result.interrupted:

@@ -144,7 +144,7 @@ def _config_flags(args: Any) -> dict[str, Any]:
 def _plot(args: Any) -> Any:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
     from ..display import result_frame
-    from ..objects import Progress
+    from ..progress import Progress
 
     streams.require_matplotlib()  # fail before reading anything
     progress = Progress(f"reading {args.name}", unit="msgs")

@@ -15,7 +15,6 @@ the cell line or the row a message came from, so failures point at the input.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from array import array
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -27,115 +26,15 @@ import pandas as pd
 from .config import settings
 from .context import context
 from .display import ResultFrame, result_frame
-from .errors import InputError, JSMagicError, NotFoundError, PublishError, did_you_mean
+from .capture import StreamIndex, subject_checker
+from .errors import InputError, JSMagicError, PublishError
+from .sources import Message
 
-Message = tuple  # (ref: int, subject: str, payload: bytes, headers: dict | None)
 Progress = Callable[[int, int, Optional[int]], None]  # (acked, sent, total)
 
-_BAD_SUBJECT = re.compile(r"[\s\x00]")
 EXPECTED_STREAM = "Nats-Expected-Stream"
 EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
-
-
-# ---- which stream captures a subject -------------------------------------------------------
-
-def validate_subject(subject: str) -> None:
-    """A publish subject: non-empty tokens, no whitespace, no wildcards (the server would drop it)."""
-    tokens = subject.split(".") if subject else [""]
-    if _BAD_SUBJECT.search(subject) or any(t == "" or t in ("*", ">") for t in tokens) or "*" in subject or ">" in subject:
-        raise InputError(f"invalid subject {subject!r}", hint="use dot-separated tokens without spaces or wildcards, e.g. orders.new")
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS subject matching: ``*`` is one token, a trailing ``>`` one or more."""
-    ptoks, stoks = pattern.split("."), subject.split(".")
-    for i, p in enumerate(ptoks):
-        if p == ">":
-            return len(stoks) > i
-        if i >= len(stoks) or (p != "*" and p != stoks[i]):
-            return False
-    return len(ptoks) == len(stoks)
-
-
-def suggest_subjects(subject: str) -> str:
-    """The ``--subjects`` a new stream would need: ``orders.new`` → ``orders.>``."""
-    head = subject.split(".")[0]
-    return f"{head}.>" if "." in subject else subject
-
-
-def suggest_stream(subject: str) -> str:
-    """A stream name for a subject: ``orders.new`` → ``ORDERS``."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", subject.split(".")[0].lstrip("$")).upper()
-    return name or "STREAM"
-
-
-class StreamIndex:
-    """The account's streams and their subjects, listed ONCE per publish so checks stay cheap."""
-
-    def __init__(self, subjects: dict[str, list[str]]):
-        self.subjects = subjects
-        self._cache: dict[str, list[str]] = {}
-
-    @classmethod
-    async def load(cls, js: Any) -> "StreamIndex | None":
-        """List every stream (paged); None when this user may not list streams (checks are skipped)."""
-        found: dict[str, list[str]] = {}
-        offset = 0
-        try:
-            while True:
-                page = await js.streams_info_iterator(offset=offset)
-                infos = list(page)
-                for info in infos:
-                    found[info.config.name] = list(info.config.subjects or [])
-                offset += len(infos)
-                if not infos or offset >= page.total:
-                    return cls(found)
-        except Exception:
-            return None
-
-    def capturing(self, subject: str) -> list[str]:
-        """Names of the streams whose subjects match ``subject`` (cached per subject)."""
-        hit = self._cache.get(subject)
-        if hit is None:
-            hit = [n for n, subs in self.subjects.items() if any(subject_matches(p, subject) for p in subs)]
-            self._cache[subject] = hit
-        return hit
-
-
-def subject_checker(index: StreamIndex | None, stream: str | None = None, expect_stream: str | None = None) -> Callable[[str], None]:
-    """A function that refuses, before sending, a subject that no (or the wrong) stream captures."""
-    checked: set[str] = set()
-
-    def check(subject: str) -> None:
-        if subject in checked:
-            return
-        validate_subject(subject)
-        if index is not None:
-            owners = index.capturing(subject)
-            wanted = stream or expect_stream
-            fix = suggest_subjects(subject)
-            for name in (stream, expect_stream):
-                if name and name not in index.subjects:
-                    raise NotFoundError(
-                        f"unknown stream {name!r} ({did_you_mean(name, index.subjects)})",
-                        hint=f"create it: %js_stream add {name} --subjects '{fix}'",
-                    )
-            if wanted and wanted not in owners:
-                subs = ", ".join(index.subjects[wanted]) or "none"
-                other = f"; it goes to {owners[0]}" if owners else ""
-                raise NotFoundError(
-                    f"stream {wanted} does not capture subject {subject!r} (its subjects: {subs}){other}",
-                    hint=f"add the subject: %js_stream edit {wanted} --subjects '{','.join(index.subjects[wanted] + [fix])}'",
-                )
-            if not owners:
-                raise NotFoundError(
-                    f"no stream captures subject {subject!r} (a publish there gets no ack)",
-                    hint=f"create one: %js_stream add {suggest_stream(subject)} --subjects '{fix}'",
-                )
-        checked.add(subject)
-
-    return check
 
 
 # ---- the result ---------------------------------------------------------------------------
@@ -474,84 +373,6 @@ async def _first_ack(pipe: _Pipeline, expect: dict) -> int:
         err.result = res
         raise err
     return res.seqs[0]
-
-
-# ---- what to publish: a cell, or a Python object ----------------------------------------------
-
-def _json_default(value: Any) -> Any:
-    """orjson fallback for pandas/numpy values in a row (timestamps, NA, decimals)."""
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _records(obj: Any) -> tuple[list, list[str] | None]:
-    """A Python object as a list of items, plus its column names when it is tabular."""
-    if isinstance(obj, pd.DataFrame):
-        return obj.to_dict("records"), [str(c) for c in obj.columns]
-    if isinstance(obj, (str, bytes, bytearray, memoryview)):
-        return [obj], None
-    if isinstance(obj, dict):
-        return [obj], list(obj)
-    try:
-        return list(obj), None
-    except TypeError:
-        raise InputError(f"cannot publish a {type(obj).__name__}", hint="use a DataFrame, a list of dicts, str or bytes") from None
-
-
-def object_messages(
-    obj: Any, subject: str | None, headers: dict[str, Any], *, data_col: str | None = None,
-    subject_col: str | None = None, header_cols: tuple[str, ...] = (), count: int = 1,
-) -> list[Message]:
-    """Messages from ``--from VAR``: each row/item one message (built up front so all checks precede sending).
-
-    Tabular rows become JSON objects without the routing columns (``--subject-col``,
-    ``--header-cols``); ``--data-col`` takes the payload from one column instead.
-    """
-    items, columns = _records(obj)
-    routing = {c for c in (subject_col, *header_cols) if c}
-    if columns is not None:
-        for col in [c for c in (data_col, subject_col, *header_cols) if c]:
-            if col not in columns:
-                raise InputError(f"no column {col!r}", hint=did_you_mean(col, columns))
-    if subject is None and subject_col is None:
-        raise InputError("no subject", hint="give a subject, or --subject-col COL")
-    opts = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    out: list[Message] = []
-    n = 0
-    for _ in range(count):
-        for row, item in enumerate(items):
-            n += 1
-            out.append(_one(item, row, n, subject, headers, data_col, subject_col, header_cols, routing, opts))
-    return out
-
-
-def _one(item, row, n, subject, headers, data_col, subject_col, header_cols, routing, opts) -> Message:
-    """One row/item → ``(row, subject, payload, headers)``."""
-    from .decode import encode_value
-
-    tabular = isinstance(item, dict)
-    if (data_col or subject_col or header_cols) and not tabular:
-        raise InputError(f"row {row} is a {type(item).__name__}, not a row with columns")
-    try:
-        subj = str(item[subject_col]) if subject_col else subject.render(n)
-        if data_col:
-            payload = encode_value(item[data_col])
-        elif tabular:
-            body = {k: v for k, v in item.items() if k not in routing} if routing else item
-            payload = orjson.dumps(body, option=opts, default=_json_default)
-        else:
-            payload = encode_value(item)
-    except KeyError as e:
-        raise InputError(f"row {row} has no {e.args[0]!r}") from None
-    hdrs = {k: t.render(n) for k, t in headers.items()}
-    for col in header_cols:
-        value = item.get(col)
-        if value is not None and not (isinstance(value, float) and value != value):
-            hdrs[col] = str(value)
-    return row, subj, payload, hdrs or None
 
 
 async def publish_prepared(

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from jsmagic.errors import InputError, NotFoundError, PublishError
-from jsmagic.publish import ranges, subject_matches
+from jsmagic.capture import subject_matches
+from jsmagic.publish import ranges
 from jsmagic.templates import Template, expand_variables
 
 

@@ -15,6 +15,7 @@ from ..context import context
 from ..errors import InputError, PublishError
 from ..templates import Template, cell_messages, expand_variables, scan_cell
 from ..progress import Progress
+from ..sources import object_messages
 from .base import friendly, run, user_namespace
 
 
@@ -157,7 +158,7 @@ class PublishMagics(Magics):
         """Build every message of ``--from VAR`` up front, check them all, then publish."""
         obj = self._lookup(args.source, ns)
         cols = tuple(c.strip() for c in (args.header_cols or "").split(",") if c.strip())
-        messages = core.object_messages(
+        messages = object_messages(
             obj, subject, headers, data_col=args.data_col, subject_col=args.subject_col, header_cols=cols, count=args.count
         )
         if not messages:

@@ -94,3 +94,15 @@ def run(coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
         if not task.done():  # interrupted hard (second Ctrl-C): do not leave it running
             task.cancel()
 
+
+
+def check_cancelled() -> None:
+    """Re-raise a cancellation (kernel interrupt) that an inner ``wait_for`` swallowed.
+
+    Python 3.11's ``asyncio.wait_for`` (used inside nats-py) drops an outer cancel that
+    races with the inner future completing; the task still counts it in ``cancelling()``.
+    Long loops call this once per batch so an interrupt always stops them.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from jsmagic import connection
+from jsmagic import permissions
 from jsmagic.context import context
 from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError
 from jsmagic.testing import nats_server
@@ -227,22 +227,22 @@ def test_a_user_limited_to_orders_gets_permission_denied_and_keeps_working(bare_
     ctx.run(ctx.js.add_stream(name=stream, subjects=["orders.>"]))
 
     with pytest.raises(PermissionDeniedError) as core:
-        ctx.run(connection.publish_checked(ctx.nc, "payments.eu", b"1"))
+        ctx.run(permissions.publish_checked(ctx.nc, "payments.eu", b"1"))
     assert_one_line(core.value, "permission denied", "publish", "payments.eu")
 
     with pytest.raises(PermissionDeniedError) as sub:
-        ctx.run(connection.subscribe_checked(ctx.nc, "payments.>"))
+        ctx.run(permissions.subscribe_checked(ctx.nc, "payments.>"))
     assert_one_line(sub.value, "permission denied", "subscribe", "payments.>")
 
     start = time.monotonic()
     with pytest.raises(PermissionDeniedError) as jsp:
-        ctx.run(connection.js_publish_checked(ctx.js, ctx.nc, "payments.us", b"1"))
+        ctx.run(permissions.js_publish_checked(ctx.js, ctx.nc, "payments.us", b"1"))
     assert_one_line(jsp.value, "permission denied", "payments.us")
     assert time.monotonic() - start < 2, "a refused JetStream publish must not wait out the timeout"
 
     # the context keeps working: allowed subjects publish and are stored
-    ctx.run(connection.publish_checked(ctx.nc, "orders.us", b"ok"))
-    ack = ctx.run(connection.js_publish_checked(ctx.js, ctx.nc, "orders.eu", b"ok"))
+    ctx.run(permissions.publish_checked(ctx.nc, "orders.us", b"ok"))
+    ack = ctx.run(permissions.js_publish_checked(ctx.js, ctx.nc, "orders.eu", b"ok"))
     assert ack.seq == 2 and ctx.connected  # the stream stores in order: both arrived
     info = ctx.run(ctx.js.stream_info(stream))
     assert info.state.messages == 2

@@ -170,4 +170,7 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
         return InputError(f"{prefix}message larger than the server's max_payload")
     if isinstance(exc, nats.errors.Error):
         return JSMagicError(f"{prefix}{type(exc).__name__}: {text}".rstrip(": "))
+    if isinstance(exc, ValueError) and text.startswith("nats: "):  # nats-py's client-side checks (names...)
+        hint = "names may not contain '.', '*', '>' or whitespace" if "invalid" in text and "name" in text else None
+        return InputError(f"{prefix}{text.removeprefix('nats: ')}", hint=hint)
     return None

@@ -141,10 +141,19 @@ def config_params(**opts: Any) -> dict[str, Any]:
         elif key in ("max_age", "duplicate_window"):
             out[key] = parse_duration(value)
         elif key in ("max_msgs", "max_msgs_per_subject", "num_replicas", "max_consumers"):
-            out[key] = int(value)
+            out[key] = _whole_number(key, value)
         else:
             out[key] = value
     return out
+
+
+def _whole_number(key: str, value: Any) -> int:
+    """An integer flag value; a typo (``--max-msgs 1k``) is a one-line InputError, not a ValueError."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        flag = {"num_replicas": "replicas"}.get(key, key).replace("_", "-")
+        raise InputError(f"bad --{flag} {value!r}", hint="give a whole number (-1 for unlimited)") from None
 
 
 async def add_stream(name: str, **opts: Any) -> Report:

@@ -251,11 +251,31 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
         if want == 0:
             return False
         await puller.start()
-        return await puller.drain(collector, want, sel.idle_timeout, progress)
+        timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
     finally:
         await puller.stop()
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
+    if timed_out and puller.cut_off() and _resumable(sel):
+        return await _read_consumer(nc, js, info, _rest(sel, puller, want), collector, progress)
+    return timed_out
+
+
+def _resumable(sel: Selection) -> bool:
+    """A bounded ephemeral replay can restart where it stopped (``--last*``/``--new`` cannot)."""
+    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
+
+
+def _rest(sel: Selection, puller: "Puller", want: int | None) -> Selection:
+    """The selection still to read after a reconnect: from the sequence after the last one kept.
+
+    A server restart loses our ephemeral (memory) consumer; without this the replay would
+    wait out its idle timeout and return a silently partial frame.
+    """
+    if puller.last_seq is None:
+        return sel
+    count = None if sel.count is None else max(1, sel.count - puller.received)
+    return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
 
 
 async def _delete_consumer(js: Any, stream: str, name: str) -> None:
@@ -289,6 +309,8 @@ class Puller:
         self._prefix: int | None = None
         self._v2 = False
         self.want: int | None = None
+        self.last_seq: int | None = None  # stream sequence of the last message flushed
+        self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
 
@@ -305,6 +327,10 @@ class Puller:
             except BaseException:
                 pass
             self.sub = None
+
+    def cut_off(self) -> bool:
+        """Whether the connection dropped (or is down) since this puller started."""
+        return self.nc.stats.get("reconnects", 0) != self._reconnects or not self.nc.is_connected
 
     async def _on_msg(self, msg) -> None:
         reply = msg.reply
@@ -378,6 +404,7 @@ class Puller:
         subjects = [names.setdefault(x, x) for x in subjects]
         nums = self._parse_acks(replies)
         delivered, sseq, cseq, ts, pending = nums.T
+        self.last_seq = int(sseq[-1])
         extra = {}
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}

@@ -46,6 +46,11 @@ class Refusals:
         return None
 
 
+    def subjects_since(self, op: str, since: float) -> list[str]:
+        """Subjects whose ``op`` was refused after ``since`` (oldest first, no repeats)."""
+        return list(dict.fromkeys(s for when, o, s in self.seen if when >= since and o == op))
+
+
 def permission_denied(op: str, subject: str) -> PermissionDeniedError:
     """The one-line error for a refused publish/subscribe."""
     return PermissionDeniedError(f"permission denied: this user may not {op} to {subject!r}")

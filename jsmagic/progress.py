@@ -36,10 +36,13 @@ class Progress:
     def text(self) -> str:
         """The line as shown: ``label: done of total (pct%), rate/s``."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        out = f"{self.label}: {self._fmt(self.done)}"
-        if self.total:
-            out += f" of {self._fmt(self.total)} ({100 * self.done / self.total:.0f}%)"
-        return out + f", {self._fmt(self.done / elapsed)}/s"
+        rate = f"{self._fmt(self.done / elapsed)}/s"
+        if self.unit == "bytes":
+            done = self._fmt(self.done) + (f" of {self._fmt(self.total)}" if self.total else "")
+        else:  # "1,200 of 5,000 messages", the unit once
+            done = f"{self.done:,.0f}" + (f" of {self.total:,.0f}" if self.total else "") + f" {self.unit}"
+        pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        return f"{self.label}: {done}{pct}, {rate}"
 
     def __call__(self, done: float, total: float | None = None) -> None:
         self.done = done

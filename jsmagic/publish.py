@@ -28,6 +28,7 @@ from .context import context
 from .display import ResultFrame, result_frame
 from .capture import StreamIndex, subject_checker
 from .errors import InputError, JSMagicError, PublishError
+from .permissions import refusals
 from .sources import Message
 
 Progress = Callable[[int, int, Optional[int]], None]  # (acked, sent, total)
@@ -148,6 +149,8 @@ class _Pipeline:
         self.room = asyncio.Event()
         self.wake_at = window // 2
         self.streams: dict[str, str] = {}
+        self.started = time.monotonic()
+        self.refusals = refusals(nc)
 
     async def on_ack(self, msg: Any) -> None:
         """Record one PubAck (or the server's refusal) against the message it answers."""
@@ -196,6 +199,21 @@ class _Pipeline:
                 last, since = self.inflight, now
             elif now - since >= self.timeout:
                 return False
+            elif now - since >= 0.25 and self._refused():
+                return True  # the server refused: no ack will come, say why at once
+        return True
+
+    def _refused(self) -> bool:
+        """Mark unanswered messages "permission denied" if the server refused a publish of ours.
+
+        A refused publish gets no ack, only an asynchronous -ERR on the connection: without
+        this, the user would wait out the timeout and read "no ack".
+        """
+        denied = self.refusals.subjects_since("publish", self.started)
+        if not denied:
+            return False
+        shown = ", ".join(repr(s) for s in denied[:3]) + (" ..." if len(denied) > 3 else "")
+        self.mark_unanswered(f"permission denied: this user may not publish to {shown}")
         return True
 
     def mark_unanswered(self, why: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from jsmagic import permissions
 from jsmagic.context import context
-from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError
+from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
 from jsmagic.testing import nats_server
 
 from .conftest import tls_config
@@ -375,3 +375,18 @@ def test_no_secret_in_any_output_repr_status_error_or_saved_notebook(
         for line in Path(path).read_text().splitlines():
             if len(line) > 40 and not line.startswith(("*", "-")):
                 assert line not in saved
+
+
+def test_publish_magic_reports_a_refused_subject_at_once(bare_shell, users_server, auth):
+    ctx = bare_shell.run_line_magic(
+        "js_connect", f"{users_server.url} --user orders --password {auth.orders_password}"
+    )
+    ctx.run(ctx.js.add_stream(name="PERM_MAGIC", subjects=["orders.magic.>"]))
+    ctx.run(ctx.js.add_stream(name="PERM_PAYMENTS", subjects=["payments.magic"]))  # stored, but not ours to publish
+    start = time.monotonic()
+    with pytest.raises(PublishError) as e:
+        bare_shell.run_cell_magic("js_publish", "payments.magic", '{"a": 1}\n{"a": 2}\n')
+    assert time.monotonic() - start < 2, "a refused publish must not wait out the ack timeout"
+    assert_one_line(e.value, "2 of 2 messages failed", "permission denied", "payments.magic")
+    acks = bare_shell.run_cell_magic("js_publish", "orders.magic.1", '{"a": 1}\n')
+    assert list(acks["seq"]) == [1] and ctx.connected

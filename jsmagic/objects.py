@@ -32,7 +32,7 @@ from .display import result_frame
 from .errors import ForceRequiredError, InputError, JSMagicError, not_found
 from .progress import Progress
 from .consumers import read_raw
-from .streams import ENUMS, Report, paged, shown, timestamp
+from .streams import Report, config_params, paged, shown, timestamp
 from .units import format_duration, format_size, parse_duration, parse_size
 
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size
@@ -64,7 +64,7 @@ async def add_bucket(bucket: str, description: str | None = None, ttl: str | Non
     cfg = api.ObjectStoreConfig(
         bucket=bucket, description=description, ttl=parse_duration(ttl) if ttl else None,
         max_bytes=parse_size(max_bytes) if max_bytes else None, replicas=replicas,
-        storage=ENUMS["storage"](storage.lower()) if storage else None,
+        storage=config_params(storage=storage)["storage"] if storage else None,  # a bad value: InputError
     )
     try:
         await js.create_object_store(bucket, config=cfg)

@@ -25,8 +25,10 @@ import dataclasses
 import datetime as dt
 import gc
 import secrets
+import time
 from typing import Any, Callable
 
+import nats.errors
 import nats.js.errors
 import numpy as np
 import orjson
@@ -230,10 +232,13 @@ async def _durable_info(js: Any, sel: Selection, info: Any) -> Any:
         return await js.add_consumer(sel.stream, consumer_config(sel, info))
 
 
-async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, progress: Progress | None) -> bool:
+async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, progress: Progress | None,
+                         resumes: int = 0) -> bool:
     """Pull a consumer into ``collector``; the ephemeral one is deleted whatever happens."""
     if sel.durable:
         ci = await _durable_info(js, sel, info)
+    elif resumes:
+        ci = await _add_consumer_retrying(js, sel, info)
     else:
         cfg = consumer_config(sel, info)
         ci = await js.add_consumer(sel.stream, cfg)
@@ -252,13 +257,41 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
             return False
         await puller.start()
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
+        lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
+            puller.cut_off() or puller.lost or not await _consumer_exists(js, sel.stream, ci.name)
+        )
     finally:
         await puller.stop()
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
-    if timed_out and puller.cut_off() and _resumable(sel):
-        return await _read_consumer(nc, js, info, _rest(sel, puller, want), collector, progress)
+    if lost:
+        return await _read_consumer(nc, js, info, _rest(sel, puller, want), collector, progress, resumes + 1)
     return timed_out
+
+
+MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
+
+
+async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
+    """Whether our consumer is still there (a restarted or killed server loses an ephemeral one)."""
+    try:
+        await js.consumer_info(stream, name)
+        return True
+    except (nats.js.errors.NotFoundError, nats.errors.Error, asyncio.TimeoutError):
+        return False
+
+
+async def _add_consumer_retrying(js: Any, sel: Selection, info: Any) -> Any:
+    """Create the replacement consumer, waiting out a stream leader election (a few seconds)."""
+    deadline = time.monotonic() + 3 * sel.api_timeout
+    while True:
+        try:
+            return await js.add_consumer(sel.stream, consumer_config(sel, info))
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
+                nats.js.errors.APIError, asyncio.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _resumable(sel: Selection) -> bool:
@@ -310,6 +343,7 @@ class Puller:
         self._v2 = False
         self.want: int | None = None
         self.last_seq: int | None = None  # stream sequence of the last message flushed
+        self.lost = False  # a pull request found no consumer to answer it
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
@@ -346,7 +380,9 @@ class Puller:
         status = (msg.headers or {}).get("Status")
         if status == "100":
             return
-        if status == "404":
+        if status == "503":  # no responders: the consumer's server is gone (killed or restarted)
+            self.lost = True
+        elif status == "404":
             self.empty = True
         elif status == "408":
             self.expired += int((msg.headers or {}).get("Nats-Pending-Messages", 0) or 0)
@@ -383,6 +419,9 @@ class Puller:
             seen = self.received
             if self.error:
                 raise JSMagicError(self.error)
+            if self.lost and not self.wait:
+                self._flush(collector)
+                return True
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:
                 self.empty = False

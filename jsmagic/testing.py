@@ -69,6 +69,7 @@ class CellResult:
     error: dict[str, Any] | None = None  # ename, evalue, traceback (ANSI stripped)
     comm: list[dict[str, Any]] = field(default_factory=list)  # comm_open/comm_msg contents
     messages: list[dict[str, Any]] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)  # input requests the cell made
 
     @property
     def error_text(self) -> str:
@@ -121,15 +122,24 @@ class KernelSession:
     def pid(self) -> int:
         return self.km.provisioner.pid if self.km.provisioner else self.km.kernel.pid
 
-    def run(self, code: str, timeout: float = 120, allow_error: bool = False) -> CellResult:
-        """Execute ``code``; raise ``AssertionError`` on error unless ``allow_error``."""
-        msg_id = self.kc.execute(code, allow_stdin=False, stop_on_error=False)
+    def run(
+        self, code: str, timeout: float = 120, allow_error: bool = False, stdin: list[str] | None = None
+    ) -> CellResult:
+        """Execute ``code``; raise ``AssertionError`` on error unless ``allow_error``.
+
+        ``stdin`` answers the cell's ``input()``/``getpass()`` prompts in order (as a user
+        typing in the frontend); the prompts are kept in ``CellResult.prompts``.
+        """
+        msg_id = self.kc.execute(code, allow_stdin=stdin is not None, stop_on_error=False)
         res = CellResult(status="?")
+        answers = list(stdin or [])
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"cell did not finish in {timeout}s: {code[:80]!r}")
+            if stdin is not None:
+                self._answer_prompts(answers, res)
             try:
                 msg = self.kc.get_iopub_msg(timeout=min(remaining, 1))
             except queue.Empty:
@@ -148,6 +158,16 @@ class KernelSession:
         if res.status == "error" and not allow_error:
             raise AssertionError(f"cell failed: {strip_ansi(res.error_text) or reply['content']}\n--- code:\n{code}")
         return res
+
+    def _answer_prompts(self, answers: list[str], res: CellResult) -> None:
+        """Reply to pending input requests with the next answers (the frontend's part)."""
+        while True:
+            try:
+                req = self.kc.get_stdin_msg(timeout=0.01)
+            except queue.Empty:
+                return
+            res.prompts.append({"prompt": req["content"]["prompt"], "password": req["content"].get("password", False)})
+            self.kc.input(answers.pop(0) if answers else "")
 
     def _record(self, msg: dict[str, Any], msg_id: str, res: CellResult) -> None:
         kind, content = msg["msg_type"], msg["content"]

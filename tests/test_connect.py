@@ -166,3 +166,14 @@ def test_errors_render_as_one_line_or_full_on_request(bare_shell):
     assert len(lines) == 1 and "ConnectError: no NATS server" in lines[0]
     bare_shell.run_line_magic("config", "JSMagic.short_errors = False")
     assert len(e.value._render_traceback_()) > 3
+
+
+def test_top_level_await_in_terminal_ipython_uses_the_same_connection(bare_shell, server):
+    """No kernel loop runs here: magics and `await` must still share IPython's asyncio loop."""
+    bare_shell.user_ns["ctx"] = ctx = bare_shell.run_line_magic("js_connect", server.url)
+    result = bare_shell.run_cell("info = await ctx.js.account_info()\nsame = ctx.nc.client_id")
+    assert result.success, result.error_in_exec
+    assert bare_shell.user_ns["info"].streams >= 0
+    assert bare_shell.user_ns["same"] == ctx.nc.client_id
+    bare_shell.run_line_magic("js_status", "")  # a magic after the await: still the one connection
+    assert ctx.connected and ctx.nc.client_id == bare_shell.user_ns["same"]

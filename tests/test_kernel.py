@@ -113,3 +113,17 @@ def test_close_stops_tasks_and_connection(kernel, server):
     assert server_connections(kernel.pid, server.port) == 0
     r = kernel.run("print(b.task.cancelled(), ctx.state)")
     assert r.stdout.strip() == "True closed"
+
+
+def test_user_without_password_is_prompted_without_echo(kernel):
+    from jsmagic.testing import nats_server
+
+    conf = "authorization { users = [ {user: ada, password: 'l0velace-9'} ] }"
+    with nats_server(config=conf) as s:
+        r = kernel.run(f"%load_ext jsmagic\nctx = %js_connect {s.url} --user ada", stdin=["l0velace-9"])
+        assert r.prompts == [{"prompt": "NATS password for ada: ", "password": True}]
+        assert f"Connected to {s.url}" in r.stdout
+        assert "l0velace-9" not in r.all_text
+        # a frontend that cannot prompt (nbclient, papermill) gets one clear line instead
+        r = kernel.run(f"%js_connect {s.url} --user ada", allow_error=True)
+        assert r.error["traceback"] == ["InputError: no password for user 'ada' — give --password, or set NATS_PASSWORD"]

@@ -54,7 +54,11 @@ class StreamIndex:
 
     @classmethod
     async def load(cls, js: Any) -> "StreamIndex | None":
-        """List every stream (paged); None when this user may not list streams (checks are skipped)."""
+        """List every stream (paged); None when this user may not list streams (checks are skipped).
+
+        Also None when the list is incomplete: a cluster leaves out (``missing``) a stream
+        that has no leader at the moment, and refusing its subjects would be a false "no stream".
+        """
         found: dict[str, list[str]] = {}
         offset = 0
         try:
@@ -65,7 +69,7 @@ class StreamIndex:
                     found[info.config.name] = list(info.config.subjects or [])
                 offset += len(infos)
                 if not infos or offset >= page.total:
-                    return cls(found)
+                    return cls(found) if len(found) >= page.total else None
         except Exception:
             return None
 

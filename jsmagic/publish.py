@@ -131,8 +131,8 @@ class PublishResult:
                 text += f"; acknowledged: messages {ranges(k + 1 for k in acked)} of the publish"
             if missing:
                 text += f"; {len(missing):,} sent without ack (messages {ranges(missing)})"
-            if self.total is not None and self.total > self.sent:
-                text += f"; {self.total - self.sent:,} not sent"
+        if self.total is not None and self.total > self.sent:  # also when a stall stopped the send loop
+            text += f"; {self.total - self.sent:,} not sent"
         return text
 
 

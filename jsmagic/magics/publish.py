@@ -184,8 +184,10 @@ class PublishMagics(Magics):
         """Some messages were refused: fail the cell with the reasons (the frame keeps every ack)."""
         failed = sum(len(r) for r in result.failures().values())
         reasons = "; ".join(f"{why} ({result.ref_name}s {core.ranges(refs)})" for why, refs in result.failures().items())
+        unsent = (result.total or result.sent) - result.sent
+        reasons += f"; {unsent:,} not sent (the publish stopped)" if unsent > 0 else ""
         err = PublishError(
-            f"{failed:,} of {result.sent:,} messages failed: {reasons}",
+            f"{failed:,} of {result.total or result.sent:,} messages failed: {reasons}",
             hint=f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable",
         )
         err.result = frame

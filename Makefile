@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## execute the tour notebook against the embedded server
 	mkdir -p notebooks/_executed
 	$(PY) -m jsmagic.notebook notebooks/00-tour.ipynb notebooks/_executed/00-tour.ipynb
-	@echo "executed tour: notebooks/_executed/00-tour.ipynb (and .html)"
+
 
 test: $(STAMP)  ## run the test suite against real nats-servers
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from typing import Any, Iterable
 
 import numpy as np
@@ -174,16 +175,30 @@ def _text(chunk: Chunk, i: int) -> str:
 
 
 def _json_chunk(chunk: Chunk, strict: bool) -> list[Any] | None:
-    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON."""
+    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
+
+    The joined buffer is parsed as one document with a random string between payloads
+    (``[[p1],"nonce",[p2]...]``).  Without it neighbours could merge or split: ``1,2``
+    next to an empty payload parsed as the two values 1 and 2, and an unterminated
+    ``"a`` swallowed the separator.  Accepting the result only when every nonce sits
+    between exactly-one-value lists proves each payload is one JSON value on its own,
+    with C-level checks only.
+    """
     n = len(chunk)
-    try:
-        wrapped = orjson.loads(b"[[" + chunk.buf + b"]]") if n else []
-        # n elements holding n values in all: no payload spilled into another (C-level checks)
-        if len(wrapped) == n and set(map(type, wrapped)) <= {list} and sum(map(len, wrapped)) == n:
-            return list(itertools.chain.from_iterable(wrapped))
-    except orjson.JSONDecodeError:
-        pass
-    # Some payload is not JSON (or spilled over): find which, one at a time.
+    if not n:
+        return []
+    if chunk.buf.count(SEP) == n - 1:  # no payload contains the separator itself
+        nonce = "x" + os.urandom(8).hex()
+        try:
+            wrapped = orjson.loads(b"[[" + chunk.buf.replace(SEP, b'],"' + nonce.encode() + b'",[') + b"]]")
+        except orjson.JSONDecodeError:
+            wrapped = None
+        if wrapped is not None and len(wrapped) == 2 * n - 1:
+            values, marks = wrapped[::2], wrapped[1::2]
+            if (marks.count(nonce) == n - 1 and set(map(type, values)) <= {list}
+                    and set(map(len, values)) <= {1}):
+                return list(itertools.chain.from_iterable(values))
+    # Some payload is not JSON (or holds the separator): find which, one at a time.
     out = []
     for i in range(n):
         try:

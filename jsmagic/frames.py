@@ -160,7 +160,8 @@ def _data_column(chunks: list[Chunk], mode: str) -> pd.DataFrame:
     for chunk in chunks:
         vals = _json_chunk(chunk, strict=mode == "json")
         out.extend(vals if vals is not None else [decode_value(p, "auto") for p in chunk.payloads()])
-    return pd.DataFrame({"data": _object_array(out)})
+    # pandas 3 infers "str" for text mixed with None, turning a JSON null into NaN: keep object then
+    return pd.DataFrame({"data": pd.Series(_object_array(out), dtype=object if None in out else None)})
 
 
 def _text(chunk: Chunk, i: int) -> str:

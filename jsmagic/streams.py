@@ -200,8 +200,11 @@ async def edit_stream(name: str, **opts: Any) -> pd.DataFrame:
     return result_frame(df, f"stream {name}: {len(df)} setting(s) changed" if len(df) else f"stream {name}: nothing changed")
 
 
-def describe(si: api.StreamInfo) -> Report:
-    """A StreamInfo as readable sections (configuration, state)."""
+def describe(si: api.StreamInfo, num_subjects: int | None = None) -> Report:
+    """A StreamInfo as readable sections (configuration, state).
+
+    ``num_subjects`` comes from the raw API answer: nats-py's StreamState drops it.
+    """
     c, s = si.config, si.state
     config = {
         "subjects": shown("subjects", c.subjects or []),
@@ -227,7 +230,7 @@ def describe(si: api.StreamInfo) -> Report:
         "first sequence": s.first_seq,
         "last sequence": s.last_seq,
         "deleted": s.num_deleted or 0,
-        "subjects": getattr(s, "num_subjects", None) or "-",
+        "subjects": f"{num_subjects:,}" if num_subjects is not None else "-",
         "consumers": s.consumer_count,
     }
     return Report(f"Stream {c.name}", {"Configuration": config, "State": state}, raw=si)
@@ -235,7 +238,9 @@ def describe(si: api.StreamInfo) -> Report:
 
 async def stream_info(name: str) -> Report:
     """``%js_stream info``: configuration and state, readable; ``.raw`` is the StreamInfo."""
-    return describe(await info(name))
+    si = await info(name)
+    raw = await api_request(f"STREAM.INFO.{name}")
+    return describe(si, raw.get("state", {}).get("num_subjects"))
 
 
 async def subjects(name: str, subject_filter: str | None = None) -> pd.DataFrame:

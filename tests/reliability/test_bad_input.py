@@ -190,8 +190,9 @@ class World:
         assert self.outcomes.get("ok", 0) + self.outcomes.get("jsmagic-error", 0) >= minimum, self.outcomes
 
     def assert_intact(self, reached: int = 3) -> None:
-        """The context answers, and the watch is alive and sees a value put by another client."""
+        """The context answers, the watch is alive and sees another client's put, no consumer leaked."""
         self.assert_reached(reached)
+        self.assert_no_leaked_consumers()
         ctx = context()
         assert ctx.connected, "the fuzz left the context disconnected"
         info = self.shell.run_line_magic("js_stream", f"info {self.stream}")
@@ -207,6 +208,23 @@ class World:
                 break
         else:
             raise AssertionError("the live KV watch no longer receives updates")
+
+    def assert_no_leaked_consumers(self) -> None:
+        """jsmagic's own short-lived consumers (``jsmagic_*``) are gone, whatever failed."""
+        self.stop_strays()
+        context().run(asyncio.sleep(0.3))
+
+        async def leaked():
+            found = []
+            for si in await self.js.streams_info():
+                for ci in await self.js.consumers_info(si.config.name):
+                    if ci.name.startswith("jsmagic_"):
+                        found.append(f"{si.config.name}/{ci.name}")
+            return found
+
+        assert self.run(leaked()) == [], "ephemeral consumers left on the server"
+        watchers = self.run(self.js.consumers_info(f"KV_{self.bucket}"))
+        assert len(watchers) == 1, f"KV watches of the fuzz left consumers: {[c.name for c in watchers]}"
 
     def cleanup(self) -> None:
         """Stop the watch; delete our stream/bucket/store and every stream the fuzz created."""
@@ -241,6 +259,9 @@ def fuzz(world: World, magic: str, line: str, cell: str | None = None) -> None:
     assert_clean(exc, err, f"%{magic} {line}" + (f" <cell {cell!r}>" if cell is not None else ""))
     outcome = "ok" if exc is None else "usage" if isinstance(exc, UsageError) else "jsmagic-error"
     world.outcomes[outcome] = world.outcomes.get(outcome, 0) + 1
+    if exc is not None:  # a refused line starts nothing: no task or watch left running
+        strays = [e.name for e in context().background.values() if e.name != world.watch.entry.name]
+        assert not strays, f"%{magic} {line!r} failed but left {strays} running"
     if isinstance(exc, (JSMagicError, UsageError)):
         world.messages.add(f"{type(exc).__name__}: {exc}"[:160])
     world.stop_strays()

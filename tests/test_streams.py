@@ -1,5 +1,6 @@
 """%js_stream against a real server: each verb, as a user would check it."""
 
+import sys
 import uuid
 
 import pandas as pd
@@ -174,18 +175,31 @@ def test_plot_data_reads_times_without_leaving_consumers(shell, nc, name):
     assert server_state(nc, name).state.consumer_count == 0
 
 
-def test_plot_without_matplotlib_is_one_clear_line(shell, name):
-    try:
-        import matplotlib  # noqa: F401
+def test_plot_draws_the_rate_per_subject(shell, nc, name):
+    import matplotlib
 
-        pytest.skip("matplotlib is installed")
-    except ImportError:
-        pass
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>'")
+    publish(nc, {f"{name}.a": 5, f"{name}.b": 3})
+    plt.close("all")
+    rates = shell.run_line_magic("js_stream", f"plot {name} --by subject --every 1h")
+    assert rates.sum().to_dict() == {f"{name}.a": 5, f"{name}.b": 3}
+    ax = plt.gcf().axes[0]
+    assert ax.get_title() == f"{name}: messages per 1h"
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [f"{name}.a", f"{name}.b"]
+    assert server_state(nc, name).state.consumer_count == 0
+
+
+def test_plot_without_matplotlib_is_one_clear_line(shell, name, monkeypatch):
     from jsmagic.errors import ConfigError
 
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed: import fails
     shell.run_line_magic("js_stream", f"add {name}")
-    with pytest.raises(ConfigError, match="matplotlib"):
+    with pytest.raises(ConfigError, match="plotting needs matplotlib") as e:
         shell.run_line_magic("js_stream", f"plot {name} --every 1m")
+    assert "\n" not in e.value.one_line()
 
 
 def completions(shell, line):

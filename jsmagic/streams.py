@@ -405,8 +405,10 @@ def require_matplotlib() -> None:
 
 
 def plot_rate(rates: pd.DataFrame, title: str) -> Any:
-    """Draw a rate frame with matplotlib; returns the Axes."""
+    """Draw a rate frame with matplotlib; returns the Axes (None for an empty stream: nothing to draw)."""
     require_matplotlib()
+    if rates.empty:  # pandas raises "no numeric data to plot"; the summary already says 0 message(s)
+        return None
     ax = rates.plot(title=title, drawstyle="steps-post")
     ax.set_ylabel("messages per interval")
     return ax

@@ -46,8 +46,9 @@ def _random_text(low: int, high: int) -> str:
 
 
 def _rfc3339() -> str:
-    """Now as RFC 3339 with the local offset, as Go's ``time.RFC3339`` prints it."""
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    """Now as RFC 3339 with the local offset, as Go's ``time.RFC3339`` prints it (``Z`` for UTC)."""
+    text = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _compile_tag(body: str, where: str) -> Callable[[int], str]:

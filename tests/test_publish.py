@@ -253,6 +253,13 @@ def test_template_and_variable_rendering():
     assert subject_matches("orders.>", "orders.a.b") and not subject_matches("orders.>", "orders")
     assert subject_matches("orders.*.x", "orders.1.x") and not subject_matches("orders.*", "orders.1.x")
     assert ranges([1, 2, 3, 7, 9, 10]) == "1–3, 7, 9–10"
+    import datetime as dt
+    import os
+
+    stamp = Template("{{TimeStamp}}").render(1)  # RFC 3339 as `nats pub` prints it: Z for UTC
+    if os.environ.get("TZ", "UTC") in ("UTC", "") and dt.datetime.now().astimezone().utcoffset() == dt.timedelta(0):
+        assert stamp.endswith("Z") and "+00:00" not in stamp
+    assert abs(dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - time.time()) < 5
 
 
 # ---- a real kernel: progress and interrupt ------------------------------------------------------

@@ -278,7 +278,11 @@ async def get_message(name: str, seq: int | None = None, last_for: str | None = 
         where = f"sequence {seq}" if seq is not None else f"subject {last_for!r}"
         raise NotFoundError(
             f"no message at {where} in stream {name}",
-            hint=f"the stream holds sequences {si.state.first_seq}..{si.state.last_seq}",
+            hint=(
+                f"the stream holds sequences {si.state.first_seq}..{si.state.last_seq}"
+                if si.state.messages
+                else f"the stream is empty (its next message gets sequence {si.state.last_seq + 1})"
+            ),
         ) from None
     headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-") or k == "Nats-Msg-Id"}
     return pd.Series(

@@ -84,8 +84,11 @@ def test_get_by_sequence_and_last_for_creates_no_consumer(shell, nc, name, direc
     assert last["seq"] == 3 and last["data"] == {"i": 2}
     assert isinstance(last["time"], pd.Timestamp)
     assert server_state(nc, name).state.consumer_count == 0
-    with pytest.raises(NotFoundError, match="no message at sequence 99"):
+    with pytest.raises(NotFoundError, match="no message at sequence 99.*holds sequences 1..5"):
         shell.run_line_magic("js_stream", f"get {name} 99")
+    shell.run_line_magic("js_stream", f"purge {name} --force")
+    with pytest.raises(NotFoundError, match="the stream is empty \\(its next message gets sequence 6\\)"):
+        shell.run_line_magic("js_stream", f"get {name} 5")
 
 
 def test_rmm_refuses_without_force_then_deletes_one(shell, nc, name):

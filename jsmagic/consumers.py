@@ -8,6 +8,7 @@ so that people who know NATS recognise them.
 from __future__ import annotations
 
 import asyncio
+import math
 import json
 from typing import Any
 
@@ -167,6 +168,8 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         raise InputError(f"bad action {action!r}", hint="use --ack, --nak, --term or --no-ack")
     if count < 1:
         raise InputError("--count must be >= 1")
+    if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):  # nan/inf/-1: not a wait
+        raise InputError(f"bad --timeout {timeout!r}", hint="give seconds to wait, e.g. --timeout 2")
     ci = await info(stream, name)
     if ci.config.deliver_subject:
         raise InputError(f"consumer {name} is a push consumer", hint="next works on pull consumers")

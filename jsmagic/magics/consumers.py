@@ -8,7 +8,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from .. import completion, consumers
 from .base import friendly, run
-from .streams import Verbs, dispatch
+from .verbs import Verbs, dispatch
 
 VERBS = Verbs("js_consumer")
 p = VERBS.add("ls", "DataFrame of a stream's consumers: policies, filter, pending, ack pending, redelivered, last active")

@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from .. import completion, objects
 from ..errors import InputError
 from .base import friendly, run, user_namespace
-from .streams import Verbs, dispatch
+from .verbs import Verbs, dispatch
 
 VERBS = Verbs("js_obj")
 p = VERBS.add("add", "Create a bucket")

@@ -265,7 +265,10 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
     if lost:
-        return await _read_consumer(nc, js, info, _rest(sel, puller, want), collector, progress, resumes + 1)
+        try:
+            return await _read_consumer(nc, js, info, _rest(sel, puller, want), collector, progress, resumes + 1)
+        finally:  # again: the first delete may have fallen into a leader election and been lost
+            await _delete_consumer(js, sel.stream, ci.name)
     return timed_out
 
 
@@ -311,14 +314,22 @@ def _rest(sel: Selection, puller: "Puller", want: int | None) -> Selection:
     return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
 
 
-async def _delete_consumer(js: Any, stream: str, name: str) -> None:
-    """Delete our ephemeral consumer; shielded so an interrupt cannot skip it."""
-    try:
-        await asyncio.shield(js.delete_consumer(stream, name))
-    except (nats.js.errors.NotFoundError, asyncio.CancelledError):
-        pass
-    except Exception:  # the inactive threshold removes it anyway
-        pass
+async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -> None:
+    """Delete our ephemeral consumer; shielded so an interrupt cannot skip it.
+
+    Retried when the server does not answer: during a cluster leader election the delete
+    times out while the consumer lives on (until its inactive threshold).
+    """
+    for _ in range(attempts):
+        try:
+            await asyncio.shield(js.delete_consumer(stream, name))
+            return
+        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+            return
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError):
+            continue
+        except Exception:  # the inactive threshold removes it anyway
+            return
 
 
 class Puller:

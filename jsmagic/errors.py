@@ -170,6 +170,8 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
         return InputError(f"{prefix}message larger than the server's max_payload")
     if isinstance(exc, nats.errors.Error):
         return JSMagicError(f"{prefix}{type(exc).__name__}: {text}".rstrip(": "))
+    if isinstance(exc, UnicodeEncodeError):  # a lone surrogate pasted into a cell or a line
+        return InputError(f"{prefix}text that cannot be sent as UTF-8 ({exc.reason} at character {exc.start})")
     if isinstance(exc, ValueError) and text.startswith("nats: "):  # nats-py's client-side checks (names...)
         hint = "names may not contain '.', '*', '>' or whitespace" if "invalid" in text and "name" in text else None
         return InputError(f"{prefix}{text.removeprefix('nats: ')}", hint=hint)

@@ -253,7 +253,14 @@ def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, temp
 
     Bad JSON (``--json``), an unknown template or a line above the server's max_payload
     fails here, naming the line, so a cell is never half-published for those reasons.
+    So does text UTF-8 cannot carry (a lone surrogate), which would fail mid-publish.
     """
+    if not text.isascii():  # isascii costs nothing; encoding copies the cell once
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            line = text.count("\n", 0, e.start) + 1
+            raise InputError(f"line {line}: text that cannot be sent as UTF-8 ({e.reason}); nothing published") from None
     if not (whole or json_mode or (templates and has_templates(text))):
         count, longest = _line_stats(text)
         if longest * 4 <= max_payload:  # the common big cell: no per-line work needed

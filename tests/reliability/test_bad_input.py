@@ -47,7 +47,7 @@ GARBAGE = [
     "10XB", "-1MB", "5", "'{\"a\": 1}'", "[1,2]", "null", "%js_close", "=", ":", "a:b", "\t",
 ]
 # Durations that cannot make a test wait long (a timeout of a day with --new would).
-SHORT = ["0.3s", "0", "-1s", "abc", "1x", "0.2", "nan", "300ms"]
+SHORT = ["0.3s", "0", "-1s", "abc", "1x", "0.2", "nan", "inf", "1e309", "300ms"]
 
 
 def flags_of(parser) -> list[str]:
@@ -413,3 +413,33 @@ def test_js_connect_bad_lines_keep_the_connection(world, server):
         assert_clean(exc, err, line)
         assert context().nc is before
     world.assert_intact()
+
+
+def test_lines_that_once_escaped_as_raw_tracebacks(world, nc):
+    """Each line here once reached the user as a raw traceback (found by the fuzz above); now one line each."""
+    from jsmagic.errors import InputError
+
+    client, js, run = nc
+    empty = f"EMPTY_{world.stream[3:]}"
+    run(js.add_stream(name=empty, subjects=[f"{empty.lower()}.>"]))
+    cases = [
+        ("js_stream", f"add {world.prefix}.a", InputError),  # nats-py ValueError: invalid stream name
+        ("js_consume", f"{world.prefix}.a", InputError),
+        ("js_consumer", f"info {world.stream} {world.prefix}.a", InputError),
+        ("js_stream", f"add NEW_{world.stream[3:]} --max-msgs 0.3s", InputError),  # int('0.3s')
+        ("js_stream", f"edit {world.stream} --replicas x", InputError),
+        ("js_obj", f"add {world.objects} --storage 0.3s", InputError),  # StorageType('0.3s')
+        ("js_consumer", f"next {world.stream} {world.consumer} --timeout nan", InputError),  # int(nan)
+        ("js_consumer", f"next {world.stream} {world.consumer} --timeout inf", InputError),
+    ]
+    for magic, line, error in cases:
+        exc, err = quiet_call(world.shell.run_line_magic, magic, line)
+        assert isinstance(exc, error), f"%{magic} {line}: {exc!r}"
+        assert_clean(exc, err, line)
+    exc, err = quiet_call(world.shell.run_cell_magic, "js_publish", f"{world.prefix}.a", "ok\n\ud800\n")
+    assert isinstance(exc, InputError) and "UTF-8" in str(exc), repr(exc)
+    assert run(js.stream_info(world.stream)).state.messages == 12, "a refused cell published nothing"
+    pytest.importorskip("matplotlib")
+    rates = world.shell.run_line_magic("js_stream", f"plot {empty}")  # pandas: "no numeric data to plot"
+    assert len(rates) == 0
+    world.assert_intact(reached=0)

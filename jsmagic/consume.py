@@ -261,6 +261,8 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
             puller.cut_off() or puller.lost or not await _consumer_exists(js, sel.stream, ci.name)
         )
     finally:
+        if puller.datas and not collector.done:  # interrupted: keep what arrived, not only what was flushed
+            puller._flush(collector)
         await puller.stop()
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)

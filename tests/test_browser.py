@@ -140,7 +140,8 @@ def test_kv_watch_widget_renders_and_follows_another_writer(fresh_server, tmp_pa
                 page = browser.new_page()
                 run_notebook_in_lab(page, lab)
 
-                table = page.locator(WIDGET_TABLE)
+                # the notebook has two live KV tables: the full watch (w) and the updates-only one (u, db.*)
+                table = page.locator(WIDGET_TABLE, has_text="feature.beta")
                 assert table.count() == 1, "the watch cell did not render the live table widget"
                 initial = table.inner_text()
                 for key in ("db.host", "db.port", "feature.beta"):

@@ -26,7 +26,7 @@ def parse_duration(text: str | float | int) -> float:
         return float(text)
     s = str(text).strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", s):
-        return float(s)
+        return _in_range(float(s), text)
     pos, total = 0, 0.0
     for match in _DURATION_PART.finditer(s):
         if match.start() != pos:
@@ -35,7 +35,17 @@ def parse_duration(text: str | float | int) -> float:
         pos = match.end()
     if pos != len(s) or not s:
         raise InputError(f"bad duration {text!r}", hint="use e.g. 90s, 15m, 2h, 1d3h")
-    return total
+    return _in_range(total, text)
+
+
+_MAX_SECONDS = (2**63 - 1) / 1e9  # NATS sends durations as int64 nanoseconds: about 292 years
+
+
+def _in_range(seconds: float, text: str) -> float:
+    """Refuse a duration NATS cannot carry (it failed deep in nats-py or datetime, as a raw error)."""
+    if seconds >= _MAX_SECONDS:
+        raise InputError(f"duration {text!r} is too long", hint="NATS durations end at about 292 years (106751d)")
+    return seconds
 
 
 def parse_size(text: str | int) -> int:

@@ -94,16 +94,17 @@ def line_for(draw, parsers: dict, real: dict[str, list[str]], values: list[str],
             words.append(draw(st.sampled_from(list(action.choices))))
         else:
             words.append(draw(st.sampled_from(real.get(action.dest) or values) if draw(st.booleans()) else anything))
-    for _ in range(draw(st.integers(0, 2))):
+    for _ in range(draw(st.integers(0, 2))):  # mutations (never of the value a bounded flag takes)
         at = draw(st.integers(0, len(words)))
+        if at and words[at - 1] in bounded:
+            continue
         how = draw(st.sampled_from(["insert", "replace", "drop"]))
         if how == "insert":
             words.insert(at, draw(anything))
-        elif at < len(words) and (words[at] not in bounded.get(words[at - 1] if at else "", [words[at]]) or how == "drop"):
-            if how == "replace":
-                words[at] = draw(anything)
-            elif words[at - 1:at] and words[at - 1] not in bounded:
-                del words[at]
+        elif at < len(words) and how == "replace":
+            words[at] = draw(anything)
+        elif at < len(words):
+            del words[at]
     if "--force" in words:
         protected = {w for names in real.values() for w in names}
         words = [decoys[len(w) % len(decoys)] if w in protected else w for w in words]
@@ -443,3 +444,43 @@ def test_lines_that_once_escaped_as_raw_tracebacks(world, nc):
     rates = world.shell.run_line_magic("js_stream", f"plot {empty}")  # pandas: "no numeric data to plot"
     assert len(rates) == 0
     world.assert_intact(reached=0)
+
+
+UNIT_FLAGS = [  # (magic, line before the flag, flag): every flag that takes a duration, size, time or count
+    ("js_consume", "{stream}", "--since"), ("js_consume", "{stream}", "--until"), ("js_consume", "{stream}", "--timeout"),
+    ("js_consume", "{stream} --durable fz --nak", "--delay"), ("js_consume", "{stream} --durable fz", "--ack-wait"),
+    ("js_consume", "{stream}", "--start-seq"), ("js_consume", "{stream}", "--end-seq"), ("js_consume", "{stream}", "-n"),
+    ("js_consume", "{stream}", "--batch"),
+    ("js_stream", "add {new}", "--max-bytes"), ("js_stream", "add {new}", "--max-age"),
+    ("js_stream", "add {new}", "--max-msg-size"), ("js_stream", "add {new}", "--dupe-window"),
+    ("js_stream", "add {new}", "--max-msgs"), ("js_stream", "add {new}", "--replicas"),
+    ("js_stream", "plot {stream}", "--every"), ("js_stream", "get {stream}", ""), ("js_stream", "purge {new}", "--keep"),
+    ("js_consumer", "add {stream} {newc}", "--ack-wait"), ("js_consumer", "add {stream} {newc}", "--deliver"),
+    ("js_consumer", "add {stream} {newc}", "--max-ack-pending"),
+    ("js_kv", "add {newkv}", "--ttl"), ("js_kv", "add {newkv}", "--max-value-size"),
+    ("js_kv", "add {newkv}", "--max-bucket-size"), ("js_kv", "add {newkv}", "--history"),
+    ("js_kv", "get {bucket} db.host", "--revision"), ("js_kv", "watch {bucket}", "--revision"),
+    ("js_obj", "add {newobj}", "--ttl"), ("js_obj", "add {newobj}", "--max-bytes"),
+]
+ODD_VALUES = sorted(set(SHORT + GARBAGE + ["-0", "1e3", "0x10", "1_000", "1.5", "999999999999999999999999d",
+                                           "9223372036854775808", "-9223372036854775809", "1e-9s", "1 h", "PT1H",
+                                           "2026-02-30", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]))
+
+
+def test_every_unit_flag_takes_any_value_in_one_line(world):
+    """A grid, not a sample: each duration/size/time/count flag × each odd value."""
+    import shlex
+
+    if "--every" in {f for _, _, f in UNIT_FLAGS}:
+        pytest.importorskip("matplotlib")
+    calls = 0
+    for magic, head, flag in UNIT_FLAGS:
+        for value in ODD_VALUES:
+            tag = uuid.uuid4().hex[:6]
+            names = dict(stream=world.stream, bucket=world.bucket, new=f"NEWG_{tag}", newc=f"c{tag}",
+                         newkv=f"g{tag}", newobj=f"o{tag}")
+            line = f"{head.format(**names)} {flag} {shlex.quote(value)}".strip()
+            fuzz(world, magic, line)
+            calls += 1
+    assert calls == len(UNIT_FLAGS) * len(ODD_VALUES)
+    world.assert_intact()

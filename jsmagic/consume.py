@@ -320,8 +320,12 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
     """Delete our ephemeral consumer; shielded so an interrupt cannot skip it.
 
     Retried when the server does not answer: during a cluster leader election the delete
-    times out while the consumer lives on (until its inactive threshold).
+    times out while the consumer lives on (until its inactive threshold).  Not retried after
+    an interrupt: the user is waiting for the cell to end.
     """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        attempts = 1
     for _ in range(attempts):
         try:
             await asyncio.shield(js.delete_consumer(stream, name))

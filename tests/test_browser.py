@@ -143,6 +143,7 @@ def test_kv_watch_widget_renders_and_follows_another_writer(fresh_server, tmp_pa
                 # the notebook has two live KV tables: the full watch (w) and the updates-only one (u, db.*)
                 table = page.locator(WIDGET_TABLE, has_text="feature.beta")
                 assert table.count() == 1, "the watch cell did not render the live table widget"
+                scroll_to(page, "feature.beta")  # Lab lays out cells far outside the viewport lazily
                 initial = table.inner_text()
                 for key in ("db.host", "db.port", "feature.beta"):
                     assert key in initial, f"{key} missing from the widget:\n{initial}"
@@ -185,9 +186,24 @@ def run_notebook_in_lab(page, lab: Lab) -> None:
     )
 
 
+def scroll_to(page, text: str) -> None:
+    """Scroll the live table showing ``text`` into view and wait until it is laid out.
+
+    Done in one step in the page: the widget re-renders its table as the watch ticks, so a
+    located element can be detached between a locate and a scroll.
+    """
+    page.wait_for_function(
+        """([sel, text]) => { const t = [...document.querySelectorAll(sel)].find(t => t.textContent.includes(text));
+                              if (!t) return false;
+                              t.scrollIntoView({block: 'center'});
+                              return t.innerText.includes(text); }""",
+        arg=[WIDGET_TABLE, text], timeout=20_000,
+    )
+
+
 def save_screenshot(page, table, tmp_path: Path) -> Path:
     """The widget and its header, scrolled into view; kept in $JSMAGIC_SCREENSHOTS if set."""
-    table.scroll_into_view_if_needed()
+    scroll_to(page, "browser.check")
     out_dir = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     shot = out_dir / "kv-watch-widget.png"

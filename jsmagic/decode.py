@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
+import pandas as pd
 
 from .errors import InputError
 
@@ -56,3 +58,15 @@ def encode_value(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
     except TypeError as e:
         raise InputError(f"cannot encode {type(value).__name__} as JSON: {e}") from None
+
+
+def value_column(values: list) -> pd.Series:
+    """Decoded values as one column, each value kept as decoded.
+
+    Dicts and lists stay whole (numpy would try to broadcast them), and a JSON ``null``
+    stays ``None``: pandas 3 infers a "str" column for text mixed with None and would
+    show that null as NaN, so such a column is kept as objects.
+    """
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return pd.Series(out, dtype=object if any(v is None for v in values) else None)

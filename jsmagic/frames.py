@@ -26,7 +26,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .decode import MODES, decode_value
+from .decode import MODES, decode_value, value_column
 from .errors import InputError
 
 SEP = b"],["
@@ -161,8 +161,7 @@ def _data_column(chunks: list[Chunk], mode: str) -> pd.DataFrame:
     for chunk in chunks:
         vals = _json_chunk(chunk, strict=mode == "json")
         out.extend(vals if vals is not None else [decode_value(p, "auto") for p in chunk.payloads()])
-    # pandas 3 infers "str" for text mixed with None, turning a JSON null into NaN: keep object then
-    return pd.DataFrame({"data": pd.Series(_object_array(out), dtype=object if None in out else None)})
+    return pd.DataFrame({"data": value_column(out)})
 
 
 def _text(chunk: Chunk, i: int) -> str:

@@ -23,7 +23,7 @@ import nats.js.errors
 from nats.js.api import KeyValueConfig, StorageType
 
 from .context import context
-from .decode import decode_value, encode_value
+from .decode import decode_value, encode_value, value_column
 from .display import result_frame
 from .errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
 from .kvwatch import OrderedReader, frame_times, operation
@@ -301,7 +301,7 @@ async def view(bucket: str, pattern: str = ">", decode: str = "auto"):
     df = pd.DataFrame(
         {
             "key": [r[0] for r in ordered],
-            "value": [decode_value(r[1], decode) for r in ordered],
+            "value": value_column([decode_value(r[1], decode) for r in ordered]),
             "revision": pd.array([r[3] for r in ordered], dtype="int64"),
             "time": frame_times([r[4] for r in ordered]),
         }
@@ -324,7 +324,7 @@ async def history(bucket: str, key: str, decode: str = "auto"):
         {
             "revision": pd.array([r[3] for r in records], dtype="int64"),
             "operation": ops,
-            "value": [decode_value(r[1], decode) if op == "PUT" else None for r, op in zip(records, ops)],
+            "value": value_column([decode_value(r[1], decode) if op == "PUT" else None for r, op in zip(records, ops)]),
             "time": frame_times([r[4] for r in records]),
         }
     )

@@ -248,8 +248,6 @@ def test_json_null_beside_text_stays_none(shell, nc, stream):
     assert consume(shell, name, f"{prefix}.n", "auto")["data"].tolist() == ["", None, "text"]
 
 
-@pytest.mark.xfail(strict=True, reason="jsmagic/kv.py view/history build the value column from a list: pandas 3 "
-                   "infers str for text + None and shows a JSON null value as NaN (reported to the KV author)")
 def test_kv_json_null_beside_text_stays_none(shell, nc, bucket):
     client, js, run = nc
     name, kv = bucket

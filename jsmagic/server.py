@@ -9,6 +9,7 @@ when that process is killed hard (Linux: ``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import os
 import shutil
 import signal
@@ -60,6 +61,35 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except Exception:
         pass
+
+
+def _popen(cmd: list[str]) -> subprocess.Popen:
+    """Start the server process, tied to our life (Linux) and out of the kernel's signal group."""
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        start_new_session=True,  # a kernel interrupt (SIGINT to the group) must not reach it
+    )
+
+
+_spawn_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+    """One long-lived thread that starts every server process.
+
+    Linux sends ``PR_SET_PDEATHSIG`` when the *thread* that forked the child ends, not
+    the process: a server started from a short-lived thread (an ipykernel subshell, a
+    helper thread) would be killed with it.  Forking from one thread that lives as long
+    as the process makes the signal mean "the process died".
+    """
+    global _spawn_pool
+    if _spawn_pool is None:
+        _spawn_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsmagic-spawner")
+    return _spawn_pool
 
 
 class EmbeddedServer:
@@ -123,14 +153,7 @@ class EmbeddedServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         conf = self._write_config()
         cmd = [server_binary(), "-c", str(conf), "-l", str(self.log_file)]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            start_new_session=True,  # a kernel interrupt (SIGINT to the group) must not reach it
-        )
+        self.proc = _spawner().submit(_popen, cmd).result()
         _live.add(self)
         self._wait_ready(timeout)
         return self

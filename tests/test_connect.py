@@ -177,3 +177,19 @@ def test_top_level_await_in_terminal_ipython_uses_the_same_connection(bare_shell
     assert bare_shell.user_ns["same"] == ctx.nc.client_id
     bare_shell.run_line_magic("js_status", "")  # a magic after the await: still the one connection
     assert ctx.connected and ctx.nc.client_id == bare_shell.user_ns["same"]
+
+
+def test_a_server_started_from_a_short_lived_thread_outlives_the_thread():
+    """Linux ties the death signal to the forking *thread*: starting servers must not depend on it."""
+    import time
+
+    started = []
+    t = threading.Thread(target=lambda: started.append(EmbeddedServer().start()))
+    t.start()
+    t.join()
+    server = started[0]
+    try:
+        time.sleep(0.5)
+        assert server.running(), "the server died with the thread that started it"
+    finally:
+        server.cleanup()

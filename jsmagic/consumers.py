@@ -250,7 +250,7 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: in
     """
     js = await jetstream()
     nc = context().nc
-    config.ack_policy = config.ack_policy or api.AckPolicy.NONE
+    config.ack_policy = api.AckPolicy.NONE  # reading only (nats-py's default would be explicit: stalls at 1,000)
     config.inactive_threshold = config.inactive_threshold or 60.0
     ci = await js.add_consumer(name, config)
     total, seen, target = ci.num_pending or 0, [0], [0]

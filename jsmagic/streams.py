@@ -359,24 +359,17 @@ async def remove_stream(name: str, force: bool = False) -> str:
 async def message_times(name: str, subject: str | None = None, progress: Any = None) -> pd.DataFrame:
     """Time and subject of every message, read headers-only without changing anything.
 
-    On interrupt, what arrived is kept (``df.attrs["interrupted"]``).
+    The same reader as ``%js_consume``: an ephemeral consumer that acks nothing on Limits
+    streams, gets without any consumer on WorkQueue/Interest streams (where a consumer
+    could remove messages).  On interrupt, what arrived is kept (``df.attrs["interrupted"]``).
     """
+    from .consume import Selection, replay
+
     await info(name)
-    stamps: list[int] = []
-    subjects_seen: list[str] = []
-
-    def keep(msg) -> None:
-        stamps.append(ack_time(msg.reply))
-        subjects_seen.append(msg.subject)
-
-    cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, filter_subject=subject,
-                             headers_only=True, mem_storage=True)
-    from .consumers import ack_time, read_raw
-
-    interrupted = await read_raw(name, cfg, keep, progress=progress)
-    n = min(len(stamps), len(subjects_seen))
-    df = pd.DataFrame({"time": pd.to_datetime(stamps[:n], unit="ns", utc=True), "subject": subjects_seen[:n]})
-    df.attrs["interrupted"] = interrupted
+    sel = Selection(name, subjects=[subject] if subject else [], headers_only=True, decode="bytes")
+    result = await replay(sel, progress)
+    df = result.frame[["time", "subject"]].reset_index(drop=True)
+    df.attrs["interrupted"] = result.interrupted
     return df
 
 
@@ -396,7 +389,9 @@ def rate_frame(times: pd.DataFrame, every: str = "1m", by: str | None = None) ->
     else:
         out = bins.value_counts().sort_index().to_frame("messages")
     full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="time")
-    return out.reindex(full, fill_value=0)
+    out = out.reindex(full, fill_value=0)
+    out.attrs["every_seconds"] = seconds  # the interval, for the plot's x range
+    return out
 
 
 def require_matplotlib() -> None:
@@ -409,12 +404,34 @@ def require_matplotlib() -> None:
 
 
 def plot_rate(rates: pd.DataFrame, title: str) -> Any:
-    """Draw a rate frame with matplotlib; returns the Axes (None for an empty stream: nothing to draw)."""
+    """Draw a rate frame as bars (subjects stacked) with matplotlib; returns the Axes (None: nothing to draw).
+
+    Drawn with matplotlib directly, not ``DataFrame.plot``: pandas' time axis lays out a
+    tick per interval over the padded range (one bin at ``--every 0.2`` asked for ~900M
+    ticks) and a single bin gives singular limits.  Here the x range always spans at least
+    one interval either side and matplotlib's date locator keeps the ticks few.
+    """
     require_matplotlib()
-    if rates.empty:  # pandas raises "no numeric data to plot"; the summary already says 0 message(s)
+    if rates.empty:  # the summary already says 0 message(s)
         return None
-    # x_compat: matplotlib's date axis.  pandas' own one lays out a tick per interval over
-    # the padded range: one bin with --every 0.2 asked for ~900M ticks (a 25 GiB MemoryError)
-    ax = rates.plot(title=title, drawstyle="steps-post", x_compat=True)
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    times = rates.index.tz_convert("UTC").tz_localize(None).to_pydatetime()
+    step = pd.Timedelta(seconds=rates.attrs.get("every_seconds", 60)).to_pytimedelta()
+    bottom = None
+    for column in rates.columns:  # one bar per interval, subjects stacked
+        values = rates[column].to_numpy()
+        ax.bar(times, values, width=step, align="edge", bottom=bottom, label=str(column))
+        bottom = values if bottom is None else bottom + values
+    ax.set_xlim(times[0] - step, times[-1] + 2 * step)
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title(title)
     ax.set_ylabel("messages per interval")
+    ax.set_xlabel("time (UTC)")
+    if len(rates.columns) > 1 or rates.columns[0] != "messages":
+        ax.legend(title=rates.columns.name)
     return ax

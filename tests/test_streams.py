@@ -195,6 +195,18 @@ def test_plot_draws_the_rate_per_subject(shell, nc, name):
     assert server_state(nc, name).state.consumer_count == 0
 
 
+def test_plot_counts_every_message_and_leaves_a_work_queue_as_it_was(shell, nc, name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --retention workqueue")
+    shell.run_cell_magic("js_publish", f"{name}.job --count 2500", '{"x": 1}\n')  # past a 1,000 ack window
+    rates = shell.run_line_magic("js_stream", f"plot {name} --every 1s")
+    assert int(rates["messages"].sum()) == 2500
+    state = server_state(nc, name).state
+    assert state.messages == 2500 and state.consumer_count == 0
+
+
 def test_plot_without_matplotlib_is_one_clear_line(shell, name, monkeypatch):
     from jsmagic.errors import ConfigError
 

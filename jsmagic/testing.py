@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from .server import EmbeddedServer, free_port
 
-__all__ = ["EmbeddedServer", "free_port", "nats_server", "nats_cluster", "NatsCluster", "testing_shell", "KernelSession", "CellResult", "strip_ansi"]
+__all__ = ["EmbeddedServer", "connected_shell", "monitored_server", "free_port", "nats_server", "nats_cluster", "NatsCluster", "testing_shell", "KernelSession", "CellResult", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -39,6 +39,31 @@ def nats_server(config: str = "", **kwargs: Any) -> Iterator[EmbeddedServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@contextlib.contextmanager
+def connected_shell(url: str, **traits: Any) -> Iterator[Any]:
+    """A :func:`testing_shell` connected to ``url``; the extension is unloaded afterwards."""
+    shell = testing_shell(**{"probe_local": False, **traits})
+    shell.run_line_magic("js_connect", url)
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "jsmagic")
+
+
+@contextlib.contextmanager
+def monitored_server(**kwargs: Any) -> Iterator[EmbeddedServer]:
+    """A JetStream server with its HTTP monitoring port (``server.monitor`` is its base URL).
+
+    The monitoring endpoints (``/connz?subs=1``, ``/jsz?consumers=1``) let a test list
+    connections, subscriptions and consumers as the server sees them.
+    """
+    port = free_port()
+    config = kwargs.pop("config", "")
+    with nats_server(config=f'http: "127.0.0.1:{port}"\n{config}', **kwargs) as server:
+        server.monitor = f"http://127.0.0.1:{port}"
+        yield server
 
 
 def testing_shell(**traits: Any):

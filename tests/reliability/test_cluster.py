@@ -85,17 +85,6 @@ def r3_stream(cluster, name: str, n: int = 0) -> None:
     admin(cluster, go)
 
 
-@contextlib.contextmanager
-def shell_on(url: str):
-    """A notebook shell connected through ``url`` only (the cluster tells it the other members)."""
-    sh = jt.testing_shell(probe_local=False)
-    sh.run_line_magic("js_connect", url)
-    try:
-        yield sh
-    finally:
-        sh.run_line_magic("unload_ext", "jsmagic")
-
-
 def entry_url(cluster, leader, via: str) -> str:
     return leader.url if via == "leader" else next(s.url for s in cluster.servers if s is not leader)
 
@@ -129,7 +118,7 @@ def test_kill_stream_leader_mid_replay(healed, via):
             killed.append(done)
             leader.kill()
 
-    with shell_on(entry_url(cluster, leader, via)):
+    with jt.connected_shell(entry_url(cluster, leader, via)):
         ctx = context()
         subs_before = len(ctx.nc._subs)
         result = ctx.run(replay(Selection(stream), progress))
@@ -185,7 +174,7 @@ def test_kill_stream_leader_mid_publish_then_msg_id_rerun(healed, via):
     body = "\n".join('{"i": %d}' % i for i in range(N_PUBLISH))
     line = f"{stream.lower()}.x --msg-id m-{{{{Count}}}} -o acks"
     fired: list[int] = []
-    with shell_on(entry_url(cluster, leader, via)) as sh:
+    with jt.connected_shell(entry_url(cluster, leader, via)) as sh:
         watcher = kill_when_stored(cluster, leader, stream, 10_000, fired)
         with pytest.raises(PublishError) as failed:
             sh.run_cell_magic("js_publish", line, body)

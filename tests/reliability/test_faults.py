@@ -9,7 +9,6 @@ left on the stream, the watch shows "reconnecting" and then equals the bucket.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -54,16 +53,6 @@ def restartable():
         yield s
 
 
-@contextlib.contextmanager
-def connected_shell(url: str):
-    sh = jt.testing_shell(probe_local=False)
-    sh.run_line_magic("js_connect", url)
-    try:
-        yield sh
-    finally:
-        sh.run_line_magic("unload_ext", "jsmagic")
-
-
 def restart_mid_replay(server, at: int, downtime: float):
     """A progress callback that stops the server once ``at`` messages arrived, and starts it later.
 
@@ -93,7 +82,7 @@ def consumers_and_subs(ctx, stream: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("downtime,timeout", [(1.0, None), (4.0, 1.0)], ids=["short-outage", "outage-beyond-timeout"])
 def test_server_restart_during_200k_replay(restartable, downtime, timeout):
-    with connected_shell(restartable.url):
+    with jt.connected_shell(restartable.url):
         ctx = context()
         subs_before = len(ctx.nc._subs)
         progress, fired = restart_mid_replay(restartable, at=50_000, downtime=downtime)

@@ -23,7 +23,7 @@ import uuid
 import nats
 import pytest
 
-from jsmagic.testing import free_port, nats_server
+from jsmagic.testing import monitored_server
 
 from .test_leaks import TASKS_CELL
 
@@ -35,10 +35,8 @@ N_PUBLISH = 100_000
 
 @pytest.fixture(scope="module")
 def monitored():
-    """A server of this module's own (it gets paused), with its HTTP monitoring port."""
-    port = free_port()
-    with nats_server(config=f'http: "127.0.0.1:{port}"\n') as s:
-        s.monitor = f"http://127.0.0.1:{port}"
+    """A server of this module's own with its HTTP monitoring port (connections, subscriptions)."""
+    with monitored_server() as s:
         yield s
 
 

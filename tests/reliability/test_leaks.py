@@ -19,7 +19,7 @@ import pytest
 from jsmagic.context import JSContext
 from jsmagic.errors import AuthError, TLSError
 from jsmagic.options import resolve
-from jsmagic.testing import free_port, nats_server
+from jsmagic.testing import monitored_server, nats_server
 
 from .conftest import users_config
 
@@ -41,10 +41,8 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def monitored():
-    """A JetStream server with its HTTP monitoring port (to list connections and subscriptions)."""
-    port = free_port()
-    with nats_server(config=f'http: "127.0.0.1:{port}"\n') as s:
-        s.monitor = f"http://127.0.0.1:{port}"
+    """A server of this module's own with its HTTP monitoring port (connections, subscriptions)."""
+    with monitored_server() as s:
         yield s
 
 

@@ -241,7 +241,11 @@ async def _read_consumer(nc, js, info, sel: Selection, collector: Collector, pro
         ci = await _add_consumer_retrying(js, sel, info)
     else:
         cfg = consumer_config(sel, info)
-        ci = await js.add_consumer(sel.stream, cfg)
+        try:
+            ci = await js.add_consumer(sel.stream, cfg)
+        except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
+            _delete_in_background(js, sel.stream, cfg.name)
+            raise
     limit = ci.config.max_ack_pending if sel.durable and ci.config.max_ack_pending else None
     batch = min(sel.batch or settings().fetch_batch, limit or 1 << 30)
     wait = (sel.deliver == "new" or sel.live) and not sel.durable
@@ -314,6 +318,20 @@ def _rest(sel: Selection, puller: "Puller", want: int | None) -> Selection:
         return sel
     count = None if sel.count is None else max(1, sel.count - puller.received)
     return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
+
+
+_pending_deletes: set[asyncio.Task] = set()
+
+
+def _delete_in_background(js: Any, stream: str, name: str) -> None:
+    """Delete a consumer whose creation was interrupted, without holding up the cell.
+
+    We chose its name up front, so it can be deleted even though the create's answer
+    never came; the task outlives the cell (the server may be slow to answer).
+    """
+    task = asyncio.get_running_loop().create_task(_delete_consumer(js, stream, name))
+    _pending_deletes.add(task)
+    task.add_done_callback(_pending_deletes.discard)
 
 
 async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -> None:

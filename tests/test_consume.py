@@ -309,3 +309,54 @@ def test_new_waits_for_messages_published_meanwhile(shell, server, nc, retention
     df = consume(shell, f"{name} --new -n 3 --timeout 5")
     assert df["n"].tolist() == [1, 2, 3]
     assert run(js.stream_info(name)).state.messages == 4
+
+
+def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_server, monkeypatch):
+    """The create request is on its way (server paused) when the interrupt lands: it is deleted later."""
+    import asyncio
+    import signal
+
+    import nats
+
+    import jsmagic
+    from jsmagic import consume
+    from jsmagic.consume import Selection, replay
+    from jsmagic.options import resolve
+
+    real_config = consume.consumer_config
+
+    def pause_then_config(sel, info):  # the server stops answering right before the create is sent
+        fresh_server.proc.send_signal(signal.SIGSTOP)
+        return real_config(sel, info)
+
+    monkeypatch.setattr(consume, "consumer_config", pause_then_config)
+
+    async def scenario():
+        ctx = jsmagic.context()
+        await ctx.connect(resolve({"servers": [fresh_server.url]}))
+        await ctx.js.add_stream(name="MIDCREATE", subjects=["mid.>"])
+        await ctx.js.publish("mid.a", b"1")
+        task = asyncio.ensure_future(replay(Selection("MIDCREATE")))
+        await asyncio.sleep(0.5)  # stuck in the create: the server is paused
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        fresh_server.proc.send_signal(signal.SIGCONT)
+        other = await nats.connect(fresh_server.url)
+        try:
+            for _ in range(50):
+                if (await other.jetstream().stream_info("MIDCREATE")).state.consumer_count == 0:
+                    return True
+                await asyncio.sleep(0.1)
+            return False
+        finally:
+            await other.close()
+            await ctx.close()
+
+    try:
+        assert asyncio.run(scenario()), "the consumer created after the interrupt was left on the server"
+    finally:
+        if fresh_server.proc is not None:
+            fresh_server.proc.send_signal(signal.SIGCONT)

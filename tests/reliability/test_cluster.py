@@ -71,16 +71,7 @@ def r3_stream(cluster, name: str, n: int = 0) -> None:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
-        nc = js._nc
-        for i in range(n):
-            await nc.publish(f"{name.lower()}.x", b'{"i":%d}' % i)
-            if i % 10_000 == 0:
-                await nc.flush()
-        await nc.flush()
-        deadline = time.monotonic() + 30
-        while (await js.stream_info(name)).state.messages < n:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await jt.fill_stream(js._nc, name, n, lambda i: f"{name.lower()}.x", chunk=10_000, timeout=30)
 
     admin(cluster, go)
 

@@ -30,18 +30,9 @@ N_REPLAY = 200_000
 async def fill(url: str, stream: str, n: int, subjects: int = 1) -> None:
     """Create ``stream`` and store ``n`` small JSON messages, pipelined (no per-message round trip)."""
     nc = await nats.connect(url)
-    js = nc.jetstream()
     prefix = stream.lower()
-    await js.add_stream(name=stream, subjects=[f"{prefix}.>"])
-    for i in range(n):
-        await nc.publish(f"{prefix}.s{i % subjects}", b'{"i":%d}' % i)
-        if i % 20_000 == 0:
-            await nc.flush()
-    await nc.flush()
-    deadline = time.monotonic() + 30
-    while (await js.stream_info(stream)).state.messages < n:
-        assert time.monotonic() < deadline, "the stream never reached its fill count"
-        await asyncio.sleep(0.05)
+    await nc.jetstream().add_stream(name=stream, subjects=[f"{prefix}.>"])
+    await jt.fill_stream(nc, stream, n, lambda i: f"{prefix}.s{i % subjects}")
     await nc.close()
 
 

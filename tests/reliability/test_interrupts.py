@@ -23,7 +23,7 @@ import uuid
 import nats
 import pytest
 
-from jsmagic.testing import monitored_server
+from jsmagic.testing import fill_stream, monitored_server
 
 from .test_leaks import TASKS_CELL
 
@@ -49,14 +49,7 @@ def big_stream(monitored):
         nc = await nats.connect(monitored.url)
         js = nc.jetstream()
         await js.add_stream(name=name, subjects=["big1m.>"])
-        deadline = time.monotonic() + 90
-        for start in range(0, N_REPLAY, 50_000):
-            for i in range(start, start + 50_000):
-                await nc.publish("big1m.x", b'{"i":%d}' % i)
-            await nc.flush()
-            while (await js.stream_info(name)).state.messages < start + 50_000:
-                assert time.monotonic() < deadline, "the 1M fill stalled"
-                await asyncio.sleep(0.01)
+        await fill_stream(nc, name, N_REPLAY, lambda i: "big1m.x")
         await nc.close()
 
     asyncio.run(fill())

@@ -233,13 +233,7 @@ async def remove_consumer(stream: str, name: str, force: bool = False) -> str:
     return f"Deleted {what}."
 
 
-# ---- reading through a throwaway consumer (stream plot, object get) ---------------------
-def ack_time(reply: str) -> int:
-    """The stream timestamp (ns) carried by a JetStream ack subject (v1 and v2 token layouts)."""
-    tokens = reply.split(".")
-    return int(tokens[7] if len(tokens) == 9 else tokens[9])
-
-
+# ---- reading through a throwaway consumer (object get) ---------------------
 async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: int | None = None,
                    progress: Any = None) -> bool:
     """Feed ``handle(msg)`` every message pending for a fresh ephemeral consumer; True if interrupted.

@@ -30,7 +30,6 @@ from .decode import MODES, decode_value, value_column
 from .errors import InputError
 
 SEP = b"],["
-META = ("seq", "subject", "time", "headers", "size")
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
 

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from . import secrets
 from .errors import ConfigError
 
-SECRET_FIELDS = ("password", "token")
 
 #: context-file field → our field (the natscli JSON names)
 _CONTEXT_FIELDS = {

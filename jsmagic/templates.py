@@ -115,13 +115,6 @@ class Template:
         return "".join(p if isinstance(p, str) else p(count) for p in self.parts)
 
 
-def check_templates(text: str, where: str) -> None:
-    """Fail on an unknown or malformed tag anywhere in ``text`` before anything is published."""
-    if has_templates(text):
-        for match in _TEMPLATE.finditer(text):
-            _compile_tag(match.group(1), where)
-
-
 # ---- notebook variables: {=expr} ---------------------------------------------------------
 
 _VAR_OPEN = "{="

@@ -317,8 +317,6 @@ class NatsCluster:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Poll ``$JS.API.INFO`` on every running member until all answer without error."""
-        import asyncio
-
         import nats
 
         async def ok(url: str) -> bool:
@@ -351,8 +349,6 @@ class NatsCluster:
 
     def leader_of(self, stream: str, timeout: float = 15.0) -> EmbeddedServer:
         """The member that currently leads ``stream`` (asked through any running member)."""
-        import asyncio
-
         import nats
 
         async def ask() -> str | None:

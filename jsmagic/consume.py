@@ -382,27 +382,14 @@ class Puller:
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
-        self.reconnected = False  # the connection came back: resume now, not after an idle timeout
-        self._unlisten = None
 
     async def start(self) -> None:
         limit = max(4 * self.batch, 65_536)
         self.sub = await self.nc.subscribe(
             self.inbox, cb=self._on_msg, pending_msgs_limit=limit, pending_bytes_limit=limit * 64 * 1024
         )
-        if not self.wait:
-            self._unlisten = context().on_state(self._on_state)
-
-    def _on_state(self, state: str) -> None:
-        """After a reconnect our pull requests (and an in-memory consumer) may be gone: wake the reader."""
-        if state == "connected":
-            self.reconnected = True
-            self.wake.set()
 
     async def stop(self) -> None:
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
         if self.sub is not None:
             try:
                 await asyncio.shield(self.sub.unsubscribe())
@@ -467,9 +454,9 @@ class Puller:
             seen = self.received
             if self.error:
                 raise JSMagicError(self.error)
-            if (self.lost or (self.reconnected and not self.durable)) and not self.wait:
+            if self.lost and not self.wait:
                 self._flush(collector)
-                return True  # the caller resumes from the last kept sequence
+                return True
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:
                 self.empty = False

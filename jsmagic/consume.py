@@ -291,16 +291,30 @@ async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
 
 
 async def _add_consumer_retrying(js: Any, sel: Selection, info: Any) -> Any:
-    """Create the replacement consumer, waiting out a stream leader election (a few seconds)."""
+    """Create the replacement consumer, waiting out a stream leader election (a few seconds).
+
+    Every try uses the same name and config: a create whose answer was lost may still
+    have happened, and creating it again is then a no-op, where a fresh name would leave
+    the first one behind.  If we give up (or are interrupted), that name is deleted.
+    """
+    cfg = consumer_config(sel, info)
     deadline = time.monotonic() + 3 * sel.api_timeout
     while True:
         try:
-            return await js.add_consumer(sel.stream, consumer_config(sel, info))
+            return await js.add_consumer(sel.stream, cfg)
         except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
                 nats.js.errors.APIError, asyncio.TimeoutError):
             if time.monotonic() > deadline:
+                _delete_in_background(js, sel.stream, cfg.name)
                 raise
-            await asyncio.sleep(0.5)
+            try:
+                await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                _delete_in_background(js, sel.stream, cfg.name)
+                raise
+        except asyncio.CancelledError:
+            _delete_in_background(js, sel.stream, cfg.name)
+            raise
 
 
 def _resumable(sel: Selection) -> bool:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import jsmagic
-from jsmagic import objects
-from jsmagic.options import resolve
+from jsmagic.admin import objects
+from jsmagic.connect.options import resolve
 from jsmagic.testing import nats_server
 
 ROUNDS = 3

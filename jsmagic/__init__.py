@@ -1,25 +1,30 @@
 """jsmagic: IPython/Jupyter magics for NATS JetStream.
 
-``%load_ext jsmagic`` registers the magics; the core (context, publish, consume, kv,
-streams...) is plain Python and works without IPython::
+``%load_ext jsmagic`` registers the magics.  The core (context, replay, publish, admin)
+is plain Python and works without IPython; :mod:`jsmagic.api` is its documented async
+face for scripts and cells::
 
     import jsmagic
-    ctx = jsmagic.context()
+    ctx = await jsmagic.connect("nats://127.0.0.1:4222")
+    df = await jsmagic.replay("ORDERS", since="2h")
 """
 
 from __future__ import annotations
 
-from .context import JSContext, context
-from .errors import JSMagicError
+from .core.context import JSContext
+from .core.errors import JSMagicError
+from .core.registry import context, contexts, use
 
-__all__ = ["JSContext", "JSMagicError", "context", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "load_ipython_extension",
+           "unload_ipython_extension"]
 __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython) -> None:
-    """Register jsmagic's magics and its ``JSMagic`` configurable with the shell."""
-    from .config import JSMagic, use_settings
+    """Register jsmagic's magics, its ``JSMagic`` configurable and Tab completion with the shell."""
+    from .core.config import JSMagic, use_settings
     from .magics import MAGICS
+    from .ui import completion
 
     cfg = JSMagic(parent=ipython)
     use_settings(cfg)
@@ -29,12 +34,22 @@ def load_ipython_extension(ipython) -> None:
         ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, JSMagic)] + [cfg]
     for magics in MAGICS:
         ipython.register_magics(magics)
+    completion.install(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    """Close everything jsmagic opened: tasks, watches, connection, embedded server."""
-    from .context import _context, reset_context
+    """Undo everything: every context closed (tasks, watches, connection, server), magics and completion removed."""
+    from .core import registry
+    from .core.config import JSMagic
+    from .magics import MAGICS
+    from .ui import completion
 
-    if _context is not None and (_context.nc is not None or _context.background or _context.server):
-        _context.run(_context.close())
-    reset_context()
+    for ctx in registry.active():
+        ctx.run(ctx.close())
+    registry.reset()
+    completion.uninstall(ipython)
+    for magics in MAGICS:
+        for kind, names in magics.magics.items():
+            for name in names:
+                ipython.magics_manager.magics[kind].pop(name, None)
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, JSMagic)]

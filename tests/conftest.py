@@ -18,7 +18,7 @@ def _isolated_env(tmp_path_factory, monkeypatch):
     for var in list(os.environ):
         if var.startswith("NATS_"):
             monkeypatch.delenv(var)
-    from jsmagic.config import JSMagic, use_settings
+    from jsmagic.core.config import JSMagic, use_settings
 
     use_settings(JSMagic(probe_local=False))  # a server on the developer's 127.0.0.1:4222 must not matter
     yield

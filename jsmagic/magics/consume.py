@@ -7,10 +7,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..consume import Selection, check_stream, replay
-from ..display import result_frame
-from ..units import parse_duration, parse_when
-from ..progress import Progress
+from ..replay.reader import Selection, check_stream, replay
+from ..ui.display import result_frame
+from ..core.units import parse_duration, parse_when
+from ..ui.progress import Progress
 from .base import friendly, parse_line, run, user_namespace
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -68,7 +68,7 @@ class ConsumeMagics(Magics):
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args)
         if args.follow:
-            from ..follow import follow
+            from ..replay.follow import follow
 
             run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)

@@ -1,4 +1,4 @@
-"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.consumers`)."""
+"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.admin.consumers`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from .. import completion, consumers
+from ..ui import completion
+from ..admin import consumers
 from .base import friendly, run
 from .verbs import Verbs, dispatch
 
@@ -69,9 +70,6 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 class ConsumerMagics(Magics):
     """``%js_consumer``: manage consumers and pull messages through them."""
 
-    def __init__(self, shell=None, **kwargs):
-        super().__init__(shell=shell, **kwargs)
-        completion.install(shell)
 
     @no_var_expand
     @line_magic

@@ -6,11 +6,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .. import kv, kvwatch
-from ..context import context
-from ..decode import MODES
-from ..errors import InputError, did_you_mean
-from ..units import parse_duration, parse_size
+from ..admin import kv, kvwatch
+from ..core.registry import context
+from ..core.decode import MODES
+from ..core.errors import InputError, did_you_mean
+from ..core.units import parse_duration, parse_size
 from .base import friendly, parse_line, run, user_namespace
 
 

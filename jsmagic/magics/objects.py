@@ -1,4 +1,4 @@
-"""``%js_obj VERB ...``: the object store in a cell (core: :mod:`jsmagic.objects`)."""
+"""``%js_obj VERB ...``: the object store in a cell (core: :mod:`jsmagic.admin.objects`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from .. import completion, objects
-from ..errors import InputError
+from ..ui import completion
+from ..admin import objects
+from ..core.errors import InputError
 from .base import friendly, run, user_namespace
 from .verbs import Verbs, dispatch
 
@@ -49,9 +50,6 @@ completion.register_verbs("js_obj", list(VERBS.parsers))
 class ObjectMagics(Magics):
     """``%js_obj``: use JetStream's object store."""
 
-    def __init__(self, shell=None, **kwargs):
-        super().__init__(shell=shell, **kwargs)
-        completion.install(shell)
 
     def _put(self, a: Any) -> Any:
         if (a.file is None) == (a.source is None):

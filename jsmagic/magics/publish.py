@@ -10,12 +10,12 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
-from .. import publish as core
-from ..context import context
-from ..errors import InputError, PublishError
-from ..templates import Template, cell_messages, expand_variables, scan_cell
-from ..progress import Progress
-from ..sources import object_messages
+from ..publish import pipeline as core
+from ..core.registry import context
+from ..core.errors import InputError, PublishError
+from ..publish.templates import Template, cell_messages, expand_variables, scan_cell
+from ..ui.progress import Progress
+from ..publish.sources import object_messages
 from .base import friendly, run, user_namespace
 
 

@@ -1,4 +1,4 @@
-"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (core: :mod:`jsmagic.streams`)."""
+"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (core: :mod:`jsmagic.admin.streams`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from .. import completion, streams
+from ..ui import completion
+from ..admin import streams
 from .base import friendly, run
 from .verbs import Verbs, dispatch
 
@@ -78,8 +79,8 @@ def _config_flags(args: Any) -> dict[str, Any]:
 
 def _plot(args: Any) -> Any:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
-    from ..display import result_frame
-    from ..progress import Progress
+    from ..ui.display import result_frame
+    from ..ui.progress import Progress
 
     streams.require_matplotlib()  # fail before reading anything
     progress = Progress(f"reading {args.name}", unit="msgs")
@@ -110,9 +111,6 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 class StreamMagics(Magics):
     """``%js_stream``: manage and inspect JetStream streams."""
 
-    def __init__(self, shell=None, **kwargs):
-        super().__init__(shell=shell, **kwargs)
-        completion.install(shell)
 
     @no_var_expand
     @line_magic

@@ -15,8 +15,8 @@ from IPython.core.magic import Magics
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 
-from .. import completion
-from ..errors import did_you_mean
+from ..ui import completion
+from ..core.errors import did_you_mean
 from .base import user_namespace
 
 

@@ -1,7 +1,7 @@
 """Bad input: random argument lines and cell bodies for every magic (hypothesis).
 
 A user mistyping a flag, pasting a broken value or an odd name must see one of
-jsmagic's one-line errors (a :class:`jsmagic.errors.JSMagicError`) or IPython's
+jsmagic's one-line errors (a :class:`jsmagic.core.errors.JSMagicError`) or IPython's
 ``UsageError`` for a bad flag — never a raw traceback from nats-py, argparse, pandas
 or a ``KeyError``.  And the kernel state must survive the session of mistakes: the
 context still connected and answering, the live KV watch started before still
@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
-from jsmagic.context import context
-from jsmagic.errors import JSMagicError
+from jsmagic.core.registry import context
+from jsmagic.core.errors import JSMagicError
 
 EXAMPLES = int(os.environ.get("JSMAGIC_FUZZ_EXAMPLES", "60"))  # raise it for a deeper hunt
 FUZZ = settings(
@@ -241,7 +241,7 @@ class World:
 @pytest.fixture
 def world(shell, nc, tmp_path, monkeypatch):
     """The world one fuzz test plays in (its own names), checked intact at the end."""
-    from jsmagic.config import settings as js_settings
+    from jsmagic.core.config import settings as js_settings
 
     monkeypatch.chdir(tmp_path)  # `%js_obj get -O FILE` with a random FILE writes here
     monkeypatch.setattr(js_settings(), "timeout", 1.0)  # a pull that waits for nothing waits 1 s
@@ -430,7 +430,7 @@ def test_js_connect_bad_lines_keep_the_connection(world, server):
 
 def test_lines_that_once_escaped_as_raw_tracebacks(world, nc):
     """Each line here once reached the user as a raw traceback (found by the fuzz above); now one line each."""
-    from jsmagic.errors import InputError
+    from jsmagic.core.errors import InputError
 
     client, js, run = nc
     empty = f"EMPTY_{world.stream[3:]}"

@@ -21,9 +21,9 @@ import nats.js.errors
 import pytest
 
 from jsmagic import testing as jt
-from jsmagic.consume import Selection, replay
-from jsmagic.context import context
-from jsmagic.errors import PublishError
+from jsmagic.replay.reader import Selection, replay
+from jsmagic.core.registry import context
+from jsmagic.core.errors import PublishError
 from jsmagic.testing import nats_cluster
 
 pytestmark = pytest.mark.slow

@@ -16,9 +16,9 @@ import uuid
 import nats
 import pytest
 
-from jsmagic.consume import Selection, replay
-from jsmagic.context import context
-from jsmagic.errors import JSMagicError
+from jsmagic.replay.reader import Selection, replay
+from jsmagic.core.registry import context
+from jsmagic.core.errors import JSMagicError
 from jsmagic import testing as jt
 from jsmagic.testing import KernelSession, nats_server
 

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from jsmagic import testing as jt
-from jsmagic.errors import InputError, PublishError
+from jsmagic.core.errors import InputError, PublishError
 from jsmagic.testing import nats_server
 
 pytestmark = pytest.mark.slow

@@ -16,25 +16,25 @@ import uuid
 import psutil
 import pytest
 
-from jsmagic.context import JSContext
-from jsmagic.errors import AuthError, TLSError
-from jsmagic.options import resolve
+from jsmagic.core.context import JSContext
+from jsmagic.core.errors import AuthError, TLSError
+from jsmagic.connect.options import resolve
 from jsmagic.testing import monitored_server, nats_server
 
 from .conftest import users_config
 
 #: run in the kernel: the live asyncio tasks of jsmagic or nats-py, and the context's background
 TASKS_CELL = """
-import asyncio, json, sys, jsmagic.runner
-_c = sys.modules["jsmagic.context"]
+import asyncio, json, sys, jsmagic.core.runner
+_r = sys.modules["jsmagic.core.registry"]
 def _origin(t):
     coro = t.get_coro()
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
     return f"{t.get_name()} {getattr(coro, '__qualname__', '')} {code.co_filename if code else ''}"
-_live = [_origin(t) for t in asyncio.all_tasks(jsmagic.runner.current_loop()) if not t.done()]
+_live = [_origin(t) for t in asyncio.all_tasks(jsmagic.core.runner.current_loop()) if not t.done()]
 print(json.dumps({
     "tasks": [o for o in _live if "jsmagic" in o or "/nats/" in o],
-    "background": len(_c._context.background) if _c._context else 0,
+    "background": sum(len(c.background) for c in _r.contexts().values()),
 }))
 """
 

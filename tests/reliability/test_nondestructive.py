@@ -19,7 +19,7 @@ import uuid
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
 
-from jsmagic.context import context
+from jsmagic.core.registry import context
 
 POLICIES = {"limits": RetentionPolicy.LIMITS, "workqueue": RetentionPolicy.WORK_QUEUE,
             "interest": RetentionPolicy.INTEREST}

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jsmagic.errors import InputError
+from jsmagic.core.errors import InputError
 
 # Shapes users meet: broken UTF-8, broken JSON, JSON of every kind, empty and blank
 # payloads, CSV-like text, and payloads holding the bytes a batch decoder might use

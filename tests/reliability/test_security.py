@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from jsmagic import permissions
-from jsmagic.context import context
-from jsmagic.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
+from jsmagic.connect import permissions
+from jsmagic.core.registry import context
+from jsmagic.core.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
 from jsmagic.testing import nats_server
 
 from .conftest import tls_config

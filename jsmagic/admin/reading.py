@@ -1,0 +1,94 @@
+"""Reading a stream through a throwaway consumer: every pending message raw, or just a count.
+
+Both create an ephemeral consumer with AckPolicy none (reading never removes anything)
+and delete it afterwards; its inactive threshold removes it anyway if the kernel dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from nats.js import api
+
+from ..core.config import settings
+from ..core.context import JSContext
+from ..core.registry import current, jetstream
+
+
+async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: int | None = None,
+                   progress: Any = None, ctx: JSContext | None = None) -> bool:
+    """Feed ``handle(msg)`` every message pending for a fresh ephemeral consumer; True if interrupted.
+
+    Raw pull requests on one inbox: no per-message metadata objects (the ack subject
+    carries sequence and timestamp), at most ``batch`` messages in flight so memory stays
+    bounded, the consumer deleted afterwards.  Stops at what was pending when it began.
+    """
+    ctx = current(ctx)
+    js = await ctx.jetstream()
+    nc = ctx.nc
+    config.ack_policy = api.AckPolicy.NONE  # reading only (nats-py's default would be explicit: stalls at 1,000)
+    config.inactive_threshold = config.inactive_threshold or 60.0
+    ci = await js.add_consumer(name, config)
+    total, seen, target = ci.num_pending or 0, [0], [0]
+    done = asyncio.Event()
+
+    async def on_msg(msg) -> None:
+        if msg.reply:
+            seen[0] += 1
+            handle(msg)
+            if seen[0] >= target[0]:
+                done.set()
+        else:  # a status message: the pull request ended (timeout / no messages)
+            done.set()
+
+    sub = await nc.subscribe(nc.new_inbox(), cb=on_msg)
+    timeout, interrupted = settings().timeout, False
+    try:
+        while seen[0] < total:
+            before = seen[0]
+            target[0] = min(total, before + (batch or settings().fetch_batch))
+            done.clear()
+            req = {"batch": target[0] - before, "expires": int(timeout * 1e9)}
+            await nc.publish(ctx.api.msg_next(name, ci.name), json.dumps(req).encode(), reply=sub.subject)
+            try:
+                await asyncio.wait_for(done.wait(), timeout + 1)
+            except asyncio.TimeoutError:
+                break
+            if seen[0] == before:
+                break  # messages went away (limits, purge) while we read
+            if progress is not None:
+                progress(seen[0], total)
+    except asyncio.CancelledError:
+        interrupted = True
+    finally:
+        await sub.unsubscribe()
+        try:
+            await js.delete_consumer(name, ci.name)
+        except Exception:
+            pass  # inactive_threshold removes it anyway
+    return interrupted
+
+
+async def count_matching(name: str, subject: str | None = None, start_seq: int | None = None,
+                         ctx: JSContext | None = None) -> int:
+    """Messages matching ``subject`` from ``start_seq`` on, counted by the server (a consumer's pending)."""
+    js = await jetstream(ctx)
+    cfg = api.ConsumerConfig(
+        ack_policy=api.AckPolicy.NONE,
+        filter_subject=subject,
+        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE if start_seq else api.DeliverPolicy.ALL,
+        opt_start_seq=start_seq,
+        inactive_threshold=30.0,
+        mem_storage=True,
+        headers_only=True,
+    )
+    ci = await js.add_consumer(name, cfg)
+    try:
+        return ci.num_pending or 0
+    finally:
+        try:
+            await js.delete_consumer(name, ci.name)
+        except Exception:
+            pass  # it goes away by itself after inactive_threshold

@@ -1,0 +1,325 @@
+"""A JetStream context: one connection that every cell (and every magic) shares.
+
+A :class:`JSContext` holds the nats-py client (``ctx.nc``), the JetStream context
+(``ctx.js``), the prefix-aware API layer (``ctx.api``, :mod:`jsmagic.jsapi`), the
+embedded server if one was started, and everything it started in the background:
+tasks, live watches, and the small clean-up tasks it owns (:meth:`JSContext.own`).
+``close()`` ends them all.  It lives on the kernel's running asyncio loop:
+``await ctx.js.account_info()`` in a cell uses the same connection as the magics.
+
+Several contexts can live side by side under names (:mod:`jsmagic.core.registry`);
+core functions take ``ctx=None``, meaning the current one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+
+from . import runner, secrets
+from ..jsapi import JSApi
+from .config import settings
+from ..connect.connection import LOCAL_URL, local_server_answers, open_connection
+from .errors import JetStreamDisabledError, NotConnectedError
+from ..connect.options import ConnectOptions, resolve
+from ..connect.server import EmbeddedServer
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass
+class Background:
+    """A task or live watch registered on the context (listed by ``%js_status``)."""
+
+    name: str
+    kind: str
+    started: float
+    task: asyncio.Task | None = None
+    stop: Callable[[], Any] | None = None
+    describe: Callable[[], str] | None = None
+
+    def running(self) -> bool:
+        return self.task is None or not self.task.done()
+
+
+class JSContext:
+    """One connection to NATS JetStream, shared by every magic and cell of a kernel."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.nc: nats.NATS | None = None
+        self.js: Any = None
+        self.api: JSApi | None = None
+        self.info: dict[str, Any] = {}
+        self.server: EmbeddedServer | None = None
+        self.options: ConnectOptions | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.state = "disconnected"
+        self.jetstream_enabled: bool | None = None
+        self.last_error: str | None = None
+        self.background: dict[str, Background] = {}
+        self._listeners: list[Callable[[str], None]] = []
+        self._counter = 0
+        self._owned: set[asyncio.Future] = set()
+
+    # ---- running coroutines from synchronous code ------------------------------------
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run ``coro`` on the context's loop from synchronous code (a magic) and return its result."""
+        if self.loop is None or self.loop.is_closed():
+            self.loop = runner.current_loop()
+        return runner.run(coro, self.loop)
+
+    # ---- connecting ------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def connect(self, options: ConnectOptions | None = None) -> "JSContext":
+        """Connect (replacing any current connection only once the new one works).
+
+        ``options`` default to :func:`jsmagic.connect.options.resolve` with no line arguments;
+        with no URL anywhere we try ``127.0.0.1:4222``, then start an embedded server.
+        """
+        opts = options if options is not None else resolve()
+        timeout = opts.timeout or settings().timeout
+        server = None
+        if opts.embedded or not opts.servers:
+            opts, server = self._pick_fallback(opts)
+        try:
+            nc = await open_connection(
+                opts, timeout, self._on_error, self._on_disconnect, self._on_reconnect, self._on_close
+            )
+        except BaseException:
+            if server is not None:
+                server.cleanup()
+            raise
+        await self._close_current()
+        self.loop = asyncio.get_running_loop()
+        self.nc, self.server, self.options = nc, server, opts
+        self.js = nc.jetstream(
+            timeout=timeout,
+            domain=opts.domain or None,
+            **({"prefix": opts.api_prefix} if opts.api_prefix else {}),
+        )
+        self.api = JSApi(nc, domain=opts.domain or None, prefix=opts.api_prefix or None, timeout=timeout)
+        self.info = await greeting(nc, timeout) if not opts.tls_first else {}
+        self._set_state("connected")
+        self.jetstream_enabled = await self._probe_jetstream()
+        return self
+
+    def _pick_fallback(self, opts: ConnectOptions) -> tuple[ConnectOptions, EmbeddedServer | None]:
+        """No URL given: the local default server if it answers, else an embedded one."""
+        cfg = settings()
+        if not opts.embedded and cfg.probe_local and local_server_answers():
+            return dataclasses.replace(opts, servers=[LOCAL_URL], source="local"), None
+        if not (opts.embedded or cfg.autostart_embedded):
+            raise NotConnectedError("no NATS server configured and embedded autostart is off")
+        store = opts.store or cfg.embedded_store or None
+        server = EmbeddedServer(store_dir=store).start()
+        return dataclasses.replace(opts, servers=[server.url], source="embedded", embedded=True), server
+
+    async def _probe_jetstream(self) -> bool:
+        """Whether this account has JetStream (a cheap account-info request)."""
+        try:
+            await self.js.account_info()
+            return True
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError):
+            return False
+        except nats.js.errors.APIError:
+            return False
+
+    async def ensure(self) -> "JSContext":
+        """Connect on first use the way ``%js_connect`` with no arguments would."""
+        if self.nc is None or self.nc.is_closed:
+            await self.connect()
+        return self
+
+    async def jetstream(self) -> Any:
+        """The JetStream context, connecting first if needed; clear error when JetStream is off."""
+        await self.ensure()
+        if self.jetstream_enabled is False:
+            self.jetstream_enabled = await self._probe_jetstream()
+            if not self.jetstream_enabled:
+                raise JetStreamDisabledError(f"JetStream is not enabled on {self.url}")
+        return self.js
+
+    # ---- connection state ------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                pass
+
+    def on_state(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(state)`` on connected/reconnecting/closed; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _on_error(self, e: BaseException) -> None:
+        self.last_error = secrets.redact(f"{type(e).__name__}: {e}")
+
+    def _on_disconnect(self) -> None:
+        if self.state != "closed":
+            self._set_state("reconnecting")
+
+    def _on_reconnect(self) -> None:
+        self._set_state("connected")
+
+    def _on_close(self) -> None:
+        self._set_state("closed")
+
+    @property
+    def url(self) -> str:
+        """The server URL we are connected to, credentials masked."""
+        if self.nc is not None and self.nc.connected_url is not None:
+            u = self.nc.connected_url
+            return f"{u.scheme}://{u.hostname}:{u.port}"
+        if self.options and self.options.servers:
+            return secrets.mask_url(self.options.servers[0])
+        return "(not connected)"
+
+    @property
+    def server_info(self) -> dict[str, Any]:
+        """The server's INFO greeting as read at connect time (name, version, TLS, domain...)."""
+        if self.nc is None:
+            return {}
+        info = dict(self.info)
+        info.setdefault("version", str(self.nc.connected_server_version))
+        return info
+
+    def connection_line(self) -> str:
+        """``Connected to nats://… (server X v2.15.1, JetStream on) — embedded, store /tmp/…``."""
+        if self.nc is None:
+            return "Not connected"
+        info = self.server_info
+        js = "on" if self.jetstream_enabled else "off"
+        domain = info.get("domain") or (self.options.domain if self.options else None)
+        if domain:
+            js += f", domain {domain}"
+        line = f"Connected to {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
+        if self.server is not None:
+            line += f" — embedded nats-server, store {self.server.store_dir}"
+        elif self.options and self.options.source not in ("", "line"):
+            line += f" — from {self.options.source}"
+        return secrets.redact(line)
+
+    # ---- background tasks and watches ------------------------------------------------
+    def spawn(self, coro: Awaitable[Any], name: str, kind: str = "task", describe: Callable[[], str] | None = None) -> Background:
+        """Run ``coro`` in the background on the context's loop, registered until it ends."""
+        if self.loop is None:
+            self.loop = runner.current_loop()
+        self._counter += 1
+        key = f"{name}#{self._counter}"
+        task = self.loop.create_task(coro, name=f"jsmagic:{key}")
+        entry = Background(name=key, kind=kind, started=time.time(), task=task, describe=describe)
+        self.background[key] = entry
+        task.add_done_callback(lambda t, k=key: self._task_done(k, t))
+        return entry
+
+    def _task_done(self, key: str, task: asyncio.Task) -> None:
+        self.background.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            self.last_error = secrets.redact(f"{key}: {task.exception()}")
+
+    def register(self, name: str, kind: str, stop: Callable[[], Any], describe: Callable[[], str] | None = None) -> Background:
+        """Register a live object (a watch widget) that ``%js_close`` must stop."""
+        self._counter += 1
+        key = f"{name}#{self._counter}"
+        entry = Background(name=key, kind=kind, started=time.time(), stop=stop, describe=describe)
+        self.background[key] = entry
+        return entry
+
+    def own(self, coro: Awaitable[Any], name: str = "cleanup") -> asyncio.Future:
+        """Run a short task (a consumer delete, an ack) that ``close()`` waits for, with a bound."""
+        if self.loop is None:
+            self.loop = runner.current_loop()
+        task = asyncio.ensure_future(coro, loop=self.loop)
+        self._owned.add(task)
+        task.add_done_callback(self._owned_done)
+        return task
+
+    def _owned_done(self, task: asyncio.Future) -> None:
+        self._owned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.last_error = secrets.redact(f"background clean-up: {task.exception()}")
+
+    async def wait_owned(self, timeout: float = 5.0) -> int:
+        """Wait (at most ``timeout`` s) for the owned tasks; cancel what is left; returns how many were left."""
+        pending = set(self._owned)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        return len(pending)
+
+    def unregister(self, entry: Background) -> None:
+        """Forget a registered object (it stopped by itself)."""
+        self.background.pop(entry.name, None)
+
+    async def stop_background(self, kind: str | None = None) -> int:
+        """Stop every registered task/watch (of ``kind``); returns how many were stopped."""
+        entries = [e for e in list(self.background.values()) if kind is None or e.kind == kind]
+        for entry in entries:
+            if entry.stop is not None:
+                result = entry.stop()
+                if asyncio.iscoroutine(result):
+                    await result
+            if entry.task is not None and not entry.task.done():
+                entry.task.cancel()
+        tasks = [e.task for e in entries if e.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for entry in entries:
+            self.background.pop(entry.name, None)
+        return len(entries)
+
+    # ---- closing ---------------------------------------------------------------------
+    async def _close_current(self) -> None:
+        """Stop background work, finish owned clean-ups, drain the connection, stop the embedded server."""
+        await self.stop_background()
+        await self.wait_owned()
+        nc, server = self.nc, self.server
+        self.nc = self.js = self.api = self.server = None
+        self.info = {}
+        if nc is not None and not nc.is_closed:
+            try:
+                await asyncio.wait_for(nc.drain(), timeout=5)
+            except Exception:
+                pass
+            if not nc.is_closed:
+                try:
+                    await nc.close()
+                except Exception:
+                    pass
+        if server is not None:
+            server.cleanup()
+        self.jetstream_enabled = None
+
+    async def close(self) -> None:
+        """Close everything: tasks cancelled, connection drained, embedded server stopped."""
+        await self._close_current()
+        self._set_state("closed" if self.options else "disconnected")
+
+    def __repr__(self) -> str:
+        where = self.url if self.nc else "not connected"
+        extra = f", embedded pid {self.server.pid}" if self.server else ""
+        name = "" if self.alias == "default" else f" {self.alias!r}"
+        return secrets.redact(f"<JSContext{name} {self.state} {where}{extra}, {len(self.background)} background>")
+
+
+async def greeting(nc: Any, timeout: float) -> dict[str, Any]:
+    """The INFO the connected server greets with (read on a side socket: nats-py keeps its copy private)."""
+    from ..connect.connection import read_info
+
+    url = nc.connected_url
+    if url is None:
+        return {}
+    return await read_info(f"{url.scheme}://{url.hostname}:{url.port}", timeout) or {}

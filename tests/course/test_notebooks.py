@@ -1,0 +1,337 @@
+"""Every course notebook, executed top to bottom in a real kernel against a fresh server.
+
+Each notebook runs as a user would run it (``jsmagic.notebook.execute``: nbclient, a real
+python3 kernel), in a scratch directory, with ``NATS_URL`` pointing at a JetStream server of
+its own.  We then read what the user would read: the outputs of the cells tagged
+``check-...``.  Cells tagged ``raises-exception`` show a refusal on purpose; we check that
+they failed with the expected one-line jsmagic error and nothing else failed.
+
+A notebook added to ``notebooks/`` without checks here fails ``test_every_notebook_is_checked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jsmagic.notebook import execute
+
+pytestmark = pytest.mark.kernel
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+# ---- reading an executed notebook --------------------------------------------------------
+def cell(nb, tag: str):
+    """The one code cell carrying ``tag`` (a missing tag is a broken notebook, not a skip)."""
+    found = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(found) == 1, f"expected one cell tagged {tag!r}, found {len(found)}"
+    return found[0]
+
+
+def text(nb, tag: str) -> str:
+    """What the cell showed: printed text, the text/plain result, an error's one line."""
+    parts = []
+    for out in cell(nb, tag).outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(out.data.get("text/plain", ""))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "\n".join(parts)
+
+
+def error(nb, tag: str) -> tuple[str, str] | None:
+    """``(ename, evalue)`` of the cell's error, or None."""
+    for out in cell(nb, tag).outputs:
+        if out.output_type == "error":
+            return out.ename, out.evalue
+    return None
+
+
+def errors_outside_expected(nb) -> list[str]:
+    """Errors in cells that are not tagged ``raises-exception`` (nbclient stops on those anyway)."""
+    bad = []
+    for c in nb.cells:
+        if c.cell_type != "code" or "raises-exception" in c.get("metadata", {}).get("tags", []):
+            continue
+        bad += [f"{o.ename}: {o.evalue}" for o in c.outputs if o.output_type == "error"]
+    return bad
+
+
+def row(pattern: str, txt: str) -> bool:
+    """Whether a table row matching ``pattern`` (whitespace-separated cells) is shown."""
+    return re.search(pattern.replace(" ", r"\s+"), txt) is not None
+
+
+# ---- the checks a reader of each notebook makes ------------------------------------------
+def state(txt: str, field: str) -> str:
+    """A value from the ``State:`` part of an ``info`` report (``messages``, ``last sequence``...)."""
+    part = txt.rsplit("State:", 1)[-1]
+    found = re.search(rf"^\s*{re.escape(field)}: (.*)$", part, re.M)
+    assert found, f"no {field!r} in:\n{txt}"
+    return found.group(1).strip()
+
+
+def has_image(nb, tag: str) -> bool:
+    """Whether the cell drew a figure (matplotlib inline output)."""
+    return any("image/png" in o.get("data", {}) for o in cell(nb, tag).outputs)
+
+
+def check_tour(nb):
+    assert "3 messages → stream ORDERS, seq 1–3" in text(nb, "check-tour-publish")
+    replay = text(nb, "check-tour-replay")
+    assert "ORDERS: 3 rows; seq 1–3" in replay and "ephemeral consumer (deleted)" in replay
+    groupby = text(nb, "check-tour-groupby")
+    assert row(r"book 3", groupby) and row(r"pen 10", groupby)
+    assert row(r"0 1 orders\.us ORDERS 4 False", text(nb, "check-tour-vars"))  # {=region} became the subject
+    subjects = text(nb, "check-tour-subjects")
+    assert row(r"orders\.eu 3", subjects) and row(r"orders\.us 1", subjects)
+    watch = text(nb, "check-tour-watch")
+    assert row(r"book 12\.5 1 PUT", watch) and row(r"pen 1\.2 2 PUT", watch)
+
+
+def check_streams(nb):
+    subjects = text(nb, "check-streams-subjects")  # 5 published per subject, 3 kept
+    assert row("sensors.garage 3", subjects) and row("sensors.kitchen 3", subjects)
+    assert "6 message(s) in SENSORS" in subjects
+    kitchen = text(nb, "check-streams-subjects-filter")
+    assert row(r"sensors\.kitchen 3", kitchen) and "garage" not in kitchen
+    info = text(nb, "check-streams-info")
+    assert (state(info, "messages"), state(info, "first sequence"), state(info, "last sequence")) == ("6", "3", "10")
+    assert state(info, "subjects") == "2"
+    last = text(nb, "check-streams-last")
+    assert row(r"seq 5\b", last) and "'reading': 5" in last
+    old = text(nb, "check-streams-discard-old")  # 8 published, max 5, discard old
+    assert (state(old, "messages"), state(old, "first sequence"), state(old, "last sequence")) == ("5", "4", "8")
+    ename, evalue = error(nb, "check-streams-discard-new")
+    assert ename == "PublishError" and "maximum messages exceeded" in evalue
+    blobs = text(nb, "check-streams-bytes")  # ten ~240-byte messages, 1 KB kept
+    assert state(blobs, "last sequence") == "10" and 0 < int(state(blobs, "messages")) < 10
+    assert int(state(blobs, "bytes").split()[0]) <= 1000
+    aged = text(nb, "check-streams-age")
+    assert (state(aged, "messages"), state(aged, "last sequence")) == ("0", "3")
+    nobody = text(nb, "check-interest-nobody")  # acked to the publisher, but no consumer: not kept
+    assert (state(nobody, "messages"), state(nobody, "last sequence")) == ("0", "1")
+    assert state(text(nb, "check-interest-half"), "messages") == "3"  # pager acked, audit not yet
+    done = text(nb, "check-interest-done")  # both acked: gone
+    assert (state(done, "messages"), state(done, "last sequence"), state(done, "consumers")) == ("0", "4", "2")
+    ename, evalue = error(nb, "check-wq-second")
+    assert "multiple non-filtered consumers not allowed on workqueue stream" in evalue
+    assert "4 message(s) from JOBS > workers, acked" in text(nb, "check-wq-take")
+    wq = text(nb, "check-wq-empty")
+    assert (state(wq, "messages"), state(wq, "last sequence")) == ("0", "6")
+    ls = text(nb, "check-streams-ls")
+    assert row(r"ALERTS alerts\.> interest memory 1 0", ls) and row(r"JOBS jobs\.> workqueue memory 1 0", ls)
+    assert row(r"LOG log\.> limits memory 1 5", ls)
+    plot = text(nb, "check-streams-plot")
+    assert has_image(nb, "check-streams-plot") and row(r"sensors\.garage 3", plot) and row(r"sensors\.kitchen 3", plot)
+    assert error(nb, "check-streams-refused")[0] == "ForceRequiredError"
+    assert "nothing was changed; add --force" in text(nb, "check-streams-refused")
+    after = text(nb, "check-streams-after-purge")
+    assert "sensors.garage" not in after and "3 message(s) in SENSORS" in after
+
+
+def check_consumers(nb):
+    assert text(nb, "check-replay-everything").strip() == "6"  # a second reader without a rule: all again
+    assert "SALES: 1 rows; seq 6–6" in text(nb, "check-deliver-last")
+    lps = text(nb, "check-deliver-last-per-subject")
+    assert "SALES: 3 rows; seq 4–6" in lps and "3 subjects" in lps
+    assert "SALES: 2 rows; seq 5–6" in text(nb, "check-deliver-seq")
+    assert "SALES: 0 rows" in text(nb, "check-deliver-new")
+    assert "SALES: 2 rows; seq 7–8" in text(nb, "check-deliver-time")  # only those after the pause
+    by_seq = text(nb, "check-deliver-durable-seq")
+    assert "2 message(s) from SALES > from-seq-7" in by_seq and row(r"0 7 sales\.asia", by_seq)
+    assert text(nb, "check-durable-first").strip() == "8"
+    second = text(nb, "check-durable-second")  # only what arrived since the first load
+    assert row(r"0 9 sales\.eu 9", second) and not re.search(r"^1\s", second, re.M)
+    assert row(r"2 3 sales\.eu", text(nb, "check-fetch-1"))
+    fetch2 = text(nb, "check-fetch-2")  # the second fetch continues after the first
+    assert row(r"0 4 sales\.asia", fetch2) and row(r"2 6 sales\.eu", fetch2)
+    assert "2 message(s) from SALES > slow, left un-acked" in text(nb, "check-pull-limits")
+    ls = text(nb, "check-consumer-ls")
+    assert row(r"slow True all 7 2 2", ls) and row(r"billing True all 0 0 9", ls)  # own positions, one stream
+    multi = text(nb, "check-multi-filter")
+    assert "SALES: 6 rows" in multi and "2 subjects: sales.eu (4), sales.us (2)" in multi
+    assert text(nb, "check-push").strip() == "[(4, 'sales.asia'), (7, 'sales.asia'), (8, 'sales.asia')]"
+    got = re.fullmatch(r"\(\{'a': (\d+), 'b': (\d+)\}, (True|False)\)", text(nb, "check-queue-push").strip())
+    assert got, text(nb, "check-queue-push")
+    a, b = int(got.group(1)), int(got.group(2))
+    assert a + b == 20 and a > 0 and b > 0 and got.group(3) == "True"  # each task once, both workers busy
+    fanin = text(nb, "check-multi-stream")
+    assert row(r"EVENTS_EU events\.eu\.login 3", fanin) and row(r"EVENTS_US events\.us\.login 2", fanin)
+    parts = text(nb, "check-partitions")
+    assert "10 subject(s), 30 message(s) in CUSTOMERS" in parts
+    stored = re.findall(r"customers\.([012])\.(c\d) +(\d+)", parts)
+    assert sorted(c for _, c, _ in stored) == [f"c{i}" for i in range(10)]  # each customer in ONE partition
+    assert all(n == "3" for _, _, n in stored)  # with all three of its visits
+    p0 = text(nb, "check-partition-0")
+    assert sorted(re.findall(r"customers\.0\.c\d", p0)) == sorted(f"customers.0.{c}" for p, c, _ in stored if p == "0")
+    assert "customers.1." not in p0 and "customers.2." not in p0
+
+
+def check_acks(nb):
+    dup = text(nb, "check-publish-dup")
+    assert row(r"1 shop\.orders SHOP 1 True", dup) and row(r"2 shop\.orders SHOP 2 True", dup)
+    assert "2 duplicates (already stored, not stored again)" in dup
+    assert "2 message(s) in SHOP" in text(nb, "check-publish-count")
+    ename, evalue = error(nb, "check-publish-expect")
+    assert ename == "PublishError" and "wrong last sequence: 2" in evalue and "nothing published" in evalue
+    assert "1 message → stream SHOP, seq 3" in text(nb, "check-publish-expect-ok")
+    assert "1 message(s) from MAIL > mailer, acked" in text(nb, "check-acks-ack")
+    assert "nak'd (to be redelivered)" in text(nb, "check-acks-nak")
+    delivery = r"0 {seq} mail\.send \S+ \S+ {n}\b"  # seq, subject, time (2 tokens), delivered
+    assert row(delivery.format(seq=2, n=2), text(nb, "check-acks-nak-again"))  # num_delivered rose on nak
+    assert row(delivery.format(seq=4, n=1), text(nb, "check-acks-delay-skip"))  # task 3 held back
+    assert row(delivery.format(seq=3, n=2), text(nb, "check-acks-delay-back"))  # and back after the delay
+    assert text(nb, "check-acks-progress").strip() == """(b'{"task": 6}', 1)"""
+    info = text(nb, "check-acks-info")  # 1.8 s of work on a 1 s ack wait, never redelivered
+    assert (state(info, "ack pending"), state(info, "redelivered")) == ("0", "0")
+    assert state(info, "last delivered") == "stream seq 6"
+    assert text(nb, "check-acks-max-deliver").strip() == "[[1], [2], [3], []]"
+    double = text(nb, "check-acks-double")
+    assert (state(double, "ack pending"), state(double, "ack floor")) == ("0", "stream seq 8")
+    assert "8 message(s) from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
+    assert row(r"dashboard none 0 0 0", text(nb, "check-acks-none-info"))  # nothing waits for an ack
+
+
+def check_key_value(nb):
+    assert text(nb, "check-kv-update").strip().endswith("4")
+    ename, evalue = error(nb, "check-kv-conflict")
+    assert ename == "ConflictError" and "at revision 4, not 3" in evalue
+    assert "LiveTable 'KV settings' live" in text(nb, "check-kv-watch")
+    assert "application/vnd.jupyter.widget-view+json" in cell(nb, "check-kv-watch").outputs[0].data
+    df = text(nb, "check-kv-df")  # the watch saw the put and the delete made after it started
+    assert row(r"feature\.beta on 6 PUT", df) and row(r"feature\.dark_mode None 7 DEL", df)
+    assert row(r"db\.host pg3\.local 4 PUT", df)
+    assert row(r"sensor\.temp 24 12", text(nb, "check-kv-background"))  # the 5th put of the background task
+    updates = text(nb, "check-kv-updates")  # only the change after the watch started, no snapshot
+    assert row(r"0 db\.port 6543 13 PUT", updates) and "db.host" not in updates
+    assert text(nb, "check-kv-ttl-before").strip() == "['alice']"
+    assert text(nb, "check-kv-ttl-after").strip() == "[]"
+    assert text(nb, "check-kv-keys").strip().endswith("['db.host', 'db.port']")
+
+
+def check_object_store(nb):
+    ls = text(nb, "check-obj-ls")
+    assert row(r"blob\.bin 300000 3", ls) and "3 object(s) in files" in ls
+    info = text(nb, "check-obj-info")
+    assert "chunks: 3" in info and "(300,000 bytes)" in info
+    stored = re.search(r"digest: (SHA-256=\S+)", info).group(1)
+    assert text(nb, "check-obj-digest").strip() == repr(stored)  # the digest we computed is the server's
+    assert text(nb, "check-obj-roundtrip").strip() == "True"
+    assert text(nb, "check-obj-file").strip() == "True"
+    watch = text(nb, "check-obj-watch")
+    assert "sales/2026.csv" in watch and "sales/README" in watch and "blob.bin" not in watch
+    assert row(r"blob\.bin 0 0 .* True", text(nb, "check-obj-deleted").replace("\n", " "))
+
+
+def the_week():
+    """The orders 06 generates, recomputed from its rules: (order_id, seconds after Mar 2, region) published."""
+    rows = []
+    for i in range(7 * 24 * 18):
+        at, region = i * 200 + (i * 7919) % 150, ["eu", "us", "eu", "asia", "us", "eu"][i % 6]
+        if region == "us" and 2 * 86400 + 12 * 3600 <= at < 2 * 86400 + 18 * 3600:
+            continue  # the outage
+        rows.append((1000 + i, at, region))
+        if (1000 + i) % 200 == 7:
+            rows.append((1000 + i, at, region))  # sent twice
+    return rows
+
+
+def check_replay(nb):
+    week = the_week()
+    published = text(nb, "check-replay-published")
+    assert f"3 subject(s), {len(week):,} message(s) in SHOP" in published
+    for region in ("eu", "us", "asia"):
+        assert row(rf"shop\.{region} {sum(r == region for *_, r in week)}", published)
+    late = text(nb, "check-replay-since")  # --since is stored time: exactly the late pair
+    n = len(week)
+    assert row(rf"0 {n + 1} .* 9001 2026-03-03T09:15:00Z", late) and row(rf"1 {n + 2} .* 9002", late)
+    assert not re.search(r"^2\s", late, re.M)
+    assert text(nb, "check-replay-seq").strip() == "500"
+    assert row(rf"{n + 1} {n + 2} shop\.eu .* 9002", text(nb, "check-replay-all"))
+    in_window = sum(2 * 86400 <= at < 4 * 86400 for _, at, _ in week)  # March 4 and 5, event time
+    window = text(nb, "check-replay-window")
+    assert window.startswith(f"({in_window},") and "2026-03-04 00:" in window and "2026-03-05 23:" in window
+    anomaly = re.search(r"2026-03-05 +([\d.]+) +([\d.]+) +([\d.]+)", text(nb, "check-replay-anomaly"))
+    asia, eu, us = map(float, anomaly.groups())
+    assert us > 1000 > max(asia, eu)  # the day the US amounts came in cents
+    tests = [oid for oid, _, _ in week if oid % 150 == 0]
+    repeated = len(week) + 2 - len({oid for oid, _, _ in week} | {9001, 9002})
+    assert text(nb, "check-replay-problems").strip() == f"{{'repeated order ids': {repeated}, 'test orders': {len(tests)}}}"
+    n_clean = len({oid for oid, _, _ in week if oid % 150} | {9001, 9002})
+    assert text(nb, "check-replay-clean").strip() == f"({n + 2}, {n_clean})"
+    daily = re.search(r"2026-03-05 +([\d.]+) +([\d.]+) +([\d.]+)", text(nb, "check-replay-daily"))
+    assert float(daily.group(3)) < 10_000  # cleaned: US back to a normal day's revenue
+    assert has_image(nb, "check-replay-plot")
+    assert row(r"2026-03-04 12:00:00\+00:00 18 53 0", text(nb, "check-replay-outage"))  # the outage is a gap
+    stored = re.findall(r"^\S+ \S+\+00:00 +(\d+) +(\d+) +(\d+)$", text(nb, "check-replay-stored"), re.M)
+    assert sum(int(x) for r in stored for x in r) == n + 2 and stored[-1] == ("0", "2", "0")  # late pair last
+    assert f"{n_clean:,} message(s) in SHOP_CLEAN" in text(nb, "check-replay-republished")
+    us_raw, us_clean = map(float, re.search(r"^us +([\d.]+) +([\d.]+)", text(nb, "check-replay-compare"), re.M).groups())
+    assert us_clean < us_raw / 10
+    assert text(nb, "check-replay-equal").strip() == "True"
+
+
+CHECKS = {
+    "00-tour.ipynb": check_tour,
+    "01-streams.ipynb": check_streams,
+    "02-consumers.ipynb": check_consumers,
+    "03-acks.ipynb": check_acks,
+    "04-key-value.ipynb": check_key_value,
+    "05-object-store.ipynb": check_object_store,
+    "06-replay-for-data-teams.ipynb": check_replay,
+}
+# notebooks that delete every stream/bucket they create before %js_close
+CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb",
+             "05-object-store.ipynb", "06-replay-for-data-teams.ipynb"}
+
+
+def test_every_notebook_is_checked():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(CHECKS)
+
+
+def test_notebooks_are_committed_without_outputs():
+    import nbformat
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        dirty = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count)]
+        assert not dirty, f"{path.name} has outputs in: {dirty}"
+
+
+def streams_on(url: str) -> list[str]:
+    """Stream names on the server, asked by an independent nats-py client."""
+    import nats
+
+    async def go():
+        nc = await nats.connect(url)
+        try:
+            return [s.config.name for s in await nc.jetstream().streams_info()]
+        finally:
+            await nc.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_notebook_runs_and_shows_what_it_teaches(name, fresh_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NATS_URL", fresh_server.url)  # the kernel inherits it
+    src = tmp_path / name
+    shutil.copy(NOTEBOOKS / name, src)
+    nb = execute(src, tmp_path / "executed" / name, timeout=120, cwd=tmp_path)
+
+    assert errors_outside_expected(nb) == []
+    first = next(c for c in nb.cells if c.cell_type == "code" and "js_connect" in c.source)
+    port = fresh_server.url.rsplit(":", 1)[1]
+    assert f"Connected to nats://127.0.0.1:{port}" in "".join(o.get("text", "") for o in first.outputs)
+    CHECKS[name](nb)
+    if name in CLEANS_UP:
+        assert streams_on(fresh_server.url) == []
+    assert {p.name for p in tmp_path.iterdir()} == {name, "executed"}, "the notebook left files behind"

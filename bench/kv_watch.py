@@ -87,7 +87,7 @@ def _gc_cb(phase, info):
         _gc["worst"] = max(_gc["worst"], time.perf_counter() - _gc["t"])
         _gc["full"] += info["generation"] == 2
 gc.callbacks.append(_gc_cb)
-_m = {"first": None, "last": None, "seq": w.reader.last_seq, "r0": w.table.renders, "r_first": None, "lag": 0.0, "lag_cpu": 0.0}
+_m = {"first": None, "last": None, "seq": w.watcher.reader.last_seq, "r0": w.table.renders, "r_first": None, "lag": 0.0, "lag_cpu": 0.0}
 async def _monitor():
     # also the kernel loop's worst lag (how long the loop went without running this task)
     while True:
@@ -95,7 +95,7 @@ async def _monitor():
         await asyncio.sleep(0.002)
         _m["lag"] = max(_m["lag"], time.perf_counter() - t0 - 0.002)
         _m["lag_cpu"] = max(_m["lag_cpu"], time.thread_time() - c0)  # the loop's own work in one gap
-        seq = w.reader.last_seq
+        seq = w.watcher.reader.last_seq
         if seq != _m["seq"]:
             now = time.time()
             if _m["first"] is None:
@@ -134,7 +134,7 @@ def ours(url: str, n: int, keys: int, history: int) -> dict:
             time.sleep(0.05)
         put = json.loads(proc.stdout.read())
         deadline = time.time() + 60
-        while kernel_value(k, "w.reader.last_seq") < put["last_seq"] and time.time() < deadline:
+        while kernel_value(k, "w.watcher.reader.last_seq") < put["last_seq"] and time.time() < deadline:
             latencies.append(time_cell(k))
             time.sleep(0.05)
         k.drain_iopub(0.5)

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import jsmagic
-from jsmagic.admin import objects
-from jsmagic.connect.options import resolve
+from jsmagic.admin import objects, objtransfer
+from jsmagic.connecting.options import resolve
 from jsmagic.testing import nats_server
 
 ROUNDS = 3
@@ -43,9 +43,9 @@ async def main(url: str, path: Path, work: Path, mib: int) -> None:
     store = await ctx.js.object_store("bench")
     res: dict[str, list[float]] = {}
     for _ in range(ROUNDS):
-        await timed(res, "put jsmagic", objects.put_file("bench", path, name="ours"))
+        await timed(res, "put jsmagic", objtransfer.put_file("bench", path, name="ours"))
         await timed(res, "put nats-py", nats_py_put(store, path))
-        await timed(res, "get jsmagic", objects.get("bench", "ours", out=work / "ours.out"))
+        await timed(res, "get jsmagic", objtransfer.get("bench", "ours", work / "ours.out"))
         await timed(res, "get nats-py", nats_py_get(store, work / "theirs.out"))
     for key, values in res.items():
         print(f"{key:12s} best {min(values):.3f} s  {mib / min(values):6.0f} MiB/s")

@@ -15,17 +15,32 @@ from .core.context import JSContext
 from .core.errors import JSMagicError
 from .core.registry import context, contexts, use
 
-__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "load_ipython_extension",
+_API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view")
+
+__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
 __version__ = "0.1.0"
 
 
+def __getattr__(name: str):
+    """The async API (:mod:`jsmagic.api`) on first use: ``import jsmagic`` stays light."""
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'jsmagic' has no attribute {name!r}")
+
+
 def load_ipython_extension(ipython) -> None:
     """Register jsmagic's magics, its ``JSMagic`` configurable and Tab completion with the shell."""
+    from IPython.core.async_helpers import get_asyncio_loop
+
+    from .core import runner
     from .core.config import JSMagic, use_settings
     from .magics import MAGICS
     from .ui import completion
 
+    runner.set_loop_provider(get_asyncio_loop)
     cfg = JSMagic(parent=ipython)
     use_settings(cfg)
     if not any(isinstance(c, JSMagic) for c in ipython.configurables):
@@ -39,7 +54,7 @@ def load_ipython_extension(ipython) -> None:
 
 def unload_ipython_extension(ipython) -> None:
     """Undo everything: every context closed (tasks, watches, connection, server), magics and completion removed."""
-    from .core import registry
+    from .core import registry, runner
     from .core.config import JSMagic
     from .magics import MAGICS
     from .ui import completion
@@ -47,6 +62,7 @@ def unload_ipython_extension(ipython) -> None:
     for ctx in registry.active():
         ctx.run(ctx.close())
     registry.reset()
+    runner.set_loop_provider(None)
     completion.uninstall(ipython)
     for magics in MAGICS:
         for kind, names in magics.magics.items():

@@ -20,10 +20,12 @@ so callers handle them exactly as they handle errors from ``js.stream_info()``.
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 import nats.js.errors
 import orjson
+import pandas as pd
 
 DEFAULT_PREFIX = "$JS.API"
 ACK_PREFIX = "$JS.ACK."
@@ -126,3 +128,23 @@ def obj_meta(bucket: str, name: str) -> str:
 def obj_all_meta(bucket: str) -> str:
     """A filter for every meta record of a bucket (listing, watching)."""
     return f"$O.{bucket}.M.>"
+
+
+# ---- fields older nats-py releases leave out -------------------------------------------------
+def stored_time(msg: Any) -> datetime | None:
+    """When a message from ``js.get_msg`` was stored: nats-py's ``.time``, else the direct get's header.
+
+    nats-py before 2.15 fills ``time`` only for ``STREAM.MSG.GET`` answers (before 2.13 it
+    has no such field); a direct get carries the time in its ``Nats-Time-Stamp`` header.
+    """
+    when = getattr(msg, "time", None)
+    if when is None:
+        stamp = (getattr(msg, "headers", None) or {}).get("Nats-Time-Stamp")
+        if stamp:
+            when = pd.Timestamp(stamp).to_pydatetime(warn=False)  # datetime has microseconds only
+    return when
+
+
+def last_active(sequence_info: Any) -> datetime | None:
+    """A consumer's last delivery time (``SequenceInfo.last_active``, missing before nats-py 2.14)."""
+    return getattr(sequence_info, "last_active", None) if sequence_info is not None else None

@@ -1,13 +1,15 @@
 """Consumers: list, create, inspect, pull the next messages (ack/nak/term), delete - ``nats consumer``.
 
-Plain coroutines on the kernel-wide context.  Flag words follow the nats CLI and
-nats-py's ``ConsumerConfig`` (deliver all|new|last|last_per_subject, ack explicit|none|all)
-so that people who know NATS recognise them.
+Plain coroutines that return data (``ctx=`` picks a named connection, by default the
+current one); ``%js_consumer`` and :mod:`jsmagic.ui.report` make them readable.  Flag
+words follow the nats CLI and nats-py's ``ConsumerConfig`` (deliver all|new|last|
+last_per_subject, ack explicit|none|all) so that people who know NATS recognise them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from typing import Any
 
@@ -17,41 +19,47 @@ import pandas as pd
 from nats.js import api
 
 from ..core.config import settings
-from ..core.registry import context, jetstream
+from ..core.context import JSContext
 from ..core.decode import decode_value
-from ..ui.display import result_frame
 from ..core.errors import ForceRequiredError, InputError, not_found
-from .streams import Report, info as stream_info, paged, shown, timestamp
-from ..core.units import format_duration, parse_duration, parse_when
+from ..core.registry import current, jetstream
+from ..jsapi import last_active
+from ..core.units import parse_duration, parse_when
+from .streamconfig import plain
+from .streams import connected, info as stream_info, timestamp
 
 ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "none": None}
+LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
+                "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active"]
+NEXT_COLUMNS = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
 
 
-async def consumer_names(stream: str) -> list[str]:
+async def consumer_names(stream: str, *, ctx: JSContext | None = None) -> list[str]:
     """Names of a stream's consumers (cheap: no state)."""
-    return sorted(await paged(f"CONSUMER.NAMES.{stream}", "consumers"))
+    ctx = await connected(ctx)
+    return sorted(await ctx.api.paged(f"CONSUMER.NAMES.{stream}", "consumers"))
 
 
-async def info(stream: str, name: str) -> api.ConsumerInfo:
+async def info(stream: str, name: str, *, ctx: JSContext | None = None) -> api.ConsumerInfo:
     """A consumer's ConsumerInfo; unknown names get "did you mean" (the stream is checked first)."""
-    await stream_info(stream)
-    js = await jetstream()
+    await stream_info(stream, ctx=ctx)
+    js = await jetstream(ctx)
     try:
         return await js.consumer_info(stream, name)
     except nats.js.errors.NotFoundError:
-        raise not_found(f"consumer on {stream}:", name, await consumer_names(stream)) from None
+        raise not_found(f"consumer on {stream}:", name, await consumer_names(stream, ctx=ctx)) from None
 
 
-def _row(ci: api.ConsumerInfo) -> dict[str, Any]:
-    """One consumer as a table row, in nats-py's words."""
+def consumer_row(ci: api.ConsumerInfo) -> dict[str, Any]:
+    """One consumer as a table row, in nats-py's words (counts as numbers, policies as words)."""
     c = ci.config
     filters = c.filter_subjects or ([c.filter_subject] if c.filter_subject else [])
     return {
         "name": ci.name,
         "durable": bool(c.durable_name),
         "pull": not c.deliver_subject,
-        "deliver_policy": shown("", c.deliver_policy),
-        "ack_policy": shown("", c.ack_policy),
+        "deliver_policy": plain(c.deliver_policy),
+        "ack_policy": plain(c.ack_policy),
         "filter": ", ".join(filters),
         "pending": ci.num_pending or 0,
         "ack_pending": ci.num_ack_pending or 0,
@@ -59,19 +67,17 @@ def _row(ci: api.ConsumerInfo) -> dict[str, Any]:
         "waiting": ci.num_waiting or 0,
         "delivered_seq": ci.delivered.stream_seq if ci.delivered else 0,
         "ack_floor_seq": ci.ack_floor.stream_seq if ci.ack_floor else 0,
-        "last_active": timestamp(ci.delivered.last_active) if ci.delivered and ci.delivered.last_active else pd.NaT,
+        "last_active": timestamp(last_active(ci.delivered)) if last_active(ci.delivered) else pd.NaT,
     }
 
 
-async def list_consumers(stream: str) -> pd.DataFrame:
+async def list_consumers(stream: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_consumer ls STREAM``: one row per consumer with its pending counts."""
-    await stream_info(stream)
-    raw = await paged(f"CONSUMER.LIST.{stream}", "consumers")
-    rows = [_row(api.ConsumerInfo.from_response(c)) for c in raw]
-    columns = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
-               "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active"]
-    df = pd.DataFrame(rows, columns=columns).sort_values("name", ignore_index=True)
-    return result_frame(df, f"{len(df)} consumer(s) on {stream}")
+    await stream_info(stream, ctx=ctx)
+    ctx = await connected(ctx)
+    raw = await ctx.api.paged(f"CONSUMER.LIST.{stream}", "consumers")
+    rows = [consumer_row(api.ConsumerInfo.from_response(c)) for c in raw]
+    return pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True)
 
 
 def deliver_params(deliver: str | None) -> dict[str, Any]:
@@ -93,7 +99,8 @@ def deliver_params(deliver: str | None) -> dict[str, Any]:
 async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str | None = None,
                        deliver: str | None = None, ack: str = "explicit", filter: str | None = None,
                        max_deliver: int | None = None, ack_wait: str | None = None,
-                       max_ack_pending: int | None = None, description: str | None = None) -> Report:
+                       max_ack_pending: int | None = None, description: str | None = None,
+                       ctx: JSContext | None = None) -> api.ConsumerInfo:
     """``%js_consumer add``: create a durable consumer (pull by default; push needs ``target``)."""
     if not pull and not target:
         raise InputError("a push consumer needs --target SUBJECT to deliver to", hint="or use --pull")
@@ -101,81 +108,60 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
         ack_policy = api.AckPolicy(ack.lower())
     except ValueError:
         raise InputError(f"bad --ack {ack!r}", hint="use explicit, none or all") from None
-    await stream_info(stream)
+    await stream_info(stream, ctx=ctx)
     cfg = api.ConsumerConfig(
         durable_name=name, description=description, ack_policy=ack_policy, filter_subject=filter,
         max_deliver=max_deliver, ack_wait=parse_duration(ack_wait) if ack_wait else None,
         max_ack_pending=max_ack_pending, deliver_subject=None if pull else target, **deliver_params(deliver),
     )
-    js = await jetstream()
-    return describe(await js.add_consumer(stream, cfg))
+    js = await jetstream(ctx)
+    return await js.add_consumer(stream, cfg)
 
 
-def describe(ci: api.ConsumerInfo) -> Report:
-    """A ConsumerInfo as readable sections."""
-    c = ci.config
-    config = {
-        "durable": c.durable_name or "(ephemeral)",
-        "kind": "pull" if not c.deliver_subject else f"push to {c.deliver_subject}",
-        "deliver policy": shown("", c.deliver_policy)
-        + (f" from {c.opt_start_seq}" if c.opt_start_seq else "")
-        + (f" from {c.opt_start_time}" if c.opt_start_time else ""),
-        "ack policy": shown("", c.ack_policy),
-        "ack wait": format_duration(c.ack_wait),
-        "max deliver": "unlimited" if (c.max_deliver or -1) < 0 else c.max_deliver,
-        "max ack pending": c.max_ack_pending,
-        "filter": ", ".join(c.filter_subjects or ([c.filter_subject] if c.filter_subject else [])) or "-",
-        "replay": shown("", c.replay_policy),
-    }
-    row = _row(ci)
-    state = {
-        "pending": f"{row['pending']:,}",
-        "ack pending": f"{row['ack_pending']:,}",
-        "redelivered": f"{row['redelivered']:,}",
-        "waiting pulls": row["waiting"],
-        "last delivered": f"stream seq {row['delivered_seq']}",
-        "ack floor": f"stream seq {row['ack_floor_seq']}",
-        "last active": row["last_active"],
-    }
-    return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)
+async def consumer_info(stream: str, name: str, *, ctx: JSContext | None = None) -> api.ConsumerInfo:
+    """``%js_consumer info``: the ConsumerInfo (configuration and state)."""
+    return await info(stream, name, ctx=ctx)
 
 
-async def consumer_info(stream: str, name: str) -> Report:
-    """``%js_consumer info``: configuration and state, readable; ``.raw`` is the ConsumerInfo."""
-    return describe(await info(stream, name))
-
-
-async def _settle(msgs: list, action: str) -> None:
+# ---- next: pull, then ack / nak / term -----------------------------------------------------
+async def _settle(nc: Any, msgs: list, action: str) -> None:
     """Ack/nak/term ``msgs``; the last one as a request, so the server has applied all when we return."""
     token = ACTIONS[action]
     if token is None or not msgs:
         return
-    nc = context().nc
     for msg in msgs[:-1]:
         await nc.publish(msg.reply, token)
     await nc.request(msgs[-1].reply, token, timeout=settings().timeout)
 
 
-async def next_messages(stream: str, name: str, count: int = 1, action: str = "ack",
-                        decode: str = "auto", timeout: float | None = None) -> pd.DataFrame:
-    """``%js_consumer next``: pull up to ``count`` messages, then ack, nak, term them or leave them pending.
-
-    Batches never exceed the consumer's ``max_ack_pending`` (a larger batch would wait out
-    its timeout every time).  Returns a frame: seq, subject, time, delivered, pending, data.
-    """
+def _check_next(action: str, count: int, timeout: float | None) -> None:
+    """One-line errors for what ``next`` cannot do, before anything is pulled."""
     if action not in ACTIONS:
         raise InputError(f"bad action {action!r}", hint="use --ack, --nak, --term or --no-ack")
     if count < 1:
         raise InputError("--count must be >= 1")
     if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):  # nan/inf/-1: not a wait
         raise InputError(f"bad --timeout {timeout!r}", hint="give seconds to wait, e.g. --timeout 2")
-    ci = await info(stream, name)
+
+
+async def next_messages(stream: str, name: str, count: int = 1, action: str = "ack",
+                        decode: str = "auto", timeout: float | None = None,
+                        *, ctx: JSContext | None = None) -> pd.DataFrame:
+    """``%js_consumer next``: pull up to ``count`` messages, then ack, nak, term them or leave them pending.
+
+    Batches never exceed the consumer's ``max_ack_pending`` (a larger batch would wait out
+    its timeout every time).  Returns a frame: seq, subject, time, delivered, pending,
+    headers, data; ``attrs["ack_policy"]`` is the consumer's, ``attrs["interrupted"]`` says
+    whether an interrupt ended the pulling (what arrived is kept, and settled).
+    """
+    _check_next(action, count, timeout)
+    ci = await info(stream, name, ctx=ctx)
     if ci.config.deliver_subject:
         raise InputError(f"consumer {name} is a push consumer", hint="next works on pull consumers")
+    ctx = current(ctx)
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
-    js = await jetstream()
-    psub = await js.pull_subscribe_bind(durable=name, stream=stream)
+    psub = await (await ctx.jetstream()).pull_subscribe_bind(durable=name, stream=stream)
     rows: list[dict[str, Any]] = []
     interrupted = False
     try:
@@ -187,7 +173,7 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
                 break
             rows.extend(_message_row(m, decode) for m in msgs)
             if acking:
-                await _settle(msgs, action)
+                await _settle(ctx.nc, msgs, action)
             if action == "none" and acking:
                 room -= len(msgs)  # they stay pending: the server will not hand out more than max_ack_pending
                 if room <= 0:
@@ -196,13 +182,9 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         interrupted = True
     finally:
         await psub.unsubscribe()
-    columns = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
-    df = pd.DataFrame(rows, columns=columns)
-    verb = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminated", "none": "left un-acked"}[action]
-    summary = f"{len(df)} message(s) from {stream} > {name}, {verb if acking else 'no acks needed'}"
-    out = result_frame(df, summary + (" — interrupted" if interrupted else ""))
-    out.attrs["interrupted"] = interrupted
-    return out
+    df = pd.DataFrame(rows, columns=NEXT_COLUMNS)
+    df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
+    return df
 
 
 def _message_row(msg: Any, decode: str) -> dict[str, Any]:
@@ -220,13 +202,30 @@ def _message_row(msg: Any, decode: str) -> dict[str, Any]:
     }
 
 
-async def remove_consumer(stream: str, name: str, force: bool = False) -> str:
+# ---- rm -------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ConsumerRemoval:
+    """What ``rm`` deleted: a consumer and the work it still tracked."""
+
+    stream: str
+    consumer: str
+    pending: int
+    ack_pending: int
+
+    @property
+    def what(self) -> str:
+        """The phrase the refusal and the confirmation share."""
+        return (f"consumer {self.consumer} on {self.stream} ({self.pending:,} pending, "
+                f"{self.ack_pending:,} awaiting ack)")
+
+
+async def remove_consumer(stream: str, name: str, force: bool = False, *,
+                          ctx: JSContext | None = None) -> ConsumerRemoval:
     """``%js_consumer rm``: delete a consumer (refuses without force, saying what it tracks)."""
-    ci = await info(stream, name)
-    what = (f"consumer {name} on {stream} ({ci.num_pending or 0:,} pending, "
-            f"{ci.num_ack_pending or 0:,} awaiting ack)")
+    ci = await info(stream, name, ctx=ctx)
+    removal = ConsumerRemoval(stream, name, ci.num_pending or 0, ci.num_ack_pending or 0)
     if not force:
-        raise ForceRequiredError(f"would delete {what}")
-    js = await jetstream()
+        raise ForceRequiredError(f"would delete {removal.what}")
+    js = await jetstream(ctx)
     await js.delete_consumer(stream, name)
-    return f"Deleted {what}."
+    return removal

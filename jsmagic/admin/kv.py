@@ -1,14 +1,18 @@
 """Key-Value buckets: the verbs of ``nats kv`` as plain coroutines returning Python values and frames.
 
-Everything here works without IPython (``await jsmagic.admin.kv.view("config")``).  Where
-nats-py falls short we go to the bucket's stream ourselves:
+Everything here works without IPython (``await jsmagic.admin.kv.view("config")``) and
+returns data: numbers in plain units (bytes, seconds), DataFrames, dataclasses;
+``jsmagic.ui.buckets`` shows them with units and summaries.  Where nats-py falls short
+we go to the bucket's stream ourselves:
 
 - ``keys``/``view`` filter keys on the server with NATS wildcards (``users.*`` matches
   ``users.a`` but not ``users.a.b``), reading the last message per subject through an
-  ordered consumer (:class:`jsmagic.admin.kvwatch.OrderedReader`) instead of nats-py's
+  ordered consumer (:class:`jsmagic.admin.ordered.OrderedReader`) instead of nats-py's
   substring filter or the multi-last batch get that the server refuses over 1024 keys;
 - buckets are created with direct get on, so ``get`` is one request to any replica;
 - optimistic ``update``/``create`` refusals become one-line :class:`ConflictError`\\ s.
+
+Every verb takes ``ctx=None``: the current connection, or the one given.
 """
 
 from __future__ import annotations
@@ -20,20 +24,24 @@ import re
 from typing import Any
 
 import nats.js.errors
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import KeyValueConfig, StorageType, StreamInfo
+from nats.js.kv import KeyValue
 
-from ..core.registry import context
-from ..core.decode import decode_value, encode_value, value_column
-from ..ui.display import result_frame
-from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
-from .kvwatch import OrderedReader, frame_times, operation
-from ..ui.progress import Progress
 from ..core.config import settings
-from ..core.units import format_duration, format_size
+from ..core.context import JSContext
+from ..core.decode import decode_value, encode_value, value_column
+from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
+from ..core.registry import current, jetstream
+from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
+from .kvwatch import frame_times, operation
+from .ordered import OrderedReader
+from .reading import ProgressFn
+from .streams import connected, stream_names
 
 _BUCKET = re.compile(r"^[a-zA-Z0-9_-]+$")
 _KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")
 _PATTERN_TOKEN = re.compile(r"^([-/_=a-zA-Z0-9]+|\*|>)$")
+_STREAM_PREFIX = kv_stream("")  # every bucket's stream is named KV_<bucket>
 
 
 # ---- names ----------------------------------------------------------------------------
@@ -61,19 +69,67 @@ def check_pattern(pattern: str) -> str:
 
 
 # ---- buckets ----------------------------------------------------------------------------
-async def buckets() -> list[str]:
-    """Names of every bucket (streams named ``KV_*``)."""
-    js = await context().jetstream()
-    return sorted(s.config.name[3:] for s in await js.streams_info() if s.config.name.startswith("KV_"))
+@dataclasses.dataclass
+class Bucket:
+    """A bucket's configuration and state in plain units (``jsmagic.ui.buckets`` shows them readable)."""
+
+    bucket: str
+    values: int
+    history: int
+    ttl: float  # seconds a value lives; 0 for ever
+    storage: str
+    replicas: int
+    max_value_size: int | None  # bytes; -1 unlimited
+    max_bucket_size: int | None  # bytes; -1 unlimited
+    bytes: int
+    direct: bool
+    description: str
+
+    @classmethod
+    def of(cls, si: StreamInfo) -> "Bucket":
+        c, s = si.config, si.state
+        return cls(
+            bucket=c.name[len(_STREAM_PREFIX):], values=s.messages, history=c.max_msgs_per_subject,
+            ttl=c.max_age or 0.0, storage=getattr(c.storage, "value", c.storage) or "file",
+            replicas=c.num_replicas, max_value_size=c.max_msg_size, max_bucket_size=c.max_bytes,
+            bytes=s.bytes, direct=bool(c.allow_direct), description=c.description or "",
+        )
 
 
-async def _bucket(bucket: str):
-    """The nats-py KeyValue handle, or "unknown bucket ... did you mean"."""
-    js = await context().jetstream()
+COLUMNS = [f.name for f in dataclasses.fields(Bucket)]
+
+
+@dataclasses.dataclass
+class _Handle:
+    """A bucket as the verbs use it: nats-py's KeyValue and the stream info read when it was made."""
+
+    kv: KeyValue
+    stream: StreamInfo
+
+    @property
+    def direct(self) -> bool:
+        """Whether the bucket's stream answers direct gets (any replica, no leader round trip)."""
+        return bool(self.stream.config.allow_direct)
+
+
+async def buckets(*, ctx: JSContext | None = None) -> list[str]:
+    """Names of every bucket (streams named ``KV_*``), every page of the stream list."""
+    names = await stream_names(ctx=ctx)
+    return [n[len(_STREAM_PREFIX):] for n in names if n.startswith(_STREAM_PREFIX)]
+
+
+async def _bucket(bucket: str, ctx: JSContext | None = None) -> _Handle:
+    """The bucket's handle, or "unknown bucket ... did you mean"."""
+    js = await jetstream(ctx)
+    stream = kv_stream(check_bucket(bucket))
     try:
-        return await js.key_value(check_bucket(bucket))
-    except (nats.js.errors.BucketNotFoundError, nats.js.errors.NotFoundError):
-        raise not_found("bucket", bucket, await buckets()) from None
+        si = await js.stream_info(stream)
+    except nats.js.errors.NotFoundError:
+        raise not_found("bucket", bucket, await buckets(ctx=ctx)) from None
+    if (si.config.max_msgs_per_subject or 0) < 1:
+        raise nats.js.errors.BadBucketError  # a stream named like a bucket that is not one
+    kv = KeyValue(name=bucket, stream=stream, pre=kv_prefix(bucket), js=js, direct=bool(si.config.allow_direct))
+    return _Handle(kv, si)
 
 
 async def add(
@@ -85,67 +141,48 @@ async def add(
     max_value_size: int | None = None,
     max_bucket_size: int | None = None,
     description: str | None = None,
-) -> dict[str, Any]:
+    *,
+    ctx: JSContext | None = None,
+) -> Bucket:
     """Create a bucket (direct get on); creating an identical one again is harmless."""
     if not 1 <= history <= 64:
         raise InputError(f"--history {history} is out of range", hint="a bucket keeps 1 to 64 revisions per key")
     if storage not in ("file", "memory"):
         raise InputError(f"unknown storage {storage!r}", hint="use file or memory")
-    js = await context().jetstream()
+    js = await jetstream(ctx)
     config = KeyValueConfig(
         bucket=check_bucket(bucket), description=description, history=history, ttl=ttl or None,
         storage=StorageType(storage), replicas=replicas, max_value_size=max_value_size,
         max_bytes=max_bucket_size, direct=True,
     )
     await js.create_key_value(config=config)
-    return await info(bucket)
+    return await info(bucket, ctx=ctx)
 
 
-async def info(bucket: str) -> dict[str, Any]:
+async def info(bucket: str, *, ctx: JSContext | None = None) -> Bucket:
     """The bucket's configuration and state."""
-    js = await context().jetstream()
-    await _bucket(bucket)
-    si = await js.stream_info(f"KV_{bucket}")
-    return _bucket_row(si)
+    return Bucket.of((await _bucket(bucket, ctx)).stream)
 
 
-def _bucket_row(si) -> dict[str, Any]:
-    c, s = si.config, si.state
-    return {
-        "bucket": c.name[3:],
-        "values": s.messages,
-        "history": c.max_msgs_per_subject,
-        "ttl": format_duration(c.max_age),
-        "storage": getattr(c.storage, "value", c.storage) or "file",
-        "replicas": c.num_replicas,
-        "max_value_size": format_size(c.max_msg_size),
-        "max_bucket_size": format_size(c.max_bytes),
-        "size": format_size(s.bytes),
-        "direct": bool(c.allow_direct),
-        "description": c.description or "",
-    }
-
-
-async def ls():
-    """Every bucket with its size and settings, as a frame."""
+async def ls(*, ctx: JSContext | None = None):
+    """Every bucket with its size and settings, as a frame sorted by name (sizes in bytes, ttl in seconds)."""
     import pandas as pd
 
-    js = await context().jetstream()
-    rows = [_bucket_row(s) for s in await js.streams_info() if s.config.name.startswith("KV_")]
-    df = pd.DataFrame(rows, columns=["bucket", "values", "history", "ttl", "storage", "replicas",
-                                     "max_value_size", "max_bucket_size", "size", "direct", "description"])
-    return result_frame(df.sort_values("bucket", ignore_index=True), f"{len(df)} bucket(s)")
+    ctx = await connected(ctx)
+    listed = await ctx.api.paged("STREAM.LIST", "streams")
+    rows = [dataclasses.asdict(Bucket.of(StreamInfo.from_response(s))) for s in listed
+            if s["config"]["name"].startswith(_STREAM_PREFIX)]
+    return pd.DataFrame(rows, columns=COLUMNS).sort_values("bucket", ignore_index=True)
 
 
-async def rm(bucket: str, force: bool = False) -> str:
-    """Delete a bucket and all its values (only with ``force``)."""
-    js = await context().jetstream()
-    await _bucket(bucket)
+async def rm(bucket: str, force: bool = False, *, ctx: JSContext | None = None) -> int:
+    """Delete a bucket and all its values (only with ``force``); returns how many values it held."""
+    handle = await _bucket(bucket, ctx)
+    values = handle.stream.state.messages
     if not force:
-        si = await js.stream_info(f"KV_{bucket}")
-        raise ForceRequiredError(f"rm would delete bucket {bucket!r} and its {si.state.messages:,} value(s)")
-    await js.delete_key_value(bucket)
-    return f"deleted bucket {bucket}"
+        raise ForceRequiredError(f"rm would delete bucket {bucket!r} and its {values:,} value(s)")
+    await (await jetstream(ctx)).delete_key_value(bucket)
+    return values
 
 
 # ---- keys ---------------------------------------------------------------------------------
@@ -159,27 +196,25 @@ class Entry:
     revision: int
     time: dt.datetime | None
 
-    def line(self) -> str:
-        when = self.time.isoformat(timespec="milliseconds") if self.time else "?"
-        return f"{self.bucket} {self.key} @ revision {self.revision}, {when}"
 
-
-async def put(bucket: str, key: str, value: Any) -> int:
+async def put(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store a value (bytes as is, str as UTF-8, others as JSON); returns the revision."""
-    kv = await _bucket(bucket)
-    return await kv.put(check_key(key), encode_value(value))
+    handle = await _bucket(bucket, ctx)
+    return await handle.kv.put(check_key(key), encode_value(value))
 
 
-async def get(bucket: str, key: str, revision: int | None = None, decode: str = "auto") -> Entry:
+async def get(bucket: str, key: str, revision: int | None = None, decode: str = "auto", *,
+              ctx: JSContext | None = None) -> Entry:
     """The latest value of ``key`` (or the one at ``revision``)."""
-    kv = await _bucket(bucket)
-    js = await context().jetstream()
-    subject = f"$KV.{bucket}.{check_key(key)}"
+    handle = await _bucket(bucket, ctx)
+    js = await jetstream(ctx)
+    subject = kv_subject(bucket, check_key(key))
+    stream = kv_stream(bucket)
     try:
         if revision:
-            msg = await js.get_msg(f"KV_{bucket}", seq=revision, direct=kv._direct)
+            msg = await js.get_msg(stream, seq=revision, direct=handle.direct)
         else:
-            msg = await js.get_msg(f"KV_{bucket}", subject=subject, direct=kv._direct)
+            msg = await js.get_msg(stream, subject=subject, direct=handle.direct)
     except nats.js.errors.NotFoundError:
         msg = None
     if msg is None or msg.subject != subject:
@@ -188,82 +223,84 @@ async def get(bucket: str, key: str, revision: int | None = None, decode: str = 
     op = operation(msg.headers)
     if op != "PUT":
         raise NotFoundError(f"key {key!r} was {'deleted' if op == 'DEL' else 'purged'} (revision {msg.seq})")
-    return Entry(bucket, key, decode_value(msg.data or b"", decode), msg.seq, msg.time)
+    return Entry(bucket, key, decode_value(msg.data or b"", decode), msg.seq, stored_time(msg))
 
 
-async def update(bucket: str, key: str, value: Any, last: int) -> int:
+async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key's latest revision is ``last``."""
-    kv = await _bucket(bucket)
+    handle = await _bucket(bucket, ctx)
     try:
-        return await kv.update(check_key(key), encode_value(value), last=last)
+        return await handle.kv.update(check_key(key), encode_value(value), last=last)
     except nats.js.errors.KeyWrongLastSequenceError:
-        current = await _current_revision(bucket, key)
-        raise ConflictError(f"update refused: {key!r} is at revision {current}, not {last}") from None
+        now = await _current_revision(bucket, key, ctx)
+        raise ConflictError(f"update refused: {key!r} is at revision {now}, not {last}") from None
 
 
-async def create(bucket: str, key: str, value: Any) -> int:
+async def create(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key does not exist (or was deleted)."""
-    kv = await _bucket(bucket)
+    handle = await _bucket(bucket, ctx)
     try:
-        return await kv.create(check_key(key), encode_value(value))
+        return await handle.kv.create(check_key(key), encode_value(value))
     except nats.js.errors.KeyWrongLastSequenceError:
-        current = await _current_revision(bucket, key)
-        raise ConflictError(f"create refused: {key!r} already exists (revision {current})") from None
+        now = await _current_revision(bucket, key, ctx)
+        raise ConflictError(f"create refused: {key!r} already exists (revision {now})") from None
 
 
-async def _current_revision(bucket: str, key: str) -> int | str:
+async def _current_revision(bucket: str, key: str, ctx: JSContext | None) -> int | str:
     try:
-        return (await get(bucket, key)).revision
+        return (await get(bucket, key, ctx=ctx)).revision
     except NotFoundError:
         return "?"
 
 
-async def delete(bucket: str, key: str) -> str:
-    """Place a delete marker (history is kept)."""
-    kv = await _bucket(bucket)
-    await get(bucket, key)  # a clear error for an absent key, instead of a silent marker
-    await kv.delete(check_key(key))
-    return f"deleted {key} from {bucket}"
+async def delete(bucket: str, key: str, *, ctx: JSContext | None = None) -> Entry:
+    """Place a delete marker (history is kept); returns the entry that was current."""
+    handle = await _bucket(bucket, ctx)
+    entry = await get(bucket, key, ctx=ctx)  # a clear error for an absent key, instead of a silent marker
+    await handle.kv.delete(check_key(key))
+    return entry
 
 
-async def purge(bucket: str, key: str, force: bool = False) -> str:
-    """Remove a key and all its revisions (only with ``force``)."""
-    kv = await _bucket(bucket)
+async def purge(bucket: str, key: str, force: bool = False, *, ctx: JSContext | None = None) -> int:
+    """Remove a key and all its revisions (only with ``force``); returns how many revisions it had."""
+    handle = await _bucket(bucket, ctx)
     if not force:
         raise ForceRequiredError(f"purge would remove {key!r} and every revision of it from {bucket!r}")
-    await kv.purge(check_key(key))
-    return f"purged {key} from {bucket}"
+    subject = kv_subject(bucket, check_key(key))
+    si = await (await jetstream(ctx)).stream_info(kv_stream(bucket), subjects_filter=subject)
+    await handle.kv.purge(key)
+    return (si.state.subjects or {}).get(subject, 0)
 
 
 # ---- reading many keys through the stream ----------------------------------------------------
-async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False) -> tuple[list[tuple], bool]:
+async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False,
+                progress: ProgressFn | None = None, ctx: JSContext | None = None) -> tuple[list[tuple], bool]:
     """Every record matching ``$KV.<bucket>.<pattern>`` as (key, data, headers, revision, ns).
 
     Reads until the consumer has delivered everything that existed when it was created.
     Returns the records and whether a kernel interrupt cut the read short.
     """
-    await _bucket(bucket)
-    ctx = context()
-    pre = f"$KV.{bucket}."
+    ctx = current(ctx)
+    await _bucket(bucket, ctx)
+    cut = len(kv_prefix(bucket))
     records: list[tuple] = []
     append = records.append
 
     def on_record(subject, data, headers, seq, tm, pending):
-        append((subject[len(pre):], data, headers, seq, tm))
+        append((subject[cut:], data, headers, seq, tm))
 
-    reader = OrderedReader(ctx.nc, ctx.js, f"KV_{bucket}", pre + check_pattern(pattern), on_record,
+    reader = OrderedReader(ctx, kv_stream(bucket), kv_subject(bucket, check_pattern(pattern)), on_record,
                            mode=mode, headers_only=headers_only)
     interrupted = False
-    progress = None
     try:
         expected = await reader.start()
-        progress = Progress(f"reading {bucket}", expected or None, unit="messages")
         while not reader.caught_up.is_set() and not (reader.resets == 0 and reader.records >= expected):
             seen = reader.records
             try:
                 await asyncio.wait_for(reader.caught_up.wait(), timeout=min(0.25, settings().timeout))
             except asyncio.TimeoutError:
-                progress(reader.records)
+                if progress is not None:
+                    progress(reader.records, expected or None)
                 if reader.needs_reset.is_set():
                     await reader.reset()
                 elif reader.records == seen and reader.silent:
@@ -272,8 +309,6 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
         interrupted = True
     finally:
         await reader.stop()
-        if progress is not None:
-            progress.close()
     return records, interrupted
 
 
@@ -285,17 +320,22 @@ def _latest(records: list[tuple]) -> dict[str, tuple]:
     return {k: r for k, r in last.items() if operation(r[2]) == "PUT"}
 
 
-async def keys(bucket: str, pattern: str = ">") -> list[str]:
+async def keys(bucket: str, pattern: str = ">", *, progress: ProgressFn | None = None,
+               ctx: JSContext | None = None) -> list[str]:
     """Current keys matching a NATS wildcard pattern, filtered by the server, sorted."""
-    records, _ = await _read(bucket, pattern, "last", headers_only=True)
+    records, _ = await _read(bucket, pattern, "last", headers_only=True, progress=progress, ctx=ctx)
     return sorted(_latest(records))
 
 
-async def view(bucket: str, pattern: str = ">", decode: str = "auto"):
-    """Every current key with its value (decoded), revision and time, as a frame sorted by key."""
+async def view(bucket: str, pattern: str = ">", decode: str = "auto", *, progress: ProgressFn | None = None,
+               ctx: JSContext | None = None):
+    """Every current key with its value (decoded), revision and time, as a frame sorted by key.
+
+    ``df.attrs["interrupted"]`` says whether an interrupt cut the read short.
+    """
     import pandas as pd
 
-    records, interrupted = await _read(bucket, pattern, "last")
+    records, interrupted = await _read(bucket, pattern, "last", progress=progress, ctx=ctx)
     latest = _latest(records)
     ordered = [latest[k] for k in sorted(latest)]
     df = pd.DataFrame(
@@ -306,17 +346,16 @@ async def view(bucket: str, pattern: str = ">", decode: str = "auto"):
             "time": frame_times([r[4] for r in ordered]),
         }
     )
-    summary = f"{len(df):,} key(s) in {bucket}" + (" (interrupted: partial)" if interrupted else "")
-    out = result_frame(df, summary)
-    out.attrs["interrupted"] = interrupted
-    return out
+    df.attrs["interrupted"] = interrupted
+    return df
 
 
-async def history(bucket: str, key: str, decode: str = "auto"):
-    """Every kept revision of ``key``: revision, operation, value, time."""
+async def history(bucket: str, key: str, decode: str = "auto", *, progress: ProgressFn | None = None,
+                  ctx: JSContext | None = None):
+    """Every kept revision of ``key``: revision, operation, value, time (``attrs["interrupted"]`` as ``view``)."""
     import pandas as pd
 
-    records, interrupted = await _read(bucket, check_key(key), "all")
+    records, interrupted = await _read(bucket, check_key(key), "all", progress=progress, ctx=ctx)
     if not records:
         raise NotFoundError(f"no key {key!r} in bucket {bucket!r}", hint="list them with %js_kv keys " + bucket)
     ops = [operation(r[2]) for r in records]
@@ -328,6 +367,5 @@ async def history(bucket: str, key: str, decode: str = "auto"):
             "time": frame_times([r[4] for r in records]),
         }
     )
-    out = result_frame(df, f"{len(df)} revision(s) of {key}" + (" (interrupted: partial)" if interrupted else ""))
-    out.attrs["interrupted"] = interrupted
-    return out
+    df.attrs["interrupted"] = interrupted
+    return df

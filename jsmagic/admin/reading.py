@@ -1,24 +1,29 @@
 """Reading a stream through a throwaway consumer: every pending message raw, or just a count.
 
 Both create an ephemeral consumer with AckPolicy none (reading never removes anything)
-and delete it afterwards; its inactive threshold removes it anyway if the kernel dies.
+and delete it afterwards, in a task the context owns: an interrupt cannot skip the
+delete and ``ctx.close()`` waits for it.  Its inactive threshold removes the consumer
+anyway if the kernel dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Callable
 
 from nats.js import api
 
 from ..core.config import settings
 from ..core.context import JSContext
-from ..core.registry import current, jetstream
+from ..core.registry import current
+
+ProgressFn = Callable[[int, int | None], None]
+"""``progress(done, total_or_None)``: the magic passes a progress line, scripts anything callable."""
 
 
-async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: int | None = None,
-                   progress: Any = None, ctx: JSContext | None = None) -> bool:
+async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any], None], batch: int | None = None,
+                   progress: ProgressFn | None = None, *, ctx: JSContext | None = None) -> bool:
     """Feed ``handle(msg)`` every message pending for a fresh ephemeral consumer; True if interrupted.
 
     Raw pull requests on one inbox: no per-message metadata objects (the ack subject
@@ -64,17 +69,15 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Any, batch: in
         interrupted = True
     finally:
         await sub.unsubscribe()
-        try:
-            await js.delete_consumer(name, ci.name)
-        except Exception:
-            pass  # inactive_threshold removes it anyway
+        await delete_consumer(ctx, js, name, ci.name)
     return interrupted
 
 
 async def count_matching(name: str, subject: str | None = None, start_seq: int | None = None,
-                         ctx: JSContext | None = None) -> int:
+                         *, ctx: JSContext | None = None) -> int:
     """Messages matching ``subject`` from ``start_seq`` on, counted by the server (a consumer's pending)."""
-    js = await jetstream(ctx)
+    ctx = current(ctx)
+    js = await ctx.jetstream()
     cfg = api.ConsumerConfig(
         ack_policy=api.AckPolicy.NONE,
         filter_subject=subject,
@@ -88,7 +91,17 @@ async def count_matching(name: str, subject: str | None = None, start_seq: int |
     try:
         return ci.num_pending or 0
     finally:
-        try:
-            await js.delete_consumer(name, ci.name)
-        except Exception:
-            pass  # it goes away by itself after inactive_threshold
+        await delete_consumer(ctx, js, name, ci.name)
+
+
+async def delete_consumer(ctx: JSContext, js: Any, stream: str, name: str) -> None:
+    """Delete a throwaway consumer in a task ``ctx`` owns, and wait for it (an interrupt stops the wait only)."""
+    await asyncio.shield(ctx.own(_delete_quietly(js, stream, name), name=f"delete consumer {stream}/{name}"))
+
+
+async def _delete_quietly(js: Any, stream: str, name: str) -> None:
+    """The delete itself; a failure is not an error: the inactive threshold removes the consumer anyway."""
+    try:
+        await js.delete_consumer(stream, name)
+    except Exception:
+        pass

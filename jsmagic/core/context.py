@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -25,10 +26,10 @@ import nats.js.errors
 from . import runner, secrets
 from ..jsapi import JSApi
 from .config import settings
-from ..connect.connection import LOCAL_URL, local_server_answers, open_connection
+from ..connecting.connection import LOCAL_URL, local_server_answers, open_connection
 from .errors import JetStreamDisabledError, NotConnectedError
-from ..connect.options import ConnectOptions, resolve
-from ..connect.server import EmbeddedServer
+from ..connecting.options import ConnectOptions, resolve
+from ..connecting.server import EmbeddedServer
 
 T = TypeVar("T")
 
@@ -83,7 +84,7 @@ class JSContext:
     async def connect(self, options: ConnectOptions | None = None) -> "JSContext":
         """Connect (replacing any current connection only once the new one works).
 
-        ``options`` default to :func:`jsmagic.connect.options.resolve` with no line arguments;
+        ``options`` default to :func:`jsmagic.connecting.options.resolve` with no line arguments;
         with no URL anywhere we try ``127.0.0.1:4222``, then start an embedded server.
         """
         opts = options if options is not None else resolve()
@@ -270,7 +271,7 @@ class JSContext:
         for entry in entries:
             if entry.stop is not None:
                 result = entry.stop()
-                if asyncio.iscoroutine(result):
+                if inspect.isawaitable(result):
                     await result
             if entry.task is not None and not entry.task.done():
                 entry.task.cancel()
@@ -317,7 +318,7 @@ class JSContext:
 
 async def greeting(nc: Any, timeout: float) -> dict[str, Any]:
     """The INFO the connected server greets with (read on a side socket: nats-py keeps its copy private)."""
-    from ..connect.connection import read_info
+    from ..connecting.connection import read_info
 
     url = nc.connected_url
     if url is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import traceback
-from typing import Iterable
+from typing import Any, Iterable
 
 from .secrets import redact
 
@@ -101,6 +101,14 @@ class PublishError(JSMagicError):
     """The server refused or did not acknowledge some published messages (``.result`` holds every ack)."""
 
     result = None
+
+
+class IncompleteError(JSMagicError):
+    """A read stopped before it had all it was asked for; ``.frame`` holds what arrived."""
+
+    def __init__(self, message: str, frame: Any = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.frame = frame
 
 
 class NotConnectedError(JSMagicError):

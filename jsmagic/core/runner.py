@@ -4,8 +4,9 @@ A Jupyter cell runs *inside* the kernel's running loop, so a synchronous magic c
 simply ``run_until_complete``: the loop must be made re-entrant first.  We apply
 ``nest_asyncio2`` (what ipykernel itself uses) lazily, to that one loop, the first time
 a magic needs it - never at import.  Without a running loop (terminal IPython, a
-script) we use IPython's own asyncio loop, the one top-level ``await`` runs on, so
-objects created by magics and by ``await`` in cells share one loop.
+script) we use the loop the IPython layer registered (:func:`set_loop_provider`:
+IPython's own asyncio loop, the one top-level ``await`` runs on), so objects created by
+magics and by ``await`` in cells share one loop.
 
 A kernel interrupt (SIGINT) during :func:`run` cancels the coroutine instead of
 raising ``KeyboardInterrupt`` wherever the interpreter happens to be (which could be
@@ -21,30 +22,41 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from typing import Awaitable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 T = TypeVar("T")
 
 _patched: set[int] = set()
 
 
+_loop_provider: Callable[[], asyncio.AbstractEventLoop] | None = None
+
+
+def set_loop_provider(provider: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """Where to find the loop when none is running: the IPython layer gives IPython's asyncio loop.
+
+    Loading the extension registers ``IPython.core.async_helpers.get_asyncio_loop``, the
+    loop terminal IPython's top-level ``await`` runs on, so objects made by magics and by
+    ``await`` in cells share one loop; the core itself never imports IPython.
+    """
+    global _loop_provider
+    _loop_provider = provider
+
+
 def current_loop() -> asyncio.AbstractEventLoop:
-    """The loop jsmagic should live on: the running one, else IPython's asyncio loop."""
+    """The loop jsmagic should live on: the running one, else the registered provider's, else this thread's."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
+    if _loop_provider is not None:
+        return _loop_provider()
     try:
-        from IPython.core.async_helpers import get_asyncio_loop
-
-        return get_asyncio_loop()
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        try:
-            return asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            return loop
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop
 
 
 def _make_reentrant(loop: asyncio.AbstractEventLoop) -> None:

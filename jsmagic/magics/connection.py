@@ -10,7 +10,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..ui import status as status_mod
 from ..core import registry
 from ..core.errors import InputError
-from ..connect.options import resolve
+from ..connecting.options import resolve
 from .base import friendly, parse_line, run
 
 

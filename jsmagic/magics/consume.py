@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..replay.reader import Selection, check_stream, replay
-from ..ui.display import result_frame
 from ..core.units import parse_duration, parse_when
+from ..reading.reader import check_stream, replay
+from ..reading.selection import Selection
+from ..ui.display import result_frame
 from ..ui.progress import Progress
+from ..ui.replay import replay_summary
 from .base import friendly, parse_line, run, user_namespace
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -48,7 +49,7 @@ class ConsumeMagics(Magics):
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
     @argument("--follow", action="store_true", help="keep a live table of new messages (returns a handle)")
-    @argument("-o", "--out", help="store the frame (or the --follow handle) in this variable")
+    @argument("-o", "--output", metavar="NAME", help="store the frame (or the --follow handle) in this variable")
     @line_magic
     @friendly("consume")
     def js_consume(self, line: str = ""):
@@ -68,21 +69,21 @@ class ConsumeMagics(Magics):
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args)
         if args.follow:
-            from ..replay.follow import follow
+            from ..ui.tail import follow
 
             run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
-            if args.out:
-                user_namespace(self)[args.out] = handle
+            if args.output:
+                user_namespace(self)[args.output] = handle
             return handle
         bar = Progress(f"replaying {sel.stream}", unit="messages")
         result = run(replay(sel, bar))
         bar.close()
-        frame = result_frame(result.frame, result.summary)
+        frame = result_frame(result.frame, replay_summary(result))
         if result.interrupted:
             print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")
-        if args.out:
-            user_namespace(self)[args.out] = frame
+        if args.output:
+            user_namespace(self)[args.output] = frame
         return frame
 
 

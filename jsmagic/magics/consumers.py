@@ -1,4 +1,9 @@
-"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.admin.consumers`)."""
+"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.admin.consumers`).
+
+The core returns data; here it is made readable: summary lines under tables, ``info``
+as :mod:`jsmagic.ui.report` sections, a sentence for what ``rm`` removed (its data goes
+to ``-o NAME``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..ui import completion
+import pandas as pd
+
 from ..admin import consumers
+from ..ui import completion
+from ..ui.display import result_frame
+from ..ui.report import consumer_report
 from .base import friendly, run
-from .verbs import Verbs, dispatch
+from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_consumer")
 p = VERBS.add("ls", "DataFrame of a stream's consumers: policies, filter, pending, ack pending, redelivered, last active")
@@ -42,7 +51,7 @@ act.add_argument("--term", dest="action", action="store_const", const="term", he
 act.add_argument("--no-ack", dest="action", action="store_const", const="none", help="leave them pending")
 p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
 p.add_argument("--timeout", type=float, help="seconds to wait for messages (default JSMagic.timeout)")
-p = VERBS.add("rm", "Delete a consumer (needs --force)", output=False)
+p = VERBS.add("rm", "Delete a consumer (needs --force)")
 p.add_argument("stream")
 p.add_argument("name")
 p.add_argument("--force", action="store_true")
@@ -51,18 +60,41 @@ completion.register_verbs("js_consumer", list(VERBS.parsers))
 
 
 def _add(a: Any) -> Any:
-    return run(consumers.add_consumer(
+    return consumer_report(run(consumers.add_consumer(
         a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack, filter=a.filter,
         max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
-    ))
+    )))
+
+
+def _ls(a: Any) -> pd.DataFrame:
+    df = run(consumers.list_consumers(a.stream))
+    return result_frame(df, f"{len(df)} consumer(s) on {a.stream}")
+
+
+SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminated", "none": "left un-acked"}
+
+
+def _next(a: Any) -> pd.DataFrame:
+    action = a.action or "ack"
+    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout))
+    acking = df.attrs["ack_policy"] != "none"
+    summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
+    interrupted = df.attrs["interrupted"]
+    out = result_frame(df, summary + (" — interrupted" if interrupted else ""))
+    out.attrs["interrupted"] = interrupted
+    return out
+
+
+def _rm(a: Any) -> tuple[consumers.ConsumerRemoval, str]:
+    removed = run(consumers.remove_consumer(a.stream, a.name, a.force))
+    return removed, f"Deleted {removed.what}."
 
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
-    "ls": lambda a: run(consumers.list_consumers(a.stream)),
+    "ls": _ls,
     "add": _add,
-    "info": lambda a: run(consumers.consumer_info(a.stream, a.name)),
-    "next": lambda a: run(consumers.next_messages(a.stream, a.name, a.count, a.action or "ack", a.decode, a.timeout)),
-    "rm": lambda a: run(consumers.remove_consumer(a.stream, a.name, a.force)),
+    "info": lambda a: consumer_report(run(consumers.consumer_info(a.stream, a.name))),
+    "next": _next,
 }
 
 
@@ -70,12 +102,11 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 class ConsumerMagics(Magics):
     """``%js_consumer``: manage consumers and pull messages through them."""
 
-
     @no_var_expand
     @line_magic
     @friendly("consumer")
     def js_consumer(self, line: str = ""):
-        return dispatch(self, VERBS, line, HANDLERS)
+        return dispatch(self, VERBS, line, {**HANDLERS, **confirming(self, {"rm": _rm})})
 
     js_consumer.__doc__ = VERBS.doc(
         """Manage consumers like ``nats consumer``: ``%js_consumer VERB STREAM [NAME] [flags]``.

@@ -1,27 +1,29 @@
-"""``%js_kv VERB BUCKET [KEY] [VALUE]``: Key-Value buckets, verbs in ``nats kv`` order."""
+"""``%js_kv VERB BUCKET [KEY] [VALUE]``: Key-Value buckets, verbs in ``nats kv`` order (core: :mod:`jsmagic.admin.kv`).
+
+The core returns data; here it is made readable (:mod:`jsmagic.ui.buckets`): units and a
+summary under tables, a sentence for what ``add``/``del``/``purge``/``rm`` did (their data
+goes to ``-o NAME``), a progress line for long reads, and the live watch widget.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Awaitable, Callable
+
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..admin import kv, kvwatch
-from ..core.registry import context
 from ..core.decode import MODES
 from ..core.errors import InputError, did_you_mean
 from ..core.units import parse_duration, parse_size
-from .base import friendly, parse_line, run, user_namespace
+from ..ui import buckets
+from ..ui.kvwatch import KVWatch
+from ..ui.progress import Progress
+from .base import friendly, run, user_namespace
+from .verbs import Verbs, confirming, dispatch
 
-
-def _parser(verb: str, *arguments: tuple) -> MagicArgumentParser:
-    """One verb's parser (bad flags raise UsageError, never exit); every verb takes ``-o NAME``."""
-    p = MagicArgumentParser(prog=f"%js_kv {verb}", add_help=False)
-    for flags, options in arguments:
-        p.add_argument(*flags, **options)
-    p.add_argument("-o", "--out", metavar="NAME", help="also store the result in this variable")
-    return p
-
+VERBS = Verbs("js_kv", interrupted="Interrupted: showing what arrived so far.")
+PARSERS = VERBS.parsers  # every verb's parser, by verb
 
 _BUCKET = (("bucket",), {"help": "bucket name"})
 _KEY = (("key",), {"help": "key (tokens separated by '.')"})
@@ -30,56 +32,145 @@ _FORCE = (("--force",), {"action": "store_true", "help": "really do it (it canno
 _VALUE = (("value",), {"nargs": "*", "help": "the value (text); or --from VAR, or the cell body with %%js_kv"})
 _FROM = (("--from",), {"dest": "from_var", "metavar": "VAR", "help": "put a Python object (dict/list → JSON, str, bytes)"})
 
-PARSERS = {
-    "add": _parser(
-        "add", _BUCKET,
-        (("--history",), {"type": int, "default": 1, "help": "revisions kept per key (1-64)"}),
-        (("--ttl",), {"help": "how long values live, e.g. 1h, 7d"}),
-        (("--storage",), {"default": "file", "choices": ["file", "memory"]}),
-        (("--replicas",), {"type": int, "default": 1}),
-        (("--max-value-size",), {"help": "largest value, e.g. 1MB"}),
-        (("--max-bucket-size",), {"help": "largest bucket, e.g. 1GB"}),
-        (("--description",), {}),
-    ),
-    "put": _parser("put", _BUCKET, _KEY, _VALUE, _FROM),
-    "get": _parser("get", _BUCKET, _KEY, (("--revision",), {"type": int, "help": "a past revision"}), _DECODE),
-    "update": _parser(
-        "update", _BUCKET, _KEY, (("value",), {"nargs": "?", "help": "the new value"}),
-        (("last",), {"type": int, "help": "the revision the key must be at"}), _FROM,
-    ),
-    "create": _parser("create", _BUCKET, _KEY, _VALUE, _FROM),
-    "del": _parser("del", _BUCKET, _KEY),
-    "purge": _parser("purge", _BUCKET, _KEY, _FORCE),
-    "history": _parser("history", _BUCKET, _KEY, _DECODE),
-    "keys": _parser("keys", _BUCKET, (("pattern",), {"nargs": "?", "default": ">", "help": "NATS wildcards: users.*, db.>"})),
-    "view": _parser("view", _BUCKET, (("pattern",), {"nargs": "?", "default": ">"}), _DECODE),
-    "ls": _parser("ls"),
-    "info": _parser("info", _BUCKET),
-    "rm": _parser("rm", _BUCKET, _FORCE),
-    "watch": _parser(
-        "watch", _BUCKET, (("pattern",), {"nargs": "?", "default": ">", "help": "keys to watch: db.>, users.*"}),
-        (("--history",), {"action": "store_true", "help": "every kept revision first"}),
-        (("--updates",), {"action": "store_true", "help": "only changes from now on"}),
-        (("--revision",), {"type": int, "help": "start at this revision"}),
-        (("--no-deletes",), {"action": "store_true", "help": "drop deleted/purged keys from the table"}),
-        _DECODE,
-    ),
-    "unwatch": _parser("unwatch", (("bucket",), {"nargs": "?", "help": "only this bucket's watches"})),
+
+def _verb(verb: str, help: str, *arguments: tuple, cell: bool = False, text: bool = False) -> None:
+    parser = VERBS.add(verb, help, cell=cell, text=text)
+    for flags, options in arguments:
+        parser.add_argument(*flags, **options)
+
+
+_verb("add", "Create a bucket (direct get on); creating an identical one again is harmless", _BUCKET,
+      (("--history",), {"type": int, "default": 1, "help": "revisions kept per key (1-64)"}),
+      (("--ttl",), {"help": "how long values live, e.g. 1h, 7d"}),
+      (("--storage",), {"default": "file", "choices": ["file", "memory"]}),
+      (("--replicas",), {"type": int, "default": 1}),
+      (("--max-value-size",), {"help": "largest value, e.g. 1MB"}),
+      (("--max-bucket-size",), {"help": "largest bucket, e.g. 1GB"}),
+      (("--description",), {}))
+_verb("put", "Store a value (text, --from VAR or the cell body); returns the revision", _BUCKET, _KEY, _VALUE, _FROM,
+      cell=True)
+_verb("get", "A key's value (decoded), after a line with its revision and time", _BUCKET, _KEY,
+      (("--revision",), {"type": int, "help": "a past revision"}), _DECODE, text=True)
+_verb("update", "Store a value only if the key is at revision LAST", _BUCKET, _KEY,
+      (("value",), {"nargs": "?", "help": "the new value"}),
+      (("last",), {"type": int, "help": "the revision the key must be at"}), _FROM, cell=True)
+_verb("create", "Store a value only if the key does not exist (or was deleted)", _BUCKET, _KEY, _VALUE, _FROM,
+      cell=True)
+_verb("del", "Place a delete marker (history is kept)", _BUCKET, _KEY)
+_verb("purge", "Remove a key and every revision of it (needs --force)", _BUCKET, _KEY, _FORCE)
+_verb("history", "Every kept revision of a key: revision, operation, value, time", _BUCKET, _KEY, _DECODE)
+_verb("keys", "Current keys, filtered on the server", _BUCKET,
+      (("pattern",), {"nargs": "?", "default": ">", "help": "NATS wildcards: users.*, db.>"}))
+_verb("view", "Every current key with its value, revision and time, sorted by key", _BUCKET,
+      (("pattern",), {"nargs": "?", "default": ">"}), _DECODE)
+_verb("ls", "Every bucket with its size and settings")
+_verb("info", "A bucket's configuration and state", _BUCKET)
+_verb("rm", "Delete a bucket and all its values (needs --force)", _BUCKET, _FORCE)
+_verb("watch", "A live table of the bucket's keys (stop: .stop(), the Stop button, %js_kv unwatch, %js_close)",
+      _BUCKET, (("pattern",), {"nargs": "?", "default": ">", "help": "keys to watch: db.>, users.*"}),
+      (("--history",), {"action": "store_true", "help": "every kept revision first"}),
+      (("--updates",), {"action": "store_true", "help": "only changes from now on"}),
+      (("--revision",), {"type": int, "help": "start at this revision"}),
+      (("--no-deletes",), {"action": "store_true", "help": "drop deleted/purged keys from the table"}),
+      _DECODE)
+_verb("unwatch", "Stop the live watches (of BUCKET); returns how many", (("bucket",), {"nargs": "?",
+      "help": "only this bucket's watches"}))
+
+
+def _reading(bucket: str, read: Callable[[Progress], Awaitable[Any]]) -> Any:
+    """Run a read of many keys with a progress line (shown only when it takes a while)."""
+    progress = Progress(f"reading {bucket}", unit="messages")
+    try:
+        return run(read(progress))
+    finally:
+        progress.close()
+
+
+def _add(a: Any) -> tuple[Any, str]:
+    size = lambda s: parse_size(s) if s else None  # noqa: E731
+    bucket = run(kv.add(a.bucket, a.history, parse_duration(a.ttl) if a.ttl else None, a.storage, a.replicas,
+                        size(a.max_value_size), size(a.max_bucket_size), a.description))
+    return bucket, buckets.kv_created(bucket)
+
+
+def _get(a: Any) -> Any:
+    entry = run(kv.get(a.bucket, a.key, a.revision, a.decode))
+    print(buckets.entry_line(entry))
+    return entry.value
+
+
+def _watch(a: Any) -> KVWatch:
+    if sum([a.history, a.updates, a.revision is not None]) > 1:
+        raise UsageError("%js_kv watch: choose one of --history, --updates, --revision")
+    kv.check_bucket(a.bucket)
+    kv.check_pattern(a.pattern)
+    run(kv.info(a.bucket))  # unknown bucket: a clear error before any widget
+    mode = "all" if a.history else "new" if a.updates else "last"
+    watch = KVWatch(a.bucket, a.pattern, mode=mode, revision=a.revision, deletes=not a.no_deletes, decode=a.decode)
+    run(watch.start())
+    watch.table.display()
+    return watch
+
+
+def _unwatch(a: Any) -> int:
+    n = run(kvwatch.unwatch(a.bucket))
+    print(f"Stopped {n} watch(es).")
+    return n
+
+
+HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "get": _get,
+    "history": lambda a: buckets.kv_history(
+        _reading(a.bucket, lambda p: kv.history(a.bucket, a.key, a.decode, progress=p)), a.key),
+    "keys": lambda a: _reading(a.bucket, lambda p: kv.keys(a.bucket, a.pattern, progress=p)),
+    "view": lambda a: buckets.kv_view(
+        _reading(a.bucket, lambda p: kv.view(a.bucket, a.pattern, a.decode, progress=p)), a.bucket),
+    "ls": lambda a: buckets.kv_buckets(run(kv.ls())),
+    "info": lambda a: buckets.kv_info(run(kv.info(a.bucket))),
+    "watch": _watch,
+    "unwatch": _unwatch,
 }
-
-
-def _usage() -> str:
-    return "\n".join("    " + p.format_usage().strip().removeprefix("usage: ") for p in PARSERS.values())
+CONFIRMED: dict[str, Callable[[Any], tuple[Any, str]]] = {
+    "add": _add,
+    "del": lambda a: (run(kv.delete(a.bucket, a.key)), f"deleted {a.key} from {a.bucket}"),
+    "purge": lambda a: (run(kv.purge(a.bucket, a.key, a.force)), f"purged {a.key} from {a.bucket}"),
+    "rm": lambda a: (run(kv.rm(a.bucket, a.force)), f"deleted bucket {a.bucket}"),
+}
 
 
 @magics_class
 class KVMagics(Magics):
     """Key-Value buckets as DataFrames, and live watch widgets."""
 
+    def _value(self, a: Any) -> Any:
+        """The value to store: the cell body, ``--from VAR``, or the line's text (exactly one)."""
+        given = [x for x in (a.cell is not None, bool(a.from_var), a.value not in (None, [])) if x]
+        if len(given) != 1:
+            raise InputError("give exactly one value: text on the line, --from VAR, or the cell body")
+        if a.cell is not None:
+            return a.cell.rstrip("\n")
+        if a.from_var:
+            ns = user_namespace(self)
+            if a.from_var not in ns:
+                raise InputError(f"no variable {a.from_var!r}", hint=did_you_mean(a.from_var, ns))
+            return ns[a.from_var]
+        return " ".join(a.value) if isinstance(a.value, list) else a.value
+
+    def _handlers(self) -> dict[str, Callable[[Any], Any]]:
+        writes = {
+            "put": lambda a: run(kv.put(a.bucket, a.key, self._value(a))),
+            "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
+            "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
+        }
+        return {**HANDLERS, **writes, **confirming(self, CONFIRMED)}
+
     @no_var_expand
     @line_cell_magic
     @friendly("kv")
     def js_kv(self, line: str = "", cell: str | None = None):
+        return dispatch(self, VERBS, line, self._handlers(), cell)
+
+    js_kv.__doc__ = VERBS.doc(
         """Key-Value buckets: ``%js_kv VERB BUCKET [KEY] [VALUE]`` (``-o NAME`` stores the result).
 
         Examples::
@@ -93,110 +184,5 @@ class KVMagics(Magics):
 
             %%js_kv put config settings.json
             {"theme": "dark"}
-
-        Verbs:
         """
-        verb, _, rest = line.strip().partition(" ")
-        if verb not in PARSERS:
-            close = did_you_mean(verb, PARSERS) if verb else ""
-            hint = close if close.startswith("did you mean") else f"verbs: {', '.join(PARSERS)}"
-            raise UsageError(f"%js_kv: unknown verb {verb!r}; {hint}" if verb else f"%js_kv: give a verb; {hint}")
-        args = parse_line(PARSERS[verb], rest)
-        if cell is not None and verb not in ("put", "create", "update"):
-            raise UsageError(f"%%js_kv {verb} takes no cell body; use the line magic")
-        result = getattr(self, "_" + verb)(args, cell)
-        if args.out:
-            user_namespace(self)[args.out] = result
-        return result
-
-    # ---- values ------------------------------------------------------------------------
-    def _value(self, args, cell):
-        """The value to store: the cell body, ``--from VAR``, or the line's text (exactly one)."""
-        given = [x for x in (cell is not None, bool(args.from_var), bool(args.value)) if x]
-        if len(given) != 1:
-            raise InputError("give exactly one value: text on the line, --from VAR, or the cell body")
-        if cell is not None:
-            return cell.rstrip("\n")
-        if args.from_var:
-            ns = user_namespace(self)
-            if args.from_var not in ns:
-                raise InputError(f"no variable {args.from_var!r}", hint=did_you_mean(args.from_var, ns))
-            return ns[args.from_var]
-        return " ".join(args.value) if isinstance(args.value, list) else args.value
-
-    # ---- verbs (nats kv order) ----------------------------------------------------------
-    def _add(self, args, cell):
-        ttl = parse_duration(args.ttl) if args.ttl else None
-        size = lambda s: parse_size(s) if s else None  # noqa: E731
-        info = run(kv.add(args.bucket, args.history, ttl, args.storage, args.replicas,
-                          size(args.max_value_size), size(args.max_bucket_size), args.description))
-        print(f"Created bucket {args.bucket} (history {info['history']}, ttl {info['ttl']}, {info['storage']})")
-
-    def _put(self, args, cell):
-        return run(kv.put(args.bucket, args.key, self._value(args, cell)))
-
-    def _get(self, args, cell):
-        entry = run(kv.get(args.bucket, args.key, args.revision, args.decode))
-        print(entry.line())
-        return entry.value
-
-    def _update(self, args, cell):
-        if args.value is not None and not isinstance(args.value, list):
-            args.value = [args.value]
-        return run(kv.update(args.bucket, args.key, self._value(args, cell), args.last))
-
-    def _create(self, args, cell):
-        return run(kv.create(args.bucket, args.key, self._value(args, cell)))
-
-    def _del(self, args, cell):
-        print(run(kv.delete(args.bucket, args.key)))
-
-    def _purge(self, args, cell):
-        print(run(kv.purge(args.bucket, args.key, args.force)))
-
-    def _history(self, args, cell):
-        return self._warn_partial(run(kv.history(args.bucket, args.key, args.decode)))
-
-    def _keys(self, args, cell):
-        return run(kv.keys(args.bucket, args.pattern))
-
-    def _view(self, args, cell):
-        return self._warn_partial(run(kv.view(args.bucket, args.pattern, args.decode)))
-
-    def _ls(self, args, cell):
-        return run(kv.ls())
-
-    def _info(self, args, cell):
-        import pandas as pd
-
-        return pd.Series(run(kv.info(args.bucket)), name=args.bucket, dtype=object)
-
-    def _rm(self, args, cell):
-        print(run(kv.rm(args.bucket, args.force)))
-
-    def _watch(self, args, cell):
-        if sum([args.history, args.updates, args.revision is not None]) > 1:
-            raise UsageError("%js_kv watch: choose one of --history, --updates, --revision")
-        kv.check_bucket(args.bucket)
-        kv.check_pattern(args.pattern)
-        run(kv.info(args.bucket))  # unknown bucket: a clear error before any widget
-        mode = "all" if args.history else "new" if args.updates else "last"
-        watch = kvwatch.KVWatch(args.bucket, args.pattern, mode=mode, revision=args.revision,
-                                deletes=not args.no_deletes, decode=args.decode)
-        run(watch.start(context()))
-        watch.table.display()
-        return watch
-
-    def _unwatch(self, args, cell):
-        n = run(kvwatch.unwatch(context(), args.bucket))
-        print(f"Stopped {n} watch(es).")
-        return n
-
-    @staticmethod
-    def _warn_partial(frame):
-        if frame.attrs.get("interrupted"):
-            print("Interrupted: showing what arrived so far.")
-        return frame
-
-
-KVMagics.js_kv.__doc__ = (KVMagics.js_kv.__doc__ or "") + "\n" + _usage()
+    )

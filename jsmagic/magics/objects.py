@@ -1,16 +1,25 @@
-"""``%js_obj VERB ...``: the object store in a cell (core: :mod:`jsmagic.admin.objects`)."""
+"""``%js_obj VERB ...``: the object store in a cell (core: :mod:`jsmagic.admin.objects`, ``objtransfer``, ``objwatch``).
+
+The core returns data; here it is made readable (:mod:`jsmagic.ui.buckets`): sizes and a
+summary under tables, ``info`` as report sections, a progress line for transfers, a
+sentence for what ``rm`` removed (its data goes to ``-o NAME``), the live watch widget.
+"""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..ui import completion
-from ..admin import objects
+from ..admin import objects, objtransfer
 from ..core.errors import InputError
+from ..ui import buckets, completion
+from ..ui.objwatch import ObjectWatch
+from ..ui.progress import Progress
 from .base import friendly, run, user_namespace
-from .verbs import Verbs, dispatch
+from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_obj")
 p = VERBS.add("add", "Create a bucket")
@@ -32,11 +41,11 @@ p.add_argument("file", nargs="?")
 p.add_argument("--name", help="object name (default: the file's name)")
 p.add_argument("--from", dest="source", metavar="VAR", help="a notebook variable holding bytes, str or a DataFrame")
 p.add_argument("--description")
-p = VERBS.add("get", "An object's bytes, or written to a file with -O (streamed, digest verified)")
+p = VERBS.add("get", "An object's bytes, or written to a file with --file (streamed, digest verified)")
 p.add_argument("bucket")
 p.add_argument("name")
-p.add_argument("-O", "--out", metavar="FILE", help="write to FILE instead of returning bytes")
-p = VERBS.add("rm", "Delete an object, or a whole bucket when no NAME is given (needs --force)", output=False)
+p.add_argument("--file", metavar="PATH", help="write to PATH instead of returning bytes (natscli: --output)")
+p = VERBS.add("rm", "Delete an object, or a whole bucket when no NAME is given (needs --force)")
 p.add_argument("bucket")
 p.add_argument("name", nargs="?")
 p.add_argument("--force", action="store_true")
@@ -46,49 +55,78 @@ del p
 completion.register_verbs("js_obj", list(VERBS.parsers))
 
 
+def _transfer(label: str, transfer: Callable[[Progress], Any]) -> Any:
+    """Run a put or get with a progress line (shown only when it takes a while)."""
+    progress = Progress(label)
+    try:
+        return run(transfer(progress))
+    finally:
+        progress.close()
+
+
+def _get(a: Any) -> Any:
+    return _transfer(f"get {a.name}", lambda p: objtransfer.get(a.bucket, a.name, a.file, progress=p))
+
+
+def _info(a: Any) -> Any:
+    if a.name:
+        return buckets.object_report(run(objects.object_info(a.bucket, a.name)))
+    return buckets.bucket_report(run(objects.bucket_info(a.bucket)))
+
+
+def _ls(a: Any) -> Any:
+    if a.bucket:
+        return buckets.objects_frame(run(objects.list_objects(a.bucket, a.deleted)), a.bucket)
+    return buckets.object_buckets(run(objects.list_buckets()))
+
+
+def _rm(a: Any) -> tuple[Any, str]:
+    removal = run(objects.remove_object(a.bucket, a.name, a.force) if a.name
+                  else objects.remove_bucket(a.bucket, a.force))
+    return removal, f"Deleted {removal.what}."
+
+
+def _watch(a: Any) -> ObjectWatch:
+    w = run(ObjectWatch(a.bucket).start())
+    w.table.display()
+    return w
+
+
+HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "add": lambda a: buckets.bucket_report(
+        run(objects.add_bucket(a.bucket, a.description, a.ttl, a.max_bytes, a.storage, a.replicas))),
+    "ls": _ls,
+    "info": _info,
+    "get": _get,
+    "watch": _watch,
+}
+
+
 @magics_class
 class ObjectMagics(Magics):
     """``%js_obj``: use JetStream's object store."""
-
 
     def _put(self, a: Any) -> Any:
         if (a.file is None) == (a.source is None):
             raise InputError("give a FILE or --from VAR (one of them)")
         if a.file is not None:
-            return run(objects.put_file(a.bucket, a.file, a.name, a.description))
+            name = a.name or Path(a.file).expanduser().name
+            return _transfer(f"put {name}", lambda p: objtransfer.put_file(a.bucket, a.file, a.name, a.description,
+                                                                            progress=p))
         ns = user_namespace(self)
         if a.source not in ns:
             raise InputError(f"no variable {a.source!r} in the notebook")
         if not a.name:
             raise InputError("--from needs --name for the object", hint="e.g. --name data.parquet")
-        import io
-
-        data = objects.value_bytes(ns[a.source], a.name)
-        return run(objects.put(a.bucket, io.BytesIO(data), a.name, a.description, size=len(data)))
-
-    def _watch(self, a: Any) -> Any:
-        w = run(objects.watch(a.bucket))
-        w.table.display()
-        return w
-
-    def _handlers(self) -> dict[str, Callable[[Any], Any]]:
-        return {
-            "add": lambda a: run(objects.add_bucket(a.bucket, a.description, a.ttl, a.max_bytes, a.storage, a.replicas)),
-            "ls": lambda a: run(objects.list_objects(a.bucket, a.deleted) if a.bucket else objects.list_buckets()),
-            "info": lambda a: run(objects.bucket_info(a.bucket)) if not a.name
-            else objects.describe_object(run(objects.object_info(a.bucket, a.name))),
-            "put": self._put,
-            "get": lambda a: run(objects.get(a.bucket, a.name, a.out)),
-            "rm": lambda a: run(objects.remove_object(a.bucket, a.name, a.force) if a.name
-                                else objects.remove_bucket(a.bucket, a.force)),
-            "watch": self._watch,
-        }
+        data = objtransfer.value_bytes(ns[a.source], a.name)
+        return _transfer(f"put {a.name}", lambda p: objtransfer.put(a.bucket, io.BytesIO(data), a.name, a.description,
+                                                                     size=len(data), progress=p))
 
     @no_var_expand
     @line_magic
     @friendly("object store")
     def js_obj(self, line: str = ""):
-        return dispatch(self, VERBS, line, self._handlers())
+        return dispatch(self, VERBS, line, {**HANDLERS, "put": self._put, **confirming(self, {"rm": _rm})})
 
     js_obj.__doc__ = VERBS.doc(
         """Use the object store like ``nats object``: ``%js_obj VERB BUCKET [NAME] [flags]``.
@@ -99,7 +137,7 @@ class ObjectMagics(Magics):
             %js_obj put files ./report.pdf --name reports/2026.pdf
             %js_obj put files --from df --name data.parquet
             data = %js_obj get files reports/2026.pdf
-            %js_obj get files reports/2026.pdf -O ./out.pdf
+            %js_obj get files reports/2026.pdf --file ./out.pdf
             %js_obj ls files
             w = %js_obj watch files
             %js_obj rm files reports/2026.pdf --force

@@ -8,15 +8,14 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.utils.process import arg_split
 
-from ..publish import pipeline as core
-from ..core.registry import context
 from ..core.errors import InputError, PublishError
-from ..publish.templates import Template, cell_messages, expand_variables, scan_cell
+from ..publishing.inputs import publish_cell, publish_object
+from ..publishing.result import PublishResult
+from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
-from ..publish.sources import object_messages
-from .base import friendly, run, user_namespace
+from ..ui.publish import publish_frame
+from .base import friendly, parse_line, run, user_namespace
 
 
 @magics_class
@@ -75,7 +74,7 @@ class PublishMagics(Magics):
         first is sent alone and checked against N (a mismatch publishes nothing); each later
         one expects the sequence of the message before it.
         """
-        args = self._parse(line)
+        args = parse_line(self.js_publish, line)
         self._check_usage(args, cell)
         ns = user_namespace(self)
         expand = (lambda text, where: text) if args.raw else (lambda text, where: expand_variables(text, ns, where))
@@ -86,14 +85,17 @@ class PublishMagics(Magics):
         if subject is not None and args.raw:
             subject = Template.literal(args.subject)
         bar = Progress("acknowledged", unit="messages")
-        progress = lambda acked, sent, total: bar(acked, total)  # noqa: E731
+        common = dict(count=args.count, stream=args.stream, expect=expect, progress=bar)
         if args.source:
-            coro = self._from_object(args, subject, headers, expect, progress, ns)
+            cols = tuple(c.strip() for c in (args.header_cols or "").split(",") if c.strip())
+            coro = publish_object(self._lookup(args.source, ns), subject, headers, name=args.source, data_col=args.data_col,
+                                  subject_col=args.subject_col, header_cols=cols, **common)
         else:
             text = args.body if cell is None else cell
-            coro = self._from_text(args, expand(text, "the cell" if cell is not None else "the body"), subject, headers, expect, progress)
-        result = run(coro)
-        frame = result.frame()
+            text = expand(text, "the cell" if cell is not None else "the body")
+            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, templates=not args.raw, **common)
+        result = self._run(coro)
+        frame = publish_frame(result)
         bar.close(frame.summary)
         if args.output:
             ns[args.output] = frame
@@ -104,13 +106,15 @@ class PublishMagics(Magics):
             self._fail(result, frame, args.output)
         return frame
 
-    def _parse(self, line: str) -> Any:
-        """Parse the line shell-style (quotes removed: ``-H 'X-Who: me'``, ``'{"id": 3}'``)."""
+    @staticmethod
+    def _run(coro) -> PublishResult:
+        """Run the publish; an error that stopped it carries the acks as the frame a notebook shows."""
         try:
-            argv = arg_split(line, posix=True, strict=True)
-        except ValueError as e:
-            raise UsageError(f"cannot parse the line: {e}") from None
-        return self.js_publish.parser.parse_args(argv)
+            return run(coro)
+        except PublishError as e:
+            if isinstance(e.result, PublishResult):
+                e.result = publish_frame(e.result)
+            raise
 
     def _check_usage(self, args: Any, cell: str | None) -> None:
         """Flag combinations that cannot work, as IPython usage errors (nothing published)."""
@@ -140,34 +144,6 @@ class PublishMagics(Magics):
             out["Nats-Msg-Id"] = Template.literal(args.msg_id) if args.raw else Template(expand(args.msg_id, "--msg-id"), "--msg-id")
         return out
 
-    async def _from_text(self, args, text, subject, headers, expect, progress):
-        """Scan the whole cell first (JSON, sizes, templates), then publish it streamed."""
-        ctx = context()
-        await ctx.jetstream()
-        templates = not args.raw
-        per_pass = scan_cell(text, whole=args.cell, json_mode=args.json, max_payload=ctx.nc.max_payload, templates=templates)
-        if per_pass == 0:
-            raise InputError("the cell is empty: nothing to publish")
-        messages = cell_messages(text, subject, headers, whole=args.cell, count=args.count, templates=templates)
-        known = [subject.text] if subject.static else [subject.render(1)]
-        return await core.publish_prepared(
-            messages, known, stream=args.stream, expect=expect, total=per_pass * args.count, ref_name="line", progress=progress
-        )
-
-    async def _from_object(self, args, subject, headers, expect, progress, ns):
-        """Build every message of ``--from VAR`` up front, check them all, then publish."""
-        obj = self._lookup(args.source, ns)
-        cols = tuple(c.strip() for c in (args.header_cols or "").split(",") if c.strip())
-        messages = object_messages(
-            obj, subject, headers, data_col=args.data_col, subject_col=args.subject_col, header_cols=cols, count=args.count
-        )
-        if not messages:
-            raise InputError(f"{args.source} is empty: nothing to publish")
-        subjects = dict.fromkeys(m[1] for m in messages)
-        return await core.publish_prepared(
-            messages, subjects, stream=args.stream, expect=expect, total=len(messages), ref_name="row", progress=progress
-        )
-
     @staticmethod
     def _lookup(name: str, ns: dict) -> Any:
         """The notebook value ``--from`` names (a name or a dotted attribute); undefined is loud."""
@@ -180,15 +156,9 @@ class PublishMagics(Magics):
             raise InputError(f"--from {name} failed: {type(e).__name__}: {e}") from None
 
     @staticmethod
-    def _fail(result: core.PublishResult, frame: Any, output: str | None) -> None:
+    def _fail(result: PublishResult, frame: Any, output: str | None) -> None:
         """Some messages were refused: fail the cell with the reasons (the frame keeps every ack)."""
-        failed = sum(len(r) for r in result.failures().values())
-        reasons = "; ".join(f"{why} ({result.ref_name}s {core.ranges(refs)})" for why, refs in result.failures().items())
-        unsent = (result.total or result.sent) - result.sent
-        reasons += f"; {unsent:,} not sent (the publish stopped)" if unsent > 0 else ""
-        err = PublishError(
-            f"{failed:,} of {result.total or result.sent:,} messages failed: {reasons}",
-            hint=f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable",
-        )
+        err = result.error()
+        err.hint = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"
         err.result = frame
         raise err

@@ -1,16 +1,26 @@
-"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (core: :mod:`jsmagic.admin.streams`)."""
+"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (core: :mod:`jsmagic.admin.streams`).
+
+The core returns data; here it is made readable: a ``size`` column and a summary line
+under tables, ``info`` as :mod:`jsmagic.ui.report` sections, a sentence for what a
+destructive verb removed (its data goes to ``-o NAME``), and the rate plot.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import pandas as pd
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
+from ..admin import rates, streams
+from ..core.units import format_size
 from ..ui import completion
-from ..admin import streams
+from ..ui.display import result_frame
+from ..ui.plots import plot_rate, require_matplotlib
+from ..ui.progress import Progress
+from ..ui.report import shown, stream_report
 from .base import friendly, run
-from .verbs import Verbs, dispatch
-
+from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
 VERBS.add("ls", "DataFrame of streams: subjects, retention, storage, replicas, messages, bytes, first/last, consumers")
@@ -45,17 +55,17 @@ p.add_argument("name")
 p.add_argument("seq", nargs="?", type=int)
 p.add_argument("--last-for", metavar="SUBJECT", help="the last message on SUBJECT")
 p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
-p = VERBS.add("rmm", "Delete one message (needs --force)", output=False)
+p = VERBS.add("rmm", "Delete one message (needs --force)")
 p.add_argument("name")
 p.add_argument("seq", type=int)
 p.add_argument("--force", action="store_true")
-p = VERBS.add("purge", "Remove messages: all, --subject S, below --seq N, all but --keep N (needs --force)", output=False)
+p = VERBS.add("purge", "Remove messages: all, --subject S, below --seq N, all but --keep N (needs --force)")
 p.add_argument("name")
 p.add_argument("--subject")
 p.add_argument("--seq", type=int, help="purge messages below this sequence")
 p.add_argument("--keep", type=int, help="keep the newest N (per --subject if given)")
 p.add_argument("--force", action="store_true")
-p = VERBS.add("rm", "Delete a stream with its messages and consumers (needs --force)", output=False)
+p = VERBS.add("rm", "Delete a stream with its messages and consumers (needs --force)")
 p.add_argument("name")
 p.add_argument("--force", action="store_true")
 p = VERBS.add("plot", "Message rate over time (per subject with --by subject); returns the rate frame")
@@ -77,46 +87,85 @@ def _config_flags(args: Any) -> dict[str, Any]:
     return {cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}
 
 
-def _plot(args: Any) -> Any:
-    """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
-    from ..ui.display import result_frame
-    from ..ui.progress import Progress
+# ---- tables: the core's data, a size column and a summary line ---------------------------
+def _ls(a: Any) -> pd.DataFrame:
+    df = run(streams.list_streams())
+    df.insert(df.columns.get_loc("bytes") + 1, "size", df["bytes"].map(format_size))
+    total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
+    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}")
 
-    streams.require_matplotlib()  # fail before reading anything
-    progress = Progress(f"reading {args.name}", unit="msgs")
-    times = run(streams.message_times(args.name, args.subject, progress=progress))
-    progress.close()
-    rates = streams.rate_frame(times, args.every, args.by)
-    streams.plot_rate(rates, f"{args.name}: messages per {args.every}")
-    out = result_frame(rates, f"{len(times):,} message(s) of {args.name} in {len(rates)} interval(s) of {args.every}")
+
+def _edit(a: Any) -> pd.DataFrame:
+    df = run(streams.edit_stream(a.name, **_config_flags(a)))
+    for column in ("old", "new"):
+        df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
+    said = f"{len(df)} setting(s) changed" if len(df) else "nothing changed"
+    return result_frame(df, f"stream {a.name}: {said}")
+
+
+def _subjects(a: Any) -> pd.DataFrame:
+    df = run(streams.subjects(a.name, a.filter))
+    return result_frame(df, f"{len(df):,} subject(s), {int(df['messages'].sum()):,} message(s) in {a.name}")
+
+
+def _report(details: streams.StreamDetails) -> Any:
+    return stream_report(details.info, details.num_subjects)
+
+
+def _plot(a: Any) -> pd.DataFrame:
+    """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
+    require_matplotlib()  # fail before reading anything
+    progress = Progress(f"reading {a.name}", unit="msgs")
+    try:
+        times = run(rates.message_times(a.name, a.subject, progress=progress))
+    finally:
+        progress.close()
+    binned = rates.rate_frame(times, a.every, a.by)
+    plot_rate(binned, f"{a.name}: messages per {a.every}")
+    out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")
     out.attrs["interrupted"] = times.attrs.get("interrupted", False)
     return out
 
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
-    "ls": lambda a: run(streams.list_streams()),
-    "add": lambda a: run(streams.add_stream(a.name, **_config_flags(a))),
-    "edit": lambda a: run(streams.edit_stream(a.name, **_config_flags(a))),
-    "info": lambda a: run(streams.stream_info(a.name)),
-    "subjects": lambda a: run(streams.subjects(a.name, a.filter)),
+    "ls": _ls,
+    "add": lambda a: _report(run(streams.add_stream(a.name, **_config_flags(a)))),
+    "edit": _edit,
+    "info": lambda a: _report(run(streams.stream_info(a.name))),
+    "subjects": _subjects,
     "get": lambda a: run(streams.get_message(a.name, a.seq, a.last_for, a.decode)),
-    "rmm": lambda a: run(streams.remove_message(a.name, a.seq, a.force)),
-    "purge": lambda a: run(streams.purge(a.name, a.subject, a.seq, a.keep, a.force)),
-    "rm": lambda a: run(streams.remove_stream(a.name, a.force)),
     "plot": _plot,
 }
+
+
+# ---- destructive verbs: a sentence for the user, the data for -o NAME ---------------------
+def _rmm(a: Any) -> tuple[streams.MessageRemoval, str]:
+    removed = run(streams.remove_message(a.name, a.seq, a.force))
+    return removed, f"Deleted {removed.what}."
+
+
+def _purge(a: Any) -> tuple[streams.Purge, str]:
+    p = run(streams.purge(a.name, a.subject, a.seq, a.keep, a.force))
+    return p, f"Purged {p.purged:,} message(s){p.scope} from stream {p.stream}."
+
+
+def _rm(a: Any) -> tuple[streams.StreamRemoval, str]:
+    removed = run(streams.remove_stream(a.name, a.force))
+    return removed, f"Deleted {removed.what}."
+
+
+CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm}
 
 
 @magics_class
 class StreamMagics(Magics):
     """``%js_stream``: manage and inspect JetStream streams."""
 
-
     @no_var_expand
     @line_magic
     @friendly("stream")
     def js_stream(self, line: str = ""):
-        return dispatch(self, VERBS, line, HANDLERS)
+        return dispatch(self, VERBS, line, {**HANDLERS, **confirming(self, CONFIRMED)})
 
     js_stream.__doc__ = VERBS.doc(
         """Manage streams like ``nats stream``: ``%js_stream VERB NAME [flags]``.

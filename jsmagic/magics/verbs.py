@@ -1,8 +1,12 @@
-"""``%magic VERB [args]`` parsing, shared by ``%js_stream``, ``%js_consumer`` and ``%js_obj``.
+"""``%magic VERB [args]`` parsing, shared by ``%js_stream``, ``%js_consumer``, ``%js_obj`` and ``%js_kv``.
 
 One IPython ``MagicArgumentParser`` per verb (bad flags raise ``UsageError``, never
-exit), the line split like a shell so ``'orders.*'`` stays one word, ``-o NAME`` on
-every verb, and the magic's help (``%js_stream?``) generated from all verbs.
+exit), the line split like a shell (:func:`jsmagic.magics.base.parse_line`) so
+``'orders.*'`` stays one word, ``-o NAME`` on every verb, and the magic's help
+(``%js_stream?``) generated from all verbs.  A verb added with ``cell=True`` also takes
+the cell body (``%%js_kv put BUCKET KEY`` with the value underneath); the handler finds
+it in ``args.cell``.  A handler's string result is a message (printed, nothing returned),
+except for verbs added with ``text=True``, whose result may be text (``%js_kv get``).
 """
 
 from __future__ import annotations
@@ -13,41 +17,67 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import MagicArgumentParser
-from IPython.utils.process import arg_split
 
-from ..ui import completion
 from ..core.errors import did_you_mean
-from .base import user_namespace
+from ..ui import completion
+from .base import parse_line, user_namespace
 
 
 class Verbs:
-    """Parsers for ``%magic VERB [args]``; :meth:`doc` renders them all for ``%magic?``."""
+    """Parsers for ``%magic VERB [args]``; :meth:`doc` renders them all for ``%magic?``.
 
-    def __init__(self, magic: str):
+    ``interrupted``: what to print when a verb's result says an interrupt cut it short
+    (``result.attrs["interrupted"]``); by default ``%magic verb: interrupted — …``.
+    """
+
+    def __init__(self, magic: str, interrupted: str | None = None):
         self.magic = magic
         self.parsers: dict[str, MagicArgumentParser] = {}
+        self.cell_verbs: set[str] = set()
+        self.text_verbs: set[str] = set()
+        self.interrupted = interrupted
 
-    def add(self, verb: str, help: str, output: bool = True) -> MagicArgumentParser:
-        """A parser for one verb (with ``-o NAME`` to store the result in a variable)."""
+    def add(self, verb: str, help: str, output: bool = True, cell: bool = False, text: bool = False) -> MagicArgumentParser:
+        """A parser for one verb (with ``-o NAME`` to store the result in a variable).
+
+        ``cell``: the verb takes a cell body; ``text``: its result may be a string that is data, not a message.
+        """
         parser = MagicArgumentParser(prog=f"{self.magic} {verb}", description=help, add_help=False)
         if output:
             parser.add_argument("-o", "--output", metavar="NAME", help="also store the result in variable NAME")
         self.parsers[verb] = parser
+        if cell:
+            self.cell_verbs.add(verb)
+        if text:
+            self.text_verbs.add(verb)
         return parser
 
-    def parse(self, line: str) -> tuple[str, Any]:
-        """``(verb, args)`` for a magic line; UsageError for an unknown verb or bad flags."""
-        try:
-            words = arg_split(line, posix=True, strict=True)
-        except ValueError as e:
-            raise UsageError(f"%{self.magic}: {e}") from None
+    def parse(self, line: str, cell: str | None = None) -> tuple[str, Any]:
+        """``(verb, args)`` for a magic line (``args.cell``: the cell body); UsageError for an unknown verb or bad flags."""
+        words = line.strip().split(None, 1)
         known = ", ".join(self.parsers)
         if not words:
             raise UsageError(f"%{self.magic} needs a verb: {known}")
         verb = words[0]
         if verb not in self.parsers:
             raise UsageError(f"%{self.magic}: unknown verb {verb!r} — {did_you_mean(verb, self.parsers)} (verbs: {known})")
-        return verb, self.parsers[verb].parse_args(words[1:])
+        args = parse_line(self.parsers[verb], words[1] if len(words) > 1 else "")
+        if cell is not None and verb not in self.cell_verbs:
+            raise UsageError(f"%%{self.magic} {verb} takes no cell body; use the line magic")
+        self._check_output(verb, args)
+        args.cell = cell
+        return verb, args
+
+    def _check_output(self, verb: str, args: Any) -> None:
+        """``-o NAME`` names a notebook variable: ``--output report.pdf`` (natscli's file flag) is refused."""
+        name = getattr(args, "output", None)
+        if name and not name.isidentifier():
+            to_file = "; to write a file use --file PATH" if hasattr(args, "file") else ""
+            raise UsageError(f"%{self.magic} {verb}: -o/--output NAME stores the result in a notebook variable, "
+                             f"and {name!r} is not a variable name{to_file}")
+
+    def interrupted_note(self, verb: str) -> str:
+        return self.interrupted or f"%{self.magic} {verb}: interrupted — returning what arrived"
 
     def doc(self, intro: str) -> str:
         """``intro`` plus every verb's usage, for the magic's docstring."""
@@ -58,18 +88,38 @@ class Verbs:
         return "\n".join(parts)
 
 
-def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callable[[Any], Any]]) -> Any:
-    """Parse ``line``, run its verb's handler; strings are printed (messages), other results returned."""
-    verb, args = verbs.parse(line)
+def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callable[[Any], Any]],
+             cell: str | None = None) -> Any:
+    """Parse ``line`` (and ``cell``), run its verb's handler; strings are printed (messages), other results returned."""
+    verb, args = verbs.parse(line, cell)
     try:
         result = handlers[verb](args)
     finally:
         completion.clear_cache()  # names may have changed: the next Tab asks the server again
-    if isinstance(result, str):
+    if isinstance(result, str) and verb not in verbs.text_verbs:
         print(result)
         return None
     if getattr(args, "output", None):
         user_namespace(magics)[args.output] = result
     if getattr(result, "attrs", {}).get("interrupted"):
-        print(f"%{verbs.magic} {verb}: interrupted — returning what arrived")
+        print(verbs.interrupted_note(verb))
     return result
+
+
+def confirming(magics: Magics, handlers: dict[str, Callable[[Any], tuple[Any, str]]]) -> dict[str, Callable]:
+    """Handlers for :func:`dispatch` that print each verb's sentence and store its data under ``-o NAME``.
+
+    A destructive verb's core function returns what it removed; the user reads a sentence
+    ("Deleted …"), and ``-o NAME`` keeps the data.  Each handler returns ``(data, sentence)``.
+    """
+
+    def wrap(handler: Callable[[Any], tuple[Any, str]]) -> Callable[[Any], str]:
+        def confirmed(args: Any) -> str:
+            data, sentence = handler(args)
+            if getattr(args, "output", None):
+                user_namespace(magics)[args.output] = data
+            return sentence  # dispatch prints a string and returns None: no Out[] beside the sentence
+
+        return confirmed
+
+    return {verb: wrap(h) for verb, h in handlers.items()}

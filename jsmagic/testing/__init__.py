@@ -8,7 +8,7 @@ errors, display data and widget comm messages).
 
 from __future__ import annotations
 
-from ..connect.server import EmbeddedServer, free_port
+from ..connecting.server import EmbeddedServer, free_port
 from .kernel import CellResult, KernelSession
 from .servers import NatsCluster, fill_stream, monitored_server, nats_cluster, nats_server
 from .shells import connected_shell, strip_ansi, testing_shell

@@ -7,7 +7,7 @@ import contextlib
 import time
 from typing import Any, Callable, Iterator
 
-from ..connect.server import EmbeddedServer, free_port
+from ..connecting.server import EmbeddedServer, free_port
 
 
 

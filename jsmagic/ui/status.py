@@ -84,7 +84,7 @@ class Statuses(list):
 
 async def collect_all(contexts: list[JSContext], current: JSContext) -> Status | Statuses:
     """The status of every context; just the current one's when it is the only one."""
-    others = [c for c in contexts if c is not current]
+    others = [c for c in contexts if c is not current and (c.nc is not None or c.background)]
     if not others:
         return await collect(current)
     statuses = Statuses([await collect(c, c is current) for c in [current, *others]])

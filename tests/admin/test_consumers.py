@@ -6,7 +6,11 @@ import uuid
 import pytest
 from IPython.core.error import UsageError
 
+from jsmagic.admin import consumers
 from jsmagic.core.errors import ForceRequiredError, InputError, NotFoundError
+from jsmagic.core.registry import context
+
+from .test_streams import close_second, open_second
 
 
 @pytest.fixture
@@ -39,20 +43,27 @@ def test_add_ls_info(shell, nc, stream):
     assert rows.loc["worker", "deliver_policy"] == "all" and rows.loc["tail", "ack_policy"] == "none"
     assert rows.loc["worker", "filter"] == f"{stream}.a" and bool(rows.loc["worker", "durable"])
 
+    assert df.summary == f"2 consumer(s) on {stream}"
+    core = context().run(consumers.list_consumers(stream))  # the core: the same rows, no footer
+    assert core.equals(df) and not hasattr(core, "summary")
+
     info = shell.run_line_magic("js_consumer", f"info {stream} worker")
     assert info["Configuration"]["ack wait"] == "30s"
     assert info["State"]["pending"] == "6"
+    assert info.raw.name == "worker" and info.raw.num_pending == 6
 
 
 def test_next_with_ack_then_nak_changes_counts_as_server_reports(shell, nc, stream):
     shell.run_line_magic("js_consumer", f"add {stream} worker --ack-wait 30s")
     got = shell.run_line_magic("js_consumer", f"next {stream} worker --count 3")
     assert got["seq"].tolist() == [1, 2, 3] and got["data"].tolist() == [{"i": 0}, {"i": 1}, {"i": 2}]
+    assert got.summary == f"3 message(s) from {stream} > worker, acked"
     ci = server_consumer(nc, stream, "worker")
     assert ci.num_pending == 7 and ci.num_ack_pending == 0 and ci.ack_floor.stream_seq == 3
 
     nakd = shell.run_line_magic("js_consumer", f"next {stream} worker --count 2 --nak")
     assert nakd["seq"].tolist() == [4, 5] and nakd["delivered"].tolist() == [1, 1]
+    assert nakd.summary == f"2 message(s) from {stream} > worker, nak'd (to be redelivered)"
     again = shell.run_line_magic("js_consumer", f"next {stream} worker --count 2 --no-ack")
     assert again["seq"].tolist() == [4, 5] and again["delivered"].tolist() == [2, 2]
     ci = server_consumer(nc, stream, "worker")
@@ -77,12 +88,15 @@ def test_next_batch_is_clamped_to_max_ack_pending(shell, nc, stream):
     assert server_consumer(nc, stream, "small2").num_ack_pending == 3
 
 
-def test_rm_refuses_with_counts_then_deletes(shell, nc, stream):
+def test_rm_refuses_with_counts_then_deletes(shell, nc, stream, capsys):
     shell.run_line_magic("js_consumer", f"add {stream} worker")
     with pytest.raises(ForceRequiredError, match="would delete consumer worker .*10 pending"):
         shell.run_line_magic("js_consumer", f"rm {stream} worker")
     assert server_consumer(nc, stream, "worker").num_pending == 10
-    shell.run_line_magic("js_consumer", f"rm {stream} worker --force")
+    capsys.readouterr()
+    assert shell.run_line_magic("js_consumer", f"rm {stream} worker --force -o removed") is None
+    assert capsys.readouterr().out == f"Deleted consumer worker on {stream} (10 pending, 0 awaiting ack).\n"
+    assert shell.user_ns["removed"] == consumers.ConsumerRemoval(stream, "worker", 10, 0)
     assert shell.run_line_magic("js_consumer", f"ls {stream}").empty
 
 
@@ -129,3 +143,29 @@ def test_interrupted_next_keeps_what_arrived_and_leaves_no_subscription(kernel, 
     assert kernel.run("len(ctx.nc._subs) == subs_before").result == "True"
     info = kernel.run(f"(await ctx.js.consumer_info('{stream}', 'worker')).num_ack_pending").result
     assert info == "0"  # what arrived was acked
+
+
+def test_every_core_verb_goes_to_the_context_it_is_given(shell, fresh_server):
+    """``ctx=`` routes a verb (and its acks) to that connection; the current one is not touched."""
+    second = open_second(fresh_server.url)
+    try:
+        run = second.run
+        stream = "C" + uuid.uuid4().hex[:8].upper()
+        run(second.js.add_stream(name=stream, subjects=[f"{stream}.>"]))
+        for i in range(4):
+            run(second.js.publish(f"{stream}.a", b"%d" % i))
+        ci = run(consumers.add_consumer(stream, "worker", ack_wait="30s", ctx=second))
+        assert ci.config.ack_wait == 30 and ci.num_pending == 4
+        assert run(consumers.consumer_names(stream, ctx=second)) == ["worker"]
+        with pytest.raises(NotFoundError, match="unknown stream"):
+            shell.run_line_magic("js_consumer", f"ls {stream}")  # the current connection has no such stream
+        assert run(consumers.list_consumers(stream, ctx=second))["pending"].tolist() == [4]
+        got = run(consumers.next_messages(stream, "worker", count=3, ctx=second))
+        assert got["seq"].tolist() == [1, 2, 3]
+        assert got.attrs == {"ack_policy": "explicit", "interrupted": False}
+        info = run(consumers.consumer_info(stream, "worker", ctx=second))  # acked on the second connection
+        assert info.ack_floor.stream_seq == 3 and info.num_ack_pending == 0 and info.num_pending == 1
+        assert run(consumers.remove_consumer(stream, "worker", force=True, ctx=second)).pending == 1
+        assert run(consumers.consumer_names(stream, ctx=second)) == []
+    finally:
+        close_second(second)

@@ -9,6 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from jsmagic.core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError
+from jsmagic.core.registry import context
 
 
 @pytest.fixture
@@ -178,3 +179,120 @@ def test_out_stores_result_and_literal_dollar(shell, bucket):
     kv(shell, f"put {bucket} price $5")  # no IPython expansion of $x
     assert kv(shell, f"get {bucket} price -o p") == "$5"
     assert shell.user_ns["p"] == "$5"
+
+
+def test_destructive_verbs_print_their_sentence_and_keep_data_under_o(shell, bucket, nc, capsys):
+    kv(shell, f"put {bucket} k v1")
+    kv(shell, f"put {bucket} k v2")
+    capsys.readouterr()
+    assert kv(shell, f"del {bucket} k -o gone") is None
+    assert capsys.readouterr().out == f"deleted k from {bucket}\n"
+    gone = shell.user_ns["gone"]
+    assert (gone.key, gone.value, gone.revision) == ("k", "v2", 2)  # what was current when deleted
+    kv(shell, f"put {bucket} p x")
+    kv(shell, f"put {bucket} p y")
+    capsys.readouterr()
+    assert kv(shell, f"purge {bucket} p --force -o n") is None
+    assert capsys.readouterr().out == f"purged p from {bucket}\n"
+    assert shell.user_ns["n"] == 2  # revisions removed
+    client, js, run = nc
+    held = run(js.stream_info(f"KV_{bucket}")).state.messages
+    assert kv(shell, f"rm {bucket} --force -o values") is None
+    assert capsys.readouterr().out == f"deleted bucket {bucket}\n"
+    assert shell.user_ns["values"] == held
+
+
+def test_add_says_it_in_units_and_keeps_plain_numbers(shell, capsys):
+    name = f"kv_{uuid.uuid4().hex[:8]}"
+    assert kv(shell, f"add {name} --ttl 1h --max-value-size 1KB -o b") is None
+    assert capsys.readouterr().out == f"Created bucket {name} (history 1, ttl 1h, file)\n"
+    b = shell.user_ns["b"]
+    assert (b.ttl, b.max_value_size, b.max_bucket_size, b.bytes, b.direct) == (3600, 1000, -1, 0, True)
+    shown = kv(shell, f"info {name}")
+    assert (shown["ttl"], shown["max_value_size"], shown["size"]) == ("1h", "1000 B", "0 B")
+    ls = kv(shell, "ls").set_index("bucket").loc[name]
+    assert (ls["ttl"], ls["max_bucket_size"]) == ("1h", "unlimited")  # the table reads as before
+    kv(shell, f"rm {name} --force")
+
+
+def test_only_value_verbs_take_a_cell_and_help_lists_every_verb(shell, bucket):
+    shell.run_cell_magic("js_kv", f"create {bucket} c", "from the cell\n")
+    shell.run_cell_magic("js_kv", f"update {bucket} c 1", "again\n")
+    assert kv(shell, f"get {bucket} c") == "again"
+    with pytest.raises(UsageError, match="takes no cell body"):
+        shell.run_cell_magic("js_kv", f"get {bucket} c", "x\n")
+    assert kv(shell, f"get {bucket} c --output got") == "again"  # -o/--output NAME, like every magic
+    assert shell.user_ns["got"] == "again"
+    with pytest.raises(UsageError, match="not a variable name"):
+        kv(shell, f"get {bucket} c -o got.txt")
+    doc = shell.find_line_magic("js_kv").__doc__
+    for verb in ("add", "put", "get", "update", "create", "del", "purge", "history", "keys", "view", "ls",
+                 "info", "rm", "watch", "unwatch"):
+        assert f"js_kv {verb}" in doc
+    assert "--output NAME" in doc
+
+
+@pytest.fixture
+def second(shell, fresh_server):
+    """A second named connection, to a server of its own, beside the current one (not made current)."""
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core import registry
+
+    ctx = registry.create("second")
+    ctx.run(ctx.connect(resolve({"servers": [fresh_server.url]})))
+    assert registry.context() is not ctx
+    yield ctx
+    ctx.run(ctx.close())
+    registry.forget(ctx.alias)
+
+
+def test_every_core_verb_goes_to_the_context_it_is_given(shell, second):
+    """``ctx=`` routes a verb to that connection; the current one (default) never sees the bucket."""
+    from jsmagic.admin import kv as core
+
+    run, b = second.run, "routed"
+    assert run(core.add(b, history=3, ttl=60, ctx=second)).ttl == 60
+    assert b in run(core.buckets(ctx=second)) and b not in run(core.buckets())
+    assert isinstance(raises_in_cell(shell, f"info {b}"), NotFoundError)
+    assert run(core.put(b, "a.x", {"n": 1}, ctx=second)) == 1
+    assert run(core.create(b, "a.y", "text", ctx=second)) == 2
+    assert run(core.update(b, "a.x", {"n": 2}, last=1, ctx=second)) == 3
+    assert run(core.get(b, "a.x", ctx=second)).value == {"n": 2}
+    assert run(core.keys(b, "a.*", ctx=second)) == ["a.x", "a.y"]
+    view = run(core.view(b, ctx=second))
+    assert view["key"].tolist() == ["a.x", "a.y"] and view.attrs["interrupted"] is False
+    assert run(core.history(b, "a.x", ctx=second))["revision"].tolist() == [1, 3]
+    ls = run(core.ls(ctx=second)).set_index("bucket").loc[b]
+    assert (ls["values"], ls["ttl"]) == (3, 60) and ls["bytes"] > 0  # plain numbers
+    assert run(core.delete(b, "a.y", ctx=second)).value == "text"
+    assert run(core.purge(b, "a.x", force=True, ctx=second)) == 2
+    assert run(core.info(b, ctx=second)).values == 3  # a.y and its delete marker, a.x's purge marker
+    assert run(core.rm(b, force=True, ctx=second)) == 3
+    assert run(core.buckets(ctx=second)) == []
+
+
+def test_the_core_watch_lives_on_its_context_and_stops_with_it(shell, second):
+    import asyncio
+
+    from jsmagic.admin import kv as core
+    from jsmagic.admin.kvwatch import KVWatcher
+
+    run, rows = second.run, []
+    run(core.add("watched", ctx=second))
+    run(core.put("watched", "a", 1, ctx=second))
+    w = run(KVWatcher("watched", on_row=lambda key, row: rows.append((key, row and row[2])), ctx=second).start())
+    assert [e.name.split("#")[0] for e in second.background.values()] == ["kv watch watched"]
+    assert not context().background  # nothing on the current connection
+
+    async def changes():
+        await core.put("watched", "b", 2, ctx=second)
+        await core.delete("watched", "a", ctx=second)
+        while w.count < 3:
+            await asyncio.sleep(0.02)
+
+    run(asyncio.wait_for(changes(), 10))
+    assert rows == [("a", 1), ("b", 2), ("a", 3)]
+    assert w.df.set_index("key")["operation"].to_dict() == {"a": "DEL", "b": "PUT"}
+    assert w.events["revision"].tolist() == [1, 2, 3] and w.status == "live"
+    run(second.close())  # the connection's close ends its watch
+    assert not w.running and w.status == "stopped"

@@ -10,6 +10,7 @@ import uuid
 import pandas as pd
 import psutil
 import pytest
+from IPython.core.error import UsageError
 
 from jsmagic.core.errors import ForceRequiredError, InputError, JSMagicError, NotFoundError
 
@@ -54,7 +55,7 @@ def test_put_file_get_bytes_and_file_ls_rm(shell, nc, bucket, tmp_path):
 
     data = shell.run_line_magic("js_obj", f"get {bucket} reports/2026.pdf")
     assert data == src.read_bytes()
-    out = shell.run_line_magic("js_obj", f"get {bucket} reports/2026.pdf -O {tmp_path / 'out.pdf'}")
+    out = shell.run_line_magic("js_obj", f"get {bucket} reports/2026.pdf --file {tmp_path / 'out.pdf'}")
     assert out.read_bytes() == src.read_bytes() and not (tmp_path / "out.pdf.part").exists()
 
     # another client (nats-py's own object store) reads what we wrote
@@ -107,7 +108,7 @@ def test_50mb_round_trip_matching_digest_bounded_memory(shell, bucket, tmp_path)
     before = proc.memory_info().rss
     row = shell.run_line_magic("js_obj", f"put {bucket} {src}")
     after_put = proc.memory_info().rss
-    out = shell.run_line_magic("js_obj", f"get {bucket} big.bin -O {tmp_path / 'copy.bin'}")
+    out = shell.run_line_magic("js_obj", f"get {bucket} big.bin --file {tmp_path / 'copy.bin'}")
     after_get = proc.memory_info().rss
     assert row["size"] == 50 << 20 and row["digest"] == nats_digest(src) == nats_digest(out)
     growth = max(after_put, after_get) - before
@@ -125,7 +126,7 @@ def test_get_refuses_an_object_whose_digest_does_not_match(shell, nc, bucket, tm
     run(js.publish(meta_subject, json.dumps(meta).encode(), headers={"Nats-Rollup": "sub"}))
     target = tmp_path / "doc"
     with pytest.raises(JSMagicError, match="failed verification"):
-        shell.run_line_magic("js_obj", f"get {bucket} doc -O {target}")
+        shell.run_line_magic("js_obj", f"get {bucket} doc --file {target}")
     assert not target.exists() and not (tmp_path / "doc.part").exists()
 
 
@@ -171,6 +172,99 @@ def test_big_transfers_show_progress(shell, bucket, tmp_path, monkeypatch, capsy
     src = tmp_path / "five.bin"
     src.write_bytes(os.urandom(5 << 20))
     shell.run_line_magic("js_obj", f"put {bucket} {src}")
-    shell.run_line_magic("js_obj", f"get {bucket} five.bin -O {tmp_path / 'back.bin'}")
+    shell.run_line_magic("js_obj", f"get {bucket} five.bin --file {tmp_path / 'back.bin'}")
     err = capsys.readouterr().err
     assert "put five.bin:" in err and "get five.bin:" in err and "of 5.0 MiB" in err and "done" in err
+
+
+def test_rm_says_what_it_deleted_and_keeps_it_under_o(shell, bucket, capsys):
+    shell.user_ns["blob"] = b"z" * 1000
+    shell.run_line_magic("js_obj", f"put {bucket} --from blob --name doc")
+    capsys.readouterr()
+    assert shell.run_line_magic("js_obj", f"rm {bucket} doc --force -o removed") is None
+    assert capsys.readouterr().out == f"Deleted object doc (1000 B, 1 chunk(s)) from bucket {bucket}.\n"
+    removed = shell.user_ns["removed"]
+    assert (removed.name, removed.bytes, removed.chunks) == ("doc", 1000, 1)
+    shell.run_line_magic("js_obj", f"rm {bucket} --force")
+    assert capsys.readouterr().out.startswith(f"Deleted bucket {bucket} with 0 object(s) (")  # the delete marker's bytes
+
+
+def test_get_writes_a_file_with_file_and_output_names_a_variable(shell, bucket, tmp_path):
+    shell.user_ns["blob"] = b"abc"
+    shell.run_line_magic("js_obj", f"put {bucket} --from blob --name doc")
+    assert shell.run_line_magic("js_obj", f"get {bucket} doc -o data") == b"abc"
+    assert shell.user_ns["data"] == b"abc"
+    target = tmp_path / "doc.bin"
+    with pytest.raises(UsageError, match="--file PATH"):  # natscli's --output FILE: refused, nothing written
+        shell.run_line_magic("js_obj", f"get {bucket} doc --output {target}")
+    assert not target.exists()
+    assert shell.run_line_magic("js_obj", f"get {bucket} doc --file {target}") == target
+    assert target.read_bytes() == b"abc"
+    assert "--file PATH write to PATH instead of returning bytes (natscli: --output)" in " ".join(
+        shell.find_line_magic("js_obj").__doc__.split())
+
+
+@pytest.fixture
+def second(shell, fresh_server):
+    """A second named connection, to a server of its own, beside the current one (not made current)."""
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core import registry
+
+    ctx = registry.create("second")
+    ctx.run(ctx.connect(resolve({"servers": [fresh_server.url]})))
+    yield ctx
+    ctx.run(ctx.close())
+    registry.forget(ctx.alias)
+
+
+def test_every_core_verb_goes_to_the_context_it_is_given(shell, second, tmp_path):
+    """``ctx=`` routes each verb to that connection; figures are plain numbers, progress a callback."""
+    from jsmagic.admin import objects, objtransfer
+
+    run, b = second.run, "routed"
+    status = run(objects.add_bucket(b, description="elsewhere", ttl="1h", ctx=second))
+    assert (status.ttl, status.objects, status.max_bytes, status.stream) == (3600, 0, -1, f"OBJ_{b}")
+    assert run(objects.bucket_names(ctx=second)) == [b] and b not in run(objects.bucket_names())
+    with pytest.raises(NotFoundError):
+        shell.run_line_magic("js_obj", f"ls {b}")
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(300_000))
+    calls = []
+    row = run(objtransfer.put_file(b, src, progress=lambda done, total: calls.append((done, total)), ctx=second))
+    assert row["size"] == 300_000 and row["digest"] == nats_digest(src)
+    assert calls == [(131072, 300_000), (262144, 300_000), (300_000, 300_000)]
+    calls.clear()
+    out = run(objtransfer.get(b, "src.bin", tmp_path / "back.bin", progress=lambda *a: calls.append(a), ctx=second))
+    assert out.read_bytes() == src.read_bytes() and calls[-1] == (300_000, 300_000)
+    assert run(objects.list_objects(b, ctx=second))["name"].tolist() == ["src.bin"]
+    listed = run(objects.list_buckets(ctx=second)).set_index("bucket").loc[b]
+    assert (listed["objects"], listed["ttl"], listed["description"]) == (1, 3600, "elsewhere") and listed["bytes"] > 300_000
+    assert run(objects.object_info(b, "src.bin", ctx=second)).chunks == 3
+    assert run(objects.remove_object(b, "src.bin", force=True, ctx=second)).bytes == 300_000
+    assert run(objects.remove_bucket(b, force=True, ctx=second)).objects == 0
+    assert run(objects.bucket_names(ctx=second)) == []
+
+
+def test_the_core_watch_lives_on_its_context_and_stops_with_it(shell, second):
+    import asyncio
+
+    from jsmagic.admin import objects, objtransfer
+    from jsmagic.admin.objwatch import ObjectStoreWatcher
+
+    run, seen = second.run, []
+    run(objects.add_bucket("watched", ctx=second))
+    run(objtransfer.put("watched", io.BytesIO(b"1"), "first", ctx=second))
+    w = run(ObjectStoreWatcher("watched", on_row=lambda name, row: seen.append((name, row is None)), ctx=second).start())
+    assert [e.name.split("#")[0] for e in second.background.values()] == ["obj watch watched"]
+
+    async def changes():
+        await objtransfer.put("watched", io.BytesIO(b"22"), "second", ctx=second)
+        await objects.remove_object("watched", "first", force=True, ctx=second)
+        while w.events < 3:
+            await asyncio.sleep(0.02)
+
+    run(asyncio.wait_for(changes(), 10))
+    assert seen == [("first", False), ("second", False), ("first", True)]
+    assert w.df[["name", "size"]].values.tolist() == [["second", 2]]
+    run(second.close())  # the connection's close ends its watch
+    assert not w.running

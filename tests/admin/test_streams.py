@@ -7,13 +7,39 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-from jsmagic.admin import streams
+from jsmagic.admin import rates, streams
 from jsmagic.core.errors import ForceRequiredError, InputError, NotFoundError
+from jsmagic.core.registry import context
 
 
 @pytest.fixture
 def name():
     return "S" + uuid.uuid4().hex[:8].upper()
+
+
+@pytest.fixture
+def second(shell, fresh_server):
+    """A second named connection, to a server of its own, beside the current one (not made current)."""
+    ctx = open_second(fresh_server.url)
+    yield ctx
+    close_second(ctx)
+
+
+def open_second(url):
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core import registry
+
+    ctx = registry.create("second")
+    ctx.run(ctx.connect(resolve({"servers": [url]})))
+    assert registry.context() is not ctx
+    return ctx
+
+
+def close_second(ctx):
+    from jsmagic.core import registry
+
+    ctx.run(ctx.close())
+    registry.forget(ctx.alias)
 
 
 def publish(nc, stream_subject_counts):
@@ -45,12 +71,22 @@ def test_add_with_human_units_then_ls_and_info(shell, nc, name):
     assert row["messages"] == 5 and row["first_seq"] == 1 and row["last_seq"] == 5
     assert row["subjects"] == f"{name}.>" and row["consumers"] == 0 and row["bytes"] > 0
     assert row["last_time"] >= row["first_time"]
+    assert row["size"].endswith(" B")  # the magic shows sizes readable
+    assert "stream(s)" in df.summary and "message(s)" in df.summary
+
+    core = context().run(streams.list_streams())  # the core: numbers only, no display column or footer
+    assert "size" not in core.columns and not hasattr(core, "summary")
+    assert core.set_index("name").loc[name, "bytes"] == row["bytes"]
 
     info = shell.run_line_magic("js_stream", f"info {name}")
     assert info["Configuration"]["max age"] == "1d3h"
     assert info["State"]["messages"] == "5"
     assert info["State"]["subjects"] == "2"  # a.* and b.*: nats-py drops this count, the API has it
     assert "max age: 1d3h" in repr(info)
+    assert info.raw.config.name == name and info.raw.state.messages == 5
+
+    details = context().run(streams.stream_info(name))
+    assert details.num_subjects == 2 and details.info.config.max_age == 27 * 3600
 
 
 def test_edit_applies_and_reports_changes(shell, nc, name):
@@ -58,10 +94,13 @@ def test_edit_applies_and_reports_changes(shell, nc, name):
     changes = shell.run_line_magic("js_stream", f"edit {name} --max-age 7d --max-msgs-per-subject 10")
     assert set(changes["setting"]) == {"max_age", "max_msgs_per_subject"}
     assert changes.set_index("setting").loc["max_age"].tolist() == ["1d", "7d"]
+    assert changes.summary == f"stream {name}: 2 setting(s) changed"
     cfg = server_state(nc, name).config
     assert cfg.max_age == 7 * 86400 and cfg.max_msgs_per_subject == 10
     with pytest.raises(InputError):
         shell.run_line_magic("js_stream", f"edit {name}")
+    core = context().run(streams.edit_stream(name, max_age="30d"))  # plain values: seconds
+    assert core.to_dict("records") == [{"setting": "max_age", "old": 7 * 86400.0, "new": 30 * 86400.0}]
 
 
 def test_subjects_counts_sorted_and_filtered(shell, nc, name):
@@ -70,6 +109,7 @@ def test_subjects_counts_sorted_and_filtered(shell, nc, name):
     df = shell.run_line_magic("js_stream", f"subjects {name}")
     assert df["subject"].tolist() == [f"{name}.eu.1", f"{name}.eu.2", f"{name}.us.1"]
     assert df["messages"].tolist() == [4, 2, 1]
+    assert df.summary == f"3 subject(s), 7 message(s) in {name}"
     eu = shell.run_line_magic("js_stream", f"subjects {name} '{name}.eu.*'")
     assert dict(zip(eu["subject"], eu["messages"])) == {f"{name}.eu.1": 4, f"{name}.eu.2": 2}
 
@@ -91,13 +131,16 @@ def test_get_by_sequence_and_last_for_creates_no_consumer(shell, nc, name, direc
         shell.run_line_magic("js_stream", f"get {name} 5")
 
 
-def test_rmm_refuses_without_force_then_deletes_one(shell, nc, name):
+def test_rmm_refuses_without_force_then_deletes_one(shell, nc, name, capsys):
     shell.run_line_magic("js_stream", f"add {name}")
     publish(nc, {name: 3})
     with pytest.raises(ForceRequiredError, match=f"would delete message 2 \\({name}"):
         shell.run_line_magic("js_stream", f"rmm {name} 2")
     assert server_state(nc, name).state.messages == 3
-    shell.run_line_magic("js_stream", f"rmm {name} 2 --force")
+    capsys.readouterr()
+    assert shell.run_line_magic("js_stream", f"rmm {name} 2 --force -o removed") is None
+    assert capsys.readouterr().out == f"Deleted message 2 ({name}, 8 B) from stream {name}.\n"
+    assert shell.user_ns["removed"] == streams.MessageRemoval(name, 2, name, 8)
     st = server_state(nc, name).state
     assert st.messages == 2 and st.num_deleted == 1
 
@@ -112,7 +155,7 @@ def test_rmm_refuses_without_force_then_deletes_one(shell, nc, name):
         ("--subject {n}.a --keep 2", 4, [2, 5, 7, 8, 9, 10]),
     ],
 )
-def test_purge_variants_leave_exactly_the_expected_messages(shell, nc, name, flags, would, remaining_seqs):
+def test_purge_variants_leave_exactly_the_expected_messages(shell, nc, name, flags, would, remaining_seqs, capsys):
     client, js, run = nc
     shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>'")
     for subject in "abaababaab":
@@ -121,7 +164,12 @@ def test_purge_variants_leave_exactly_the_expected_messages(shell, nc, name, fla
     with pytest.raises(ForceRequiredError, match=f"would purge {would} message"):
         shell.run_line_magic("js_stream", f"purge {name} {flags}")
     assert server_state(nc, name).state.messages == 10
-    shell.run_line_magic("js_stream", f"purge {name} {flags} --force")
+    capsys.readouterr()
+    shell.run_line_magic("js_stream", f"purge {name} {flags} --force -o purged")
+    said = capsys.readouterr().out
+    assert said.startswith(f"Purged {would} message(s)") and said.endswith(f" from stream {name}.\n")
+    purged = shell.user_ns["purged"]
+    assert (purged.stream, purged.selected, purged.purged, purged.held) == (name, would, would, 10)
     left = []
     seq = 0
     while True:
@@ -135,13 +183,17 @@ def test_purge_variants_leave_exactly_the_expected_messages(shell, nc, name, fla
     assert server_state(nc, name).state.consumer_count == 0  # the counting consumers are gone
 
 
-def test_rm_refuses_with_counts_then_deletes(shell, nc, name):
+def test_rm_refuses_with_counts_then_deletes(shell, nc, name, capsys):
     shell.run_line_magic("js_stream", f"add {name}")
     publish(nc, {name: 4})
     with pytest.raises(ForceRequiredError, match=f"would delete stream {name} with 4 message"):
         shell.run_line_magic("js_stream", f"rm {name}")
     assert server_state(nc, name).state.messages == 4
-    shell.run_line_magic("js_stream", f"rm {name} --force")
+    capsys.readouterr()
+    shell.run_line_magic("js_stream", f"rm {name} --force -o removed")
+    assert capsys.readouterr().out.startswith(f"Deleted stream {name} with 4 message(s) (")
+    removed = shell.user_ns["removed"]
+    assert (removed.stream, removed.messages, removed.consumers) == (name, 4, 0) and removed.bytes > 0
     assert name not in shell.run_line_magic("js_stream", "ls")["name"].tolist()
 
 
@@ -168,13 +220,11 @@ def test_output_variable(shell, name):
 def test_plot_data_reads_times_without_leaving_consumers(shell, nc, name):
     shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>'")
     publish(nc, {f"{name}.a": 30, f"{name}.b": 12})
-    from jsmagic import context
-
-    times = context().run(streams.message_times(name))
+    times = context().run(rates.message_times(name))
     assert len(times) == 42 and times["time"].is_monotonic_increasing
     assert times["subject"].value_counts().to_dict() == {f"{name}.a": 30, f"{name}.b": 12}
-    rates = streams.rate_frame(times, "1h", by="subject")
-    assert rates.sum().to_dict() == {f"{name}.a": 30, f"{name}.b": 12}
+    per_hour = rates.rate_frame(times, "1h", by="subject")
+    assert per_hour.sum().to_dict() == {f"{name}.a": 30, f"{name}.b": 12}
     assert server_state(nc, name).state.consumer_count == 0
 
 
@@ -189,6 +239,7 @@ def test_plot_draws_the_rate_per_subject(shell, nc, name):
     plt.close("all")
     rates = shell.run_line_magic("js_stream", f"plot {name} --by subject --every 1h")
     assert rates.sum().to_dict() == {f"{name}.a": 5, f"{name}.b": 3}
+    assert rates.summary.startswith(f"8 message(s) of {name} in ")
     ax = plt.gcf().axes[0]
     assert ax.get_title() == f"{name}: messages per 1h"
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [f"{name}.a", f"{name}.b"]
@@ -235,3 +286,27 @@ def test_tab_completion_returns_live_names(shell, name):
     shell.run_line_magic("js_stream", f"add {other}")  # a magic run clears the cache
     assert {name, other} <= completions(shell, f"%js_stream rm {name}")
     assert completion.names("stream") == completion.names("stream")  # served from the cache
+
+
+def test_every_core_verb_goes_to_the_context_it_is_given(shell, second, name):
+    """``ctx=`` routes a verb to that connection; without it the current one (here: default) is used."""
+    run = second.run
+    details = run(streams.add_stream(name, ctx=second, subjects=[f"{name}.>"], max_age="1h"))
+    assert details.info.config.max_age == 3600
+    for subject in ("a", "b", "a"):
+        run(second.js.publish(f"{name}.{subject}", b"x"))
+    assert name in run(streams.stream_names(ctx=second))
+    assert name not in run(streams.stream_names())  # the current connection has no such stream
+    with pytest.raises(NotFoundError, match="unknown stream"):
+        shell.run_line_magic("js_stream", f"info {name}")
+    assert run(streams.list_streams(ctx=second)).set_index("name").loc[name, "messages"] == 3
+    assert run(streams.stream_info(name, ctx=second)).num_subjects == 2
+    assert run(streams.edit_stream(name, ctx=second, max_age="2h"))["setting"].tolist() == ["max_age"]
+    assert run(streams.subjects(name, ctx=second))["messages"].tolist() == [2, 1]
+    assert run(streams.get_message(name, 2, ctx=second))["subject"] == f"{name}.b"
+    assert len(run(rates.message_times(name, ctx=second))) == 3
+    assert run(streams.remove_message(name, 2, force=True, ctx=second)).subject == f"{name}.b"
+    purged = run(streams.purge(name, f"{name}.a", keep=1, force=True, ctx=second))
+    assert (purged.selected, purged.purged) == (1, 1)
+    assert run(streams.remove_stream(name, force=True, ctx=second)).messages == 1
+    assert run(second.js.streams_info()) == [] and second.run(second.js.account_info()).consumers == 0

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from jsmagic.connect.server import free_port
+from jsmagic.connecting.server import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.timeout(300)]
 

@@ -92,7 +92,7 @@ def test_embedded_server_dies_when_the_kernel_is_killed(kernel):
 
 
 def test_errors_are_one_line_in_a_notebook(kernel):
-    from jsmagic.connect.server import free_port
+    from jsmagic.connecting.server import free_port
 
     r = kernel.run(f"%load_ext jsmagic\n%js_connect nats://127.0.0.1:{free_port()}", allow_error=True)
     assert r.status == "error"

@@ -243,7 +243,7 @@ def world(shell, nc, tmp_path, monkeypatch):
     """The world one fuzz test plays in (its own names), checked intact at the end."""
     from jsmagic.core.config import settings as js_settings
 
-    monkeypatch.chdir(tmp_path)  # `%js_obj get -O FILE` with a random FILE writes here
+    monkeypatch.chdir(tmp_path)  # `%js_obj get --file FILE` with a random FILE writes here
     monkeypatch.setattr(js_settings(), "timeout", 1.0)  # a pull that waits for nothing waits 1 s
     (tmp_path / "small.bin").write_bytes(b"\x00\xffhello")
     (tmp_path / "junk.pem").write_text("not a certificate")

@@ -21,7 +21,7 @@ import nats.js.errors
 import pytest
 
 from jsmagic import testing as jt
-from jsmagic.replay.reader import Selection, replay
+from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.registry import context
 from jsmagic.core.errors import PublishError
 from jsmagic.testing import nats_cluster

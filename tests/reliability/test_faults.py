@@ -16,7 +16,7 @@ import uuid
 import nats
 import pytest
 
-from jsmagic.replay.reader import Selection, replay
+from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.registry import context
 from jsmagic.core.errors import JSMagicError
 from jsmagic import testing as jt

@@ -18,7 +18,7 @@ import pytest
 
 from jsmagic.core.context import JSContext
 from jsmagic.core.errors import AuthError, TLSError
-from jsmagic.connect.options import resolve
+from jsmagic.connecting.options import resolve
 from jsmagic.testing import monitored_server, nats_server
 
 from .conftest import users_config

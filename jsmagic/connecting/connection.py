@@ -1,4 +1,4 @@
-"""Open one nats-py connection from :class:`~jsmagic.connect.options.ConnectOptions`, failing clearly.
+"""Open one nats-py connection from :class:`~jsmagic.connecting.options.ConnectOptions`, failing clearly.
 
 nats-py's defaults do not suit a notebook: the initial connect can retry for a long
 time, and its default error callback prints a traceback per attempt into the cell.

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from jsmagic.core.errors import ConfigError
-from jsmagic.connect.options import resolve, selected_context
+from jsmagic.connecting.options import resolve, selected_context
 
 
 def write_context(xdg, name, select=False, **fields):

@@ -197,6 +197,14 @@ def test_out_variable_and_limited_display(shell, orders):
     assert "showing 4 of 10 rows" in repr(df)
 
 
+def test_output_flag_stores_the_frame_and_the_old_out_spelling_still_works(shell, orders):
+    df = consume(shell, f"{orders} -n 2 --output first")
+    assert shell.user_ns["first"] is df and df["seq"].tolist() == [1, 2]
+    old = consume(shell, f"{orders} -n 1 --out second")  # argparse takes the unambiguous prefix of --output
+    assert shell.user_ns["second"] is old and len(old) == 1
+    assert "-o NAME, --output NAME" in shell.magics_manager.magics["line"]["js_consume"].__doc__
+
+
 def _fill(nc, name, n, retention=None):
     """``n`` small JSON messages, published with pipelined acks."""
     import asyncio
@@ -319,9 +327,9 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
     import nats
 
     import jsmagic
-    from jsmagic.replay import reader as consume
-    from jsmagic.replay.reader import Selection, replay
-    from jsmagic.connect.options import resolve
+    from jsmagic.reading import consumer as consume
+    from jsmagic.reading.reader import Selection, replay
+    from jsmagic.connecting.options import resolve
 
     real_config = consume.consumer_config
 
@@ -343,6 +351,7 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
             await task
         except asyncio.CancelledError:
             pass
+        assert len(ctx._owned) == 1, "the delete of the half-created consumer is not owned by the context"
         fresh_server.proc.send_signal(signal.SIGCONT)
         other = await nats.connect(fresh_server.url)
         try:

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 import jsmagic
 from jsmagic.core.config import settings
 from jsmagic.core.errors import ConnectError, JetStreamDisabledError
-from jsmagic.connect.server import EmbeddedServer
+from jsmagic.connecting.server import EmbeddedServer
 from jsmagic.testing import nats_server
 
 

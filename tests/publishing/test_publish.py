@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from jsmagic.core.errors import InputError, NotFoundError, PublishError
-from jsmagic.publish.capture import subject_matches
-from jsmagic.publish.pipeline import ranges
-from jsmagic.publish.templates import Template, expand_variables
+from jsmagic.publishing.capture import subject_matches
+from jsmagic.publishing.result import ranges
+from jsmagic.publishing.templates import Template, expand_variables
 
 
 def unique(prefix: str = "S") -> str:
@@ -313,15 +313,22 @@ def test_a_subject_known_only_per_message_stops_where_no_stream_captures_it(shel
 
 def test_core_api_reports_no_responders_per_message_without_the_precheck(shell):
     """Scripts can use the pipeline directly; a subject nobody captures is answered 503, not silence."""
-    import jsmagic.publish.pipeline as core
+    import jsmagic.publishing.pipeline as core
     from jsmagic.magics.base import run
+    from jsmagic.ui.display import ResultFrame
+    from jsmagic.ui.publish import publish_frame
 
     subject = f"{unique('nobody').lower()}.x"
     result = run(core.publish([(1, subject, b"a", None), (2, subject, b"b", None)], timeout=2))
+    assert (result.sent, result.acked, result.failed, result.unsent) == (2, 0, 2, 0)
+    assert list(result.failures().values()) == [[1, 2]]
     frame = result.frame()
+    assert type(frame) is pd.DataFrame  # the core returns data; the magic adds the summary line
     assert frame["seq"].isna().all()
     assert frame["error"].str.contains("no stream captures").all()
-    assert "2 failed (lines 1–2)" in frame.summary
+    shown = publish_frame(result)
+    assert isinstance(shown, ResultFrame)
+    assert "2 failed (lines 1–2)" in shown.summary
 
 
 def test_headers_count_towards_max_payload(shell, stream):
@@ -340,7 +347,7 @@ def test_the_fast_line_count_matches_the_lines_published():
     """The scan's C-speed count must equal what is sent, or the interrupt summary's 'not sent' lies."""
     import random
 
-    from jsmagic.publish.templates import _bodies, _line_stats
+    from jsmagic.publishing.templates import _bodies, _line_stats
 
     rng = random.Random(7)
     pieces = ["", " ", "\t", "\r", "a", "\u2028", "\xa0", "x y", "\x0b", "é", "\r\n", "\n", "\n", "\n"]

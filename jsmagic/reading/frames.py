@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import orjson
@@ -226,23 +226,6 @@ def flatten_dict(obj: dict, prefix: str = "") -> dict:
         else:
             out[name] = value
     return out
-
-
-def summary_line(stream: str, df: pd.DataFrame, extra: Iterable[str] = ()) -> str:
-    """``ORDERS: 1,000 rows, seq 1–1000, 2026-11-26 10:00:00 → 10:05:00 UTC, subjects orders.eu (600), …``."""
-    parts = [f"{stream}: {len(df):,} rows"]
-    if len(df):
-        parts.append(f"seq {int(df['seq'].iloc[0])}–{int(df['seq'].iloc[-1])}")
-        t0, t1 = df["time"].min(), df["time"].max()
-        fmt = "%Y-%m-%d %H:%M:%S"
-        end = t1.strftime("%H:%M:%S" if t0.date() == t1.date() else fmt)
-        parts.append(f"{t0.strftime(fmt)} → {end} UTC")
-        counts = df["subject"].value_counts()
-        shown = ", ".join(f"{s} ({n:,})" for s, n in counts.head(3).items())
-        more = f" +{len(counts) - 3} more" if len(counts) > 3 else ""
-        parts.append(f"{len(counts)} subject{'s' if len(counts) != 1 else ''}: {shown}{more}")
-    parts.extend(extra)
-    return "; ".join(parts)
 
 
 def make_chunk(seq, time_ns, subjects, headers, datas, extra=None, headers_only=False) -> Chunk:

@@ -1,0 +1,80 @@
+"""Stream settings from flag values: ``--max-age 1d --max-bytes 10MB --retention workqueue`` as StreamConfig fields.
+
+Flags speak human units and enum words; nats-py's ``StreamConfig`` wants seconds, bytes
+and enums.  A value that cannot be read is a one-line :class:`InputError` naming the
+flag, never a ``ValueError`` from deep inside nats-py.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from nats.js import api
+
+from ..core.errors import InputError
+from ..core.units import parse_duration, parse_size
+
+ENUMS = {
+    "retention": api.RetentionPolicy,
+    "storage": api.StorageType,
+    "discard": api.DiscardPolicy,
+}
+
+EDITABLE = ("subjects", "description", "max_msgs", "max_bytes", "max_age", "max_msgs_per_subject",
+            "max_msg_size", "discard", "duplicate_window", "num_replicas", "allow_direct",
+            "allow_rollup_hdrs", "deny_delete", "deny_purge", "max_consumers", "retention", "storage")
+"""The StreamConfig fields ``%js_stream edit`` compares before and after."""
+
+
+def config_params(**opts: Any) -> dict[str, Any]:
+    """StreamConfig fields from flag values in human units (None means "not given")."""
+    out: dict[str, Any] = {}
+    for key, value in opts.items():
+        if value is None:
+            continue
+        if key == "subjects":
+            out[key] = [s for part in value for s in str(part).replace(",", " ").split()]
+        elif key in ENUMS:
+            out[key] = _enum(key, value)
+        elif key in ("max_bytes", "max_msg_size"):
+            out[key] = parse_size(value)
+        elif key in ("max_age", "duplicate_window"):
+            out[key] = parse_duration(value)
+        elif key in ("max_msgs", "max_msgs_per_subject", "num_replicas", "max_consumers"):
+            out[key] = whole_number(key, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _enum(key: str, value: Any) -> Enum:
+    """``--retention workqueue`` as ``RetentionPolicy.WORK_QUEUE``; a typo names the choices."""
+    try:
+        return ENUMS[key](str(value).lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in ENUMS[key])
+        raise InputError(f"bad --{key} {value!r}", hint=f"use one of {choices}") from None
+
+
+def whole_number(key: str, value: Any) -> int:
+    """An integer flag value; a typo (``--max-msgs 1k``) is a one-line InputError, not a ValueError."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        flag = {"num_replicas": "replicas"}.get(key, key).replace("_", "-")
+        raise InputError(f"bad --{flag} {value!r}", hint="give a whole number (-1 for unlimited)") from None
+
+
+def plain(value: Any) -> Any:
+    """A config value as plain data: enums as their word (``"workqueue"``), everything else as is."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]]:
+    """The editable settings that differ: ``{"setting", "old", "new"}`` with plain values (seconds, bytes)."""
+    return [
+        {"setting": k, "old": plain(getattr(old, k)), "new": plain(getattr(new, k))}
+        for k in EDITABLE
+        if getattr(old, k) != getattr(new, k)
+    ]

@@ -1,0 +1,164 @@
+"""The async Python API: what the magics do, for scripts and cells, without IPython.
+
+Every function is a coroutine that takes ``ctx=None`` (the current context; see
+:mod:`jsmagic.core.registry`) and returns data: DataFrames, numbers, dataclasses.
+Errors are :class:`jsmagic.JSMagicError` subclasses with one-line messages.
+
+A script::
+
+    import asyncio, jsmagic
+
+    async def main():
+        ctx = await jsmagic.connect("nats://127.0.0.1:4222")
+        await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{i}")
+        df = await jsmagic.replay("ORDERS", since="2h")           # non-destructive
+        await jsmagic.kv_put("config", "db.host", "postgres.local")
+        print(await jsmagic.kv_view("config"))
+        await jsmagic.close()
+
+    asyncio.run(main())
+
+In a notebook the same calls work with top-level ``await`` and share the magics' connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+import orjson
+import pandas as pd
+
+from .connecting.options import resolve
+from .core import registry
+from .core.context import JSContext
+from .core.errors import IncompleteError, InputError
+from .core.units import parse_duration, parse_when
+
+__all__ = ["connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view"]
+
+
+async def connect(*servers: str, alias: str | None = None, **options: Any) -> JSContext:
+    """Open a connection (made current) and return its context.
+
+    ``options`` are ``%js_connect``'s, as keywords: ``context="prod"``, ``creds=...``,
+    ``user``/``password``, ``token``, ``domain``, ``api_prefix``, ``embedded=True``,
+    ``store``, ``timeout``, ``name``.  With nothing given, the same order as the magic:
+    ``NATS_*`` variables, the nats CLI's context, 127.0.0.1:4222, an embedded server.
+    """
+    opts = resolve({"servers": list(servers), **options})
+    name = alias or registry.DEFAULT
+    ctx = registry.create(name)
+    await ctx.connect(opts)
+    registry.use(name)
+    return ctx
+
+
+async def close(ctx: JSContext | None = None, *, all: bool = False) -> None:  # noqa: A002 - natscli's word
+    """Close the current connection (or ``ctx``; or every one with ``all=True``)."""
+    targets = list(registry.contexts().values()) if all else [registry.current(ctx)]
+    for c in targets:
+        await c.close()
+        if c.alias != registry.DEFAULT:
+            registry.forget(c.alias)
+
+
+def _when(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A time: a datetime as is (naive means UTC), ISO text, or a duration meaning ago ("2h")."""
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return parse_when(value)
+
+
+async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: str | None = None,
+                 start_seq: int | None = None, since: str | dt.datetime | None = None,
+                 until: str | dt.datetime | None = None, end_seq: int | None = None, count: int | None = None,
+                 headers_only: bool = False, decode: str = "auto", flatten: bool = False,
+                 timeout: str | float | None = None, ctx: JSContext | None = None) -> pd.DataFrame:
+    """A stream's messages as a DataFrame, like ``%js_consume``; the stream is left unchanged.
+
+    ``deliver`` is ``all`` (default), ``new``, ``last`` or ``last_per_subject``; ``start_seq``
+    and ``since`` choose the start as ``--start-seq``/``--since`` do.  A replay that stops
+    before it read all it was asked for raises :class:`IncompleteError` (its
+    ``.frame`` holds what arrived): a short frame is never returned in silence.
+    """
+    from .reading.reader import replay as run_replay
+    from .reading.selection import Selection
+
+    chosen = [d for d in (deliver, "start_seq" if start_seq is not None else None,
+                          "since" if since is not None else None) if d]
+    if len(chosen) > 1:
+        raise InputError(f"choose one of deliver=, start_seq=, since= (got {', '.join(chosen)})")
+    sel = Selection(
+        stream=stream, subjects=[subjects] if isinstance(subjects, str) else list(subjects),
+        deliver=chosen[0] if chosen else "all", start_seq=start_seq, since=_when(since), until=_when(until),
+        end_seq=end_seq, count=count, headers_only=headers_only, decode=decode, flatten=flatten,
+        timeout=parse_duration(timeout) if timeout is not None else None,
+    )
+    result = await run_replay(sel, ctx=ctx)
+    if result.interrupted or result.timed_out:
+        why = "interrupted" if result.interrupted else "no message arrived within the timeout"
+        raise IncompleteError(f"replay of {stream} stopped early ({why}) after {len(result.frame):,} message(s)",
+                              frame=result.frame, hint="raise timeout=, or read again from the last seq")
+    return result.frame
+
+
+def _payload(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+async def publish(subject: str, payloads: Iterable[Any], *, headers: dict[str, str] | None = None,
+                  msg_id: str | None = None, stream: str | None = None,
+                  ctx: JSContext | None = None) -> pd.DataFrame:
+    """Publish each payload (bytes, str, or anything JSON-serialisable) and return the acks.
+
+    ``msg_id`` is a ``str.format`` template with ``{i}`` (1-based), sent as ``Nats-Msg-Id``
+    so a re-run stores no duplicates.  A subject no stream captures is refused before
+    anything is sent; refused messages raise :class:`PublishError` after the rest were sent.
+    """
+    from .publishing.pipeline import publish_prepared
+
+    messages = []
+    for i, value in enumerate(payloads, 1):
+        h = dict(headers or {})
+        if msg_id is not None:
+            h["Nats-Msg-Id"] = msg_id.format(i=i)
+        messages.append((i, subject, _payload(value), h or None))
+    if not messages:
+        raise InputError("nothing to publish: payloads is empty")
+    result = await publish_prepared(messages, [subject], stream=stream, total=len(messages), ref_name="message",
+                                    ctx=ctx)
+    result.raise_for_errors()
+    return result.frame()
+
+
+async def streams(ctx: JSContext | None = None) -> pd.DataFrame:
+    """One row per stream: configuration essentials and state (``%js_stream ls``)."""
+    from .admin.streams import list_streams
+
+    return await list_streams(ctx=ctx)
+
+
+async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | None = None) -> int:
+    """Store a value (bytes as is, str as UTF-8, others as JSON); returns the new revision."""
+    from .admin import kv
+
+    return await kv.put(bucket, key, value, ctx=ctx)
+
+
+async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSContext | None = None) -> Any:
+    """A key's entry (``.value`` decoded, ``.revision``, ``.time``)."""
+    from .admin import kv
+
+    return await kv.get(bucket, key, revision=revision, ctx=ctx)
+
+
+async def kv_view(bucket: str, pattern: str = ">", ctx: JSContext | None = None) -> pd.DataFrame:
+    """The latest value of every key matching ``pattern`` (NATS wildcards), as a DataFrame."""
+    from .admin import kv
+
+    return await kv.view(bucket, pattern, ctx=ctx)

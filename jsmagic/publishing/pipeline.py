@@ -1,0 +1,187 @@
+"""Pipelined JetStream publishing with every PubAck checked.
+
+Why not ``js.publish`` in a loop (≈4k msg/s, one round trip each) or ``publish_async``
+(a future, a semaphore and a callback per message)?  We publish with plain
+``nc.publish`` and one shared reply-inbox subscription (:mod:`.acks`): message *k*
+carries the reply subject ``<inbox>.<k>``, so an ack says which message it answers
+without any per-message object, and a bounded window (``JSMagic.publish_window``) keeps
+memory and server load in check.  Acks are stored column-wise in a
+:class:`~.result.PublishResult`; failures are kept per message with the server's reason.
+
+The pipeline takes any iterable of ``(ref, subject, payload, headers)`` — ``ref`` is
+the cell line or the row a message came from, so failures point at the input.  Checks
+against the account's streams come first (:func:`publish_prepared`); cells and Python
+values become messages in :mod:`.inputs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Iterable
+
+from ..core.config import settings
+from ..core.errors import InputError, JSMagicError, PublishError
+from ..core.context import JSContext
+from ..core.registry import current, jetstream
+from .acks import AckWindow
+from .capture import StreamIndex, subject_checker
+from .expect import EXPECTED_STREAM, chained, chains, first_ack, with_header
+from .result import PublishResult
+from .sources import Message
+
+Progress = Callable[[int, int | None], None]  # (acked, total): a jsmagic.ui.progress.Progress fits
+
+
+def _interrupted() -> bool:
+    """Whether the kernel asked this task to stop (nats-py may swallow the CancelledError itself)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def publish(
+    messages: Iterable[Message],
+    *,
+    total: int | None = None,
+    ref_name: str = "line",
+    check: Callable[[str], None] | None = None,
+    expect: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    window: int | None = None,
+    timeout: float | None = None,
+    ctx: JSContext | None = None,
+) -> PublishResult:
+    """Publish ``messages`` pipelined on ``ctx`` (the current context); return every ack.
+
+    An interrupt returns what was acknowledged (``result.interrupted``).  ``check(subject)``
+    is called once per distinct subject before its first message; ``expect`` may hold
+    ``last_seq``/``last_subject_seq``: the first message is then sent alone (a mismatch
+    refuses the whole publish) and later ones are chained to it.  ``progress(acked, total)``
+    is called every 1,024 messages and once at the end.
+    """
+    ctx = current(ctx)
+    await jetstream(ctx)
+    nc = ctx.nc
+    cfg = settings()
+    result = PublishResult(ref_name, total)
+    acks = AckWindow(nc, result, window or cfg.publish_window, timeout or cfg.timeout)
+    sub = await nc.subscribe(acks.prefix + "*", cb=acks.on_ack)
+    try:
+        await _send_all(acks, messages, check, expect or {}, progress, nc.max_payload)
+        await acks.settle()
+    except asyncio.CancelledError:
+        result.interrupted = True
+    except JSMagicError as e:
+        raise await _stopped(acks, e) from None
+    finally:
+        if result.interrupted:
+            await acks.grace()
+        await sub.unsubscribe()
+    if progress:
+        progress(result.acked, total)
+    return result
+
+
+async def publish_prepared(
+    messages: Iterable[Message], subjects: Iterable[str] | None, *, stream: str | None = None,
+    expect: dict[str, Any] | None = None, ctx: JSContext | None = None, **kw: Any,
+) -> PublishResult:
+    """Check the stream side first (once), then publish: the shared path of cells and values.
+
+    ``subjects`` are the distinct subjects known up front (checked before the first
+    send); subjects only known per message are checked, cached, as they come.  ``kw``
+    go to :func:`publish` (``total``, ``ref_name``, ``progress``, ``window``, ``timeout``).
+    """
+    ctx = current(ctx)
+    js = await jetstream(ctx)
+    expect = dict(expect or {})
+    index = await StreamIndex.load(js)
+    check = subject_checker(index, stream, expect.get("stream"))
+    try:
+        for subject in subjects or ():
+            check(subject)
+    except JSMagicError as e:
+        raise nothing_published(e) from None
+    if expect.get("stream"):
+        messages = with_header(messages, EXPECTED_STREAM, expect["stream"])
+    return await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+
+
+def nothing_published(error: JSMagicError) -> JSMagicError:
+    """The same error, saying that nothing was sent (what a user wants to know first)."""
+    text = error.args[0] if error.args else str(error)
+    if "nothing published" in text:
+        return error
+    return type(error)(f"{text}; nothing published", hint=error.hint)
+
+
+async def _stopped(acks: AckWindow, error: JSMagicError) -> JSMagicError:
+    """A check failed mid-way: say whether anything went out, and keep the acks of what did.
+
+    The returned error's ``.result`` is the :class:`PublishResult` of what was sent.
+    """
+    res = acks.result
+    text = error.args[0] if error.args else str(error)
+    if not res.sent or (res.sent == 1 and res.errors.get(0) and isinstance(error, PublishError)):
+        return nothing_published(error)
+    await acks.settle()
+    stopped = PublishError(
+        f"stopped: {text}", hint=f"{res.acked:,} message(s) before it were published; the error's .result has their acks"
+    )
+    stopped.result = res
+    return stopped
+
+
+async def _send_all(acks: AckWindow, messages, check, expect, progress, max_payload) -> None:
+    """The send loop: window, subject checks, payload size, expectations, interrupt."""
+    res = acks.result
+    publish_ = acks.nc.publish
+    prefix = acks.prefix
+    last_subject = last_headers = None
+    header_size = 0
+    chain = chains(expect)
+    first_seq = 0
+    subject_last: dict[str, int] = {}
+    add_ref, add_subject, add_stream = res.refs.append, res.subjects.append, res.streams.append
+    add_seq, add_dup, add_answered = res.seqs.append, res.duplicate.append, res.answered.append
+    k = res.sent
+    for ref, subject, payload, headers in messages:
+        if subject is not last_subject:
+            if check is not None:
+                check(subject)
+            last_subject = subject
+        if chain:
+            headers = chained(dict(headers or {}), expect, k, first_seq, subject, subject_last)
+        if headers is not last_headers:  # the server counts headers too, and drops the connection over it
+            last_headers, header_size = headers, _header_size(headers)
+        if len(payload) + header_size > max_payload:
+            raise InputError(
+                f"{res.ref_name} {ref}: {len(payload) + header_size:,} bytes (payload and headers) is larger than "
+                f"the server's max_payload ({max_payload:,})"
+            )
+        if acks.inflight >= acks.window:
+            if not await acks.wait_until(acks.window // 2):
+                acks.give_up()
+                return
+        if k & 1023 == 0:
+            if _interrupted():
+                raise asyncio.CancelledError
+            if progress:
+                progress(res.acked, res.total)
+        add_ref(ref)
+        add_subject(subject)
+        add_stream(None)
+        add_seq(0)
+        add_dup(0)
+        add_answered(0)
+        acks.inflight += 1
+        await publish_(subject, payload, reply=prefix + str(k), headers=headers)
+        if chain and k == 0:
+            first_seq = subject_last[subject] = await first_ack(acks, expect)
+        k += 1
+
+
+def _header_size(headers: dict | None) -> int:
+    """Bytes a header block takes on the wire (``NATS/1.0`` line, ``Key: Value`` lines, blank line)."""
+    if not headers:
+        return 0
+    return 12 + sum(len(str(k).encode()) + len(str(v).encode()) + 4 for k, v in headers.items())

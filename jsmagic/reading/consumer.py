@@ -1,0 +1,192 @@
+"""Read a stream through a consumer: the ephemeral one a replay creates, or a named durable.
+
+* The ephemeral consumer acks nothing, has an explicit inactive threshold (nats-py's 5 s
+  default would kill it between cells) and is deleted in ``finally`` — also after an
+  error or a kernel interrupt.  An interrupt during its *create* leaves a delete that
+  runs in the background, owned by the context (``ctx.own``) so ``ctx.close()`` waits for it.
+* A server restart loses the ephemeral (memory) consumer: a bounded replay then resumes
+  with a new one from the sequence after the last one kept, instead of returning a
+  silently partial frame.
+* ``--durable NAME`` binds to (or creates) a durable with explicit acks; :func:`acknowledge`
+  sends the acks once the frame is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+import orjson
+
+from ..core.config import settings
+from ..core.context import JSContext
+from ..core.registry import current, jetstream
+from .frames import Collector
+from .pull import Puller
+from .selection import ACTIONS, ProgressFn, Selection, consumer_config
+
+MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
+
+
+async def read_consumer(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
+                        *, ctx: JSContext | None = None) -> bool:
+    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout."""
+    ctx = current(ctx)
+    js = await jetstream(ctx)
+    return await _read(ctx, js, info, sel, collector, progress)
+
+
+async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: Collector,
+                progress: ProgressFn | None, resumes: int = 0) -> bool:
+    """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
+    if sel.durable:
+        ci = await _durable_info(js, sel, info)
+    elif resumes:
+        ci = await _add_consumer_retrying(ctx, js, sel, info)
+    else:
+        cfg = consumer_config(sel, info)
+        try:
+            ci = await js.add_consumer(sel.stream, cfg)
+        except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
+            _delete_later(ctx, js, sel.stream, cfg.name)
+            raise
+    limit = ci.config.max_ack_pending if sel.durable and ci.config.max_ack_pending else None
+    batch = min(sel.batch or settings().fetch_batch, limit or 1 << 30)
+    wait = (sel.deliver == "new" or sel.live) and not sel.durable
+    want = None if wait else ci.num_pending
+    if sel.durable:  # unacked messages block delivery past max_ack_pending: one window per run
+        want = min(ci.num_pending + ci.num_ack_pending, limit) if limit else ci.num_pending
+    if sel.count:
+        want = sel.count if want is None else min(want, sel.count)
+    puller = Puller(ctx.api, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
+                    durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
+    try:
+        if want == 0:
+            return False
+        await puller.start()
+        timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
+        lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
+            puller.cut_off() or puller.lost or not await _consumer_exists(js, sel.stream, ci.name)
+        )
+    finally:
+        if puller.datas and not collector.done:  # interrupted: keep what arrived, not only what was flushed
+            puller.flush(collector)
+        await puller.stop()
+        if not sel.durable:
+            await _delete_consumer(js, sel.stream, ci.name)
+    if lost:
+        try:
+            return await _read(ctx, js, info, _rest(sel, puller), collector, progress, resumes + 1)
+        finally:  # again: the first delete may have fallen into a leader election and been lost
+            await _delete_consumer(js, sel.stream, ci.name)
+    return timed_out
+
+
+async def _durable_info(js: Any, sel: Selection, info: Any) -> Any:
+    """Bind to an existing durable (its config stays), or create it from the selection."""
+    try:
+        return await js.consumer_info(sel.stream, sel.durable)
+    except nats.js.errors.NotFoundError:
+        return await js.add_consumer(sel.stream, consumer_config(sel, info))
+
+
+async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
+    """Whether our consumer is still there (a restarted or killed server loses an ephemeral one)."""
+    try:
+        await js.consumer_info(stream, name)
+        return True
+    except (nats.js.errors.NotFoundError, nats.errors.Error, asyncio.TimeoutError):
+        return False
+
+
+async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: Any) -> Any:
+    """Create the replacement consumer, waiting out a stream leader election (a few seconds).
+
+    Every try uses the same name and config: a create whose answer was lost may still
+    have happened, and creating it again is then a no-op, where a fresh name would leave
+    the first one behind.  If we give up (or are interrupted), that name is deleted.
+    """
+    cfg = consumer_config(sel, info)
+    deadline = time.monotonic() + 3 * sel.api_timeout
+    while True:
+        try:
+            return await js.add_consumer(sel.stream, cfg)
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
+                nats.js.errors.APIError, asyncio.TimeoutError):
+            if time.monotonic() > deadline:
+                _delete_later(ctx, js, sel.stream, cfg.name)
+                raise
+            try:
+                await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                _delete_later(ctx, js, sel.stream, cfg.name)
+                raise
+        except asyncio.CancelledError:
+            _delete_later(ctx, js, sel.stream, cfg.name)
+            raise
+
+
+def _resumable(sel: Selection) -> bool:
+    """A bounded ephemeral replay can restart where it stopped (``--last*``/``--new`` cannot)."""
+    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
+
+
+def _rest(sel: Selection, puller: Puller) -> Selection:
+    """The selection still to read after a reconnect: from the sequence after the last one kept.
+
+    A server restart loses our ephemeral (memory) consumer; without this the replay would
+    wait out its idle timeout and return a silently partial frame.
+    """
+    if puller.last_seq is None:
+        return sel
+    count = None if sel.count is None else max(1, sel.count - puller.received)
+    return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
+
+
+def _delete_later(ctx: JSContext, js: Any, stream: str, name: str) -> None:
+    """Delete a consumer whose creation was interrupted, without holding up the cell.
+
+    We chose its name up front, so it can be deleted even though the create's answer
+    never came; the task outlives the cell (the server may be slow to answer) and is
+    owned by the context, so closing the connection waits for it (bounded).
+    """
+    ctx.own(_delete_consumer(js, stream, name), name=f"delete consumer {stream}/{name}")
+
+
+async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -> None:
+    """Delete our ephemeral consumer; shielded so an interrupt cannot skip it.
+
+    Retried when the server does not answer: during a cluster leader election the delete
+    times out while the consumer lives on (until its inactive threshold).  Not retried after
+    an interrupt: the user is waiting for the cell to end.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        attempts = 1
+    for _ in range(attempts):
+        try:
+            await asyncio.shield(js.delete_consumer(stream, name))
+            return
+        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+            return
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError):
+            continue
+        except Exception:  # the inactive threshold removes it anyway
+            return
+
+
+async def acknowledge(replies: list[str], action: str, delay: float | None = None,
+                      *, ctx: JSContext | None = None) -> int:
+    """Send ``+ACK``/``-NAK``/``+TERM``/``+WPI`` for every kept message (pipelined, then flushed)."""
+    nc = current(ctx).nc
+    body = ACTIONS[action]
+    if action == "nak" and delay:
+        body += b" " + orjson.dumps({"delay": int(delay * 1e9)})
+    for reply in replies:
+        await nc.publish(reply, body)
+    await nc.flush()
+    return len(replies)

@@ -1,0 +1,118 @@
+"""A live replay: new messages of a stream read in the background, until stopped.
+
+:class:`LiveReplay` runs :func:`jsmagic.reading.reader.replay` as a background task on its
+context's loop with ``Selection.live`` set: no end bound, no idle stop, every arrival
+flushed into the kept :class:`~jsmagic.reading.frames.Rows` (so :attr:`LiveReplay.df` has
+every row, nothing dropped).  Each arrival is handed to ``on_rows`` as the chunks that
+are new since the last call; ``on_end`` hears once how it ended.  The task is registered
+on the context (``ctx.spawn``), so ``%js_close`` stops it with its connection; stopping
+cancels the task, whose ``finally`` deletes the ephemeral consumer.
+
+The widget that shows it is :class:`jsmagic.ui.tail.Follow` (``%js_consume --follow``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Callable
+
+import pandas as pd
+
+from ..core.context import JSContext
+from ..core.registry import current
+from .frames import Chunk, Rows
+from .reader import replay
+from .selection import Selection
+
+ENDED, INTERRUPTED, CANCELLED, ERROR = "ended", "interrupted", "cancelled", "error"
+
+
+class LiveReplay:
+    """A running live read of ``sel``: ``.df`` (every row so far), ``.stop()``, ``.running``.
+
+    ``on_rows(chunks)``: called from the loop with the chunks that arrived since the last
+    call.  ``on_end(state)``: called once, ``state`` one of ``"ended"`` (the read ended by
+    itself), ``"interrupted"`` (stopped: what arrived is kept), ``"cancelled"`` (stopped
+    before reading began) or ``"error"`` (:attr:`error` says why).
+    """
+
+    def __init__(self, sel: Selection, on_rows: Callable[[list[Chunk]], None] | None = None,
+                 on_end: Callable[[str], None] | None = None, *, ctx: JSContext | None = None) -> None:
+        self.sel = dataclasses.replace(sel, live=True)
+        self.ctx = current(ctx)
+        self.on_rows, self.on_end = on_rows, on_end
+        self.rows: Rows | None = None
+        self.error: str | None = None
+        self.entry = None
+        self.task: asyncio.Task | None = None
+        self._seen_chunks = 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def start(self, describe: Callable[[], str] | None = None) -> "LiveReplay":
+        """Start the background task on the context's loop (returns at once)."""
+        self.entry = self.ctx.spawn(self._run(), name=f"follow {self.sel.stream}", kind="follow",
+                                    describe=describe or self.describe)
+        self.task = self.entry.task
+        return self
+
+    async def _run(self) -> None:
+        try:
+            result = await replay(self.sel, self._arrived, rows_out=self._bind, ctx=self.ctx)
+            self._arrived(0, None)
+            self._end(INTERRUPTED if result.interrupted else ENDED)
+        except asyncio.CancelledError:
+            self._end(CANCELLED)
+            raise
+        except Exception as e:  # reported through on_end; the kernel keeps going
+            self.error = str(e)
+            self._end(ERROR)
+
+    def _bind(self, rows: Rows) -> None:
+        self.rows = rows
+
+    def _end(self, state: str) -> None:
+        if self.on_end is not None:
+            self.on_end(state)
+
+    def stop(self) -> None:
+        """Stop following; the consumer is deleted and ``.df`` keeps what arrived."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    # ---- rows ------------------------------------------------------------------------
+    def _arrived(self, done: int, total: int | None) -> None:
+        """The replay's progress callback: hand the chunks that are new to ``on_rows``."""
+        chunks = self.new_chunks()
+        if chunks and self.on_rows is not None:
+            self.on_rows(chunks)
+
+    def new_chunks(self) -> list[Chunk]:
+        """The chunks kept since the last call (each arrival is read once)."""
+        if self.rows is None:
+            return []
+        chunks = self.rows.chunks[self._seen_chunks :]
+        self._seen_chunks = len(self.rows.chunks)
+        return chunks
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """Every message received so far, decoded like ``%js_consume`` would."""
+        if self.rows is None:
+            return Rows().frame()
+        return self.rows.frame(self.sel.decode, self.sel.flatten)
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.rows is not None else 0
+
+    def describe(self) -> str:
+        """What ``%js_status`` lists for this task."""
+        state = "running" if self.running else "stopped"
+        return f"following {self.sel.stream}: {len(self):,} messages, {state}"
+
+    def __repr__(self) -> str:
+        return f"<LiveReplay {self.describe()}>"

@@ -1,0 +1,178 @@
+"""Pull a consumer by hand: ``CONSUMER.MSG.NEXT`` requests answered on ONE core inbox.
+
+nats-py's ``fetch()`` + ``msg.metadata`` + a list of dicts reads 15–19k msg/s; this reads
+several times that:
+
+* the pull requests are published to ``ctx.api.msg_next(stream, consumer)`` (prefix-aware:
+  a JetStream domain or an imported API prefix changes that subject too), two batches in
+  flight, all answered on one inbox subscription;
+* a message costs four list appends in the subscription callback, and the reading loop
+  is woken every half batch, not per message;
+* the stream sequence, delivery count and timestamp come from the ack subject, parsed
+  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..core.errors import JSMagicError
+from ..core.runner import check_cancelled
+from ..jsapi import ACK_PREFIX, JSApi
+from .frames import Collector, make_chunk
+from .selection import ProgressFn
+
+_ACK_HEAD = len(ACK_PREFIX.rstrip(".").split("."))  # tokens of the ack prefix itself (2)
+
+
+class Puller:
+    """Manual pull requests on ONE core inbox subscription; messages gathered as column lists."""
+
+    def __init__(self, api: JSApi, stream: str, consumer: str, batch: int, wait: bool, expires: float,
+                 durable: bool = False, headers_only: bool = False, live: bool = False) -> None:
+        nc = api.nc
+        self.nc, self.batch, self.wait, self.expires = nc, batch, wait, expires
+        self.api = api.msg_next(stream, consumer)
+        self.durable, self.headers_only, self.live = durable, headers_only, live
+        self.inbox = nc.new_inbox()
+        self.sub = None
+        self.subjects: list[str] = []
+        self.replies: list[str] = []
+        self.datas: list[bytes] = []
+        self.headers: list[Any] = []
+        self.requested = self.received = self.expired = 0
+        self.empty = False
+        self.error: str | None = None
+        self.wake = asyncio.Event()
+        self._prefix: int | None = None
+        self._v2 = False
+        self.want: int | None = None
+        self.last_seq: int | None = None  # stream sequence of the last message flushed
+        self.lost = False  # a pull request found no consumer to answer it
+        self._reconnects = nc.stats.get("reconnects", 0)
+        self._half = max(1, batch // 2)
+        self._names: dict[str, str] = {}
+
+    async def start(self) -> None:
+        limit = max(4 * self.batch, 65_536)
+        self.sub = await self.nc.subscribe(
+            self.inbox, cb=self._on_msg, pending_msgs_limit=limit, pending_bytes_limit=limit * 64 * 1024
+        )
+
+    async def stop(self) -> None:
+        if self.sub is not None:
+            try:
+                await asyncio.shield(self.sub.unsubscribe())
+            except BaseException:
+                pass
+            self.sub = None
+
+    def cut_off(self) -> bool:
+        """Whether the connection dropped (or is down) since this puller started."""
+        return self.nc.stats.get("reconnects", 0) != self._reconnects or not self.nc.is_connected
+
+    async def _on_msg(self, msg) -> None:
+        reply = msg.reply
+        if reply:
+            self.subjects.append(msg.subject)
+            self.replies.append(reply)
+            self.datas.append(msg.data)
+            self.headers.append(msg.headers)
+            self.received += 1
+            if self.wait or self.received == self.want or self.received % self._half == 0 or reply.endswith(".0"):
+                self.wake.set()  # not per message: each wake-up of the reading loop costs
+            return
+        status = (msg.headers or {}).get("Status")
+        if status == "100":
+            return
+        if status == "503":  # no responders: the consumer's server is gone (killed or restarted)
+            self.lost = True
+        elif status == "404":
+            self.empty = True
+        elif status == "408":
+            self.expired += int((msg.headers or {}).get("Nats-Pending-Messages", 0) or 0)
+        else:
+            desc = (msg.headers or {}).get("Description", "")
+            self.error = f"pull request failed: {status} {desc}".strip()
+        self.wake.set()
+
+    async def _request(self, n: int) -> None:
+        body = {"batch": n, "expires": int(self.expires * 1e9)} if self.wait else {"batch": n, "no_wait": True}
+        self.requested += n
+        await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
+
+    async def drain(self, collector: Collector, want: int | None, idle: float | None, progress: ProgressFn | None) -> bool:
+        """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
+
+        Returns True when it stopped on the idle timeout while still expecting messages.
+        """
+        seen, self.want = 0, want
+        while True:
+            while self.requested - self.received - self.expired < 2 * self.batch and not self.empty:
+                if want is not None and self.requested >= want:
+                    break
+                await self._request(self.batch if want is None else min(self.batch, want - self.requested))
+            if self.received == seen:
+                try:
+                    async with asyncio.timeout(idle):
+                        await self.wake.wait()
+                except TimeoutError:
+                    self.flush(collector)
+                    return want is not None and not self.wait
+            check_cancelled()
+            self.wake.clear()
+            seen = self.received
+            if self.error:
+                raise JSMagicError(self.error)
+            if self.lost and not self.wait:
+                self.flush(collector)
+                return True
+            finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
+            if self.empty and self.wait:
+                self.empty = False
+            if len(self.datas) >= 10 * self.batch or finished or self.live:
+                if self.flush(collector) or finished:
+                    return False
+            if progress is not None:
+                progress(collector.kept + len(self.datas), want)
+
+    def flush(self, collector: Collector) -> bool:
+        """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
+        if not self.datas:
+            return collector.done
+        subjects, replies, datas, headers = self.subjects, self.replies, self.datas, self.headers
+        self.subjects, self.replies, self.datas, self.headers = [], [], [], []
+        names = self._names  # one str object per distinct subject: saves ~60 bytes a row
+        if len(names) > 100_000:
+            names.clear()
+        subjects = [names.setdefault(x, x) for x in subjects]
+        nums = self._parse_acks(replies)
+        delivered, sseq, cseq, ts, pending = nums.T
+        self.last_seq = int(sseq[-1])
+        extra = {}
+        if self.durable:
+            extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
+        chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
+        return collector.add(chunk)
+
+    def _parse_acks(self, replies: list[str]) -> np.ndarray:
+        """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``.
+
+        v1: ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>``;
+        v2 adds ``<domain>.<account hash>`` after the prefix and a random token at the end.
+        """
+        if self._prefix is None:
+            tokens = replies[0].split(".")
+            self._v2 = len(tokens) >= 12
+            head = _ACK_HEAD + (4 if self._v2 else 2)  # [domain, account,] stream, consumer
+            self._prefix = len(".".join(tokens[:head])) + 1
+        p = self._prefix
+        tails = [r[p : r.rindex(".")] for r in replies] if self._v2 else [r[p:] for r in replies]
+        nums = np.fromstring(".".join(tails), dtype=np.int64, sep=".")
+        if len(nums) != 5 * len(replies):
+            raise JSMagicError("unexpected ack subject format from the server")
+        return nums.reshape(-1, 5)

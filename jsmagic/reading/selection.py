@@ -1,0 +1,126 @@
+"""What a replay reads: the :class:`Selection`, its checks, and what follows from it alone.
+
+A selection speaks the ``nats sub --stream`` vocabulary (``--all/--new/--last/
+--last-per-subject/--start-seq/--since``) plus bounds, decoding and the durable options.
+From it and the stream's info follow the consumer to create (:func:`consumer_config`),
+where to stop (:func:`bounds_for`) and whether to read without any consumer
+(:func:`reads_by_get`).  Nothing here talks to the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+from typing import Any, Callable
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
+
+from ..core.config import settings
+from ..core.errors import InputError
+from .frames import Bounds
+
+DELIVER = ("all", "new", "last", "last_per_subject", "start_seq", "since")
+ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "in_progress": b"+WPI"}
+INACTIVE_THRESHOLD = 120.0  # seconds an abandoned ephemeral consumer survives (kernel died mid-replay)
+
+ProgressFn = Callable[[int, int | None], None]
+"""What every reader reports to: ``progress(done, total_or_None)`` (the magic passes a progress line)."""
+
+
+@dataclasses.dataclass
+class Selection:
+    """What to replay: the ``nats sub --stream`` words, bounds, decoding and durable options."""
+
+    stream: str
+    subjects: list[str] = dataclasses.field(default_factory=list)
+    deliver: str = "all"
+    start_seq: int | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    end_seq: int | None = None
+    count: int | None = None
+    headers_only: bool = False
+    decode: str = "auto"
+    flatten: bool = False
+    timeout: float | None = None
+    batch: int | None = None
+    durable: str | None = None
+    action: str | None = None  # ack | nak | term | in_progress (durable only)
+    delay: float | None = None  # nak delay, seconds
+    ack_wait: float | None = None
+    max_deliver: int | None = None
+    live: bool = False  # --follow: no end, no idle stop; every arrival is flushed to the rows
+
+    def check(self) -> None:
+        """Reject contradictory input before anything touches the server."""
+        if self.deliver not in DELIVER:
+            raise InputError(f"unknown deliver policy {self.deliver!r}", hint=f"use one of {', '.join(DELIVER)}")
+        if self.deliver == "start_seq" and (self.start_seq is None or self.start_seq < 1):
+            raise InputError("--start-seq needs a sequence >= 1")
+        if self.deliver == "since" and self.since is None:
+            raise InputError("--since needs a time")
+        if self.count is not None and self.count < 1:
+            raise InputError("-n/--count must be >= 1")
+        if self.action and not self.durable:
+            raise InputError(f"--{self.action.replace('_', '-')} needs --durable NAME", hint="acks only exist on a durable consumer")
+        if self.action and self.action not in ACTIONS:
+            raise InputError(f"unknown ack action {self.action!r}")
+        if self.delay is not None and self.action != "nak":
+            raise InputError("--delay only goes with --nak")
+
+    @property
+    def api_timeout(self) -> float:
+        """Seconds to wait for one server answer."""
+        return self.timeout or settings().timeout
+
+    @property
+    def idle_timeout(self) -> float | None:
+        """Seconds without a message after which a replay ends (never, when following)."""
+        return None if self.live else self.api_timeout
+
+
+def reads_by_get(info: Any, sel: Selection) -> bool:
+    """WorkQueue/Interest streams are never given a consumer unless --durable says so."""
+    return not sel.durable and info.config.retention in (RetentionPolicy.WORK_QUEUE, RetentionPolicy.INTEREST)
+
+
+def bounds_for(sel: Selection, info: Any) -> Bounds:
+    """Stop at --end-seq/--until/-n, and at the last sequence as of now (except --new)."""
+    end = sel.end_seq
+    if sel.deliver != "new" and not sel.durable and not sel.live:
+        last = info.state.last_seq
+        end = last if end is None else min(end, last)
+    until = int(sel.until.timestamp() * 1e9) if sel.until else None
+    return Bounds(end_seq=end, until_ns=until, count=sel.count)
+
+
+def consumer_config(sel: Selection, info: Any) -> ConsumerConfig:
+    """The consumer for a selection: ephemeral/AckNone by default, explicit acks when durable."""
+    policy = {
+        "all": DeliverPolicy.ALL, "new": DeliverPolicy.NEW, "last": DeliverPolicy.LAST,
+        "last_per_subject": DeliverPolicy.LAST_PER_SUBJECT, "start_seq": DeliverPolicy.BY_START_SEQUENCE,
+        "since": DeliverPolicy.BY_START_TIME,
+    }[sel.deliver]
+    cfg = ConsumerConfig(
+        deliver_policy=policy,
+        opt_start_seq=sel.start_seq if sel.deliver == "start_seq" else None,
+        opt_start_time=sel.since.isoformat().replace("+00:00", "Z") if sel.deliver == "since" else None,
+        headers_only=sel.headers_only or None,
+    )
+    if len(sel.subjects) == 1:
+        cfg.filter_subject = sel.subjects[0]
+    elif sel.subjects:
+        cfg.filter_subjects = list(sel.subjects)
+    elif sel.deliver == "last_per_subject":  # the server wants a filter for this policy
+        cfg.filter_subject = ">"
+    if sel.durable:
+        cfg.durable_name = sel.durable
+        cfg.ack_policy = AckPolicy.EXPLICIT
+        cfg.ack_wait, cfg.max_deliver = sel.ack_wait, sel.max_deliver
+    else:
+        cfg.name = f"jsmagic_{secrets.token_hex(6)}"
+        cfg.ack_policy = AckPolicy.NONE
+        cfg.inactive_threshold = max(INACTIVE_THRESHOLD, 3 * sel.api_timeout)
+        cfg.mem_storage, cfg.num_replicas = True, 1
+    return cfg

@@ -1,0 +1,48 @@
+"""How a publish reads in a notebook: the acks table with its one-line summary.
+
+The core (:class:`jsmagic.publishing.result.PublishResult`) holds the acks and the counts;
+this module writes them the way a user reads them::
+
+    2 messages → stream ORDERS, seq 1–2
+    3 messages → stream ORDERS, seq 1–3, 3 duplicates (already stored, not stored again)
+    interrupted: 20,480 messages → stream ORDERS, seq 1–20480; acknowledged: messages 1–20480 of the publish; …
+"""
+
+from __future__ import annotations
+
+from ..publishing.result import PublishResult, ranges
+from .display import ResultFrame, result_frame
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
+def summary_text(result: PublishResult) -> str:
+    """``2 messages → stream ORDERS, seq 41–42`` (+ duplicates, failures, interruption, unsent)."""
+    acked = result.acked_positions()
+    where = "; ".join(
+        f"stream {s}, seq {lo}" + (f"–{hi}" if hi != lo else "") for s, (lo, hi) in result.seq_ranges(acked).items()
+    )
+    text = _plural(len(acked), "message") + (f" → {where}" if where else " acknowledged")
+    dups = result.duplicates(acked)
+    if dups:
+        text += f", {_plural(dups, 'duplicate')} (already stored, not stored again)"
+    for why, refs in result.failures().items():
+        text += f"; {len(refs):,} failed ({result.ref_name}s {ranges(refs)}): {why}"
+    if result.interrupted:
+        # positions, not lines: with --count a line is sent many times
+        missing = [k + 1 for k in result.unanswered_positions()]
+        text = f"interrupted: {text}"
+        if acked:
+            text += f"; acknowledged: messages {ranges(k + 1 for k in acked)} of the publish"
+        if missing:
+            text += f"; {len(missing):,} sent without ack (messages {ranges(missing)})"
+    if result.unsent:  # also when a stall stopped the send loop
+        text += f"; {result.unsent:,} not sent"
+    return text
+
+
+def publish_frame(result: PublishResult) -> ResultFrame:
+    """The acks as the notebook shows them: limited rows, the summary underneath (``.summary``)."""
+    return result_frame(result.frame(), summary_text(result))

@@ -1,0 +1,119 @@
+"""Readable ``info`` answers: a stream's or consumer's configuration and state as ``field: value`` sections.
+
+The core hands over nats-py's StreamInfo/ConsumerInfo (and numbers nats-py drops, such
+as a stream's subject count); this module turns them into what ``%js_stream info`` and
+``%js_consumer info`` show: sizes and ages in human units, enum words, "unlimited" for -1.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from nats.js import api
+
+from ..admin.consumers import consumer_row
+from ..core.units import format_duration, format_size
+
+
+class Report(dict):
+    """A readable ``info`` answer: sections of ``field: value`` lines, still a plain dict to code."""
+
+    def __init__(self, title: str, sections: dict[str, dict[str, Any]], raw: Any = None):
+        super().__init__(sections)
+        self.title = title
+        self.raw = raw  # the nats-py object (StreamInfo, ConsumerInfo...) for code that wants it
+
+    def __repr__(self) -> str:
+        lines = [self.title]
+        for section, fields in self.items():
+            lines.append(f"\n{section}:")
+            width = max((len(k) for k in fields), default=0)
+            lines.extend(f"  {k.rjust(width)}: {v}" for k, v in fields.items())
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(repr(self))
+
+
+def shown(key: str, value: Any) -> str:
+    """One config value the way a person reads it (units, enum words, lists)."""
+    if isinstance(value, Enum):
+        value = value.value
+    if key in ("max_bytes", "max_msg_size") and isinstance(value, int):
+        return format_size(value)
+    if key in ("max_age", "duplicate_window", "ack_wait", "inactive_threshold"):
+        return format_duration(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "-" if value is None else str(value)
+
+
+def _limit(value: int | None) -> str:
+    """A count limit: ``unlimited`` for -1/None, else the number with thousands separators."""
+    return "unlimited" if (value or -1) < 0 else f"{value:,}"
+
+
+def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report:
+    """A StreamInfo as readable sections (configuration, state); ``.raw`` is the StreamInfo.
+
+    ``num_subjects`` comes from the raw API answer (nats-py's StreamState drops it); None shows "-".
+    """
+    c, s = si.config, si.state
+    config = {
+        "subjects": shown("subjects", c.subjects or []),
+        "description": c.description or "-",
+        "retention": shown("", c.retention),
+        "storage": shown("", c.storage),
+        "replicas": c.num_replicas or 1,
+        "discard": shown("", c.discard),
+        "max messages": _limit(c.max_msgs),
+        "max per subject": _limit(c.max_msgs_per_subject),
+        "max bytes": shown("max_bytes", c.max_bytes if c.max_bytes is not None else -1),
+        "max age": format_duration(c.max_age),
+        "max message size": shown("max_msg_size", c.max_msg_size if c.max_msg_size is not None else -1),
+        "duplicate window": format_duration(c.duplicate_window),
+        "allow direct": bool(c.allow_direct),
+        "allow rollup": bool(c.allow_rollup_hdrs),
+        "deny delete/purge": f"{bool(c.deny_delete)}/{bool(c.deny_purge)}",
+        "sealed": bool(c.sealed),
+    }
+    state = {
+        "messages": f"{s.messages:,}",
+        "bytes": format_size(s.bytes),
+        "first sequence": s.first_seq,
+        "last sequence": s.last_seq,
+        "deleted": s.num_deleted or 0,
+        "subjects": f"{num_subjects:,}" if num_subjects is not None else "-",
+        "consumers": s.consumer_count,
+    }
+    return Report(f"Stream {c.name}", {"Configuration": config, "State": state}, raw=si)
+
+
+def consumer_report(ci: api.ConsumerInfo) -> Report:
+    """A ConsumerInfo as readable sections (configuration, state); ``.raw`` is the ConsumerInfo."""
+    c = ci.config
+    config = {
+        "durable": c.durable_name or "(ephemeral)",
+        "kind": "pull" if not c.deliver_subject else f"push to {c.deliver_subject}",
+        "deliver policy": shown("", c.deliver_policy)
+        + (f" from {c.opt_start_seq}" if c.opt_start_seq else "")
+        + (f" from {c.opt_start_time}" if c.opt_start_time else ""),
+        "ack policy": shown("", c.ack_policy),
+        "ack wait": format_duration(c.ack_wait),
+        "max deliver": "unlimited" if (c.max_deliver or -1) < 0 else c.max_deliver,
+        "max ack pending": c.max_ack_pending,
+        "filter": ", ".join(c.filter_subjects or ([c.filter_subject] if c.filter_subject else [])) or "-",
+        "replay": shown("", c.replay_policy),
+    }
+    row = consumer_row(ci)
+    state = {
+        "pending": f"{row['pending']:,}",
+        "ack pending": f"{row['ack_pending']:,}",
+        "redelivered": f"{row['redelivered']:,}",
+        "waiting pulls": row["waiting"],
+        "last delivered": f"stream seq {row['delivered_seq']}",
+        "ack floor": f"stream seq {row['ack_floor_seq']}",
+        "last active": row["last_active"],
+    }
+    return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)

@@ -1,0 +1,111 @@
+"""``%js_consume … --follow``: a live tail of a stream in a :class:`jsmagic.ui.livetable.LiveTable`.
+
+The reading is the core's :class:`jsmagic.reading.follow.LiveReplay` (a background task on
+the kernel's loop, registered on its connection); this module shows it: the newest rows
+pushed to the table, which renders at most ``JSMagic.max_render_rate`` times a second while
+the kernel is idle.  Only the rows the table can show are decoded; ``.df`` has every row.
+Stopping (the Stop button, ``.stop()``, ``%js_close``) cancels the task, whose ``finally``
+deletes the ephemeral consumer.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..core.context import JSContext
+from ..core.decode import decode_value
+from ..reading.follow import CANCELLED, ENDED, ERROR, INTERRUPTED, LiveReplay
+from ..reading.frames import Chunk
+from ..reading.selection import Selection
+from .livetable import LiveTable
+
+COLUMNS = ["seq", "subject", "time", "size", "data"]
+SHOWN = 50  # rows rendered (newest first); .df keeps every row
+
+
+class Follow:
+    """A running live tail: ``.df`` (every row so far), ``.stop()``, ``.table`` (the widget)."""
+
+    def __init__(self, sel: Selection, *, ctx: JSContext | None = None) -> None:
+        self.live = LiveReplay(sel, on_rows=self._show, on_end=self._ended, ctx=ctx)
+        self.sel = self.live.sel
+        self.table = LiveTable(COLUMNS, title=f"{sel.stream} (follow)", tail=SHOWN, max_rows=SHOWN,
+                               on_stop=self.live.stop)
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def start(self) -> "Follow":
+        """Start reading in the background (returns at once)."""
+        self.live.start(describe=self.describe)
+        return self
+
+    def stop(self) -> "Follow":
+        """Stop following; the consumer is deleted and ``.df`` keeps what arrived."""
+        self.table.stop()
+        return self
+
+    def _ended(self, state: str) -> None:
+        """Show how the read ended: by itself, stopped, or with an error (the kernel keeps going)."""
+        if state == ENDED:
+            self.table.finish(note="ended")
+        elif state == INTERRUPTED:
+            self.table.finish(note="")
+        elif state == ERROR:
+            self.table.finish("error", note=self.live.error)
+        elif state == CANCELLED:
+            self.table.finish()
+
+    @property
+    def running(self) -> bool:
+        return self.live.running
+
+    @property
+    def task(self):
+        return self.live.task
+
+    @property
+    def entry(self):
+        return self.live.entry
+
+    @property
+    def error(self) -> str | None:
+        return self.live.error
+
+    # ---- rows ------------------------------------------------------------------------
+    def _show(self, chunks: list[Chunk]) -> None:
+        """Push the newest arrivals to the table (only the rows it can show are decoded)."""
+        n = sum(len(c) for c in chunks)
+        if not n:
+            return
+        shown, skipped = [], n - min(n, SHOWN)
+        for chunk in chunks:
+            for i in range(len(chunk)):
+                if skipped > 0:
+                    skipped -= 1
+                    continue
+                data = None if self.sel.headers_only else decode_value(chunk.payload(i), "auto")
+                t = pd.Timestamp(int(chunk.time_ns[i]), unit="ns", tz="UTC")
+                shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), data))
+        for k, row in enumerate(shown):
+            self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """Every message received so far, decoded like ``%js_consume`` would."""
+        return self.live.df
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def describe(self) -> str:
+        return self.live.describe()
+
+    def __repr__(self) -> str:
+        return f"<Follow {self.describe()}>"
+
+
+def follow(sel: Selection, display: bool = True, *, ctx: JSContext | None = None) -> Follow:
+    """Start a live tail of ``sel`` and (in a notebook) display its table."""
+    handle = Follow(sel, ctx=ctx).start()
+    if display:
+        handle.table.display()
+    return handle

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from jsmagic.connect import permissions
+from jsmagic.connecting import permissions
 from jsmagic.core.registry import context
 from jsmagic.core.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
 from jsmagic.testing import nats_server

@@ -49,6 +49,8 @@ def load_ipython_extension(ipython) -> None:
         ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, JSMagic)] + [cfg]
     for magics in MAGICS:
         ipython.register_magics(magics)
+        if getattr(magics, "verbs", None) is not None:
+            completion.register_verbs(magics.verbs.magic, list(magics.verbs.parsers))
     completion.install(ipython)
 
 

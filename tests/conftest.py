@@ -80,3 +80,30 @@ def nc(server):
     yield client, js, loop.run_until_complete
     loop.run_until_complete(client.close())
     loop.close()
+
+
+def open_second(url: str, alias: str = "second"):
+    """A named connection to ``url`` beside the current one (not made current)."""
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core import registry
+
+    ctx = registry.create(alias)
+    ctx.run(ctx.connect(resolve({"servers": [url]})))
+    assert registry.context() is not ctx
+    return ctx
+
+
+def close_second(ctx) -> None:
+    """Close a connection made by :func:`open_second` and forget its name."""
+    from jsmagic.core import registry
+
+    ctx.run(ctx.close())
+    registry.forget(ctx.alias)
+
+
+@pytest.fixture
+def second(shell, fresh_server):
+    """A second named connection, to a server of its own, beside the shell's current one (not made current)."""
+    ctx = open_second(fresh_server.url)
+    yield ctx
+    close_second(ctx)

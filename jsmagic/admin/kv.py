@@ -35,7 +35,7 @@ from ..core.registry import current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
 from .kvwatch import frame_times, operation
 from .ordered import OrderedReader
-from .reading import ProgressFn
+from .scan import ProgressFn
 from .streams import connected, stream_names
 
 _BUCKET = re.compile(r"^[a-zA-Z0-9_-]+$")

@@ -33,7 +33,7 @@ from ..core.errors import InputError, JSMagicError
 from ..core.registry import jetstream
 from ..jsapi import obj_chunks, obj_meta, obj_stream
 from .objects import object_info, object_row, store
-from .reading import ProgressFn, read_raw
+from .scan import ProgressFn, read_raw
 
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size
 WINDOW = 16  # chunk publishes in flight during a put (2 MiB)

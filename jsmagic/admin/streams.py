@@ -23,7 +23,7 @@ from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_fou
 from ..core.registry import current, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
-from .reading import count_matching
+from .scan import count_matching
 from .streamconfig import changes, config_params
 
 LIST_COLUMNS = ["name", "subjects", "retention", "storage", "replicas", "messages", "bytes",

@@ -1,0 +1,1 @@
+"""The kernel-independent heart: contexts and their registry, the runner, settings, errors, secrets, units."""

@@ -72,6 +72,10 @@ def _make_reentrant(loop: asyncio.AbstractEventLoop) -> None:
 class Interrupted(KeyboardInterrupt):
     """Raised by :func:`run` when the user interrupted and the coroutine kept nothing."""
 
+    def _render_traceback_(self) -> list[str]:
+        """One line in a notebook, like jsmagic's errors (a traceback into the runner helps nobody)."""
+        return ["\x1b[0;31mInterrupted: stopped before anything was kept; nothing is left running\x1b[0m"]
+
 
 def run(coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
     """Run ``coro`` to completion on ``loop`` from synchronous code and return its result.

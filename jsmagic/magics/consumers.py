@@ -14,7 +14,6 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 import pandas as pd
 
 from ..admin import consumers
-from ..ui import completion
 from ..ui.display import result_frame
 from ..ui.report import consumer_report
 from .base import friendly, run
@@ -56,7 +55,6 @@ p.add_argument("stream")
 p.add_argument("name")
 p.add_argument("--force", action="store_true")
 del p, kind, act
-completion.register_verbs("js_consumer", list(VERBS.parsers))
 
 
 def _add(a: Any) -> Any:
@@ -101,6 +99,8 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 @magics_class
 class ConsumerMagics(Magics):
     """``%js_consumer``: manage consumers and pull messages through them."""
+
+    verbs = VERBS  # Tab completion offers these (registered by load_ipython_extension)
 
     @no_var_expand
     @line_magic

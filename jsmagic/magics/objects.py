@@ -15,7 +15,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..admin import objects, objtransfer
 from ..core.errors import InputError
-from ..ui import buckets, completion
+from ..ui import buckets
 from ..ui.objwatch import ObjectWatch
 from ..ui.progress import Progress
 from .base import friendly, run, user_namespace
@@ -52,7 +52,6 @@ p.add_argument("--force", action="store_true")
 p = VERBS.add("watch", "A live table of the bucket's objects (stop with .stop(), the Stop button or %js_close)")
 p.add_argument("bucket")
 del p
-completion.register_verbs("js_obj", list(VERBS.parsers))
 
 
 def _transfer(label: str, transfer: Callable[[Progress], Any]) -> Any:
@@ -105,6 +104,8 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 @magics_class
 class ObjectMagics(Magics):
     """``%js_obj``: use JetStream's object store."""
+
+    verbs = VERBS  # Tab completion offers these (registered by load_ipython_extension)
 
     def _put(self, a: Any) -> Any:
         if (a.file is None) == (a.source is None):

@@ -14,7 +14,6 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..admin import rates, streams
 from ..core.units import format_size
-from ..ui import completion
 from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.progress import Progress
@@ -74,7 +73,6 @@ p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", default="1m", help="interval (10s, 1m, 1h)")
 p.add_argument("--subject", help="only messages on this subject filter")
 del p
-completion.register_verbs("js_stream", list(VERBS.parsers))
 
 
 def _config_flags(args: Any) -> dict[str, Any]:
@@ -160,6 +158,8 @@ CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm}
 @magics_class
 class StreamMagics(Magics):
     """``%js_stream``: manage and inspect JetStream streams."""
+
+    verbs = VERBS  # Tab completion offers these (registered by load_ipython_extension)
 
     @no_var_expand
     @line_magic

@@ -25,7 +25,7 @@ _cache: dict[tuple, tuple[float, list[str]]] = {}
 
 
 def register_verbs(magic: str, verbs: list[str]) -> None:
-    """The verbs a magic accepts (each magic module registers its own)."""
+    """The verbs a magic accepts (the extension registers them when it loads)."""
     _verbs[magic] = list(verbs)
 
 
@@ -129,6 +129,7 @@ def uninstall(shell: Any) -> None:
     if completer is not None and matcher in completer.custom_matchers:
         completer.custom_matchers.remove(matcher)
     _cache.clear()
+    _verbs.clear()
 
 
 def clear_cache() -> None:

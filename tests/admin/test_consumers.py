@@ -10,7 +10,7 @@ from jsmagic.admin import consumers
 from jsmagic.core.errors import ForceRequiredError, InputError, NotFoundError
 from jsmagic.core.registry import context
 
-from .test_streams import close_second, open_second
+from ..conftest import close_second, open_second
 
 
 @pytest.fixture

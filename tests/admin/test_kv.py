@@ -232,20 +232,6 @@ def test_only_value_verbs_take_a_cell_and_help_lists_every_verb(shell, bucket):
     assert "--output NAME" in doc
 
 
-@pytest.fixture
-def second(shell, fresh_server):
-    """A second named connection, to a server of its own, beside the current one (not made current)."""
-    from jsmagic.connecting.options import resolve
-    from jsmagic.core import registry
-
-    ctx = registry.create("second")
-    ctx.run(ctx.connect(resolve({"servers": [fresh_server.url]})))
-    assert registry.context() is not ctx
-    yield ctx
-    ctx.run(ctx.close())
-    registry.forget(ctx.alias)
-
-
 def test_every_core_verb_goes_to_the_context_it_is_given(shell, second):
     """``ctx=`` routes a verb to that connection; the current one (default) never sees the bucket."""
     from jsmagic.admin import kv as core

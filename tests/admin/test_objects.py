@@ -204,19 +204,6 @@ def test_get_writes_a_file_with_file_and_output_names_a_variable(shell, bucket, 
         shell.find_line_magic("js_obj").__doc__.split())
 
 
-@pytest.fixture
-def second(shell, fresh_server):
-    """A second named connection, to a server of its own, beside the current one (not made current)."""
-    from jsmagic.connecting.options import resolve
-    from jsmagic.core import registry
-
-    ctx = registry.create("second")
-    ctx.run(ctx.connect(resolve({"servers": [fresh_server.url]})))
-    yield ctx
-    ctx.run(ctx.close())
-    registry.forget(ctx.alias)
-
-
 def test_every_core_verb_goes_to_the_context_it_is_given(shell, second, tmp_path):
     """``ctx=`` routes each verb to that connection; figures are plain numbers, progress a callback."""
     from jsmagic.admin import objects, objtransfer

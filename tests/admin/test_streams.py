@@ -17,31 +17,6 @@ def name():
     return "S" + uuid.uuid4().hex[:8].upper()
 
 
-@pytest.fixture
-def second(shell, fresh_server):
-    """A second named connection, to a server of its own, beside the current one (not made current)."""
-    ctx = open_second(fresh_server.url)
-    yield ctx
-    close_second(ctx)
-
-
-def open_second(url):
-    from jsmagic.connecting.options import resolve
-    from jsmagic.core import registry
-
-    ctx = registry.create("second")
-    ctx.run(ctx.connect(resolve({"servers": [url]})))
-    assert registry.context() is not ctx
-    return ctx
-
-
-def close_second(ctx):
-    from jsmagic.core import registry
-
-    ctx.run(ctx.close())
-    registry.forget(ctx.alias)
-
-
 def publish(nc, stream_subject_counts):
     """Publish ``{subject: count}`` with the independent client; payload is the running number."""
     client, js, run = nc

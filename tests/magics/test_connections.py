@@ -110,3 +110,31 @@ def test_unknown_and_bad_aliases_are_one_line_errors_that_change_nothing(sh, two
         sh.run_line_magic("js_use", "")
     assert jsmagic.context() is ctx and ctx.connected
     assert connected() == ["staging"]
+
+
+def test_unload_undoes_everything_load_did(two_servers):
+    from jsmagic.core import runner
+    from jsmagic.core.config import JSMagic
+    from jsmagic.ui import completion
+
+    staging, prod = two_servers
+    shell = jt.testing_shell(probe_local=False)
+    matchers_before = list(shell.Completer.custom_matchers)
+    assert completion.matcher in matchers_before
+    assert "purge" in completion.candidates("js_stream", [])  # the verbs were registered at load
+    shell.run_line_magic("js_connect", f"{staging.url} --alias a")
+    shell.run_line_magic("js_connect", f"{prod.url} --alias b")
+    a, b = jsmagic.context("a"), jsmagic.context("b")
+    shell.run_line_magic("unload_ext", "jsmagic")
+    assert a.nc is None and b.nc is None  # every named connection closed, not only the current one
+    assert jsmagic.contexts() == {}
+    assert completion.matcher not in shell.Completer.custom_matchers
+    assert completion.candidates("js_stream", []) == []
+    line_magics = shell.magics_manager.magics["line"]
+    assert not [name for name in line_magics if name.startswith("js_")]
+    assert not [c for c in shell.configurables if isinstance(c, JSMagic)]
+    assert runner._loop_provider is None
+    shell.run_line_magic("load_ext", "jsmagic")  # and it loads again cleanly
+    assert "js_use" in shell.magics_manager.magics["line"]
+    assert shell.Completer.custom_matchers.count(completion.matcher) == 1
+    shell.run_line_magic("unload_ext", "jsmagic")

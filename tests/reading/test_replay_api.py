@@ -1,6 +1,6 @@
 """The replay core as a script uses it: data back (no display text), any named connection, live reads.
 
-``replay(sel, ctx=other)`` reads through ``other`` while the notebook's current connection
+``replay(sel, ctx=second)`` reads through ``second`` while the notebook's current connection
 stays where it is; a :class:`LiveReplay` is stopped by closing its own connection; the
 words under a frame come from :mod:`jsmagic.ui.replay`, the figures from the core.
 """
@@ -29,37 +29,27 @@ def _name(prefix: str = "R") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
 
 
-@pytest.fixture
-def other(shell, fresh_server):
-    """A second named context on a server of its own; the shell's current one stays on the session server."""
-    ctx = registry.create("other")
-    ctx.run(ctx.connect(resolve({"servers": [fresh_server.url]})))
-    yield ctx
-    ctx.run(ctx.close())
-    registry.forget("other")
-
-
-def test_replay_and_check_stream_read_through_the_given_context(shell, other):
+def test_replay_and_check_stream_read_through_the_given_context(shell, second):
     async def fill():
-        await other.js.add_stream(name="ELSEWHERE", subjects=["else.>"])
-        await other.js.add_stream(StreamConfig(name="WQELSE", subjects=["wq.>"], retention=RetentionPolicy.WORK_QUEUE,
+        await second.js.add_stream(name="ELSEWHERE", subjects=["else.>"])
+        await second.js.add_stream(StreamConfig(name="WQELSE", subjects=["wq.>"], retention=RetentionPolicy.WORK_QUEUE,
                                                allow_direct=True))
         for i in range(3):
-            await other.js.publish("else.a", json.dumps({"i": i}).encode())
-            await other.js.publish("wq.a", json.dumps({"i": i}).encode())
+            await second.js.publish("else.a", json.dumps({"i": i}).encode())
+            await second.js.publish("wq.a", json.dumps({"i": i}).encode())
 
-    other.run(fill())
-    result = other.run(replay(Selection("ELSEWHERE"), ctx=other))
+    second.run(fill())
+    result = second.run(replay(Selection("ELSEWHERE"), ctx=second))
     assert type(result.frame) is pd.DataFrame and result.frame["i"].tolist() == [0, 1, 2]
     assert (result.method, result.interrupted, result.timed_out) == ("ephemeral consumer (deleted)", False, False)
-    by_get = other.run(replay(Selection("WQELSE"), ctx=other))  # direct get on the other connection's API
+    by_get = second.run(replay(Selection("WQELSE"), ctx=second))  # direct get on the second connection's API
     assert by_get.frame["i"].tolist() == [0, 1, 2] and "no consumer created" in by_get.method
-    assert other.run(check_stream("ELSEWHERE", ctx=other)).config.name == "ELSEWHERE"
+    assert second.run(check_stream("ELSEWHERE", ctx=second)).config.name == "ELSEWHERE"
     assert registry.current_alias() == "default"
     with pytest.raises(NotFoundError, match="unknown stream 'ELSEWHERE'"):
         shell.run_line_magic("js_consume", "ELSEWHERE")  # the current context is another server
-    info = other.run(other.js.stream_info("ELSEWHERE"))
-    assert info.state.consumer_count == 0 and other.run(other.js.stream_info("WQELSE")).state.messages == 3
+    info = second.run(second.js.stream_info("ELSEWHERE"))
+    assert info.state.consumer_count == 0 and second.run(second.js.stream_info("WQELSE")).state.messages == 3
 
 
 def test_a_durable_ack_count_is_data_and_the_magic_words_it(shell, nc):
@@ -120,11 +110,11 @@ def test_a_live_replay_feeds_new_rows_and_stops_with_its_own_context(fresh_serve
             await ctx.close()  # %js_close: the live read stops with its connection
             assert not live.running and ends == ["interrupted"] and ctx.background == {}
             assert live.df["n"].tolist() == [0, 1, 2, 3, 4]
-            other = await nats.connect(fresh_server.url)
+            second = await nats.connect(fresh_server.url)
             try:
-                assert (await other.jetstream().stream_info("TAIL")).state.consumer_count == 0
+                assert (await second.jetstream().stream_info("TAIL")).state.consumer_count == 0
             finally:
-                await other.close()
+                await second.close()
         finally:
             await ctx.close()
             registry.forget("live")

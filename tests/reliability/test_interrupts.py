@@ -224,3 +224,47 @@ def test_interrupt_kv_watch_start_while_the_server_does_not_answer(kernel, monit
         assert time.monotonic() < deadline
         time.sleep(0.2)
     kernel.run("w.stop()")
+
+
+def test_a_second_interrupt_during_clean_up_never_raises_inside_the_connection(kernel, monitored):
+    """Ctrl-C twice: the first stops a publish waiting for acks, the second lands in its clean-up.
+
+    Once 20k messages are stored the server is paused (acks stop), then the kernel is
+    interrupted, and again while the publish waits out its grace period for acks on the
+    way.  The runner must not raise KeyboardInterrupt wherever the interpreter is (it
+    could be nats-py's reader): the cell ends with jsmagic's own one-line interrupted
+    result, and the connection keeps working once the server answers again.
+    """
+    stream = f"TWO{uuid.uuid4().hex[:6].upper()}"
+    asyncio.run(_js(monitored.url, lambda js: js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"])))
+    name = connect(kernel, monitored)
+    subs_before, state_before = server_subs(monitored, name), kernel_state(kernel)
+    kernel.run(f"body = '\\n'.join('{{\"i\": %d}}' % i for i in range({N_PUBLISH}))")
+    done = threading.Event()
+
+    def pause_then_interrupt_twice():
+        deadline = time.monotonic() + 60
+        while stream_state(monitored, stream)[0] < 20_000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(monitored.pid, signal.SIGSTOP)
+        try:
+            time.sleep(0.5)
+            kernel.interrupt()  # the publish stops sending and waits (up to 2 s) for acks on their way
+            time.sleep(0.5)
+            kernel.interrupt()  # ... and this one lands in that wait
+            done.wait(30)
+        finally:
+            os.kill(monitored.pid, signal.SIGCONT)
+
+    t = threading.Thread(target=pause_then_interrupt_twice, daemon=True)
+    t.start()
+    res = kernel.run(f"acks = get_ipython().run_cell_magic('js_publish', '{stream.lower()}.x', body)",
+                     timeout=120, allow_error=True)
+    done.set()
+    t.join()
+    assert "KeyboardInterrupt" not in res.all_text, res.all_text[-2000:]
+    assert "Traceback" not in res.all_text
+    assert "Interrupted" in (res.stdout if res.status == "ok" else res.error_text)
+    time.sleep(1.0)  # the server answers what was queued
+    assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").result
+    assert_nothing_left(kernel, monitored, name, subs_before, state_before)

@@ -1,4 +1,4 @@
-"""Reading a stream through a throwaway consumer: every pending message raw, or just a count.
+"""Scanning a stream through a throwaway consumer: every pending message raw, or just a count.
 
 Both create an ephemeral consumer with AckPolicy none (reading never removes anything)
 and delete it afterwards, in a task the context owns: an interrupt cannot skip the

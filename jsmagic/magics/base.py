@@ -54,11 +54,29 @@ def parse_line(parser_or_magic: Any, line: str) -> Any:
 
     IPython's own ``parse_argstring`` keeps the quotes (``'orders.>'`` would reach the
     server with them), so every jsmagic magic parses through here.  Takes a magic
-    decorated with ``@magic_arguments`` or a ``MagicArgumentParser``.
+    decorated with ``@magic_arguments`` or a ``MagicArgumentParser``.  A ``-o/--output
+    NAME`` that is not a variable name is refused here, before anything runs.
     """
     parser = getattr(parser_or_magic, "parser", parser_or_magic)
     try:
         argv = arg_split(line, posix=True, strict=True)
     except ValueError as e:
         raise UsageError(f"cannot parse the line: {e}") from None
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_output(args, f"%{parser.prog}")
+    return args
+
+
+def check_output(args: Any, where: str) -> None:
+    """``-o NAME`` names a notebook variable: ``--output report.pdf`` (natscli's file flag) is refused."""
+    name = getattr(args, "output", None)
+    if name and not name.isidentifier():
+        to_file = "; to write a file use --file PATH" if hasattr(args, "file") else ""
+        raise UsageError(f"{where}: -o/--output NAME stores the result in a notebook variable, "
+                         f"and {name!r} is not a variable name{to_file}")
+
+
+def store_output(magics: Any, args: Any, value: Any) -> None:
+    """Keep ``value`` in the notebook variable ``-o/--output NAME`` names (if given)."""
+    if getattr(args, "output", None):
+        user_namespace(magics)[args.output] = value

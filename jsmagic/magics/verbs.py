@@ -20,7 +20,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..core.errors import did_you_mean
 from ..ui import completion
-from .base import parse_line, user_namespace
+from .base import parse_line, store_output
 
 
 class Verbs:
@@ -64,17 +64,8 @@ class Verbs:
         args = parse_line(self.parsers[verb], words[1] if len(words) > 1 else "")
         if cell is not None and verb not in self.cell_verbs:
             raise UsageError(f"%%{self.magic} {verb} takes no cell body; use the line magic")
-        self._check_output(verb, args)
         args.cell = cell
         return verb, args
-
-    def _check_output(self, verb: str, args: Any) -> None:
-        """``-o NAME`` names a notebook variable: ``--output report.pdf`` (natscli's file flag) is refused."""
-        name = getattr(args, "output", None)
-        if name and not name.isidentifier():
-            to_file = "; to write a file use --file PATH" if hasattr(args, "file") else ""
-            raise UsageError(f"%{self.magic} {verb}: -o/--output NAME stores the result in a notebook variable, "
-                             f"and {name!r} is not a variable name{to_file}")
 
     def interrupted_note(self, verb: str) -> str:
         return self.interrupted or f"%{self.magic} {verb}: interrupted — returning what arrived"
@@ -99,8 +90,7 @@ def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callab
     if isinstance(result, str) and verb not in verbs.text_verbs:
         print(result)
         return None
-    if getattr(args, "output", None):
-        user_namespace(magics)[args.output] = result
+    store_output(magics, args, result)
     if getattr(result, "attrs", {}).get("interrupted"):
         print(verbs.interrupted_note(verb))
     return result
@@ -116,8 +106,7 @@ def confirming(magics: Magics, handlers: dict[str, Callable[[Any], tuple[Any, st
     def wrap(handler: Callable[[Any], tuple[Any, str]]) -> Callable[[Any], str]:
         def confirmed(args: Any) -> str:
             data, sentence = handler(args)
-            if getattr(args, "output", None):
-                user_namespace(magics)[args.output] = data
+            store_output(magics, args, data)
             return sentence  # dispatch prints a string and returns None: no Out[] beside the sentence
 
         return confirmed

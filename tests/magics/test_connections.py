@@ -138,3 +138,21 @@ def test_unload_undoes_everything_load_did(two_servers):
     assert "js_use" in shell.magics_manager.magics["line"]
     assert shell.Completer.custom_matchers.count(completion.matcher) == 1
     shell.run_line_magic("unload_ext", "jsmagic")
+
+
+def test_every_magic_stores_its_result_with_output_and_refuses_a_file_name(sh, two_servers):
+    staging, _ = two_servers
+    sh.run_line_magic("js_connect", f"{staging.url} -o conn")
+    assert sh.user_ns["conn"] is jsmagic.context()
+    sh.run_line_magic("js_status", "--output st")
+    assert "state: connected" in repr(sh.user_ns["st"])
+    sh.run_line_magic("js_stream", "add OUT --subjects 'out.>'")
+    sh.run_cell("%%js_publish out.a -o acks\n{\"a\": 1}\n")
+    assert sh.user_ns["acks"]["seq"].tolist() == [1]
+    sh.run_line_magic("js_consume", "OUT -o df")
+    assert sh.user_ns["df"]["a"].tolist() == [1]
+    for magic, line in [("js_consume", "OUT --output report.csv"), ("js_status", "-o a.b"),
+                        ("js_stream", "ls -o 'my table'")]:
+        with pytest.raises(UsageError, match="not a variable name"):
+            sh.run_line_magic(magic, line)
+    assert "report.csv" not in sh.user_ns

@@ -81,7 +81,6 @@ class LiveTable:
         static_every: float = 5.0,
         formatters: dict[str, Callable[[Any], Any]] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
-        own: Callable[[Any], Any] | None = None,
     ):
         import ipywidgets as w
 
@@ -101,7 +100,6 @@ class LiveTable:
         fmts = formatters or {}
         self._formatters = [fmts.get(c) for c in self.columns]
         self._loop = loop
-        self._own = own  # runs on_stop's coroutine as a task its context waits for (ctx.own)
         # state: upsert mode keeps key -> (row, muted) in change order; tail mode a bounded deque
         self._rows: dict[Any, tuple[tuple, bool]] = {}
         self._tail: collections.deque = collections.deque(maxlen=tail)
@@ -341,7 +339,7 @@ class LiveTable:
             self._timer = None
         result = self.on_stop() if self.on_stop is not None else None
         if asyncio.iscoroutine(result):
-            result = self._own(result) if self._own is not None else asyncio.ensure_future(result, loop=self._loop)
+            result = asyncio.ensure_future(result, loop=self._loop)  # returned: the caller may await it
         self._stop_result = result
         self.finish()
         return result

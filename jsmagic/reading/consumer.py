@@ -70,7 +70,7 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         await puller.start()
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
         lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
-            puller.cut_off() or puller.lost or not await _consumer_exists(js, sel.stream, ci.name)
+            puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
     finally:
         if puller.datas and not collector.done:  # interrupted: keep what arrived, not only what was flushed

@@ -53,6 +53,7 @@ class Puller:
         self.want: int | None = None
         self.last_seq: int | None = None  # stream sequence of the last message flushed
         self.lost = False  # a pull request found no consumer to answer it
+        self.short = False  # "no messages" came while the consumer still owed some (a leader change)
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
@@ -130,6 +131,13 @@ class Puller:
                 raise JSMagicError(self.error)
             if self.lost and not self.wait:
                 self.flush(collector)
+                return True
+            if self.empty and not self.wait and not self.durable and want is not None and self.received < want:
+                # the consumer said "no messages" with messages still pending for it: during a stream
+                # leader change it can. Ending here would return a short frame as if complete.
+                if self.flush(collector):
+                    return False  # a bound (--end-seq, --until, -n) was reached: complete
+                self.short = True
                 return True
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:

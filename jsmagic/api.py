@@ -46,21 +46,14 @@ async def connect(*servers: str, alias: str | None = None, **options: Any) -> JS
     ``store``, ``timeout``, ``name``.  With nothing given, the same order as the magic:
     ``NATS_*`` variables, the nats CLI's context, 127.0.0.1:4222, an embedded server.
     """
-    opts = resolve({"servers": list(servers), **options})
-    name = alias or registry.DEFAULT
-    ctx = registry.create(name)
-    await ctx.connect(opts)
-    registry.use(name)
-    return ctx
+    return await registry.connect(alias or registry.DEFAULT, resolve({"servers": list(servers), **options}))
 
 
 async def close(ctx: JSContext | None = None, *, all: bool = False) -> None:  # noqa: A002 - natscli's word
     """Close the current connection (or ``ctx``; or every one with ``all=True``)."""
     targets = list(registry.contexts().values()) if all else [registry.current(ctx)]
     for c in targets:
-        await c.close()
-        if c.alias != registry.DEFAULT:
-            registry.forget(c.alias)
+        await registry.close(c)
 
 
 def _when(value: str | dt.datetime | None) -> dt.datetime | None:

@@ -22,11 +22,11 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.decode import decode_value
 from ..core.errors import ForceRequiredError, InputError, not_found
-from ..core.registry import current, jetstream
+from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
 from ..core.units import parse_duration, parse_when
 from .streamconfig import plain
-from .streams import connected, info as stream_info, timestamp
+from .streams import info as stream_info, timestamp
 
 ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "none": None}
 LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",

@@ -31,12 +31,12 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.decode import decode_value, encode_value, value_column
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
-from ..core.registry import current, jetstream
+from ..core.registry import connected, current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
 from .kvwatch import frame_times, operation
 from .ordered import OrderedReader
 from .scan import ProgressFn
-from .streams import connected, stream_names
+from .streams import stream_names
 
 _BUCKET = re.compile(r"^[a-zA-Z0-9_-]+$")
 _KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")

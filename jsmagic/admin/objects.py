@@ -19,11 +19,11 @@ from nats.js import api
 
 from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError, not_found
-from ..core.registry import jetstream
+from ..core.registry import connected, jetstream
 from ..core.units import format_size, parse_duration, parse_size
 from ..jsapi import obj_stream
 from .streamconfig import config_params
-from .streams import connected, stream_names, timestamp
+from .streams import stream_names, timestamp
 
 _STREAM_PREFIX = obj_stream("")  # every object store bucket's stream is named OBJ_<bucket>
 OBJECT_COLUMNS = ["name", "size", "chunks", "modified", "digest", "deleted", "description"]

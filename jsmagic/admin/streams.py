@@ -20,7 +20,7 @@ from nats.js import api
 from ..core.context import JSContext
 from ..core.decode import decode_value
 from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_found
-from ..core.registry import current, jetstream
+from ..core.registry import connected, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
 from .scan import count_matching
@@ -36,13 +36,6 @@ class StreamDetails:
 
     info: api.StreamInfo
     num_subjects: int | None = None
-
-
-async def connected(ctx: JSContext | None = None) -> JSContext:
-    """``ctx`` (or the current context), connected on first use: its ``ctx.api`` is ready for requests."""
-    ctx = current(ctx)
-    await ctx.jetstream()
-    return ctx
 
 
 async def stream_names(subject: str | None = None, *, ctx: JSContext | None = None) -> list[str]:

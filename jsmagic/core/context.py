@@ -78,6 +78,11 @@ class JSContext:
 
     # ---- connecting ------------------------------------------------------------------
     @property
+    def in_use(self) -> bool:
+        """Whether closing would end anything: a connection, a task or watch, a clean-up, a server."""
+        return self.nc is not None or bool(self.background) or bool(self._owned) or self.server is not None
+
+    @property
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
 

@@ -82,7 +82,7 @@ def forget(alias: str) -> None:
 
 def active() -> list[JSContext]:
     """The contexts that hold anything to close (a connection, a task, a server)."""
-    return [c for c in _contexts.values() if c.nc is not None or c.background or c.server or c._owned]
+    return [c for c in _contexts.values() if c.in_use]
 
 
 def reset() -> None:
@@ -90,6 +90,37 @@ def reset() -> None:
     global _current
     _contexts.clear()
     _current = DEFAULT
+
+
+async def connect(alias: str, options: Any) -> JSContext:
+    """Connect the context named ``alias`` with ``options`` and make it current.
+
+    A failed first connect of a new name leaves no empty name behind; the current
+    context stays what it was.
+    """
+    ctx = create(alias)
+    try:
+        await ctx.connect(options)
+    except BaseException:
+        if ctx.nc is None and alias != DEFAULT:
+            forget(alias)
+        raise
+    use(alias)
+    return ctx
+
+
+async def close(ctx: JSContext) -> None:
+    """Close ``ctx``; a named one is forgotten (``default`` becomes current again)."""
+    await ctx.close()
+    if ctx.alias != DEFAULT:
+        forget(ctx.alias)
+
+
+async def connected(ctx: JSContext | None = None) -> JSContext:
+    """``ctx`` (or the current context), connected on first use: its ``ctx.api`` is ready for requests."""
+    ctx = current(ctx)
+    await ctx.jetstream()
+    return ctx
 
 
 async def jetstream(ctx: JSContext | None = None) -> Any:

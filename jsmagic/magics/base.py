@@ -10,6 +10,7 @@ from IPython.utils.process import arg_split
 
 from ..core.registry import context
 from ..core.errors import JSMagicError, translate
+from ..ui.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -17,6 +18,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def run(coro: Awaitable[Any]) -> Any:
     """Run a core coroutine on the current context's loop."""
     return context().run(coro)
+
+
+def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes") -> Any:
+    """Run ``work(progress)`` with a progress line (shown only when it takes a while), closed whatever happens."""
+    progress = Progress(label, unit=unit)
+    try:
+        return run(work(progress))
+    finally:
+        progress.close()
 
 
 def friendly(what: str = "") -> Callable[[F], F]:

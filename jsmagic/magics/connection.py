@@ -64,14 +64,7 @@ class ConnectionMagics(Magics):
         opts = resolve(fields)
         if opts.user and opts.password is None:
             opts.password = self._ask_password(opts.user)
-        ctx = registry.create(alias)
-        try:
-            run(ctx.connect(opts))
-        except BaseException:
-            if ctx.nc is None and alias != registry.DEFAULT:
-                registry.forget(alias)  # a failed first connect leaves no empty name behind
-            raise
-        registry.use(alias)
+        ctx = run(registry.connect(alias, opts))
         print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
         return ctx
@@ -138,9 +131,7 @@ class ConnectionMagics(Magics):
             stopped = len(ctx.background)
             had_server = ctx.server is not None
             was = ctx.url if ctx.nc else None
-            run(ctx.close())
-            if ctx.alias != registry.DEFAULT:
-                registry.forget(ctx.alias)
+            run(registry.close(ctx))
             if was is None:
                 continue
             closed += 1

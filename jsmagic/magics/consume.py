@@ -10,9 +10,8 @@ from ..core.units import parse_duration, parse_when
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
-from ..ui.progress import Progress
 from ..ui.replay import replay_summary
-from .base import friendly, parse_line, run, store_output
+from .base import friendly, parse_line, run, store_output, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -75,9 +74,7 @@ class ConsumeMagics(Magics):
             handle = follow(sel)
             store_output(self, args, handle)
             return handle
-        bar = Progress(f"replaying {sel.stream}", unit="messages")
-        result = run(replay(sel, bar))
-        bar.close()
+        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages")
         frame = result_frame(result.frame, replay_summary(result))
         if result.interrupted:
             print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")

@@ -7,7 +7,7 @@ goes to ``-o NAME``), a progress line for long reads, and the live watch widget.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -18,8 +18,7 @@ from ..core.errors import InputError, did_you_mean
 from ..core.units import parse_duration, parse_size
 from ..ui import buckets
 from ..ui.kvwatch import KVWatch
-from ..ui.progress import Progress
-from .base import friendly, run, user_namespace
+from .base import friendly, run, user_namespace, with_progress
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_kv", interrupted="Interrupted: showing what arrived so far.")
@@ -77,13 +76,9 @@ _verb("unwatch", "Stop the live watches (of BUCKET); returns how many", (("bucke
       "help": "only this bucket's watches"}))
 
 
-def _reading(bucket: str, read: Callable[[Progress], Awaitable[Any]]) -> Any:
-    """Run a read of many keys with a progress line (shown only when it takes a while)."""
-    progress = Progress(f"reading {bucket}", unit="messages")
-    try:
-        return run(read(progress))
-    finally:
-        progress.close()
+def _reading(bucket: str, work: Callable[[Any], Any]) -> Any:
+    """A read of many keys, with a progress line."""
+    return with_progress(f"reading {bucket}", work, unit="messages")
 
 
 def _add(a: Any) -> tuple[Any, str]:

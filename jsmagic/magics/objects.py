@@ -17,8 +17,7 @@ from ..admin import objects, objtransfer
 from ..core.errors import InputError
 from ..ui import buckets
 from ..ui.objwatch import ObjectWatch
-from ..ui.progress import Progress
-from .base import friendly, run, user_namespace
+from .base import friendly, run, user_namespace, with_progress
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_obj")
@@ -54,17 +53,8 @@ p.add_argument("bucket")
 del p
 
 
-def _transfer(label: str, transfer: Callable[[Progress], Any]) -> Any:
-    """Run a put or get with a progress line (shown only when it takes a while)."""
-    progress = Progress(label)
-    try:
-        return run(transfer(progress))
-    finally:
-        progress.close()
-
-
 def _get(a: Any) -> Any:
-    return _transfer(f"get {a.name}", lambda p: objtransfer.get(a.bucket, a.name, a.file, progress=p))
+    return with_progress(f"get {a.name}", lambda p: objtransfer.get(a.bucket, a.name, a.file, progress=p))
 
 
 def _info(a: Any) -> Any:
@@ -112,7 +102,7 @@ class ObjectMagics(Magics):
             raise InputError("give a FILE or --from VAR (one of them)")
         if a.file is not None:
             name = a.name or Path(a.file).expanduser().name
-            return _transfer(f"put {name}", lambda p: objtransfer.put_file(a.bucket, a.file, a.name, a.description,
+            return with_progress(f"put {name}", lambda p: objtransfer.put_file(a.bucket, a.file, a.name, a.description,
                                                                             progress=p))
         ns = user_namespace(self)
         if a.source not in ns:
@@ -120,7 +110,7 @@ class ObjectMagics(Magics):
         if not a.name:
             raise InputError("--from needs --name for the object", hint="e.g. --name data.parquet")
         data = objtransfer.value_bytes(ns[a.source], a.name)
-        return _transfer(f"put {a.name}", lambda p: objtransfer.put(a.bucket, io.BytesIO(data), a.name, a.description,
+        return with_progress(f"put {a.name}", lambda p: objtransfer.put(a.bucket, io.BytesIO(data), a.name, a.description,
                                                                      size=len(data), progress=p))
 
     @no_var_expand

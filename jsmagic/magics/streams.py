@@ -16,9 +16,8 @@ from ..admin import rates, streams
 from ..core.units import format_size
 from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
-from ..ui.progress import Progress
 from ..ui.report import shown, stream_report
-from .base import friendly, run
+from .base import friendly, run, with_progress
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
@@ -113,11 +112,7 @@ def _report(details: streams.StreamDetails) -> Any:
 def _plot(a: Any) -> pd.DataFrame:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
     require_matplotlib()  # fail before reading anything
-    progress = Progress(f"reading {a.name}", unit="msgs")
-    try:
-        times = run(rates.message_times(a.name, a.subject, progress=progress))
-    finally:
-        progress.close()
+    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="msgs")
     binned = rates.rate_frame(times, a.every, a.by)
     plot_rate(binned, f"{a.name}: messages per {a.every}")
     out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")

@@ -18,6 +18,7 @@ from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_report
 from .base import friendly, run, with_progress
+from . import streamops
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
@@ -43,6 +44,8 @@ for action in VERBS.parsers["add"]._actions:
     if action.dest not in ("name", "output", "retention", "storage"):
         p._add_action(action)
 p.add_argument("name")
+streamops.add_topology_flags(VERBS.parsers["add"])  # topology: sources, mirror, transform, republish...
+streamops.add_topology_flags(p, edit=True)
 p = VERBS.add("info", "Configuration and state, readable")
 p.add_argument("name")
 p = VERBS.add("subjects", "DataFrame of subjects and their message counts (most first)")
@@ -74,6 +77,16 @@ p.add_argument("--subject", help="only messages on this subject filter")
 del p
 
 
+def _copy_flags(parser) -> None:
+    """``copy`` takes add's settings (not its name) and the topology flags."""
+    for action in VERBS.parsers["add"]._actions:
+        if action.dest not in ("name", "output", "config"):
+            parser._add_action(action)
+
+
+OPS_HANDLERS, OPS_CONFIRMED = streamops.register(VERBS, _copy_flags)
+
+
 def _config_flags(args: Any) -> dict[str, Any]:
     """Flag values under nats-py's StreamConfig names."""
     names = {"max_msgs": "max_msgs", "max_bytes": "max_bytes", "max_age": "max_age", "discard": "discard",
@@ -93,6 +106,8 @@ def _ls(a: Any) -> pd.DataFrame:
 
 
 def _edit(a: Any) -> pd.DataFrame:
+    if streamops.uses_topology(a):
+        return streamops.edit(a, _config_flags(a))
     df = run(streams.edit_stream(a.name, **_config_flags(a)))
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
@@ -122,12 +137,15 @@ def _plot(a: Any) -> pd.DataFrame:
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
-    "add": lambda a: _report(run(streams.add_stream(a.name, **_config_flags(a)))),
+    "add": lambda a: (streamops.add(a, _config_flags(a)) if streamops.uses_topology(a)
+                      else _report(run(streams.add_stream(a.name, **_config_flags(a))))),
     "edit": _edit,
-    "info": lambda a: _report(run(streams.stream_info(a.name))),
+    "info": lambda a: streamops.info_report(run(streams.stream_info(a.name))),
     "subjects": _subjects,
     "get": lambda a: run(streams.get_message(a.name, a.seq, a.last_for, a.decode)),
     "plot": _plot,
+    "copy": lambda a: streamops.copy(a, _config_flags(a)),
+    **OPS_HANDLERS,
 }
 
 
@@ -147,7 +165,7 @@ def _rm(a: Any) -> tuple[streams.StreamRemoval, str]:
     return removed, f"Deleted {removed.what}."
 
 
-CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm}
+CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm, **OPS_CONFIRMED}
 
 
 @magics_class
@@ -174,5 +192,11 @@ class StreamMagics(Magics):
             %js_stream get ORDERS 42
             %js_stream purge ORDERS --subject orders.eu --force
             %js_stream plot ORDERS --by subject --every 1m
+            %js_stream add ALL --source EU --source 'US:us.orders.>' --republish-destination 'live.>'
+            %js_stream add READ --mirror ORDERS --allow-mirror-direct
+            %js_stream edit ORDERS --metadata owner=ops --dry-run
+            %js_stream report --plot
+            %js_stream backup ORDERS ./orders-backup
+            %js_stream restore ./orders-backup
         """
     )

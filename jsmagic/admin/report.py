@@ -1,0 +1,95 @@
+"""Reports an operator reads first: is replication keeping up, and are consumers keeping up?
+
+``stream_report()`` is one row per stream (``nats stream report``): messages, bytes,
+consumers, replicas with the leader and the followers' lag, lost and deleted messages,
+and how far a mirror or its sources are behind.  ``consumer_report(STREAM)`` is one row
+per consumer (``nats consumer report``): pending, ack pending, redelivered, waiting pulls,
+last activity, paused.  Plain numbers; the magics format them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..core.context import JSContext
+from ..core.registry import connected
+from .streams import info as stream_info, timestamp
+
+STREAM_COLUMNS = ["name", "storage", "messages", "bytes", "consumers", "replicas", "leader", "followers",
+                  "replica_lag", "lost", "deleted", "mirror", "sources", "lag"]
+CONSUMER_COLUMNS = ["name", "pull", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq",
+                    "ack_floor_seq", "last_active", "paused", "leader", "replicas"]
+
+
+def _followers(cluster: dict[str, Any]) -> tuple[str, int]:
+    """``"n2 (current, lag 0), n3 (lag 12)"`` and the largest follower lag."""
+    parts, worst = [], 0
+    for r in cluster.get("replicas") or []:
+        lag = r.get("lag") or 0
+        worst = max(worst, lag)
+        state = "offline" if r.get("offline") else ("current" if r.get("current") else "catching up")
+        parts.append(f"{r.get('name')} ({state}, lag {lag:,})")
+    return ", ".join(parts), worst
+
+
+def stream_row(s: dict[str, Any]) -> dict[str, Any]:
+    """One stream of a STREAM.LIST answer as a report row."""
+    cfg, st, cluster = s["config"], s["state"], s.get("cluster") or {}
+    followers, replica_lag = _followers(cluster)
+    mirror = s.get("mirror") or {}
+    sources = s.get("sources") or []
+    lost = st.get("lost") or {}
+    return {
+        "name": cfg["name"],
+        "storage": cfg.get("storage"),
+        "messages": st.get("messages", 0),
+        "bytes": st.get("bytes", 0),
+        "consumers": st.get("consumer_count", 0),
+        "replicas": cfg.get("num_replicas", 1),
+        "leader": cluster.get("leader") or "",
+        "followers": followers,
+        "replica_lag": replica_lag,
+        "lost": len(lost.get("msgs") or []),
+        "deleted": st.get("num_deleted", 0) or 0,
+        "mirror": mirror.get("name", ""),
+        "sources": ", ".join(x.get("name", "") for x in sources),
+        "lag": (mirror.get("lag", 0) or 0) + sum(x.get("lag", 0) or 0 for x in sources),
+    }
+
+
+async def stream_report(*, ctx: JSContext | None = None) -> pd.DataFrame:
+    """``%js_stream report``: every stream, sorted by name (``lag``: mirror/source messages not yet copied)."""
+    ctx = await connected(ctx)
+    rows = [stream_row(s) for s in await ctx.api.paged("STREAM.LIST", "streams")]
+    return pd.DataFrame(rows, columns=STREAM_COLUMNS).sort_values("name", ignore_index=True)
+
+
+def consumer_row(c: dict[str, Any]) -> dict[str, Any]:
+    """One consumer of a CONSUMER.LIST answer as a report row."""
+    cfg, cluster = c.get("config") or {}, c.get("cluster") or {}
+    delivered, floor = c.get("delivered") or {}, c.get("ack_floor") or {}
+    last = delivered.get("last_active")
+    return {
+        "name": c.get("name"),
+        "pull": not cfg.get("deliver_subject"),
+        "pending": c.get("num_pending", 0),
+        "ack_pending": c.get("num_ack_pending", 0),
+        "redelivered": c.get("num_redelivered", 0),
+        "waiting": c.get("num_waiting", 0),
+        "delivered_seq": delivered.get("stream_seq", 0),
+        "ack_floor_seq": floor.get("stream_seq", 0),
+        "last_active": timestamp(last) if last else pd.NaT,
+        "paused": bool(c.get("paused")),
+        "leader": cluster.get("leader") or "",
+        "replicas": len(cluster.get("replicas") or []) + 1 if cluster.get("leader") else 1,
+    }
+
+
+async def consumer_report(stream: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
+    """``%js_consumer report STREAM``: every consumer of a stream with how far behind it is."""
+    await stream_info(stream, ctx=ctx)
+    ctx = await connected(ctx)
+    rows = [consumer_row(c) for c in await ctx.api.paged(f"CONSUMER.LIST.{stream}", "consumers")]
+    return pd.DataFrame(rows, columns=CONSUMER_COLUMNS).sort_values("name", ignore_index=True)

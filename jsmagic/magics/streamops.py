@@ -1,0 +1,147 @@
+"""``%js_stream`` topology flags and operations verbs: report, backup, restore, copy, seal.
+
+Kept apart from :mod:`jsmagic.magics.streams` (the everyday verbs): ``add_topology_flags``
+gives ``add``/``edit``/``copy`` natscli's topology flags, :func:`register` adds the
+operations verbs to the magic's :class:`Verbs` and returns their handlers.
+Cores: :mod:`jsmagic.admin.topology`, :mod:`jsmagic.admin.report`, :mod:`jsmagic.admin.backup`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..admin import backup, report, topology
+from ..core.units import format_duration, format_size
+from ..ui.display import result_frame
+from ..ui.report import shown, stream_report
+from ..ui.streamreport import plot_streams
+from .base import run, with_progress
+from .verbs import Verbs
+
+TOPOLOGY = ("source", "mirror", "transform_source", "transform_destination", "republish_source",
+            "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
+            "placement_cluster", "placement_tags", "allow_mirror_direct")
+
+
+def add_topology_flags(p: Any, edit: bool = False) -> None:
+    """natscli's stream topology flags (``--first-seq`` etc. are accepted beside natscli's names)."""
+    p.add_argument("--source", action="append", metavar="STREAM[:FILTER][@START]",
+                   help="take messages from another stream (repeatable); START: a sequence or a time")
+    p.add_argument("--mirror", metavar="STREAM[@START]", help="be a read-only copy of another stream")
+    p.add_argument("--transform-source", metavar="SUBJECT", help="subjects to rewrite as they are stored")
+    p.add_argument("--transform-destination", metavar="SUBJECT", help="what they become ({{wildcard(1)}}...)")
+    p.add_argument("--republish-source", metavar="SUBJECT", help="stored messages to republish (default >)")
+    p.add_argument("--republish-destination", metavar="SUBJECT", help="core subject they are republished to")
+    p.add_argument("--republish-headers", action="store_true", default=None, help="republish headers only")
+    p.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="a metadata pair (repeatable)")
+    p.add_argument("--compression", choices=["s2", "none"], help="store compressed (s2) or not")
+    if not edit:
+        p.add_argument("--first-sequence", "--first-seq", dest="first_seq", type=int, help="first sequence")
+    p.add_argument("--cluster", "--placement-cluster", dest="placement_cluster", help="place in this cluster")
+    p.add_argument("--tag", "--placement-tags", dest="placement_tags", action="append",
+                   help="place on servers with this tag (repeatable)")
+    p.add_argument("--allow-mirror-direct", action="store_true", default=None,
+                   help="mirrors answer direct gets too")
+    p.add_argument("--config", metavar="FILE.json", help="natscli's JSON stream configuration")
+    if edit:
+        p.add_argument("--dry-run", action="store_true", help="show old → new, change nothing")
+
+
+def topology_of(a: Any) -> dict[str, Any]:
+    """The topology flags given on the line, as API config fields."""
+    given = {k: getattr(a, k, None) for k in TOPOLOGY}
+    given["sources"] = given.pop("source")
+    return topology.topology_config(**given)
+
+
+def uses_topology(a: Any) -> bool:
+    """Whether the line asks for the dict-based path (topology flags, a config file or a dry run)."""
+    return any(getattr(a, k, None) is not None for k in TOPOLOGY + ("config",)) or bool(getattr(a, "dry_run", False))
+
+
+def add(a: Any, flags: dict[str, Any]) -> Any:
+    details = run(topology.create(a.name, flags, topology_of(a), a.config))
+    return info_report(details)
+
+
+def edit(a: Any, flags: dict[str, Any]) -> pd.DataFrame:
+    df = run(topology.edit(a.name, flags, topology_of(a), a.config, a.dry_run))
+    for column in ("old", "new"):
+        df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
+    verb = "would change" if a.dry_run else "changed"
+    out = result_frame(df, f"stream {a.name}: {len(df)} setting(s) {verb}" + (" (dry run: nothing sent)" if a.dry_run else ""))
+    return out
+
+
+def info_report(details: Any, raw_sources: pd.DataFrame | None = None) -> Any:
+    """``info``'s report, with a Replication section for a mirror's and each source's lag."""
+    rep = stream_report(details.info, details.num_subjects)
+    cfg = details.info.config
+    if raw_sources is None and (cfg.mirror or cfg.sources):
+        raw_sources = run(topology.sources(cfg.name))
+    if raw_sources is not None and len(raw_sources):
+        rep["Replication"] = {
+            f"{r.kind} {r.stream}" + (f" ({r.filter})" if r.filter else ""):
+                f"lag {r.lag:,}, active {format_duration(r.active) + ' ago' if r.active is not None else 'never'}"
+                + (f", error: {r.error}" if r.error else "")
+            for r in raw_sources.itertuples()
+        }
+        rep.sources = raw_sources
+    return rep
+
+
+# ---- operations verbs --------------------------------------------------------------------
+def register(verbs: Verbs, copy_flags: Callable[[Any], None]) -> tuple[dict[str, Callable], dict[str, Callable]]:
+    """Add report/backup/restore/copy/seal to ``verbs``; returns (handlers, confirming handlers)."""
+    p = verbs.add("report", "DataFrame of every stream: messages, bytes, consumers, replicas, leader, lag, sources")
+    p.add_argument("--plot", action="store_true", help="also draw messages and replication lag per stream")
+    p = verbs.add("backup", "Write the stream (messages, config, durable consumers) to DIR in natscli's format")
+    p.add_argument("name")
+    p.add_argument("directory")
+    p.add_argument("--no-consumers", action="store_true", help="leave the consumers out")
+    p = verbs.add("restore", "Recreate a stream exactly from a backup DIR (same sequences, gaps, consumers)")
+    p.add_argument("directory")
+    p.add_argument("--name", help="restore under another name")
+    p.add_argument("--subjects", nargs="+", help="other subjects (a copy beside the original needs them)")
+    p = verbs.add("copy", "A new stream with another's configuration (no data); flags override it")
+    p.add_argument("name")
+    p.add_argument("new")
+    copy_flags(p)
+    p = verbs.add("seal", "Seal a stream: nothing can be added, deleted or purged any more (needs --force)")
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true")
+    return {"report": _report, "backup": _backup, "restore": _restore}, {"seal": _seal}
+
+
+def _report(a: Any) -> pd.DataFrame:
+    df = run(report.stream_report())
+    if a.plot:
+        plot_streams(df)
+    total = int(df["messages"].sum()) if len(df) else 0
+    lagging = int((df["lag"] > 0).sum()) if len(df) else 0
+    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {lagging} with replication lag")
+
+
+def _backup(a: Any) -> backup.Backup:
+    done = with_progress(f"backup of {a.name}", lambda p: backup.backup(a.name, a.directory, not a.no_consumers, progress=p))
+    print(f"Backed up stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
+          f"{done.consumers} consumer(s), {format_size(done.bytes)} to {done.directory}")
+    return done
+
+
+def _restore(a: Any) -> backup.Backup:
+    done = with_progress(f"restore from {a.directory}", lambda p: backup.restore(a.directory, a.name, progress=p, subjects=a.subjects))
+    print(f"Restored stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
+          f"{done.consumers} consumer(s)")
+    return done
+
+
+def copy(a: Any, flags: dict[str, Any]) -> Any:
+    return info_report(run(topology.copy(a.name, a.new, flags, topology_of(a))))
+
+
+def _seal(a: Any) -> tuple[dict, str]:
+    state = run(topology.seal(a.name, a.force))
+    return state, f"Sealed stream {a.name} ({state['messages']:,} message(s) kept)."

@@ -130,6 +130,20 @@ def obj_all_meta(bucket: str) -> str:
     return f"$O.{bucket}.M.>"
 
 
+# ---- advisories (account-wide: no domain or API prefix in these subjects) --------------------
+ADVISORY_PREFIX = "$JS.EVENT.ADVISORY."
+
+
+def max_deliveries_advisory(stream: str, consumer: str) -> str:
+    """Where the server reports a message that reached a consumer's max deliveries."""
+    return f"{ADVISORY_PREFIX}CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
+
+
+def terminated_advisory(stream: str, consumer: str) -> str:
+    """Where the server reports a message a consumer's client terminated (``+TERM``)."""
+    return f"{ADVISORY_PREFIX}CONSUMER.MSG_TERMINATED.{stream}.{consumer}"
+
+
 # ---- fields older nats-py releases leave out -------------------------------------------------
 def stored_time(msg: Any) -> datetime | None:
     """When a message from ``js.get_msg`` was stored: nats-py's ``.time``, else the direct get's header.

@@ -100,8 +100,11 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
                        deliver: str | None = None, ack: str = "explicit", filter: str | None = None,
                        max_deliver: int | None = None, ack_wait: str | None = None,
                        max_ack_pending: int | None = None, description: str | None = None,
-                       ctx: JSContext | None = None) -> api.ConsumerInfo:
-    """``%js_consumer add``: create a durable consumer (pull by default; push needs ``target``)."""
+                       extra: dict[str, Any] | None = None, ctx: JSContext | None = None) -> api.ConsumerInfo:
+    """``%js_consumer add``: create a durable consumer (pull by default; push needs ``target``).
+
+    ``extra``: further ConsumerConfig fields (:func:`jsmagic.admin.consumerops.consumer_params`).
+    """
     if not pull and not target:
         raise InputError("a push consumer needs --target SUBJECT to deliver to", hint="or use --pull")
     try:
@@ -113,6 +116,7 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
         durable_name=name, description=description, ack_policy=ack_policy, filter_subject=filter,
         max_deliver=max_deliver, ack_wait=parse_duration(ack_wait) if ack_wait else None,
         max_ack_pending=max_ack_pending, deliver_subject=None if pull else target, **deliver_params(deliver),
+        **(extra or {}),
     )
     js = await jetstream(ctx)
     return await js.add_consumer(stream, cfg)

@@ -17,6 +17,7 @@ from ..admin import consumers
 from ..ui.display import result_frame
 from ..ui.report import consumer_report
 from .base import friendly, run
+from . import consumerops
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_consumer")
@@ -31,11 +32,12 @@ kind.add_argument("--push", action="store_true", help="a push consumer deliverin
 p.add_argument("--target", metavar="SUBJECT", help="delivery subject of a push consumer")
 p.add_argument("--deliver", help="all|new|last|last_per_subject|<sequence>|<time or duration ago>")
 p.add_argument("--ack", default="explicit", help="explicit|none|all")
-p.add_argument("--filter", metavar="SUBJECT", help="only messages on this subject filter")
+p.add_argument("--filter", action="append", metavar="SUBJECT", help="only messages on this subject filter (repeatable)")
 p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
 p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
 p.add_argument("--max-ack-pending", type=int, help="most un-acked messages outstanding")
 p.add_argument("--description")
+consumerops.add_flags(p)  # --deliver-group, --backoff, --inactive-threshold, --replay, --headers-only
 p = VERBS.add("info", "Configuration and state, readable")
 p.add_argument("stream")
 p.add_argument("name")
@@ -55,12 +57,15 @@ p.add_argument("stream")
 p.add_argument("name")
 p.add_argument("--force", action="store_true")
 del p, kind, act
+OPS_HANDLERS = consumerops.register(VERBS)  # edit, copy, reset, report, dead, watch
 
 
 def _add(a: Any) -> Any:
     return consumer_report(run(consumers.add_consumer(
-        a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack, filter=a.filter,
+        a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack,
+        filter=a.filter[0] if a.filter and len(a.filter) == 1 else None,
         max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
+        extra=consumerops.extra(a),
     )))
 
 
@@ -93,6 +98,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "add": _add,
     "info": lambda a: consumer_report(run(consumers.consumer_info(a.stream, a.name))),
     "next": _next,
+    **OPS_HANDLERS,
 }
 
 
@@ -117,5 +123,10 @@ class ConsumerMagics(Magics):
             %js_consumer add ORDERS worker --deliver all --ack explicit --ack-wait 30s --filter 'orders.eu.>'
             df = %js_consumer next ORDERS worker --count 10 --nak
             %js_consumer rm ORDERS worker --force
+            %js_consumer add ORDERS team --push --target deliver.team --deliver-group workers
+            %js_consumer edit ORDERS worker --max-deliver 5 --backoff 1s,5s
+            %js_consumer report ORDERS
+            %js_consumer dead ORDERS worker --capture
+            w = %js_consumer watch ORDERS worker
         """
     )

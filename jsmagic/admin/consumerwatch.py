@@ -1,0 +1,120 @@
+"""A consumer watched over time: pending, ack pending, redelivered, waiting, delivered and ack floor.
+
+:class:`ConsumerWatcher` asks for the consumer's info every ``every`` seconds (one small
+request, no consumer of its own, nothing to clean up on the server) and keeps each answer
+as a row of a time series: ``.df``.  It runs as a background task its connection owns
+(``%js_status`` lists it, ``%js_close`` stops it).  When the server goes away it keeps
+asking - the status says ``reconnecting`` and the series has a gap - and it carries on
+when the server (or another cluster member) answers again, so it survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable
+
+import nats.js.errors
+import pandas as pd
+
+from ..core.context import JSContext
+from ..core.registry import current
+from .consumers import info as consumer_info
+
+COLUMNS = ["time", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq"]
+LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
+OnSample = Callable[[dict[str, Any]], None]
+OnStatus = Callable[[str, str], None]
+
+
+def sample(raw: dict[str, Any]) -> dict[str, Any]:
+    """One CONSUMER.INFO answer as a row of the series."""
+    return {
+        "time": pd.Timestamp.now(tz="UTC"),
+        "pending": raw.get("num_pending", 0),
+        "ack_pending": raw.get("num_ack_pending", 0),
+        "redelivered": raw.get("num_redelivered", 0),
+        "waiting": raw.get("num_waiting", 0),
+        "delivered_seq": (raw.get("delivered") or {}).get("stream_seq", 0),
+        "ack_floor_seq": (raw.get("ack_floor") or {}).get("stream_seq", 0),
+    }
+
+
+class ConsumerWatcher:
+    """Polls one consumer; ``.df`` is the time series, ``.stop()`` ends it, ``.status`` live/reconnecting/stopped."""
+
+    def __init__(self, stream: str, name: str, every: float = 1.0, *, keep: int = 10_000,
+                 on_sample: OnSample | None = None, on_status: OnStatus | None = None,
+                 ctx: JSContext | None = None):
+        self.ctx = current(ctx)
+        self.stream, self.name, self.every, self.keep = stream, name, max(float(every), 0.05), keep
+        self.on_sample, self.on_status = on_sample, on_status
+        self.rows: list[dict[str, Any]] = []
+        self.status, self.note = LIVE, ""
+        self.entry: Any = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> "ConsumerWatcher":
+        """Check the consumer exists (a typo is an error now), take the first sample, then poll in the background."""
+        await consumer_info(self.stream, self.name, ctx=self.ctx)
+        await self._poll()
+        self.entry = self.ctx.spawn(self._run(), name=f"consumer watch {self.stream} > {self.name}",
+                                    kind="consumer-watch", describe=self.describe)
+        self.task = self.entry.task
+        return self
+
+    async def _poll(self) -> None:
+        raw = await self.ctx.api.request(f"CONSUMER.INFO.{self.stream}.{self.name}", timeout=max(self.every, 1.0))
+        row = sample(raw)
+        self.rows.append(row)
+        if len(self.rows) > self.keep:
+            del self.rows[: len(self.rows) - self.keep]
+        if self.on_sample is not None:
+            self.on_sample(row)
+
+    def _set_status(self, status: str, note: str = "") -> None:
+        if (status, note) != (self.status, self.note):
+            self.status, self.note = status, note
+            if self.on_status is not None:
+                self.on_status(status, note)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                due = time.monotonic() + self.every
+                try:
+                    await self._poll()
+                    self._set_status(LIVE)
+                except asyncio.CancelledError:
+                    raise
+                except nats.js.errors.NotFoundError:
+                    self._set_status(RECONNECTING, "consumer not found (yet)")
+                except Exception as e:  # server restarting, leader moving, connection down: keep asking
+                    self._set_status(RECONNECTING, type(e).__name__)
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+        finally:
+            self._set_status(STOPPED)
+
+    def stop(self) -> None:
+        """Stop polling (the series is kept)."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        else:
+            self._set_status(STOPPED)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The time series: time, pending, ack_pending, redelivered, waiting, delivered_seq, ack_floor_seq."""
+        return pd.DataFrame(list(self.rows), columns=COLUMNS)
+
+    def describe(self) -> str:
+        last = self.rows[-1] if self.rows else {}
+        return (f"{self.stream} > {self.name}: {len(self.rows):,} samples, pending {last.get('pending', '-')}, "
+                f"ack pending {last.get('ack_pending', '-')}, {self.status}")
+
+    def __repr__(self) -> str:
+        return f"<ConsumerWatcher {self.describe()}>"

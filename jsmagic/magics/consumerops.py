@@ -1,0 +1,122 @@
+"""``%js_consumer`` operations: more ``add`` flags, edit, copy, reset, report, dead letters, the live watch.
+
+Kept apart from :mod:`jsmagic.magics.consumers` (the everyday verbs).  Cores:
+:mod:`jsmagic.admin.consumerops`, :mod:`jsmagic.admin.report`,
+:mod:`jsmagic.admin.deadletter`, :mod:`jsmagic.admin.consumerwatch` (widget:
+:mod:`jsmagic.ui.consumerwatch`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..admin import consumerops, deadletter, report
+from ..ui.consumerwatch import ConsumerWatch
+from ..ui.display import result_frame
+from ..ui.report import consumer_report, shown
+from .base import run
+from .verbs import Verbs
+
+
+def add_flags(p: Any) -> None:
+    """natscli's further ``consumer add`` flags (``--filter`` itself is made repeatable by the caller)."""
+    p.add_argument("--deliver-group", metavar="GROUP", help="queue group sharing a push consumer")
+    p.add_argument("--backoff", metavar="DURATIONS", help="redelivery delays, e.g. 1s,5s,30s (overrides --ack-wait)")
+    p.add_argument("--inactive-threshold", metavar="DURATION", help="delete the consumer after this long unused")
+    p.add_argument("--replay", choices=["instant", "original"], help="deliver as fast as possible or at the original pace")
+    p.add_argument("--headers-only", action="store_true", default=None, help="deliver headers (and size), no bodies")
+
+
+def extra(a: Any) -> dict[str, Any]:
+    """The ConsumerConfig fields of the further add flags."""
+    return consumerops.consumer_params(a.deliver_group, a.filter, a.backoff, a.inactive_threshold, a.replay,
+                                       a.headers_only)
+
+
+def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
+    """Add edit/copy/reset/report/dead/watch to ``verbs``; returns their handlers."""
+    p = verbs.add("edit", "Change a consumer's settings (what the server allows); returns old → new")
+    p.add_argument("stream")
+    p.add_argument("name")
+    p.add_argument("--description")
+    p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
+    p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
+    p.add_argument("--max-ack-pending", type=int)
+    p.add_argument("--max-waiting", type=int, help="most waiting pull requests")
+    p.add_argument("--filter", action="append", metavar="SUBJECT", help="subject filter (repeatable)")
+    p.add_argument("--backoff", metavar="DURATIONS", help="redelivery delays, e.g. 1s,5s,30s")
+    p.add_argument("--inactive-threshold", metavar="DURATION")
+    p.add_argument("--headers-only", action="store_true", default=None)
+    p.add_argument("--dry-run", action="store_true", help="show old → new, change nothing")
+    p = verbs.add("copy", "A new durable consumer with another's configuration")
+    p.add_argument("stream")
+    p.add_argument("name")
+    p.add_argument("new")
+    p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+")
+    p.add_argument("stream")
+    p.add_argument("name")
+    p.add_argument("seq", nargs="?", type=int)
+    p = verbs.add("report", "DataFrame of a stream's consumers: pending, ack pending, redelivered, waiting, activity")
+    p.add_argument("stream")
+    p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts")
+    p.add_argument("stream")
+    p.add_argument("name")
+    p.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
+    p.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
+    p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())")
+    p.add_argument("stream")
+    p.add_argument("name")
+    p.add_argument("--every", type=float, default=1.0, help="seconds between samples (default 1)")
+    return {"edit": _edit, "copy": _copy, "reset": _reset, "report": _report, "dead": _dead, "watch": _watch}
+
+
+def _edit(a: Any) -> pd.DataFrame:
+    df = run(consumerops.edit(a.stream, a.name, a.dry_run, description=a.description, max_deliver=a.max_deliver,
+                              ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, max_waiting=a.max_waiting,
+                              filter=a.filter, backoff=a.backoff, inactive_threshold=a.inactive_threshold,
+                              headers_only=a.headers_only))
+    for column in ("old", "new"):
+        df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
+    verb = "would change" if a.dry_run else "changed"
+    return result_frame(df, f"consumer {a.stream} > {a.name}: {len(df)} setting(s) {verb}")
+
+
+def _copy(a: Any) -> Any:
+    return consumer_report(run(consumerops.copy(a.stream, a.name, a.new)))
+
+
+def _reset(a: Any) -> str:
+    answer = run(consumerops.reset(a.stream, a.name, a.seq))
+    nxt = (answer.get("delivered") or {}).get("stream_seq", 0) + 1
+    return (f"Reset consumer {a.stream} > {a.name}: next delivery from stream sequence {nxt}, "
+            f"{answer.get('num_pending', 0):,} pending.")
+
+
+def _report(a: Any) -> pd.DataFrame:
+    df = run(report.consumer_report(a.stream))
+    behind = int(df["pending"].sum() + df["ack_pending"].sum()) if len(df) else 0
+    return result_frame(df, f"{len(df)} consumer(s) on {a.stream}, {behind:,} message(s) pending or awaiting ack")
+
+
+def _dead(a: Any) -> Any:
+    if a.capture:
+        name = run(deadletter.capture(a.stream, a.name))
+        return f"Capturing dead letters of {a.stream} > {a.name} in stream {name}."
+    if a.republish:
+        n = run(deadletter.republish(a.stream, a.name, a.republish, a.force))
+        return f"Republished {n} dead letter(s) of {a.stream} > {a.name} to {a.republish}."
+    df = run(deadletter.dead(a.stream, a.name, a.decode))
+    missing = df.attrs.get("missing", 0)
+    note = f"; {missing} original(s) no longer in {a.stream}" if missing else ""
+    return result_frame(df, f"{len(df)} dead letter(s) of {a.stream} > {a.name} (kept in {df.attrs['stream']}){note}")
+
+
+def _watch(a: Any) -> ConsumerWatch:
+    watch = ConsumerWatch(a.stream, a.name, a.every)
+    run(watch.start())
+    watch.display()
+    return watch

@@ -63,3 +63,28 @@ def test_backup_rm_restore_is_identical(shell, nc, tmp_path):
 def test_restore_of_a_directory_that_is_no_backup(shell, tmp_path):
     with pytest.raises(InputError, match="not a stream backup"):
         shell.run_line_magic("js_stream", f"restore {tmp_path}")
+
+
+def test_interrupted_backup_leaves_no_half_backup(shell, nc, tmp_path):
+    import asyncio
+
+    from jsmagic.admin import backup
+    from jsmagic.core.registry import context
+
+    name = "I" + uuid.uuid4().hex[:6].upper()
+    _client, js, run = nc
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name.lower()}'")
+    for i in range(400):
+        run(js.publish(name.lower(), bytes(1000)))
+    seen = []
+
+    def interrupt_after_first_chunk(done, total):
+        seen.append(done)
+        asyncio.current_task().cancel()  # what a kernel interrupt does to the running magic
+
+    with pytest.raises(asyncio.CancelledError):
+        context().run(backup.backup(name, str(tmp_path / "half"), progress=interrupt_after_first_chunk))
+    assert seen and seen[0] < 400_000
+    assert list((tmp_path / "half").iterdir()) == []  # no stream.tar.s2, no backup.json: not mistaken for a backup
+    done = context().run(backup.backup(name, str(tmp_path / "full")))  # and the next try works
+    assert done.messages == 400

@@ -132,3 +132,27 @@ def test_config_file_copy_seal_and_bad_input(shell, nc, tag, tmp_path):
     with pytest.raises(InputError, match="mirror or has sources"):
         shell.run_line_magic("js_stream", f"add X{tag} --mirror {name} --source {name}")
     assert f"X{tag}" not in set(shell.run_line_magic("js_stream", "ls")["name"])
+
+
+def test_report_shows_every_stream_with_mirror_lag_and_plot(shell, nc, tag):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    src, ro = f"P{tag}", f"PM{tag}"
+    shell.run_line_magic("js_stream", f"add {src} --subjects 'p{tag}.>'")
+    publish(nc, f"p{tag}.x", 6)
+    _client, js, run = nc
+    run(js.delete_msg(src, 3))
+    shell.run_line_magic("js_stream", f"add {ro} --mirror {src}")
+    assert settle(shell, ro, 5) == 5
+    plt.close("all")
+    rep = shell.run_line_magic("js_stream", "report --plot")
+    rows = rep.set_index("name")
+    assert (rows.loc[src, "messages"], rows.loc[src, "deleted"], rows.loc[src, "replicas"]) == (5, 1, 1)
+    assert rows.loc[src, "leader"] == "" and rows.loc[src, "lost"] == 0
+    assert rows.loc[ro, "mirror"] == src and rows.loc[ro, "lag"] == 0
+    assert "stream(s)" in rep.summary
+    ax = plt.gca()
+    assert src in [t.get_text() for t in ax.get_yticklabels()]  # one bar per stream

@@ -279,6 +279,33 @@ def check_replay(nb):
     assert text(nb, "check-replay-equal").strip() == "True"
 
 
+def check_operations(nb):
+    sources = text(nb, "check-sources")
+    assert state(sources, "messages") == "50"  # 30 EU + 20 US new; the 5 US test orders stay out
+    assert re.search(r"source ORDERS_EU: lag 0, active .* ago", sources)
+    assert re.search(r"source ORDERS_US \(orders.us.new\): lag 0, active .* ago", sources)
+    assert text(nb, "check-dashboard").strip() == "{'eu': 4, 'us': 2}"  # republished after storing
+    mirror = text(nb, "check-mirror")
+    assert "ORDERS_READ#1" in mirror and "orders.eu.new" in mirror
+    report = text(nb, "check-report")
+    assert row(r"ARCHIVE 20034 ORDERS_EU 0 0", report) and row(r"ORDERS_ALL 20056 ORDERS_EU, ORDERS_US 0 0", report)
+    assert row(r"ORDERS_READ 20056 ORDERS_ALL 0 0", report)
+    assert has_image(nb, "check-report")
+    watch = text(nb, "check-watch")
+    assert "{'pending': 6, 'ack_pending': 1, 'redelivered': 1}" in watch  # the learner saw a redelivery
+    assert "{'pending': 0, 'ack_pending': 0, 'ack_floor_seq': 6}" in watch
+    dead = text(nb, "check-dead")
+    assert row(r"0 1 jobs.resize \{'image': 1\} terminated 1", dead)
+    assert row(r"1 2 jobs.resize \{'image': 2\} max deliveries 2", dead)
+    retry = text(nb, "check-retry")
+    assert "Republished 2 dead letter(s) of JOBS > worker to jobs.retry." in retry
+    assert "2 message(s) from JOBS > worker, acked" in retry
+    restore = text(nb, "check-restore")
+    assert "Restored stream CLASS: 9 message(s) up to sequence 10, 1 consumer(s)" in restore
+    assert (state(restore, "last sequence"), state(restore, "deleted"), state(restore, "messages")) == ("10", "1", "9")
+    assert state(text(nb, "check-restore-consumer"), "pending") == "9"
+
+
 CHECKS = {
     "00-tour.ipynb": check_tour,
     "01-streams.ipynb": check_streams,
@@ -287,10 +314,11 @@ CHECKS = {
     "04-key-value.ipynb": check_key_value,
     "05-object-store.ipynb": check_object_store,
     "06-replay-for-data-teams.ipynb": check_replay,
+    "08-operations.ipynb": check_operations,
 }
 # notebooks that delete every stream/bucket they create before %js_close
 CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb",
-             "05-object-store.ipynb", "06-replay-for-data-teams.ipynb"}
+             "05-object-store.ipynb", "06-replay-for-data-teams.ipynb", "08-operations.ipynb"}
 
 
 def test_every_notebook_is_checked():

@@ -1,6 +1,7 @@
 """Backup → rm → restore gives the identical stream: same sequences (gaps too), headers, times, consumers."""
 
 import json
+import os
 import uuid
 
 import pytest
@@ -75,7 +76,7 @@ def test_interrupted_backup_leaves_no_half_backup(shell, nc, tmp_path):
     _client, js, run = nc
     shell.run_line_magic("js_stream", f"add {name} --subjects '{name.lower()}'")
     for i in range(400):
-        run(js.publish(name.lower(), bytes(1000)))
+        run(js.publish(name.lower(), os.urandom(1000)))  # incompressible: several chunks
     seen = []
 
     def interrupt_after_first_chunk(done, total):
@@ -88,3 +89,27 @@ def test_interrupted_backup_leaves_no_half_backup(shell, nc, tmp_path):
     assert list((tmp_path / "half").iterdir()) == []  # no stream.tar.s2, no backup.json: not mistaken for a backup
     done = context().run(backup.backup(name, str(tmp_path / "full")))  # and the next try works
     assert done.messages == 400
+
+
+def test_interrupted_restore_creates_nothing_and_a_retry_works(shell, nc, tmp_path):
+    import asyncio
+
+    from jsmagic.admin import backup
+    from jsmagic.core.registry import context
+
+    name = "R" + uuid.uuid4().hex[:6].upper()
+    _client, js, run = nc
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name.lower()}'")
+    for i in range(400):
+        run(js.publish(name.lower(), os.urandom(1000)))  # incompressible: several chunks
+    context().run(backup.backup(name, str(tmp_path / "b")))
+    shell.run_line_magic("js_stream", f"rm {name} --force")
+
+    def interrupt(done, total):
+        asyncio.current_task().cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        context().run(backup.restore(str(tmp_path / "b"), progress=interrupt))
+    assert name not in set(shell.run_line_magic("js_stream", "ls")["name"])
+    done = context().run(backup.restore(str(tmp_path / "b")))
+    assert (done.messages, done.last_seq) == (400, 400)

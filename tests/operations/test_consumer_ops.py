@@ -117,3 +117,35 @@ def test_watch_series_shows_pending_rise_after_publish(shell, nc, name):
     n = len(w.df)
     ctx.run(asyncio.sleep(0.3))
     assert len(w.df) == n  # stopped means stopped
+
+
+def test_watch_survives_a_server_restart(fresh_server):
+    from jsmagic.testing import testing_shell
+
+    sh = testing_shell(probe_local=False)
+    sh.run_line_magic("js_connect", fresh_server.url)
+    try:
+        sh.run_line_magic("js_stream", "add WR --subjects 'wr.>'")  # file storage: kept over the restart
+        sh.run_line_magic("js_publish", "wr.x '{\"n\": 1}'")
+        sh.run_line_magic("js_consumer", "add WR w")
+        w = sh.run_line_magic("js_consumer", "watch WR w --every 0.1")
+        ctx = context()
+        ctx.run(asyncio.sleep(0.3))
+        fresh_server.stop()
+        seen = set()
+        deadline = time.monotonic() + 10
+        while w.watcher.status != "reconnecting" and time.monotonic() < deadline:
+            ctx.run(asyncio.sleep(0.1))
+        seen.add(w.watcher.status)
+        before = len(w.df)
+        fresh_server.start()
+        deadline = time.monotonic() + 30
+        while w.watcher.status != "live" and time.monotonic() < deadline:
+            ctx.run(asyncio.sleep(0.2))
+        sh.run_line_magic("js_publish", "wr.x '{\"n\": 2}'")
+        ctx.run(asyncio.sleep(0.5))
+        assert "reconnecting" in seen and w.running
+        assert len(w.df) > before and w.df["pending"].iloc[-1] == 2  # the series goes on after the restart
+        w.stop()
+    finally:
+        sh.run_line_magic("unload_ext", "jsmagic")

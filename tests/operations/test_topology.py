@@ -131,6 +131,11 @@ def test_config_file_copy_seal_and_bad_input(shell, nc, tag, tmp_path):
         shell.run_line_magic("js_stream", f"add X{tag} --metadata novalue")
     with pytest.raises(InputError, match="mirror or has sources"):
         shell.run_line_magic("js_stream", f"add X{tag} --mirror {name} --source {name}")
+    from jsmagic.core.errors import JSMagicError
+
+    with pytest.raises(JSMagicError, match="overlap") as err:  # the server's refusal, as one line
+        shell.run_line_magic("js_stream", f"add X{tag} --subjects 'c{tag}.>' --metadata a=b")
+    assert "\n" not in str(err.value)
     assert f"X{tag}" not in set(shell.run_line_magic("js_stream", "ls")["name"])
 
 
@@ -156,3 +161,14 @@ def test_report_shows_every_stream_with_mirror_lag_and_plot(shell, nc, tag):
     assert "stream(s)" in rep.summary
     ax = plt.gca()
     assert src in [t.get_text() for t in ax.get_yticklabels()]  # one bar per stream
+
+
+def test_first_sequence_compression_and_placement(shell, nc, tag):
+    name = f"F{tag}"
+    shell.run_line_magic("js_stream", f"add {name} --subjects 'f{tag}' --first-sequence 100 --compression none")
+    _client, js, run = nc
+    assert run(js.publish(f"f{tag}", b"x")).seq == 100
+    assert run(js.stream_info(name)).config.compression == "none"
+    shell.run_line_magic("js_stream", f"add G{tag} --subjects 'g{tag}' --tag ssd --tag eu --cluster east")
+    placement = run(js.stream_info(f"G{tag}")).config.placement
+    assert placement.cluster == "east" and placement.tags == ["ssd", "eu"]  # a single server keeps, not enforces, it

@@ -73,12 +73,12 @@ def candidates(magic: str, words: list[str]) -> list[str]:
     if not words:
         return _verbs.get(magic, [])
     verb, pos = words[0], len(words)
-    if magic == "js_stream" and pos == 1 and verb not in ("ls", "add"):
+    if magic == "js_stream" and pos == 1 and verb not in ("ls", "add", "report", "restore"):
         return names("stream")
     if magic == "js_consumer":
         if pos == 1:
             return names("stream")
-        if pos == 2 and verb in ("info", "next", "rm"):
+        if pos == 2 and verb in ("info", "next", "rm", "edit", "copy", "reset", "dead", "watch"):
             return names("consumer", words[1])
     if magic == "js_obj" and verb != "add":
         if pos == 1:

@@ -58,6 +58,12 @@ def test_add_flags_edit_copy_reset_report(shell, nc, name):
     assert rep.loc["r", "pending"] == 8 and rep.loc["w", "pending"] == 3 and not rep.loc["q", "pull"]
     assert list(rep.loc["r", ["redelivered", "waiting", "paused"]]) == [0, 0, False]
 
+    from jsmagic.ui import completion  # Tab offers the consumers after the new verbs, nothing after report
+
+    completion.clear_cache()
+    assert sorted(completion.candidates("js_consumer", ["watch", name])) == ["q", "r", "w", "w2"]
+    assert completion.candidates("js_stream", ["report"]) == [] and "backup" in completion.candidates("js_stream", [])
+
 
 def test_dead_letters_both_reasons_with_payloads_and_republish(shell, nc, name):
     fill(shell, nc, name, 4)

@@ -27,7 +27,7 @@ from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected
 from ..core.units import parse_when
 from .streamconfig import config_params, plain
-from .streams import StreamDetails, stream_names, timestamp
+from .streams import StreamDetails, stream_names
 
 SOURCE_COLUMNS = ["kind", "stream", "filter", "lag", "active", "error"]
 NANOS = 1_000_000_000

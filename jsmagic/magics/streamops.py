@@ -79,6 +79,7 @@ def info_report(details: Any, raw_sources: pd.DataFrame | None = None) -> Any:
     """``info``'s report, with a Replication section for a mirror's and each source's lag."""
     rep = stream_report(details.info, details.num_subjects)
     cfg = details.info.config
+    rep["Configuration"].update(_wiring(cfg))
     if raw_sources is None and (cfg.mirror or cfg.sources):
         raw_sources = run(topology.sources(cfg.name))
     if raw_sources is not None and len(raw_sources):
@@ -90,6 +91,24 @@ def info_report(details: Any, raw_sources: pd.DataFrame | None = None) -> Any:
         }
         rep.sources = raw_sources
     return rep
+
+
+def _wiring(cfg: Any) -> dict[str, str]:
+    """The topology settings a stream has (only those set): transform, republish, metadata, compression, placement."""
+    out = {}
+    if cfg.subject_transform:
+        out["transform"] = f"{cfg.subject_transform.src} → {cfg.subject_transform.dest}"
+    if cfg.republish:
+        out["republish"] = (f"{cfg.republish.src or '>'} → {cfg.republish.dest}"
+                            + (" (headers only)" if cfg.republish.headers_only else ""))
+    user_meta = {k: v for k, v in (cfg.metadata or {}).items() if not k.startswith("_nats")}
+    if user_meta:
+        out["metadata"] = ", ".join(f"{k}={v}" for k, v in sorted(user_meta.items()))
+    if cfg.compression and getattr(cfg.compression, "value", cfg.compression) != "none":
+        out["compression"] = str(getattr(cfg.compression, "value", cfg.compression))
+    if cfg.placement and (cfg.placement.cluster or cfg.placement.tags):
+        out["placement"] = " ".join(filter(None, [cfg.placement.cluster, ", ".join(cfg.placement.tags or [])]))
+    return out
 
 
 # ---- operations verbs --------------------------------------------------------------------

@@ -61,7 +61,7 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
     """
     c, s = si.config, si.state
     config = {
-        "subjects": shown("subjects", c.subjects or []),
+        "subjects": shown("subjects", c.subjects or []) or "-",  # a mirror or a sourced stream may have none
         "description": c.description or "-",
         "retention": shown("", c.retention),
         "storage": shown("", c.storage),

@@ -58,6 +58,7 @@ def test_sources_and_mirror_settle_to_exact_counts(shell, nc, tag):
     cfg = run(js.stream_info(ro)).config
     assert cfg.mirror.name == eu and cfg.allow_direct and cfg.compression == "s2"  # the server keeps mirror_direct off on a mirror itself
     assert run(js.stream_info(world)).config.metadata["owner"] == "ops"
+    assert info["Configuration"]["metadata"] == "owner=ops, tier=gold" and info["Configuration"]["subjects"] == "-"
     ro_info = shell.run_line_magic("js_stream", f"info {ro}")
     assert list(ro_info["Replication"]) == [f"mirror {eu}"]
 
@@ -81,6 +82,9 @@ def test_transform_stores_destination_subject_and_republish_reaches_core_subscri
     run(js.publish(f"in{tag}.eu", b'{"n": 1}'))
     subjects = shell.run_line_magic("js_stream", f"subjects {name}")
     assert list(subjects["subject"]) == [f"stored{tag}.eu"]
+    conf = shell.run_line_magic("js_stream", f"info {name}")["Configuration"]
+    assert conf["transform"] == f"in{tag}.* → stored{tag}.{{{{wildcard(1)}}}}"
+    assert conf["republish"] == f"stored{tag}.> → live{tag}.>"
     deadline = time.monotonic() + 5
     while not got and time.monotonic() < deadline:
         run(asyncio.sleep(0.05))

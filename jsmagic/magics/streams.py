@@ -19,6 +19,7 @@ from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_report
 from .base import friendly, run, with_progress
 from .verbs import Verbs, confirming, dispatch
+from .modern import add_feature_flags, feature_flags
 
 VERBS = Verbs("js_stream")
 VERBS.add("ls", "DataFrame of streams: subjects, retention, storage, replicas, messages, bytes, first/last, consumers")
@@ -38,6 +39,7 @@ p.add_argument("--replicas", help="number of replicas")
 p.add_argument("--description")
 p.add_argument("--allow-direct", action="store_true", default=None, help="allow direct get (any replica answers)")
 p.add_argument("--allow-rollup", action="store_true", default=None, help="allow Nats-Rollup headers")
+add_feature_flags(p)
 p = VERBS.add("edit", "Change a stream's settings; returns what changed")
 for action in VERBS.parsers["add"]._actions:
     if action.dest not in ("name", "output", "retention", "storage"):
@@ -81,7 +83,7 @@ def _config_flags(args: Any) -> dict[str, Any]:
              "dupe_window": "duplicate_window", "replicas": "num_replicas", "description": "description",
              "allow_direct": "allow_direct", "allow_rollup": "allow_rollup_hdrs", "subjects": "subjects",
              "retention": "retention", "storage": "storage"}
-    return {cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}
+    return {**{cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}, **feature_flags(args)}
 
 
 # ---- tables: the core's data, a size column and a summary line ---------------------------

@@ -1,0 +1,23 @@
+"""Fixtures for the server 2.11/2.12 features: a unique name, raw API calls through the independent client."""
+
+import json
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def name():
+    return "M" + uuid.uuid4().hex[:8].upper()
+
+
+def raw(nc, suffix, body=None):
+    """One JetStream API request with the independent client; the answer as a dict."""
+    client, _js, run = nc
+    msg = run(client.request("$JS.API." + suffix, json.dumps(body).encode() if body is not None else b"", timeout=5))
+    return json.loads(msg.data)
+
+
+def stored(nc, stream):
+    """How many messages ``stream`` holds, as the server says."""
+    return raw(nc, f"STREAM.INFO.{stream}")["state"]["messages"]

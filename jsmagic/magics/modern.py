@@ -10,7 +10,10 @@ from typing import Any
 
 from IPython.core.magic_arguments import MagicArgumentParser
 
+from ..admin.schedules import pending_schedules
 from ..admin.streamconfig import feature_params
+from ..ui.display import result_frame
+from .base import run
 
 
 def add_feature_flags(parser: MagicArgumentParser) -> None:
@@ -29,3 +32,15 @@ def feature_flags(args: Any) -> dict[str, Any]:
     """The given feature flags as StreamConfig fields (an empty dict when none was given)."""
     names = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
     return feature_params(**{n: getattr(args, n, None) for n in names})
+
+
+def add_schedules_verb(verbs: Any) -> None:
+    """``%js_stream schedules STREAM [SUBJECT]``: the schedules still to fire."""
+    p = verbs.add("schedules", "DataFrame of the message schedules still to fire (server 2.12+)")
+    p.add_argument("name")
+    p.add_argument("subject", nargs="?", help="only schedules on this subject filter")
+
+
+def schedules_verb(a: Any) -> Any:
+    df = run(pending_schedules(a.name, a.subject))
+    return result_frame(df, f"{len(df)} pending schedule(s) in {a.name}")

@@ -19,7 +19,7 @@ from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_report
 from .base import friendly, run, with_progress
 from .verbs import Verbs, confirming, dispatch
-from .modern import add_feature_flags, feature_flags
+from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 
 VERBS = Verbs("js_stream")
 VERBS.add("ls", "DataFrame of streams: subjects, retention, storage, replicas, messages, bytes, first/last, consumers")
@@ -73,6 +73,7 @@ p.add_argument("name")
 p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", default="1m", help="interval (10s, 1m, 1h)")
 p.add_argument("--subject", help="only messages on this subject filter")
+add_schedules_verb(VERBS)
 del p
 
 
@@ -130,6 +131,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "subjects": _subjects,
     "get": lambda a: run(streams.get_message(a.name, a.seq, a.last_for, a.decode)),
     "plot": _plot,
+    "schedules": schedules_verb,
 }
 
 

@@ -102,7 +102,7 @@ async def edit_stream(name: str, *, ctx: JSContext | None = None, **opts: Any) -
     old = (await info(name, ctx=ctx)).config
     new = await js.update_stream(old.evolve(**params))
     rows = changes(old, new.config) + feature_changes(old, new.config)
-    return pd.DataFrame(rows, columns=["setting", "old", "new"])
+    return pd.DataFrame(rows, columns=["setting", "old", "new"], dtype=object)  # None stays None (no NaN)
 
 
 async def stream_info(name: str, *, ctx: JSContext | None = None) -> StreamDetails:

@@ -131,6 +131,11 @@ def feature_check(index: Any, features: Features | None) -> Callable[[str], None
                     flag, what, version = FEATURES[field]
                     raise InputError(f"stream {stream} does not allow {what}",
                                      hint=f"enable it (server {version}+): %js_stream edit {stream} {flag}")
+            marker = getattr(cfg, "subject_delete_marker_ttl", None) or 0
+            if features and features.ttl not in (None, "never") and int(features.ttl[:-1]) < marker:
+                raise InputError(f"--ttl {features.ttl} is shorter than stream {stream}'s delete-marker TTL "
+                                 f"({marker:g}s): the server would keep the messages {marker:g}s",
+                                 hint=f"use --ttl {marker:g}s or more")
             dest = features.schedule_dest if features else None
             if dest and stream not in index.capturing(dest):
                 raise InputError(f"schedule target {dest!r} is not in stream {stream}",

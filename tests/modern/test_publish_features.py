@@ -41,6 +41,9 @@ def test_ttl_refusals_send_nothing(shell, nc, name):
         shell.run_cell_magic("js_publish", f"{name}.x --ttl 2s", "a\n")
     with pytest.raises(InputError, match="bad --ttl"):
         shell.run_cell_magic("js_publish", f"{name}.x --ttl 500ms", "a\n")
+    shell.run_line_magic("js_stream", f"edit {name} --subject-del-markers-ttl 1m")
+    with pytest.raises(InputError, match="shorter than stream .*delete-marker TTL"):
+        shell.run_cell_magic("js_publish", f"{name}.x --ttl 2s", "a\n")
     assert stored(nc, name) == 0
 
 

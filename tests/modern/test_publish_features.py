@@ -90,3 +90,22 @@ def test_schedule_refusals(shell, nc, name):
     with pytest.raises(InputError, match="needs --schedule-dest"):
         shell.run_cell_magic("js_publish", f"{name}.s --schedule-after 1m", "x\n")
     assert stored(nc, name) == 0
+
+
+def test_consume_shows_ttl_schedule_and_counter_columns(shell, nc, name):
+    add(shell, name, "--allow-msg-ttl --allow-schedules")
+    shell.run_cell_magic("js_publish", f"{name}.plain", "a\n")
+    shell.run_cell_magic("js_publish", f"{name}.s --ttl 1h", "b\n")
+    shell.run_cell_magic("js_publish", f"{name}.sched --schedule-every 1h --schedule-dest {name}.due", "c\n")
+    df = shell.run_line_magic("js_consume", name)
+    shown = lambda col: [v if isinstance(v, str) else None for v in df[col]]  # noqa: E731 - missing: NaN/None
+    assert shown("ttl") == [None, "3600s", None]
+    assert shown("schedule") == [None, None, "@every 3600s"]
+    assert df["schedule_target"].tolist()[2] == f"{name}.due"
+    assert "incr" not in df.columns  # only the headers that occur get a column
+    counters = name + "C"
+    shell.run_line_magic("js_stream", f"add {counters} --subjects '{counters}.>' --storage memory --allow-counter")
+    shell.run_line_magic("js_counter", f"incr {counters}.views 5")
+    shell.run_line_magic("js_counter", f"decr {counters}.views 2")
+    df = shell.run_line_magic("js_consume", counters)
+    assert df["incr"].tolist() == ["+5", "-2"] and df["val"].tolist() == ["5", "3"]

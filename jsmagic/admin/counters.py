@@ -44,7 +44,7 @@ async def counter_stream(subject: str, *, ctx: JSContext | None = None) -> str:
         raise NotFoundError(f"no stream captures subject {subject!r}",
                             hint=f"create a counter stream: %js_stream add COUNTERS --subjects '{subject}' --allow-counter")
     cfg = (await info(owners[0], ctx=ctx)).config
-    if not cfg.allow_msg_counter:
+    if not getattr(cfg, "allow_msg_counter", None):  # nats-py 2.14+ knows the field
         raise InputError(f"stream {owners[0]} is not a counter stream (server 2.12+: allow_msg_counter)",
                          hint="counters live in a stream created with --allow-counter")
     return owners[0]
@@ -118,7 +118,7 @@ async def list_counters(stream: str, subject: str | None = None, *, ctx: JSConte
     """``%js_counter ls STREAM``: one row per counter subject with its value (Python ints: exact)."""
     ctx = await connected(ctx)
     cfg = (await info(stream, ctx=ctx)).config
-    if not cfg.allow_msg_counter:
+    if not getattr(cfg, "allow_msg_counter", None):
         raise InputError(f"stream {stream} is not a counter stream", hint="create one with %js_stream add ... --allow-counter")
     rows: list[dict[str, Any]] = []
 

@@ -28,7 +28,7 @@ from ..core.units import parse_duration
 from ..jsapi import kv_stream, kv_subject
 from .kv import _bucket, _read, check_key, get
 from .kvwatch import operation
-from .streamconfig import changes, feature_changes
+from .streamconfig import changes, feature_changes, feature_params
 
 KEEP_RECENT = 30 * 60  # seconds: younger delete markers stay (nats.go, nats-py and natscli do the same)
 
@@ -46,7 +46,7 @@ async def _needs_ttl(bucket: str, seconds: float, ttl: Any, ctx: JSContext | Non
     if not handle.stream.config.allow_msg_ttl:
         raise InputError(f"bucket {bucket} does not allow per-key TTL (server 2.11+)",
                          hint=f"enable it: %js_kv edit {bucket} --marker-ttl 1m")
-    marker = handle.stream.config.subject_delete_marker_ttl or 0
+    marker = getattr(handle.stream.config, "subject_delete_marker_ttl", None) or 0
     if seconds < marker:  # observed on 2.15: the server quietly raises a shorter TTL to the marker TTL
         raise InputError(f"--ttl {ttl} is shorter than bucket {bucket}'s marker TTL ({marker:g}s): "
                          f"the server would keep it {marker:g}s", hint=f"use --ttl {marker:g}s or more")
@@ -135,7 +135,7 @@ async def edit(bucket: str, *, history: int | None = None, ttl: Any = None, max_
     if description is not None:
         params["description"] = description
     if marker_ttl is not None:
-        params.update(subject_delete_marker_ttl=_ttl(marker_ttl, "--marker-ttl"), allow_msg_ttl=True)
+        params.update(feature_params(subject_del_markers_ttl=f"{_ttl(marker_ttl, '--marker-ttl'):g}s"))
     if not params:
         raise InputError(f"nothing to change on bucket {bucket!r}", hint="give a setting, e.g. --history 5")
     new = (await (await jetstream(ctx)).update_stream(old.evolve(**params))).config

@@ -110,10 +110,13 @@ def feature_params(*, allow_msg_ttl: Any = None, allow_counter: Any = None, allo
             raise InputError(f"bad --subject-del-markers-ttl {subject_del_markers_ttl!r}", hint="give at least 1s")
         out["subject_delete_marker_ttl"] = seconds
         out["allow_msg_ttl"] = True
+    missing = [f for f in out if f not in api.StreamConfig.__dataclass_fields__]
+    if missing:  # an older nats-py (2.13 lacks the counter and marker fields) would fail with a TypeError
+        raise InputError(f"this nats-py has no StreamConfig.{missing[0]}", hint="pip install -U nats-py (2.16 has them all)")
     return out
 
 
 def feature_changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]]:
     """Like :func:`changes`, for the 2.11/2.12 feature settings."""
-    return [{"setting": k, "old": getattr(old, k), "new": getattr(new, k)}
-            for k in FEATURE_FIELDS if getattr(old, k) != getattr(new, k)]
+    return [{"setting": k, "old": getattr(old, k, None), "new": getattr(new, k, None)}
+            for k in FEATURE_FIELDS if getattr(old, k, None) != getattr(new, k, None)]

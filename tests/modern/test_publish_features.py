@@ -109,3 +109,28 @@ def test_consume_shows_ttl_schedule_and_counter_columns(shell, nc, name):
     shell.run_line_magic("js_counter", f"decr {counters}.views 2")
     df = shell.run_line_magic("js_consume", counters)
     assert df["incr"].tolist() == ["+5", "-2"] and df["val"].tolist() == ["5", "3"]
+
+
+def test_repeating_and_timed_schedules(shell, nc, name):
+    add(shell, name, "--allow-schedules")
+    shell.run_cell_magic("js_publish", f"{name}.sched.every --schedule-every 1s --schedule-dest {name}.tick", "tick\n")
+    shell.run_cell_magic("js_publish", f"{name}.sched.cron --schedule-cron '* * * * * *' --schedule-dest {name}.cron",
+                         "cron\n")
+    shell.run_cell_magic("js_publish", f"{name}.sched.at --schedule-at 2000-01-01T00:00:00Z --schedule-dest {name}.late",
+                         "late\n")
+    fired = lambda subject: raw(nc, f"STREAM.INFO.{name}", {"subjects_filter": subject})["state"].get(  # noqa: E731
+        "subjects", {}).get(subject, 0)
+    assert wait_for(lambda: fired(f"{name}.tick") >= 2 and fired(f"{name}.cron") >= 2)  # they repeat
+    assert wait_for(lambda: fired(f"{name}.late") == 1)  # a time in the past fires at once, once
+    pending = shell.run_line_magic("js_stream", f"schedules {name}")
+    assert sorted(pending["schedule"]) == ["* * * * * *", "@every 1s"]  # the repeating ones stay
+
+
+def test_an_atomic_batch_goes_to_one_stream(shell, nc, name):
+    add(shell, name, "--allow-batch")
+    other = name + "B"
+    add(shell, other, "--allow-batch")
+    shell.user_ns["rows"] = pd.DataFrame({"subject": [f"{name}.a", f"{other}.b"], "x": [1, 2]})
+    with pytest.raises(InputError, match=f"stored in one stream, these subjects go to {name}, {other}"):
+        shell.run_line_magic("js_publish", "--from rows --subject-col subject --atomic")
+    assert stored(nc, name) == 0 and stored(nc, other) == 0

@@ -152,7 +152,7 @@ def _check_next(action: str, count: int, timeout: float | None) -> None:
 
 async def next_messages(stream: str, name: str, count: int = 1, action: str = "ack",
                         decode: str = "auto", timeout: float | None = None, group: str | None = None,
-                        *, ctx: JSContext | None = None) -> pd.DataFrame:
+                        min_pending: int | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_consumer next``: pull up to ``count`` messages, then ack, nak, term them or leave them pending.
 
     Batches never exceed the consumer's ``max_ack_pending`` (a larger batch would wait out
@@ -161,12 +161,14 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
     whether an interrupt ended the pulling (what arrived is kept, and settled).
     """
     _check_next(action, count, timeout)
+    if min_pending is not None and group is None:
+        raise InputError("--min-pending goes with --group G")
     ci = await info(stream, name, ctx=ctx)
     if ci.config.deliver_subject:
         raise InputError(f"consumer {name} is a push consumer", hint="next works on pull consumers")
     ctx = current(ctx)
     if group is not None:
-        return await _next_in_group(ctx, ci, stream, name, group, count, action, decode, timeout)
+        return await _next_in_group(ctx, ci, stream, name, group, count, action, decode, timeout, min_pending)
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
     psub = await (await ctx.jetstream()).pull_subscribe_bind(durable=name, stream=stream)
@@ -196,9 +198,10 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
 
 
 async def _next_in_group(ctx: JSContext, ci: api.ConsumerInfo, stream: str, name: str, group: str, count: int,
-                         action: str, decode: str, timeout: float | None) -> pd.DataFrame:
+                         action: str, decode: str, timeout: float | None, min_pending: int | None) -> pd.DataFrame:
     """``next --group G``: one pull within a priority group (the pin is kept for this notebook's next pulls)."""
-    msgs, pin_id, why = await pull_group(stream, name, group, min(count, settings().fetch_batch), timeout=timeout, ctx=ctx)
+    msgs, pin_id, why = await pull_group(stream, name, group, min(count, settings().fetch_batch), timeout=timeout,
+                                         min_pending=min_pending, ctx=ctx)
     if ci.config.ack_policy != api.AckPolicy.NONE:
         await _settle(ctx.nc, msgs, action)
     df = pd.DataFrame([_message_row(m, decode) for m in msgs], columns=NEXT_COLUMNS)

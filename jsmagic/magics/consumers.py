@@ -77,7 +77,8 @@ SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminat
 
 def _next(a: Any) -> pd.DataFrame:
     action = a.action or "ack"
-    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout, group=a.group))
+    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout, group=a.group,
+                                     min_pending=a.min_pending))
     acking = df.attrs["ack_policy"] != "none"
     summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
     summary += group_note(df.attrs)

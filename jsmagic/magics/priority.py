@@ -24,6 +24,8 @@ def add_consumer_flags(verbs: Any) -> None:
     g.add_argument("--overflow-groups", nargs="+", metavar="GROUP", help="priority groups served by --min-pending pulls")
     g.add_argument("--prioritized-groups", nargs="+", metavar="GROUP", help="priority groups served by pull priority")
     verbs.parsers["next"].add_argument("--group", help="pull within this priority group (the pin is kept for later pulls)")
+    verbs.parsers["next"].add_argument("--min-pending", type=int, metavar="N",
+                                       help="with --group on an overflow consumer: only if N or more messages wait")
     p = verbs.add("pause", "Deliver nothing until UNTIL (a duration like 10m, or a time); returns the pause")
     p.add_argument("stream")
     p.add_argument("name")

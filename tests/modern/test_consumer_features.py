@@ -60,6 +60,8 @@ def test_overflow_group_and_refusals(shell, nc, name):
     assert msgs == []  # only 3 pending: an overflow worker is not needed yet
     msgs, _, _ = ctx.run(priority.pull_group(name, "o", "jobs", min_pending=2, timeout=2))
     assert len(msgs) == 1
+    got = shell.run_line_magic("js_consumer", f"next {name} o --group jobs --min-pending 1")
+    assert got["data"].tolist() == ["job 1"]
     with pytest.raises(InputError, match="one priority policy"):
         shell.run_line_magic("js_consumer", f"add {name} x --pinned-groups a --overflow-groups b")
     with pytest.raises(InputError, match="bad pause time"):

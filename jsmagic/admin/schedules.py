@@ -17,6 +17,7 @@ from nats.js import api
 
 from ..core.context import JSContext
 from ..core.decode import decode_value
+from ..core.errors import InputError
 from ..core.registry import connected
 from .scan import read_raw
 from .streams import info
@@ -27,7 +28,10 @@ COLUMNS = ["subject", "schedule", "target", "ttl", "seq", "stored", "data"]
 async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """One row per schedule still to fire: its subject, ``Nats-Schedule``, target, TTL of what it generates."""
     ctx = await connected(ctx)
-    await info(stream, ctx=ctx)
+    cfg = (await info(stream, ctx=ctx)).config
+    if not getattr(cfg, "allow_msg_schedules", None):  # nothing to list: no scan of a whole stream
+        raise InputError(f"stream {stream} does not allow message schedules",
+                         hint=f"enable them (server 2.12+): %js_stream edit {stream} --allow-schedules")
     rows: list[dict[str, Any]] = []
 
     def keep(msg: Any) -> None:

@@ -89,6 +89,8 @@ def test_schedule_refusals(shell, nc, name):
         shell.run_cell_magic("js_publish", f"{name}.s --schedule-every 1m --schedule-dest {name}.due", "x\n")
     with pytest.raises(InputError, match="needs --schedule-dest"):
         shell.run_cell_magic("js_publish", f"{name}.s --schedule-after 1m", "x\n")
+    with pytest.raises(InputError, match=f"stream {name} does not allow message schedules"):
+        shell.run_line_magic("js_stream", f"schedules {name}")
     assert stored(nc, name) == 0
 
 

@@ -21,3 +21,18 @@ def raw(nc, suffix, body=None):
 def stored(nc, stream):
     """How many messages ``stream`` holds, as the server says."""
     return raw(nc, f"STREAM.INFO.{stream}")["state"]["messages"]
+
+
+def wait_for(predicate, timeout=15.0):
+    """Poll ``predicate`` for up to ``timeout`` s while the shell's connection loop runs (watches are fed by it)."""
+    import asyncio
+    import time
+
+    from jsmagic.core.registry import context
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        context().run(asyncio.sleep(0.1))
+    return False

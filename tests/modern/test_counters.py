@@ -4,7 +4,8 @@ import pytest
 
 from jsmagic.admin import counters
 from jsmagic.core.errors import InputError, NotFoundError
-from tests.modern.conftest import stored
+from tests.modern.conftest import raw, stored, wait_for
+
 
 
 def test_incr_decr_get_ls_view(shell, nc, name):
@@ -33,3 +34,18 @@ def test_counter_refusals_are_one_line_and_store_nothing(shell, nc, name):
         shell.run_line_magic("js_counter", "get nowhere.at.all")
     assert stored(nc, name) == 0
     assert counters.as_int("+12345678901234567890123") == 12345678901234567890123
+
+
+def test_view_shows_what_each_source_contributed(shell, nc, name):
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.eu.>' --storage memory --allow-counter")
+    total = name + "ALL"
+    raw(nc, f"STREAM.CREATE.{total}", {  # an aggregate counter stream sourcing the regional one (ADR-49)
+        "name": total, "subjects": [f"{total}.>"], "allow_msg_counter": True, "storage": "memory",
+        "sources": [{"name": name, "subject_transforms": [{"src": f"{name}.eu.>", "dest": f"{total}.>"}]}]})
+    for _ in range(3):
+        shell.run_line_magic("js_counter", f"incr {name}.eu.home 2")
+    shell.run_line_magic("js_counter", f"incr {total}.home 10")  # a local addition on the aggregate
+    assert wait_for(lambda: shell.run_line_magic("js_counter", f"get {total}.home") == 16)
+    report = shell.run_line_magic("js_counter", f"view {total}.home")
+    assert report["Sources"] == {f"{name} {name}.eu.home": "6"}
+    assert report.raw["sources"] == {name: {f"{name}.eu.home": 6}}

@@ -1,23 +1,10 @@
 """%js_kv --marker-ttl, create/purge --ttl, revert, compact, edit (server 2.11); the watch shows why a key went."""
 
-import asyncio
-import time
-
 import pytest
 
 from jsmagic.core.errors import ForceRequiredError, InputError
-from jsmagic.core.registry import context
-from tests.modern.conftest import raw
+from tests.modern.conftest import raw, wait_for
 
-
-def wait_for(predicate, timeout=15.0):
-    """Poll ``predicate`` while the connection's loop runs (a watch is fed by it, as in a kernel)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        context().run(asyncio.sleep(0.1))
-    return False
 
 
 def test_key_ttl_expires_and_the_watch_says_why(shell, nc, name):

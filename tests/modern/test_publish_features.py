@@ -1,25 +1,18 @@
 """%%js_publish --ttl / --ttl-col / --atomic / --schedule-*: against the real server, refusals store nothing."""
 
-import time
+import base64
+import json
 
 import pandas as pd
 import pytest
 
 from jsmagic.core.errors import InputError, PublishError
-from tests.modern.conftest import raw, stored
+from tests.modern.conftest import raw, stored, wait_for
 
 
 def add(shell, name, flags=""):
     shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --storage memory {flags}")
 
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_ttl_messages_expire_and_per_row_ttl(shell, nc, name):
@@ -29,7 +22,6 @@ def test_ttl_messages_expire_and_per_row_ttl(shell, nc, name):
     acks = shell.run_line_magic("js_publish", f"{name}.login --from df --ttl-col ttl")
     assert list(acks["seq"]) == [3, 4]
     msg = raw(nc, f"STREAM.MSG.GET.{name}", {"seq": 4})["message"]
-    import base64, json
     assert b"Nats-TTL: 3600s" in base64.b64decode(msg["hdrs"])
     assert json.loads(base64.b64decode(msg["data"])) == {"user": "bob"}  # the TTL column is a header, not data
     assert wait_for(lambda: stored(nc, name) == 1)  # the three 1s messages expired, the 1h one stays

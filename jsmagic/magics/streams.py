@@ -18,8 +18,8 @@ from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_report
 from .base import friendly, run, with_progress
-from .verbs import Verbs, confirming, dispatch
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
+from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
 VERBS.add("ls", "DataFrame of streams: subjects, retention, storage, replicas, messages, bytes, first/last, consumers")

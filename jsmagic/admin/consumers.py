@@ -25,12 +25,13 @@ from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
 from ..core.units import parse_duration, parse_when
+from .priority import create_raw, pull_group, rfc3339, until
 from .streamconfig import plain
 from .streams import info as stream_info, timestamp
 
 ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "none": None}
 LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
-                "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active"]
+                "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active", "paused"]
 NEXT_COLUMNS = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
 
 
@@ -68,6 +69,7 @@ def consumer_row(ci: api.ConsumerInfo) -> dict[str, Any]:
         "delivered_seq": ci.delivered.stream_seq if ci.delivered else 0,
         "ack_floor_seq": ci.ack_floor.stream_seq if ci.ack_floor else 0,
         "last_active": timestamp(last_active(ci.delivered)) if last_active(ci.delivered) else pd.NaT,
+        "paused": bool(getattr(ci, "paused", False)),  # server 2.11: %js_consumer pause
     }
 
 
@@ -100,10 +102,12 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
                        deliver: str | None = None, ack: str = "explicit", filter: str | None = None,
                        max_deliver: int | None = None, ack_wait: str | None = None,
                        max_ack_pending: int | None = None, description: str | None = None,
+                       pause: Any = None, priority: dict | None = None,
                        extra: dict[str, Any] | None = None, ctx: JSContext | None = None) -> api.ConsumerInfo:
     """``%js_consumer add``: create a durable consumer (pull by default; push needs ``target``).
 
-    ``extra``: further ConsumerConfig fields (:func:`jsmagic.admin.consumerops.consumer_params`).
+    ``extra``: further ConsumerConfig fields (:func:`jsmagic.admin.consumerops.consumer_params`);
+    ``pause``/``priority``: server 2.11 fields nats-py lacks, sent as raw config.
     """
     if not pull and not target:
         raise InputError("a push consumer needs --target SUBJECT to deliver to", hint="or use --pull")
@@ -118,6 +122,9 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
         max_ack_pending=max_ack_pending, deliver_subject=None if pull else target, **deliver_params(deliver),
         **(extra or {}),
     )
+    if pause is not None or priority:  # server 2.11 fields (priority groups: nats-py has none)
+        raw = {**(priority or {}), **({"pause_until": rfc3339(until(pause))} if pause is not None else {})}
+        return api.ConsumerInfo.from_response(await create_raw(stream, {**cfg.as_dict(), **raw}, ctx=ctx))
     js = await jetstream(ctx)
     return await js.add_consumer(stream, cfg)
 
@@ -149,8 +156,8 @@ def _check_next(action: str, count: int, timeout: float | None) -> None:
 
 
 async def next_messages(stream: str, name: str, count: int = 1, action: str = "ack",
-                        decode: str = "auto", timeout: float | None = None,
-                        *, ctx: JSContext | None = None) -> pd.DataFrame:
+                        decode: str = "auto", timeout: float | None = None, group: str | None = None,
+                        min_pending: int | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_consumer next``: pull up to ``count`` messages, then ack, nak, term them or leave them pending.
 
     Batches never exceed the consumer's ``max_ack_pending`` (a larger batch would wait out
@@ -159,10 +166,14 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
     whether an interrupt ended the pulling (what arrived is kept, and settled).
     """
     _check_next(action, count, timeout)
+    if min_pending is not None and group is None:
+        raise InputError("--min-pending goes with --group G")
     ci = await info(stream, name, ctx=ctx)
     if ci.config.deliver_subject:
         raise InputError(f"consumer {name} is a push consumer", hint="next works on pull consumers")
     ctx = current(ctx)
+    if group is not None:
+        return await _next_in_group(ctx, ci, stream, name, group, count, action, decode, timeout, min_pending)
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
     psub = await (await ctx.jetstream()).pull_subscribe_bind(durable=name, stream=stream)
@@ -188,6 +199,18 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         await psub.unsubscribe()
     df = pd.DataFrame(rows, columns=NEXT_COLUMNS)
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
+    return df
+
+
+async def _next_in_group(ctx: JSContext, ci: api.ConsumerInfo, stream: str, name: str, group: str, count: int,
+                         action: str, decode: str, timeout: float | None, min_pending: int | None) -> pd.DataFrame:
+    """``next --group G``: one pull within a priority group (the pin is kept for this notebook's next pulls)."""
+    msgs, pin_id, why = await pull_group(stream, name, group, min(count, settings().fetch_batch), timeout=timeout,
+                                         min_pending=min_pending, ctx=ctx)
+    if ci.config.ack_policy != api.AckPolicy.NONE:
+        await _settle(ctx.nc, msgs, action)
+    df = pd.DataFrame([_message_row(m, decode) for m in msgs], columns=NEXT_COLUMNS)
+    df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=False, group=group, pin_id=pin_id, why=why)
     return df
 
 

@@ -84,6 +84,7 @@ class Bucket:
     bytes: int
     direct: bool
     description: str
+    marker_ttl: float = 0.0  # server 2.11: seconds a limit marker lives (0: no markers, no per-key TTL markers)
 
     @classmethod
     def of(cls, si: StreamInfo) -> "Bucket":
@@ -93,6 +94,7 @@ class Bucket:
             ttl=c.max_age or 0.0, storage=getattr(c.storage, "value", c.storage) or "file",
             replicas=c.num_replicas, max_value_size=c.max_msg_size, max_bucket_size=c.max_bytes,
             bytes=s.bytes, direct=bool(c.allow_direct), description=c.description or "",
+            marker_ttl=getattr(c, "subject_delete_marker_ttl", None) or 0.0,  # nats-py 2.16+
         )
 
 
@@ -132,6 +134,15 @@ async def _bucket(bucket: str, ctx: JSContext | None = None) -> _Handle:
     return _Handle(kv, si)
 
 
+def marker_option(marker_ttl: float | None) -> dict:
+    """``limit_marker_ttl`` for KeyValueConfig when asked (nats-py 2.16+; older ones lack the field)."""
+    if not marker_ttl:
+        return {}
+    if "limit_marker_ttl" not in KeyValueConfig.__dataclass_fields__:
+        raise InputError("--marker-ttl needs nats-py 2.16 or newer", hint="pip install -U nats-py")
+    return {"limit_marker_ttl": marker_ttl}
+
+
 async def add(
     bucket: str,
     history: int = 1,
@@ -142,6 +153,7 @@ async def add(
     max_bucket_size: int | None = None,
     description: str | None = None,
     *,
+    marker_ttl: float | None = None,
     ctx: JSContext | None = None,
 ) -> Bucket:
     """Create a bucket (direct get on); creating an identical one again is harmless."""
@@ -153,7 +165,7 @@ async def add(
     config = KeyValueConfig(
         bucket=check_bucket(bucket), description=description, history=history, ttl=ttl or None,
         storage=StorageType(storage), replicas=replicas, max_value_size=max_value_size,
-        max_bytes=max_bucket_size, direct=True,
+        max_bytes=max_bucket_size, direct=True, **marker_option(marker_ttl),
     )
     await js.create_key_value(config=config)
     return await info(bucket, ctx=ctx)
@@ -222,7 +234,7 @@ async def get(bucket: str, key: str, revision: int | None = None, decode: str = 
         raise NotFoundError(f"no key {key!r} in bucket {bucket!r}{at}", hint="list them with %js_kv keys " + bucket)
     op = operation(msg.headers)
     if op != "PUT":
-        raise NotFoundError(f"key {key!r} was {'deleted' if op == 'DEL' else 'purged'} (revision {msg.seq})")
+        raise NotFoundError(f"key {key!r} was {'deleted' if op.startswith('DEL') else 'purged'} (revision {msg.seq})")
     return Entry(bucket, key, decode_value(msg.data or b"", decode), msg.seq, stored_time(msg))
 
 

@@ -31,6 +31,7 @@ from .ordered import OrderedReader
 KV_OP = "KV-Operation"
 MARKER_REASON = "Nats-Marker-Reason"
 _MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
+_REASONS = {"MaxAge": "expired", "Purge": "purged", "Remove": "removed"}  # server 2.11 limit markers (ADR-48)
 LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 COLUMNS = ["key", "value", "revision", "operation", "time"]
 
@@ -46,7 +47,8 @@ def operation(headers: dict | None) -> str:
     op = headers.get(KV_OP)
     if op:
         return op
-    return _MARKERS.get(headers.get(MARKER_REASON, ""), "PUT")
+    reason = headers.get(MARKER_REASON, "")
+    return f"{_MARKERS[reason]} ({_REASONS[reason]}: marker {reason})" if reason in _MARKERS else "PUT"
 
 
 def frame_times(ns_values: list[int]):

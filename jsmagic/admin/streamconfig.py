@@ -78,3 +78,45 @@ def changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]
         for k in EDITABLE
         if getattr(old, k) != getattr(new, k)
     ]
+
+
+# ---- per-message TTL, counters, atomic batches, schedules (server 2.11/2.12; issue 14) ----------
+FEATURES = {
+    "allow_msg_ttl": ("--allow-msg-ttl", "per-message TTL (Nats-TTL)", "2.11"),
+    "allow_msg_counter": ("--allow-counter", "counters (Nats-Incr)", "2.12"),
+    "allow_atomic": ("--allow-batch", "atomic batch publish", "2.12"),
+    "allow_msg_schedules": ("--allow-schedules", "message schedules (Nats-Schedule)", "2.12"),
+}
+"""StreamConfig switch → (natscli flag, what it allows, first server version)."""
+
+FEATURE_FIELDS = (*FEATURES, "subject_delete_marker_ttl")
+"""The settings ``%js_stream edit`` also compares (beside :data:`EDITABLE`)."""
+
+
+def feature_params(*, allow_msg_ttl: Any = None, allow_counter: Any = None, allow_batch: Any = None,
+                   allow_schedules: Any = None, subject_del_markers_ttl: Any = None) -> dict[str, Any]:
+    """StreamConfig fields from natscli's flags for the 2.11/2.12 features (None: not given).
+
+    A delete-marker TTL needs per-message TTL, so it turns that on too, as natscli does.
+    """
+    out: dict[str, Any] = {}
+    for field, value in (("allow_msg_ttl", allow_msg_ttl), ("allow_msg_counter", allow_counter),
+                         ("allow_atomic", allow_batch), ("allow_msg_schedules", allow_schedules)):
+        if value:
+            out[field] = True
+    if subject_del_markers_ttl is not None:
+        seconds = parse_duration(subject_del_markers_ttl)
+        if seconds < 1:
+            raise InputError(f"bad --subject-del-markers-ttl {subject_del_markers_ttl!r}", hint="give at least 1s")
+        out["subject_delete_marker_ttl"] = seconds
+        out["allow_msg_ttl"] = True
+    missing = [f for f in out if f not in api.StreamConfig.__dataclass_fields__]
+    if missing:  # an older nats-py (2.13 lacks the counter and marker fields) would fail with a TypeError
+        raise InputError(f"this nats-py has no StreamConfig.{missing[0]}", hint="pip install -U nats-py (2.16 has them all)")
+    return out
+
+
+def feature_changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]]:
+    """Like :func:`changes`, for the 2.11/2.12 feature settings."""
+    return [{"setting": k, "old": getattr(old, k, None), "new": getattr(new, k, None)}
+            for k in FEATURE_FIELDS if getattr(old, k, None) != getattr(new, k, None)]

@@ -24,7 +24,7 @@ from ..core.registry import connected, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
 from .scan import count_matching
-from .streamconfig import changes, config_params
+from .streamconfig import changes, config_params, feature_changes
 
 LIST_COLUMNS = ["name", "subjects", "retention", "storage", "replicas", "messages", "bytes",
                 "first_seq", "first_time", "last_seq", "last_time", "consumers"]
@@ -101,7 +101,8 @@ async def edit_stream(name: str, *, ctx: JSContext | None = None, **opts: Any) -
         raise InputError(f"nothing to change on stream {name!r}", hint="give a setting, e.g. --max-age 7d")
     old = (await info(name, ctx=ctx)).config
     new = await js.update_stream(old.evolve(**params))
-    return pd.DataFrame(changes(old, new.config), columns=["setting", "old", "new"])
+    rows = changes(old, new.config) + feature_changes(old, new.config)
+    return pd.DataFrame(rows, columns=["setting", "old", "new"], dtype=object)  # None stays None (no NaN)
 
 
 async def stream_info(name: str, *, ctx: JSContext | None = None) -> StreamDetails:

@@ -6,6 +6,7 @@ Each theme is one ``Magics`` class in its own module; :data:`MAGICS` lists them 
 
 from .connection import ConnectionMagics
 from .consumers import ConsumerMagics
+from .counters import CounterMagics
 from .objects import ObjectMagics
 from .streams import StreamMagics
 from .consume import ConsumeMagics
@@ -20,4 +21,5 @@ MAGICS = [
     ConsumeMagics,
     KVMagics,
     PublishMagics,
+    CounterMagics,
 ]

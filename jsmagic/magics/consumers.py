@@ -18,6 +18,7 @@ from ..ui.display import result_frame
 from ..ui.report import consumer_report
 from .base import friendly, run
 from . import consumerops
+from .priority import HANDLERS as PRIORITY_HANDLERS, add_consumer_flags, add_options, group_note
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_consumer")
@@ -56,6 +57,7 @@ p = VERBS.add("rm", "Delete a consumer (needs --force)")
 p.add_argument("stream")
 p.add_argument("name")
 p.add_argument("--force", action="store_true")
+add_consumer_flags(VERBS)
 del p, kind, act
 OPS_HANDLERS = consumerops.register(VERBS)  # edit, copy, reset, report, dead, watch
 
@@ -66,6 +68,7 @@ def _add(a: Any) -> Any:
         filter=a.filter[0] if a.filter and len(a.filter) == 1 else None,
         max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
         extra=consumerops.extra(a),
+        **add_options(a),
     )))
 
 
@@ -79,12 +82,15 @@ SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminat
 
 def _next(a: Any) -> pd.DataFrame:
     action = a.action or "ack"
-    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout))
+    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout, group=a.group,
+                                     min_pending=a.min_pending))
     acking = df.attrs["ack_policy"] != "none"
     summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
+    summary += group_note(df.attrs)
     interrupted = df.attrs["interrupted"]
     out = result_frame(df, summary + (" — interrupted" if interrupted else ""))
     out.attrs["interrupted"] = interrupted
+    out.attrs.update({k: df.attrs[k] for k in ("group", "pin_id", "why") if k in df.attrs})
     return out
 
 
@@ -99,6 +105,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "info": lambda a: consumer_report(run(consumers.consumer_info(a.stream, a.name))),
     "next": _next,
     **OPS_HANDLERS,
+    **PRIORITY_HANDLERS,
 }
 
 

@@ -19,6 +19,8 @@ from ..core.units import parse_duration, parse_size
 from ..ui import buckets
 from ..ui.kvwatch import KVWatch
 from .base import friendly, run, user_namespace, with_progress
+from . import kvttl
+from .kvttl import add_kv_flags
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_kv", interrupted="Interrupted: showing what arrived so far.")
@@ -72,6 +74,7 @@ _verb("watch", "A live table of the bucket's keys (stop: .stop(), the Stop butto
       (("--revision",), {"type": int, "help": "start at this revision"}),
       (("--no-deletes",), {"action": "store_true", "help": "drop deleted/purged keys from the table"}),
       _DECODE)
+add_kv_flags(VERBS)  # server 2.11 flags on add/create/purge; revert, compact, edit
 _verb("unwatch", "Stop the live watches (of BUCKET); returns how many", (("bucket",), {"nargs": "?",
       "help": "only this bucket's watches"}))
 
@@ -84,7 +87,8 @@ def _reading(bucket: str, work: Callable[[Any], Any]) -> Any:
 def _add(a: Any) -> tuple[Any, str]:
     size = lambda s: parse_size(s) if s else None  # noqa: E731
     bucket = run(kv.add(a.bucket, a.history, parse_duration(a.ttl) if a.ttl else None, a.storage, a.replicas,
-                        size(a.max_value_size), size(a.max_bucket_size), a.description))
+                        size(a.max_value_size), size(a.max_bucket_size), a.description,
+                        marker_ttl=parse_duration(a.marker_ttl) if a.marker_ttl else None))
     return bucket, buckets.kv_created(bucket)
 
 
@@ -157,7 +161,7 @@ class KVMagics(Magics):
             "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
             "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
         }
-        return {**HANDLERS, **writes, **confirming(self, CONFIRMED)}
+        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
 
     @no_var_expand
     @line_cell_magic

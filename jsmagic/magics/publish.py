@@ -10,12 +10,22 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..core.errors import InputError, PublishError
+from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
 from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
 from ..ui.publish import publish_frame
 from .base import friendly, parse_line, run, store_output, user_namespace
+
+
+def _features(args: Any) -> Features | None:
+    """TTL, schedule and atomic-batch flags (server 2.11/2.12), checked before anything is sent."""
+    features = Features.from_flags(
+        ttl=args.ttl, ttl_col=args.ttl_col, schedule_after=args.schedule_after, schedule_at_=args.schedule_at,
+        schedule_every=args.schedule_every, schedule_cron=args.schedule_cron, schedule_dest=args.schedule_dest,
+        schedule_ttl=args.schedule_ttl, atomic=args.atomic, split=args.split)
+    return features if features != Features() else None
 
 
 @magics_class
@@ -41,6 +51,17 @@ class PublishMagics(Magics):
     @argument("--header-cols", help="with --from: columns sent as headers, e.g. A,B")
     @argument("--raw", action="store_true", help="publish the text exactly as written: no {{templates}}, no {=vars}")
     @argument("-o", "--output", metavar="NAME", help="store the acks in this notebook variable")
+    @argument("--ttl", help="server 2.11+: each message expires after this long (2s, 1h, never)")
+    @argument("--ttl-col", metavar="COL", help="with --from: the column holding each row's TTL")
+    @argument("--atomic", action="store_true", help="server 2.12+: one atomic batch, stored all or nothing")
+    @argument("--split", action="store_true",
+              help="with --atomic: cut a publish over the batch limit into batches (then NOT atomic as a whole)")
+    @argument("--schedule-after", metavar="DURATION", help="server 2.12+: fire each message once, after DURATION")
+    @argument("--schedule-at", metavar="TIME", help="fire once at TIME (UTC unless it says otherwise)")
+    @argument("--schedule-every", metavar="DURATION", help="fire repeatedly, every DURATION")
+    @argument("--schedule-cron", metavar="CRON", help="fire on a cron schedule (6 fields, seconds first)")
+    @argument("--schedule-dest", metavar="SUBJECT", help="the subject a schedule fires into (same stream)")
+    @argument("--schedule-ttl", metavar="DURATION", help="TTL of the messages a schedule generates")
     @line_cell_magic
     @friendly("publish")
     def js_publish(self, line: str = "", cell: str | None = None):
@@ -73,6 +94,17 @@ class PublishMagics(Magics):
         ``--expect-last-seq N`` / ``--expect-last-subject-seq N`` with several messages: the
         first is sent alone and checked against N (a mismatch publishes nothing); each later
         one expects the sequence of the message before it.
+
+        Server 2.11/2.12 features (the stream must allow each; otherwise nothing is sent)::
+
+            %%js_publish sessions.login --ttl 30m          # Nats-TTL: expires on its own
+            %js_publish sessions.login --from df --ttl-col ttl
+            %js_publish --from order --subject-col subject --atomic   # all stored, or none
+            %%js_publish reminders.schedule.ann --schedule-after 10m --schedule-dest reminders.due
+            %%js_publish reports.schedule.daily --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
+
+        ``--atomic`` refuses more messages than one batch may hold (1,000) unless ``--split``
+        is given: then each batch of 1,000 is atomic, the whole publish is not.
         """
         args = parse_line(self.js_publish, line)
         self._check_usage(args, cell)
@@ -85,7 +117,7 @@ class PublishMagics(Magics):
         if subject is not None and args.raw:
             subject = Template.literal(args.subject)
         bar = Progress("acknowledged", unit="messages")
-        common = dict(count=args.count, stream=args.stream, expect=expect, progress=bar)
+        common = dict(count=args.count, stream=args.stream, expect=expect, progress=bar, features=_features(args))
         if args.source:
             cols = tuple(c.strip() for c in (args.header_cols or "").split(",") if c.strip())
             coro = publish_object(self._lookup(args.source, ns), subject, headers, name=args.source, data_col=args.data_col,
@@ -129,6 +161,8 @@ class PublishMagics(Magics):
             raise UsageError("--data-col, --subject-col and --header-cols go with --from VAR")
         if args.count < 1:
             raise UsageError("--count must be at least 1")
+        if args.ttl_col and not args.source:
+            raise UsageError("--ttl-col goes with --from VAR")
 
     def _headers(self, args: Any, expand) -> dict[str, Template]:
         """``-H Key:Value`` and ``--msg-id`` as per-message templates."""

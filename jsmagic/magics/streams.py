@@ -19,6 +19,7 @@ from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_report
 from .base import friendly, run, with_progress
 from . import streamops
+from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
@@ -39,6 +40,7 @@ p.add_argument("--replicas", help="number of replicas")
 p.add_argument("--description")
 p.add_argument("--allow-direct", action="store_true", default=None, help="allow direct get (any replica answers)")
 p.add_argument("--allow-rollup", action="store_true", default=None, help="allow Nats-Rollup headers")
+add_feature_flags(p)
 p = VERBS.add("edit", "Change a stream's settings; returns what changed")
 for action in VERBS.parsers["add"]._actions:
     if action.dest not in ("name", "output", "retention", "storage"):
@@ -74,6 +76,7 @@ p.add_argument("name")
 p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", default="1m", help="interval (10s, 1m, 1h)")
 p.add_argument("--subject", help="only messages on this subject filter")
+add_schedules_verb(VERBS)
 del p
 
 
@@ -94,7 +97,7 @@ def _config_flags(args: Any) -> dict[str, Any]:
              "dupe_window": "duplicate_window", "replicas": "num_replicas", "description": "description",
              "allow_direct": "allow_direct", "allow_rollup": "allow_rollup_hdrs", "subjects": "subjects",
              "retention": "retention", "storage": "storage"}
-    return {cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}
+    return {**{cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}, **feature_flags(args)}
 
 
 # ---- tables: the core's data, a size column and a summary line ---------------------------
@@ -146,6 +149,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "plot": _plot,
     "copy": lambda a: streamops.copy(a, _config_flags(a)),
     **OPS_HANDLERS,
+    "schedules": schedules_verb,
 }
 
 

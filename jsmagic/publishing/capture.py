@@ -48,8 +48,9 @@ def suggest_stream(subject: str) -> str:
 class StreamIndex:
     """The account's streams and their subjects, listed ONCE per publish so checks stay cheap."""
 
-    def __init__(self, subjects: dict[str, list[str]]):
+    def __init__(self, subjects: dict[str, list[str]], configs: dict[str, Any] | None = None):
         self.subjects = subjects
+        self.configs = configs or {}  # name -> StreamConfig: the feature switches a publish may need
         self._cache: dict[str, list[str]] = {}
 
     @classmethod
@@ -60,6 +61,7 @@ class StreamIndex:
         that has no leader at the moment, and refusing its subjects would be a false "no stream".
         """
         found: dict[str, list[str]] = {}
+        configs: dict[str, Any] = {}
         offset = 0
         try:
             while True:
@@ -67,9 +69,10 @@ class StreamIndex:
                 infos = list(page)
                 for info in infos:
                     found[info.config.name] = list(info.config.subjects or [])
+                    configs[info.config.name] = info.config
                 offset += len(infos)
                 if not infos or offset >= page.total:
-                    return cls(found) if len(found) >= page.total else None
+                    return cls(found, configs) if len(found) >= page.total else None
         except Exception:
             return None
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import pandas as pd
+
 from ..core.context import JSContext
-from ..core.errors import InputError
+from ..core.errors import InputError, did_you_mean
 from ..core.registry import current, jetstream
+from .features import TTL, Features, ttl_header
 from .pipeline import Progress, publish_prepared
 from .result import PublishResult
 from .sources import object_messages
@@ -41,7 +44,7 @@ async def publish_cell(
     text: str, subject: str | Template, headers: Mapping[str, str | Template] | None = None, *,
     whole: bool = False, json_mode: bool = False, count: int = 1, templates: bool = True,
     stream: str | None = None, expect: dict[str, Any] | None = None, progress: Progress | None = None,
-    ctx: JSContext | None = None,
+    features: Features | None = None, ctx: JSContext | None = None,
 ) -> PublishResult:
     """Publish each non-empty line of ``text`` (or all of it, ``whole``), ``count`` times over.
 
@@ -50,7 +53,7 @@ async def publish_cell(
     and header values may hold ``{{Count}}``-style templates unless ``templates`` is False.
     """
     subject = _template(subject, "the subject", templates)
-    headers = _header_templates(headers, templates)
+    headers = {**_header_templates(headers, templates), **_feature_headers(features)}
     ctx = current(ctx)
     await jetstream(ctx)
     per_pass = scan_cell(text, whole=whole, json_mode=json_mode, max_payload=ctx.nc.max_payload, templates=templates)
@@ -59,7 +62,8 @@ async def publish_cell(
     messages = cell_messages(text, subject, headers, whole=whole, count=count, templates=templates)
     known = [subject.text] if subject.static else [subject.render(1)]
     return await publish_prepared(
-        messages, known, stream=stream, expect=expect, total=per_pass * count, ref_name="line", progress=progress, ctx=ctx
+        messages, known, stream=stream, expect=expect, total=per_pass * count, ref_name="line", progress=progress,
+        features=features, ctx=ctx,
     )
 
 
@@ -67,7 +71,8 @@ async def publish_object(
     obj: Any, subject: str | Template | None, headers: Mapping[str, str | Template] | None = None, *,
     name: str = "the value", data_col: str | None = None, subject_col: str | None = None,
     header_cols: tuple[str, ...] = (), count: int = 1, stream: str | None = None,
-    expect: dict[str, Any] | None = None, progress: Progress | None = None, ctx: JSContext | None = None,
+    expect: dict[str, Any] | None = None, progress: Progress | None = None, features: Features | None = None,
+    ctx: JSContext | None = None,
 ) -> PublishResult:
     """Publish a Python value: each row of a DataFrame, item of a list, or a str/bytes, ``count`` times over.
 
@@ -75,13 +80,31 @@ async def publish_object(
     says what the value is called in errors (``--from df`` passes ``df``).
     """
     subject = _template(subject, "the subject") if subject is not None else None
+    if features is not None and features.ttl_col:
+        obj, header_cols = ttl_column(obj, features.ttl_col, header_cols)
     messages = object_messages(
-        obj, subject, _header_templates(headers), data_col=data_col, subject_col=subject_col,
-        header_cols=header_cols, count=count,
+        obj, subject, {**_header_templates(headers), **_feature_headers(features)}, data_col=data_col,
+        subject_col=subject_col, header_cols=header_cols, count=count,
     )
     if not messages:
         raise InputError(f"{name} is empty: nothing to publish")
     subjects = dict.fromkeys(m[1] for m in messages)
     return await publish_prepared(
-        messages, subjects, stream=stream, expect=expect, total=len(messages), ref_name="row", progress=progress, ctx=ctx
+        messages, subjects, stream=stream, expect=expect, total=len(messages), ref_name="row", progress=progress,
+        features=features, ctx=ctx,
     )
+
+
+def _feature_headers(features: Features | None) -> dict[str, Template]:
+    """``--ttl`` and schedule headers, the same on every message."""
+    return {k: Template.literal(v) for k, v in (features.headers() if features else {}).items()}
+
+
+def ttl_column(obj: Any, col: str, header_cols: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """``--ttl-col COL``: each row's TTL (checked up front) sent as its ``Nats-TTL`` header, not in the body."""
+    if not isinstance(obj, pd.DataFrame):
+        raise InputError("--ttl-col needs a DataFrame (--from df)")
+    if col not in obj.columns:
+        raise InputError(f"no column {col!r}", hint=did_you_mean(col, [str(c) for c in obj.columns]))
+    ttls = [ttl_header(v, f"--ttl-col {col} value") for v in obj[col]]
+    return obj.drop(columns=[col]).assign(**{TTL: ttls}), (*header_cols, TTL)

@@ -25,7 +25,9 @@ from ..core.context import JSContext
 from ..core.registry import current, jetstream
 from .acks import AckWindow
 from .capture import StreamIndex, subject_checker
-from .expect import EXPECTED_STREAM, chained, chains, first_ack, with_header
+from .batch import one_stream, publish_atomic
+from .expect import EXPECTED_LAST_SEQ, EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_STREAM, chained, chains, first_ack, with_header
+from .features import Features, feature_check
 from .result import PublishResult
 from .sources import Message
 
@@ -83,7 +85,7 @@ async def publish(
 
 async def publish_prepared(
     messages: Iterable[Message], subjects: Iterable[str] | None, *, stream: str | None = None,
-    expect: dict[str, Any] | None = None, ctx: JSContext | None = None, **kw: Any,
+    expect: dict[str, Any] | None = None, features: Features | None = None, ctx: JSContext | None = None, **kw: Any,
 ) -> PublishResult:
     """Check the stream side first (once), then publish: the shared path of cells and values.
 
@@ -95,7 +97,7 @@ async def publish_prepared(
     js = await jetstream(ctx)
     expect = dict(expect or {})
     index = await StreamIndex.load(js)
-    check = subject_checker(index, stream, expect.get("stream"))
+    check = with_features(subject_checker(index, stream, expect.get("stream")), feature_check(index, features))
     try:
         for subject in subjects or ():
             check(subject)
@@ -103,7 +105,35 @@ async def publish_prepared(
         raise nothing_published(e) from None
     if expect.get("stream"):
         messages = with_header(messages, EXPECTED_STREAM, expect["stream"])
+    if features is not None and features.atomic:
+        return await atomic(ctx, list(messages), index, check, expect, features.split, kw)
     return await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+
+
+def with_features(check: Callable[[str], None], features: Callable[[str], None]) -> Callable[[str], None]:
+    """The subject check, then the stream-feature check (TTL, schedules, batches allowed)."""
+    def both(subject: str) -> None:
+        check(subject)
+        features(subject)
+    return both
+
+
+async def atomic(ctx: JSContext, messages: list, index: Any, check: Callable, expect: dict, split: bool, kw: dict) -> PublishResult:
+    """An atomic batch: one stream, expectations on the first message only, all or nothing."""
+    try:
+        one_stream(index, list(dict.fromkeys(m[1] for m in messages)))
+        if messages and ("last_seq" in expect or "last_subject_seq" in expect):
+            first = messages[0]
+            headers = dict(first[3] or {})
+            if "last_seq" in expect:
+                headers[EXPECTED_LAST_SEQ] = str(expect["last_seq"])
+            if "last_subject_seq" in expect:
+                headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expect["last_subject_seq"])
+            messages[0] = (*first[:3], headers)
+        return await publish_atomic(ctx.nc, messages, split=split, check=check, ref_name=kw.get("ref_name", "line"),
+                                    progress=kw.get("progress"), timeout=kw.get("timeout"))
+    except InputError as e:
+        raise nothing_published(e) from None
 
 
 def nothing_published(error: JSMagicError) -> JSMagicError:

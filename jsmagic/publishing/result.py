@@ -56,6 +56,9 @@ class PublishResult:
     answered: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
     errors: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
     interrupted: bool = False
+    #: atomic batches (server 2.12): ``(first position, last position, batch id, count)`` each
+    batches: list[tuple[int, int, str, int]] = dataclasses.field(default_factory=list, repr=False)
+    split: bool = False  # several atomic batches: each all-or-nothing, the whole not
 
     # ---- counts ------------------------------------------------------------------------
     @property
@@ -151,4 +154,15 @@ class PublishResult:
             for k in unanswered:
                 err[k] = NO_ACK_INTERRUPTED
             cols["error"] = err
+        if self.batches:
+            cols["batch"], cols["batch_count"] = self._batch_columns()
         return pd.DataFrame(cols)
+
+    def _batch_columns(self) -> tuple[list[str | None], list[int | None]]:
+        """Each row's atomic batch id and that batch's message count."""
+        ids: list[str | None] = [None] * self.sent
+        counts: list[int | None] = [None] * self.sent
+        for first, last, batch_id, count in self.batches:
+            ids[first:last + 1] = [batch_id] * (last - first + 1)
+            counts[first:last + 1] = [count] * (last - first + 1)
+        return ids, counts

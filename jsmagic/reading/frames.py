@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core.decode import MODES, decode_value, value_column
 from ..core.errors import InputError
+from .features import feature_columns
 
 SEP = b"],["
 DURABLE = ("consumer_seq", "num_delivered", "pending")
@@ -121,6 +122,7 @@ class Rows:
             "headers": _object_array([h for c in cs for h in c.headers]),
             "size": cat([c.sizes for c in cs]),
         }
+        cols.update(feature_columns(cols["headers"]))  # ttl, incr, schedule… when present (server 2.11/2.12)
         if self.durable:
             for name in DURABLE:
                 cols[name] = cat([c.extra[name] for c in cs])

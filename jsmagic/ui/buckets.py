@@ -17,7 +17,7 @@ from .display import ResultFrame, result_frame
 from .report import Report, shown
 
 KV_COLUMNS = ["bucket", "values", "history", "ttl", "storage", "replicas", "max_value_size", "max_bucket_size",
-              "size", "direct", "description"]
+              "size", "direct", "description", "marker_ttl"]
 OBJ_BUCKET_COLUMNS = ["bucket", "description", "objects", "bytes", "size", "storage", "replicas", "ttl", "sealed"]
 
 
@@ -35,7 +35,7 @@ def kv_row(b: Bucket) -> dict:
     return {"bucket": b.bucket, "values": b.values, "history": b.history, "ttl": format_duration(b.ttl),
             "storage": b.storage, "replicas": b.replicas, "max_value_size": format_size(b.max_value_size),
             "max_bucket_size": format_size(b.max_bucket_size), "size": format_size(b.bytes), "direct": b.direct,
-            "description": b.description}
+            "description": b.description, "marker_ttl": format_duration(b.marker_ttl) if b.marker_ttl else "-"}
 
 
 def kv_info(b: Bucket) -> pd.Series:

@@ -38,9 +38,20 @@ def summary_text(result: PublishResult) -> str:
             text += f"; acknowledged: messages {ranges(k + 1 for k in acked)} of the publish"
         if missing:
             text += f"; {len(missing):,} sent without ack (messages {ranges(missing)})"
+    if result.batches:
+        text += _batches(result)
     if result.unsent:  # also when a stall stopped the send loop
         text += f"; {result.unsent:,} not sent"
     return text
+
+
+def _batches(result: PublishResult) -> str:
+    """``, one atomic batch (id 3f2a…, 3 messages)`` or how a split publish was cut."""
+    if not result.split:
+        _first, _last, batch_id, count = result.batches[0]
+        return f", one atomic batch (id {batch_id}, {_plural(count, 'message')}: all or nothing)"
+    return (f", {len(result.batches)} atomic batches of up to {max(b[3] for b in result.batches):,} "
+            "(--split: each all or nothing, the whole publish not)")
 
 
 def publish_frame(result: PublishResult) -> ResultFrame:

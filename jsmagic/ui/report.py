@@ -13,6 +13,7 @@ from typing import Any
 from nats.js import api
 
 from ..admin.consumers import consumer_row
+from ..admin.streamconfig import FEATURES
 from ..core.units import format_duration, format_size
 
 
@@ -42,7 +43,7 @@ def shown(key: str, value: Any) -> str:
         value = value.value
     if key in ("max_bytes", "max_msg_size") and isinstance(value, int):
         return format_size(value)
-    if key in ("max_age", "duplicate_window", "ack_wait", "inactive_threshold"):
+    if key in ("max_age", "duplicate_window", "ack_wait", "inactive_threshold", "subject_delete_marker_ttl"):
         return format_duration(value)
     if isinstance(value, list):
         return ", ".join(map(str, value))
@@ -87,7 +88,16 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
         "subjects": f"{num_subjects:,}" if num_subjects is not None else "-",
         "consumers": s.consumer_count,
     }
-    return Report(f"Stream {c.name}", {"Configuration": config, "State": state}, raw=si)
+    sections = {"Configuration": config, **_features(c), "State": state}
+    return Report(f"Stream {c.name}", sections, raw=si)
+
+
+def _features(c: api.StreamConfig) -> dict[str, dict[str, Any]]:
+    """The server 2.11/2.12 switches (TTL, counter, batch, schedules, delete markers), when any is on."""
+    on = {what: f"yes (server {version}+)" for field, (flag, what, version) in FEATURES.items() if getattr(c, field, None)}
+    if getattr(c, "subject_delete_marker_ttl", None):
+        on["delete markers live"] = format_duration(c.subject_delete_marker_ttl)
+    return {"Features": on} if on else {}
 
 
 def consumer_report(ci: api.ConsumerInfo) -> Report:

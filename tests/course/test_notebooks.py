@@ -306,6 +306,36 @@ def check_operations(nb):
     assert state(text(nb, "check-restore-consumer"), "pending") == "9"
 
 
+def check_modern(nb):
+    """07: what changed in each scenario (server 2.11/2.12 features)."""
+    assert row(r"before 3", text(nb, "check-ttl-summary")) and row(r"after 3 s 1", text(nb, "check-ttl-summary"))
+    assert row(r"0 3 cara kiosk 3600s", text(nb, "check-ttl-after"))  # only the 1h session is left
+    ename, evalue = error(nb, "check-ttl-refused")
+    assert ename == "InputError" and "stream AUDIT does not allow per-message TTL" in evalue and "nothing published" in evalue
+    ls = text(nb, "check-counter-ls")
+    assert row(r"views\.docs 1 \+1", ls) and row(r"views\.home 43 \+1", ls) and row(r"views\.pricing 5 \+1", ls)
+    assert text(nb, "check-counter-get").strip() == "40"
+    assert text(nb, "check-counter-big").strip() == str(2**63)  # exact past int64
+    ok = text(nb, "check-batch-ok")
+    assert "3 messages → stream ORDERS, seq 1–3, one atomic batch" in ok and row(r"orders\.1001\.line ORDERS 3 False", ok)
+    ename, evalue = error(nb, "check-batch-refused")
+    assert ename == "PublishError" and "atomic batch of 2 refused: wrong last sequence" in evalue and "nothing stored" in evalue
+    assert "2 subject(s), 3 message(s) in ORDERS" in text(nb, "check-batch-after")  # none of order 1002
+    assert error(nb, "check-batch-too-big")[0] == "InputError"
+    assert "1 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-pending")
+    assert row(r"0 2 reminders\.due ann her order 1001 reminders\.schedule\.ann 3600s", text(nb, "check-schedule-fired"))
+    assert "0 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-done")
+    assert "0 message(s) from JOBS > shipper" in text(nb, "check-pause-empty")
+    assert row(r"0 shipper 3 True", text(nb, "check-pause-ls"))  # three jobs wait while it is paused
+    assert "3 message(s) from JOBS > shipper, acked" in text(nb, "check-pause-resumed")
+    assert "pinned to this notebook" in text(nb, "check-pin-a")
+    assert row(r"0 B \[\] None no message in time", text(nb, "check-pin-b-waits"))
+    failover = text(nb, "check-pin-failover")
+    assert row(r'1 B \[\{"step": 3\}\]', failover) and "another worker holds the pin" in failover
+    assert "policy: pinned_client" in text(nb, "check-pin-info")
+    assert "pinned to this notebook" in text(nb, "check-pin-unpin")
+
+
 CHECKS = {
     "00-tour.ipynb": check_tour,
     "01-streams.ipynb": check_streams,
@@ -314,11 +344,12 @@ CHECKS = {
     "04-key-value.ipynb": check_key_value,
     "05-object-store.ipynb": check_object_store,
     "06-replay-for-data-teams.ipynb": check_replay,
+    "07-modern-jetstream.ipynb": check_modern,
     "08-operations.ipynb": check_operations,
 }
 # notebooks that delete every stream/bucket they create before %js_close
-CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb",
-             "05-object-store.ipynb", "06-replay-for-data-teams.ipynb", "08-operations.ipynb"}
+CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb", "05-object-store.ipynb",
+             "06-replay-for-data-teams.ipynb", "07-modern-jetstream.ipynb", "08-operations.ipynb"}
 
 
 def test_every_notebook_is_checked():

@@ -1,0 +1,57 @@
+"""Pending message schedules of a stream (server 2.12, ADR-51): ``%js_stream schedules STREAM``.
+
+A schedule is a stored message with a ``Nats-Schedule`` header (``@at …``, ``@every …`` or
+a cron line) and a ``Nats-Schedule-Target``; it is the last message on its subject.  When
+an ``@at`` schedule fires, the server stores the generated message on the target (with
+``Nats-Scheduler: <schedule subject>``) and removes the schedule, so what is listed here
+is exactly what has still to fire.  Read through a throwaway consumer (last per subject,
+no acks): nothing is changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from nats.js import api
+
+from ..core.context import JSContext
+from ..core.decode import decode_value
+from ..core.errors import InputError
+from ..core.registry import connected
+from .scan import read_raw
+from .streams import info
+
+COLUMNS = ["subject", "schedule", "target", "ttl", "seq", "stored", "data"]
+
+
+async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
+    """One row per schedule still to fire: its subject, ``Nats-Schedule``, target, TTL of what it generates."""
+    ctx = await connected(ctx)
+    cfg = (await info(stream, ctx=ctx)).config
+    if not getattr(cfg, "allow_msg_schedules", None):  # nothing to list: no scan of a whole stream
+        raise InputError(f"stream {stream} does not allow message schedules",
+                         hint=f"enable them (server 2.12+): %js_stream edit {stream} --allow-schedules")
+    rows: list[dict[str, Any]] = []
+
+    def keep(msg: Any) -> None:
+        headers = msg.headers or {}
+        if "Nats-Schedule" not in headers:
+            return
+        tokens = msg.reply.split(".")  # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>
+        rows.append({
+            "subject": msg.subject,
+            "schedule": headers["Nats-Schedule"],
+            "target": headers.get("Nats-Schedule-Target"),
+            "ttl": headers.get("Nats-Schedule-TTL"),
+            "seq": int(tokens[-4]),
+            "stored": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC"),
+            "data": decode_value(msg.data, "auto"),
+        })
+
+    cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
+                             mem_storage=True)
+    interrupted = await read_raw(stream, cfg, keep, ctx=ctx)
+    df = pd.DataFrame(rows, columns=COLUMNS).sort_values("seq", ignore_index=True)
+    df.attrs["interrupted"] = interrupted
+    return df

@@ -1,0 +1,75 @@
+"""``%js_kv`` flags and verbs for server 2.11 buckets: ``--marker-ttl``, ``create/purge --ttl``, ``revert``, ``compact``, ``edit``.
+
+Kept apart from :mod:`jsmagic.magics.kv` (core: :mod:`jsmagic.admin.kvttl`): one function
+adds them to ``%js_kv``'s parsers, :func:`handlers` and :data:`CONFIRMED` hold what runs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..admin import kv, kvttl
+from ..core.units import parse_size
+from ..ui.display import result_frame
+from ..ui.report import shown
+from .base import run
+
+
+def add_kv_flags(verbs: Any) -> None:
+    """Add natscli's 2.11 KV flags to ``add``/``create``/``purge`` and the ``revert``/``compact``/``edit`` verbs."""
+    verbs.parsers["add"].add_argument("--marker-ttl", metavar="DURATION",
+                                      help="server 2.11+: per-key TTL and delete markers living DURATION")
+    verbs.parsers["create"].add_argument("--ttl", metavar="DURATION", help="server 2.11+: the key expires after DURATION")
+    verbs.parsers["purge"].add_argument("--ttl", metavar="DURATION", help="the purge marker itself goes after DURATION")
+    p = verbs.add("revert", "Store the value KEY had at REVISION again, as its newest revision")
+    p.add_argument("bucket")
+    p.add_argument("key")
+    p.add_argument("revision", type=int)
+    p = verbs.add("compact", "Reclaim what deleted and purged keys still hold (shows what first; needs --force)")
+    p.add_argument("bucket")
+    p.add_argument("--force", action="store_true", help="really do it (it cannot be undone)")
+    p = verbs.add("edit", "Change a bucket's settings; returns what changed")
+    p.add_argument("bucket")
+    p.add_argument("--history", type=int, help="revisions kept per key (1-64)")
+    p.add_argument("--ttl", help="how long values live (0 for ever)")
+    p.add_argument("--max-value-size", help="largest value, e.g. 1MB")
+    p.add_argument("--max-bucket-size", help="largest bucket, e.g. 1GB")
+    p.add_argument("--description")
+    p.add_argument("--marker-ttl", metavar="DURATION", help="per-key TTL and delete markers living DURATION")
+
+
+def _edit(a: Any) -> pd.DataFrame:
+    size = lambda s: parse_size(s) if s else None  # noqa: E731
+    df = kvttl.edit(a.bucket, history=a.history, ttl=a.ttl, max_value_size=size(a.max_value_size),
+                    max_bucket_size=size(a.max_bucket_size), description=a.description, marker_ttl=a.marker_ttl)
+    df = run(df)
+    for column in ("old", "new"):
+        df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
+    return result_frame(df, f"bucket {a.bucket}: {len(df)} setting(s) changed")
+
+
+def handlers(value: Callable[[Any], Any]) -> dict[str, Callable[[Any], Any]]:
+    """``create`` (with ``--ttl``), ``revert`` and ``edit``; ``value(a)`` is the magic's value reader."""
+    return {
+        "create": lambda a: run(kvttl.create(a.bucket, a.key, value(a), a.ttl) if a.ttl
+                                else kv.create(a.bucket, a.key, value(a))),
+        "revert": lambda a: run(kvttl.revert(a.bucket, a.key, a.revision)),
+        "edit": _edit,
+    }
+
+
+def _purge(a: Any) -> tuple[Any, str]:
+    if a.ttl:
+        sentence = run(kvttl.purge(a.bucket, a.key, a.ttl, a.force))
+        return sentence, sentence
+    return run(kv.purge(a.bucket, a.key, a.force)), f"purged {a.key} from {a.bucket}"
+
+
+def _compact(a: Any) -> tuple[Any, str]:
+    plan = run(kvttl.compact(a.bucket, a.force))
+    return plan, f"compacted: removed {plan.what}"
+
+
+CONFIRMED: dict[str, Callable[[Any], tuple[Any, str]]] = {"purge": _purge, "compact": _compact}

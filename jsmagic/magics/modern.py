@@ -1,0 +1,46 @@
+"""natscli's flags for the server 2.11/2.12 stream features, shared by ``%js_stream add`` and ``edit``.
+
+Kept apart from :mod:`jsmagic.magics.streams` so that the per-message TTL, counter, atomic
+batch and schedule switches read as one group (``%js_stream add?`` lists them together).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.magic_arguments import MagicArgumentParser
+
+from ..admin.schedules import pending_schedules
+from ..admin.streamconfig import feature_params
+from ..ui.display import result_frame
+from .base import run
+
+
+def add_feature_flags(parser: MagicArgumentParser) -> None:
+    """``--allow-msg-ttl --allow-counter --allow-batch --allow-schedules --subject-del-markers-ttl D``."""
+    group = parser.add_argument_group("server 2.11/2.12 features")
+    group.add_argument("--allow-msg-ttl", action="store_true", default=None, help="allow per-message TTL (Nats-TTL)")
+    group.add_argument("--allow-counter", action="store_true", default=None,
+                       help="a counter stream (Nats-Incr); set at creation only")
+    group.add_argument("--allow-batch", action="store_true", default=None, help="allow atomic batch publish")
+    group.add_argument("--allow-schedules", action="store_true", default=None, help="allow message schedules")
+    group.add_argument("--subject-del-markers-ttl", metavar="DURATION",
+                       help="leave a delete marker living DURATION when max age removes a subject's last message")
+
+
+def feature_flags(args: Any) -> dict[str, Any]:
+    """The given feature flags as StreamConfig fields (an empty dict when none was given)."""
+    names = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
+    return feature_params(**{n: getattr(args, n, None) for n in names})
+
+
+def add_schedules_verb(verbs: Any) -> None:
+    """``%js_stream schedules STREAM [SUBJECT]``: the schedules still to fire."""
+    p = verbs.add("schedules", "DataFrame of the message schedules still to fire (server 2.12+)")
+    p.add_argument("name")
+    p.add_argument("subject", nargs="?", help="only schedules on this subject filter")
+
+
+def schedules_verb(a: Any) -> Any:
+    df = run(pending_schedules(a.name, a.subject))
+    return result_frame(df, f"{len(df)} pending schedule(s) in {a.name}")

@@ -7,7 +7,7 @@ the shell so ``%config JSMagic.timeout = 10`` changes it for every later cell.
 
 from __future__ import annotations
 
-from traitlets import Bool, Float, Int, Unicode, validate, TraitError
+from traitlets import Bool, Enum, Float, Int, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
 
@@ -41,6 +41,14 @@ class JSMagic(Configurable):
     max_render_rate = Float(10.0, help="Most renders per second of a live widget.").tag(config=True)
     events_cap = Int(100_000, help="Events kept by a live watch's .events frame.").tag(config=True)
     progress_after = Float(1.5, help="Seconds before long work shows a progress bar.").tag(config=True)
+    result_type = Enum(
+        ["pandas", "arrow", "polars"], "pandas",
+        help="What %js_consume returns without --as: pandas, arrow (a pyarrow.Table) or polars. "
+        "Example: %config JSMagic.result_type = 'polars'",
+    ).tag(config=True)
+    arrow_dtypes = Bool(
+        False, help="pandas results with Arrow-backed dtypes (pd.ArrowDtype), built through Arrow."
+    ).tag(config=True)
 
     @validate("timeout", "max_render_rate", "progress_after")
     def _positive_float(self, proposal):

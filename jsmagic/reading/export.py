@@ -191,10 +191,18 @@ async def export_replay(sel: Selection, path: str, partition_by: str | None = No
     sel.check()
     sink = ParquetSink(path, partition_by)
     try:
-        return await replay(sel, progress, sink=sink, ctx=ctx)
+        return await replay(sink_selection(sel), progress, sink=sink, ctx=ctx)
     except BaseException:
         sink.abort()
         raise
+
+
+SINK_BATCH = 1_000  # pulls per request when a sink takes the chunks: smaller chunks, a lower peak
+
+
+def sink_selection(sel: Selection) -> Selection:
+    """``sel`` with the sinks' pull size, unless --batch chose one (chunks are ~10 pulls: 10k rows, not 50k)."""
+    return sel if sel.batch else dataclasses.replace(sel, batch=SINK_BATCH)
 
 
 def _size(path: str) -> int:

@@ -9,11 +9,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 import pandas as pd
 
 from ..core.config import settings
+from ..core.extras import require
 from ..core.units import parse_duration, parse_when
 from ..reading.decoders import BUILTIN
-from ..reading.export import export_replay
 from ..reading.reader import check_stream, replay
-from ..reading.results import replay_as
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import Exported, replay_summary
@@ -105,6 +104,9 @@ class ConsumeMagics(Magics):
             raise UsageError("--follow keeps a live pandas table: it does not combine with --to or --as")
         if args.partition_by and not args.to:
             raise UsageError("--partition-by goes with --to DIR")
+        require("pyarrow", "parquet" if args.to else "arrow", "--to" if args.to else "an Arrow or Polars result")
+        from ..reading.export import export_replay
+        from ..reading.results import replay_as
         if args.to:
             result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
                                    unit="messages")

@@ -23,6 +23,7 @@ import orjson
 
 from ..core.decode import decode_value
 from ..core.errors import InputError
+from ..core.extras import require
 
 BUILTIN = ("auto", "json", "text", "bytes", "msgpack", "gzip")
 DecodeFn = Callable[[bytes, dict], Any]
@@ -48,7 +49,7 @@ def per_message(mode: Any) -> DecodeFn | None:
     if mode in ("auto", "json", "text", "bytes"):
         return None
     if mode == "msgpack":
-        msgpack = _optional("msgpack", "msgpack")
+        msgpack = require("msgpack", "msgpack", "--decode msgpack")
         return lambda data, headers: msgpack.unpackb(data, raw=False, strict_map_key=False)
     if mode == "gzip":
         return lambda data, headers: by_content_type(gzip.decompress(data), headers)
@@ -58,17 +59,9 @@ def per_message(mode: Any) -> DecodeFn | None:
                      hint=f"use one of {', '.join(BUILTIN)}, protobuf:module.Message or the name of a function")
 
 
-def _optional(module: str, extra: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise InputError(f"--decode {extra} needs the {module} package",
-                         hint=f"pip install 'jsmagic[{extra}]'") from None
-
-
 def _protobuf(path: str) -> DecodeFn:
     """``protobuf:pkg.mod.Message`` → parse with that class, then a dict (field names as in the .proto)."""
-    json_format = _optional("google.protobuf.json_format", "protobuf")
+    json_format = require("google.protobuf.json_format", "protobuf", "--decode protobuf:")
     mod_name, _, cls_name = path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(mod_name), cls_name)

@@ -16,6 +16,7 @@ from typing import Any
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.errors import InputError
+from ..core.extras import require
 from .arrowconv import Conflicts, concat, to_pandas, to_table
 from .export import sink_selection
 from .reader import Replay, replay
@@ -49,10 +50,7 @@ def result_kind(kind: str | None) -> str:
     if kind not in KINDS:
         raise InputError(f"unknown result type {kind!r}", hint=f"use one of {', '.join(KINDS)}")
     if kind == "polars":
-        try:
-            import polars  # noqa: F401
-        except ImportError:
-            raise InputError("--as polars needs the polars package", hint="pip install 'jsmagic[polars]'") from None
+        require("polars", "polars", "--as polars")
     return kind
 
 

@@ -77,3 +77,4 @@ def test_partitioned_replay_equals_single_replay_and_keeps_secrets_out_of_the_gr
             return info.state.messages, [c.name for c in consumers]
 
         assert asyncio.run(state()) == (1000, [])  # the stream is unchanged, no consumer left
+        shell.run_line_magic("js_close", "")  # before this server stops

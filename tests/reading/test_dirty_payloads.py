@@ -77,3 +77,16 @@ def test_protobuf_decoder_and_bad_modes(shell, nc):
 
     with pytest.raises(UsageError, match="not a mode"):
         shell.run_line_magic("js_consume", f"{name} --decode nosuchfunction")
+
+
+def test_a_missing_optional_library_is_a_one_line_hint(shell, nc, monkeypatch):
+    import sys
+
+    name = _stream(nc, [(b"{}", None)])
+    monkeypatch.setitem(sys.modules, "msgpack", None)  # as if not installed
+    with pytest.raises(InputError, match=r"needs the msgpack package") as err:
+        shell.run_line_magic("js_consume", f"{name} --decode msgpack")
+    assert "pip install 'jsmagic[msgpack]'" in str(err.value)
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with pytest.raises(InputError, match=r"pip install 'jsmagic\[polars\]'"):
+        shell.run_line_magic("js_consume", f"{name} --as polars")

@@ -33,6 +33,7 @@ from typing import Any, Iterable
 import orjson
 import pandas as pd
 
+from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
 from .core.units import parse_duration, parse_when
@@ -160,6 +161,8 @@ async def _read(part: Partition) -> pd.DataFrame:
 
     select = dict(part.select)
     sel = _selection(part.stream, select, deliver="start_seq", start_seq=part.first, end_seq=part.last)
+    if not sel.batch:  # a chunk is ~10 pulls: keep it inside the range, so the read stops at its end
+        sel.batch = max(100, min(settings().fetch_batch, (part.last - part.first + 1) // 10))
     if part.last < part.first:
         sel = dataclasses.replace(sel, count=None, end_seq=part.first - 1)
     ctx = await _connect(dict(part.connect))

@@ -70,6 +70,13 @@ def test_to_dataset_partitioned_read_by_duckdb(shell, orders, tmp_path):
     df = consume(shell, f"{orders} --end-seq 14")
     expect = df.groupby("region")["amount"].agg(["count", "sum"])
     assert rows == [(r, int(expect.loc[r, "count"]), int(expect.loc[r, "sum"])) for r in ("ap", "eu", "us")]
+    drift = tmp_path / "lake" / "drift"  # chunks of 10: a type clash and a late key across part files
+    out = consume(shell, f"{orders} --batch 1 --to {drift} --partition-by region")
+    assert out.rows == 25 and "column amount: " in repr(out)
+    got = duckdb.sql(f"select id, amount, coupon from read_parquet('{drift}/**/*.parquet', hive_partitioning=true) "
+                     "order by id").fetchall()
+    assert [r[0] for r in got] == list(range(1, 26)) and got[14][1] == "lots" and got[13][1] == "140"
+    assert [r[2] for r in got][19:21] == [None, "C21"]
     with pytest.raises(InputError, match="exists and is not an empty directory"):
         consume(shell, f"{orders} --to {lake} --partition-by region")
     with pytest.raises(InputError, match="is a directory"):

@@ -77,6 +77,11 @@ class ConsumeMagics(Magics):
             df = %js_consume ORDERS --last-per-subject
             %js_consume ORDERS --new --follow -o tail
             df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
+            %js_consume ORDERS --to orders.parquet             # streamed to Parquet; returns a summary
+            %js_consume ORDERS --to lake/orders --partition-by region
+            df = %js_consume ORDERS --where "amount > 100" --grep 'eu' --header trace-id=abc -n 10
+            df = %js_consume ORDERS --subject-cols 'orders.{region}.{kind}' --header-cols trace-id
+            t = %js_consume ORDERS --as arrow                  # or polars; %config JSMagic.result_type
 
         Without a bound the replay stops at the stream's last sequence as of the call.
         """

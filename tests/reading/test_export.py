@@ -37,9 +37,11 @@ def consume(shell, line):
     return shell.run_line_magic("js_consume", line)
 
 
-def test_to_parquet_file_typed_one_row_group_per_chunk_drift_kept(shell, orders, tmp_path):
+def test_to_parquet_file_typed_one_row_group_per_chunk_drift_kept(shell, orders, tmp_path, nc):
     path = tmp_path / "orders.parquet"
     out = consume(shell, f"{orders} --batch 1 --to {path}")  # batch 1: chunks of 10 messages
+    _, js, run = nc
+    assert run(js.consumers_info(orders)) == [] and run(js.stream_info(orders)).state.messages == 25
     assert out.rows == 25 and (out.first_seq, out.last_seq) == (1, 25) and out.bytes == path.stat().st_size
     assert f"→ {path}: 25 rows; seq 1–25" in repr(out) and "3 row group(s)" in repr(out)
     assert "column amount: " in repr(out) and "written as string" in repr(out)

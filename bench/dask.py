@@ -35,7 +35,7 @@ def main() -> None:
 
     with nats_server() as server:
         subprocess.run([sys.executable, "-m", "jsmagic.testing.filler", server.url, "BENCH", str(args.messages)], check=True)
-        sh = testing_shell(probe_local=False)
+        sh = testing_shell(probe_local=False, progress_after=3600.0)  # no progress line in the output
         sh.run_line_magic("js_connect", server.url)
         t = time.perf_counter()
         single = sh.run_line_magic("js_consume", "BENCH")

@@ -29,7 +29,7 @@ READER = r"""
 import json, os, resource, sys, time
 from jsmagic.testing import testing_shell
 url, line = sys.argv[1], sys.argv[2]
-sh = testing_shell()
+sh = testing_shell(progress_after=3600.0)
 sh.run_line_magic("js_connect", url)
 sh.run_line_magic("js_consume", line.replace("BENCH", "BENCH -n 10", 1))  # imports and first use, not measured
 def rss():

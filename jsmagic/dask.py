@@ -118,7 +118,7 @@ async def _connect(connect: dict) -> JSContext:
 async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq: int | None,
                 end_seq: int | None) -> tuple[int, int, pd.DataFrame]:
     """The sequence range to read and the frame's empty ``meta`` (from a replay of a few messages)."""
-    from .reading.reader import replay, stream_info
+    from .reading.reader import stream_info
 
     ctx = await _connect(connect)
     try:
@@ -130,13 +130,24 @@ async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq:
             found = await _seq_at(ctx, stream, parse_when(since) if isinstance(since, str) else since)
             first = max(first, found if found is not None else info.state.last_seq + 1)
         last = info.state.last_seq if end_seq is None else min(end_seq, info.state.last_seq)
-        sample = _selection(stream, select, deliver="start_seq", start_seq=first, end_seq=last, count=100)
-        meta = (await replay(sample, ctx=ctx)).frame.iloc[:0] if last >= first else None
-        if meta is None or not len(meta.columns):
-            meta = (await replay(dataclasses.replace(sample, end_seq=first - 1 if first > 1 else 1), ctx=ctx)).frame.iloc[:0]
-        return first, last, meta
+        return first, last, await _meta(ctx, stream, select, first, last)
     finally:
         await ctx.close()
+
+
+async def _meta(ctx: JSContext, stream: str, select: dict, first: int, last: int) -> pd.DataFrame:
+    """The empty frame dask shows before computing: the columns of the first and the last 100 messages."""
+    from .reading.reader import replay
+
+    plain = {k: v for k, v in select.items() if k not in ("where", "grep", "header")}  # same columns, any rows
+    frames = []
+    for start in sorted({first, max(first, last - 99)}):
+        sample = _selection(stream, plain, deliver="start_seq", start_seq=max(start, 1), end_seq=max(last, 1), count=100)
+        frames.append((await replay(sample, ctx=ctx)).frame)
+    if last < first:
+        frames = [f.iloc[:0] for f in frames]
+    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return both.iloc[:0]
 
 
 async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:

@@ -52,7 +52,7 @@ def test_partitioned_replay_equals_single_replay_and_keeps_secrets_out_of_the_gr
         cluster.run(lambda: __import__("os").environ.__setitem__("XDG_CONFIG_HOME", str(xdg)))
 
         ddf = jd.read_stream("DORD", partitions=4, context="dprod", subject_cols="DORD.{region}.{kind}")
-        assert ddf.npartitions == 4
+        assert ddf.npartitions == 4 and "late" in ddf.columns  # meta from the first and the last messages
         assert token.encode() not in cloudpickle.dumps(ddf.__dask_graph__())
         got = ddf.compute().reset_index(drop=True)
 

@@ -130,3 +130,11 @@ def test_results_as_arrow_polars_and_config_default(shell, orders):
     finally:
         shell.run_line_magic("config", "JSMagic.result_type = 'pandas'")
         shell.run_line_magic("config", "JSMagic.arrow_dtypes = False")
+
+
+def test_python_api_takes_the_same_filters_and_columns(shell, orders):
+    import jsmagic
+    from jsmagic.magics.base import run
+
+    df = run(jsmagic.replay(orders, where="id > 20", grep="C2[45]", subject_cols=f"{orders}.{{reg}}.{{kind}}"))
+    assert df["id"].tolist() == [24, 25] and df["reg"].tolist() == ["eu", "us"]

@@ -138,3 +138,19 @@ def test_python_api_takes_the_same_filters_and_columns(shell, orders):
 
     df = run(jsmagic.replay(orders, where="id > 20", grep="C2[45]", subject_cols=f"{orders}.{{reg}}.{{kind}}"))
     assert df["id"].tolist() == [24, 25] and df["reg"].tolist() == ["eu", "us"]
+
+
+def test_to_on_a_workqueue_stream_reads_by_get_and_changes_nothing(shell, nc, tmp_path):
+    from nats.js.api import RetentionPolicy
+
+    _, js, run = nc
+    name = f"W{uuid.uuid4().hex[:8].upper()}"
+    run(js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"], retention=RetentionPolicy.WORK_QUEUE,
+                                   allow_direct=True)))
+    for i in range(1, 13):
+        run(js.publish(f"{name}.{('a', 'b', 'c')[i % 3]}", json.dumps({"id": i}).encode()))
+    one = consume(shell, f"{name} -s {name}.a --where 'id > 3' --to {tmp_path / 'one.parquet'}")
+    assert one.rows == 3 and pq.read_table(tmp_path / "one.parquet")["id"].to_pylist() == [6, 9, 12]
+    two = consume(shell, f"{name} -s {name}.a -s {name}.b --to {tmp_path / 'two.parquet'}")  # merged in stream order
+    assert two.rows == 8 and pq.read_table(tmp_path / "two.parquet")["id"].to_pylist() == [1, 3, 4, 6, 7, 9, 10, 12]
+    assert run(js.stream_info(name)).state.messages == 12 and run(js.consumers_info(name)) == []

@@ -45,6 +45,11 @@ class Selection:
     headers_only: bool = False
     decode: Any = "auto"  # a mode name or a function (data, headers) -> value
     flatten: bool = False
+    where: str | None = None  # filters applied chunk by chunk (jsmagic.reading.shaping)
+    grep: str | None = None
+    header: list[str] = dataclasses.field(default_factory=list)  # K=V, all must match
+    subject_cols: str | None = None  # 'orders.{region}.{kind}'
+    header_cols: list[str] = dataclasses.field(default_factory=list)
     timeout: float | None = None
     batch: int | None = None
     durable: str | None = None
@@ -53,21 +58,6 @@ class Selection:
     ack_wait: float | None = None
     max_deliver: int | None = None
     live: bool = False  # --follow: no end, no idle stop; every arrival is flushed to the rows
-    where: str | None = None  # filters applied chunk by chunk (jsmagic.reading.shaping)
-    grep: str | None = None
-    header: list[str] = dataclasses.field(default_factory=list)  # K=V, all must match
-    subject_cols: str | None = None  # 'orders.{region}.{kind}'
-    header_cols: list[str] = dataclasses.field(default_factory=list)
-
-    def shape(self) -> Shape | None:
-        """The filters and extra columns of this selection (None when there are none)."""
-        shape = Shape(self.where, self.grep, parse_header_filters(self.header), self.subject_cols, list(self.header_cols))
-        return shape if shape else None
-
-    def for_readers(self) -> "Selection":
-        """What the readers pull: with filters, -n counts matches (the collector's bound), not pulls."""
-        filtering = bool(self.where or self.grep or self.header)
-        return dataclasses.replace(self, count=None) if filtering and self.count else self
 
     def check(self) -> None:
         """Reject contradictory input before anything touches the server."""
@@ -97,6 +87,16 @@ class Selection:
     def idle_timeout(self) -> float | None:
         """Seconds without a message after which a replay ends (never, when following)."""
         return None if self.live else self.api_timeout
+
+    def shape(self) -> Shape | None:
+        """The filters and extra columns of this selection (None when there are none)."""
+        shape = Shape(self.where, self.grep, parse_header_filters(self.header), self.subject_cols, list(self.header_cols))
+        return shape if shape else None
+
+    def for_readers(self) -> "Selection":
+        """What the readers pull: with filters, -n counts matches (the collector's bound), not pulls."""
+        filtering = bool(self.where or self.grep or self.header)
+        return dataclasses.replace(self, count=None) if filtering and self.count else self
 
 
 def reads_by_get(info: Any, sel: Selection) -> bool:

@@ -54,10 +54,10 @@ class Replay:
     method: str
     interrupted: bool = False
     timed_out: bool = False
+    export: Any = None  # what a sink wrote (jsmagic.reading.export.Export), instead of a frame
     notes: list[str] = dataclasses.field(default_factory=list)
     action: str | None = None
     acknowledged: int = 0
-    export: Any = None  # what a sink wrote (jsmagic.reading.export.Export), instead of a frame
 
 
 async def stream_info(js: Any, name: str) -> Any:

@@ -114,6 +114,10 @@ class Rows:
         self.handed += len(chunk)
         self.sink.write(chunk, self)
 
+    def shaped(self, decode: Any, flatten: bool, shape: Any, sink: Any) -> None:
+        """Set how frames are decoded, the filters/extra columns, and the sink (before the first chunk)."""
+        self.decode, self.flatten, self.shape, self.sink = decode, flatten, shape, sink
+
     def matching(self, chunk: Chunk) -> Chunk:
         """The messages of ``chunk`` that pass the shape's filters (all, without filters)."""
         return chunk if self.shape is None or not len(chunk) else self.shape.select(chunk, self)

@@ -89,11 +89,11 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     ctx = current(ctx)
     js = await jetstream(ctx)
     info = await stream_info(js, sel.stream)
-    streamed = sink is not None and not needs_finish(sel, info)
-    rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only, decode=sel.decode, flatten=sel.flatten,
-                shape=sel.shape(), sink=sink if streamed else None)
+    rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
-    sel_all, sel = sel, sel.for_readers()
+    streamed = sink is not None and not needs_finish(sel, info)
+    rows.shaped(sel.decode, sel.flatten, sel.shape(), sink if streamed else None)
+    sel_all, sel = sel, sel.for_readers()  # with filters, -n counts matches in the collector
     if rows_out is not None:
         rows_out(rows)
     result = Replay(sel.stream, pd.DataFrame(), method="")

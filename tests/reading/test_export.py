@@ -39,15 +39,15 @@ def consume(shell, line):
 
 def test_to_parquet_file_typed_one_row_group_per_chunk_drift_kept(shell, orders, tmp_path, nc):
     path = tmp_path / "orders.parquet"
-    out = consume(shell, f"{orders} --batch 1 --to {path}")  # batch 1: chunks of 10 messages
+    out = consume(shell, f"{orders} --batch 1 --to {path}")  # batch 1: several small chunks (10 with nats-py)
     _, js, run = nc
     assert run(js.consumers_info(orders)) == [] and run(js.stream_info(orders)).state.messages == 25
     assert out.rows == 25 and (out.first_seq, out.last_seq) == (1, 25) and out.bytes == path.stat().st_size
-    assert f"→ {path}: 25 rows; seq 1–25" in repr(out) and "3 row group(s)" in repr(out)
+    assert f"→ {path}: 25 rows; seq 1–25" in repr(out) and f"; {out.parts} row group(s)" in repr(out)
     assert "column amount: " in repr(out) and "written as string" in repr(out)
     assert os.listdir(tmp_path) == ["orders.parquet"]  # no temporary segment left
     pf = pq.ParquetFile(path)
-    assert pf.num_row_groups == 3
+    assert pf.num_row_groups == out.parts >= 3  # one per chunk, kept through the merge of the drifted segments
     schema = pf.schema_arrow
     assert schema.field("seq").type == pa.int64() and schema.field("size").type == pa.int64()
     assert schema.field("id").type == pa.int64() and schema.field("price").type == pa.float64()

@@ -66,14 +66,18 @@ def _when(value: str | dt.datetime | None) -> dt.datetime | None:
 async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: str | None = None,
                  start_seq: int | None = None, since: str | dt.datetime | None = None,
                  until: str | dt.datetime | None = None, end_seq: int | None = None, count: int | None = None,
-                 headers_only: bool = False, decode: str = "auto", flatten: bool = False,
-                 timeout: str | float | None = None, ctx: JSContext | None = None) -> pd.DataFrame:
+                 headers_only: bool = False, decode: Any = "auto", flatten: bool = False,
+                 timeout: str | float | None = None, where: str | None = None, grep: str | None = None,
+                 header: Iterable[str] = (), subject_cols: str | None = None, header_cols: Iterable[str] = (),
+                 ctx: JSContext | None = None) -> pd.DataFrame:
     """A stream's messages as a DataFrame, like ``%js_consume``; the stream is left unchanged.
 
     ``deliver`` is ``all`` (default), ``new``, ``last`` or ``last_per_subject``; ``start_seq``
     and ``since`` choose the start as ``--start-seq``/``--since`` do.  A replay that stops
     before it read all it was asked for raises :class:`IncompleteError` (its
     ``.frame`` holds what arrived): a short frame is never returned in silence.
+    ``where``/``grep``/``header`` (``["K=V"]``) filter while reading (``count`` then counts
+    matches); ``subject_cols``/``header_cols`` add columns, as ``%js_consume``'s flags do.
     """
     from .reading.reader import replay as run_replay
     from .reading.selection import Selection
@@ -86,7 +90,8 @@ async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: st
         stream=stream, subjects=[subjects] if isinstance(subjects, str) else list(subjects),
         deliver=chosen[0] if chosen else "all", start_seq=start_seq, since=_when(since), until=_when(until),
         end_seq=end_seq, count=count, headers_only=headers_only, decode=decode, flatten=flatten,
-        timeout=parse_duration(timeout) if timeout is not None else None,
+        timeout=parse_duration(timeout) if timeout is not None else None, where=where, grep=grep,
+        header=list(header), subject_cols=subject_cols, header_cols=list(header_cols),
     )
     result = await run_replay(sel, ctx=ctx)
     if result.interrupted or result.timed_out:

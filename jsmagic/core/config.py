@@ -41,6 +41,14 @@ class JSMagic(Configurable):
     max_render_rate = Float(10.0, help="Most renders per second of a live widget.").tag(config=True)
     events_cap = Int(100_000, help="Events kept by a live watch's .events frame.").tag(config=True)
     progress_after = Float(1.5, help="Seconds before long work shows a progress bar.").tag(config=True)
+    result_type = Unicode(
+        "pandas",
+        help="What %js_consume returns without --as: pandas, arrow (a pyarrow.Table) or polars. "
+        "Example: %config JSMagic.result_type = 'polars'",
+    ).tag(config=True)
+    arrow_dtypes = Bool(
+        False, help="pandas results with Arrow-backed dtypes (pd.ArrowDtype), built through Arrow."
+    ).tag(config=True)
 
     @validate("timeout", "max_render_rate", "progress_after")
     def _positive_float(self, proposal):
@@ -52,6 +60,12 @@ class JSMagic(Configurable):
     def _positive_int(self, proposal):
         if proposal["value"] < 1:
             raise TraitError(f"{proposal['trait'].name} must be >= 1")
+        return proposal["value"]
+
+    @validate("result_type")
+    def _result_type(self, proposal):
+        if proposal["value"] not in ("pandas", "arrow", "polars"):
+            raise TraitError("result_type must be 'pandas', 'arrow' or 'polars'")
         return proposal["value"]
 
 

@@ -6,12 +6,17 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+import pandas as pd
+
+from ..core.config import settings
+from ..core.extras import require
 from ..core.units import parse_duration, parse_when
+from ..reading.decoders import BUILTIN
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
-from ..ui.replay import replay_summary
-from .base import friendly, parse_line, run, store_output, with_progress
+from ..ui.replay import Exported, replay_summary
+from .base import friendly, parse_line, run, store_output, user_namespace, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -35,7 +40,8 @@ class ConsumeMagics(Magics):
     @argument("--end-seq", type=int, help="stop after this stream sequence")
     @argument("-n", "--count", type=int, help="at most this many messages")
     @argument("--headers-only", action="store_true", help="headers and sizes, no payloads")
-    @argument("--decode", default="auto", choices=["auto", "json", "text", "bytes"], help="payload decoding")
+    @argument("--decode", default="auto", help="payload decoding: auto (honours Content-Type), json (strict), text, bytes, "
+              "msgpack, gzip, protobuf:module.Message, or the name of a function (data, headers) -> value")
     @argument("--flatten", action="store_true", help="nested JSON objects become dotted columns (a.b)")
     @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
     @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
@@ -48,6 +54,15 @@ class ConsumeMagics(Magics):
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
     @argument("--follow", action="store_true", help="keep a live table of new messages (returns a handle)")
+    @argument("--where", metavar="EXPR", help="keep rows matching this pandas query (payload columns, seq, subject, time)")
+    @argument("--grep", metavar="REGEX", help="keep messages whose raw payload matches this regex (before decoding)")
+    @argument("--header", action="append", default=[], metavar="K=V", help="keep messages with this header value; repeatable")
+    @argument("--subject-cols", metavar="TEMPLATE", help="subject tokens as columns: 'orders.{region}.{kind}'")
+    @argument("--header-cols", metavar="A,B", help="header values as columns")
+    @argument("--to", metavar="PATH", help="stream the replay to this Parquet file (returns a summary, not the data)")
+    @argument("--partition-by", metavar="COL", help="with --to DIR: a hive-layout Parquet dataset partitioned by COL")
+    @argument("--as", dest="result_as", choices=["pandas", "arrow", "polars"],
+              help="result type (default JSMagic.result_type)")
     @argument("-o", "--output", metavar="NAME", help="store the frame (or the --follow handle) in this variable")
     @line_magic
     @friendly("consume")
@@ -62,11 +77,18 @@ class ConsumeMagics(Magics):
             df = %js_consume ORDERS --last-per-subject
             %js_consume ORDERS --new --follow -o tail
             df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
+            %js_consume ORDERS --to orders.parquet             # streamed to Parquet; returns a summary
+            %js_consume ORDERS --to lake/orders --partition-by region
+            df = %js_consume ORDERS --where "amount > 100" --grep 'eu' --header trace-id=abc -n 10
+            df = %js_consume ORDERS --subject-cols 'orders.{region}.{kind}' --header-cols trace-id
+            t = %js_consume ORDERS --as arrow                  # or polars; %config JSMagic.result_type
 
         Without a bound the replay stops at the stream's last sequence as of the call.
         """
         args = parse_line(self.js_consume, line)
-        sel = selection_from_args(args)
+        sel = selection_from_args(args, user_namespace(self))
+        if args.to or (args.result_as or settings().result_type) != "pandas" or settings().arrow_dtypes:
+            return self._sink(args, sel)
         if args.follow:
             from ..ui.tail import follow
 
@@ -81,8 +103,47 @@ class ConsumeMagics(Magics):
         store_output(self, args, frame)
         return frame
 
+    def _sink(self, args, sel: Selection):
+        """--to (a Parquet summary) or --as arrow/polars (or Arrow-backed pandas)."""
+        if args.follow:
+            raise UsageError("--follow keeps a live pandas table: it does not combine with --to or --as")
+        if args.partition_by and not args.to:
+            raise UsageError("--partition-by goes with --to DIR")
+        require("pyarrow", "parquet" if args.to else "arrow", "--to" if args.to else "an Arrow or Polars result")
+        from ..reading.export import export_replay
+        from ..reading.results import replay_as
+        if args.to:
+            result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
+                                   unit="messages")
+            out = Exported(result)
+            if result.interrupted:
+                print(f"Interrupted: {out.rows:,} message(s) written to {out.path}, a valid file; nothing left on the server.")
+        else:
+            result, out = with_progress(f"replaying {sel.stream}", lambda p: replay_as(sel, args.result_as, p),
+                                        unit="messages")
+            meta = ["seq", "subject", "time"]
+            cols = None if not len(out.columns) else out[meta] if isinstance(out, pd.DataFrame) else out.select(meta)
+            summary = replay_summary(result, _summary_frame(cols))
+            if isinstance(out, pd.DataFrame):
+                out = result_frame(out, summary)
+            else:
+                print(summary)
+            if result.interrupted:
+                print(f"Interrupted: kept {len(out):,} message(s) read so far; nothing left on the server.")
+        store_output(self, args, out)
+        return out
 
-def selection_from_args(args) -> Selection:
+
+def _summary_frame(cols) -> pd.DataFrame:
+    """seq/subject/time of an Arrow table, a Polars or a pandas frame, as pandas (for the summary line)."""
+    if cols is None:
+        return pd.DataFrame({"seq": [], "subject": [], "time": []})
+    if isinstance(cols, pd.DataFrame):
+        return cols
+    return cols.to_pandas()
+
+
+def selection_from_args(args, namespace: dict | None = None) -> Selection:
     """The core :class:`Selection` for parsed magic arguments (flag conflicts are UsageErrors)."""
     chosen = [p for p in (args.policy, "start_seq" if args.start_seq is not None else None,
                           "since" if args.since else None) if p]
@@ -102,7 +163,7 @@ def selection_from_args(args) -> Selection:
         end_seq=args.end_seq,
         count=args.count,
         headers_only=args.headers_only,
-        decode=args.decode,
+        decode=decoder_from_args(args.decode, namespace),
         flatten=args.flatten,
         timeout=parse_duration(args.timeout) if args.timeout else None,
         batch=args.batch,
@@ -111,6 +172,22 @@ def selection_from_args(args) -> Selection:
         delay=parse_duration(args.delay) if args.delay else None,
         ack_wait=parse_duration(args.ack_wait) if args.ack_wait else None,
         max_deliver=args.max_deliver,
+        where=args.where,
+        grep=args.grep,
+        header=list(args.header),
+        subject_cols=args.subject_cols,
+        header_cols=[h.strip() for h in args.header_cols.split(",") if h.strip()] if args.header_cols else [],
     )
+
+
+def decoder_from_args(name: str, namespace: dict | None):
+    """``--decode NAME``: a built-in mode, ``protobuf:…``, or a notebook function of that name."""
+    if name in BUILTIN or name.startswith("protobuf:"):
+        return name
+    fn = (namespace or {}).get(name)
+    if callable(fn):
+        return fn
+    raise UsageError(f"--decode {name}: not a mode ({', '.join(BUILTIN)}, protobuf:module.Message) "
+                     "nor a function defined in this notebook")
 
 

@@ -11,26 +11,26 @@ Any payload can still be sliced back out of the buffer, so falling back to per-m
 decoding never loses a byte.
 
 Columns: ``seq, subject, time (UTC), headers, size`` (+ ``consumer_seq, num_delivered,
-pending`` for durable consumers), then the payload: one column per top-level key when
-every payload is a JSON object, else a ``data`` column.
+pending`` for durable consumers), then the payload (:mod:`jsmagic.reading.payloads`): one
+column per top-level key of the object payloads, any other payload in ``data``.
+
+A :class:`Rows` may hold a *shape* (:mod:`jsmagic.reading.shaping`: filters applied chunk by
+chunk, columns from subjects and headers) and a *sink* (:mod:`jsmagic.reading.export`):
+with a sink, each chunk is handed over as it arrives instead of being kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import os
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
-from ..core.decode import MODES, decode_value, value_column
-from ..core.errors import InputError
+from .decoders import check_mode
 from .features import feature_columns
+from .payloads import SEP, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
 
-SEP = b"],["
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
 
@@ -69,30 +69,63 @@ class Chunk:
         if n >= len(self):
             return self
         end = int(self._starts()[n]) - len(SEP) if n else 0
-        return Chunk(
+        out = Chunk(
             self.seq[:n], self.time_ns[:n], self.subjects[:n], self.headers[:n], self.sizes[:n],
             self.buf[:end], {k: v[:n] for k, v in self.extra.items()},
         )
+        if getattr(self, "frame_cache", None) is not None:  # decoded by a --where filter: keep it
+            out.frame_cache = self.frame_cache.iloc[:n]
+        return out
+
+    def select(self, idx: np.ndarray) -> "Chunk":
+        """The messages at positions ``idx`` (in order): what a filter kept."""
+        if len(idx) == len(self):
+            return self
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        buf = SEP.join(self.payload(int(i)) for i in idx) if self.buf else b""
+        extra = {k: (v[idx] if isinstance(v, np.ndarray) else pick(v)) for k, v in self.extra.items()}
+        return Chunk(self.seq[idx], self.time_ns[idx], pick(self.subjects), pick(self.headers), self.sizes[idx],
+                     buf, extra)
 
 
 class Rows:
     """The chunks of one replay, in order; :meth:`frame` turns them into a DataFrame."""
 
-    def __init__(self, durable: bool = False, headers_only: bool = False) -> None:
+    def __init__(self, durable: bool = False, headers_only: bool = False, decode: Any = "auto",
+                 flatten: bool = False, shape: Any = None, sink: Any = None) -> None:
         self.chunks: list[Chunk] = []
         self.durable = durable
         self.headers_only = headers_only
+        self.decode, self.flatten = decode, flatten
+        self.shape = shape  # filters and extra columns (jsmagic.reading.shaping.Shape), or None
+        self.sink = sink  # takes each chunk as it comes (jsmagic.reading.export), or None: kept here
+        self.handed = 0  # rows handed to the sink
+        self._replies: list[str] = []
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self.chunks)
+        return sum(len(c) for c in self.chunks) + self.handed
 
     def add(self, chunk: Chunk) -> None:
-        if len(chunk):
+        if not len(chunk):
+            return
+        if self.sink is None:
             self.chunks.append(chunk)
+            return
+        self._replies.extend(chunk.extra.get("reply", ()))
+        self.handed += len(chunk)
+        self.sink.write(chunk, self)
+
+    def shaped(self, decode: Any, flatten: bool, shape: Any, sink: Any) -> None:
+        """Set how frames are decoded, the filters/extra columns, and the sink (before the first chunk)."""
+        self.decode, self.flatten, self.shape, self.sink = decode, flatten, shape, sink
+
+    def matching(self, chunk: Chunk) -> Chunk:
+        """The messages of ``chunk`` that pass the shape's filters (all, without filters)."""
+        return chunk if self.shape is None or not len(chunk) else self.shape.select(chunk, self)
 
     def replies(self) -> list[str]:
         """Durable mode: the ack subjects of the kept messages (acked after the frame is built)."""
-        return [r for c in self.chunks for r in c.extra.get("reply", ())]
+        return self._replies + [r for c in self.chunks for r in c.extra.get("reply", ())]
 
     def subjects(self) -> set[str]:
         out: set[str] = set()
@@ -100,20 +133,26 @@ class Rows:
             out.update(c.subjects)
         return out
 
-    def frame(self, decode: str = "auto", flatten: bool = False) -> pd.DataFrame:
+    def frame(self, decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
         """The complete DataFrame: metadata columns, then the payload decoded per ``decode``."""
-        if decode not in MODES:
-            raise InputError(f"unknown decode mode {decode!r}", hint=f"use one of {', '.join(MODES)}")
-        meta = self._meta_columns()
-        if self.headers_only:
-            return pd.DataFrame(meta)
-        df = pd.DataFrame(meta)
-        payload = decode_payloads(self.chunks, decode, flatten)
-        payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
-        return pd.concat([df, payload], axis=1) if len(payload.columns) else df
+        return self.frame_of(self.chunks, decode, flatten)
 
-    def _meta_columns(self) -> dict[str, Any]:
-        cs = self.chunks
+    def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
+        """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns."""
+        decode = self.decode if decode is None else decode
+        flatten = self.flatten if flatten is None else flatten
+        check_mode(decode)
+        cached = [getattr(c, "frame_cache", None) for c in chunks]
+        if chunks and all(f is not None for f in cached):  # a --where filter built them already
+            return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
+        df = pd.DataFrame(self._meta_columns(chunks))
+        if not self.headers_only:
+            payload = decode_payloads(chunks, decode, flatten)
+            payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
+            df = pd.concat([df, payload], axis=1) if len(payload.columns) else df
+        return self.shape.add_columns(df) if self.shape is not None else df
+
+    def _meta_columns(self, cs: list[Chunk]) -> dict[str, Any]:
         cat = lambda arrs: np.concatenate(arrs) if arrs else np.array([], dtype=np.int64)  # noqa: E731
         cols: dict[str, Any] = {
             "seq": cat([c.seq for c in cs]).astype(np.uint64),
@@ -133,100 +172,6 @@ def _object_array(values: list) -> np.ndarray:
     """An object array that holds dicts as values (numpy would try to broadcast them)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values
-    return out
-
-
-def decode_payloads(chunks: list[Chunk], mode: str, flatten: bool) -> pd.DataFrame:
-    """The payload columns of all chunks: per-key columns for JSON objects, else ``data``."""
-    if mode == "bytes":
-        return pd.DataFrame({"data": _object_array([p for c in chunks for p in c.payloads()])})
-    if mode == "text":
-        return pd.DataFrame({"data": pd.array([_text(c, i) for c in chunks for i in range(len(c))], dtype="str")})
-    parts = []  # one frame per chunk while every payload so far is a JSON object
-    for chunk in chunks:
-        vals = _json_chunk(chunk, strict=mode == "json")
-        if vals is None or not _all_objects(vals):
-            return _data_column(chunks, mode)
-        if flatten:
-            vals = [flatten_dict(v) for v in vals]
-        parts.append(pd.DataFrame.from_records(vals) if vals else pd.DataFrame())
-        del vals  # the dicts go as soon as their values sit in columns: they are the peak memory
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-
-
-def _data_column(chunks: list[Chunk], mode: str) -> pd.DataFrame:
-    """Not all JSON objects: one ``data`` column, each chunk decoded again from its buffer."""
-    out: list[Any] = []
-    for chunk in chunks:
-        vals = _json_chunk(chunk, strict=mode == "json")
-        out.extend(vals if vals is not None else [decode_value(p, "auto") for p in chunk.payloads()])
-    return pd.DataFrame({"data": value_column(out)})
-
-
-def _text(chunk: Chunk, i: int) -> str:
-    """A payload as UTF-8 text, or an error naming its sequence."""
-    try:
-        return chunk.payload(i).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"message seq {int(chunk.seq[i])} is not UTF-8 text ({e.reason} at byte {e.start})",
-            hint="use --decode bytes or --decode auto",
-        ) from None
-
-
-def _json_chunk(chunk: Chunk, strict: bool) -> list[Any] | None:
-    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
-
-    The joined buffer is parsed as one document with a random string between payloads
-    (``[[p1],"nonce",[p2]...]``).  Without it neighbours could merge or split: ``1,2``
-    next to an empty payload parsed as the two values 1 and 2, and an unterminated
-    ``"a`` swallowed the separator.  Accepting the result only when every nonce sits
-    between exactly-one-value lists proves each payload is one JSON value on its own,
-    with C-level checks only.
-    """
-    n = len(chunk)
-    if not n:
-        return []
-    if chunk.buf.count(SEP) == n - 1:  # no payload contains the separator itself
-        nonce = "x" + os.urandom(8).hex()
-        try:
-            wrapped = orjson.loads(b"[[" + chunk.buf.replace(SEP, b'],"' + nonce.encode() + b'",[') + b"]]")
-        except orjson.JSONDecodeError:
-            wrapped = None
-        if wrapped is not None and len(wrapped) == 2 * n - 1:
-            values, marks = wrapped[::2], wrapped[1::2]
-            if (marks.count(nonce) == n - 1 and set(map(type, values)) <= {list}
-                    and set(map(len, values)) <= {1}):
-                return list(itertools.chain.from_iterable(values))
-    # Some payload is not JSON (or holds the separator): find which, one at a time.
-    out = []
-    for i in range(n):
-        try:
-            out.append(orjson.loads(chunk.payload(i)))
-        except orjson.JSONDecodeError as e:
-            if strict:
-                raise InputError(
-                    f"message seq {int(chunk.seq[i])} is not JSON ({e})", hint="use --decode auto, text or bytes"
-                ) from None
-            return None
-    return out
-
-
-def _all_objects(values: list[Any]) -> bool:
-    return set(map(type, values)) == {dict} if values else True
-
-
-def flatten_dict(obj: dict, prefix: str = "") -> dict:
-    """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (lists are values, not flattened)."""
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if type(value) is dict and value:
-            out.update(flatten_dict(value, name + "."))
-        else:
-            out[name] = value
     return out
 
 
@@ -266,10 +211,11 @@ class Collector:
         if b.until_ns is not None:
             over = np.flatnonzero(chunk.time_ns[:keep] > b.until_ns)
             keep = int(over[0]) if len(over) else keep
-        if b.count is not None:
-            keep = min(keep, b.count - self.kept)
+        cut = keep < len(chunk)
+        chunk = self.rows.matching(chunk.take(keep))  # -n counts matches when filtering
+        keep = len(chunk) if b.count is None else min(len(chunk), b.count - self.kept)
         self.rows.add(chunk.take(keep))
         self.kept += keep
-        if keep < len(chunk) or (b.count is not None and self.kept >= b.count):
+        if cut or (b.count is not None and self.kept >= b.count):
             self.done = True
         return self.done

@@ -54,6 +54,7 @@ class Replay:
     method: str
     interrupted: bool = False
     timed_out: bool = False
+    export: Any = None  # what a sink wrote (jsmagic.reading.export.Export), instead of a frame
     notes: list[str] = dataclasses.field(default_factory=list)
     action: str | None = None
     acknowledged: int = 0
@@ -74,12 +75,15 @@ async def check_stream(name: str, *, ctx: JSContext | None = None) -> Any:
 
 
 async def replay(sel: Selection, progress: ProgressFn | None = None,
-                 rows_out: Callable[[Rows], None] | None = None, *, ctx: JSContext | None = None) -> Replay:
+                 rows_out: Callable[[Rows], None] | None = None, *, sink: Any = None,
+                 ctx: JSContext | None = None) -> Replay:
     """Read the selection into a frame; on cancellation return what arrived, marked interrupted.
 
     ``progress(done, total)`` is called as messages arrive; ``rows_out`` receives the
     :class:`Rows` being filled before reading starts (a live follower reads new chunks
-    from it as they arrive); ``ctx``: the connection (default: the current one).
+    from it as they arrive); ``sink``: takes each chunk instead of the frame
+    (:mod:`jsmagic.reading.export`), its summary lands in ``Replay.export``; ``ctx``: the
+    connection (default: the current one).
     """
     sel.check()
     ctx = current(ctx)
@@ -87,6 +91,9 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     info = await stream_info(js, sel.stream)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
+    streamed = sink is not None and not needs_finish(sel, info)
+    rows.shaped(sel.decode, sel.flatten, sel.shape(), sink if streamed else None)
+    sel_all, sel = sel, sel.for_readers()  # with filters, -n counts matches in the collector
     if rows_out is not None:
         rows_out(rows)
     result = Replay(sel.stream, pd.DataFrame(), method="")
@@ -106,7 +113,10 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)
         except asyncio.CancelledError:
             result.interrupted = True
-        result.frame = finish(rows.frame(sel.decode, sel.flatten), sel, info)
+        result.frame = finish(rows.frame(sel.decode, sel.flatten), sel_all, info)
+        if sink is not None:  # streamed: the frame is empty; else the finished frame is written now
+            result.export = sink.close(None if streamed else result.frame, interrupted=result.interrupted)
+            result.frame = pd.DataFrame()
     finally:
         if gc_was_on:
             gc.enable()
@@ -114,6 +124,11 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
         result.action = sel.action
         result.acknowledged = await acknowledge(rows.replies(), sel.action, sel.delay, ctx=ctx)
     return result
+
+
+def needs_finish(sel: Selection, info: Any) -> bool:
+    """Whether :func:`finish` must see the whole frame (several get-path filters, --last*)."""
+    return not sel.durable and reads_by_get(info, sel) and (len(sel.subjects) > 1 or sel.deliver in ("last", "last_per_subject"))
 
 
 def finish(df: pd.DataFrame, sel: Selection, info: Any) -> pd.DataFrame:

@@ -18,7 +18,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolic
 
 from ..core.config import settings
 from ..core.errors import InputError
+from .decoders import check_mode
 from .frames import Bounds
+from .shaping import Shape, parse_header_filters
 
 DELIVER = ("all", "new", "last", "last_per_subject", "start_seq", "since")
 ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "in_progress": b"+WPI"}
@@ -41,8 +43,13 @@ class Selection:
     end_seq: int | None = None
     count: int | None = None
     headers_only: bool = False
-    decode: str = "auto"
+    decode: Any = "auto"  # a mode name or a function (data, headers) -> value
     flatten: bool = False
+    where: str | None = None  # filters applied chunk by chunk (jsmagic.reading.shaping)
+    grep: str | None = None
+    header: list[str] = dataclasses.field(default_factory=list)  # K=V, all must match
+    subject_cols: str | None = None  # 'orders.{region}.{kind}'
+    header_cols: list[str] = dataclasses.field(default_factory=list)
     timeout: float | None = None
     batch: int | None = None
     durable: str | None = None
@@ -68,6 +75,8 @@ class Selection:
             raise InputError(f"unknown ack action {self.action!r}")
         if self.delay is not None and self.action != "nak":
             raise InputError("--delay only goes with --nak")
+        check_mode(self.decode)
+        self.shape()  # a bad --grep, --header or --subject-cols fails here, before reading
 
     @property
     def api_timeout(self) -> float:
@@ -78,6 +87,16 @@ class Selection:
     def idle_timeout(self) -> float | None:
         """Seconds without a message after which a replay ends (never, when following)."""
         return None if self.live else self.api_timeout
+
+    def shape(self) -> Shape | None:
+        """The filters and extra columns of this selection (None when there are none)."""
+        shape = Shape(self.where, self.grep, parse_header_filters(self.header), self.subject_cols, list(self.header_cols))
+        return shape if shape else None
+
+    def for_readers(self) -> "Selection":
+        """What the readers pull: with filters, -n counts matches (the collector's bound), not pulls."""
+        filtering = bool(self.where or self.grep or self.header)
+        return dataclasses.replace(self, count=None) if filtering and self.count else self
 
 
 def reads_by_get(info: Any, sel: Selection) -> bool:

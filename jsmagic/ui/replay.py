@@ -14,8 +14,11 @@ import pandas as pd
 from ..reading.reader import Replay
 
 
-def replay_summary(result: Replay) -> str:
-    """The summary of a finished replay: rows, sequences, times, subjects, how it was read, what stopped it."""
+def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
+    """The summary of a finished replay: rows, sequences, times, subjects, how it was read, what stopped it.
+
+    ``frame``: the seq/subject/time columns of a result that is not ``result.frame`` (Arrow, Polars).
+    """
     extra = [result.method, *result.notes]
     if result.action:
         extra.append(f"{result.action.replace('_', '-')} sent for {result.acknowledged:,} message(s)")
@@ -23,7 +26,38 @@ def replay_summary(result: Replay) -> str:
         extra.append("interrupted: partial result")
     if result.timed_out:
         extra.append("stopped: no message within the timeout")
-    return summary_line(result.stream, result.frame, extra)
+    return summary_line(result.stream, result.frame if frame is None else frame, extra)
+
+
+def export_summary(result: Replay) -> str:
+    """``ORDERS → /data/orders.parquet: 1,000,000 rows; seq 1–1000000; 61.2 MB; 9.8 s; 20 row groups``."""
+    e = result.export
+    parts = [f"{result.stream} → {e.path}{'/' if e.partition_by else ''}: {e.rows:,} rows"]
+    if e.rows:
+        parts.append(f"seq {e.first_seq}–{e.last_seq}")
+    parts.append(f"{e.bytes / 1e6:.1f} MB")
+    parts.append(f"{e.seconds:.1f} s")
+    parts.append(f"{e.parts:,} {'part file(s), partitioned by ' + e.partition_by if e.partition_by else 'row group(s)'}")
+    parts.extend(f"column {k}: {v}" for k, v in e.conflicts.items())
+    parts.extend(n for n in result.notes)
+    if result.interrupted:
+        parts.append("interrupted: the file holds what arrived")
+    if result.timed_out:
+        parts.append("stopped: no message within the timeout")
+    return "; ".join(parts)
+
+
+class Exported:
+    """What ``%js_consume … --to PATH`` returns: the figures (``.rows``, ``.path``, …) shown as one line."""
+
+    def __init__(self, result: Replay) -> None:
+        self.result, self.export, self.summary = result, result.export, export_summary(result)
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["export"], name)
+
+    def __repr__(self) -> str:
+        return self.summary
 
 
 def summary_line(stream: str, df: pd.DataFrame, extra: Iterable[str] = ()) -> str:

@@ -277,6 +277,16 @@ def check_replay(nb):
     us_raw, us_clean = map(float, re.search(r"^us +([\d.]+) +([\d.]+)", text(nb, "check-replay-compare"), re.M).groups())
     assert us_clean < us_raw / 10
     assert text(nb, "check-replay-equal").strip() == "True"
+    # at data scale: --to Parquet read by DuckDB, --where, Polars, Dask
+    assert re.search(rf"SHOP → \S*shop\.parquet: {n + 2:,} rows; seq 1–{n + 2}; .* row group", text(nb, "check-replay-parquet"))
+    assert text(nb, "check-replay-duckdb").rstrip().endswith("True)")
+    matched, smallest, expected = text(nb, "check-replay-where").strip("()\n").split(", ")
+    assert int(matched) == int(expected) > 0 and float(smallest) > 100
+    shops = text(nb, "check-replay-polars")
+    for region in ("eu", "us", "asia"):
+        count = sum(r == region for *_, r in week) + (2 if region == "eu" else 0)
+        assert re.search(rf"│ {region}\s+┆ {count}\s+┆", shops), (region, count, shops)
+    assert re.fullmatch(r"\(4, \{.*'eu': [\d.]+.*\}, True\)", text(nb, "check-replay-dask").strip(), re.S)
 
 
 def check_operations(nb):

@@ -1,0 +1,187 @@
+"""A replay partitioned over a Dask cluster: ``read_stream(...)`` → a ``dask.dataframe``.
+
+::
+
+    import jsmagic.dask as jd
+    from dask.distributed import Client
+    client = Client("tcp://scheduler:8786")          # any dask.distributed cluster
+    ddf = jd.read_stream("ORDERS", servers="nats://nats:4222", context="prod", partitions=32, since="30d")
+    ddf.groupby("region").amount.sum().compute()
+
+The stream's sequence range (from ``since``/``start_seq`` to ``end_seq`` or its last
+sequence as of the call) is cut into ``partitions`` ranges.  Each partition is read by
+whichever worker runs it, over a connection of its own, with the same non-destructive
+reader as ``%js_consume`` (an ephemeral consumer deleted afterwards, or gets on a
+WorkQueue/Interest stream): computed, it equals the single-kernel replay (same
+sequences, columns and dtypes; the index runs per partition).  A partition that cannot
+read all of its range fails instead of coming back short.
+
+Selection options are ``%js_consume``'s (``subjects, since, until, start_seq, end_seq,
+where, grep, header, subject_cols, header_cols, decode, flatten, headers_only, timeout``);
+connection options are ``%js_connect``'s (``context, creds, nkey, user, password, token,
+tls_ca, tls_cert, tls_key, domain, api_prefix``).  The options travel in the task graph as
+given, and each worker resolves them itself: pass a creds file or a context name (read on
+the worker) rather than a password or token, and no secret is in the graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any, Iterable
+
+import orjson
+import pandas as pd
+
+from .core.config import settings
+from .core.context import JSContext
+from .core.errors import IncompleteError, InputError
+from .core.units import parse_duration, parse_when
+from .reading.selection import Selection
+
+__all__ = ["read_stream"]
+
+CONNECT_KEYS = ("context", "creds", "nkey", "user", "password", "token", "tls_ca", "tls_cert", "tls_key",
+                "tls_first", "domain", "api_prefix", "inbox_prefix", "timeout", "name")
+SELECT_KEYS = ("subjects", "until", "where", "grep", "header", "subject_cols", "header_cols", "decode", "flatten",
+               "headers_only", "timeout", "batch")
+
+
+@dataclasses.dataclass(frozen=True)
+class Partition:
+    """One task: a stream's sequences ``first..last`` with the selection and connection options."""
+
+    stream: str
+    first: int
+    last: int
+    select: tuple
+    connect: tuple
+
+
+def read_stream(stream: str, servers: str | Iterable[str] | None = None, partitions: int = 8, *,
+                since: str | None = None, start_seq: int | None = None, end_seq: int | None = None,
+                **options: Any) -> Any:
+    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range (see the module doc)."""
+    import dask.dataframe as dd
+
+    if partitions < 1:
+        raise InputError("partitions must be >= 1")
+    unknown = set(options) - set(CONNECT_KEYS) - set(SELECT_KEYS)
+    if unknown:
+        raise InputError(f"read_stream: unknown options {', '.join(sorted(unknown))}",
+                         hint=f"selection: {', '.join(SELECT_KEYS)}; connection: {', '.join(CONNECT_KEYS)}")
+    connect = {k: v for k, v in options.items() if k in CONNECT_KEYS}
+    if servers:
+        connect["servers"] = servers
+    select = {k: v for k, v in options.items() if k in SELECT_KEYS}
+    if select.get("timeout") is not None:
+        select["timeout"] = parse_duration(select["timeout"])
+    if select.get("until") is not None:
+        select["until"] = parse_when(select["until"])
+    _selection(stream, select).check()
+    first, last, meta = asyncio.run(_plan(stream, connect, select, since, start_seq, end_seq))
+    ranges = _split(first, last, partitions)
+    parts = [Partition(stream, a, b, tuple(select.items()), tuple(connect.items())) for a, b in ranges]
+    import dask
+
+    with dask.config.set({"dataframe.convert-string": False}):  # the replay's own dtypes, as in the kernel
+        return dd.from_map(read_partition, parts, meta=meta, enforce_metadata=False)
+
+
+def _selection(stream: str, select: dict, **more: Any) -> Selection:
+    subjects = select.get("subjects") or []
+    opts = {**select, "subjects": [subjects] if isinstance(subjects, str) else list(subjects)}
+    return Selection(stream=stream, **opts, **more)
+
+
+def _split(first: int, last: int, n: int) -> list[tuple[int, int]]:
+    """``first..last`` in ``n`` near-equal ranges (at least one, possibly empty: last < first)."""
+    total = max(0, last - first + 1)
+    n = max(1, min(n, total or 1))
+    step, extra = divmod(total, n)
+    out, a = [], first
+    for i in range(n):
+        b = a + step + (1 if i < extra else 0) - 1
+        out.append((a, b))
+        a = b + 1
+    return out
+
+
+async def _connect(connect: dict) -> JSContext:
+    from .connecting.options import resolve
+
+    ctx = JSContext(alias="dask")
+    await ctx.connect(resolve(dict(connect)))
+    return ctx
+
+
+async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq: int | None,
+                end_seq: int | None) -> tuple[int, int, pd.DataFrame]:
+    """The sequence range to read and the frame's empty ``meta`` (from a replay of a few messages)."""
+    from .reading.reader import stream_info
+
+    ctx = await _connect(connect)
+    try:
+        info = await stream_info(ctx.js, stream)
+        first = max(info.state.first_seq, 1)
+        if start_seq is not None:
+            first = max(first, start_seq)
+        if since is not None:
+            found = await _seq_at(ctx, stream, parse_when(since) if isinstance(since, str) else since)
+            first = max(first, found if found is not None else info.state.last_seq + 1)
+        last = info.state.last_seq if end_seq is None else min(end_seq, info.state.last_seq)
+        return first, last, await _meta(ctx, stream, select, first, last)
+    finally:
+        await ctx.close()
+
+
+async def _meta(ctx: JSContext, stream: str, select: dict, first: int, last: int) -> pd.DataFrame:
+    """The empty frame dask shows before computing: the columns of the first and the last 100 messages."""
+    from .reading.reader import replay
+
+    plain = {k: v for k, v in select.items() if k not in ("where", "grep", "header")}  # same columns, any rows
+    frames = []
+    for start in sorted({first, max(first, last - 99)}):
+        sample = _selection(stream, plain, deliver="start_seq", start_seq=max(start, 1), end_seq=max(last, 1), count=100)
+        frames.append((await replay(sample, ctx=ctx)).frame)
+    if last < first:
+        frames = [f.iloc[:0] for f in frames]
+    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return both.iloc[:0]
+
+
+async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
+    """The first sequence stored at or after ``when`` (None: nothing that recent)."""
+    req = {"start_time": when.isoformat().replace("+00:00", "Z")}
+    msg = await ctx.nc.request(ctx.api.msg_get(stream), orjson.dumps(req), timeout=ctx.api.timeout)
+    resp = orjson.loads(msg.data)
+    if "error" in resp:
+        if resp["error"].get("code") == 404:
+            return None
+        raise InputError(f"{stream}: cannot find where --since starts: {resp['error'].get('description')}")
+    return int(resp["message"]["seq"])
+
+
+def read_partition(part: Partition) -> pd.DataFrame:
+    """Run on a worker: read ``part.first..part.last`` over a connection of its own, then close it."""
+    return asyncio.run(_read(part))
+
+
+async def _read(part: Partition) -> pd.DataFrame:
+    from .reading.reader import replay
+
+    select = dict(part.select)
+    sel = _selection(part.stream, select, deliver="start_seq", start_seq=part.first, end_seq=part.last)
+    if not sel.batch:  # a chunk is ~10 pulls: keep it inside the range, so the read stops at its end
+        sel.batch = max(100, min(settings().fetch_batch, (part.last - part.first + 1) // 10))
+    if part.last < part.first:
+        sel = dataclasses.replace(sel, count=None, end_seq=part.first - 1)
+    ctx = await _connect(dict(part.connect))
+    try:
+        result = await replay(sel, ctx=ctx)
+    finally:
+        await ctx.close()
+    if result.interrupted or result.timed_out:
+        raise IncompleteError(f"{part.stream} seq {part.first}–{part.last}: the read stopped early "
+                              f"after {len(result.frame):,} message(s)", hint="raise timeout=, then compute again")
+    return result.frame

@@ -1,0 +1,145 @@
+"""A replay's frames as typed Arrow tables, and one schema for tables that drifted apart.
+
+:func:`to_table` types one chunk's frame: ``seq`` and ints int64, floats double, text
+string, ``time`` a UTC timestamp, ``headers`` a string→string map.  A column whose values
+Arrow cannot hold in one type (an int beside a text) becomes a string column, and that
+is recorded.  :func:`unify` gives tables with different columns or types one schema
+without losing a value: a key that appears late is a column that is null before it; int64
+beside double becomes double; any other clash becomes a string column (JSON text for
+nested values).  ``conflicts`` maps each such column to what was seen, for the summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+HEADERS = pa.map_(pa.string(), pa.string())
+Conflicts = dict[str, str]
+
+
+def to_table(df: pd.DataFrame, conflicts: Conflicts | None = None) -> pa.Table:
+    """One chunk's frame → a typed Arrow table (clashes within the chunk recorded in ``conflicts``)."""
+    arrays, names = [], []
+    for name in df.columns:
+        arrays.append(_column(df[name], str(name), conflicts))
+        names.append(str(name))
+    return pa.table(arrays, names=names) if names else pa.table({})
+
+
+def _column(col: pd.Series, name: str, conflicts: Conflicts | None) -> pa.Array:
+    if name == "seq":
+        return pa.array(col.to_numpy(dtype=np.int64), pa.int64())
+    if name == "headers":
+        return pa.array([dict(h) if h else None for h in col], HEADERS)
+    if col.dtype == np.float64 and col.isna().any():  # pandas made ints with gaps float: int64 again
+        vals = col.to_numpy()
+        ok = ~np.isnan(vals)
+        if ok.any() and np.all(vals[ok] == np.round(vals[ok])) and np.all(np.abs(vals[ok]) < 2**53):
+            return pa.array(col.astype("Int64"), pa.int64(), from_pandas=True)
+    try:
+        arr = pa.Array.from_pandas(col)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        kinds = sorted({type(v).__name__ for v in col if v is not None and v == v})
+        if conflicts is not None:
+            conflicts.setdefault(name, f"{' and '.join(kinds)} values: written as string")
+        return as_strings(col.tolist())
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def as_strings(values: list) -> pa.Array:
+    """Any values as text: strings as they are, bytes as UTF-8 (else hex), everything else as JSON."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v):
+            out.append(None)
+        elif isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, (bytes, bytearray)):
+            try:
+                out.append(bytes(v).decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(bytes(v).hex())
+        else:
+            try:
+                out.append(orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode())
+            except TypeError:
+                out.append(str(v))
+    return pa.array(out, pa.string())
+
+
+def unify(schemas: list[pa.Schema], conflicts: Conflicts) -> pa.Schema:
+    """One schema for all: every column, in order of first appearance, each in a type that holds all its values."""
+    types: dict[str, list[pa.DataType]] = {}
+    for schema in schemas:
+        for field in schema:
+            seen = types.setdefault(field.name, [])
+            if field.type not in seen:
+                seen.append(field.type)
+    return pa.schema([pa.field(name, _common(name, ts, conflicts)) for name, ts in types.items()])
+
+
+def _common(name: str, types: list[pa.DataType], conflicts: Conflicts) -> pa.DataType:
+    real = [t for t in types if not pa.types.is_null(t)]
+    if not real:
+        return pa.null()
+    if len(real) == 1:
+        return real[0]
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in real):
+        return pa.float64()
+    conflicts.setdefault(name, f"{' and '.join(map(str, real))} values: written as string")
+    return pa.string()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: missing columns as nulls, each column cast (to text when types clash)."""
+    cols = []
+    for field in schema:
+        if field.name not in table.column_names:
+            cols.append(pa.nulls(len(table), field.type))
+            continue
+        col = table.column(field.name)
+        if col.type == field.type:
+            cols.append(col)
+        elif pa.types.is_string(field.type) and not _castable_to_string(col.type):
+            cols.append(as_strings(col.to_pylist()))
+        else:
+            cols.append(pc.cast(col, field.type))
+    return pa.table(cols, schema=schema)
+
+
+def fits(table: pa.Table, schema: pa.Schema) -> bool:
+    """Whether ``table`` goes into ``schema`` losing nothing (no new column, each type equal or null)."""
+    for field in table.schema:
+        i = schema.get_field_index(field.name)
+        if i < 0:
+            return False
+        if field.type != schema.field(i).type and not pa.types.is_null(field.type):
+            return False
+    return True
+
+
+def _castable_to_string(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t) \
+        or pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def to_pandas(table: pa.Table, arrow_dtypes: bool = False) -> pd.DataFrame:
+    """An Arrow result as pandas: NumPy-backed (the default) or with ``pd.ArrowDtype`` columns."""
+    if arrow_dtypes:
+        return table.to_pandas(types_mapper=pd.ArrowDtype)
+    return table.to_pandas()
+
+
+def concat(tables: list[pa.Table], conflicts: Conflicts) -> pa.Table:
+    """Tables of several chunks as one, in one unified schema."""
+    if not tables:
+        return pa.table({})
+    schema = unify([t.schema for t in tables], conflicts)
+    return pa.concat_tables([t if t.schema == schema else conform(t, schema) for t in tables])
+

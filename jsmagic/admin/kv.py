@@ -33,6 +33,7 @@ from ..core.decode import decode_value, encode_value, value_column
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
+from . import kvwrite
 from .kvwatch import frame_times, operation
 from .ordered import OrderedReader
 from .scan import ProgressFn
@@ -199,8 +200,8 @@ class Entry:
 
 async def put(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store a value (bytes as is, str as UTF-8, others as JSON); returns the revision."""
-    handle = await _bucket(bucket, ctx)
-    return await handle.kv.put(check_key(key), encode_value(value))
+    await _bucket(bucket, ctx)
+    return await kvwrite.write(bucket, check_key(key), encode_value(value), ctx=ctx)
 
 
 async def get(bucket: str, key: str, revision: int | None = None, decode: str = "auto", *,
@@ -228,9 +229,9 @@ async def get(bucket: str, key: str, revision: int | None = None, decode: str = 
 
 async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key's latest revision is ``last``."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
     try:
-        return await handle.kv.update(check_key(key), encode_value(value), last=last)
+        return await kvwrite.write(bucket, check_key(key), encode_value(value), last=last, ctx=ctx)
     except nats.js.errors.KeyWrongLastSequenceError:
         now = await _current_revision(bucket, key, ctx)
         raise ConflictError(f"update refused: {key!r} is at revision {now}, not {last}") from None
@@ -238,12 +239,30 @@ async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext
 
 async def create(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key does not exist (or was deleted)."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
+    data = encode_value(value)
     try:
-        return await handle.kv.create(check_key(key), encode_value(value))
+        try:
+            return await kvwrite.write(bucket, check_key(key), data, last=0, ctx=ctx)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            marker = await _deleted_at(bucket, key, ctx)  # a deleted key may be created again
+            if marker is None:
+                raise
+            return await kvwrite.write(bucket, key, data, last=marker, ctx=ctx)
     except nats.js.errors.KeyWrongLastSequenceError:
         now = await _current_revision(bucket, key, ctx)
         raise ConflictError(f"create refused: {key!r} already exists (revision {now})") from None
+
+
+async def _deleted_at(bucket: str, key: str, ctx: JSContext | None) -> int | None:
+    """The revision of the key's delete/purge marker, or None when its latest record is a value."""
+    handle = await _bucket(bucket, ctx)
+    try:
+        msg = await (await jetstream(ctx)).get_msg(kv_stream(bucket), subject=kv_subject(bucket, key),
+                                                   direct=handle.direct)
+    except nats.js.errors.NotFoundError:
+        return None
+    return msg.seq if operation(msg.headers) != "PUT" else None
 
 
 async def _current_revision(bucket: str, key: str, ctx: JSContext | None) -> int | str:
@@ -255,9 +274,9 @@ async def _current_revision(bucket: str, key: str, ctx: JSContext | None) -> int
 
 async def delete(bucket: str, key: str, *, ctx: JSContext | None = None) -> Entry:
     """Place a delete marker (history is kept); returns the entry that was current."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
     entry = await get(bucket, key, ctx=ctx)  # a clear error for an absent key, instead of a silent marker
-    await handle.kv.delete(check_key(key))
+    await kvwrite.write(bucket, check_key(key), op="DEL", ctx=ctx)
     return entry
 
 
@@ -268,7 +287,7 @@ async def purge(bucket: str, key: str, force: bool = False, *, ctx: JSContext | 
         raise ForceRequiredError(f"purge would remove {key!r} and every revision of it from {bucket!r}")
     subject = kv_subject(bucket, check_key(key))
     si = await (await jetstream(ctx)).stream_info(kv_stream(bucket), subjects_filter=subject)
-    await handle.kv.purge(key)
+    await kvwrite.write(bucket, key, op="PURGE", ctx=ctx)
     return (si.state.subjects or {}).get(subject, 0)
 
 

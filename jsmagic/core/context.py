@@ -207,9 +207,11 @@ class JSContext:
             return "Not connected"
         info = self.server_info
         js = "on" if self.jetstream_enabled else "off"
-        domain = info.get("domain") or (self.options.domain if self.options else None)
-        if domain:
+        domain = self.options.domain if self.options and self.options.domain else info.get("domain")
+        if domain:  # the domain the magics use (--domain hub on a leaf is the hub's), not the server's own
             js += f", domain {domain}"
+        if self.options and self.options.api_prefix:
+            js += f", API prefix {self.options.api_prefix}"
         line = f"Connected to {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
         if self.server is not None:
             line += f" — embedded nats-server, store {self.server.store_dir}"

@@ -181,12 +181,19 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
 
 async def acknowledge(replies: list[str], action: str, delay: float | None = None,
                       *, ctx: JSContext | None = None) -> int:
-    """Send ``+ACK``/``-NAK``/``+TERM``/``+WPI`` for every kept message (pipelined, then flushed)."""
+    """Send ``+ACK``/``-NAK``/``+TERM``/``+WPI`` for every kept message (pipelined), the last one as a request.
+
+    The server handles a consumer's acks in order and answers the last one once it has
+    done it: when this returns, every ack has been applied (also across an imported
+    account or a leafnode, where a flush only says they left this client).
+    """
     nc = current(ctx).nc
     body = ACTIONS[action]
     if action == "nak" and delay:
         body += b" " + orjson.dumps({"delay": int(delay * 1e9)})
-    for reply in replies:
+    if not replies:
+        return 0
+    for reply in replies[:-1]:
         await nc.publish(reply, body)
-    await nc.flush()
+    await nc.request(replies[-1], body, timeout=settings().timeout)
     return len(replies)

@@ -26,6 +26,7 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
 from .frames import Collector
+from .durable import bind_durable, give_back
 from .pull import Puller
 from .selection import ACTIONS, ProgressFn, Selection, consumer_config
 
@@ -33,18 +34,21 @@ MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss co
 
 
 async def read_consumer(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                        *, ctx: JSContext | None = None) -> bool:
-    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout."""
+                        *, ctx: JSContext | None = None, notes: list[str] | None = None) -> bool:
+    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout.
+
+    ``notes`` hears what the caller should tell the user (rows given back to a durable).
+    """
     ctx = current(ctx)
     js = await jetstream(ctx)
-    return await _read(ctx, js, info, sel, collector, progress)
+    return await _read(ctx, js, info, sel, collector, progress, notes=notes)
 
 
 async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: Collector,
-                progress: ProgressFn | None, resumes: int = 0) -> bool:
+                progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None) -> bool:
     """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
     if sel.durable:
-        ci = await _durable_info(js, sel, info)
+        ci = await bind_durable(js, sel, info)
     elif resumes:
         ci = await _add_consumer_retrying(ctx, js, sel, info)
     else:
@@ -69,6 +73,10 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
             return False
         await puller.start()
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
+        if sel.durable and collector.done:  # rows delivered past the bound: give them back, not left pending
+            back = await give_back(ctx.nc, await puller.settle(), sel.api_timeout)
+            if back and notes is not None:
+                notes.append(f"{back:,} message(s) delivered past the bound were nak'ed back to {sel.durable}")
         lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
             puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
@@ -84,14 +92,6 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         finally:  # again: the first delete may have fallen into a leader election and been lost
             await _delete_consumer(js, sel.stream, ci.name)
     return timed_out
-
-
-async def _durable_info(js: Any, sel: Selection, info: Any) -> Any:
-    """Bind to an existing durable (its config stays), or create it from the selection."""
-    try:
-        return await js.consumer_info(sel.stream, sel.durable)
-    except nats.js.errors.NotFoundError:
-        return await js.add_consumer(sel.stream, consumer_config(sel, info))
 
 
 async def _consumer_exists(js: Any, stream: str, name: str) -> bool:

@@ -57,6 +57,7 @@ class Puller:
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
+        self.overflow: list[str] = []  # durable: replies of rows delivered past a bound (not kept, not acked)
 
     async def start(self) -> None:
         limit = max(4 * self.batch, 65_536)
@@ -165,7 +166,21 @@ class Puller:
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
         chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
-        return collector.add(chunk)
+        before = collector.kept
+        done = collector.add(chunk)
+        if self.durable:
+            self.overflow.extend(replies[collector.kept - before :])
+        return done
+
+    async def settle(self, quiet: float = 0.3, limit: float = 5.0) -> list[str]:
+        """Durable, after a bound was crossed: wait out deliveries still in flight; every reply not kept."""
+        deadline = asyncio.get_running_loop().time() + limit
+        seen = -1
+        while self.received != seen and asyncio.get_running_loop().time() < deadline:
+            seen = self.received
+            await asyncio.sleep(quiet)
+        late, self.subjects, self.replies, self.datas, self.headers = self.replies, [], [], [], []
+        return self.overflow + late
 
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
         """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``.

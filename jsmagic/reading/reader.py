@@ -97,7 +97,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
         try:
             if sel.durable:
                 result.method = f"durable consumer {sel.durable}"
-                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)
+                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx, notes=result.notes)
             elif reads_by_get(info, sel):
                 result.method = get_method(info)
                 result.timed_out = await read_by_get(info, sel, rows, collector.bounds, progress, ctx=ctx)

@@ -59,18 +59,18 @@ class Replay:
     acknowledged: int = 0
 
 
-async def stream_info(js: Any, name: str) -> Any:
-    """The stream's info, or "unknown stream 'ORDRS': did you mean 'ORDERS'?"."""
+async def stream_info(js: Any, name: str, *, ctx: JSContext | None = None) -> Any:
+    """The stream's info, or "unknown stream 'ORDRS': did you mean 'ORDERS'?" (among every page of names)."""
     try:
         return await js.stream_info(name)
     except nats.js.errors.NotFoundError:
-        names = [s.config.name for s in await js.streams_info()]
+        names = await current(ctx).api.paged("STREAM.NAMES", "streams")  # js.streams_info() is one page (256)
         raise not_found("stream", name, names) from None
 
 
 async def check_stream(name: str, *, ctx: JSContext | None = None) -> Any:
     """The stream's info, connecting first (a live follow checks this before going background)."""
-    return await stream_info(await jetstream(ctx), name)
+    return await stream_info(await jetstream(ctx), name, ctx=ctx)
 
 
 async def replay(sel: Selection, progress: ProgressFn | None = None,
@@ -84,7 +84,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     sel.check()
     ctx = current(ctx)
     js = await jetstream(ctx)
-    info = await stream_info(js, sel.stream)
+    info = await stream_info(js, sel.stream, ctx=ctx)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
     if rows_out is not None:

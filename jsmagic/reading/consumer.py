@@ -30,6 +30,7 @@ from .durable import bind_durable, give_back
 from .pull import Puller
 from .selection import ACTIONS, ProgressFn, Selection, consumer_config
 
+LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
 MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
 
 
@@ -68,6 +69,8 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         want = sel.count if want is None else min(want, sel.count)
     puller = Puller(ctx.api, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
                     durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
+    if sel.live:
+        puller.alive = lambda: _consumer_exists(js, sel.stream, ci.name)
     try:
         if want == 0:
             return False
@@ -87,8 +90,10 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
     if lost:
+        if sel.live and puller.received:
+            resumes = 0  # a tail that runs for days may lose its consumer more than MAX_RESUMES times
         try:
-            return await _read(ctx, js, info, _rest(sel, puller), collector, progress, resumes + 1)
+            return await _read(ctx, js, info, _rest(sel, puller, info), collector, progress, resumes + 1)
         finally:  # again: the first delete may have fallen into a leader election and been lost
             await _delete_consumer(js, sel.stream, ci.name)
     return timed_out
@@ -111,7 +116,7 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
     the first one behind.  If we give up (or are interrupted), that name is deleted.
     """
     cfg = consumer_config(sel, info)
-    deadline = time.monotonic() + 3 * sel.api_timeout
+    deadline = time.monotonic() + (LIVE_RETRY if sel.live else 3 * sel.api_timeout)
     while True:
         try:
             return await js.add_consumer(sel.stream, cfg)
@@ -131,17 +136,21 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
 
 
 def _resumable(sel: Selection) -> bool:
-    """A bounded ephemeral replay can restart where it stopped (``--last*``/``--new`` cannot)."""
-    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
+    """A bounded ephemeral replay, or a live tail, can restart where it stopped (``--last*``/``--new`` cannot)."""
+    return not sel.durable and (sel.live or sel.deliver in ("all", "start_seq", "since"))
 
 
-def _rest(sel: Selection, puller: Puller) -> Selection:
+def _rest(sel: Selection, puller: Puller, info: Any) -> Selection:
     """The selection still to read after a reconnect: from the sequence after the last one kept.
 
-    A server restart loses our ephemeral (memory) consumer; without this the replay would
-    wait out its idle timeout and return a silently partial frame.
+    A server restart (or a cluster losing the stream's leader) loses our ephemeral (memory)
+    consumer; without this the replay would wait out its idle timeout and return a silently
+    partial frame, and a live tail would stay "live" with nothing arriving.  A tail that has
+    kept nothing yet goes on from where it began (the stream's end when it started).
     """
     if puller.last_seq is None:
+        if sel.live and sel.deliver == "new":
+            return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
         return sel
     count = None if sel.count is None else max(1, sel.count - puller.received)
     return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)

@@ -87,6 +87,8 @@ class Follow:
                 shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), data))
         for k, row in enumerate(shown):
             self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
+        if self.live.dropped:  # .df is capped: say how much of the tail it no longer holds
+            self.table.set_status(self.table.status, f".df: oldest {self.live.dropped:,} dropped (JSMagic.follow_max_rows)")
 
     @property
     def df(self) -> pd.DataFrame:

@@ -94,7 +94,7 @@ async def publish_prepared(
     ctx = current(ctx)
     js = await jetstream(ctx)
     expect = dict(expect or {})
-    index = await StreamIndex.load(js)
+    index = await StreamIndex.load(ctx)
     check = subject_checker(index, stream, expect.get("stream"))
     try:
         for subject in subjects or ():

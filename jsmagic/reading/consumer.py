@@ -171,7 +171,10 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
 
     Retried when the server does not answer: during a cluster leader election the delete
     times out while the consumer lives on (until its inactive threshold).  Not retried after
-    an interrupt: the user is waiting for the cell to end.
+    an interrupt: the user is waiting for the cell to end.  A (second) interrupt while we
+    wait is not swallowed: it propagates, and the shielded delete finishes by itself.
+    Failures the server can answer with end quietly (the inactive threshold removes the
+    consumer anyway); anything else is a bug and propagates.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -180,11 +183,11 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
         try:
             await asyncio.shield(js.delete_consumer(stream, name))
             return
-        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+        except nats.js.errors.NotFoundError:
             return
         except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError):
             continue
-        except Exception:  # the inactive threshold removes it anyway
+        except (nats.errors.Error, nats.js.errors.Error):  # closed connection, no responders, other API answers
             return
 
 

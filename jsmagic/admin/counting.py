@@ -25,8 +25,8 @@ from ..core.registry import connected
 from .scan import count_matching
 
 
-async def subject_count(name: str, subject: str, *, ctx: JSContext | None = None) -> int:
-    """Messages stored on subjects matching ``subject`` (the stream's own per-subject counts)."""
+async def subjects(name: str, subject: str, *, ctx: JSContext | None = None) -> dict[str, int]:
+    """Every stored subject matching ``subject`` with its message count (all pages)."""
     ctx = await connected(ctx)
     found: dict[str, int] = {}
     while True:  # the server pages subject details
@@ -34,7 +34,12 @@ async def subject_count(name: str, subject: str, *, ctx: JSContext | None = None
         page = resp.get("state", {}).get("subjects") or {}
         found.update(page)
         if not page or len(found) >= resp.get("total", 0):
-            return sum(found.values())
+            return found
+
+
+async def subject_count(name: str, subject: str, *, ctx: JSContext | None = None) -> int:
+    """Messages stored on subjects matching ``subject`` (the stream's own per-subject counts)."""
+    return sum((await subjects(name, subject, ctx=ctx)).values())
 
 
 async def count_from(name: str, subject: str | None, start_seq: int, *, ctx: JSContext | None = None) -> int | None:

@@ -323,12 +323,21 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
                 if reader.needs_reset.is_set():
                     await reader.reset()
                 elif reader.records == seen and reader.silent:
-                    raise TimeoutError(f"reading bucket {bucket!r} stalled") from None
+                    raise _stalled(bucket, reader.records, ctx) from None
     except asyncio.CancelledError:
         interrupted = True
     finally:
         await reader.stop()
     return records, interrupted
+
+
+def _stalled(bucket: str, records: int, ctx: JSContext) -> TimeoutError:
+    """The one line for a read whose deliveries stopped (or, across an account import, never came)."""
+    if records == 0 and ctx.options is not None and ctx.options.api_prefix and not ctx.options.domain:
+        return TimeoutError(f"reading bucket {bucket!r}: no delivery arrived through the imported JetStream",
+                            hint="deliveries come on subjects the JetStream account exports to yours: "
+                                 "connect with --inbox-prefix set to that prefix")
+    return TimeoutError(f"reading bucket {bucket!r} stalled")
 
 
 def _latest(records: list[tuple]) -> dict[str, tuple]:

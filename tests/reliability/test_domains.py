@@ -138,3 +138,22 @@ def test_object_put_and_get(sh, topo, tmp_path):
     assert sh.run_line_magic("js_obj", "get OB blob.bin") == blob
     sh.run_line_magic("js_obj", "rm OB blob.bin --force")
     assert sh.run_line_magic("js_obj", "ls OB").empty
+
+
+def test_without_an_exported_inbox_prefix_reads_work_or_say_what_to_do(tmp_path):
+    """Across an account import, push deliveries cannot reach the importer without ``--inbox-prefix``."""
+    from jsmagic.core.errors import TimeoutError as JSTimeout
+
+    with imported_jetstream() as t:
+        asyncio.run(_setup(t.js_url))
+        with connected_shell(t.app_url + " --api-prefix JS.API") as sh:
+            (tmp_path / "a.txt").write_bytes(b"hello")
+            sh.run_line_magic("js_obj", f"put OB {tmp_path / 'a.txt'}")
+            assert sh.run_line_magic("js_obj", "ls OB")["name"].tolist() == ["a.txt"]  # used to wait for ever
+            assert sh.run_line_magic("js_obj", "get OB a.txt") == b"hello"
+            sh.run_line_magic("js_kv", "put B k v")
+            assert sh.run_line_magic("js_kv", "get B k") == "v"
+            sh.run_line_magic("config", "JSMagic.timeout = 2")
+            with pytest.raises(JSTimeout) as e:
+                sh.run_line_magic("js_kv", "keys B")
+            assert "--inbox-prefix" in f"{e.value} {e.value.hint}"

@@ -113,6 +113,12 @@ async def _poll(reader, api: JSApi, stream: str, filt: str, cursor: int, collect
         except NotBatched:
             reader = _msg_get_window
             continue
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionReconnectingError,
+                asyncio.TimeoutError):
+            if not sel.live:
+                raise
+            await asyncio.sleep(0.5)  # a tail outlives a server restart or a leader election: ask again
+            continue
         check_cancelled()
         if gap:
             batch = max(1, batch // 2)

@@ -53,12 +53,13 @@ def _start_tail(shell, line: str):
     return tail
 
 
-def test_a_tail_survives_a_server_restart_with_no_gap_and_no_repeat(tmp_path):
+@pytest.mark.parametrize("retention", ["limits", "workqueue"])  # a consumer, and direct gets
+def test_a_tail_survives_a_server_restart_with_no_gap_and_no_repeat(tmp_path, retention):
     server = EmbeddedServer(store_dir=tmp_path / "store").start()
     try:
         async def setup():
             nc = await nats.connect(server.url)
-            await nc.jetstream().add_stream(name="F", subjects=["f.>"])
+            await nc.jetstream().add_stream(name="F", subjects=["f.>"], retention=retention, allow_direct=True)
             await nc.close()
 
         asyncio.run(setup())

@@ -16,6 +16,7 @@ import threading
 
 import pytest
 
+from jsmagic.core.config import JSMagic, use_settings
 from jsmagic.core.errors import JSMagicError
 from jsmagic.core.registry import context
 from jsmagic.testing import connected_shell
@@ -60,6 +61,7 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
         return await real_delete(js, stream, name, attempts)
 
     monkeypatch.setattr(consumer, "_delete_consumer", pause_then_delete)
+    use_settings(JSMagic(probe_local=False, timeout=5.0))  # each delete attempt waits 5 s: the interrupt comes first
 
     async def scenario():
         ctx = context()

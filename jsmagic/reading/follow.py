@@ -6,10 +6,11 @@ flushed into the kept :class:`~jsmagic.reading.frames.Rows`.  A tail runs for da
 :attr:`LiveReplay.df` keeps the newest ``JSMagic.follow_max_rows`` rows; older ones are
 dropped and counted (:attr:`LiveReplay.dropped`, shown by :meth:`LiveReplay.describe`).
 A server restart or a stream leader change costs the tail its consumer: the reader
-resumes with a new one from the sequence after the last row kept (no gap, no repeat).  Each arrival is handed to ``on_rows`` as the chunks that
-are new since the last call; ``on_end`` hears once how it ended.  The task is registered
-on the context (``ctx.spawn``), so ``%js_close`` stops it with its connection; stopping
-cancels the task, whose ``finally`` deletes the ephemeral consumer.
+resumes with a new one from the sequence after the last row kept (no gap, no repeat).
+Each arrival is handed to ``on_rows`` as the chunks that are new since the last call;
+``on_end`` hears once how it ended.  The task is registered on the context
+(``ctx.spawn``), so ``%js_close`` stops it with its connection; stopping cancels the
+task, whose ``finally`` deletes the ephemeral consumer.
 
 The widget that shows it is :class:`jsmagic.ui.tail.Follow` (``%js_consume --follow``).
 """

@@ -88,7 +88,8 @@ class Follow:
         for k, row in enumerate(shown):
             self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
         if self.live.dropped:  # .df is capped: say how much of the tail it no longer holds
-            self.table.set_status(self.table.status, f".df: oldest {self.live.dropped:,} dropped (JSMagic.follow_max_rows)")
+            note = f".df: oldest {self.live.dropped:,} dropped (JSMagic.follow_max_rows)"
+            self.table.set_status(self.table.status, note)
 
     @property
     def df(self) -> pd.DataFrame:

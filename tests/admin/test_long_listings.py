@@ -27,7 +27,8 @@ def crowded():
             nc = await nats.connect(server.url)
             js = nc.jetstream()
             mem = StorageType.MEMORY
-            await asyncio.gather(*(js.create_key_value(KeyValueConfig(bucket=f"b{i:03d}", storage=mem)) for i in range(N)))
+            await asyncio.gather(*(js.create_key_value(KeyValueConfig(bucket=f"b{i:03d}", storage=mem))
+                                   for i in range(N)))
             await asyncio.gather(*(js.create_object_store(f"o{i:03d}", config=ObjectStoreConfig(storage=mem))
                                    for i in range(N)))
             await js.add_stream(name="ZZ_LAST_STREAM", subjects=["zz.>"], storage=mem)

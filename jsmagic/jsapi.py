@@ -73,6 +73,23 @@ class JSApi:
         """``STREAM.MSG.GET`` for ``stream`` (served by the stream leader)."""
         return self.subject(f"STREAM.MSG.GET.{stream}")
 
+    # ---- writes to KV and object stores (ADR-8) ---------------------------------------------
+    @property
+    def write_prefix(self) -> str:
+        """What goes in front of a ``$KV.`` subject when *writing* a value through this prefix.
+
+        Under a domain or an imported API, a value is published to
+        ``$JS.hub.API.$KV.<bucket>.<key>`` (the hub's server maps it back to
+        ``$KV.<bucket>.<key>``; a leafnode does not carry ``$KV.>`` itself), as nats.go and
+        the nats CLI do.  Object chunks and meta records (``$O.…``) cross a leafnode as they
+        are and are never prefixed.  Reads keep the storage subjects (they are filters).
+        """
+        return "" if self.prefix == DEFAULT_PREFIX else self.prefix + "."
+
+    def kv_put(self, bucket: str, key: str) -> str:
+        """Where a value of ``key`` is published (``$KV.<bucket>.<key>``, prefixed under a domain)."""
+        return self.write_prefix + kv_subject(bucket, key)
+
     # ---- requests ------------------------------------------------------------------------
     async def request(self, suffix: str, payload: dict | None = None, timeout: float | None = None) -> dict:
         """Send one API request; the answer as a dict, or nats-py's ``APIError`` for an error answer."""

@@ -33,6 +33,7 @@ from ..core.decode import decode_value, encode_value, value_column
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
+from . import kvwrite
 from .kvwatch import frame_times, operation
 from .ordered import OrderedReader
 from .scan import ProgressFn
@@ -211,8 +212,8 @@ class Entry:
 
 async def put(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store a value (bytes as is, str as UTF-8, others as JSON); returns the revision."""
-    handle = await _bucket(bucket, ctx)
-    return await handle.kv.put(check_key(key), encode_value(value))
+    await _bucket(bucket, ctx)
+    return await kvwrite.write(bucket, check_key(key), encode_value(value), ctx=ctx)
 
 
 async def get(bucket: str, key: str, revision: int | None = None, decode: str = "auto", *,
@@ -240,9 +241,9 @@ async def get(bucket: str, key: str, revision: int | None = None, decode: str = 
 
 async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key's latest revision is ``last``."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
     try:
-        return await handle.kv.update(check_key(key), encode_value(value), last=last)
+        return await kvwrite.write(bucket, check_key(key), encode_value(value), last=last, ctx=ctx)
     except nats.js.errors.KeyWrongLastSequenceError:
         now = await _current_revision(bucket, key, ctx)
         raise ConflictError(f"update refused: {key!r} is at revision {now}, not {last}") from None
@@ -250,12 +251,30 @@ async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext
 
 async def create(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key does not exist (or was deleted)."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
+    data = encode_value(value)
     try:
-        return await handle.kv.create(check_key(key), encode_value(value))
+        try:
+            return await kvwrite.write(bucket, check_key(key), data, last=0, ctx=ctx)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            marker = await _deleted_at(bucket, key, ctx)  # a deleted key may be created again
+            if marker is None:
+                raise
+            return await kvwrite.write(bucket, key, data, last=marker, ctx=ctx)
     except nats.js.errors.KeyWrongLastSequenceError:
         now = await _current_revision(bucket, key, ctx)
         raise ConflictError(f"create refused: {key!r} already exists (revision {now})") from None
+
+
+async def _deleted_at(bucket: str, key: str, ctx: JSContext | None) -> int | None:
+    """The revision of the key's delete/purge marker, or None when its latest record is a value."""
+    handle = await _bucket(bucket, ctx)
+    try:
+        msg = await (await jetstream(ctx)).get_msg(kv_stream(bucket), subject=kv_subject(bucket, key),
+                                                   direct=handle.direct)
+    except nats.js.errors.NotFoundError:
+        return None
+    return msg.seq if operation(msg.headers) != "PUT" else None
 
 
 async def _current_revision(bucket: str, key: str, ctx: JSContext | None) -> int | str:
@@ -267,9 +286,9 @@ async def _current_revision(bucket: str, key: str, ctx: JSContext | None) -> int
 
 async def delete(bucket: str, key: str, *, ctx: JSContext | None = None) -> Entry:
     """Place a delete marker (history is kept); returns the entry that was current."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
     entry = await get(bucket, key, ctx=ctx)  # a clear error for an absent key, instead of a silent marker
-    await handle.kv.delete(check_key(key))
+    await kvwrite.write(bucket, check_key(key), op="DEL", ctx=ctx)
     return entry
 
 
@@ -280,7 +299,7 @@ async def purge(bucket: str, key: str, force: bool = False, *, ctx: JSContext | 
         raise ForceRequiredError(f"purge would remove {key!r} and every revision of it from {bucket!r}")
     subject = kv_subject(bucket, check_key(key))
     si = await (await jetstream(ctx)).stream_info(kv_stream(bucket), subjects_filter=subject)
-    await handle.kv.purge(key)
+    await kvwrite.write(bucket, key, op="PURGE", ctx=ctx)
     return (si.state.subjects or {}).get(subject, 0)
 
 
@@ -316,12 +335,21 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
                 if reader.needs_reset.is_set():
                     await reader.reset()
                 elif reader.records == seen and reader.silent:
-                    raise TimeoutError(f"reading bucket {bucket!r} stalled") from None
+                    raise _stalled(bucket, reader.records, ctx) from None
     except asyncio.CancelledError:
         interrupted = True
     finally:
         await reader.stop()
     return records, interrupted
+
+
+def _stalled(bucket: str, records: int, ctx: JSContext) -> TimeoutError:
+    """The one line for a read whose deliveries stopped (or, across an account import, never came)."""
+    if records == 0 and ctx.options is not None and ctx.options.api_prefix and not ctx.options.domain:
+        return TimeoutError(f"reading bucket {bucket!r}: no delivery arrived through the imported JetStream",
+                            hint="deliveries come on subjects the JetStream account exports to yours: "
+                                 "connect with --inbox-prefix set to that prefix")
+    return TimeoutError(f"reading bucket {bucket!r} stalled")
 
 
 def _latest(records: list[tuple]) -> dict[str, tuple]:

@@ -10,7 +10,9 @@ the current connection, or the one given.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from typing import Any
 
 import nats.js.errors
@@ -21,7 +23,8 @@ from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, jetstream
 from ..core.units import format_size, parse_duration, parse_size
-from ..jsapi import obj_stream
+from ..jsapi import obj_all_meta, obj_stream
+from . import counting
 from .streamconfig import config_params
 from .streams import stream_names, timestamp
 
@@ -154,12 +157,29 @@ def object_row(info: api.ObjectInfo) -> dict[str, Any]:
 
 async def list_objects(bucket: str, deleted: bool = False, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_obj ls BUCKET``: name, size, chunks, modified, digest, deleted (deleted ones with ``deleted``)."""
-    obs = await store(bucket, ctx=ctx)
-    try:
-        infos = await obs.list(ignore_deletes=not deleted)
-    except nats.js.errors.NotFoundError:
-        infos = []
+    infos = [i for i in await _metas(bucket, ctx) if deleted or not i.deleted]
     return pd.DataFrame([object_row(i) for i in infos], columns=OBJECT_COLUMNS).sort_values("name", ignore_index=True)
+
+
+async def _metas(bucket: str, ctx: JSContext | None) -> list[api.ObjectInfo]:
+    """Every object's latest meta record, read by subject: no consumer, nothing pushed to us.
+
+    nats-py's ``ObjectStore.list`` watches through a push consumer and waits for ever when
+    its deliveries cannot reach us (an imported JetStream without an exported inbox
+    prefix); the stream's subject list and a get per subject work on any API prefix.
+    """
+    si = (await (await store(bucket, ctx=ctx)).status()).stream_info
+    js = await jetstream(ctx)
+    stream, direct = obj_stream(bucket), bool(si.config.allow_direct)
+    found = await counting.subjects(stream, obj_all_meta(bucket), ctx=ctx)
+    gate = asyncio.Semaphore(64)
+
+    async def one(subject: str) -> api.ObjectInfo:
+        async with gate:
+            msg = await js.get_msg(stream, subject=subject, direct=direct)
+        return api.ObjectInfo.from_response(json.loads(msg.data))
+
+    return list(await asyncio.gather(*(one(s) for s in found)))
 
 
 async def object_info(bucket: str, name: str, *, ctx: JSContext | None = None) -> api.ObjectInfo:

@@ -12,6 +12,8 @@ import asyncio
 import json
 from typing import Any, Callable
 
+import nats.errors
+import nats.js.errors
 from nats.js import api
 
 from ..core.config import settings
@@ -100,8 +102,8 @@ async def delete_consumer(ctx: JSContext, js: Any, stream: str, name: str) -> No
 
 
 async def _delete_quietly(js: Any, stream: str, name: str) -> None:
-    """The delete itself; a failure is not an error: the inactive threshold removes the consumer anyway."""
+    """The delete itself; a server's refusal or silence is not an error: the inactive threshold removes it anyway."""
     try:
         await js.delete_consumer(stream, name)
-    except Exception:
+    except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError):
         pass

@@ -23,7 +23,7 @@ from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_fou
 from ..core.registry import connected, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
-from .scan import count_matching
+from . import counting
 from .streamconfig import changes, config_params, feature_changes
 
 LIST_COLUMNS = ["name", "subjects", "retention", "storage", "replicas", "messages", "bytes",
@@ -195,7 +195,7 @@ class Purge:
     subject: str | None
     seq: int | None
     keep: int | None
-    selected: int
+    selected: int | None  # None: not countable without a consumer (WorkQueue/Interest without direct get)
     held: int
     purged: int | None = None
 
@@ -240,15 +240,18 @@ async def purge(name: str, subject: str | None = None, seq: int | None = None, k
     if seq is not None and keep is not None:
         raise InputError("--seq and --keep cannot be combined", hint="use one of them")
     si = await info(name, ctx=ctx)
-    selected = si.state.messages if not subject else await count_matching(name, subject, ctx=ctx)
+    selected: int | None = await counting.count(name, si, subject, ctx=ctx)  # no consumer: safe on a WorkQueue
     if seq is not None:
-        selected -= await count_matching(name, subject, seq, ctx=ctx)
+        above = await counting.count(name, si, subject, seq, ctx=ctx)
+        selected = None if above is None else selected - above
     elif keep is not None:
         selected = max(0, selected - keep)
     plan = Purge(name, subject, seq, keep, selected, si.state.messages)
     if not force:
-        raise ForceRequiredError(f"would purge {plan.selected:,} message(s){plan.scope} from stream {name} "
-                                 f"({plan.held:,} held)")
+        how_many = f"{plan.selected:,} message(s)" if plan.selected is not None else "the messages"
+        unknown = "" if plan.selected is not None else (
+            "; not counted: without direct get only a consumer could, and it would take part in the stream's retention")
+        raise ForceRequiredError(f"would purge {how_many}{plan.scope} from stream {name} ({plan.held:,} held{unknown})")
     req = {k: v for k, v in {"filter": subject or None, "seq": seq, "keep": keep}.items() if v is not None}
     ctx = await connected(ctx)
     resp = await ctx.api.request(f"STREAM.PURGE.{name}", req)

@@ -96,7 +96,8 @@ class EmbeddedServer:
     """A ``nats-server -js`` child process on a loopback port.
 
     ``config`` is extra nats-server configuration text (auth, TLS, cluster blocks) for
-    tests; ``store_dir`` keeps JetStream data across restarts when given.
+    tests; ``store_dir`` keeps JetStream data across restarts when given; ``domain`` names
+    its JetStream domain (a hub or a leaf node).
     """
 
     def __init__(
@@ -107,8 +108,10 @@ class EmbeddedServer:
         host: str = "127.0.0.1",
         jetstream: bool = True,
         server_name: str | None = None,
+        domain: str | None = None,
     ):
         self.host = host
+        self.domain = domain
         self.port = port or free_port(host)
         self.config = config
         self.jetstream = jetstream
@@ -134,8 +137,9 @@ class EmbeddedServer:
 
     def _write_config(self) -> Path:
         """Write the server's config file: listen address, JetStream store, extra config."""
+        domain = f'  domain: "{self.domain}"\n' if self.domain else ""
         js = (
-            f'jetstream {{\n  store_dir: "{self.store_dir.as_posix()}"\n}}\n' if self.jetstream else ""
+            f'jetstream {{\n  store_dir: "{self.store_dir.as_posix()}"\n{domain}}}\n' if self.jetstream else ""
         )
         text = (
             f'server_name: "{self.server_name}"\n'

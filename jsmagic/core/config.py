@@ -40,6 +40,9 @@ class JSMagic(Configurable):
     fetch_batch = Int(5_000, help="Messages asked for per pull request when replaying.").tag(config=True)
     max_render_rate = Float(10.0, help="Most renders per second of a live widget.").tag(config=True)
     events_cap = Int(100_000, help="Events kept by a live watch's .events frame.").tag(config=True)
+    follow_max_rows = Int(
+        1_000_000, help="Rows a live tail (%js_consume --follow) keeps in .df; older ones are dropped and counted."
+    ).tag(config=True)
     progress_after = Float(1.5, help="Seconds before long work shows a progress bar.").tag(config=True)
     result_type = Unicode(
         "pandas",

@@ -34,6 +34,26 @@ from ..connecting.server import EmbeddedServer
 T = TypeVar("T")
 
 
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking ``fn`` in a worker thread; the loop (and every live watch on it) keeps running.
+
+    An interrupt stops the wait, not the work: ``fn`` finishes in its thread, and an
+    embedded server it started meanwhile is stopped again (nobody would ever stop it).
+    """
+    loop = asyncio.get_running_loop()
+    fut = loop.run_in_executor(None, fn, *args)
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        def undo(f: asyncio.Future) -> None:
+            result = None if f.cancelled() or f.exception() else f.result()
+            if isinstance(result, tuple) and isinstance(result[-1], EmbeddedServer):
+                loop.run_in_executor(None, result[-1].cleanup)
+
+        fut.add_done_callback(undo)
+        raise
+
+
 @dataclasses.dataclass
 class Background:
     """A task or live watch registered on the context (listed by ``%js_status``)."""
@@ -96,14 +116,14 @@ class JSContext:
         timeout = opts.timeout or settings().timeout
         server = None
         if opts.embedded or not opts.servers:
-            opts, server = self._pick_fallback(opts)
+            opts, server = await _off_loop(self._pick_fallback, opts)  # a probe, a server start: not on the loop
         try:
             nc = await open_connection(
                 opts, timeout, self._on_error, self._on_disconnect, self._on_reconnect, self._on_close
             )
         except BaseException:
             if server is not None:
-                server.cleanup()
+                await _off_loop(server.cleanup)
             raise
         await self._close_current()
         self.loop = asyncio.get_running_loop()
@@ -207,9 +227,11 @@ class JSContext:
             return "Not connected"
         info = self.server_info
         js = "on" if self.jetstream_enabled else "off"
-        domain = info.get("domain") or (self.options.domain if self.options else None)
-        if domain:
+        domain = self.options.domain if self.options and self.options.domain else info.get("domain")
+        if domain:  # the domain the magics use (--domain hub on a leaf is the hub's), not the server's own
             js += f", domain {domain}"
+        if self.options and self.options.api_prefix:
+            js += f", API prefix {self.options.api_prefix}"
         line = f"Connected to {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
         if self.server is not None:
             line += f" — embedded nats-server, store {self.server.store_dir}"
@@ -306,7 +328,7 @@ class JSContext:
                 except Exception:
                     pass
         if server is not None:
-            server.cleanup()
+            await _off_loop(server.cleanup)  # SIGTERM and up to 10 s of proc.wait: not on the loop
         self.jetstream_enabled = None
 
     async def close(self) -> None:

@@ -99,7 +99,9 @@ class ConsumeMagics(Magics):
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages")
         frame = result_frame(result.frame, replay_summary(result))
         if result.interrupted:
-            print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")
+            left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
+                    else "nothing left on the server")
+            print(f"Interrupted: kept {len(frame):,} message(s) read so far; {left}.")
         store_output(self, args, frame)
         return frame
 

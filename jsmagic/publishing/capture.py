@@ -7,10 +7,17 @@ message) answers both, and the errors name the ``%js_stream`` command that fixes
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from types import SimpleNamespace
 from typing import Any, Callable
 
-from ..core.errors import InputError, NotFoundError, did_you_mean
+import nats.errors
+import nats.js.errors
+
+from ..connecting.permissions import refused
+from ..core.errors import InputError, JSMagicError, NotFoundError, did_you_mean
 
 _BAD_SUBJECT = re.compile(r"[\s\x00]")
 
@@ -54,27 +61,39 @@ class StreamIndex:
         self._cache: dict[str, list[str]] = {}
 
     @classmethod
-    async def load(cls, js: Any) -> "StreamIndex | None":
-        """List every stream (paged); None when this user may not list streams (checks are skipped).
+    async def load(cls, ctx: Any) -> "StreamIndex | None":
+        """List every stream (paged) on the context's API; None when the checks cannot be made safely.
 
-        Also None when the list is incomplete: a cluster leaves out (``missing``) a stream
-        that has no leader at the moment, and refusing its subjects would be a false "no stream".
+        None when this user may not list streams (the server refused it: the checks are
+        skipped), and when the list is incomplete: a cluster leaves out (``missing``) a
+        stream that has no leader at the moment, and refusing its subjects would be a false
+        "no stream".  Any other failure is said in one line: a publish whose checks were
+        silently skipped would go out unchecked.
         """
+        api = ctx.api
         found: dict[str, list[str]] = {}
         configs: dict[str, Any] = {}
-        offset = 0
+        since = time.monotonic()
         try:
             while True:
-                page = await js.streams_info_iterator(offset=offset)
-                infos = list(page)
-                for info in infos:
-                    found[info.config.name] = list(info.config.subjects or [])
-                    configs[info.config.name] = info.config
-                offset += len(infos)
-                if not infos or offset >= page.total:
-                    return cls(found, configs) if len(found) >= page.total else None
-        except Exception:
-            return None
+                resp = await api.request("STREAM.LIST", {"offset": len(found)})
+                page = resp.get("streams") or []
+                for info in page:
+                    found[info["config"]["name"]] = list(info["config"].get("subjects") or [])
+                    configs[info["config"]["name"]] = _switches(info["config"])
+                total = resp.get("total", 0)
+                if not page or len(found) >= total:
+                    return cls(found, configs) if len(found) >= total and not resp.get("missing") else None
+        except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:
+            if refused(api.nc, api.subject("STREAM.LIST"), since=since) is not None:
+                return None
+            raise _unlisted(e) from None
+        except nats.js.errors.APIError as e:
+            if e.code == 403 or "permission" in str(e).lower():
+                return None
+            raise _unlisted(e) from None
+        except nats.errors.Error as e:
+            raise _unlisted(e) from None
 
     def capturing(self, subject: str) -> list[str]:
         """Names of the streams whose subjects match ``subject`` (cached per subject)."""
@@ -83,6 +102,15 @@ class StreamIndex:
             hit = [n for n, subs in self.subjects.items() if any(subject_matches(p, subject) for p in subs)]
             self._cache[subject] = hit
         return hit
+
+
+def _unlisted(e: BaseException) -> JSMagicError:
+    """The one line for a stream listing that failed: nothing was published."""
+    why = str(e).strip() or type(e).__name__
+    if isinstance(e, nats.errors.NoRespondersError):
+        why = "no JetStream answers (check --domain / --api-prefix)"
+    return JSMagicError(f"could not list the streams to check where the subjects go: {why}",
+                        hint="nothing was published; check the connection and retry")
 
 
 def subject_checker(index: StreamIndex | None, stream: str | None = None, expect_stream: str | None = None) -> Callable[[str], None]:
@@ -118,3 +146,8 @@ def subject_checker(index: StreamIndex | None, stream: str | None = None, expect
         checked.add(subject)
 
     return check
+
+
+def _switches(config: dict[str, Any]) -> SimpleNamespace:
+    """A stream's config as attributes (the feature switches a publish checks), marker TTL in seconds."""
+    return SimpleNamespace(**{**config, "subject_delete_marker_ttl": (config.get("subject_delete_marker_ttl") or 0) / 1e9})

@@ -96,7 +96,7 @@ async def publish_prepared(
     ctx = current(ctx)
     js = await jetstream(ctx)
     expect = dict(expect or {})
-    index = await StreamIndex.load(js)
+    index = await StreamIndex.load(ctx)
     check = with_features(subject_checker(index, stream, expect.get("stream")), feature_check(index, features))
     try:
         for subject in subjects or ():

@@ -26,25 +26,30 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
 from .frames import Collector
+from .durable import bind_durable, give_back
 from .pull import Puller
 from .selection import ACTIONS, ProgressFn, Selection, consumer_config
 
+LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
 MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
 
 
 async def read_consumer(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                        *, ctx: JSContext | None = None) -> bool:
-    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout."""
+                        *, ctx: JSContext | None = None, notes: list[str] | None = None) -> bool:
+    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout.
+
+    ``notes`` hears what the caller should tell the user (rows given back to a durable).
+    """
     ctx = current(ctx)
     js = await jetstream(ctx)
-    return await _read(ctx, js, info, sel, collector, progress)
+    return await _read(ctx, js, info, sel, collector, progress, notes=notes)
 
 
 async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: Collector,
-                progress: ProgressFn | None, resumes: int = 0) -> bool:
+                progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None) -> bool:
     """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
     if sel.durable:
-        ci = await _durable_info(js, sel, info)
+        ci = await bind_durable(js, sel, info)
     elif resumes:
         ci = await _add_consumer_retrying(ctx, js, sel, info)
     else:
@@ -64,11 +69,17 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         want = sel.count if want is None else min(want, sel.count)
     puller = Puller(ctx.api, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
                     durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
+    if sel.live:
+        puller.alive = lambda: _consumer_exists(js, sel.stream, ci.name)
     try:
         if want == 0:
             return False
         await puller.start()
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
+        if sel.durable and collector.done:  # rows delivered past the bound: give them back, not left pending
+            back = await give_back(ctx.nc, await puller.settle(), sel.api_timeout)
+            if back and notes is not None:
+                notes.append(f"{back:,} message(s) delivered past the bound were nak'ed back to {sel.durable}")
         lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
             puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
@@ -79,19 +90,13 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
     if lost:
+        if sel.live and puller.received:
+            resumes = 0  # a tail that runs for days may lose its consumer more than MAX_RESUMES times
         try:
-            return await _read(ctx, js, info, _rest(sel, puller), collector, progress, resumes + 1)
+            return await _read(ctx, js, info, _rest(sel, puller, info), collector, progress, resumes + 1)
         finally:  # again: the first delete may have fallen into a leader election and been lost
             await _delete_consumer(js, sel.stream, ci.name)
     return timed_out
-
-
-async def _durable_info(js: Any, sel: Selection, info: Any) -> Any:
-    """Bind to an existing durable (its config stays), or create it from the selection."""
-    try:
-        return await js.consumer_info(sel.stream, sel.durable)
-    except nats.js.errors.NotFoundError:
-        return await js.add_consumer(sel.stream, consumer_config(sel, info))
 
 
 async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
@@ -111,7 +116,7 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
     the first one behind.  If we give up (or are interrupted), that name is deleted.
     """
     cfg = consumer_config(sel, info)
-    deadline = time.monotonic() + 3 * sel.api_timeout
+    deadline = time.monotonic() + (LIVE_RETRY if sel.live else 3 * sel.api_timeout)
     while True:
         try:
             return await js.add_consumer(sel.stream, cfg)
@@ -131,17 +136,21 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
 
 
 def _resumable(sel: Selection) -> bool:
-    """A bounded ephemeral replay can restart where it stopped (``--last*``/``--new`` cannot)."""
-    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
+    """A bounded ephemeral replay, or a live tail, can restart where it stopped (``--last*``/``--new`` cannot)."""
+    return not sel.durable and (sel.live or sel.deliver in ("all", "start_seq", "since"))
 
 
-def _rest(sel: Selection, puller: Puller) -> Selection:
+def _rest(sel: Selection, puller: Puller, info: Any) -> Selection:
     """The selection still to read after a reconnect: from the sequence after the last one kept.
 
-    A server restart loses our ephemeral (memory) consumer; without this the replay would
-    wait out its idle timeout and return a silently partial frame.
+    A server restart (or a cluster losing the stream's leader) loses our ephemeral (memory)
+    consumer; without this the replay would wait out its idle timeout and return a silently
+    partial frame, and a live tail would stay "live" with nothing arriving.  A tail that has
+    kept nothing yet goes on from where it began (the stream's end when it started).
     """
     if puller.last_seq is None:
+        if sel.live and sel.deliver == "new":
+            return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
         return sel
     count = None if sel.count is None else max(1, sel.count - puller.received)
     return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
@@ -162,7 +171,10 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
 
     Retried when the server does not answer: during a cluster leader election the delete
     times out while the consumer lives on (until its inactive threshold).  Not retried after
-    an interrupt: the user is waiting for the cell to end.
+    an interrupt: the user is waiting for the cell to end.  A (second) interrupt while we
+    wait is not swallowed: it propagates, and the shielded delete finishes by itself.
+    Failures the server can answer with end quietly (the inactive threshold removes the
+    consumer anyway); anything else is a bug and propagates.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -171,22 +183,29 @@ async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -
         try:
             await asyncio.shield(js.delete_consumer(stream, name))
             return
-        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+        except nats.js.errors.NotFoundError:
             return
         except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError):
             continue
-        except Exception:  # the inactive threshold removes it anyway
+        except (nats.errors.Error, nats.js.errors.Error):  # closed connection, no responders, other API answers
             return
 
 
 async def acknowledge(replies: list[str], action: str, delay: float | None = None,
                       *, ctx: JSContext | None = None) -> int:
-    """Send ``+ACK``/``-NAK``/``+TERM``/``+WPI`` for every kept message (pipelined, then flushed)."""
+    """Send ``+ACK``/``-NAK``/``+TERM``/``+WPI`` for every kept message (pipelined), the last one as a request.
+
+    The server handles a consumer's acks in order and answers the last one once it has
+    done it: when this returns, every ack has been applied (also across an imported
+    account or a leafnode, where a flush only says they left this client).
+    """
     nc = current(ctx).nc
     body = ACTIONS[action]
     if action == "nak" and delay:
         body += b" " + orjson.dumps({"delay": int(delay * 1e9)})
-    for reply in replies:
+    if not replies:
+        return 0
+    for reply in replies[:-1]:
         await nc.publish(reply, body)
-    await nc.flush()
+    await nc.request(replies[-1], body, timeout=settings().timeout)
     return len(replies)

@@ -2,11 +2,15 @@
 
 :class:`LiveReplay` runs :func:`jsmagic.reading.reader.replay` as a background task on its
 context's loop with ``Selection.live`` set: no end bound, no idle stop, every arrival
-flushed into the kept :class:`~jsmagic.reading.frames.Rows` (so :attr:`LiveReplay.df` has
-every row, nothing dropped).  Each arrival is handed to ``on_rows`` as the chunks that
-are new since the last call; ``on_end`` hears once how it ended.  The task is registered
-on the context (``ctx.spawn``), so ``%js_close`` stops it with its connection; stopping
-cancels the task, whose ``finally`` deletes the ephemeral consumer.
+flushed into the kept :class:`~jsmagic.reading.frames.Rows`.  A tail runs for days, so
+:attr:`LiveReplay.df` keeps the newest ``JSMagic.follow_max_rows`` rows; older ones are
+dropped and counted (:attr:`LiveReplay.dropped`, shown by :meth:`LiveReplay.describe`).
+A server restart or a stream leader change costs the tail its consumer: the reader
+resumes with a new one from the sequence after the last row kept (no gap, no repeat).
+Each arrival is handed to ``on_rows`` as the chunks that are new since the last call;
+``on_end`` hears once how it ended.  The task is registered on the context
+(``ctx.spawn``), so ``%js_close`` stops it with its connection; stopping cancels the
+task, whose ``finally`` deletes the ephemeral consumer.
 
 The widget that shows it is :class:`jsmagic.ui.tail.Follow` (``%js_consume --follow``).
 """
@@ -19,6 +23,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current
 from .frames import Chunk, Rows
@@ -47,6 +52,7 @@ class LiveReplay:
         self.entry = None
         self.task: asyncio.Task | None = None
         self._seen_chunks = 0
+        self.dropped = 0  # oldest rows let go to stay within JSMagic.follow_max_rows
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, describe: Callable[[], str] | None = None) -> "LiveReplay":
@@ -88,8 +94,28 @@ class LiveReplay:
     def _arrived(self, done: int, total: int | None) -> None:
         """The replay's progress callback: hand the chunks that are new to ``on_rows``."""
         chunks = self.new_chunks()
+        if chunks:
+            self._cap(settings().follow_max_rows)  # first, so that on_rows sees the count dropped so far
         if chunks and self.on_rows is not None:
             self.on_rows(chunks)
+
+    def _cap(self, limit: int) -> None:
+        """Drop the oldest rows beyond ``limit`` (whole chunks, then the front of the oldest one)."""
+        if self.rows is None or limit < 0:
+            return
+        over = len(self.rows) - limit
+        chunks = self.rows.chunks
+        while over > 0 and chunks:
+            first = chunks[0]
+            if len(first) <= over:
+                chunks.pop(0)
+                self._seen_chunks -= 1
+                over -= len(first)
+                self.dropped += len(first)
+            else:
+                chunks[0] = _without_front(first, over)
+                self.dropped += over
+                over = 0
 
     def new_chunks(self) -> list[Chunk]:
         """The chunks kept since the last call (each arrival is read once)."""
@@ -112,7 +138,15 @@ class LiveReplay:
     def describe(self) -> str:
         """What ``%js_status`` lists for this task."""
         state = "running" if self.running else "stopped"
-        return f"following {self.sel.stream}: {len(self):,} messages, {state}"
+        dropped = f" (the oldest {self.dropped:,} dropped: JSMagic.follow_max_rows)" if self.dropped else ""
+        return f"following {self.sel.stream}: {len(self):,} messages{dropped}, {state}"
 
     def __repr__(self) -> str:
         return f"<LiveReplay {self.describe()}>"
+
+
+def _without_front(chunk: Chunk, n: int) -> Chunk:
+    """``chunk`` without its first ``n`` messages."""
+    start = int(chunk._starts()[n])
+    return Chunk(chunk.seq[n:], chunk.time_ns[n:], chunk.subjects[n:], chunk.headers[n:], chunk.sizes[n:],
+                 chunk.buf[start:], {k: v[n:] for k, v in chunk.extra.items()})

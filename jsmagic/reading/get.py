@@ -15,6 +15,7 @@ import dataclasses
 import time
 from typing import Any
 
+import nats.errors
 import orjson
 import pandas as pd
 
@@ -23,7 +24,7 @@ from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import current
 from ..core.runner import check_cancelled
-from ..jsapi import JSApi
+from ..jsapi import DEFAULT_PREFIX, JSApi
 from .frames import Bounds, Collector, Rows, make_chunk
 from .selection import ProgressFn, Selection
 
@@ -31,6 +32,9 @@ _META_HEADERS = frozenset(
     ("Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence")
 )
 GET_WINDOW = 64  # STREAM.MSG.GET requests in flight
+MAX_BATCH_BYTES = 16 << 20  # a batched direct get asks the server for at most this many bytes
+SUB_PENDING_BYTES = 4 * MAX_BATCH_BYTES  # what its reply subscription holds before nats-py drops messages
+MAX_GAP_RETRIES = 5  # batches in a row that lost their first message before the read gives up
 
 
 def get_method(info: Any) -> str:
@@ -53,10 +57,13 @@ async def _msg_get(api: JSApi, stream: str, req: dict, timeout: float) -> dict |
 async def read_by_get(info: Any, sel: Selection, rows: Rows, bounds: Bounds, progress: ProgressFn | None = None,
                       *, ctx: JSContext | None = None) -> bool:
     """Read each filter's messages by sequence into ``rows`` (merged and cut by the reader's ``finish``)."""
-    api = current(ctx).api
+    ctx = current(ctx)
+    api = ctx.api
+    # under a domain or an imported API another server answers: its version is found out by asking
+    version = None if api.prefix != DEFAULT_PREFIX else ctx.server_info.get("version")
 
     def reader(filt: str):
-        return _read_filter(api, info, sel, filt, Collector(rows, dataclasses.replace(bounds)), progress)
+        return _read_filter(api, info, sel, filt, Collector(rows, dataclasses.replace(bounds)), progress, version)
 
     if sel.live:  # each filter polls forever: run them side by side
         await asyncio.gather(*(reader(f) for f in sel.subjects or [">"]))
@@ -67,7 +74,7 @@ async def read_by_get(info: Any, sel: Selection, rows: Rows, bounds: Bounds, pro
 
 
 async def _read_filter(api: JSApi, info: Any, sel: Selection, filt: str, collector: Collector,
-                       progress: ProgressFn | None) -> None:
+                       progress: ProgressFn | None, version: str | None = None) -> None:
     """One filter's messages from the selection's start, by direct or stream msg get."""
     stream, idle = info.config.name, sel.api_timeout
     if sel.deliver == "last":
@@ -84,18 +91,41 @@ async def _read_filter(api: JSApi, info: Any, sel: Selection, filt: str, collect
         start = info.state.last_seq + 1
     else:
         start = sel.start_seq if sel.deliver == "start_seq" else max(info.state.first_seq, 1)
-    reader = _direct_batches if info.config.allow_direct else _msg_get_window
+    batched = info.config.allow_direct and batched_direct_get(version)
+    reader = _direct_batches if batched else _msg_get_window
     await _poll(reader, api, stream, filt, start, collector, sel, progress)
 
 
 async def _poll(reader, api: JSApi, stream: str, filt: str, cursor: int, collector: Collector, sel: Selection,
                 progress: ProgressFn | None) -> None:
-    """Call ``reader`` from ``cursor`` on; with --new keep polling until idle for the timeout."""
+    """Call ``reader`` from ``cursor`` on; with --new keep polling until idle for the timeout.
+
+    A batch that lost a message on the way (a gap) is kept up to the gap and read again
+    from there, with smaller batches; a server without batched direct get (before 2.11)
+    is read by ``STREAM.MSG.GET`` instead.
+    """
     last_data = time.monotonic()
     batch = sel.batch or settings().fetch_batch
+    fruitless = 0
     while not collector.done:
-        cols = await reader(api, stream, filt, cursor, batch, sel.api_timeout)
+        try:
+            cols, gap = await reader(api, stream, filt, cursor, batch, sel.api_timeout)
+        except NotBatched:
+            reader = _msg_get_window
+            continue
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionReconnectingError,
+                asyncio.TimeoutError):
+            if not sel.live:
+                raise
+            await asyncio.sleep(0.5)  # a tail outlives a server restart or a leader election: ask again
+            continue
         check_cancelled()
+        if gap:
+            batch = max(1, batch // 2)
+            fruitless = 0 if cols[0] else fruitless + 1
+            if fruitless >= MAX_GAP_RETRIES:
+                raise JSMagicError(f"direct get on {stream}: messages from sequence {cursor} keep getting lost "
+                                   "on the way", hint="retry; if it persists, check the client's slow-consumer errors")
         if cols[0]:
             last_data = time.monotonic()
             cursor = cols[0][-1] + 1
@@ -105,6 +135,8 @@ async def _poll(reader, api: JSApi, stream: str, filt: str, cursor: int, collect
                 break
             if progress is not None:
                 progress(len(collector.rows), None)
+        elif gap:
+            continue
         elif not (sel.deliver == "new" or sel.live) or (
             sel.idle_timeout is not None and time.monotonic() - last_data > sel.idle_timeout
         ):
@@ -113,24 +145,55 @@ async def _poll(reader, api: JSApi, stream: str, filt: str, cursor: int, collect
             await asyncio.sleep(0.2)
 
 
+class NotBatched(Exception):
+    """The server answered a batched direct get as a single one (no ``Nats-Num-Pending``: before 2.11)."""
+
+
+def batched_direct_get(version: str | None) -> bool:
+    """Whether a server of ``version`` answers batched direct gets (2.11+); unknown versions are tried."""
+    try:
+        major, minor = (int(x) for x in str(version).lstrip("v").split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) >= (2, 11)
+
+
 async def _direct_batches(api: JSApi, stream: str, filt: str, cursor: int, batch: int, timeout: float):
-    """One batched direct get (``{"seq", "batch", "next_by_subj"}``), ended by the server's 204 EOB."""
+    """One batched direct get, ended by the server's 204 EOB: ``(columns, gap)``.
+
+    The request asks for at most ``MAX_BATCH_BYTES`` (the server ends the batch early) and
+    the reply subscription holds ``SUB_PENDING_BYTES``, so nats-py has no reason to drop
+    one as a slow consumer.  Should one be lost all the same, each message's
+    ``Nats-Last-Sequence`` (the one sent before it) shows the gap: the batch is kept up to
+    it and ``gap`` is True, so the caller reads again from there instead of skipping it.
+    """
     nc = api.nc
     inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox, pending_msgs_limit=batch + 10)
+    sub = await nc.subscribe(inbox, pending_msgs_limit=batch + 10, pending_bytes_limit=SUB_PENDING_BYTES)
     cols: tuple[list, ...] = ([], [], [], [], [])
+    prev = 0
     try:
-        req = {"seq": cursor, "batch": batch, "next_by_subj": filt}
+        req = {"seq": cursor, "batch": batch, "next_by_subj": filt, "max_bytes": MAX_BATCH_BYTES}
         await nc.publish(api.direct_get(stream), orjson.dumps(req), reply=inbox)
         while True:
-            msg = await sub.next_msg(timeout=timeout)
+            try:
+                msg = await sub.next_msg(timeout=timeout)
+            except nats.errors.TimeoutError:
+                if cols[0] or prev:
+                    return cols, True  # the end of the batch was lost: read on from the last one kept
+                raise
             h = msg.headers or {}
             status = h.get("Status")
             if status in ("204", "404"):
-                return cols
+                return cols, status == "204" and int(h.get("Nats-Last-Sequence", prev) or 0) != prev
             if status:
                 raise JSMagicError(f"direct get: {status} {h.get('Description', '')}".strip())
-            cols[0].append(int(h["Nats-Sequence"]))
+            if "Nats-Num-Pending" not in h:
+                raise NotBatched()
+            if int(h.get("Nats-Last-Sequence", 0) or 0) != prev:
+                return cols, True  # a message before this one never reached us
+            prev = int(h["Nats-Sequence"])
+            cols[0].append(prev)
             cols[1].append(h["Nats-Time-Stamp"])
             cols[2].append(h["Nats-Subject"])
             cols[3].append({k: v for k, v in h.items() if k not in _META_HEADERS} or None)
@@ -151,14 +214,14 @@ async def _msg_get_window(api: JSApi, stream: str, filt: str, cursor: int, batch
     found = await asyncio.gather(*(_msg_get(api, stream, r, timeout) for r in reqs))
     by_seq = {m["seq"]: m for m in found if m is not None}
     cols: tuple[list, ...] = ([], [], [], [], [])
-    for seq in sorted(by_seq):
+    for seq in sorted(by_seq):  # (columns, no gap): every answer is a request's own
         m = by_seq[seq]
         cols[0].append(seq)
         cols[1].append(m["time"])
         cols[2].append(m["subject"])
         cols[3].append(_parse_headers(base64.b64decode(m["hdrs"])) if m.get("hdrs") else None)
         cols[4].append(base64.b64decode(m.get("data", "")))
-    return cols
+    return cols, False
 
 
 def _parse_headers(raw: bytes) -> dict | None:

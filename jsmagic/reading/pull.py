@@ -15,7 +15,7 @@ several times that:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import numpy as np
 import orjson
@@ -26,6 +26,8 @@ from ..jsapi import ACK_PREFIX, JSApi
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
 
+LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
+_CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
 _ACK_HEAD = len(ACK_PREFIX.rstrip(".").split("."))  # tokens of the ack prefix itself (2)
 
 
@@ -57,6 +59,8 @@ class Puller:
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
+        self.overflow: list[str] = []  # durable: replies of rows delivered past a bound (not kept, not acked)
+        self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
 
     async def start(self) -> None:
         limit = max(4 * self.batch, 65_536)
@@ -71,6 +75,12 @@ class Puller:
             except BaseException:
                 pass
             self.sub = None
+
+    async def _gone(self) -> bool:
+        """Live: the connection was cut since we started (our pull requests died with it) or the consumer is gone."""
+        if self.cut_off() or self.lost:
+            return True
+        return self.alive is not None and not await self.alive()
 
     def cut_off(self) -> bool:
         """Whether the connection dropped (or is down) since this puller started."""
@@ -90,14 +100,14 @@ class Puller:
         status = (msg.headers or {}).get("Status")
         if status == "100":
             return
-        if status == "503":  # no responders: the consumer's server is gone (killed or restarted)
-            self.lost = True
+        desc = (msg.headers or {}).get("Description", "")
+        if status == "503" or (status == "409" and desc in _CONSUMER_GONE):
+            self.lost = True  # no responders / shut down / moved: the consumer's server is gone (killed or restarted)
         elif status == "404":
             self.empty = True
         elif status == "408":
             self.expired += int((msg.headers or {}).get("Nats-Pending-Messages", 0) or 0)
         else:
-            desc = (msg.headers or {}).get("Description", "")
             self.error = f"pull request failed: {status} {desc}".strip()
         self.wake.set()
 
@@ -119,9 +129,14 @@ class Puller:
                 await self._request(self.batch if want is None else min(self.batch, want - self.requested))
             if self.received == seen:
                 try:
-                    async with asyncio.timeout(idle):
+                    async with asyncio.timeout(idle if idle is not None or not self.live else LIVE_CHECK):
                         await self.wake.wait()
                 except TimeoutError:
+                    if idle is None and self.live:  # a quiet tail: is it still connected to its consumer?
+                        if await self._gone():
+                            self.flush(collector)
+                            return True  # the caller resumes from the last kept sequence
+                        continue
                     self.flush(collector)
                     return want is not None and not self.wait
             check_cancelled()
@@ -129,7 +144,7 @@ class Puller:
             seen = self.received
             if self.error:
                 raise JSMagicError(self.error)
-            if self.lost and not self.wait:
+            if self.lost and (not self.wait or self.live):
                 self.flush(collector)
                 return True
             if self.empty and not self.wait and not self.durable and want is not None and self.received < want:
@@ -165,7 +180,21 @@ class Puller:
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
         chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
-        return collector.add(chunk)
+        before = collector.kept
+        done = collector.add(chunk)
+        if self.durable:
+            self.overflow.extend(replies[collector.kept - before :])
+        return done
+
+    async def settle(self, quiet: float = 0.3, limit: float = 5.0) -> list[str]:
+        """Durable, after a bound was crossed: wait out deliveries still in flight; every reply not kept."""
+        deadline = asyncio.get_running_loop().time() + limit
+        seen = -1
+        while self.received != seen and asyncio.get_running_loop().time() < deadline:
+            seen = self.received
+            await asyncio.sleep(quiet)
+        late, self.subjects, self.replies, self.datas, self.headers = self.replies, [], [], [], []
+        return self.overflow + late
 
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
         """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``.

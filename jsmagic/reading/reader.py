@@ -60,18 +60,18 @@ class Replay:
     acknowledged: int = 0
 
 
-async def stream_info(js: Any, name: str) -> Any:
-    """The stream's info, or "unknown stream 'ORDRS': did you mean 'ORDERS'?"."""
+async def stream_info(js: Any, name: str, *, ctx: JSContext | None = None) -> Any:
+    """The stream's info, or "unknown stream 'ORDRS': did you mean 'ORDERS'?" (among every page of names)."""
     try:
         return await js.stream_info(name)
     except nats.js.errors.NotFoundError:
-        names = [s.config.name for s in await js.streams_info()]
+        names = await current(ctx).api.paged("STREAM.NAMES", "streams")  # js.streams_info() is one page (256)
         raise not_found("stream", name, names) from None
 
 
 async def check_stream(name: str, *, ctx: JSContext | None = None) -> Any:
     """The stream's info, connecting first (a live follow checks this before going background)."""
-    return await stream_info(await jetstream(ctx), name)
+    return await stream_info(await jetstream(ctx), name, ctx=ctx)
 
 
 async def replay(sel: Selection, progress: ProgressFn | None = None,
@@ -88,7 +88,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     sel.check()
     ctx = current(ctx)
     js = await jetstream(ctx)
-    info = await stream_info(js, sel.stream)
+    info = await stream_info(js, sel.stream, ctx=ctx)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
     streamed = sink is not None and not needs_finish(sel, info)
@@ -104,7 +104,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
         try:
             if sel.durable:
                 result.method = f"durable consumer {sel.durable}"
-                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)
+                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx, notes=result.notes)
             elif reads_by_get(info, sel):
                 result.method = get_method(info)
                 result.timed_out = await read_by_get(info, sel, rows, collector.bounds, progress, ctx=ctx)

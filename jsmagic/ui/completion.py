@@ -16,6 +16,12 @@ import threading
 import time
 from typing import Any, Callable
 
+import nats.errors
+import nats.js.errors
+
+from ..core.errors import JSMagicError
+from ..core.secrets import redact
+
 CACHE_SECONDS = 5.0
 LOOKUP_TIMEOUT = 1.0
 _LINE = re.compile(r"%(js_stream|js_consumer|js_obj)\s+(.*)$")
@@ -54,7 +60,13 @@ def names(kind: str, *args: str) -> list[str]:
 
 
 def _fetch(kind: str, args: tuple) -> list[str]:
-    """Ask the server, only when connected and on the kernel's thread; [] on any failure."""
+    """Ask the server, only when connected and on the kernel's thread.
+
+    [] when the lookup fails as lookups do (an unknown stream or bucket, a timeout, a
+    closed connection).  Anything else is a bug: still [] (completion must not break the
+    frontend), but said in one line in ``%js_status`` (the context's last error).  Ctrl-C
+    is not swallowed: it stops the completion as it stops anything else.
+    """
     from ..core.registry import context
 
     ctx = context()
@@ -62,7 +74,10 @@ def _fetch(kind: str, args: tuple) -> list[str]:
         return []
     try:
         return list(ctx.run(asyncio.wait_for(_lookup(kind, args)(), LOOKUP_TIMEOUT)))
-    except BaseException:  # noqa: BLE001 - completion must never raise into the frontend
+    except (JSMagicError, nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError, TimeoutError):
+        return []
+    except Exception as e:  # noqa: BLE001 - a bug: reported, not raised into the frontend
+        ctx.last_error = redact(f"completion of {kind} names failed: {type(e).__name__}: {e}".splitlines()[0])
         return []
 
 

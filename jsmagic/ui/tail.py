@@ -87,6 +87,9 @@ class Follow:
                 shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), data))
         for k, row in enumerate(shown):
             self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
+        if self.live.dropped:  # .df is capped: say how much of the tail it no longer holds
+            note = f".df: oldest {self.live.dropped:,} dropped (JSMagic.follow_max_rows)"
+            self.table.set_status(self.table.status, note)
 
     @property
     def df(self) -> pd.DataFrame:

@@ -30,10 +30,11 @@ from nats.js.kv import KeyValue
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.decode import decode_value, encode_value, value_column
-from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, TimeoutError, not_found
+from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
 from . import kvwrite
+from .kvrecords import latest, stalled
 from .kvwatch import frame_times, operation
 from .ordered import OrderedReader
 from .scan import ProgressFn
@@ -294,7 +295,7 @@ async def delete(bucket: str, key: str, *, ctx: JSContext | None = None) -> Entr
 
 async def purge(bucket: str, key: str, force: bool = False, *, ctx: JSContext | None = None) -> int:
     """Remove a key and all its revisions (only with ``force``); returns how many revisions it had."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)  # a missing bucket is one line
     if not force:
         raise ForceRequiredError(f"purge would remove {key!r} and every revision of it from {bucket!r}")
     subject = kv_subject(bucket, check_key(key))
@@ -335,7 +336,7 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
                 if reader.needs_reset.is_set():
                     await reader.reset()
                 elif reader.records == seen and reader.silent:
-                    raise _stalled(bucket, reader.records, ctx) from None
+                    raise stalled(bucket, reader.records, ctx) from None
     except asyncio.CancelledError:
         interrupted = True
     finally:
@@ -343,28 +344,11 @@ async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False
     return records, interrupted
 
 
-def _stalled(bucket: str, records: int, ctx: JSContext) -> TimeoutError:
-    """The one line for a read whose deliveries stopped (or, across an account import, never came)."""
-    if records == 0 and ctx.options is not None and ctx.options.api_prefix and not ctx.options.domain:
-        return TimeoutError(f"reading bucket {bucket!r}: no delivery arrived through the imported JetStream",
-                            hint="deliveries come on subjects the JetStream account exports to yours: "
-                                 "connect with --inbox-prefix set to that prefix")
-    return TimeoutError(f"reading bucket {bucket!r} stalled")
-
-
-def _latest(records: list[tuple]) -> dict[str, tuple]:
-    """The last record per key, deleted/purged keys dropped (a resumed read may repeat keys)."""
-    last: dict[str, tuple] = {}
-    for rec in records:
-        last[rec[0]] = rec
-    return {k: r for k, r in last.items() if operation(r[2]) == "PUT"}
-
-
 async def keys(bucket: str, pattern: str = ">", *, progress: ProgressFn | None = None,
                ctx: JSContext | None = None) -> list[str]:
     """Current keys matching a NATS wildcard pattern, filtered by the server, sorted."""
     records, _ = await _read(bucket, pattern, "last", headers_only=True, progress=progress, ctx=ctx)
-    return sorted(_latest(records))
+    return sorted(latest(records))
 
 
 async def view(bucket: str, pattern: str = ">", decode: str = "auto", *, progress: ProgressFn | None = None,
@@ -376,8 +360,8 @@ async def view(bucket: str, pattern: str = ">", decode: str = "auto", *, progres
     import pandas as pd
 
     records, interrupted = await _read(bucket, pattern, "last", progress=progress, ctx=ctx)
-    latest = _latest(records)
-    ordered = [latest[k] for k in sorted(latest)]
+    last = latest(records)
+    ordered = [last[k] for k in sorted(last)]
     df = pd.DataFrame(
         {
             "key": [r[0] for r in ordered],

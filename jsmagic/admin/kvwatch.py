@@ -246,6 +246,8 @@ async def unwatch(bucket: str | None = None, *, ctx: JSContext | None = None) ->
         if e.kind == "kv-watch" and (bucket is None or e.name.startswith(f"kv watch {bucket}#"))
     ]
     for entry in entries:
+        if entry.stop is not None:
+            entry.stop()  # the display's stop: its snapshot is sent from this cell
         entry.task.cancel()
     await asyncio.gather(*(e.task for e in entries), return_exceptions=True)
     return len(entries)

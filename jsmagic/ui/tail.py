@@ -36,6 +36,7 @@ class Follow:
     def start(self) -> "Follow":
         """Start reading in the background (returns at once)."""
         self.live.start(describe=self.describe)
+        self.table.stopped_by(self.live.entry)
         return self
 
     def stop(self) -> "Follow":

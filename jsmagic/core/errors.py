@@ -184,3 +184,17 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
         hint = "names may not contain '.', '*', '>' or whitespace" if "invalid" in text and "name" in text else None
         return InputError(f"{prefix}{text.removeprefix('nats: ')}", hint=hint)
     return None
+
+
+class InterruptedWithResult(JSMagicError):
+    """The user interrupted long work: the cell fails (so Run All stops) and says where the part kept is.
+
+    ``result`` is what was kept (also in the ``-o`` variable, or ``jsmagic.last_result()``).
+    """
+
+    def __init__(self, message: str, result: Any = None):
+        super().__init__(message)
+        self.result = result
+
+    def one_line(self) -> str:
+        return " ".join(f"Interrupted: {self}".split())

@@ -9,7 +9,8 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.registry import context
-from ..core.errors import JSMagicError, translate
+from ..core.errors import InterruptedWithResult, JSMagicError, translate
+from ..core.lastresult import keep
 from ..ui.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,3 +91,16 @@ def store_output(magics: Any, args: Any, value: Any) -> None:
     """Keep ``value`` in the notebook variable ``-o/--output NAME`` names (if given)."""
     if getattr(args, "output", None):
         user_namespace(magics)[args.output] = value
+
+
+def keep_result(magics: Any, args: Any, value: Any, interrupted: bool = False, kept: str = "") -> None:
+    """Store ``value`` (``-o NAME`` and ``jsmagic.last_result()``); an interrupted run then fails the cell.
+
+    Failing is what stops Run All; the error line says what was ``kept`` and where it is.
+    """
+    keep(value)
+    store_output(magics, args, value)
+    if interrupted:
+        name = getattr(args, "output", None)
+        where = f"in {name}" if name else "in jsmagic.last_result()"
+        raise InterruptedWithResult(f"{kept}; kept {where}; nothing is left on the server", result=value)

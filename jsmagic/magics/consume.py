@@ -11,7 +11,7 @@ from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import replay_summary
-from .base import friendly, parse_line, run, store_output, with_progress
+from .base import friendly, keep_result, parse_line, run, store_output, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -76,9 +76,7 @@ class ConsumeMagics(Magics):
             return handle
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages")
         frame = result_frame(result.frame, replay_summary(result))
-        if result.interrupted:
-            print(f"Interrupted: kept {len(frame):,} message(s) read so far; nothing left on the server.")
-        store_output(self, args, frame)
+        keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}")
         return frame
 
 

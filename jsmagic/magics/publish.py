@@ -15,7 +15,7 @@ from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
 from ..ui.publish import publish_frame
-from .base import friendly, parse_line, run, store_output, user_namespace
+from .base import friendly, keep_result, parse_line, run, user_namespace
 
 
 @magics_class
@@ -97,10 +97,7 @@ class PublishMagics(Magics):
         result = self._run(coro)
         frame = publish_frame(result)
         bar.close(frame.summary)
-        store_output(self, args, frame)
-        if result.interrupted:
-            print(f"Interrupted — {frame.summary}")
-            return frame
+        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
         if result.errors:
             self._fail(result, frame, args.output)
         return frame

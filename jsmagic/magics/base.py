@@ -21,13 +21,24 @@ def run(coro: Awaitable[Any]) -> Any:
     return context().run(coro)
 
 
-def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes") -> Any:
-    """Run ``work(progress)`` with a progress line (shown only when it takes a while), closed whatever happens."""
+def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",
+                  count: Callable[[Any], float] | None = None) -> Any:
+    """Run ``work(progress)`` with a progress display (shown only when it takes a while), closed whatever happens.
+
+    ``count(result)`` is the true final figure (the frame's rows); the last line says
+    "done", "interrupted" (the result says so, or nothing was kept) or "failed".
+    """
     progress = Progress(label, unit=unit)
+    result, ended = None, "failed"
     try:
-        return run(work(progress))
+        result = run(work(progress))
+        ended = "interrupted" if getattr(result, "interrupted", False) else "done"
+        return result
+    except KeyboardInterrupt:
+        ended = "interrupted"
+        raise
     finally:
-        progress.close()
+        progress.close(done=count(result) if count is not None and result is not None else None, ended=ended)
 
 
 def friendly(what: str = "") -> Callable[[F], F]:

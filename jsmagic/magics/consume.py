@@ -74,7 +74,8 @@ class ConsumeMagics(Magics):
             handle = follow(sel)
             store_output(self, args, handle)
             return handle
-        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages")
+        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
+                               count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
         keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}")
         return frame

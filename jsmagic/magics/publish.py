@@ -94,9 +94,13 @@ class PublishMagics(Magics):
             text = args.body if cell is None else cell
             text = expand(text, "the cell" if cell is not None else "the body")
             coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, templates=not args.raw, **common)
-        result = self._run(coro)
+        try:
+            result = self._run(coro)
+        except BaseException as e:
+            bar.close(ended="interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+            raise
         frame = publish_frame(result)
-        bar.close(frame.summary)
+        bar.close(done=len(result.acked_positions()), ended="interrupted" if result.interrupted else "done")
         keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
         if result.errors:
             self._fail(result, frame, args.output)

@@ -112,7 +112,7 @@ def _report(details: streams.StreamDetails) -> Any:
 def _plot(a: Any) -> pd.DataFrame:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
     require_matplotlib()  # fail before reading anything
-    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="msgs")
+    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="messages")
     binned = rates.rate_frame(times, a.every, a.by)
     plot_rate(binned, f"{a.name}: messages per {a.every}")
     out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")

@@ -20,7 +20,7 @@ _API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", 
 
 __all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads it)
 
 
 def __getattr__(name: str):

@@ -23,6 +23,7 @@ import nats.js.errors
 
 from ..core.config import settings
 from ..core.context import JSContext
+from ..core.units import plural
 from ..core.decode import decode_value
 from ..core.registry import current
 from ..jsapi import kv_prefix, kv_stream, kv_subject
@@ -232,7 +233,7 @@ class KVWatcher:
 
     def describe(self) -> str:
         """The one line ``%js_status`` shows."""
-        return f"{self.bucket} {self.pattern}: {len(self.state):,} keys, {self.count:,} events, {self.status}"
+        return f"{self.bucket} {self.pattern}: {plural(len(self.state), 'key')}, {plural(self.count, 'event')}, {self.status}"
 
     def __repr__(self) -> str:
         return f"<KVWatcher {self.describe()}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -39,6 +40,22 @@ def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: 
         raise
     finally:
         progress.close(done=count(result) if count is not None and result is not None else None, ended=ended)
+
+
+@contextlib.contextmanager
+def announce_after(delay: float, text: str):
+    """Print ``text`` if the block is still running after ``delay`` seconds (the loop keeps running meanwhile)."""
+    from ..core.runner import current_loop
+
+    try:
+        handle = current_loop().call_later(delay, lambda: print(text, flush=True))
+    except RuntimeError:
+        handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.cancel()
 
 
 def friendly(what: str = "") -> Callable[[F], F]:
@@ -84,7 +101,11 @@ def parse_line(parser_or_magic: Any, line: str) -> Any:
         argv = arg_split(line, posix=True, strict=True)
     except ValueError as e:
         raise UsageError(f"cannot parse the line: {e}") from None
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        magic = str(parser.prog).split()[0].lstrip("%")
+        raise UsageError(f"%{parser.prog}: {e} — see %{magic}? for every option") from None
     check_output(args, f"%{parser.prog}")
     return args
 
@@ -115,3 +136,38 @@ def keep_result(magics: Any, args: Any, value: Any, interrupted: bool = False, k
         name = getattr(args, "output", None)
         where = f"in {name}" if name else "in jsmagic.last_result()"
         raise InterruptedWithResult(f"{kept}; kept {where}; nothing is left on the server", result=value)
+
+
+def show_note(shell: Any, text: str) -> None:
+    """A note under the cell: small HTML in a notebook (it is not the cell's printed text), a line in a terminal."""
+    if hasattr(shell, "kernel"):
+        import html
+
+        from IPython.display import display
+
+        display({"text/html": f"<div><small>{html.escape(text)}</small></div>"}, raw=True)
+    else:
+        print(text)
+
+
+def present(magics: Any, args: Any, frame: Any) -> Any:
+    """What a consume or publish cell returns, with its summary line shown either way.
+
+    With ``-o NAME`` this cell shows only the summary, not the table (the variable displays
+    in full in later cells).  When the frame is not displayed at all (``df = %js_consume …``,
+    a trailing ``;``) the summary is displayed once the cell has run.
+    """
+    shell = getattr(magics, "shell", None)
+    if shell is None or not getattr(frame, "summary", None):
+        return frame
+    count = shell.execution_count
+    if getattr(args, "output", None):
+        frame.quiet = count
+
+    def after_cell(*_a):
+        shell.events.unregister("post_execute", after_cell)
+        if shell.execution_count == count and not getattr(frame, "shown", False):
+            show_note(shell, frame.summary)
+
+    shell.events.register("post_execute", after_cell)
+    return frame

@@ -11,7 +11,7 @@ from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import replay_summary
-from .base import friendly, keep_result, parse_line, run, store_output, with_progress
+from .base import friendly, keep_result, parse_line, present, run, store_output, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -78,7 +78,7 @@ class ConsumeMagics(Magics):
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
         keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}")
-        return frame
+        return present(self, args, frame)
 
 
 def selection_from_args(args) -> Selection:

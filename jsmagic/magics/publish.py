@@ -15,7 +15,7 @@ from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
 from ..ui.publish import publish_frame
-from .base import friendly, keep_result, parse_line, run, user_namespace
+from .base import friendly, keep_result, parse_line, present, run, user_namespace
 
 
 @magics_class
@@ -104,7 +104,7 @@ class PublishMagics(Magics):
         keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
         if result.errors:
             self._fail(result, frame, args.output)
-        return frame
+        return present(self, args, frame)
 
     @staticmethod
     def _run(coro) -> PublishResult:

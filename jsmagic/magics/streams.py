@@ -69,7 +69,7 @@ p.add_argument("--force", action="store_true")
 p = VERBS.add("plot", "Message rate over time (per subject with --by subject); returns the rate frame")
 p.add_argument("name")
 p.add_argument("--by", choices=["subject"], help="one line per subject")
-p.add_argument("--every", default="1m", help="interval (10s, 1m, 1h)")
+p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the time span, about 80-200 bars")
 p.add_argument("--subject", help="only messages on this subject filter")
 del p
 
@@ -113,6 +113,7 @@ def _plot(a: Any) -> pd.DataFrame:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
     require_matplotlib()  # fail before reading anything
     times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="messages")
+    a.every = a.every or rates.auto_every(times)
     binned = rates.rate_frame(times, a.every, a.by)
     plot_rate(binned, f"{a.name}: messages per {a.every}")
     out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")

@@ -13,16 +13,11 @@ Why it is built this way:
   and a final render always follows the last update: the shown state is never behind;
 - the header (title, status, events, rate) and the table are separate HTML widgets, so a
   status or rate change does not resend the table;
-- ``_repr_mimebundle_`` carries ``text/html`` of the current table beside the widget view,
-  and :meth:`LiveTable.display` keeps a display id that is refreshed on stop (and now and
-  then while quiet), so a saved notebook shows the last state where widgets do not render.
-
-Example::
-
-    t = LiveTable(["key", "value", "revision"], key="key", title="KV config", on_stop=watch.stop)
-    t.display()
-    t.upsert(("db.host", "pg2", 7))        # from the producer, any rate
-    t.set_status("reconnecting")
+- :meth:`LiveTable.display` keeps a display id: once the table ends, its output is replaced
+  by the static snapshot (:meth:`LiveTable.snapshot`, no widget view), so a saved notebook
+  shows the table, not "model not found"; while live, the bundle's ``text/html`` is
+  refreshed now and then.  Example: ``t = LiveTable(["key", "value"], key="key");
+  t.display(); t.upsert(("db.host", "pg2"))``.
 """
 
 from __future__ import annotations
@@ -37,6 +32,7 @@ import weakref
 from typing import Any, Callable, Sequence
 
 from ..core.config import settings
+from ..core.units import plural
 from .tablestyle import cell as _cell
 from .tablestyle import table_html
 
@@ -152,6 +148,14 @@ class LiveTable:
         self._last_key = None
         self._changed()
 
+    def add_columns(self, names: Sequence[str]) -> None:
+        """More columns (e.g. JSON fields seen for the first time); earlier rows show them empty."""
+        new = [n for n in names if n not in self.columns]
+        if new:
+            self.columns.extend(new)
+            self._formatters.extend([None] * len(new))
+            self._changed()
+
     def set_status(self, status: str, note: str = "") -> None:
         """``live``, ``reconnecting``, ``stopped`` (or any short text), with an optional note."""
         if (status, note) != (self.status, self.note):
@@ -171,7 +175,8 @@ class LiveTable:
         import pandas as pd
 
         rows = self.rows()
-        return pd.DataFrame({c: [r[i] for r in rows] for i, c in enumerate(self.columns)}, columns=self.columns)
+        return pd.DataFrame({c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(self.columns)},
+                            columns=self.columns)
 
     def __len__(self) -> int:
         return len(self._rows) if self.key is not None else len(self._tail)
@@ -260,9 +265,9 @@ class LiveTable:
         title = f"<b>{html.escape(self.title)}</b> "
         if self._finished is not None:  # a snapshot: when it ended, never "● live", no frozen rate
             return (f"{title}<span style='color:{colour}'>■ {html.escape(self.status)} at {self._ended_at}</span>"
-                    f"{note} · {self.events:,} events · {len(self):,} rows")
+                    f"{note} · {plural(self.events, 'event')} · {plural(len(self), 'row')}")
         return (f"{title}<span style='color:{colour}'>● {html.escape(self.status)}</span>{note} · "
-                f"{self.events:,} events · {self._rate:,.0f}/s · {len(self):,} rows")
+                f"{plural(self.events, 'event')} · {self._rate:,.0f}/s · {plural(len(self), 'row')}")
 
     def _shown(self) -> list[tuple[tuple, bool, bool]]:
         """(row, muted, highlighted) for the rows to render, at most ``max_rows``."""
@@ -278,7 +283,9 @@ class LiveTable:
         return [(*self._rows[k], k == last) for k in keys]
 
     def _table_html(self) -> str:
-        rows = (([_cell(f(v) if f is not None and v is not None else v) for v, f in zip(row, self._formatters)],
+        width = len(self.columns)
+        rows = (([_cell(f(v) if f is not None and v is not None else v)
+                  for v, f in zip(row + (None,) * (width - len(row)), self._formatters)],
                  muted, hot) for row, muted, hot in self._shown())
         total = len(self)
         foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""
@@ -340,11 +347,7 @@ class LiveTable:
         return result
 
     def stopped_by(self, entry: Any) -> None:
-        """Let ``%js_close`` (or an unwatch) stop this table first, from the cell that closes.
-
-        The producer's own end runs in the task that started with the watch's cell, so a
-        display update from there is addressed to that old cell and frontends drop it.
-        """
+        """Let ``%js_close`` (or an unwatch) stop this table first, from the cell that closes (not the watch's task)."""
         if entry is not None and getattr(entry, "stop", "absent") is None:
             entry.stop = self.stop
 

@@ -52,6 +52,13 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, (bytes, bytearray)):
         text = repr(bytes(value))
+    elif isinstance(value, (dict, list)):  # nested JSON reads as JSON
+        try:
+            import orjson
+
+            text = orjson.dumps(value, default=str).decode()
+        except TypeError:
+            text = str(value)
     elif isinstance(value, _dt.datetime):
         text = format_time(value)
     else:

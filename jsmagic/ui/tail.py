@@ -19,8 +19,9 @@ from ..reading.frames import Chunk
 from ..reading.selection import Selection
 from .livetable import LiveTable
 
-COLUMNS = ["seq", "subject", "time", "size", "data"]
+COLUMNS = ["seq", "subject", "time", "size"]  # then one column per JSON field (as a replay), or data
 SHOWN = 50  # rows rendered (newest first); .df keeps every row
+MAX_FIELDS = 12  # JSON fields shown as columns; further ones stay in .df
 
 
 class Follow:
@@ -31,6 +32,7 @@ class Follow:
         self.sel = self.live.sel
         self.table = LiveTable(COLUMNS, title=f"{sel.stream} (follow)", tail=SHOWN, max_rows=SHOWN,
                                on_stop=self.live.stop)
+        self.fields: list[str] = []  # payload columns shown, in the order first seen
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> "Follow":
@@ -85,9 +87,20 @@ class Follow:
                     continue
                 data = None if self.sel.headers_only else decode_value(chunk.payload(i), "auto")
                 t = pd.Timestamp(int(chunk.time_ns[i]), unit="ns", tz="UTC")
-                shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), data))
+                shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), *self._fields(data)))
         for k, row in enumerate(shown):
             self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
+
+    def _fields(self, data) -> tuple:
+        """The payload as cells: JSON object fields as columns (as a replay splits them), else one ``data`` cell."""
+        if self.sel.headers_only:
+            return ()
+        values = data if isinstance(data, dict) else {"data": data}
+        new = [k for k in values if k not in self.fields][: max(0, MAX_FIELDS - len(self.fields))]
+        if new:
+            self.fields.extend(new)
+            self.table.add_columns(new)
+        return tuple(values.get(f) for f in self.fields)
 
     @property
     def df(self) -> pd.DataFrame:

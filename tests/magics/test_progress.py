@@ -23,7 +23,9 @@ N = 30_000
 
 
 def progress_messages(res) -> list[dict]:
-    return [m["content"] for m in res.messages if m["msg_type"] in ("display_data", "update_display_data")]
+    """The progress display: its first showing and every update (on its display id)."""
+    return [m["content"] for m in res.messages if m["msg_type"] == "update_display_data"
+            or m["msg_type"] == "display_data" and m["content"].get("transient", {}).get("display_id")]
 
 
 def test_the_last_progress_line_is_the_true_count(kernel, server):
@@ -47,6 +49,9 @@ def test_the_last_progress_line_is_the_true_count(kernel, server):
     assert re.match(rf"replaying {stream}: {N:,} messages in [\d.]+s .*— done$", line), line
     assert res.stdout.strip() == str(N)
     assert "msgs" not in line
+    # assigned, the frame is not displayed: its summary line still is, once
+    summaries = [d["text/html"] for d in res.data if f"{stream}: " in d.get("text/html", "")]
+    assert len(summaries) == 1 and f"{stream}: {N:,} rows; seq 1–{N}" in summaries[0]
 
     res = kernel.run(f"%%js_publish {stream.lower()}.y --count 2000 -o acks\n{{\"k\": {{{{Count}}}}}}")
     line = progress_messages(res)[-1]["data"]["text/plain"]

@@ -58,3 +58,5 @@ def test_stopped_views_are_saved_as_their_html_snapshots(server, tmp_path):
             assert "● live" not in page and "/s ·" not in page, "a snapshot shows a live status or a frozen rate"
             if shown:
                 assert shown in page, f"{shown!r} missing from the saved table of cell {index}"
+    follow = nb.cells[4].outputs[0]["data"]["text/html"]
+    assert ">i</th>" in follow and ">data</th>" not in follow  # JSON fields as columns, as a replay shows them

@@ -194,7 +194,10 @@ def test_out_variable_and_limited_display(shell, orders):
     shell.run_line_magic("config", "JSMagic.display_limit = 4")
     df = consume(shell, f"{orders} -o got")
     assert shell.user_ns["got"] is df and len(df) == 10
-    assert "showing 4 of 10 rows" in repr(df)
+    assert "rows" in repr(df) and "region" not in repr(df)  # -o: this cell shows the summary, not the table
+    shell.execution_count += 1  # a later cell shows the variable in full
+    assert "showing the first 2 and last 2 of 10 rows" in repr(df)
+    assert repr(df).count("\n") < 12 and " 9 " in repr(df)  # the tail rows are shown too
 
 
 def test_output_flag_stores_the_frame_and_the_old_out_spelling_still_works(shell, orders):

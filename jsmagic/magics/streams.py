@@ -16,7 +16,7 @@ from ..admin import rates, streams
 from ..core.units import format_size
 from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
-from ..ui.report import shown, stream_report
+from ..ui.report import shown, stream_brief, stream_report
 from .base import friendly, run, with_progress
 from .verbs import Verbs, confirming, dispatch
 
@@ -105,6 +105,10 @@ def _subjects(a: Any) -> pd.DataFrame:
     return result_frame(df, f"{len(df):,} subject(s), {int(df['messages'].sum()):,} message(s) in {a.name}")
 
 
+def _details(details: streams.StreamDetails) -> tuple:
+    return details.info, details.num_subjects
+
+
 def _report(details: streams.StreamDetails) -> Any:
     return stream_report(details.info, details.num_subjects)
 
@@ -123,7 +127,7 @@ def _plot(a: Any) -> pd.DataFrame:
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
-    "add": lambda a: _report(run(streams.add_stream(a.name, **_config_flags(a)))),
+    "add": lambda a: stream_brief(*_details(run(streams.add_stream(a.name, **_config_flags(a))))),
     "edit": _edit,
     "info": lambda a: _report(run(streams.stream_info(a.name))),
     "subjects": _subjects,

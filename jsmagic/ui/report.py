@@ -117,3 +117,28 @@ def consumer_report(ci: api.ConsumerInfo) -> Report:
         "last active": row["last_active"],
     }
     return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)
+
+
+class Brief(Report):
+    """A report shown as one line (``%js_stream add``); the sections stay in the dict, ``info`` shows them."""
+
+    def __init__(self, line: str, report: Report):
+        super().__init__(report.title, dict(report), raw=report.raw)
+        self.line = line
+
+    def __repr__(self) -> str:
+        return self.line
+
+
+def stream_brief(si: api.StreamInfo, num_subjects: int | None = None) -> Brief:
+    """``Stream ORDERS: subjects orders.>; limits retention, file storage, 1 replica; max age 7d``."""
+    report = stream_report(si, num_subjects)
+    config = report["Configuration"]
+    limits = [f"{k} {v}" for k, v in config.items()
+              if k in ("max messages", "max per subject", "max bytes", "max age", "max message size")
+              and v not in ("unlimited", "-", "0s", "unlimited age")]
+    replicas = config["replicas"]
+    line = (f"Stream {si.config.name}: subjects {config['subjects'] or '-'}; {config['retention']} retention, "
+            f"{config['storage']} storage, {replicas} replica{'s' if replicas != 1 else ''}"
+            + (f"; {', '.join(limits)}" if limits else "") + f" — %js_stream info {si.config.name} for the rest")
+    return Brief(line, report)

@@ -193,10 +193,10 @@ def check_acks(nb):
     assert text(nb, "check-acks-progress").strip() == """(b'{"task": 6}', 1)"""
     info = text(nb, "check-acks-info")  # 1.8 s of work on a 1 s ack wait, never redelivered
     assert (state(info, "ack pending"), state(info, "redelivered")) == ("0", "0")
-    assert state(info, "last delivered") == "stream seq 6"
+    assert state(info, "last delivered").endswith("stream seq 6")  # and the consumer's own sequence
     assert text(nb, "check-acks-max-deliver").strip() == "[[1], [2], [3], []]"
     double = text(nb, "check-acks-double")
-    assert (state(double, "ack pending"), state(double, "ack floor")) == ("0", "stream seq 8")
+    assert state(double, "ack pending") == "0" and state(double, "ack floor").endswith("stream seq 8")
     assert "8 message(s) from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
     assert row(r"dashboard none 0 0 0", text(nb, "check-acks-none-info"))  # nothing waits for an ack
 

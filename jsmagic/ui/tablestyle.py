@@ -28,6 +28,9 @@ MUTED = "color:#8c959f;text-decoration:line-through;"
 FADE = ("<style>@keyframes jsmagic-fade{from{background:#fff3b0}to{background:transparent}}"
         "tr.jsmagic-hot{animation:jsmagic-fade 3s ease-out forwards}</style>")
 CELL_MAX = 120  # characters of a value shown in a cell
+# fixed layout shares the width equally: columns of known content get the width they need
+WIDTHS = {"time": "25ch", "modified": "25ch", "seq": "10ch", "size": "10ch", "revision": "10ch",
+          "operation": "11ch", "chunks": "8ch"}
 
 
 def format_time(value: Any) -> str:
@@ -71,7 +74,8 @@ def cell(value: Any) -> str:
 def table_html(columns: Sequence[str], rows: Iterable[tuple[Sequence[Any], bool, bool]],
                css_class: str = "jsmagic-live", fade: bool = True) -> str:
     """``rows`` of (cells, muted, highlighted) as one styled table; cells are given as display text."""
-    head = "".join(f"<th style='{TH}' title='{html.escape(c)}'>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th style='{TH}{f';width:{WIDTHS[c]}' if c in WIDTHS else ''}' title='{html.escape(c)}'>"
+                   f"{html.escape(c)}</th>" for c in columns)
     body = []
     for i, (values, muted, hot) in enumerate(rows):
         style = (HOT if hot else STRIPE if i % 2 else "") + (MUTED if muted else "")

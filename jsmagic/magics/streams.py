@@ -87,9 +87,8 @@ def _config_flags(args: Any) -> dict[str, Any]:
 # ---- tables: the core's data, a size column and a summary line ---------------------------
 def _ls(a: Any) -> pd.DataFrame:
     df = run(streams.list_streams())
-    df.insert(df.columns.get_loc("bytes") + 1, "size", df["bytes"].map(format_size))
     total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
-    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}")
+    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}", formats={"bytes": format_size})
 
 
 def _edit(a: Any) -> pd.DataFrame:

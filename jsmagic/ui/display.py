@@ -22,7 +22,7 @@ from .tablestyle import format_time
 class ResultFrame(pd.DataFrame):
     """A DataFrame that displays at most ``JSMagic.display_limit`` rows, with a summary line."""
 
-    _metadata = ["summary", "only", "shown", "quiet"]
+    _metadata = ["summary", "only", "shown", "quiet", "formats"]
 
     @property
     def _constructor(self):
@@ -50,8 +50,11 @@ class ResultFrame(pd.DataFrame):
             footer = f"showing the first {first:,} and last {limit - first:,} of {total:,} rows"
         if "headers" in df.columns and df["headers"].isna().all():
             df = df.drop(columns=["headers"])
+        formats = getattr(self, "formats", None) or {}
         for col in df.columns:
-            if pd.api.types.is_datetime64_any_dtype(df[col]):
+            if col in formats:  # e.g. bytes shown as KiB/MiB, the frame keeps the number
+                df = df.assign(**{col: df[col].map(formats[col])})
+            elif pd.api.types.is_datetime64_any_dtype(df[col]):
                 df = df.assign(**{col: df[col].map(format_time)})
         return df, footer
 
@@ -76,11 +79,13 @@ def _cell_number() -> int | None:
     return shell.execution_count if shell is not None else None
 
 
-def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, ...] = ()) -> ResultFrame:
-    """Wrap ``df`` (no copy) so it displays limited, with ``summary`` underneath."""
+def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, ...] = (),
+                 formats: dict | None = None) -> ResultFrame:
+    """Wrap ``df`` (no copy) so it displays limited, with ``summary`` underneath; ``formats``: column -> display text."""
     out = ResultFrame(df, copy=False)
     out.summary = summary
     out.only = only
     out.shown = False
     out.quiet = None
+    out.formats = formats
     return out

@@ -1,4 +1,8 @@
-"""What every jsmagic magic shares: the context, running coroutines, friendly errors."""
+"""What every jsmagic magic shares: the context, running coroutines, progress, friendly errors, results.
+
+Results: :func:`keep_result` stores a frame (``-o NAME``, ``jsmagic.last_result()``) and fails
+an interrupted cell so Run All stops; :func:`present` makes sure its summary line shows.
+"""
 
 from __future__ import annotations
 

@@ -146,4 +146,5 @@ class Progress:
             self._line(self.final, end="\n")
             return
         self._handle.update({"text/plain": self.final}, raw=True)  # the widget goes; the line stays in the file
-        self._box.close()
+        for widget in (*self._box.children, self._box):  # no comm left open per progress bar
+            widget.close()

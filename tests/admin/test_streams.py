@@ -41,6 +41,7 @@ def test_add_with_human_units_then_ls_and_info(shell, nc, name):
     assert cfg.storage == "memory" and cfg.discard == "new" and cfg.allow_direct
     publish(nc, {f"{name}.a": 3, f"{name}.b": 2})
 
+    shell.run_line_magic("config", "JSMagic.display_limit = 100000")  # the shared server holds many streams
     df = shell.run_line_magic("js_stream", "ls")
     row = df[df["name"] == name].iloc[0]
     assert row["messages"] == 5 and row["first_seq"] == 1 and row["last_seq"] == 5

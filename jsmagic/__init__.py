@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from .core.context import JSContext
 from .core.errors import JSMagicError
+from .core.lastresult import last_result
 from .core.registry import context, contexts, use
 
 _API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view")
 
-__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", *_API, "load_ipython_extension",
+__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads it)
 
 
 def __getattr__(name: str):

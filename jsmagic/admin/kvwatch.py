@@ -23,6 +23,7 @@ import nats.js.errors
 
 from ..core.config import settings
 from ..core.context import JSContext
+from ..core.units import plural
 from ..core.decode import decode_value
 from ..core.registry import current
 from ..jsapi import kv_prefix, kv_stream, kv_subject
@@ -234,7 +235,7 @@ class KVWatcher:
 
     def describe(self) -> str:
         """The one line ``%js_status`` shows."""
-        return f"{self.bucket} {self.pattern}: {len(self.state):,} keys, {self.count:,} events, {self.status}"
+        return f"{self.bucket} {self.pattern}: {plural(len(self.state), 'key')}, {plural(self.count, 'event')}, {self.status}"
 
     def __repr__(self) -> str:
         return f"<KVWatcher {self.describe()}>"
@@ -248,6 +249,8 @@ async def unwatch(bucket: str | None = None, *, ctx: JSContext | None = None) ->
         if e.kind == "kv-watch" and (bucket is None or e.name.startswith(f"kv watch {bucket}#"))
     ]
     for entry in entries:
+        if entry.stop is not None:
+            entry.stop()  # the display's stop: its snapshot is sent from this cell
         entry.task.cancel()
     await asyncio.gather(*(e.task for e in entries), return_exceptions=True)
     return len(entries)

@@ -21,6 +21,7 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
+from ..core.units import plural
 from ..core.registry import current
 from ..jsapi import obj_all_meta
 from .objects import object_row, store
@@ -93,7 +94,7 @@ class ObjectStoreWatcher:
 
     def describe(self) -> str:
         """The one line ``%js_status`` shows."""
-        return f"{len(self.state):,} objects, {self.events:,} events"
+        return f"{plural(len(self.state), 'object')}, {plural(self.events, 'event')}"
 
     def __repr__(self) -> str:
         return f"<ObjectStoreWatcher {self.bucket} {'live' if self.running else 'stopped'}: {self.describe()}>"

@@ -36,6 +36,25 @@ async def message_times(name: str, subject: str | None = None,
     return df
 
 
+_NICE = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900,
+         1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400]
+
+
+def auto_every(times: pd.DataFrame, most: int = 200) -> str:
+    """The interval that shows the messages' time span as about 80-200 bars (``"5s"``, ``"15m"``, ``"0.05s"``)."""
+    if times.empty:
+        return "1m"
+    span = (times["time"].max() - times["time"].min()).total_seconds()
+    step = next((n for n in _NICE if span / n <= most), _NICE[-1])
+    if step >= 86400 and step % 86400 == 0:
+        return f"{step // 86400}d"
+    if step >= 3600 and step % 3600 == 0:
+        return f"{step // 3600}h"
+    if step >= 60 and step % 60 == 0:
+        return f"{step // 60}m"
+    return f"{step:g}s"
+
+
 def rate_frame(times: pd.DataFrame, every: str = "1m", by: str | None = None) -> pd.DataFrame:
     """Messages per ``every`` interval (one column, or one per subject with ``by="subject"``)."""
     seconds = parse_duration(every)

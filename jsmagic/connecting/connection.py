@@ -160,6 +160,8 @@ def classify(errors: list[BaseException], final: BaseException, opts: ConnectOpt
             return _tls_error(e, where, opts)
     if "certificate" in text or "ssl" in text:
         return TLSError(f"TLS handshake with {where} failed")
+    if any(isinstance(e, socket.gaierror) for e in seen):
+        return ConnectError(f"unknown host in {where} (the name does not resolve)", hint="check the host name in the URL")
     if any(isinstance(e, ConnectionRefusedError) for e in seen) or "refused" in text:
         return ConnectError(f"no NATS server at {where} (connection refused)")
     if any(isinstance(e, (asyncio.TimeoutError, TimeoutError)) for e in seen):

@@ -125,7 +125,8 @@ class ConflictError(JSMagicError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ``did you mean X?`` suffix for an unknown name, or the list of what exists."""
-    candidates = sorted(set(candidates))
+    internal = ("KV_", "OBJ_")  # the streams behind KV and object buckets: not what a typo meant
+    candidates = sorted(c for c in set(candidates) if name.startswith(internal) or not c.startswith(internal))
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
     if not close:
         lowered = {c.lower(): c for c in candidates}
@@ -184,3 +185,17 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
         hint = "names may not contain '.', '*', '>' or whitespace" if "invalid" in text and "name" in text else None
         return InputError(f"{prefix}{text.removeprefix('nats: ')}", hint=hint)
     return None
+
+
+class InterruptedWithResult(JSMagicError):
+    """The user interrupted long work: the cell fails (so Run All stops) and says where the part kept is.
+
+    ``result`` is what was kept (also in the ``-o`` variable, or ``jsmagic.last_result()``).
+    """
+
+    def __init__(self, message: str, result: Any = None):
+        super().__init__(message)
+        self.result = result
+
+    def one_line(self) -> str:
+        return " ".join(f"Interrupted: {self}".split())

@@ -107,3 +107,8 @@ def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return when.astimezone(dt.timezone.utc)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 key``, ``2 keys``, ``1,000 messages``: the count with its noun."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

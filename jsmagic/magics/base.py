@@ -1,7 +1,12 @@
-"""What every jsmagic magic shares: the context, running coroutines, friendly errors."""
+"""What every jsmagic magic shares: the context, running coroutines, progress, friendly errors, results.
+
+Results: :func:`keep_result` stores a frame (``-o NAME``, ``jsmagic.last_result()``) and fails
+an interrupted cell so Run All stops; :func:`present` makes sure its summary line shows.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -9,7 +14,8 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.registry import context
-from ..core.errors import JSMagicError, translate
+from ..core.errors import InterruptedWithResult, JSMagicError, translate
+from ..core.lastresult import keep
 from ..ui.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,13 +26,40 @@ def run(coro: Awaitable[Any]) -> Any:
     return context().run(coro)
 
 
-def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes") -> Any:
-    """Run ``work(progress)`` with a progress line (shown only when it takes a while), closed whatever happens."""
+def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",
+                  count: Callable[[Any], float] | None = None) -> Any:
+    """Run ``work(progress)`` with a progress display (shown only when it takes a while), closed whatever happens.
+
+    ``count(result)`` is the true final figure (the frame's rows); the last line says
+    "done", "interrupted" (the result says so, or nothing was kept) or "failed".
+    """
     progress = Progress(label, unit=unit)
+    result, ended = None, "failed"
     try:
-        return run(work(progress))
+        result = run(work(progress))
+        ended = "interrupted" if getattr(result, "interrupted", False) else "done"
+        return result
+    except KeyboardInterrupt:
+        ended = "interrupted"
+        raise
     finally:
-        progress.close()
+        progress.close(done=count(result) if count is not None and result is not None else None, ended=ended)
+
+
+@contextlib.contextmanager
+def announce_after(delay: float, text: str):
+    """Print ``text`` if the block is still running after ``delay`` seconds (the loop keeps running meanwhile)."""
+    from ..core.runner import current_loop
+
+    try:
+        handle = current_loop().call_later(delay, lambda: print(text, flush=True))
+    except RuntimeError:
+        handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.cancel()
 
 
 def friendly(what: str = "") -> Callable[[F], F]:
@@ -72,7 +105,11 @@ def parse_line(parser_or_magic: Any, line: str) -> Any:
         argv = arg_split(line, posix=True, strict=True)
     except ValueError as e:
         raise UsageError(f"cannot parse the line: {e}") from None
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        magic = str(parser.prog).split()[0].lstrip("%")
+        raise UsageError(f"%{parser.prog}: {e} — see %{magic}? for every option") from None
     check_output(args, f"%{parser.prog}")
     return args
 
@@ -90,3 +127,52 @@ def store_output(magics: Any, args: Any, value: Any) -> None:
     """Keep ``value`` in the notebook variable ``-o/--output NAME`` names (if given)."""
     if getattr(args, "output", None):
         user_namespace(magics)[args.output] = value
+
+
+def keep_result(magics: Any, args: Any, value: Any, interrupted: bool = False, kept: str = "",
+                left: str = "nothing is left on the server") -> None:
+    """Store ``value`` (``-o NAME`` and ``jsmagic.last_result()``); an interrupted run then fails the cell.
+
+    Failing is what stops Run All; the error line says what was ``kept`` and where it is.
+    """
+    keep(value)
+    store_output(magics, args, value)
+    if interrupted:
+        name = getattr(args, "output", None)
+        where = f"in {name}" if name else "in jsmagic.last_result()"
+        raise InterruptedWithResult(f"{kept}; kept {where}; {left}", result=value)
+
+
+def show_note(shell: Any, text: str) -> None:
+    """A note under the cell: small HTML in a notebook (it is not the cell's printed text), a line in a terminal."""
+    if hasattr(shell, "kernel"):
+        import html
+
+        from IPython.display import display
+
+        display({"text/html": f"<div><small>{html.escape(text)}</small></div>"}, raw=True)
+    else:
+        print(text)
+
+
+def present(magics: Any, args: Any, frame: Any) -> Any:
+    """What a consume or publish cell returns, with its summary line shown either way.
+
+    With ``-o NAME`` this cell shows only the summary, not the table (the variable displays
+    in full in later cells).  When the frame is not displayed at all (``df = %js_consume …``,
+    a trailing ``;``) the summary is displayed once the cell has run.
+    """
+    shell = getattr(magics, "shell", None)
+    if shell is None or not getattr(frame, "summary", None):
+        return frame
+    count = shell.execution_count
+    if getattr(args, "output", None):
+        frame.quiet = count
+
+    def after_cell(*_a):
+        shell.events.unregister("post_execute", after_cell)
+        if shell.execution_count == count and not getattr(frame, "shown", False):
+            show_note(shell, frame.summary)
+
+    shell.events.register("post_execute", after_cell)
+    return frame

@@ -11,7 +11,15 @@ from ..ui import status as status_mod
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
-from .base import friendly, parse_line, run, store_output
+from ..core import secrets
+from ..core.config import settings
+from .base import announce_after, friendly, parse_line, run, store_output
+
+
+def _connecting_line(opts) -> str:
+    """``connecting to nats://a:4222 (timeout 2s) …`` (credentials masked)."""
+    where = ", ".join(secrets.mask_url(s) for s in opts.servers) or "NATS"
+    return f"connecting to {where} (timeout {opts.timeout or settings().timeout:g}s) …"
 
 
 @magics_class
@@ -64,7 +72,8 @@ class ConnectionMagics(Magics):
         opts = resolve(fields)
         if opts.user and opts.password is None:
             opts.password = self._ask_password(opts.user)
-        ctx = run(registry.connect(alias, opts))
+        with announce_after(0.5, _connecting_line(opts)):  # a slow or unreachable server: say so at once
+            ctx = run(registry.connect(alias, opts))
         print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
         return ctx

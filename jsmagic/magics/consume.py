@@ -16,7 +16,7 @@ from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import Exported, replay_summary
-from .base import friendly, parse_line, run, store_output, user_namespace, with_progress
+from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -96,14 +96,13 @@ class ConsumeMagics(Magics):
             handle = follow(sel)
             store_output(self, args, handle)
             return handle
-        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages")
+        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
+                               count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
-        if result.interrupted:
-            left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
-                    else "nothing left on the server")
-            print(f"Interrupted: kept {len(frame):,} message(s) read so far; {left}.")
-        store_output(self, args, frame)
-        return frame
+        left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
+                else "nothing is left on the server")
+        keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}", left)
+        return present(self, args, frame)
 
     def _sink(self, args, sel: Selection):
         """--to (a Parquet summary) or --as arrow/polars (or Arrow-backed pandas)."""
@@ -118,8 +117,7 @@ class ConsumeMagics(Magics):
             result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
                                    unit="messages")
             out = Exported(result)
-            if result.interrupted:
-                print(f"Interrupted: {out.rows:,} message(s) written to {out.path}, a valid file; nothing left on the server.")
+            kept = f"{out.rows:,} messages written to {out.path}, a valid file"
         else:
             result, out = with_progress(f"replaying {sel.stream}", lambda p: replay_as(sel, args.result_as, p),
                                         unit="messages")
@@ -130,10 +128,9 @@ class ConsumeMagics(Magics):
                 out = result_frame(out, summary)
             else:
                 print(summary)
-            if result.interrupted:
-                print(f"Interrupted: kept {len(out):,} message(s) read so far; nothing left on the server.")
-        store_output(self, args, out)
-        return out
+            kept = f"{len(out):,} messages read from {sel.stream}"
+        keep_result(self, args, out, result.interrupted, kept)
+        return present(self, args, out)
 
 
 def _summary_frame(cols) -> pd.DataFrame:

@@ -157,7 +157,7 @@ class KVMagics(Magics):
 
     def _handlers(self) -> dict[str, Callable[[Any], Any]]:
         writes = {
-            "put": lambda a: run(kv.put(a.bucket, a.key, self._value(a))),
+            "put": lambda a: buckets.Revision(run(kv.put(a.bucket, a.key, self._value(a))), a.key),
             "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
             "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
         }

@@ -16,7 +16,7 @@ from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
 from ..ui.publish import publish_frame
-from .base import friendly, parse_line, run, store_output, user_namespace
+from .base import friendly, keep_result, parse_line, present, run, user_namespace
 
 
 def _features(args: Any) -> Features | None:
@@ -126,16 +126,17 @@ class PublishMagics(Magics):
             text = args.body if cell is None else cell
             text = expand(text, "the cell" if cell is not None else "the body")
             coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, templates=not args.raw, **common)
-        result = self._run(coro)
+        try:
+            result = self._run(coro)
+        except BaseException as e:
+            bar.close(ended="interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+            raise
         frame = publish_frame(result)
-        bar.close(frame.summary)
-        store_output(self, args, frame)
-        if result.interrupted:
-            print(f"Interrupted — {frame.summary}")
-            return frame
+        bar.close(done=len(result.acked_positions()), ended="interrupted" if result.interrupted else "done")
+        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
         if result.errors:
             self._fail(result, frame, args.output)
-        return frame
+        return present(self, args, frame)
 
     @staticmethod
     def _run(coro) -> PublishResult:

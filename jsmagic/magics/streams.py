@@ -16,7 +16,7 @@ from ..admin import rates, streams
 from ..core.units import format_size
 from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
-from ..ui.report import shown, stream_report
+from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
 from . import streamops
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
@@ -74,7 +74,7 @@ p.add_argument("--force", action="store_true")
 p = VERBS.add("plot", "Message rate over time (per subject with --by subject); returns the rate frame")
 p.add_argument("name")
 p.add_argument("--by", choices=["subject"], help="one line per subject")
-p.add_argument("--every", default="1m", help="interval (10s, 1m, 1h)")
+p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the time span, about 80-200 bars")
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
 del p
@@ -103,9 +103,8 @@ def _config_flags(args: Any) -> dict[str, Any]:
 # ---- tables: the core's data, a size column and a summary line ---------------------------
 def _ls(a: Any) -> pd.DataFrame:
     df = run(streams.list_streams())
-    df.insert(df.columns.get_loc("bytes") + 1, "size", df["bytes"].map(format_size))
     total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
-    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}")
+    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}", formats={"bytes": format_size})
 
 
 def _edit(a: Any) -> pd.DataFrame:
@@ -123,14 +122,15 @@ def _subjects(a: Any) -> pd.DataFrame:
     return result_frame(df, f"{len(df):,} subject(s), {int(df['messages'].sum()):,} message(s) in {a.name}")
 
 
-def _report(details: streams.StreamDetails) -> Any:
-    return stream_report(details.info, details.num_subjects)
+def _details(details: streams.StreamDetails) -> tuple:
+    return details.info, details.num_subjects
 
 
 def _plot(a: Any) -> pd.DataFrame:
     """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
     require_matplotlib()  # fail before reading anything
-    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="msgs")
+    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="messages")
+    a.every = a.every or rates.auto_every(times)
     binned = rates.rate_frame(times, a.every, a.by)
     plot_rate(binned, f"{a.name}: messages per {a.every}")
     out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")
@@ -141,7 +141,7 @@ def _plot(a: Any) -> pd.DataFrame:
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
     "add": lambda a: (streamops.add(a, _config_flags(a)) if streamops.uses_topology(a)
-                      else _report(run(streams.add_stream(a.name, **_config_flags(a))))),
+                      else stream_brief(*_details(run(streams.add_stream(a.name, **_config_flags(a)))))),
     "edit": _edit,
     "info": lambda a: streamops.info_report(run(streams.stream_info(a.name))),
     "subjects": _subjects,

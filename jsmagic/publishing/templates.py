@@ -272,7 +272,9 @@ def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, temp
             try:
                 orjson.loads(body)
             except orjson.JSONDecodeError as e:
-                raise InputError(f"{where} is not valid JSON: {e}; nothing published", hint="fix it, or drop --json") from None
+                at = f"column {e.colno}" if "\n" not in body else f"its line {e.lineno}, column {e.colno}"
+                raise InputError(f"{where} is not valid JSON ({e.msg} at {at}); nothing published",
+                                 hint="fix it, or drop --json") from None
     return n
 
 

@@ -93,3 +93,15 @@ def object_report(info: api.ObjectInfo) -> Report:
     row = object_row(info)
     row["size"] = f"{format_size(row['size'])} ({row['size']:,} bytes)"
     return Report(f"Object {info.bucket}/{info.name}", {"Object": row}, raw=info)
+
+
+class Revision(int):
+    """The revision a KV put returned: an ``int`` for code, ``put db.host: revision 2`` in a notebook."""
+
+    def __new__(cls, value: int, key: str = ""):
+        out = super().__new__(cls, value)
+        out.key = key
+        return out
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(f"put {self.key}: revision {int(self)}" if self.key else f"revision {int(self)}")

@@ -1,9 +1,12 @@
 """How results look in a notebook: frames limited to ``JSMagic.display_limit`` rows with a footer.
 
 Magics return a :class:`ResultFrame`: a complete pandas DataFrame (``df = %js_consume …``
-gets every row) whose *display* shows only the first ``display_limit`` rows, a footer
-``showing 20 of 1,000,000 rows`` and the magic's one-line summary.  Anything derived from
-it (``df[df.qty > 2]``) is a plain DataFrame again.
+gets every row) whose *display* shows the first and last rows up to ``display_limit``, a
+footer ``showing 10 + 10 of 1,000,000 rows``, times as ``2026-11-28 17:15:06.665`` (the full
+value stays in the frame), no all-empty ``headers`` column, and the magic's one-line summary.
+``only=("error", "duplicate")`` shows just the rows where one of those columns is set (a
+publish shows its failures and duplicates; every ack stays in the frame).  Anything derived from it (``df[df.qty > 2]``) is a plain
+DataFrame again.
 """
 
 from __future__ import annotations
@@ -13,37 +16,76 @@ import html
 import pandas as pd
 
 from ..core.config import settings
+from .tablestyle import format_time
 
 
 class ResultFrame(pd.DataFrame):
     """A DataFrame that displays at most ``JSMagic.display_limit`` rows, with a summary line."""
 
-    _metadata = ["summary"]
+    _metadata = ["summary", "only", "shown", "quiet", "formats"]
 
     @property
     def _constructor(self):
         return pd.DataFrame
 
-    def _limited(self) -> tuple[pd.DataFrame, str]:
+    def _limited(self) -> tuple[pd.DataFrame | None, str]:
+        self.shown = True  # the summary reached the cell's output with the table (see magics.base)
+        if getattr(self, "quiet", None) is not None and self.quiet == _cell_number():
+            return None, ""  # -o NAME: this cell shows the summary; the variable shows the table later
+        df = pd.DataFrame(self)
+        only = [c for c in getattr(self, "only", None) or () if c in df.columns]
+        if getattr(self, "only", None):
+            mask = pd.Series(False, index=df.index)
+            for c in only:
+                mask |= df[c].notna() & (df[c] != False)  # noqa: E712 - set: a text, or True
+            df = df[mask]
+            if not len(df):
+                return None, ""
         limit = settings().display_limit
-        footer = f"showing {min(limit, len(self)):,} of {len(self):,} rows" if len(self) > limit else ""
-        return pd.DataFrame(self).head(limit), footer
+        footer = ""
+        total = len(df)
+        if total > limit:
+            first = (limit + 1) // 2
+            df = pd.concat([df.head(first), df.tail(limit - first)])
+            footer = f"showing the first {first:,} and last {limit - first:,} of {total:,} rows"
+        if "headers" in df.columns and df["headers"].isna().all():
+            df = df.drop(columns=["headers"])
+        formats = getattr(self, "formats", None) or {}
+        for col in df.columns:
+            if col in formats:  # e.g. bytes shown as KiB/MiB, the frame keeps the number
+                df = df.assign(**{col: df[col].map(formats[col])})
+            elif pd.api.types.is_datetime64_any_dtype(df[col]):
+                df = df.assign(**{col: df[col].map(format_time)})
+        return df, footer
 
     def _notes(self, footer: str) -> list[str]:
         return [n for n in (getattr(self, "summary", None), footer) if n]
 
     def __repr__(self) -> str:
         head, footer = self._limited()
-        return "\n".join([repr(head), *self._notes(footer)])
+        lines = [repr(head)] if head is not None else []
+        return "\n".join([*lines, *self._notes(footer)])
 
     def _repr_html_(self) -> str:
         head, footer = self._limited()
         notes = "".join(f"<div><small>{html.escape(n)}</small></div>" for n in self._notes(footer))
-        return (head._repr_html_() or "") + notes
+        return ((head._repr_html_() or "") if head is not None else "") + notes
 
 
-def result_frame(df: pd.DataFrame, summary: str | None = None) -> ResultFrame:
-    """Wrap ``df`` (no copy) so it displays limited, with ``summary`` underneath."""
+def _cell_number() -> int | None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.execution_count if shell is not None else None
+
+
+def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, ...] = (),
+                 formats: dict | None = None) -> ResultFrame:
+    """Wrap ``df`` (no copy) so it displays limited, with ``summary`` underneath; ``formats``: column -> display text."""
     out = ResultFrame(df, copy=False)
     out.summary = summary
+    out.only = only
+    out.shown = False
+    out.quiet = None
+    out.formats = formats
     return out

@@ -10,20 +10,16 @@ only when a row is rendered.  Stopping (the Stop button, ``.stop()``, ``%js_clos
 
 from __future__ import annotations
 
-import time
-
 from ..admin.kvwatch import COLUMNS, STOPPED, KVWatcher
 from ..core.context import JSContext
 from .livetable import LiveTable
+from .tablestyle import format_time
 from .watchview import WatchView
 
 
 def format_ns(ns: int | None) -> str:
-    """Nanoseconds since the epoch as ``HH:MM:SS.mmm`` UTC (the table's time column)."""
-    if not ns:
-        return ""
-    secs, rest = divmod(ns, 1_000_000_000)
-    return time.strftime("%H:%M:%S", time.gmtime(secs)) + f".{rest // 1_000_000:03d}"
+    """Nanoseconds since the epoch as every table shows times: ``2026-11-28 17:15:06.665`` (UTC)."""
+    return format_time(ns) if ns else ""
 
 
 class KVWatch(WatchView):

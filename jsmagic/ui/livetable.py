@@ -13,46 +13,32 @@ Why it is built this way:
   and a final render always follows the last update: the shown state is never behind;
 - the header (title, status, events, rate) and the table are separate HTML widgets, so a
   status or rate change does not resend the table;
-- ``_repr_mimebundle_`` carries ``text/html`` of the current table beside the widget view,
-  and :meth:`LiveTable.display` keeps a display id that is refreshed on stop (and now and
-  then while quiet), so a saved notebook shows the last state where widgets do not render.
-
-Example::
-
-    t = LiveTable(["key", "value", "revision"], key="key", title="KV config", on_stop=watch.stop)
-    t.display()
-    t.upsert(("db.host", "pg2", 7))        # from the producer, any rate
-    t.set_status("reconnecting")
+- :meth:`LiveTable.display` keeps a display id: once the table ends, its output is replaced
+  by the static snapshot (:meth:`LiveTable.snapshot`, no widget view), so a saved notebook
+  shows the table, not "model not found"; while live, the bundle's ``text/html`` is
+  refreshed now and then.  Example: ``t = LiveTable(["key", "value"], key="key");
+  t.display(); t.upsert(("db.host", "pg2"))``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import html
 import itertools
 import time
+import weakref
 from typing import Any, Callable, Sequence
 
 from ..core.config import settings
+from ..core.units import plural
+from .tablestyle import cell as _cell
+from .tablestyle import table_html
 
 LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 _STATUS_COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781"}
-_CELL_MAX = 120  # characters of a value shown in a cell
 _RATE_WINDOW = 2.0  # seconds over which the events/s rate is measured
-
-
-def _cell(value: Any) -> str:
-    """A value as escaped, shortened cell text (the table is for looking, ``.df`` for data)."""
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray)):
-        text = repr(bytes(value))
-    else:
-        text = str(value)
-    if len(text) > _CELL_MAX:
-        text = text[: _CELL_MAX - 1] + "…"
-    return html.escape(text)
 
 
 class LiveTable:
@@ -121,6 +107,7 @@ class LiveTable:
         self._display = None
         self._stopped = False
         self._finished: tuple | None = None
+        self._ended_at = ""
         self._stop_result: Any = None
         # the widget: header + stop button, table underneath
         self._header = w.HTML(value=self._header_html())
@@ -161,6 +148,14 @@ class LiveTable:
         self._last_key = None
         self._changed()
 
+    def add_columns(self, names: Sequence[str]) -> None:
+        """More columns (e.g. JSON fields seen for the first time); earlier rows show them empty."""
+        new = [n for n in names if n not in self.columns]
+        if new:
+            self.columns.extend(new)
+            self._formatters.extend([None] * len(new))
+            self._changed()
+
     def set_status(self, status: str, note: str = "") -> None:
         """``live``, ``reconnecting``, ``stopped`` (or any short text), with an optional note."""
         if (status, note) != (self.status, self.note):
@@ -180,7 +175,8 @@ class LiveTable:
         import pandas as pd
 
         rows = self.rows()
-        return pd.DataFrame({c: [r[i] for r in rows] for i, c in enumerate(self.columns)}, columns=self.columns)
+        return pd.DataFrame({c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(self.columns)},
+                            columns=self.columns)
 
     def __len__(self) -> int:
         return len(self._rows) if self.key is not None else len(self._tail)
@@ -263,13 +259,15 @@ class LiveTable:
             self._table.value = table
 
     def _header_html(self) -> str:
+        """Live: ``● live · 1,200 events · 340/s · 12 rows``; ended: ``stopped at 17:15:06`` (no rate)."""
         colour = _STATUS_COLOURS.get(self.status, "#6e7781")
         note = f" — {html.escape(self.note)}" if self.note else ""
-        return (
-            f"<b>{html.escape(self.title)}</b> "
-            f"<span style='color:{colour}'>● {html.escape(self.status)}</span>{note} · "
-            f"{self.events:,} events · {self._rate:,.0f}/s · {len(self):,} rows"
-        )
+        title = f"<b>{html.escape(self.title)}</b> "
+        if self._finished is not None:  # a snapshot: when it ended, never "● live", no frozen rate
+            return (f"{title}<span style='color:{colour}'>■ {html.escape(self.status)} at {self._ended_at}</span>"
+                    f"{note} · {plural(self.events, 'event')} · {plural(len(self), 'row')}")
+        return (f"{title}<span style='color:{colour}'>● {html.escape(self.status)}</span>{note} · "
+                f"{plural(self.events, 'event')} · {self._rate:,.0f}/s · {plural(len(self), 'row')}")
 
     def _shown(self) -> list[tuple[tuple, bool, bool]]:
         """(row, muted, highlighted) for the rows to render, at most ``max_rows``."""
@@ -285,23 +283,21 @@ class LiveTable:
         return [(*self._rows[k], k == last) for k in keys]
 
     def _table_html(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
-        body = []
-        for row, muted, hot in self._shown():
-            style = "background:#fff3b0;" if hot else ""
-            style += "color:#8c959f;text-decoration:line-through;" if muted else ""
-            cells = "".join(
-                f"<td style='text-align:left'>{_cell(f(v) if f is not None and v is not None else v)}</td>"
-                for v, f in zip(row, self._formatters)
-            )
-            body.append(f"<tr style='{style}'>{cells}</tr>")
+        width = len(self.columns)
+        rows = (([_cell(f(v) if f is not None and v is not None else v)
+                  for v, f in zip(row + (None,) * (width - len(row)), self._formatters)],
+                 muted, hot) for row, muted, hot in self._shown())
         total = len(self)
         foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""
-        return f"<table class='jsmagic-live'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}"
+        return table_html(self.columns, rows) + foot
 
     def html(self) -> str:
         """A static HTML copy of the current state (what a saved notebook shows)."""
-        return f"<div class='jsmagic-live'><div>{self._header_html()}</div>{self._table_html()}</div>"
+        return f"<div class='jsmagic-live'><div style='margin-bottom:4px'>{self._header_html()}</div>{self._table_html()}</div>"
+
+    def snapshot(self) -> dict[str, str]:
+        """The output that replaces the widget once the table ended: static HTML and text, no widget view."""
+        return {"text/html": self.html(), "text/plain": repr(self)}
 
     # ---- display and stop ----------------------------------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -315,6 +311,9 @@ class LiveTable:
         from IPython.display import display
 
         self._display = display(self, display_id=True)
+        if not _SHOWN:
+            atexit.register(finish_all)  # kernel shutdown: snapshots where the frontend still listens
+        _SHOWN.add(self)
         self._last_static = time.monotonic()
         self._static_dirty = False
         return self
@@ -325,7 +324,10 @@ class LiveTable:
         self._last_static = time.monotonic()
         if self._display is not None:
             try:
-                self._display.update(self)
+                if self._finished is not None:  # ended: the widget view goes, the table stays in the file
+                    self._display.update(self.snapshot(), raw=True)
+                else:
+                    self._display.update(self)
             except Exception:  # no frontend (plain Python): nothing to refresh
                 pass
 
@@ -344,11 +346,17 @@ class LiveTable:
         self.finish()
         return result
 
+    def stopped_by(self, entry: Any) -> None:
+        """Let ``%js_close`` (or an unwatch) stop this table first, from the cell that closes (not the watch's task)."""
+        if entry is not None and getattr(entry, "stop", "absent") is None:
+            entry.stop = self.stop
+
     def finish(self, status: str = STOPPED, note: str | None = None) -> None:
         """Mark the table ended (by its producer, or by :meth:`stop`) and render it one last time."""
         if self._finished == (status, note if note is not None else self.note):
             return  # already shown as ended: no second final render
         self._finished = (status, note if note is not None else self.note)
+        self._ended_at = time.strftime("%H:%M:%S")
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
@@ -361,6 +369,7 @@ class LiveTable:
         self._rate = 0.0
         self.render()
         self.refresh_static()
+        _SHOWN.discard(self)
 
     @property
     def stopped(self) -> bool:
@@ -368,6 +377,19 @@ class LiveTable:
 
     def __repr__(self) -> str:
         return f"<LiveTable {self.title!r} {self.status}: {len(self):,} rows, {self.events:,} events>"
+
+
+_SHOWN: "weakref.WeakSet[LiveTable]" = weakref.WeakSet()  # displayed and not yet ended
+
+
+def finish_all(note: str = "kernel shut down") -> None:
+    """End every displayed table (the kernel is going away): each output becomes its snapshot."""
+    for table in list(_SHOWN):
+        try:
+            table.finish(note=note)
+        except Exception:  # the kernel's channels may already be gone: best effort
+            pass
+    atexit.unregister(finish_all)
 
 
 def _sort_key(key: Any) -> tuple:

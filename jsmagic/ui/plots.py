@@ -51,6 +51,10 @@ def plot_rate(rates: pd.DataFrame, title: str) -> Any:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title(title)
     ax.set_ylabel("messages per interval")
+    totals = rates.sum(axis=1).to_numpy()
+    if totals.max() > 100 * max(totals[totals > 0].min(), 1):  # bursty: small bars would be invisible
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylabel("messages per interval (log scale)")
     ax.set_xlabel("time (UTC)")
     if len(rates.columns) > 1 or rates.columns[0] != "messages":
         ax.legend(title=rates.columns.name)

@@ -1,9 +1,15 @@
-"""One progress line for long work (publish, replay, object transfers, big reads).
+"""One progress display for long work (publish, replay, object transfers, big reads).
 
 It stays invisible for short work: nothing shows until the work has lasted
-``JSMagic.progress_after`` seconds, then one line redraws in place at most four times a
-second (a display id in a notebook, ``\\r`` on a terminal).  Calling it costs a clock
-read, so hot loops may call it often.
+``JSMagic.progress_after`` seconds.  Then, in a notebook, a widget bar (the figures, the rate
+and the time left beside it) updated at most four times a second; in a terminal or a log,
+one text line redrawn with ``\\r``.  Calling it costs a clock read, so hot loops may call it
+often.
+
+The last line is the truth: :meth:`Progress.close` takes the final count (the rows of the
+frame, the messages acknowledged) and how the work ended, and replaces the bar with one
+text line, ``replaying ORDERS: 300,000 messages in 4.1s (73,000 messages/s) — done`` or
+``… — interrupted``.  A saved notebook keeps that line, not a widget it cannot show.
 """
 
 from __future__ import annotations
@@ -16,8 +22,14 @@ from ..core.config import settings
 from ..core.units import format_size
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
 class Progress:
-    """``progress(done, total)`` while working; ``progress.close()`` at the end.
+    """``progress(done, total)`` while working; ``progress.close(done=…, ended=…)`` at the end.
 
     ``unit`` is ``"bytes"`` (sizes shown in KiB/MiB) or a noun such as ``"messages"``.
     """
@@ -27,22 +39,37 @@ class Progress:
         self.started = time.monotonic()
         self._due = self.started + settings().progress_after
         self._handle: Any = None
+        self._bar: Any = None
         self._shown = False
         self.done = 0
+        self.final = ""
 
     def _fmt(self, n: float) -> str:
         return format_size(n) if self.unit == "bytes" else f"{n:,.0f} {self.unit}"
 
-    def text(self) -> str:
-        """The line as shown: ``label: done of total (pct%), rate/s``."""
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = f"{self._fmt(self.done / elapsed)}/s"
+    def _elapsed(self) -> float:
+        return max(time.monotonic() - self.started, 1e-9)
+
+    def figures(self) -> str:
+        """``1,200 of 5,000 messages (24%)`` (the unit once)."""
         if self.unit == "bytes":
             done = self._fmt(self.done) + (f" of {self._fmt(self.total)}" if self.total else "")
-        else:  # "1,200 of 5,000 messages", the unit once
+        else:
             done = f"{self.done:,.0f}" + (f" of {self.total:,.0f}" if self.total else "") + f" {self.unit}"
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        return f"{self.label}: {done}{pct}, {rate}"
+        return done + pct
+
+    def speed(self) -> str:
+        """``45,000 messages/s, 0:12 left`` (time left only when the total is known)."""
+        rate = self.done / self._elapsed()
+        left = ""
+        if self.total and rate > 0 and self.total > self.done:
+            left = f", {_clock((self.total - self.done) / rate)} left"
+        return f"{self._fmt(rate)}/s{left}"
+
+    def text(self) -> str:
+        """The line while working: ``label: done of total (pct%), rate/s, m:ss left``."""
+        return f"{self.label}: {self.figures()}, {self.speed()}"
 
     def __call__(self, done: float, total: float | None = None) -> None:
         self.done = done
@@ -52,29 +79,72 @@ class Progress:
         if now < self._due:
             return
         self._due = now + 0.25
-        self._show(self.text())
+        self._show()
 
-    def _show(self, text: str) -> None:
+    # ---- where it shows ------------------------------------------------------------------
+    @staticmethod
+    def _kernel() -> bool:
         try:
             from IPython import get_ipython
 
             shell = get_ipython()
         except ImportError:  # pragma: no cover - IPython is a dependency
-            shell = None
-        if shell is None or not hasattr(shell, "kernel"):
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-        elif self._handle is None:
-            from IPython.display import display
+            return False
+        return shell is not None and hasattr(shell, "kernel")
 
-            self._handle = display({"text/plain": text}, raw=True, display_id=True)
+    def _show(self) -> None:
+        if not self._kernel():
+            self._line(self.text())
+        elif self._handle is None:
+            self._open_bar()
         else:
-            self._handle.update({"text/plain": text}, raw=True)
+            self._update_bar()
         self._shown = True
 
-    def close(self, final: str | None = None) -> None:
-        """Replace the line by ``final`` (default: the figures and "done"), if it was ever shown."""
-        if self._shown:
-            self._show(final or self.text() + " — done")
-            if self._handle is None:
-                sys.stderr.write("\n")
+    def _line(self, text: str, end: str = "") -> None:
+        """Redraw the terminal line (padded over a longer previous one)."""
+        width = getattr(self, "_width", 0)
+        sys.stderr.write("\r" + text.ljust(width) + end)
+        sys.stderr.flush()
+        self._width = len(text)
+
+    def _open_bar(self) -> None:
+        import ipywidgets as w
+        from IPython.display import display
+
+        self._bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="240px"))
+        self._label = w.HTML()
+        box = w.HBox([w.HTML(f"<b>{self.label}</b>&nbsp;"), self._bar, self._label])
+        self._update_bar()
+        bundle = dict(box._repr_mimebundle_() or {})
+        bundle["text/plain"] = self.text()  # what a log or a non-widget frontend shows
+        self._box = box
+        self._handle = display(bundle, raw=True, display_id=True)
+
+    def _update_bar(self) -> None:
+        if self.total:
+            self._bar.bar_style = ""
+            self._bar.value = min(self.done / self.total, 1.0)
+        else:  # unknown total: a full, pale bar that still moves its figures
+            self._bar.bar_style = "info"
+            self._bar.value = 1.0
+        self._label.value = f"&nbsp;{self.figures()} · {self.speed()}"
+
+    def close(self, final: str | None = None, *, done: float | None = None, ended: str = "done") -> None:
+        """End the display with the true figures: ``done`` (the final count) and ``ended`` ("done", "interrupted", "failed").
+
+        ``final`` replaces the whole line.  Nothing is shown when the bar never was.
+        """
+        if done is not None:
+            self.done = done
+        elapsed = self._elapsed()
+        rate = f" ({self._fmt(self.done / elapsed)}/s)" if elapsed >= 0.5 else ""
+        self.final = final or f"{self.label}: {self._fmt(self.done)} in {elapsed:.1f}s{rate} — {ended}"
+        if not self._shown:
+            return
+        if self._handle is None:
+            self._line(self.final, end="\n")
+            return
+        self._handle.update({"text/plain": self.final}, raw=True)  # the widget goes; the line stays in the file
+        for widget in (*self._box.children, self._box):  # no comm left open per progress bar
+            widget.close()

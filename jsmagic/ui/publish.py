@@ -55,5 +55,13 @@ def _batches(result: PublishResult) -> str:
 
 
 def publish_frame(result: PublishResult) -> ResultFrame:
-    """The acks as the notebook shows them: limited rows, the summary underneath (``.summary``)."""
-    return result_frame(result.frame(), summary_text(result))
+    """The acks, shown as the summary plus only the failures and duplicates (every ack stays in the frame).
+
+    With ``--count`` a line is sent many times: a ``message`` column (1-based, ``{{Count}}``'s
+    number) leads, so each row says which message it was.
+    """
+    df = result.frame()
+    ref = result.ref_name
+    if len(df) and ref in df.columns and not df[ref].is_unique:
+        df.insert(0, "message", range(1, len(df) + 1))
+    return result_frame(df, summary_text(result), only=("error", "duplicate"))

@@ -8,13 +8,29 @@ as a stream's subject count); this module turns them into what ``%js_stream info
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from nats.js import api
 
 from ..admin.consumers import consumer_row
 from ..admin.streamconfig import FEATURES
 from ..core.units import format_duration, format_size
+
+
+class Sequences(NamedTuple):
+    """A consumer position as natscli shows it: the consumer's own sequence (it counts redeliveries) and the stream's."""
+
+    consumer_seq: int
+    stream_seq: int
+
+    @classmethod
+    def of(cls, seqs: Any) -> "Sequences":
+        return cls(int(getattr(seqs, "consumer_seq", 0) or 0), int(getattr(seqs, "stream_seq", 0) or 0))
+
+    def __repr__(self) -> str:
+        return f"consumer seq {self.consumer_seq:,}, stream seq {self.stream_seq:,}"
+
+    __str__ = __repr__
 
 
 class Report(dict):
@@ -30,11 +46,16 @@ class Report(dict):
         for section, fields in self.items():
             lines.append(f"\n{section}:")
             width = max((len(k) for k in fields), default=0)
-            lines.extend(f"  {k.rjust(width)}: {v}" for k, v in fields.items())
+            lines.extend(f"  {k.rjust(width)}: {_readable(v)}" for k, v in fields.items())
         return "\n".join(lines)
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(repr(self))
+
+
+def _readable(value: Any) -> Any:
+    """Counts with thousands separators (``1,200``); everything else as it is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def shown(key: str, value: Any) -> str:
@@ -117,13 +138,38 @@ def consumer_report(ci: api.ConsumerInfo) -> Report:
         "replay": shown("", c.replay_policy),
     }
     row = consumer_row(ci)
-    state = {
-        "pending": f"{row['pending']:,}",
-        "ack pending": f"{row['ack_pending']:,}",
-        "redelivered": f"{row['redelivered']:,}",
+    state = {  # numbers stay numbers, for code that checks them; the report prints them readably
+        "pending": row["pending"],
+        "ack pending": row["ack_pending"],
+        "redelivered": row["redelivered"],
         "waiting pulls": row["waiting"],
-        "last delivered": f"stream seq {row['delivered_seq']}",
-        "ack floor": f"stream seq {row['ack_floor_seq']}",
+        "last delivered": Sequences.of(ci.delivered),
+        "ack floor": Sequences.of(ci.ack_floor),
         "last active": row["last_active"],
     }
     return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)
+
+
+class Brief(Report):
+    """A report shown as one line (``%js_stream add``); the sections stay in the dict, ``info`` shows them."""
+
+    def __init__(self, line: str, report: Report):
+        super().__init__(report.title, dict(report), raw=report.raw)
+        self.line = line
+
+    def __repr__(self) -> str:
+        return self.line
+
+
+def stream_brief(si: api.StreamInfo, num_subjects: int | None = None) -> Brief:
+    """``Stream ORDERS: subjects orders.>; limits retention, file storage, 1 replica; max age 7d``."""
+    report = stream_report(si, num_subjects)
+    config = report["Configuration"]
+    limits = [f"{k} {v}" for k, v in config.items()
+              if k in ("max messages", "max per subject", "max bytes", "max age", "max message size")
+              and v not in ("unlimited", "-", "0s", "unlimited age")]
+    replicas = config["replicas"]
+    line = (f"Stream {si.config.name}: subjects {config['subjects'] or '-'}; {config['retention']} retention, "
+            f"{config['storage']} storage, {replicas} replica{'s' if replicas != 1 else ''}"
+            + (f"; {', '.join(limits)}" if limits else "") + f" — %js_stream info {si.config.name} for the rest")
+    return Brief(line, report)

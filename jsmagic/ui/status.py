@@ -42,13 +42,12 @@ class Status:
         out = [head + self.connection, f"state: {self.state}"]
         if self.jetstream and self.streams is not None:
             lim = self.limits
-            out.append(
-                "account: "
-                f"streams {_limit(self.streams, lim.get('max_streams'))}, "
-                f"consumers {_limit(self.consumers, lim.get('max_consumers'))}, "
-                f"memory {_limit(self.memory, lim.get('max_memory'), format_size)}, "
-                f"storage {_limit(self.storage, lim.get('max_storage'), format_size)}"
-            )
+            out += [  # one figure per line: nothing wraps mid-word in a narrow output
+                f"account: streams {_limit(self.streams, lim.get('max_streams'))}",
+                f"         consumers {_limit(self.consumers, lim.get('max_consumers'))}",
+                f"         memory {_limit(self.memory, lim.get('max_memory'), format_size)}",
+                f"         storage {_limit(self.storage, lim.get('max_storage'), format_size)}",
+            ]
         elif self.jetstream is False:
             out.append("account: JetStream not enabled")
         if self.background:
@@ -67,7 +66,7 @@ class Status:
     def _repr_html_(self) -> str:
         import html
 
-        return "<pre>" + html.escape(repr(self)) + "</pre>"
+        return "<pre style='white-space:pre-wrap;word-break:normal'>" + html.escape(repr(self)) + "</pre>"
 
 
 class Statuses(list):
@@ -79,7 +78,7 @@ class Statuses(list):
     def _repr_html_(self) -> str:
         import html
 
-        return "<pre>" + html.escape(repr(self)) + "</pre>"
+        return "<pre style='white-space:pre-wrap;word-break:normal'>" + html.escape(repr(self)) + "</pre>"
 
 
 async def collect_all(contexts: list[JSContext], current: JSContext) -> Status | Statuses:

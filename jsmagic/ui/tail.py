@@ -19,8 +19,9 @@ from ..reading.frames import Chunk
 from ..reading.selection import Selection
 from .livetable import LiveTable
 
-COLUMNS = ["seq", "subject", "time", "size", "data"]
+COLUMNS = ["seq", "subject", "time", "size"]  # then one column per JSON field (as a replay), or data
 SHOWN = 50  # rows rendered (newest first); .df keeps every row
+MAX_FIELDS = 12  # JSON fields shown as columns; further ones stay in .df
 
 
 class Follow:
@@ -31,11 +32,13 @@ class Follow:
         self.sel = self.live.sel
         self.table = LiveTable(COLUMNS, title=f"{sel.stream} (follow)", tail=SHOWN, max_rows=SHOWN,
                                on_stop=self.live.stop)
+        self.fields: list[str] = []  # payload columns shown, in the order first seen
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> "Follow":
         """Start reading in the background (returns at once)."""
         self.live.start(describe=self.describe)
+        self.table.stopped_by(self.live.entry)
         return self
 
     def stop(self) -> "Follow":
@@ -84,12 +87,23 @@ class Follow:
                     continue
                 data = None if self.sel.headers_only else decode_value(chunk.payload(i), "auto")
                 t = pd.Timestamp(int(chunk.time_ns[i]), unit="ns", tz="UTC")
-                shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), data))
+                shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), *self._fields(data)))
         for k, row in enumerate(shown):
             self.table.append(row, count=(n - len(shown) + 1) if k == 0 else 1)
         if self.live.dropped:  # .df is capped: say how much of the tail it no longer holds
             note = f".df: oldest {self.live.dropped:,} dropped (JSMagic.follow_max_rows)"
             self.table.set_status(self.table.status, note)
+
+    def _fields(self, data) -> tuple:
+        """The payload as cells: JSON object fields as columns (as a replay splits them), else one ``data`` cell."""
+        if self.sel.headers_only:
+            return ()
+        values = data if isinstance(data, dict) else {"data": data}
+        new = [k for k in values if k not in self.fields][: max(0, MAX_FIELDS - len(self.fields))]
+        if new:
+            self.fields.extend(new)
+            self.table.add_columns(new)
+        return tuple(values.get(f) for f in self.fields)
 
     @property
     def df(self) -> pd.DataFrame:

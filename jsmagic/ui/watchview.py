@@ -22,6 +22,7 @@ class WatchView:
     async def start(self) -> "WatchView":
         """Start the watcher (errors surface in the cell); it then runs in the background."""
         await self.watcher.start()
+        self.table.stopped_by(self.watcher.entry)
         return self
 
     def stop(self) -> None:

@@ -49,7 +49,8 @@ def test_add_ls_info(shell, nc, stream):
 
     info = shell.run_line_magic("js_consumer", f"info {stream} worker")
     assert info["Configuration"]["ack wait"] == "30s"
-    assert info["State"]["pending"] == "6"
+    assert info["State"]["pending"] == 6  # numbers, for code that checks them
+    assert info["State"]["last delivered"].stream_seq == info["State"]["ack floor"].stream_seq == 0
     assert info.raw.name == "worker" and info.raw.num_pending == 6
 
 

@@ -101,6 +101,18 @@ class Lab:
         self.log.close()
 
 
+def lab_env(server, tmp_path: Path) -> dict[str, str]:
+    """The environment JupyterLab and its kernels get: NATS_URL of ``server``, isolated Jupyter dirs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "JUPYTER"))}
+    env.update(
+        NATS_URL=server.url,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+    )
+    return env
+
+
 def put_from_another_process(url: str, bucket: str, key: str, value: str) -> None:
     """A separate program writing to the bucket (plain nats-py, its own connection)."""
     code = (
@@ -120,14 +132,7 @@ def test_kv_watch_widget_renders_and_follows_another_writer(fresh_server, tmp_pa
     root = tmp_path / "nb"
     root.mkdir()
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "JUPYTER"))}
-    env.update(
-        NATS_URL=fresh_server.url,
-        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
-        IPYTHONDIR=str(tmp_path / "ipython"),
-    )
-    lab = Lab(root, env)
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
     try:
         lab.wait_ready()
         with sync_playwright() as pw:
@@ -165,9 +170,9 @@ def test_kv_watch_widget_renders_and_follows_another_writer(fresh_server, tmp_pa
         lab.stop()
 
 
-def run_notebook_in_lab(page, lab: Lab) -> None:
-    """Open the notebook, wait for its kernel, run all cells, wait until every cell ran."""
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={lab.token}", wait_until="domcontentloaded")
+def open_in_lab(page, lab: Lab, name: str) -> None:
+    """Open a notebook and wait until its kernel is idle."""
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}", wait_until="domcontentloaded")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=60_000)
     page.wait_for_function(
         """() => { const w = window.jupyterapp.shell.currentWidget;
@@ -175,8 +180,13 @@ def run_notebook_in_lab(page, lab: Lab) -> None:
                    return k && k.status === 'idle'; }""",
         timeout=60_000,
     )
+
+
+def run_notebook_in_lab(page, lab: Lab, notebook: Path = NOTEBOOK) -> None:
+    """Open the notebook, wait for its kernel, run all cells, wait until every cell ran."""
+    open_in_lab(page, lab, notebook.name)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    n_code = sum(1 for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code")
+    n_code = sum(1 for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
     page.wait_for_function(
         """(n) => { const w = window.jupyterapp.shell.currentWidget;
                     const cells = w.content.widgets.filter(c => c.model.type === 'code');
@@ -210,3 +220,90 @@ def save_screenshot(page, table, tmp_path: Path) -> Path:
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     return shot
+
+
+# ---- a saved notebook reopened: the stopped views are tables, not "model not found" -------------
+
+VIEWS = [
+    "%load_ext jsmagic\n%js_connect",
+    "%js_stream add VIEWS --subjects 'views.>'\n"
+    + "\n".join(f"%js_publish views.{u} '{{\"user\": \"{u}\", \"clicks\": {n}}}'" for n, u in enumerate(["ann", "bob", "cy"])),
+    "%js_kv add shots\n%js_kv put shots colour green\n%js_kv put shots size 42",
+    "w = %js_kv watch shots",
+    "t = %js_consume VIEWS --all --follow",
+]
+STOP_BUTTON = ".jp-OutputArea-output .widget-button"
+
+
+def test_a_saved_notebook_reopens_with_its_tables(fresh_server, tmp_path):
+    """Live watch and follow tail in Lab; Stop clicked; saved; kernel shut down; reopened in a new kernel."""
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    nb = root / "views.ipynb"
+    nb.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                  for c in VIEWS],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+    shots = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab, nb)
+                for text, name in (("colour", "live-kv-watch.png"), ("views.ann", "live-follow-tail.png")):
+                    scroll_to(page, text)
+                    page.wait_for_function(  # the live header, in the widget view
+                        "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))",
+                        arg=[".jp-OutputArea-output .widget-html", "● live"], timeout=20_000)
+                    page.screenshot(path=str(shots / name))
+                # the Stop buttons: each output becomes its static snapshot (no widget left)
+                for _ in range(2):
+                    page.locator(STOP_BUTTON).first.click()
+                    page.wait_for_timeout(500)
+                page.wait_for_function(
+                    "(sel) => document.querySelectorAll(sel).length === 0", arg=WIDGET_TABLE, timeout=20_000)
+                page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+                page.wait_for_function(
+                    "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=20_000)
+                page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+                page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                page.wait_for_timeout(1000)
+
+                saved = json.loads(nb.read_text())
+                for cell in saved["cells"][3:5]:
+                    for out in cell["outputs"]:
+                        assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), out
+
+                open_in_lab(page, lab, nb.name)  # a new kernel; the file's outputs as saved
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.jp-OutputArea-output table.jsmagic-live')]"
+                    ".some(t => t.innerText.includes('colour'))", timeout=30_000)
+                body = page.locator(".jp-Notebook").inner_text()
+                assert "model not found" not in body and "Error displaying widget" not in body
+                assert "stopped at" in body and "views.cy" in body and "● live" not in body
+                scroll_to_any(page, "colour")
+                page.screenshot(path=str(shots / "reopened-notebook.png"))
+                print(f"screenshots: {sorted(p.name for p in shots.glob('*.png'))} in {shots}")
+                for p in shots.glob("*.png"):
+                    assert p.stat().st_size > 10_000
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+
+
+def scroll_to_any(page, text: str) -> None:
+    """Scroll the first output table holding ``text`` (static or widget) into view."""
+    page.evaluate(
+        "(t) => { const e = [...document.querySelectorAll('.jp-OutputArea-output table')]"
+        ".find(e => e.innerText.includes(t)); if (e) e.scrollIntoView({block: 'center'}); }", text)

@@ -134,8 +134,9 @@ def test_interrupt_1m_replay(kernel, monitored, big_stream):
     res = kernel.run(f"%js_consume {big_stream} -o part", timeout=120, allow_error=True)
     watcher.join()
     took = time.monotonic() - started
-    assert res.status == "ok", res.error_text  # a partial result, not a failed cell
-    assert "Interrupted: kept" in res.stdout
+    # the cell fails (Run All stops there), saying what was kept and where
+    assert res.status == "error" and "Interrupted:" in res.error_text and "kept in part" in res.error_text
+    assert "Traceback" not in res.error_text
     n, ordered = json.loads(kernel.run(
         "import json; print(json.dumps([len(part), part['seq'].tolist() == list(range(1, len(part) + 1)) "
         "and part['i'].tolist() == list(range(len(part)))]))"
@@ -143,6 +144,9 @@ def test_interrupt_1m_replay(kernel, monitored, big_stream):
     # about what had arrived: the server had delivered 100k, of which two pull batches (10k) may be on
     # the wire and some in nats-py's queue; before the fix up to 10 batches (50k) received were dropped
     assert 75_000 <= n < N_REPLAY and ordered
+    # the progress display's last line is the true count, and says it was interrupted
+    last = [m["content"]["data"]["text/plain"] for m in res.messages if m["msg_type"] == "update_display_data"][-1]
+    assert f"{big_stream}: {n:,} messages in" in last and last.endswith("— interrupted"), last
     assert "interrupted" in kernel.run("print(part.summary)").stdout
     assert stream_state(monitored, big_stream) == (N_REPLAY, 0)  # nothing removed, no consumer left
     assert_nothing_left(kernel, monitored, name, subs_before, state_before)
@@ -157,11 +161,10 @@ def test_interrupt_100k_publish(kernel, monitored):
     subs_before, state_before = server_subs(monitored, name), kernel_state(kernel)
     kernel.run(f"body = '\\n'.join('{{\"i\": %d}}' % i for i in range({N_PUBLISH}))")
     watcher = interrupt_when(kernel, lambda: stream_state(monitored, stream)[0] >= 20_000, settle=0.05)
-    res = kernel.run(f"acks = get_ipython().run_cell_magic('js_publish', '{stream.lower()}.x', body)",
+    res = kernel.run(f"get_ipython().run_cell_magic('js_publish', '{stream.lower()}.x -o acks', body)",
                      timeout=120, allow_error=True)
     watcher.join()
-    assert res.status == "ok", res.error_text
-    assert "Interrupted" in res.stdout
+    assert res.status == "error" and "Interrupted:" in res.error_text and "kept in acks" in res.error_text
     acked, sent, summary = json.loads(kernel.run(
         "import json; print(json.dumps([int(acks.seq.notna().sum()), len(acks), acks.summary]))"
     ).stdout)
@@ -174,6 +177,48 @@ def test_interrupt_100k_publish(kernel, monitored):
     assert_nothing_left(kernel, monitored, name, subs_before, state_before)
     assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").result
     print(f"100k publish interrupted: sent {sent:,}, acked {acked:,}, stored {stored:,}, not sent {N_PUBLISH - sent:,}")
+
+
+def run_queued(kernel, first: str, then: str, ready, settle: float = 0.0) -> tuple[dict, dict]:
+    """Queue two cells as Run All does (stop on error), interrupt the first once ``ready()``: both replies."""
+    watcher = interrupt_when(kernel, ready, settle=settle)
+    ids = [kernel.kc.execute(first, stop_on_error=True), kernel.kc.execute(then, stop_on_error=True)]
+    replies = {}
+    deadline = time.monotonic() + 120
+    while len(replies) < 2 and time.monotonic() < deadline:
+        msg = kernel.kc.get_shell_msg(timeout=120)
+        if msg["parent_header"].get("msg_id") in ids:
+            replies[msg["parent_header"]["msg_id"]] = msg["content"]
+    watcher.join()
+    with contextlib.suppress(Exception):  # drop the queued cells' iopub traffic
+        while True:
+            kernel.kc.get_iopub_msg(timeout=0.5)
+    return replies[ids[0]], replies[ids[1]]
+
+
+def test_an_interrupt_stops_run_all_mid_replay_and_mid_publish(kernel, monitored, big_stream):
+    """Kernel -> Interrupt during a replay, then during a publish: the cell fails, the next one never runs."""
+    name = connect(kernel, monitored)
+    subs_before, state_before = server_subs(monitored, name), kernel_state(kernel)
+    first, second = run_queued(kernel, f"%js_consume {big_stream}", "ran_after_replay = True",
+                               lambda: delivered(monitored, big_stream) >= 50_000)
+    assert first["status"] == "error" and first["ename"] == "InterruptedWithResult", first
+    assert second["status"] == "aborted", "the cell queued after the interrupted replay ran"
+    kept = json.loads(kernel.run("import jsmagic, json; print(json.dumps([len(jsmagic.last_result()), "
+                                 "'ran_after_replay' in dir()]))").stdout)
+    assert 0 < kept[0] < N_REPLAY and kept[1] is False
+    assert stream_state(monitored, big_stream) == (N_REPLAY, 0)
+
+    stream = f"RUNALL{uuid.uuid4().hex[:6].upper()}"
+    asyncio.run(_js(monitored.url, lambda js: js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"])))
+    first, second = run_queued(kernel, f"%%js_publish {stream.lower()}.x --count {N_PUBLISH}\n{{\"n\": {{{{Count}}}}}}",
+                               "ran_after_publish = True", lambda: stream_state(monitored, stream)[0] >= 5_000)
+    assert first["status"] == "error" and first["ename"] == "InterruptedWithResult", first
+    assert second["status"] == "aborted", "the cell queued after the interrupted publish ran"
+    acked, ran = json.loads(kernel.run("print(json.dumps([int(jsmagic.last_result().seq.notna().sum()), "
+                                       "'ran_after_publish' in dir()]))").stdout)
+    assert 0 < acked <= stream_state(monitored, stream)[0] < N_PUBLISH and ran is False
+    assert_nothing_left(kernel, monitored, name, subs_before, state_before)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,65 @@
+"""The release: a wheel and an sdist that ``twine check`` passes, installed in a fresh venv, running the tour.
+
+``python -m build`` builds both (in its own isolated build environment, as a release
+would); the wheel is installed with nothing else of the developer's into a new venv
+(only ipykernel and nbclient beside it, to execute a notebook), and the tour runs there
+against the embedded nats-server the wheel brings.  ``pip install jsmagic`` stays light:
+no JupyterLab, Arrow, polars, dask or matplotlib without their extras.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import jsmagic
+
+from .course.test_binder import clean_env, sh
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("jupyterlab", "pyarrow", "polars", "dask", "matplotlib")
+
+
+def test_wheel_and_sdist_install_in_a_fresh_venv_and_run_the_tour(tmp_path):
+    dist = tmp_path / "dist"
+    out = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    wheels, sdists = list(dist.glob("*.whl")), list(dist.glob("*.tar.gz"))
+    assert len(wheels) == 1 and len(sdists) == 1
+    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and check.stdout.count("PASSED") == 2, check.stdout + check.stderr
+
+    # one version, in jsmagic/__init__.py: the wheel's metadata and the changelog agree with it
+    with zipfile.ZipFile(wheels[0]) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert re.search(rf"^Version: {re.escape(jsmagic.__version__)}$", meta, re.M)
+    assert f"## {jsmagic.__version__}" in (REPO / "CHANGELOG.md").read_text()
+    core = [line for line in meta.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert core and not [d for d in core if any(h in d.lower() for h in HEAVY)], core
+    for extra in ("parquet", "polars", "dask", "plot", "lab"):
+        assert f"Provides-Extra: {extra}" in meta
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = clean_env(tmp_path, venv)
+    py = str(venv / "bin" / "python")
+    sh([py, "-m", "pip", "install", "-q", str(wheels[0]), "ipykernel", "nbclient", "nbformat"], tmp_path, env, 600)
+    where = sh([py, "-c", "import jsmagic; print(jsmagic.__file__, jsmagic.__version__)"], tmp_path, env, 60)
+    assert str(venv) in where and jsmagic.__version__ in where
+
+    executed = tmp_path / "tour.ipynb"
+    sh([py, "-m", "jsmagic.notebook", str(REPO / "notebooks" / "00-tour.ipynb"), str(executed)], tmp_path, env, 300)
+    nb = nbformat.read(executed, as_version=4)
+    shown = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "embedded nats-server" in shown and "ORDERS: 3 rows; seq 1–3" in shown

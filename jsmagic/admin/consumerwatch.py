@@ -53,6 +53,7 @@ class ConsumerWatcher:
         self.status, self.note = LIVE, ""
         self.entry: Any = None
         self.task: asyncio.Task | None = None
+        self._stopping = False
 
     async def start(self) -> "ConsumerWatcher":
         """Check the consumer exists (a typo is an error now), take the first sample, then poll in the background."""
@@ -80,7 +81,7 @@ class ConsumerWatcher:
 
     async def _run(self) -> None:
         try:
-            while True:
+            while not self._stopping:  # a flag as well as the cancel: Python 3.11's wait_for can swallow one
                 due = time.monotonic() + self.every
                 try:
                     await self._poll()
@@ -97,6 +98,7 @@ class ConsumerWatcher:
 
     def stop(self) -> None:
         """Stop polling (the series is kept)."""
+        self._stopping = True
         if self.task is not None and not self.task.done():
             self.task.cancel()
         else:

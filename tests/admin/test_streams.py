@@ -47,7 +47,9 @@ def test_add_with_human_units_then_ls_and_info(shell, nc, name):
     assert row["messages"] == 5 and row["first_seq"] == 1 and row["last_seq"] == 5
     assert row["subjects"] == f"{name}.>" and row["consumers"] == 0 and row["bytes"] > 0
     assert row["last_time"] >= row["first_time"]
-    assert "size" not in df.columns and f"{row['bytes']} B" in repr(df)  # bytes once: a number, shown readable
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 100_000):
+        shown = repr(df)
+    assert "size" not in df.columns and f"{row['bytes']} B" in shown  # bytes once: a number, shown readable
     assert "stream(s)" in df.summary and "message(s)" in df.summary
 
     core = context().run(streams.list_streams())  # the core: numbers only, no display column or footer

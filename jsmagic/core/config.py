@@ -38,6 +38,10 @@ class JSMagic(Configurable):
         20_000, help="Publishes in flight before %%js_publish waits for acks."
     ).tag(config=True)
     fetch_batch = Int(5_000, help="Messages asked for per pull request when replaying.").tag(config=True)
+    bulk_replay = Bool(
+        True,
+        help="Replay through the bulk reader (its own connection, frames parsed in bulk); False: through nats-py.",
+    ).tag(config=True)
     max_render_rate = Float(10.0, help="Most renders per second of a live widget.").tag(config=True)
     events_cap = Int(100_000, help="Events kept by a live watch's .events frame.").tag(config=True)
     progress_after = Float(1.5, help="Seconds before long work shows a progress bar.").tag(config=True)

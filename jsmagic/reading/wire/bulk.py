@@ -68,6 +68,8 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
             finally:
                 await lifecycle.delete(ctx, sel.stream, name)
             if outcome == DONE or collector.done:
+                if progress is not None:
+                    progress(collector.kept, collector.kept)  # the last figure is the true count
                 return False
             if not _resumable(sel) or resumes >= MAX_RESUMES:
                 return True
@@ -193,12 +195,14 @@ class _Reader:
         return fr
 
     def _add(self, fr: Frames, data: bytes, collector: Collector) -> None:
+        replies = list(fr.pieces(data, "reply"))
         if self.ack is None:
-            self.ack = AckFormat(fr.replies[0])
-        nums = self.ack.numbers(fr.replies)
+            self.ack = AckFormat(replies[0])
+        nums = self.ack.numbers(replies)
+        del replies
         seq, ts = nums[:, 1], nums[:, 3]
-        subjects = list(map(self.names.__getitem__, fr.subjects))
-        headers = headers_column(fr.headers)
+        subjects = list(map(self.names.__getitem__, fr.pieces(data, "subject")))
+        headers = headers_column(fr, data)
         if self.headers_only:
             sizes = np.array([int((h or {}).pop("Nats-Msg-Size", 0)) for h in headers], dtype=np.int64)
             headers, buf = [h or None for h in headers], b""

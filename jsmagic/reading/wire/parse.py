@@ -1,13 +1,13 @@
 """MSG/HMSG frames read out of a receive buffer, a whole buffer per call.
 
-:func:`parse` walks the protocol ops in ``data`` and returns how many bytes it used
-(an op cut at the end of the buffer waits for the next call) and a :class:`Frames`:
-the data messages of our subscription as parallel lists (subject, reply subject,
-header block, payload span), plus what else came: PINGs to answer, ``-ERR`` lines and
-status messages (``100`` heartbeat, ``404``/``408``/``409`` ends of pull requests,
-``503`` no responders).  Payloads are not copied here: :meth:`Frames.joined` joins their
-spans into one buffer in a single C-level pass.  :func:`ack_numbers` turns all the
-``$JS.ACK`` reply subjects of a batch into an int64 array with one ``np.fromstring``.
+:func:`parse` returns how many bytes of ``data`` it used (an op cut at the end of the
+buffer waits for the next call) and a :class:`Frames`.  Runs of data messages are found
+by :func:`jsmagic.reading.wire.scan.scan` with array operations; only what breaks a run
+(a PING, an INFO, ``-ERR``, a status message: ``100`` heartbeat, ``404``/``408``/``409``
+ends of pull requests, ``503`` no responders) is read op by op here.  Frames keep
+*spans* into ``data``: payloads are joined in one C-level pass (:meth:`Frames.joined`),
+subjects mapped to shared strings, and all ``$JS.ACK`` reply subjects of a batch turned
+into an int64 array with one ``np.fromstring`` (:class:`AckFormat`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import numpy as np
 
 from ...core.errors import JSMagicError
 from ..frames import SEP
+from .scan import scan
+
+_SPANS = ("subject", "reply", "header", "payload")
 
 
 class ProtocolError(Exception):
@@ -34,80 +37,106 @@ class Status:
     headers: dict
 
 
-@dataclasses.dataclass
 class Frames:
-    """What one :func:`parse` call found, in arrival order per kind."""
+    """What one :func:`parse` call found: data messages as spans into the buffer, and the rest."""
 
-    subjects: list = dataclasses.field(default_factory=list)
-    replies: list = dataclasses.field(default_factory=list)
-    headers: list = dataclasses.field(default_factory=list)  # raw header block or None
-    starts: list = dataclasses.field(default_factory=list)
-    ends: list = dataclasses.field(default_factory=list)
-    statuses: list = dataclasses.field(default_factory=list)
-    errors: list = dataclasses.field(default_factory=list)
-    pings: int = 0
+    def __init__(self) -> None:
+        self._parts: dict[str, list] = {f"{k}{e}": [] for k in _SPANS for e in "ab"}
+        self._single: dict[str, list] = {k: [] for k in self._parts}
+        self.statuses: list[Status] = []
+        self.errors: list[str] = []
+        self.pings = 0
+        self.n = 0
+        self.spans: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.n
+
+    def add_run(self, spans: Any, k: int, j: int) -> None:
+        self._flush_single()
+        for name in _SPANS:
+            a, b = getattr(spans, name)
+            self._parts[name + "a"].append(a[k:j])
+            self._parts[name + "b"].append(b[k:j])
+        self.n += j - k
+
+    def add_one(self, **spans: tuple[int, int]) -> None:
+        for name, (a, b) in spans.items():
+            self._single[name + "a"].append(a)
+            self._single[name + "b"].append(b)
+        self.n += 1
+
+    def _flush_single(self) -> None:
+        if self._single["subjecta"]:
+            for key, values in self._single.items():
+                self._parts[key].append(np.array(values, dtype=np.int64))
+                values.clear()
+
+    def done(self) -> "Frames":
+        self._flush_single()
+        self.spans = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in self._parts.items()}
+        return self
+
+    def pieces(self, data: bytes, name: str, view: bool = False) -> Any:
+        """An iterator over the ``name`` span of every message (bytes, or memoryviews with ``view``)."""
+        a, b = self.spans[name + "a"].tolist(), self.spans[name + "b"].tolist()
+        return map((memoryview(data) if view else data).__getitem__, map(slice, a, b))
 
     def joined(self, data: bytes) -> bytes:
         """Every payload, joined with :data:`frames.SEP` (the layout of a Chunk's buffer)."""
-        mv = memoryview(data)
-        return SEP.join(map(mv.__getitem__, map(slice, self.starts, self.ends)))
+        return SEP.join(self.pieces(data, "payload", view=True))
 
-    def sizes(self) -> np.ndarray:
-        return np.subtract(self.ends, self.starts, dtype=np.int64) if self.starts else np.zeros(0, np.int64)
+    def sizes(self, name: str = "payload") -> np.ndarray:
+        return self.spans[name + "b"] - self.spans[name + "a"]
 
 
 def parse(data: bytes, sid: bytes) -> tuple[int, Frames]:
     """Parse the complete ops at the start of ``data``; messages of other sids are skipped."""
     fr = Frames()
-    subjects, replies, headers, starts, ends = fr.subjects, fr.replies, fr.headers, fr.starts, fr.ends
-    find, size = data.find, len(data)
-    p = 0
+    spans = scan(data, sid)
+    p, size = 0, len(data)
     while p < size:
-        e = find(b"\r\n", p)
-        if e < 0:
+        k = spans.at(p)
+        if k >= 0:
+            j = spans.run(k)
+            fr.add_run(spans, k, j)
+            p = int(spans.end[j - 1])
+            continue
+        nxt = _one(data, p, sid, fr)
+        if nxt < 0:
             break
-        op = data[p]
-        if op == 77 and data[p + 1] == 83:  # MSG <subject> <sid> [reply] <size>
-            parts = data[p + 4 : e].split(b" ")
-            end = e + 2 + int(parts[-1])
-            if end + 2 > size:
-                break
-            if parts[1] == sid and len(parts) == 4:
-                subjects.append(parts[0])
-                replies.append(parts[2])
-                headers.append(None)
-                starts.append(e + 2)
-                ends.append(end)
-            p = end + 2
-        elif op == 72:  # HMSG <subject> <sid> [reply] <header size> <total size>
-            parts = data[p + 5 : e].split(b" ")
-            hsize = int(parts[-2])
-            end = e + 2 + int(parts[-1])
-            if end + 2 > size:
-                break
-            if parts[1] == sid:
-                if len(parts) == 5:
-                    subjects.append(parts[0])
-                    replies.append(parts[2])
-                    headers.append(data[e + 2 : e + 2 + hsize])
-                    starts.append(e + 2 + hsize)
-                    ends.append(end)
-                else:
-                    fr.statuses.append(status(data[e + 2 : e + 2 + hsize]))
-            p = end + 2
-        else:
-            line = data[p:e]
-            if line == b"PING":
-                fr.pings += 1
-            elif line.startswith(b"-ERR"):
-                fr.errors.append(line[4:].strip().strip(b"'").decode(errors="replace"))
-            elif not (line == b"PONG" or line.startswith(b"INFO") or line == b"+OK"):
-                raise ProtocolError(f"unexpected protocol line {line[:40]!r}")
-            p = e + 2
-    return p, fr
+        p = nxt
+    return p, fr.done()
+
+
+def _one(data: bytes, p: int, sid: bytes, fr: Frames) -> int:
+    """Read the one op at ``p``; the position after it, or -1 when it is not complete yet."""
+    e = data.find(b"\r\n", p)
+    if e < 0:
+        return -1
+    line = data[p:e]
+    if line.startswith((b"MSG ", b"HMSG ")):
+        parts = line.split(b" ")
+        total = int(parts[-1])
+        hsize = int(parts[-2]) if parts[0] == b"HMSG" else 0
+        body, end = e + 2, e + 2 + total
+        if end + 2 > len(data):
+            return -1
+        if parts[2] == sid:
+            if len(parts) == (6 if parts[0] == b"HMSG" else 5):
+                r0 = p + len(b" ".join(parts[:3])) + 1
+                fr.add_one(subject=(p + len(parts[0]) + 1, p + len(parts[0]) + 1 + len(parts[1])),
+                           reply=(r0, r0 + len(parts[3])), header=(body, body + hsize), payload=(body + hsize, end))
+            elif parts[0] == b"HMSG":
+                fr.statuses.append(status(data[body : body + hsize]))
+        return end + 2
+    if line == b"PING":
+        fr.pings += 1
+    elif line.startswith(b"-ERR"):
+        fr.errors.append(line[4:].strip().strip(b"'").decode(errors="replace"))
+    elif not (line == b"PONG" or line.startswith(b"INFO") or line == b"+OK"):
+        raise ProtocolError(f"unexpected protocol line {line[:40]!r}")
+    return e + 2
 
 
 def status(block: bytes) -> Status:
@@ -134,12 +163,18 @@ def header_lines(raw: bytes) -> dict[str, str]:
     return out
 
 
-def message_headers(block: bytes | None) -> dict[str, str] | None:
+def message_headers(block: bytes) -> dict[str, str] | None:
     """A data message's header block as nats-py would give it (None when empty)."""
-    if block is None:
-        return None
     _, _, rest = block.partition(b"\r\n")
     return header_lines(rest) or None
+
+
+def headers_column(fr: Frames, data: bytes) -> list[dict | None]:
+    """Header blocks → dicts (None where a message has none)."""
+    has = fr.sizes("header") > 0
+    if not has.any():
+        return [None] * len(fr)
+    return [message_headers(b) if b else None for b in fr.pieces(data, "header")]
 
 
 class AckFormat:
@@ -174,10 +209,3 @@ class Names(dict):
             self.clear()
         value = self[key] = key.decode("utf-8", "surrogateescape")
         return value
-
-
-def headers_column(blocks: list[Any]) -> list[dict | None]:
-    """Header blocks → dicts (None where a message has none)."""
-    if not any(blocks):
-        return [None] * len(blocks)
-    return [message_headers(b) for b in blocks]

@@ -1,0 +1,108 @@
+"""The bulk reader returns what the nats-py reader returns, and says when it is not used.
+
+A property test publishes random streams (headers, binary, empty and JSON payloads,
+many subjects, gaps from deleted messages) with plain nats-py and replays each twice:
+through the bulk reader and through the nats-py reader (``Selection(bulk=False)``).  The
+frames must be equal, in every decode mode, and no consumer may be left behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jsmagic.core import registry
+from jsmagic.core.config import settings as js_settings
+from jsmagic.reading.reader import Selection, replay
+from jsmagic.reading.wire.protocol import Unsupported, _target
+
+PROPS = settings(max_examples=25, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+payloads = st.one_of(
+    st.binary(max_size=40),
+    st.just(b""),
+    st.builds(lambda i, s: b'{"i": %d, "s": "%s"}' % (i, s.encode()), st.integers(-5, 10**12),
+              st.text("ab \\r\\nMSG", max_size=6).map(lambda t: t.replace("\\", "").replace('"', ""))),
+    st.sampled_from([b"\r\nMSG x 1 2\r\n", b"],[", b"HMSG a 1 $JS.ACK.x 3 4\r\n", b"NATS/1.0\r\n\r\n"]),
+)
+header_values = st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1, max_size=8)
+headers = st.one_of(st.none(), st.dictionaries(st.sampled_from(["A", "Trace-Id", "x-b"]), header_values, min_size=1, max_size=3))
+messages = st.lists(st.tuples(st.integers(0, 30), payloads, headers), min_size=1, max_size=60)
+
+
+def read_both(ctx, sel: Selection) -> tuple:
+    bulk = ctx.run(replay(sel, ctx=ctx))
+    plain = ctx.run(replay(Selection(**{**sel.__dict__, "bulk": False}), ctx=ctx))
+    return bulk, plain
+
+
+@PROPS
+@given(msgs=messages, deleted=st.sets(st.integers(0, 59), max_size=10), batch=st.sampled_from([None, 3, 17]),
+       decode=st.sampled_from(["auto", "bytes"]))
+def test_bulk_and_nats_py_readers_return_equal_frames(shell, msgs, deleted, batch, decode):
+    ctx = registry.context()
+    name = f"PB{uuid.uuid4().hex[:8].upper()}"
+
+    async def fill():
+        await ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+        seqs = [(await ctx.js.publish(f"{name.lower()}.s{k}", p, headers=h)).seq for k, p, h in msgs]
+        for i in sorted(deleted):
+            if i < len(seqs) - 1:  # keep the last one: the replay's end bound
+                await ctx.js.delete_msg(name, seqs[i])
+
+    ctx.run(fill())
+    try:
+        bulk, plain = read_both(ctx, Selection(name, batch=batch, decode=decode))
+        assert bulk.bulk and not plain.bulk and not bulk.notes
+        pd.testing.assert_frame_equal(bulk.frame, plain.frame)
+        assert len(bulk.frame) == len(msgs) - len([i for i in deleted if i < len(msgs) - 1])
+        assert ctx.run(ctx.js.consumers_info(name)) == []
+    finally:
+        ctx.run(ctx.js.delete_stream(name))
+
+
+def test_bounds_filters_and_headers_only_match_the_nats_py_reader(shell):
+    ctx = registry.context()
+    name = f"PB{uuid.uuid4().hex[:8].upper()}"
+
+    async def fill():
+        await ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+        for i in range(300):
+            await ctx.js.publish(f"{name.lower()}.{'ab'[i % 2]}", b'{"i": %d}' % i, headers={"K": str(i)} if i % 3 else None)
+
+    ctx.run(fill())
+    p = name.lower()
+    for sel in (Selection(name, subjects=[f"{p}.a"]), Selection(name, deliver="start_seq", start_seq=100, end_seq=150),
+                Selection(name, count=7), Selection(name, headers_only=True), Selection(name, deliver="last_per_subject"),
+                Selection(name, subjects=[f"{p}.a", f"{p}.b"], deliver="last")):
+        bulk, plain = read_both(ctx, sel)
+        assert bulk.bulk, sel
+        pd.testing.assert_frame_equal(bulk.frame, plain.frame)
+    assert ctx.run(ctx.js.consumers_info(name)) == []
+    ctx.run(ctx.js.delete_stream(name))
+
+
+def test_config_switch_forces_the_nats_py_reader(shell):
+    ctx = registry.context()
+    name = f"PB{uuid.uuid4().hex[:8].upper()}"
+    ctx.run(ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"]))
+    ctx.run(ctx.js.publish(f"{name.lower()}.a", b"x"))
+    shell.run_line_magic("config", "JSMagic.bulk_replay = False")
+    try:
+        assert not ctx.run(replay(Selection(name), ctx=ctx)).bulk
+        assert ctx.run(replay(Selection(name, bulk=True), ctx=ctx)).bulk  # a Selection's own choice wins
+    finally:
+        shell.run_line_magic("config", "JSMagic.bulk_replay = True")
+    assert js_settings().bulk_replay and ctx.run(replay(Selection(name), ctx=ctx)).bulk
+    ctx.run(ctx.js.delete_stream(name))
+
+
+def test_a_websocket_url_is_not_served_by_the_bulk_reader():
+    with pytest.raises(Unsupported, match="websocket"):
+        _target("ws://127.0.0.1:8080")
+    assert _target("tls://h:4443") == ("tls", "h", 4443)

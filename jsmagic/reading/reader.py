@@ -106,7 +106,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_by_get(info, sel, rows, collector.bounds, progress, ctx=ctx)
             elif (wire := await open_bulk(sel, ctx, result.notes)) is not None:
                 result.method, result.bulk = "ephemeral consumer (deleted)", True
-                result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire)
+                result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire, notes=result.notes)
             else:
                 result.method = "ephemeral consumer (deleted)"
                 result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)

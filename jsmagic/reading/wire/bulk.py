@@ -50,16 +50,28 @@ class Progress:
 
     last_seq: int | None = None
     received: int = 0
+    resumes: int = 0
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                    *, ctx: JSContext, wire: Wire | None = None) -> bool:
+                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None) -> bool:
     """Pull ``sel`` into ``collector`` over a bulk connection; True when it stopped still owed messages.
 
-    ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here).
+    ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here);
+    ``notes`` hears how often the read resumed with a new consumer.
     """
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
-    state, resumes = Progress(), 0
+    state = Progress()
+    try:
+        return await _read_all(wire, sel, info, collector, progress, ctx, state)
+    finally:
+        if state.resumes and notes is not None:
+            notes.append(f"resumed {state.resumes} time(s) with a new consumer after the last sequence kept")
+
+
+async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None,
+                    ctx: JSContext, state: Progress) -> bool:
+    resumes = 0
     try:
         while True:
             name, ci = await lifecycle.create(ctx, sel, info, retrying=resumes > 0)
@@ -73,7 +85,7 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
                 return False
             if not _resumable(sel) or resumes >= MAX_RESUMES:
                 return True
-            resumes += 1
+            resumes = state.resumes = resumes + 1
             sel = _rest(sel, state)
             if wire.rx.closed is not None:
                 wire.close()
@@ -146,18 +158,21 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
                 return LOST
             fr = reader.read(wire, collector)
             got += len(fr)
-            reqs.delivered(len(fr))
             if collector.done or got >= want:
                 return DONE
-            for st in fr.statuses:
-                if st.code == "100":
+            seen = 0
+            for before, st in fr.statuses:  # in arrival order with the messages around them
+                reqs.delivered(before - seen)
+                seen = before
+                if st.code == "100" or st.description == "Batch Completed":
                     continue
-                if st.code in ("408",) or (st.code == "409" and "MaxBytes" in st.description):
+                if st.code == "408" or (st.code == "409" and "MaxBytes" in st.description):
                     reqs.ended()
-                elif st.code == "404" or st.code == "503" or st.code == "409":
+                elif st.code in ("404", "409", "503"):
                     return LOST  # nothing left while owed (a leader change), or the consumer is gone
                 else:
                     raise JSMagicError(f"pull request failed: {st.code} {st.description}".strip())
+            reqs.delivered(len(fr) - seen)
             if wire.rx.closed is not None:
                 return LOST
             reqs.refill()

@@ -43,7 +43,7 @@ class Frames:
     def __init__(self) -> None:
         self._parts: dict[str, list] = {f"{k}{e}": [] for k in _SPANS for e in "ab"}
         self._single: dict[str, list] = {k: [] for k in self._parts}
-        self.statuses: list[Status] = []
+        self.statuses: list[tuple[int, Status]] = []  # (data messages before it in this parse, status)
         self.errors: list[str] = []
         self.pings = 0
         self.n = 0
@@ -128,7 +128,7 @@ def _one(data: bytes, p: int, sid: bytes, fr: Frames) -> int:
                 fr.add_one(subject=(p + len(parts[0]) + 1, p + len(parts[0]) + 1 + len(parts[1])),
                            reply=(r0, r0 + len(parts[3])), header=(body, body + hsize), payload=(body + hsize, end))
             elif parts[0] == b"HMSG":
-                fr.statuses.append(status(data[body : body + hsize]))
+                fr.statuses.append((fr.n, status(data[body : body + hsize])))
         return end + 2
     if line == b"PING":
         fr.pings += 1

@@ -210,11 +210,9 @@ class _Reader:
         return fr
 
     def _add(self, fr: Frames, data: bytes, collector: Collector) -> None:
-        replies = list(fr.pieces(data, "reply"))
         if self.ack is None:
-            self.ack = AckFormat(replies[0])
-        nums = self.ack.numbers(replies)
-        del replies
+            self.ack = AckFormat(next(fr.pieces(data, "reply")))
+        nums = self.ack.numbers(fr, data)
         seq, ts = nums[:, 1], nums[:, 3]
         subjects = list(map(self.names.__getitem__, fr.pieces(data, "subject")))
         headers = headers_column(fr, data)

@@ -185,16 +185,20 @@ class AckFormat:
         self.v2 = len(tokens) >= 12  # $JS.ACK.<domain>.<account>.<stream>.<consumer>.<5 numbers>.<token>
         self.head = b".".join(tokens[: 6 if self.v2 else 4]) + b"."
 
-    def numbers(self, replies: list[bytes]) -> np.ndarray:
-        """Rows of ``delivered, stream seq, consumer seq, timestamp ns, pending`` (int64)."""
-        n = len(replies)
+    def numbers(self, fr: Frames, data: bytes) -> np.ndarray:
+        """Rows of ``delivered, stream seq, consumer seq, timestamp ns, pending`` (int64) for every message."""
+        n = len(fr)
         if not n:
             return np.zeros((0, 5), np.int64)
         if self.v2:
             cut = len(self.head)
-            text = b".".join(r[cut : r.rindex(b".")] for r in replies)
-        else:
-            text = b" ".join(replies).replace(self.head, b"").replace(b" ", b".")
+            text = b".".join(r[cut : r.rindex(b".")] for r in fr.pieces(data, "reply"))
+        else:  # the numbers after the constant head, joined straight from the buffer
+            a, b = fr.spans["replya"] + len(self.head), fr.spans["replyb"]
+            mv = memoryview(data)
+            if not all(mv[x - len(self.head) : x] == self.head for x in a[:: max(1, n // 8)].tolist()):
+                raise JSMagicError("unexpected ack subject format from the server")
+            text = b".".join(map(mv.__getitem__, map(slice, a.tolist(), b.tolist())))
         nums = np.fromstring(text, dtype=np.int64, sep=".")
         if len(nums) != 5 * n:
             raise JSMagicError("unexpected ack subject format from the server")

@@ -18,6 +18,7 @@ import pytest
 
 from jsmagic.connecting import permissions
 from jsmagic.core.registry import context
+from jsmagic.core.config import settings
 from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
 from jsmagic.testing import nats_server
@@ -54,7 +55,8 @@ def roundtrip(shell, name: str) -> int:
         await ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
         await ctx.js.publish(f"{name.lower()}.a", b"hello")
         read = await replay(Selection(name), ctx=ctx)
-        assert read.bulk and not read.notes and read.frame["data"].tolist() == ["hello"], read.notes
+        assert read.bulk == settings().bulk_replay and not read.notes, read.notes
+        assert read.frame["data"].tolist() == ["hello"]
         info = await ctx.js.stream_info(name)
         await ctx.js.delete_stream(name)
         return info.state.messages

@@ -65,10 +65,10 @@ def scan(data: bytes, sid: bytes) -> Spans:
     arr = np.frombuffer(data, dtype=np.uint8)
     size = len(arr)
     empty = np.zeros(0, np.int64)
-    if size < 16:
+    cr = np.flatnonzero(arr == _CR) if size >= 16 else empty
+    if not len(cr):  # not even one complete line: the sequential parser waits for more
         z = (empty, empty)
         return Spans(empty, empty, z, z, z, z, np.zeros(0, bool))
-    cr = np.flatnonzero(arr == _CR)
     after = cr[cr + 5 < size] + 2
     start = np.concatenate(([0], after[arr[after - 1] == _LF]))
     first = arr[start]

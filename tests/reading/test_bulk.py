@@ -106,3 +106,31 @@ def test_a_websocket_url_is_not_served_by_the_bulk_reader():
     with pytest.raises(Unsupported, match="websocket"):
         _target("ws://127.0.0.1:8080")
     assert _target("tls://h:4443") == ("tls", "h", 4443)
+
+
+def test_server_pings_are_answered_during_a_long_bulk_read():
+    """A server drops a client that leaves 3 PINGs unanswered: a read that stalls (a slow progress
+    callback) twice for two PING intervals must answer them, or it would be dropped (and resume)."""
+    import time
+
+    from jsmagic import testing as jt
+
+    with jt.nats_server(config='ping_interval: "200ms"\nping_max: 3\n') as server, jt.connected_shell(server.url):
+        ctx = registry.context()
+
+        async def fill():
+            await ctx.js.add_stream(name="PINGED", subjects=["pinged.>"])
+            await jt.fill_stream(ctx.nc, "PINGED", 4000, lambda i: "pinged.a")
+
+        stalls = []
+
+        def stall(done, want):  # blocks the loop: nothing is read or sent meanwhile
+            if len(stalls) < 4:
+                stalls.append(done)
+                time.sleep(0.45)
+
+        ctx.run(fill())
+        result = ctx.run(replay(Selection("PINGED", batch=500), stall, ctx=ctx))
+        assert len(stalls) == 4
+        assert result.bulk and not result.notes and len(result.frame) == 4000  # no resume: never dropped
+        assert result.frame["i"].tolist() == list(range(4000))

@@ -134,3 +134,43 @@ def test_server_pings_are_answered_during_a_long_bulk_read():
         assert len(stalls) == 4
         assert result.bulk and not result.notes and len(result.frame) == 4000  # no resume: never dropped
         assert result.frame["i"].tolist() == list(range(4000))
+
+
+PREFIX_ACCOUNTS = """
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}], exports: [{service: "$JS.API.>", response: stream}] }
+  B: { users: [{user: b, password: b}], imports: [{service: {account: A, subject: "$JS.API.>"}, to: "JS.A.API.>"}] }
+}
+"""
+
+
+def test_bulk_reader_pulls_through_an_imported_api_prefix():
+    """Account B has no JetStream of its own: a pull sent to ``$JS.API`` would find no responder."""
+    import asyncio
+
+    import nats
+
+    from jsmagic import testing as jt
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core.context import JSContext
+
+    async def scenario(host: str):
+        owner = await nats.connect(f"nats://a:a@{host}")
+        js = owner.jetstream()
+        await js.add_stream(name="PFX", subjects=["pfx.>"])
+        for i in range(50):
+            await js.publish("pfx.x", b'{"i": %d}' % i)
+        ctx = JSContext("imported")
+        await ctx.connect(resolve({"servers": f"nats://b:b@{host}", "api_prefix": "JS.A.API"}))
+        try:
+            result = await replay(Selection("PFX"), ctx=ctx)
+            left = await js.consumers_info("PFX")
+        finally:
+            await ctx.close()
+            await owner.close()
+        return result, left
+
+    with jt.nats_server(config=PREFIX_ACCOUNTS) as server:
+        result, left = asyncio.run(scenario(server.url.split("://")[1]))
+    assert result.bulk and not result.notes and not result.timed_out
+    assert result.frame["i"].tolist() == list(range(50)) and left == []

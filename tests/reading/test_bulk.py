@@ -174,3 +174,29 @@ def test_bulk_reader_pulls_through_an_imported_api_prefix():
         result, left = asyncio.run(scenario(server.url.split("://")[1]))
     assert result.bulk and not result.notes and not result.timed_out
     assert result.frame["i"].tolist() == list(range(50)) and left == []
+
+
+def test_last_per_subject_over_more_than_one_pull_of_bytes_loses_no_subject(shell, monkeypatch):
+    """20k subjects (~2 MB as the server counts them, pulls of ~1 MB): a max_bytes cut once lost the message at the cut."""
+    import asyncio
+
+    from jsmagic.reading.wire import bulk as bulk_reader
+
+    monkeypatch.setattr(bulk_reader, "MAX_BYTES", 0)  # pulls of max_payload + 64 KiB
+
+    ctx = registry.context()
+    name = f"PB{uuid.uuid4().hex[:8].upper()}"
+
+    async def fill():
+        await ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+        for s in range(0, 20_000, 5000):
+            await asyncio.gather(*[ctx.js.publish_async(f"{name.lower()}.s{i}", b'{"v": 1}') for i in range(s, s + 5000)])
+
+    ctx.run(fill())
+    try:
+        for sel in (Selection(name, deliver="last_per_subject"), Selection(name)):  # and every cut of a plain replay
+            bulk, plain = read_both(ctx, sel)
+            assert bulk.bulk and not bulk.timed_out and not bulk.notes and len(bulk.frame) == 20_000
+            pd.testing.assert_frame_equal(bulk.frame, plain.frame)
+    finally:
+        ctx.run(ctx.js.delete_stream(name))

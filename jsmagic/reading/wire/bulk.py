@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ..frames import Chunk, Collector
@@ -118,7 +119,8 @@ class _Requests:
     def refill(self) -> None:
         while len(self.open) < 2 and self.requested < self.want:
             n = min(self.batch, self.want - self.requested)
-            body = orjson.dumps({"batch": n, "max_bytes": self.max_bytes, "no_wait": True})
+            body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
+            body = orjson.dumps(body)
             self.wire.publish(self.subject, body, reply=self.inbox)
             self.open.append(n)
             self.requested += n
@@ -148,7 +150,12 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
     inbox = wire.new_inbox()
     sid = wire.subscribe(inbox)
     max_bytes = max(MAX_BYTES, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
-    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, sel.batch or BATCH, max_bytes, want)
+    batch = sel.batch or BATCH
+    if sel.deliver in ("last", "last_per_subject"):
+        # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
+        # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
+        max_bytes, batch = 0, sel.batch or settings().fetch_batch
+    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want)
     reader = _Reader(str(sid).encode(), sel.headers_only, state)
     got, base = 0, collector.kept
     try:

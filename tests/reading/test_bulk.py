@@ -36,7 +36,7 @@ messages = st.lists(st.tuples(st.integers(0, 30), payloads, headers), min_size=1
 
 
 def read_both(ctx, sel: Selection) -> tuple:
-    bulk = ctx.run(replay(sel, ctx=ctx))
+    bulk = ctx.run(replay(Selection(**{**sel.__dict__, "bulk": True}), ctx=ctx))  # whatever JSMAGIC_BULK_REPLAY says
     plain = ctx.run(replay(Selection(**{**sel.__dict__, "bulk": False}), ctx=ctx))
     return bulk, plain
 
@@ -130,7 +130,7 @@ def test_server_pings_are_answered_during_a_long_bulk_read():
                 time.sleep(0.45)
 
         ctx.run(fill())
-        result = ctx.run(replay(Selection("PINGED", batch=500), stall, ctx=ctx))
+        result = ctx.run(replay(Selection("PINGED", batch=500, bulk=True), stall, ctx=ctx))
         assert len(stalls) == 4
         assert result.bulk and not result.notes and len(result.frame) == 4000  # no resume: never dropped
         assert result.frame["i"].tolist() == list(range(4000))
@@ -163,7 +163,7 @@ def test_bulk_reader_pulls_through_an_imported_api_prefix():
         ctx = JSContext("imported")
         await ctx.connect(resolve({"servers": f"nats://b:b@{host}", "api_prefix": "JS.A.API"}))
         try:
-            result = await replay(Selection("PFX"), ctx=ctx)
+            result = await replay(Selection("PFX", bulk=True), ctx=ctx)
             left = await js.consumers_info("PFX")
         finally:
             await ctx.close()

@@ -63,7 +63,7 @@ def test_every_message_comes_out_byte_for_byte_however_the_stream_is_cut(ops, cu
         got_status += [st.code for _, st in fr.statuses]
         got_pings += fr.pings
         if len(fr):
-            ack = ack or AckFormat(next(fr.pieces(pending, "reply")))
+            ack = ack or AckFormat(fr.first(pending, "reply"))
             seqs = ack.numbers(fr, pending)[:, 1].tolist()
             payloads = fr.joined(pending).split(SEP) if fr.joined(pending).count(SEP) == len(fr) - 1 else None
             sizes = fr.sizes().tolist()

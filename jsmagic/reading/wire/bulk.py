@@ -218,7 +218,7 @@ class _Reader:
 
     def _add(self, fr: Frames, data: bytes, collector: Collector) -> None:
         if self.ack is None:
-            self.ack = AckFormat(next(fr.pieces(data, "reply")))
+            self.ack = AckFormat(fr.first(data, "reply"))
         nums = self.ack.numbers(fr, data)
         seq, ts = nums[:, 1], nums[:, 3]
         subjects = list(map(self.names.__getitem__, fr.pieces(data, "subject")))

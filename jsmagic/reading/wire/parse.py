@@ -77,17 +77,25 @@ class Frames:
         self.spans = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in self._parts.items()}
         return self
 
-    def pieces(self, data: bytes, name: str, view: bool = False) -> Any:
-        """An iterator over the ``name`` span of every message (bytes, or memoryviews with ``view``)."""
-        a, b = self.spans[name + "a"].tolist(), self.spans[name + "b"].tolist()
-        return map((memoryview(data) if view else data).__getitem__, map(slice, a, b))
+    def pieces(self, data: bytes, name: str) -> list[bytes]:
+        """The ``name`` span of every message (bytes slices in a list: joined ~2x faster than memoryviews)."""
+        return spans_of(data, self.spans[name + "a"], self.spans[name + "b"])
+
+    def first(self, data: bytes, name: str) -> bytes:
+        """The ``name`` span of the first message."""
+        return data[int(self.spans[name + "a"][0]) : int(self.spans[name + "b"][0])]
 
     def joined(self, data: bytes) -> bytes:
         """Every payload, joined with :data:`frames.SEP` (the layout of a Chunk's buffer)."""
-        return SEP.join(self.pieces(data, "payload", view=True))
+        return SEP.join(self.pieces(data, "payload"))
 
     def sizes(self, name: str = "payload") -> np.ndarray:
         return self.spans[name + "b"] - self.spans[name + "a"]
+
+
+def spans_of(data: bytes, a: np.ndarray, b: np.ndarray) -> list[bytes]:
+    """``data[a[i]:b[i]]`` for every i."""
+    return [data[x:y] for x, y in zip(a.tolist(), b.tolist())]
 
 
 def parse(data: bytes, sid: bytes) -> tuple[int, Frames]:
@@ -195,10 +203,9 @@ class AckFormat:
             text = b".".join(r[cut : r.rindex(b".")] for r in fr.pieces(data, "reply"))
         else:  # the numbers after the constant head, joined straight from the buffer
             a, b = fr.spans["replya"] + len(self.head), fr.spans["replyb"]
-            mv = memoryview(data)
-            if not all(mv[x - len(self.head) : x] == self.head for x in a[:: max(1, n // 8)].tolist()):
+            if not all(data[x - len(self.head) : x] == self.head for x in a[:: max(1, n // 8)].tolist()):
                 raise JSMagicError("unexpected ack subject format from the server")
-            text = b".".join(map(mv.__getitem__, map(slice, a.tolist(), b.tolist())))
+            text = b".".join(spans_of(data, a, b))
         nums = np.fromstring(text, dtype=np.int64, sep=".")
         if len(nums) != 5 * n:
             raise JSMagicError("unexpected ack subject format from the server")

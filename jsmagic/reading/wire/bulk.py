@@ -33,6 +33,7 @@ import orjson
 from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
+from ...core.runner import check_cancelled
 from ..frames import Chunk, Collector
 from ..selection import ProgressFn, Selection
 from . import lifecycle
@@ -164,6 +165,7 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
             if not await wire.wait(sel.idle_timeout):
                 return LOST
             fr = reader.read(wire, collector)
+            check_cancelled()  # an interrupt that an inner wait swallowed still stops the read
             got += len(fr)
             if collector.done or got >= want:
                 return DONE
@@ -186,7 +188,10 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
             if progress is not None:
                 progress(collector.kept, base + want)
     except asyncio.CancelledError:
-        reader.read(wire, collector, final=True)  # keep what arrived
+        try:
+            reader.read(wire, collector, final=True)  # keep what arrived
+        except Exception:  # the interrupt is what the user sees, not a half-received frame
+            pass
         raise
     finally:
         if wire.rx.closed is None:

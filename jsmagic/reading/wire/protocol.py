@@ -134,8 +134,12 @@ class Wire:
         return True
 
     def close(self) -> None:
+        """Close the socket and drop the receive buffer now (a replay runs with the garbage collector off,
+        and the protocol/transport cycle would keep megabytes alive while the frame is built)."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+        self.rx.buf = bytearray()
+        self.rx.start = self.rx.end = 0
 
 
 def _target(url: Any) -> tuple[str, str, int]:

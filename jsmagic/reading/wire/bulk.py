@@ -235,7 +235,9 @@ class _Reader:
             sizes, buf = fr.sizes(), fr.joined(data)
         chunk = Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)
         last = self.state.last_seq
-        if last is not None and int(seq[0]) <= last:  # a resumed consumer never repeats a kept sequence
+        # after a resume (only replays delivered in sequence order resume) nothing at or below the last
+        # kept sequence is kept again; --last-per-subject delivers out of sequence order: never filtered
+        if self.state.resumes and last is not None and int(seq.min()) <= last:
             keep = np.flatnonzero(seq > last)
             chunk = _select(chunk, keep)
         if len(chunk):

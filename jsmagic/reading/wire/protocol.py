@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import re
 import secrets as pysecrets
 from typing import Any
@@ -269,13 +268,3 @@ async def open_wire(opts: ConnectOptions, url: Any, timeout: float, name: str = 
             raise WireError(f"cannot open the bulk connection: {type(e).__name__}") from None
         raise
     return Wire(rx, info, kw.get("inbox_prefix") or "_INBOX")
-
-
-@contextlib.asynccontextmanager
-async def wire_for(ctx: Any, timeout: float):
-    """A bulk connection beside the context's, closed on exit."""
-    wire = await open_wire(ctx.options, ctx.nc.connected_url, timeout)
-    try:
-        yield wire
-    finally:
-        wire.close()

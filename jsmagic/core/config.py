@@ -7,6 +7,8 @@ the shell so ``%config JSMagic.timeout = 10`` changes it for every later cell.
 
 from __future__ import annotations
 
+import os
+
 from traitlets import Bool, Float, Int, Unicode, validate, TraitError
 from traitlets.config import Configurable
 
@@ -38,6 +40,11 @@ class JSMagic(Configurable):
         20_000, help="Publishes in flight before %%js_publish waits for acks."
     ).tag(config=True)
     fetch_batch = Int(5_000, help="Messages asked for per pull request when replaying.").tag(config=True)
+    bulk_replay = Bool(
+        os.environ.get("JSMAGIC_BULK_REPLAY", "1") != "0",
+        help="Replay through the bulk reader (its own connection, frames parsed in bulk); False: through nats-py. "
+        "Default from JSMAGIC_BULK_REPLAY (0: off), e.g. to run a test suite against the nats-py reader.",
+    ).tag(config=True)
     max_render_rate = Float(10.0, help="Most renders per second of a live widget.").tag(config=True)
     events_cap = Int(100_000, help="Events kept by a live watch's .events frame.").tag(config=True)
     follow_max_rows = Int(

@@ -34,6 +34,8 @@ from .consumer import acknowledge, read_consumer
 from .frames import Collector, Rows
 from .get import get_method, read_by_get
 from .selection import ProgressFn, Selection, bounds_for, reads_by_get
+from .wire.bulk import read_bulk
+from .wire.choose import open_bulk
 
 __all__ = ["Replay", "Selection", "check_stream", "replay", "stream_info"]
 
@@ -58,6 +60,7 @@ class Replay:
     notes: list[str] = dataclasses.field(default_factory=list)
     action: str | None = None
     acknowledged: int = 0
+    bulk: bool = False  # read by the bulk reader (jsmagic.reading.wire), not through nats-py
 
 
 async def stream_info(js: Any, name: str, *, ctx: JSContext | None = None) -> Any:
@@ -108,6 +111,9 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
             elif reads_by_get(info, sel):
                 result.method = get_method(info)
                 result.timed_out = await read_by_get(info, sel, rows, collector.bounds, progress, ctx=ctx)
+            elif (wire := await open_bulk(sel, ctx, result.notes)) is not None:
+                result.method, result.bulk = "ephemeral consumer (deleted)", True
+                result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire, notes=result.notes)
             else:
                 result.method = "ephemeral consumer (deleted)"
                 result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)

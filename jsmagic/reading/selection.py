@@ -58,6 +58,7 @@ class Selection:
     ack_wait: float | None = None
     max_deliver: int | None = None
     live: bool = False  # --follow: no end, no idle stop; every arrival is flushed to the rows
+    bulk: bool | None = None  # bulk reader: None follows %config JSMagic.bulk_replay; False forces nats-py
 
     def check(self) -> None:
         """Reject contradictory input before anything touches the server."""

@@ -224,12 +224,14 @@ def _fill(nc, name, n, retention=None):
     run(go())
 
 
-def test_interrupt_in_a_kernel_keeps_partial_frame_and_leaves_no_consumer(kernel, server, nc):
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "nats-py"])
+def test_interrupt_in_a_kernel_keeps_partial_frame_and_leaves_no_consumer(kernel, server, nc, bulk):
     import threading
 
     name = _name("BIG")
     _fill(nc, name, 60_000)
-    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%config JSMagic.progress_after = 0.2")
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%config JSMagic.progress_after = 0.2\n"
+               f"%config JSMagic.bulk_replay = {bulk}")
 
     def interrupt_once_reading():  # once the replay's consumer exists (the nc loop is free meanwhile)
         for _ in range(400):
@@ -323,7 +325,8 @@ def test_new_waits_for_messages_published_meanwhile(shell, server, nc, retention
     assert run(js.stream_info(name)).state.messages == 4
 
 
-def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_server, monkeypatch):
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "nats-py"])
+def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_server, monkeypatch, bulk):
     """The create request is on its way (server paused) when the interrupt lands: it is deleted later."""
     import asyncio
     import signal
@@ -333,6 +336,7 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
     import jsmagic
     from jsmagic.reading import consumer as consume
     from jsmagic.reading.reader import Selection, replay
+    from jsmagic.reading.wire import lifecycle
     from jsmagic.connecting.options import resolve
 
     real_config = consume.consumer_config
@@ -342,13 +346,14 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
         return real_config(sel, info)
 
     monkeypatch.setattr(consume, "consumer_config", pause_then_config)
+    monkeypatch.setattr(lifecycle, "consumer_config", pause_then_config)
 
     async def scenario():
         ctx = jsmagic.context()
         await ctx.connect(resolve({"servers": [fresh_server.url]}))
         await ctx.js.add_stream(name="MIDCREATE", subjects=["mid.>"])
         await ctx.js.publish("mid.a", b"1")
-        task = asyncio.ensure_future(replay(Selection("MIDCREATE")))
+        task = asyncio.ensure_future(replay(Selection("MIDCREATE", bulk=bulk)))
         await asyncio.sleep(0.5)  # stuck in the create: the server is paused
         task.cancel()
         try:

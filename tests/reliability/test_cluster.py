@@ -21,6 +21,7 @@ import nats.js.errors
 import pytest
 
 from jsmagic import testing as jt
+from jsmagic.core.config import settings
 from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.registry import context
 from jsmagic.core.errors import PublishError
@@ -119,6 +120,7 @@ def test_kill_stream_leader_mid_replay(healed, via):
         assert (seqs.iloc[0], seqs.iloc[-1]) == (1, N_REPLAY)
         assert sorted(result.frame["i"]) == list(range(N_REPLAY))
         assert not result.timed_out and not result.interrupted
+        assert result.bulk == settings().bulk_replay  # the reader this run tests (JSMAGIC_BULK_REPLAY)
         assert len(ctx.nc._subs) == subs_before and ctx.background == {}
         print(f"replay via {via}: leader {leader.server_name} killed at {killed[0]:,}; {len(seqs):,} rows, lost 0")
     assert leader.running() is False

@@ -16,6 +16,7 @@ import uuid
 import nats
 import pytest
 
+from jsmagic.core.config import settings
 from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.registry import context
 from jsmagic.core.errors import JSMagicError
@@ -92,6 +93,7 @@ def test_server_restart_during_200k_replay(restartable, downtime, timeout):
             assert seqs.iloc[0] == 1 and seqs.iloc[-1] == N_REPLAY  # no gap: unique, ordered, 1..N
             assert result.frame["i"].iloc[-1] == N_REPLAY - 1 and result.frame["i"].is_unique
             assert not result.interrupted and not result.timed_out
+            assert result.bulk == settings().bulk_replay  # the reader this run tests (JSMAGIC_BULK_REPLAY)
         consumers, subs = consumers_and_subs(ctx, "REPLAY")
         assert consumers == 0
         assert subs == subs_before

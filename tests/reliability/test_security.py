@@ -18,6 +18,8 @@ import pytest
 
 from jsmagic.connecting import permissions
 from jsmagic.core.registry import context
+from jsmagic.core.config import settings
+from jsmagic.reading.reader import Selection, replay
 from jsmagic.core.errors import AuthError, ConfigError, JSMagicError, PermissionDeniedError, TLSError, PublishError
 from jsmagic.testing import nats_server
 
@@ -43,12 +45,18 @@ def connect_fails(shell, line: str, error_type: type[JSMagicError]) -> tuple[JSM
 
 
 def roundtrip(shell, name: str) -> int:
-    """Create a stream, publish one message, return the stream's message count (proves JetStream works)."""
+    """Create a stream, publish one message, return the stream's message count (proves JetStream works).
+
+    The message is replayed by the bulk reader, on its own connection with the same options.
+    """
     ctx = context()
 
     async def go():
         await ctx.js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
         await ctx.js.publish(f"{name.lower()}.a", b"hello")
+        read = await replay(Selection(name), ctx=ctx)
+        assert read.bulk == settings().bulk_replay and not read.notes, read.notes
+        assert read.frame["data"].tolist() == ["hello"]
         info = await ctx.js.stream_info(name)
         await ctx.js.delete_stream(name)
         return info.state.messages

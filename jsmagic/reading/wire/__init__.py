@@ -1,0 +1,1 @@
+"""The bulk replay reader: its own NATS connection, frames parsed from the receive buffer in bulk."""

@@ -1,0 +1,273 @@
+"""The bulk replay reader: large pull requests on its own connection, frames parsed in bulk.
+
+:func:`read_bulk` replays a bounded selection of a Limits stream like
+:func:`jsmagic.reading.consumer.read_consumer` does, minus nats-py's object per message:
+
+* an ephemeral consumer is created (and always deleted) through ``ctx.api`` on the main
+  connection (:mod:`.lifecycle`) and pulled on a connection of its own (:mod:`.protocol`);
+* two pull requests are in flight, each for up to ``batch`` messages and ``max_bytes``
+  bytes (``no_wait``): what the server may send ahead is bounded, so memory is too;
+* everything received is parsed at once (:mod:`.parse`) into one
+  :class:`~jsmagic.reading.frames.Chunk` per read: sequences and timestamps from the ack
+  subjects with one ``np.fromstring``, payloads joined in one C-level pass;
+* status messages end requests (``408``, ``409`` max bytes), say the consumer is gone
+  (``409`` leadership change or deleted, ``503``) or that nothing is left (``404``);
+  a server's PING is answered; ``-ERR`` fails the read with its text;
+* a lost connection, a lost consumer, or "no messages" while messages are still owed
+  (a leader change) resumes with a new consumer from the sequence after the last one
+  kept: every sequence exactly once;
+* an interrupt keeps what arrived (the buffer is parsed one last time) and deletes the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ...core.config import settings
+from ...core.context import JSContext
+from ...core.errors import JSMagicError
+from ...core.runner import check_cancelled
+from ..frames import Chunk, Collector
+from ..selection import ProgressFn, Selection
+from . import lifecycle
+from .parse import AckFormat, Frames, Names, headers_column, parse
+from .protocol import Wire, WireError, open_wire
+
+BATCH = 200_000  # messages per pull request (max_bytes bounds it first for all but tiny messages)
+MAX_BYTES = 8 << 20  # bytes per pull request; two in flight
+MAX_RESUMES = 10
+DONE, LOST = "done", "lost"
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where the replay stands across consumers: the last sequence kept, messages kept."""
+
+    last_seq: int | None = None
+    received: int = 0
+    resumes: int = 0
+
+
+async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
+                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None) -> bool:
+    """Pull ``sel`` into ``collector`` over a bulk connection; True when it stopped still owed messages.
+
+    ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here);
+    ``notes`` hears how often the read resumed with a new consumer.
+    """
+    wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
+    state = Progress()
+    try:
+        return await _read_all(wire, sel, info, collector, progress, ctx, state)
+    finally:
+        if state.resumes and notes is not None:
+            notes.append(f"resumed {state.resumes} time(s) with a new consumer after the last sequence kept")
+
+
+async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None,
+                    ctx: JSContext, state: Progress) -> bool:
+    resumes = 0
+    try:
+        while True:
+            name, ci = await lifecycle.create(ctx, sel, info, retrying=resumes > 0)
+            try:
+                outcome = await _drain(wire, ctx, sel, name, ci, collector, progress, state)
+            finally:
+                await lifecycle.delete(ctx, sel.stream, name)
+            if outcome == DONE or collector.done:
+                if progress is not None:
+                    progress(collector.kept, collector.kept)  # the last figure is the true count
+                return False
+            if not _resumable(sel) or resumes >= MAX_RESUMES:
+                return True
+            resumes = state.resumes = resumes + 1
+            sel = _rest(sel, state)
+            if wire.rx.closed is not None:
+                wire.close()
+                wire = await _reopen(ctx, sel)
+    finally:
+        wire.close()
+
+
+async def _reopen(ctx: JSContext, sel: Selection) -> Wire:
+    """A new bulk connection after the server went away (it may take seconds to come back)."""
+    deadline = time.monotonic() + 3 * sel.api_timeout
+    while True:
+        try:
+            return await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
+        except WireError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+class _Requests:
+    """The pull requests in flight: how many messages each may still deliver (served in order)."""
+
+    def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int) -> None:
+        self.wire, self.subject, self.inbox = wire, subject, inbox
+        self.batch, self.max_bytes, self.want = batch, max_bytes, want
+        self.open: deque[int] = deque()
+        self.requested = 0
+
+    def refill(self) -> None:
+        while len(self.open) < 2 and self.requested < self.want:
+            n = min(self.batch, self.want - self.requested)
+            body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
+            body = orjson.dumps(body)
+            self.wire.publish(self.subject, body, reply=self.inbox)
+            self.open.append(n)
+            self.requested += n
+
+    def delivered(self, k: int) -> None:
+        while k and self.open:
+            take = min(k, self.open[0])
+            self.open[0] -= take
+            k -= take
+            if not self.open[0]:
+                self.open.popleft()
+
+    def ended(self) -> None:
+        """The oldest request ended early (408, 409 max bytes): what it still owed is asked again."""
+        if self.open:
+            self.requested -= self.open.popleft()
+
+
+async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict, collector: Collector,
+                 progress: ProgressFn | None, state: Progress) -> str:
+    """Read one consumer until it delivered what it owed (DONE) or was lost/cut off (LOST)."""
+    want = int(ci.get("num_pending", 0))
+    if sel.count is not None:  # after a resume, the count still to read
+        want = min(want, sel.count)
+    if want <= 0:
+        return DONE
+    inbox = wire.new_inbox()
+    sid = wire.subscribe(inbox)
+    max_bytes = max(MAX_BYTES, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
+    batch = sel.batch or BATCH
+    if sel.deliver in ("last", "last_per_subject"):
+        # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
+        # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
+        max_bytes, batch = 0, sel.batch or settings().fetch_batch
+    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want)
+    reader = _Reader(str(sid).encode(), sel.headers_only, state)
+    got, base = 0, collector.kept
+    try:
+        reqs.refill()
+        while True:
+            if not await wire.wait(sel.idle_timeout):
+                return LOST
+            fr = reader.read(wire, collector)
+            check_cancelled()  # an interrupt that an inner wait swallowed still stops the read
+            got += len(fr)
+            if collector.done or got >= want:
+                return DONE
+            seen = 0
+            for before, st in fr.statuses:  # in arrival order with the messages around them
+                reqs.delivered(before - seen)
+                seen = before
+                if st.code == "100" or st.description == "Batch Completed":
+                    continue
+                if st.code == "408" or (st.code == "409" and "MaxBytes" in st.description):
+                    reqs.ended()
+                elif st.code in ("404", "409", "503"):
+                    return LOST  # nothing left while owed (a leader change), or the consumer is gone
+                else:
+                    raise JSMagicError(f"pull request failed: {st.code} {st.description}".strip())
+            reqs.delivered(len(fr) - seen)
+            if wire.rx.closed is not None:
+                return LOST
+            reqs.refill()
+            if progress is not None:
+                progress(collector.kept, base + want)
+    except asyncio.CancelledError:
+        try:
+            reader.read(wire, collector, final=True)  # keep what arrived
+        except Exception:  # the interrupt is what the user sees, not a half-received frame
+            pass
+        raise
+    finally:
+        if wire.rx.closed is None:
+            try:
+                wire.unsubscribe(sid)
+            except WireError:
+                pass
+
+
+class _Reader:
+    """Parses what arrived and adds it to the collector as one chunk."""
+
+    def __init__(self, sid: bytes, headers_only: bool, state: Progress) -> None:
+        self.sid, self.headers_only, self.state = sid, headers_only, state
+        self.ack: AckFormat | None = None
+        self.names = Names()
+
+    def read(self, wire: Wire, collector: Collector, final: bool = False) -> Frames:
+        data = wire.rx.take()
+        used, fr = parse(data, self.sid)
+        wire.rx.consume(used)
+        if fr.pings and not final:
+            wire.write(b"PONG\r\n" * fr.pings)
+        if fr.errors and not final:
+            raise JSMagicError(f"the server reported: {fr.errors[0]}")
+        if len(fr) and not collector.done:
+            self._add(fr, data, collector)
+        return fr
+
+    def _add(self, fr: Frames, data: bytes, collector: Collector) -> None:
+        if self.ack is None:
+            self.ack = AckFormat(fr.first(data, "reply"))
+        nums = self.ack.numbers(fr, data)
+        seq, ts = nums[:, 1], nums[:, 3]
+        subjects = list(map(self.names.__getitem__, fr.pieces(data, "subject")))
+        headers = headers_column(fr, data)
+        if self.headers_only:
+            sizes = np.array([int((h or {}).pop("Nats-Msg-Size", 0)) for h in headers], dtype=np.int64)
+            headers, buf = [h or None for h in headers], b""
+        else:
+            sizes, buf = fr.sizes(), fr.joined(data)
+        chunk = Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)
+        last = self.state.last_seq
+        # after a resume (only replays delivered in sequence order resume) nothing at or below the last
+        # kept sequence is kept again; --last-per-subject delivers out of sequence order: never filtered
+        if self.state.resumes and last is not None and int(seq.min()) <= last:
+            keep = np.flatnonzero(seq > last)
+            chunk = _select(chunk, keep)
+        if len(chunk):
+            before = collector.kept
+            collector.add(chunk)
+            kept = collector.kept - before
+            if kept:
+                self.state.received += kept
+                self.state.last_seq = int(chunk.seq[kept - 1])
+
+
+def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:
+    """The messages of ``chunk`` at positions ``keep`` (rare: only after a resume)."""
+    idx = keep.tolist()
+    payloads = chunk.payloads() if chunk.buf or not len(chunk) else [b""] * len(chunk)
+    from ..frames import SEP
+
+    return Chunk(chunk.seq[keep], chunk.time_ns[keep], [chunk.subjects[i] for i in idx],
+                 [chunk.headers[i] for i in idx], chunk.sizes[keep],
+                 SEP.join(payloads[i] for i in idx) if chunk.buf else b"")
+
+
+def _resumable(sel: Selection) -> bool:
+    """A bounded replay can restart where it stopped (``--last*`` cannot)."""
+    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
+
+
+def _rest(sel: Selection, state: Progress) -> Selection:
+    """The selection still to read: from the sequence after the last one kept."""
+    if state.last_seq is None:
+        return sel
+    count = None if sel.count is None else max(1, sel.count - state.received)
+    return dataclasses.replace(sel, deliver="start_seq", start_seq=state.last_seq + 1, since=None, count=count)

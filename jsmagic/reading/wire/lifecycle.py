@@ -1,0 +1,72 @@
+"""The bulk reader's ephemeral consumer: created and deleted through ``ctx.api`` on the main connection.
+
+The consumer is pulled on the bulk connection but lives on the main one's API (domain-
+and prefix-aware, :mod:`jsmagic.jsapi`).  Its name is chosen up front, so an interrupt
+during the create can still delete it (a task owned by the context); the delete itself
+is shielded and retried while a cluster elects a leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+
+from ...core.context import JSContext
+from ..selection import Selection, consumer_config
+
+_RETRY = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
+          nats.js.errors.APIError, asyncio.TimeoutError, nats.errors.ConnectionClosedError)
+
+
+async def create(ctx: JSContext, sel: Selection, info: Any, retrying: bool = False) -> tuple[str, dict]:
+    """Create the selection's ephemeral consumer; ``(name, consumer info dict)``.
+
+    ``retrying`` (a resume after a fault): the same name and config are sent again until
+    the stream answers (a leader election takes seconds) or 3 API timeouts have passed.
+    """
+    cfg = consumer_config(sel, info)
+    body = {"stream_name": sel.stream, "config": cfg.as_dict()}
+    suffix = f"CONSUMER.CREATE.{sel.stream}.{cfg.name}"
+    deadline = time.monotonic() + 3 * sel.api_timeout
+    while True:
+        try:
+            return cfg.name, await ctx.api.request(suffix, body, timeout=sel.api_timeout)
+        except _RETRY:
+            if not retrying or time.monotonic() > deadline:
+                delete_later(ctx, sel.stream, cfg.name)
+                raise
+        except BaseException:  # interrupted mid-create: the server may still make it
+            delete_later(ctx, sel.stream, cfg.name)
+            raise
+        try:
+            await asyncio.sleep(0.5)
+        except asyncio.CancelledError:
+            delete_later(ctx, sel.stream, cfg.name)
+            raise
+
+
+def delete_later(ctx: JSContext, stream: str, name: str) -> None:
+    """Delete in the background (owned by the context: closing it waits for this)."""
+    ctx.own(delete(ctx, stream, name), name=f"delete consumer {stream}/{name}")
+
+
+async def delete(ctx: JSContext, stream: str, name: str, attempts: int = 3) -> None:
+    """Delete our consumer, shielded from an interrupt; retried on timeouts (not after an interrupt)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        attempts = 1
+    for _ in range(attempts):
+        try:
+            await asyncio.shield(ctx.api.request(f"CONSUMER.DELETE.{stream}.{name}"))
+            return
+        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+            return
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError,
+                nats.errors.NoRespondersError):
+            continue
+        except Exception:  # the inactive threshold removes it anyway
+            return

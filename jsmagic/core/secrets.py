@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -18,7 +17,8 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 
 # user:password@ in any URL-like text (nats://, tls://, ws://...)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/\s]+)@")
+# userinfo runs to the LAST "@" of the URL: a password may hold "@", ":" and "/" (a mis-typed URL still masks)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^\s'\"<>]+)@(?=[^\s'\"<>@]*(?:[\s'\"<>]|$))")
 # nkey seeds (S + type letter + base32) and user JWTs inside creds files
 _SEED = re.compile(r"\bS[UOANCX][A-Z2-7]{50,}\b")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -60,15 +60,10 @@ def _mask_userinfo(match: re.Match) -> str:
 
 
 def mask_url(url: str) -> str:
-    """A URL safe to show: credentials in it are replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact(url)
-    if not (parts.username or parts.password):
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    who = f"{parts.username}:{MASK}" if parts.password else MASK
-    return urlunsplit((parts.scheme, f"{who}@{host}", parts.path, parts.query, parts.fragment))
+    """A URL safe to show: credentials in it are replaced by ``***`` (never raises, even on a malformed URL)."""
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or "@" not in rest:
+        return redact(str(url))
+    userinfo, _, host = rest.rpartition("@")  # a password may hold "@", ":" and "/": the host follows the last "@"
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{f'{user}:{MASK}' if colon else MASK}@{host}"

@@ -30,6 +30,9 @@ ProgressFn = Callable[[int, int | None], None]
 """What every reader reports to: ``progress(done, total_or_None)`` (the magic passes a progress line)."""
 
 
+MAX_SEQ = 2**64 - 1  # stream sequences are uint64
+
+
 @dataclasses.dataclass
 class Selection:
     """What to replay: the ``nats sub --stream`` words, bounds, decoding and durable options."""
@@ -66,10 +69,15 @@ class Selection:
             raise InputError(f"unknown deliver policy {self.deliver!r}", hint=f"use one of {', '.join(DELIVER)}")
         if self.deliver == "start_seq" and (self.start_seq is None or self.start_seq < 1):
             raise InputError("--start-seq needs a sequence >= 1")
+        for flag, value in (("--start-seq", self.start_seq), ("--end-seq", self.end_seq)):
+            if value is not None and value > MAX_SEQ:
+                raise InputError(f"{flag} {value} is beyond any stream sequence", hint=f"sequences go up to {MAX_SEQ:,}")
         if self.deliver == "since" and self.since is None:
             raise InputError("--since needs a time")
         if self.count is not None and self.count < 1:
             raise InputError("-n/--count must be >= 1")
+        if self.batch is not None and not 1 <= self.batch <= 10_000_000:
+            raise InputError(f"--batch {self.batch} is not a pull size", hint="use a number of messages from 1 to 10,000,000")
         if self.action and not self.durable:
             raise InputError(f"--{self.action.replace('_', '-')} needs --durable NAME", hint="acks only exist on a durable consumer")
         if self.action and self.action not in ACTIONS:

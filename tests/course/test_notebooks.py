@@ -328,7 +328,8 @@ def check_modern(nb):
     assert text(nb, "check-counter-get").strip() == "40"
     assert text(nb, "check-counter-big").strip() == str(2**63)  # exact past int64
     ok = text(nb, "check-batch-ok")
-    assert "3 messages → stream ORDERS, seq 1–3, one atomic batch" in ok and row(r"orders\.1001\.line ORDERS 3 False", ok)
+    assert "3 messages → stream ORDERS, seq 1–3, one atomic batch" in ok
+    assert row(r"orders\.1001\.line ORDERS 3 False 3", text(nb, "check-batch-acks"))
     ename, evalue = error(nb, "check-batch-refused")
     assert ename == "PublishError" and "atomic batch of 2 refused: wrong last sequence" in evalue and "nothing stored" in evalue
     assert "2 subject(s), 3 message(s) in ORDERS" in text(nb, "check-batch-after")  # none of order 1002

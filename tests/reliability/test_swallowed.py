@@ -47,20 +47,23 @@ def test_a_publish_whose_stream_list_fails_says_so_and_sends_nothing(fresh_serve
     assert asyncio.run(stored()) == 0  # and nothing was sent behind the user's back
 
 
-def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monkeypatch):
+@pytest.mark.parametrize("bulk", [False, True], ids=["nats-py", "bulk"])
+def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monkeypatch, bulk):
     import nats
 
     from jsmagic.connecting.options import resolve
     from jsmagic.reading import consumer
     from jsmagic.reading.reader import Selection, replay
+    from jsmagic.reading.wire import lifecycle
 
-    real_delete = consumer._delete_consumer
+    module, attr = (lifecycle, "delete") if bulk else (consumer, "_delete_consumer")
+    real_delete = getattr(module, attr)
 
-    async def pause_then_delete(js, stream, name, attempts=3):  # the server stops answering as we delete
+    async def pause_then_delete(*args, **kwargs):  # the server stops answering as we delete
         fresh_server.proc.send_signal(signal.SIGSTOP)
-        return await real_delete(js, stream, name, attempts)
+        return await real_delete(*args, **kwargs)
 
-    monkeypatch.setattr(consumer, "_delete_consumer", pause_then_delete)
+    monkeypatch.setattr(module, attr, pause_then_delete)
     use_settings(JSMagic(probe_local=False, timeout=5.0))  # each delete attempt waits 5 s: the interrupt comes first
 
     async def scenario():
@@ -68,7 +71,7 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
         await ctx.connect(resolve({"servers": [fresh_server.url]}))
         await ctx.js.add_stream(name="DEL", subjects=["del.>"])
         await ctx.js.publish("del.a", b"1")
-        task = asyncio.ensure_future(replay(Selection("DEL")))
+        task = asyncio.ensure_future(replay(Selection("DEL", bulk=bulk)))
         await asyncio.sleep(1.0)  # read done, waiting for the delete's answer
         task.cancel()
         result = await asyncio.wait_for(task, 5)

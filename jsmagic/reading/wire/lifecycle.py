@@ -63,10 +63,13 @@ async def delete(ctx: JSContext, stream: str, name: str, attempts: int = 3) -> N
         try:
             await asyncio.shield(ctx.api.request(f"CONSUMER.DELETE.{stream}.{name}"))
             return
-        except (nats.js.errors.NotFoundError, asyncio.CancelledError):
+        except nats.js.errors.NotFoundError:
             return
+        except asyncio.CancelledError:  # interrupted while the server is slow: the context finishes it
+            delete_later(ctx, stream, name)
+            raise
         except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError,
                 nats.errors.NoRespondersError):
             continue
-        except Exception:  # the inactive threshold removes it anyway
+        except nats.errors.Error:  # refused or the connection is gone: the inactive threshold removes it
             return

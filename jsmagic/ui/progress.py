@@ -133,7 +133,7 @@ class Progress:
     def close(self, final: str | None = None, *, done: float | None = None, ended: str = "done") -> None:
         """End the display with the true figures: ``done`` (the final count) and ``ended`` ("done", "interrupted", "failed").
 
-        ``final`` replaces the whole line.  Nothing is shown when the bar never was.
+        ``final`` replaces the whole line.  A run that ends "done" before its bar ever showed shows nothing.
         """
         if done is not None:
             self.done = done
@@ -141,6 +141,14 @@ class Progress:
         rate = f" ({self._fmt(self.done / elapsed)}/s)" if elapsed >= 0.5 else ""
         self.final = final or f"{self.label}: {self._fmt(self.done)} in {elapsed:.1f}s{rate} — {ended}"
         if not self._shown:
+            if ended == "done":
+                return  # quick work that never showed a bar: no line to end
+            if self._kernel():  # an interrupted or failed run leaves its true figures, even before any bar
+                from IPython.display import display
+
+                display({"text/plain": self.final}, raw=True)
+            else:
+                self._line(self.final, end="\n")
             return
         if self._handle is None:
             self._line(self.final, end="\n")

@@ -341,8 +341,11 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
 
     real_config = consume.consumer_config
 
+    reached = []
+
     def pause_then_config(sel, info):  # the server stops answering right before the create is sent
         fresh_server.proc.send_signal(signal.SIGSTOP)
+        reached.append(True)
         return real_config(sel, info)
 
     monkeypatch.setattr(consume, "consumer_config", pause_then_config)
@@ -354,7 +357,11 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
         await ctx.js.add_stream(name="MIDCREATE", subjects=["mid.>"])
         await ctx.js.publish("mid.a", b"1")
         task = asyncio.ensure_future(replay(Selection("MIDCREATE", bulk=bulk)))
-        await asyncio.sleep(0.5)  # stuck in the create: the server is paused
+        for _ in range(200):  # under load the replay takes a while to get to its create
+            if reached:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # stuck in the create: the server is paused
         task.cancel()
         try:
             await task

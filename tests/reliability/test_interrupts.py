@@ -131,7 +131,9 @@ def test_interrupt_1m_replay(kernel, monitored, big_stream):
     subs_before, state_before = server_subs(monitored, name), kernel_state(kernel)
     watcher = interrupt_when(kernel, lambda: delivered(monitored, big_stream) >= 100_000, settle=0.0)
     started = time.monotonic()
-    res = kernel.run(f"%js_consume {big_stream} -o part", timeout=120, allow_error=True)
+    # --batch 5000: two pulls of 5,000 in flight, whichever reader runs (the bulk reader's default
+    # pulls are 8 MiB each, so what is still on the wire at the interrupt would not be bounded here)
+    res = kernel.run(f"%js_consume {big_stream} --batch 5000 -o part", timeout=120, allow_error=True)
     watcher.join()
     took = time.monotonic() - started
     # the cell fails (Run All stops there), saying what was kept and where

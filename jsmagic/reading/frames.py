@@ -100,10 +100,11 @@ class Rows:
         self.shape = shape  # filters and extra columns (jsmagic.reading.shaping.Shape), or None
         self.sink = sink  # takes each chunk as it comes (jsmagic.reading.export), or None: kept here
         self.handed = 0  # rows handed to the sink
+        self.released = 0  # rows whose chunks a one-shot frame(release=True) let go
         self._replies: list[str] = []
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self.chunks) + self.handed
+        return sum(len(c) for c in self.chunks) + self.handed + self.released
 
     def add(self, chunk: Chunk) -> None:
         if not len(chunk):
@@ -133,12 +134,25 @@ class Rows:
             out.update(c.subjects)
         return out
 
-    def frame(self, decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
-        """The complete DataFrame: metadata columns, then the payload decoded per ``decode``."""
-        return self.frame_of(self.chunks, decode, flatten)
+    def frame(self, decode: Any = None, flatten: bool | None = None, release: bool = False) -> pd.DataFrame:
+        """The complete DataFrame: metadata columns, then the payload decoded per ``decode``.
 
-    def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
-        """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns."""
+        ``release``: a one-shot build that lets go of each chunk once its payloads are decoded,
+        so that the raw chunks and the frame are not both held at the peak (the Rows is then
+        empty; its length and ack subjects stay).
+        """
+        if not release:
+            return self.frame_of(self.chunks, decode, flatten)
+        self._replies = self.replies()
+        chunks, self.chunks = self.chunks, []
+        self.released += sum(map(len, chunks))
+        return self.frame_of(chunks, decode, flatten, release=True)
+
+    def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None,
+                 release: bool = False) -> pd.DataFrame:
+        """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns.
+
+        ``release``: each item of ``chunks`` is set to None once decoded (see :meth:`frame`)."""
         decode = self.decode if decode is None else decode
         flatten = self.flatten if flatten is None else flatten
         check_mode(decode)
@@ -147,7 +161,7 @@ class Rows:
             return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
         df = pd.DataFrame(self._meta_columns(chunks))
         if not self.headers_only:
-            payload = decode_payloads(chunks, decode, flatten)
+            payload = decode_payloads(chunks, decode, flatten, release)
             payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
             df = pd.concat([df, payload], axis=1) if len(payload.columns) else df
         return self.shape.add_columns(df) if self.shape is not None else df

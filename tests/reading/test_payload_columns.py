@@ -1,0 +1,51 @@
+"""The payload columns are built fast but exactly as before: the same frame as ``DataFrame.from_records``,
+and a chunk's one-call JSON parse accepts only buffers where every payload is one JSON value."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pandas as pd
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from jsmagic.reading.frames import make_chunk
+from jsmagic.reading.payloads import json_chunk, objects_frame
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
+                    st.text(max_size=5))
+values = st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=2), scalars, max_size=2))
+keys = st.sampled_from(["a", "b", "c", "data", "é", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(keys, values, max_size=4), min_size=1, max_size=12))
+def test_objects_frame_equals_from_records(records):
+    pd.testing.assert_frame_equal(objects_frame(records), pd.DataFrame.from_records(records))
+
+
+def test_objects_frame_uniform_keys_keep_types():
+    records = [{"id": i, "name": f"n{i}", "price": i / 2, "ok": i % 2 == 0, "tags": [i]} for i in range(50)]
+    pd.testing.assert_frame_equal(objects_frame(records), pd.DataFrame.from_records(records))
+
+
+payloads = st.one_of(
+    st.builds(lambda v: json.dumps(v).encode(), values),
+    st.sampled_from([b"", b" ", b"1,2", b"3,4", b"[5", b"6]", b"[1", b"2]", b'"a', b'b"', b"{", b"}", b"],[", b'"x",', b"nul", b"\xff"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(payloads, min_size=1, max_size=8))
+@example([b"1,2", b"3,4", b"[5", b"6]"])  # as many items as a clean parse: only the separators' places tell
+def test_json_chunk_accepts_only_one_json_value_per_payload(datas):
+    def one(d):
+        try:
+            return orjson.loads(d)
+        except orjson.JSONDecodeError:
+            return KeyError
+    expected = [one(d) for d in datas]
+    chunk = make_chunk(list(range(len(datas))), [0] * len(datas), ["s"] * len(datas), [None] * len(datas), datas)
+    got = json_chunk(chunk, strict=False)
+    assert got == (None if KeyError in expected else expected)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .decoders import check_mode
 from .features import feature_columns
-from .payloads import SEP, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
+from .payloads import SEP, decode_early, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
@@ -101,6 +101,7 @@ class Rows:
         self.sink = sink  # takes each chunk as it comes (jsmagic.reading.export), or None: kept here
         self.handed = 0  # rows handed to the sink
         self.released = 0  # rows whose chunks a one-shot frame(release=True) let go
+        self.eager = False  # decode each chunk's payloads as it arrives (one-shot replays: see add)
         self._replies: list[str] = []
 
     def __len__(self) -> int:
@@ -110,6 +111,8 @@ class Rows:
         if not len(chunk):
             return
         if self.sink is None:
+            if self.eager and not self.headers_only and getattr(chunk, "frame_cache", None) is None:
+                decode_early(chunk, self.decode, self.flatten)
             self.chunks.append(chunk)
             return
         self._replies.extend(chunk.extra.get("reply", ()))

@@ -41,13 +41,28 @@ def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = Fals
         chunk = chunks[i]
         if release:
             chunks[i] = None
-        part = chunk_payloads(chunk, mode, flatten) if len(chunk) else None
+        early = getattr(chunk, "payload_frame", None)
+        if early is not None and early[0] != (mode, flatten):  # pragma: no cover -- a caller's mistake
+            raise RuntimeError("payloads decoded early under another mode: build the frame with that mode")
+        part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if len(chunk) else None
         chunk = None
         if part is not None and len(part.columns):
             parts.append(part)
     if not parts:
         return pd.DataFrame()
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
+    """Decode a chunk's payloads as it arrives and drop its raw buffer (a one-shot replay's memory).
+
+    A chunk that fails to decode (a strict ``--decode`` on a bad payload) keeps its buffer,
+    so the frame build raises the error as before."""
+    try:
+        part = chunk_payloads(chunk, mode, flatten)
+    except InputError:
+        return
+    chunk.payload_frame, chunk.buf = ((mode, flatten), part), b""
 
 
 def chunk_payloads(chunk: Any, mode: Any, flatten: bool) -> pd.DataFrame:

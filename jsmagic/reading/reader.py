@@ -96,6 +96,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     collector = Collector(rows, bounds_for(sel, info))
     streamed = sink is not None and not needs_finish(sel, info)
     rows.shaped(sel.decode, sel.flatten, sel.shape(), sink if streamed else None)
+    rows.eager = rows_out is None  # nobody reads the chunks before the frame: decode each as it arrives
     sel_all, sel = sel, sel.for_readers()  # with filters, -n counts matches in the collector
     if rows_out is not None:
         rows_out(rows)

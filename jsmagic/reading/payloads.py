@@ -93,8 +93,11 @@ def decode_chunk(chunk: Any, mode: Any) -> Decoded:
 def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
     """Objects → columns; every other value in ``data``; errors in ``decode_error``."""
     n = len(values)
-    is_obj = [type(v) is dict for v in values]
-    n_obj = sum(is_obj)
+    if set(map(type, values)) == {dict}:  # all objects (the usual case): no per-row flags
+        is_obj, n_obj = itertools.repeat(True), n
+    else:
+        is_obj = [type(v) is dict for v in values]
+        n_obj = sum(is_obj)
     if flatten and n_obj:
         values = [flatten_dict(v) if o else v for v, o in zip(values, is_obj)]
     if n_obj == n:
@@ -107,7 +110,7 @@ def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
             df = pd.DataFrame(index=pd.RangeIndex(n))
         data = [None if o else v for v, o in zip(values, is_obj)]
         df["data" if "data" not in df.columns else "_data"] = value_column(data)
-    if any(e is not None for e in errors):
+    if errors.count(None) != len(errors):
         df["decode_error"] = pd.Series(_objects(errors), dtype=object)
     return df
 

@@ -49,3 +49,20 @@ def test_json_chunk_accepts_only_one_json_value_per_payload(datas):
     chunk = make_chunk(list(range(len(datas))), [0] * len(datas), ["s"] * len(datas), [None] * len(datas), datas)
     got = json_chunk(chunk, strict=False)
     assert got == (None if KeyError in expected else expected)
+
+
+def test_eager_decoding_and_release_give_the_same_frame_and_let_go_of_the_chunks():
+    from jsmagic.reading.frames import Rows
+
+    batches = [[b'{"a": 1, "b": "x"}', b'{"a": 2}'], [b"[1]", b"\xff", b""], [b'{"b": null}', b"7"]]
+    lazy, eager = Rows(), Rows()
+    eager.eager = True
+    for k, datas in enumerate(batches):
+        n = len(datas)
+        for rows in (lazy, eager):
+            rows.add(make_chunk(range(k * 9, k * 9 + n), [k] * n, ["s.a"] * n, [None] * n, list(datas)))
+    assert all(c.buf == b"" for c in eager.chunks)  # the raw payloads are gone once decoded
+    want = lazy.frame()
+    pd.testing.assert_frame_equal(eager.frame(), want)
+    pd.testing.assert_frame_equal(eager.frame(release=True), want)
+    assert eager.chunks == [] and len(eager) == len(want) == 7

@@ -2,11 +2,12 @@
 
 A replay gathers messages in *chunks* (:class:`Rows`): the stream sequences, times and
 delivery counters as int64 arrays, subjects and headers as lists, and the payloads of a
-chunk kept as ONE bytes buffer joined with ``b"],["``.  That buffer is what makes the
-JSON fast path cheap: ``orjson.loads(b"[[" + buf + b"]]")`` decodes a whole chunk in one
-call (about 4x faster than one ``json.loads`` per message); a random string put between
-the payloads for that parse proves that no payload spilled into its neighbour (``1,2``
-beside an empty payload, or an unterminated ``"a``, would).
+chunk kept as ONE bytes buffer joined with ``SEP`` (``,"<random per process>",``).  That
+buffer is what makes the JSON fast path cheap: ``orjson.loads(b"[" + buf + b"]")`` decodes a
+whole chunk in one call (about 4x faster than one ``json.loads`` per message); the random
+string between the payloads proves that no payload spilled into its neighbour (``1,2``
+beside an empty payload, or an unterminated ``"a``, would).  In a one-shot replay each
+chunk is decoded as it arrives and its buffer dropped (``Rows.eager``).
 Any payload can still be sliced back out of the buffer, so falling back to per-message
 decoding never loses a byte.
 

@@ -29,7 +29,10 @@ from ..core.decode import value_column
 from ..core.errors import InputError
 from .decoders import Decoded, auto_value, by_content_type, decode_each, needs_headers, per_message
 
-SEP = b"],["
+# Between two payloads in a chunk's buffer: a JSON string item that is random per process and never
+# shown, so that the buffer is one JSON array as it stands (see json_chunk).
+NONCE = "x" + os.urandom(8).hex()
+SEP = b',"' + NONCE.encode() + b'",'
 
 
 def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False) -> pd.DataFrame:
@@ -39,18 +42,39 @@ def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = Fals
     parts = []
     for i in range(len(chunks)):
         chunk = chunks[i]
+        n = len(chunk)
         if release:
             chunks[i] = None
         early = getattr(chunk, "payload_frame", None)
         if early is not None and early[0] != (mode, flatten):  # pragma: no cover -- a caller's mistake
             raise RuntimeError("payloads decoded early under another mode: build the frame with that mode")
-        part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if len(chunk) else None
+        part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if n else None
         chunk = None
-        if part is not None and len(part.columns):
-            parts.append(part)
-    if not parts:
+        if part is not None:
+            parts.append(part if len(part.columns) else pd.DataFrame(index=pd.RangeIndex(n)))  # rows stay in place
+    if not any(len(p.columns) for p in parts):
         return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0]
+    df = pd.concat(_aligned(parts), ignore_index=True)
+    late = [c for c in LATE if c in df.columns]  # after every key column, as in one chunk's frame
+    return df[[c for c in df.columns if c not in late] + late] if late else df
+
+
+LATE = ("data", "_data", "decode_error")
+
+
+def _aligned(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Per-chunk frames whose ``data``/``decode_error`` columns read as one chunk's would.
+
+    Within a chunk these columns hold None where they do not apply, after the key columns;
+    a chunk without them would get NaN from ``concat`` (and put them elsewhere), so the frame
+    would depend on where chunks were cut."""
+    late = [c for c in LATE if any(c in p.columns for p in parts)]
+    if not late or all(c in p.columns for p in parts for c in late):
+        return parts
+    none = lambda p: pd.Series(_objects([None] * len(p)), index=p.index, dtype=object)  # noqa: E731
+    return [p.assign(**{c: none(p) for c in late if c not in p.columns}) for p in parts]
 
 
 def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
@@ -160,8 +184,8 @@ def _text(chunk: Any, i: int) -> str:
 def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
     """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
 
-    The joined buffer is parsed as one document with a random string between payloads
-    (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
+    The joined buffer already holds a random string between payloads (:data:`SEP`), so
+    ``[`` + buffer + ``]`` is parsed as one document (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
     next to an empty payload parsed as the two values 1 and 2, and an unterminated
     ``"a`` swallowed the separator.  The nonce text occurs only at the n-1 separators, so
     a result of exactly 2n-1 items with the nonce at every odd place proves that every
@@ -172,12 +196,11 @@ def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
     if not n:
         return []
     if chunk.buf.count(SEP) == n - 1:  # no payload contains the separator itself
-        nonce = "x" + os.urandom(8).hex()
         try:
-            wrapped = orjson.loads(b"[" + chunk.buf.replace(SEP, b',"' + nonce.encode() + b'",') + b"]")
+            wrapped = orjson.loads(b"[" + chunk.buf + b"]")
         except orjson.JSONDecodeError:
             wrapped = None
-        if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(nonce) == n - 1:
+        if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(NONCE) == n - 1:
             return wrapped[::2]
     # Some payload is not JSON (or holds the separator): find which, one at a time.
     out = []

@@ -66,3 +66,26 @@ def test_eager_decoding_and_release_give_the_same_frame_and_let_go_of_the_chunks
     pd.testing.assert_frame_equal(eager.frame(), want)
     pd.testing.assert_frame_equal(eager.frame(release=True), want)
     assert eager.chunks == [] and len(eager) == len(want) == 7
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(payloads, min_size=1, max_size=9), st.sets(st.integers(1, 8), max_size=3))
+@example([b"{}", b"1"], {1})  # a chunk of empty objects has no column but keeps its rows
+@example([b'{"a": 1}', b"\xff", b"{"], {1, 2})  # data/decode_error: None where they do not apply
+def test_rows_and_values_do_not_depend_on_where_chunks_are_cut(datas, cuts):
+    from jsmagic.reading.frames import Rows
+
+    def frame(bounds):
+        rows = Rows()
+        for a, b in zip([0, *bounds], [*bounds, len(datas)]):
+            n = b - a
+            rows.add(make_chunk(range(a, b), [0] * n, ["s"] * n, [None] * n, datas[a:b]))
+        return rows.frame()
+    cut, whole = frame(sorted(c for c in cuts if c < len(datas))), frame([])
+    # the same rows, columns and values wherever chunks were cut (a column's dtype is inferred per
+    # chunk, so an all-null piece may leave it object where one chunk would make it float: not checked)
+    assert list(cut.columns) == list(whole.columns) and len(cut) == len(whole) == len(datas)
+    same = lambda df: df.astype(object).where(df.notna(), None).to_numpy().tolist()  # noqa: E731
+    assert same(cut) == same(whole)
+    for name in {"data", "decode_error"} & set(whole.columns):
+        assert [type(v) for v in cut[name]] == [type(v) for v in whole[name]]

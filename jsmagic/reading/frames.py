@@ -2,11 +2,12 @@
 
 A replay gathers messages in *chunks* (:class:`Rows`): the stream sequences, times and
 delivery counters as int64 arrays, subjects and headers as lists, and the payloads of a
-chunk kept as ONE bytes buffer joined with ``b"],["``.  That buffer is what makes the
-JSON fast path cheap: ``orjson.loads(b"[[" + buf + b"]]")`` decodes a whole chunk in one
-call (about 4x faster than one ``json.loads`` per message); a random string put between
-the payloads for that parse proves that no payload spilled into its neighbour (``1,2``
-beside an empty payload, or an unterminated ``"a``, would).
+chunk kept as ONE bytes buffer joined with ``SEP`` (``,"<random per process>",``).  That
+buffer is what makes the JSON fast path cheap: ``orjson.loads(b"[" + buf + b"]")`` decodes a
+whole chunk in one call (about 4x faster than one ``json.loads`` per message); the random
+string between the payloads proves that no payload spilled into its neighbour (``1,2``
+beside an empty payload, or an unterminated ``"a``, would).  In a one-shot replay each
+chunk is decoded as it arrives and its buffer dropped (``Rows.eager``).
 Any payload can still be sliced back out of the buffer, so falling back to per-message
 decoding never loses a byte.
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from .decoders import check_mode
 from .features import feature_columns
-from .payloads import SEP, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
+from .payloads import SEP, decode_early, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
@@ -100,15 +101,19 @@ class Rows:
         self.shape = shape  # filters and extra columns (jsmagic.reading.shaping.Shape), or None
         self.sink = sink  # takes each chunk as it comes (jsmagic.reading.export), or None: kept here
         self.handed = 0  # rows handed to the sink
+        self.released = 0  # rows whose chunks a one-shot frame(release=True) let go
+        self.eager = False  # decode each chunk's payloads as it arrives (one-shot replays: see add)
         self._replies: list[str] = []
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self.chunks) + self.handed
+        return sum(len(c) for c in self.chunks) + self.handed + self.released
 
     def add(self, chunk: Chunk) -> None:
         if not len(chunk):
             return
         if self.sink is None:
+            if self.eager and not self.headers_only and getattr(chunk, "frame_cache", None) is None:
+                decode_early(chunk, self.decode, self.flatten)
             self.chunks.append(chunk)
             return
         self._replies.extend(chunk.extra.get("reply", ()))
@@ -133,12 +138,25 @@ class Rows:
             out.update(c.subjects)
         return out
 
-    def frame(self, decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
-        """The complete DataFrame: metadata columns, then the payload decoded per ``decode``."""
-        return self.frame_of(self.chunks, decode, flatten)
+    def frame(self, decode: Any = None, flatten: bool | None = None, release: bool = False) -> pd.DataFrame:
+        """The complete DataFrame: metadata columns, then the payload decoded per ``decode``.
 
-    def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None) -> pd.DataFrame:
-        """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns."""
+        ``release``: a one-shot build that lets go of each chunk once its payloads are decoded,
+        so that the raw chunks and the frame are not both held at the peak (the Rows is then
+        empty; its length and ack subjects stay).
+        """
+        if not release:
+            return self.frame_of(self.chunks, decode, flatten)
+        self._replies = self.replies()
+        chunks, self.chunks = self.chunks, []
+        self.released += sum(map(len, chunks))
+        return self.frame_of(chunks, decode, flatten, release=True)
+
+    def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None,
+                 release: bool = False) -> pd.DataFrame:
+        """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns.
+
+        ``release``: each item of ``chunks`` is set to None once decoded (see :meth:`frame`)."""
         decode = self.decode if decode is None else decode
         flatten = self.flatten if flatten is None else flatten
         check_mode(decode)
@@ -147,7 +165,7 @@ class Rows:
             return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
         df = pd.DataFrame(self._meta_columns(chunks))
         if not self.headers_only:
-            payload = decode_payloads(chunks, decode, flatten)
+            payload = decode_payloads(chunks, decode, flatten, release)
             payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
             df = pd.concat([df, payload], axis=1) if len(payload.columns) else df
         return self.shape.add_columns(df) if self.shape is not None else df

@@ -96,6 +96,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     collector = Collector(rows, bounds_for(sel, info))
     streamed = sink is not None and not needs_finish(sel, info)
     rows.shaped(sel.decode, sel.flatten, sel.shape(), sink if streamed else None)
+    rows.eager = rows_out is None  # nobody reads the chunks before the frame: decode each as it arrives
     sel_all, sel = sel, sel.for_readers()  # with filters, -n counts matches in the collector
     if rows_out is not None:
         rows_out(rows)
@@ -119,7 +120,8 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)
         except asyncio.CancelledError:
             result.interrupted = True
-        result.frame = finish(rows.frame(sel.decode, sel.flatten), sel_all, info)
+        # one-shot unless a follower still reads the chunks: each is let go once decoded (peak memory)
+        result.frame = finish(rows.frame(sel.decode, sel.flatten, release=rows_out is None), sel_all, info)
         if sink is not None:  # streamed: the frame is empty; else the finished frame is written now
             result.export = sink.close(None if streamed else result.frame, interrupted=result.interrupted)
             result.frame = pd.DataFrame()

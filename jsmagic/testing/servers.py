@@ -9,6 +9,26 @@ from typing import Any, Callable, Iterator
 
 from ..connecting.server import EmbeddedServer, free_port
 
+def jetstream_answers(url: str, subject: str = "$JS.API.INFO") -> bool:
+    """Whether the JetStream API ``subject`` answers on ``url`` without an error (one short connection)."""
+    import nats
+
+    async def ok() -> bool:
+        try:
+            nc = await nats.connect(url, connect_timeout=1, max_reconnect_attempts=1, allow_reconnect=False)
+        except Exception:
+            return False
+        try:
+            reply = await nc.request(subject, b"", timeout=1)
+            return b'"error"' not in reply.data
+        except Exception:
+            return False
+        finally:
+            await nc.close()
+
+    return asyncio.run(ok())
+
+
 
 
 @contextlib.contextmanager
@@ -100,25 +120,10 @@ class NatsCluster:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Poll ``$JS.API.INFO`` on every running member until all answer without error."""
-        import nats
-
-        async def ok(url: str) -> bool:
-            try:
-                nc = await nats.connect(url, connect_timeout=1, max_reconnect_attempts=1, allow_reconnect=False)
-            except Exception:
-                return False
-            try:
-                reply = await nc.request("$JS.API.INFO", b"", timeout=1)
-                return b'"error"' not in reply.data
-            except Exception:
-                return False
-            finally:
-                await nc.close()
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = [s.url for s in self.servers if s.running()]
-            if all(asyncio.run(ok(u)) for u in running):
+            if all(jetstream_answers(u) for u in running):
                 return
             time.sleep(0.25)
         raise TimeoutError(f"cluster {self.name} not ready in {timeout}s")

@@ -20,6 +20,7 @@ import time
 from typing import Iterator
 
 from ..connecting.server import EmbeddedServer, free_port
+from .servers import jetstream_answers
 
 
 @dataclasses.dataclass
@@ -30,23 +31,9 @@ class HubLeaf:
 
 def _wait_leafnode(hub: EmbeddedServer, leaf: EmbeddedServer, timeout: float = 15.0) -> None:
     """Wait until the leaf's JetStream can reach the hub's domain (the leafnode is up)."""
-    import asyncio
-
-    import nats
-
-    async def ok() -> bool:
-        nc = await nats.connect(leaf.url, connect_timeout=1, max_reconnect_attempts=1, allow_reconnect=False)
-        try:
-            reply = await nc.request(f"$JS.{hub.domain}.API.INFO", b"", timeout=1)
-            return b'"error"' not in reply.data
-        except Exception:
-            return False
-        finally:
-            await nc.close()
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if asyncio.run(ok()):
+        if jetstream_answers(leaf.url, f"$JS.{hub.domain}.API.INFO"):
             return
         time.sleep(0.2)
     raise TimeoutError(f"leafnode {leaf.url} -> {hub.url} not up in {timeout}s: {leaf.log_tail()}")

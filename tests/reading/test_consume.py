@@ -344,7 +344,7 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
     reached = []
 
     def pause_then_config(sel, info):  # the server stops answering right before the create is sent
-        fresh_server.proc.send_signal(signal.SIGSTOP)
+        stop_server(fresh_server)
         reached.append(True)
         return real_config(sel, info)
 
@@ -385,3 +385,16 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
     finally:
         if fresh_server.proc is not None:
             fresh_server.proc.send_signal(signal.SIGCONT)
+
+
+def stop_server(server) -> None:
+    """SIGSTOP the server and wait until it really stands still (a busy one may first answer what is in flight)."""
+    import signal
+    import time
+
+    import psutil
+
+    server.proc.send_signal(signal.SIGSTOP)
+    proc, deadline = psutil.Process(server.proc.pid), time.monotonic() + 2
+    while proc.status() != psutil.STATUS_STOPPED and time.monotonic() < deadline:
+        time.sleep(0.001)

@@ -20,6 +20,7 @@ from jsmagic.core.config import JSMagic, use_settings
 from jsmagic.core.errors import JSMagicError
 from jsmagic.core.registry import context
 from jsmagic.testing import connected_shell
+from tests.reading.test_consume import stop_server
 
 
 def test_a_publish_whose_stream_list_fails_says_so_and_sends_nothing(fresh_server):
@@ -60,7 +61,7 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
     real_delete = getattr(module, attr)
 
     async def pause_then_delete(*args, **kwargs):  # the server stops answering as we delete
-        fresh_server.proc.send_signal(signal.SIGSTOP)
+        stop_server(fresh_server)
         return await real_delete(*args, **kwargs)
 
     monkeypatch.setattr(module, attr, pause_then_delete)

@@ -8,11 +8,11 @@ message of our subscription, in order, byte for byte, and every status and PING.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jsmagic.reading.frames import SEP
-from jsmagic.reading.wire.parse import AckFormat, message_headers, parse
+from jsmagic.reading.wire.parse import AckFormat, Names, message_headers, parse
 
 HEAD = b"$JS.ACK.S.c."
 payload = st.one_of(st.binary(max_size=30), st.sampled_from([b"", b"\r\n", b"\r\nMSG a 1 b 3\r\n", b"],[", b"\r\nHMSG x 1 2 3\r\n"]))
@@ -77,6 +77,20 @@ def test_every_message_comes_out_byte_for_byte_however_the_stream_is_cut(ops, cu
     assert pending == b""
     assert got == expected
     assert got_status == statuses and got_pings == pings
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(subjects=st.lists(st.one_of(st.sampled_from([b"o.eu", b"o.us", b"o.eu\xff", b"o.e", b"s" * 64, b"s" * 63 + b"t"]),
+                                   st.binary(min_size=1, max_size=70).map(lambda b: b.replace(b" ", b"_")
+                                                                       .replace(b"\r", b"_").replace(b"\n", b"_"))),
+                         min_size=1, max_size=120))
+@example(subjects=[b"o.e", b"o.e\x00"] * 20)  # equal zero-padded bytes: only the lengths tell them apart
+def test_subject_column_equals_one_decode_per_message(subjects):
+    """The batched subject column (shared strings, grouped by hash) is exactly each subject decoded."""
+    data = b"".join(b"MSG %s 7 %s1.%d.1.1.0 1\r\nx\r\n" % (s, HEAD, i) for i, s in enumerate(subjects))
+    used, fr = parse(data, b"7")
+    assert used == len(data) and len(fr) == len(subjects)
+    assert Names().column(fr, data) == [s.decode("utf-8", "surrogateescape") for s in subjects]
 
 
 def test_headers_read_like_nats_py():

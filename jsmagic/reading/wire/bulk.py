@@ -226,7 +226,7 @@ class _Reader:
             self.ack = AckFormat(fr.first(data, "reply"))
         nums = self.ack.numbers(fr, data)
         seq, ts = nums[:, 1], nums[:, 3]
-        subjects = list(map(self.names.__getitem__, fr.pieces(data, "subject")))
+        subjects = self.names.column(fr, data)
         headers = headers_column(fr, data)
         if self.headers_only:
             sizes = np.array([int((h or {}).pop("Nats-Msg-Size", 0)) for h in headers], dtype=np.int64)

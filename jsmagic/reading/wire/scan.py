@@ -16,7 +16,9 @@ import dataclasses
 
 import numpy as np
 
-_M, _S, _G, _H, _SP, _CR, _LF = (ord(c) for c in "MSGH \r\n")
+_SP, _CR, _LF = (ord(c) for c in " \r\n")
+_MSG_ = int.from_bytes(b"MSG ", "little")
+_HMS = int.from_bytes(b"HMS", "little")
 
 
 @dataclasses.dataclass
@@ -71,9 +73,10 @@ def scan(data: bytes, sid: bytes) -> Spans:
         return Spans(empty, empty, z, z, z, z, np.zeros(0, bool))
     after = cr[cr + 5 < size] + 2
     start = np.concatenate(([0], after[arr[after - 1] == _LF]))
-    first = arr[start]
-    hmsg = (first == _H) & (arr[start + 1] == _M) & (arr[np.minimum(start + 2, size - 1)] == _S)
-    msg = (first == _M) & (arr[start + 1] == _S) & (arr[start + 2] == _G) & (arr[start + 3] == _SP)
+    # the first four bytes of every line at once (an overlapping little-endian uint32 view of the buffer)
+    head = np.ndarray((size - 3,), dtype="<u4", buffer=arr, strides=(1,))[start]
+    hmsg = (head & 0xFFFFFF) == _HMS
+    msg = head == _MSG_
     start = start[hmsg | msg]
     hmsg = hmsg[hmsg | msg]
     # the header line: up to the next \r (the chain check rejects candidates whose line is not complete)
@@ -97,8 +100,11 @@ def scan(data: bytes, sid: bytes) -> Spans:
     for k, c in enumerate(sid):
         ok &= arr[np.minimum(s1 + 1 + k, size - 1)] == c
     total, bad_t = _digits(arr, np.where(hmsg, s4 + 1, s3 + 1), line_end)
-    hsize, bad_h = _digits(arr, s3 + 1, s4)
-    hsize = np.where(hmsg, hsize, 0)
+    if hmsg.any():
+        hsize, bad_h = _digits(arr, s3 + 1, s4)
+        hsize = np.where(hmsg, hsize, 0)
+    else:  # MSG only (the common case): no header sizes to read
+        hsize, bad_h = np.zeros(len(start), np.int64), np.zeros(len(start), bool)
     ok &= ~bad_t & ~(hmsg & bad_h) & (hsize <= total)
     body = line_end + 2
     end = body + total + 2

@@ -28,7 +28,7 @@ from ..core.registry import current, jetstream
 from .frames import Collector
 from .durable import bind_durable, give_back
 from .pull import Puller
-from .selection import ACTIONS, ProgressFn, Selection, consumer_config
+from .selection import ACTIONS, RESUME_WAIT, ProgressFn, Selection, consumer_config
 
 LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
 MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
@@ -116,7 +116,7 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
     the first one behind.  If we give up (or are interrupted), that name is deleted.
     """
     cfg = consumer_config(sel, info)
-    deadline = time.monotonic() + (LIVE_RETRY if sel.live else 3 * sel.api_timeout)
+    deadline = time.monotonic() + (LIVE_RETRY if sel.live else max(3 * sel.api_timeout, RESUME_WAIT))
     while True:
         try:
             return await js.add_consumer(sel.stream, cfg)

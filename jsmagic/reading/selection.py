@@ -31,6 +31,7 @@ ProgressFn = Callable[[int, int | None], None]
 
 
 MAX_SEQ = 2**64 - 1  # stream sequences are uint64
+RESUME_WAIT = 30.0  # seconds a resumed replay keeps asking for its new consumer (a reconnect plus a leader election)
 
 
 @dataclasses.dataclass

@@ -35,7 +35,7 @@ from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
 from ..frames import Chunk, Collector
-from ..selection import ProgressFn, Selection
+from ..selection import RESUME_WAIT, ProgressFn, Selection
 from . import lifecycle
 from .parse import AckFormat, Frames, Names, headers_column, parse
 from .protocol import Wire, WireError, open_wire
@@ -98,7 +98,7 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
 
 async def _reopen(ctx: JSContext, sel: Selection) -> Wire:
     """A new bulk connection after the server went away (it may take seconds to come back)."""
-    deadline = time.monotonic() + 3 * sel.api_timeout
+    deadline = time.monotonic() + max(3 * sel.api_timeout, RESUME_WAIT)
     while True:
         try:
             return await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)

@@ -16,7 +16,7 @@ import nats.errors
 import nats.js.errors
 
 from ...core.context import JSContext
-from ..selection import Selection, consumer_config
+from ..selection import RESUME_WAIT, Selection, consumer_config
 
 _RETRY = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
           nats.js.errors.APIError, asyncio.TimeoutError, nats.errors.ConnectionClosedError)
@@ -26,12 +26,12 @@ async def create(ctx: JSContext, sel: Selection, info: Any, retrying: bool = Fal
     """Create the selection's ephemeral consumer; ``(name, consumer info dict)``.
 
     ``retrying`` (a resume after a fault): the same name and config are sent again until
-    the stream answers (a leader election takes seconds) or 3 API timeouts have passed.
+    the stream answers (a reconnect and a leader election take seconds) or RESUME_WAIT has passed.
     """
     cfg = consumer_config(sel, info)
     body = {"stream_name": sel.stream, "config": cfg.as_dict()}
     suffix = f"CONSUMER.CREATE.{sel.stream}.{cfg.name}"
-    deadline = time.monotonic() + 3 * sel.api_timeout
+    deadline = time.monotonic() + max(3 * sel.api_timeout, RESUME_WAIT)
     while True:
         try:
             return cfg.name, await ctx.api.request(suffix, body, timeout=sel.api_timeout)

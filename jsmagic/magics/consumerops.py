@@ -37,9 +37,8 @@ def extra(a: Any) -> dict[str, Any]:
 
 def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     """Add edit/copy/reset/report/dead/watch to ``verbs``; returns their handlers."""
-    p = verbs.add("edit", "Change a consumer's settings (what the server allows); returns old → new")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("edit", "Change a consumer's settings (what the server allows); returns old → new",
+                  positional=("stream", "name"))
     p.add_argument("--description")
     p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
     p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
@@ -50,26 +49,21 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p.add_argument("--inactive-threshold", metavar="DURATION")
     p.add_argument("--headers-only", action="store_true", default=None)
     p.add_argument("--dry-run", action="store_true", help="show old → new, change nothing")
-    p = verbs.add("copy", "A new durable consumer with another's configuration")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("copy", "A new durable consumer with another's configuration", positional=("stream", "name"))
     p.add_argument("new")
-    p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+",
+                  positional=("stream", "name"))
     p.add_argument("seq", nargs="?", type=int)
     p = verbs.add("report", "DataFrame of a stream's consumers: pending, ack pending, redelivered, waiting, activity")
     p.add_argument("stream")
-    p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts",
+                  positional=("stream", "name"))
     p.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
     p.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
     p.add_argument("--force", action="store_true")
     p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
-    p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())",
+                  positional=("stream", "name"))
     p.add_argument("--every", type=float, default=1.0, help="seconds between samples (default 1)")
     return {"edit": _edit, "copy": _copy, "reset": _reset, "report": _report, "dead": _dead, "watch": _watch}
 

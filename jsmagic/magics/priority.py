@@ -26,16 +26,12 @@ def add_consumer_flags(verbs: Any) -> None:
     verbs.parsers["next"].add_argument("--group", help="pull within this priority group (the pin is kept for later pulls)")
     verbs.parsers["next"].add_argument("--min-pending", type=int, metavar="N",
                                        help="with --group on an overflow consumer: only if N or more messages wait")
-    p = verbs.add("pause", "Deliver nothing until UNTIL (a duration like 10m, or a time); returns the pause")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("pause", "Deliver nothing until UNTIL (a duration like 10m, or a time); returns the pause",
+                  positional=("stream", "name"))
     p.add_argument("until")
-    p = verbs.add("resume", "Deliver again now (ends a pause)")
-    p.add_argument("stream")
-    p.add_argument("name")
-    p = verbs.add("unpin", "Take the pin from a priority group's pinned client; the next pull gets it")
-    p.add_argument("stream")
-    p.add_argument("name")
+    p = verbs.add("resume", "Deliver again now (ends a pause)", positional=("stream", "name"))
+    p = verbs.add("unpin", "Take the pin from a priority group's pinned client; the next pull gets it",
+                  positional=("stream", "name"))
     p.add_argument("group")
 
 

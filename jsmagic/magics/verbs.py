@@ -37,14 +37,18 @@ class Verbs:
         self.text_verbs: set[str] = set()
         self.interrupted = interrupted
 
-    def add(self, verb: str, help: str, output: bool = True, cell: bool = False, text: bool = False) -> MagicArgumentParser:
+    def add(self, verb: str, help: str, output: bool = True, cell: bool = False, text: bool = False,
+            positional: tuple[str, ...] = ()) -> MagicArgumentParser:
         """A parser for one verb (with ``-o NAME`` to store the result in a variable).
 
-        ``cell``: the verb takes a cell body; ``text``: its result may be a string that is data, not a message.
+        ``cell``: the verb takes a cell body; ``text``: its result may be a string that is data, not a message;
+        ``positional``: the names of its first positional arguments (``("stream", "name")``).
         """
         parser = MagicArgumentParser(prog=f"{self.magic} {verb}", description=help, add_help=False)
         if output:
             parser.add_argument("-o", "--output", metavar="NAME", help="also store the result in variable NAME")
+        for name in positional:
+            parser.add_argument(name)
         self.parsers[verb] = parser
         if cell:
             self.cell_verbs.add(verb)

@@ -111,9 +111,11 @@ async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
 async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: Any) -> Any:
     """Create the replacement consumer, waiting out a stream leader election (a few seconds).
 
-    Every try uses the same name and config: a create whose answer was lost may still
-    have happened, and creating it again is then a no-op, where a fresh name would leave
-    the first one behind.  If we give up (or are interrupted), that name is deleted.
+    A try the server answered (no leader yet) is repeated with the same name.  A try nobody
+    answered is repeated under a new name, and the old one is deleted in the background:
+    the meta leader may have placed that name on the member that just died, and every
+    create of it then waits for that member (a killed leader's cluster showed this).
+    If we give up (or are interrupted), the name is deleted too.
     """
     cfg = consumer_config(sel, info)
     deadline = time.monotonic() + (LIVE_RETRY if sel.live else max(3 * sel.api_timeout, RESUME_WAIT))
@@ -121,10 +123,13 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
         try:
             return await js.add_consumer(sel.stream, cfg)
         except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                nats.js.errors.APIError, asyncio.TimeoutError):
+                nats.js.errors.APIError, asyncio.TimeoutError) as e:
             if time.monotonic() > deadline:
                 _delete_later(ctx, js, sel.stream, cfg.name)
                 raise
+            if isinstance(e, (nats.errors.TimeoutError, asyncio.TimeoutError)):
+                _delete_later(ctx, js, sel.stream, cfg.name)
+                cfg = consumer_config(sel, info)
             try:
                 await asyncio.sleep(0.5)
             except asyncio.CancelledError:

@@ -25,20 +25,26 @@ _RETRY = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats
 async def create(ctx: JSContext, sel: Selection, info: Any, retrying: bool = False) -> tuple[str, dict]:
     """Create the selection's ephemeral consumer; ``(name, consumer info dict)``.
 
-    ``retrying`` (a resume after a fault): the same name and config are sent again until
-    the stream answers (a reconnect and a leader election take seconds) or RESUME_WAIT has passed.
+    ``retrying`` (a resume after a fault): the config is sent again until the stream answers
+    (a reconnect and a leader election take seconds) or RESUME_WAIT has passed; after a try
+    nobody answered, under a new name (the old one is deleted in the background).
     """
     cfg = consumer_config(sel, info)
-    body = {"stream_name": sel.stream, "config": cfg.as_dict()}
-    suffix = f"CONSUMER.CREATE.{sel.stream}.{cfg.name}"
     deadline = time.monotonic() + max(3 * sel.api_timeout, RESUME_WAIT)
     while True:
+        body = {"stream_name": sel.stream, "config": cfg.as_dict()}
+        suffix = f"CONSUMER.CREATE.{sel.stream}.{cfg.name}"
         try:
             return cfg.name, await ctx.api.request(suffix, body, timeout=sel.api_timeout)
-        except _RETRY:
+        except _RETRY as e:
             if not retrying or time.monotonic() > deadline:
                 delete_later(ctx, sel.stream, cfg.name)
                 raise
+            if isinstance(e, (nats.errors.TimeoutError, asyncio.TimeoutError)):
+                # unanswered: the meta leader may have placed this name on the member that died,
+                # and every create of the same name then waits for it; the next try is a new name
+                delete_later(ctx, sel.stream, cfg.name)
+                cfg = consumer_config(sel, info)
         except BaseException:  # interrupted mid-create: the server may still make it
             delete_later(ctx, sel.stream, cfg.name)
             raise

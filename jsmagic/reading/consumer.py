@@ -28,6 +28,7 @@ from ..core.registry import current, jetstream
 from .frames import Collector
 from .durable import bind_durable, give_back
 from .pull import Puller
+from .replicas import pending_seen
 from .selection import ACTIONS, RESUME_WAIT, ProgressFn, Selection, consumer_config
 
 LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
@@ -59,10 +60,17 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
             _delete_later(ctx, js, sel.stream, cfg.name)
             raise
+    pending = ci.num_pending
+    if not sel.durable and not resumes:  # a consumer on a replica still catching up counts short
+        try:
+            pending = await pending_seen(ctx, sel, info, ci.name, pending, notes)
+        except BaseException:
+            await _delete_consumer(js, sel.stream, ci.name)
+            raise
     limit = ci.config.max_ack_pending if sel.durable and ci.config.max_ack_pending else None
     batch = min(sel.batch or settings().fetch_batch, limit or 1 << 30)
     wait = (sel.deliver == "new" or sel.live) and not sel.durable
-    want = None if wait else ci.num_pending
+    want = None if wait else pending
     if sel.durable:  # unacked messages block delivery past max_ack_pending: one window per run
         want = min(ci.num_pending + ci.num_ack_pending, limit) if limit else ci.num_pending
     if sel.count:

@@ -146,7 +146,7 @@ def _target(url: Any) -> tuple[str, str, int]:
     parts = urlsplit(url) if isinstance(url, str) else url
     scheme = (parts.scheme or "nats").lower()
     if scheme in ("ws", "wss"):
-        raise Unsupported("a websocket connection")
+        raise Unsupported("connected over websocket, which it does not speak")
     return scheme, parts.hostname or "127.0.0.1", parts.port or 4222
 
 

@@ -70,3 +70,24 @@ def test_a_slow_consumer_cut_resumes_with_smaller_pulls_and_keeps_every_message_
         # and returned a quarter short, saying "stopped: no message within the timeout"
         assert 1 <= logged <= 3, shown
         assert ctx.run(ctx.js.consumers_info("SLOW")) == []
+
+
+def test_a_write_that_finds_the_connection_torn_down_marks_it_closed_so_the_replay_resumes(server):
+    """A reset closes the transport at once but reports the loss one loop turn later: a pull
+    written in between must leave the wire marked closed (the reader then resumes on a new
+    connection) rather than raise out of the replay."""
+    from jsmagic.reading.wire.protocol import WireError, open_wire
+
+    with connected_shell(server.url):
+        ctx = registry.context()
+
+        async def write_after_reset():
+            wire = await open_wire(ctx.options, ctx.nc.connected_url, 5)
+            wire.transport.abort()  # what a reset does: closing now, connection_lost scheduled
+            with pytest.raises(WireError):
+                wire.write(b"PING\r\n")
+            marked = wire.rx.closed is not None
+            wire.close()
+            return marked
+
+        assert ctx.run(write_after_reset())

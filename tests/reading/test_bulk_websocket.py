@@ -24,7 +24,7 @@ PAYLOADS = [b"", b"\x00\xff\r\nMSG x 1 2\r\n", b'{"i": 1, "s": "a"}', b"plain te
 
 
 def test_a_websocket_replay_falls_back_returns_the_same_frame_and_says_so(tmp_path, capsys):
-    with websocket_server() as server, connected_shell(server.ws_url) as shell:
+    with websocket_server() as server, connected_shell(server.ws_url, bulk_replay=True) as shell:
         ctx = registry.context()
         assert str(ctx.nc.connected_url.scheme) == "ws"
 

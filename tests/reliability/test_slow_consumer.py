@@ -41,7 +41,7 @@ def slow_decoder(every: int, stall: float):
     ('write_deadline: "500ms"\n', 5_000, 1.0),  # 4 stalls of 1 s
 ], ids=["max_pending", "write_deadline"])
 def test_a_slow_consumer_cut_resumes_with_smaller_pulls_and_keeps_every_message_once(capsys, config, every, stall):
-    with nats_server(config=config) as server, connected_shell(server.url) as shell:
+    with nats_server(config=config) as server, connected_shell(server.url, bulk_replay=True) as shell:
         ctx = registry.context()
 
         async def fill():

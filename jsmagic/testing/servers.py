@@ -1,4 +1,4 @@
-"""Real nats-server processes for tests: one server, one with monitoring, a routed cluster, a fast fill."""
+"""Real nats-server processes for tests: one server, one with monitoring, one with websocket, a routed cluster, a fast fill."""
 
 from __future__ import annotations
 
@@ -52,6 +52,20 @@ def monitored_server(**kwargs: Any) -> Iterator[EmbeddedServer]:
     config = kwargs.pop("config", "")
     with nats_server(config=f'http: "127.0.0.1:{port}"\n{config}', **kwargs) as server:
         server.monitor = f"http://127.0.0.1:{port}"
+        yield server
+
+
+@contextlib.contextmanager
+def websocket_server(**kwargs: Any) -> Iterator[EmbeddedServer]:
+    """A JetStream server that also takes websocket clients: ``server.ws_url`` is ``ws://127.0.0.1:PORT``.
+
+    The same server answers on ``server.url`` (``nats://``), so a test can read one stream both ways.
+    """
+    port = free_port()
+    config = kwargs.pop("config", "")
+    block = f'websocket {{\n  listen: "127.0.0.1:{port}"\n  no_tls: true\n}}\n'
+    with nats_server(config=block + config, **kwargs) as server:
+        server.ws_url = f"ws://127.0.0.1:{port}"
         yield server
 
 

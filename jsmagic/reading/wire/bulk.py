@@ -16,6 +16,10 @@
 * a lost connection, a lost consumer, or "no messages" while messages are still owed
   (a leader change) resumes with a new consumer from the sequence after the last one
   kept: every sequence exactly once;
+* a server that cuts the connection while it keeps running (the same ``server_id`` answers
+  again: a slow consumer, whose pending bytes passed the server's ``max_pending`` or whose
+  writes missed ``write_deadline``) is asked for a quarter of the bytes per pull after each
+  cut, down to what one ``max_payload`` message needs, and the notes say so;
 * an interrupt keeps what arrived (the buffer is parsed one last time) and deletes the consumer.
 """
 
@@ -43,6 +47,7 @@ from .protocol import Wire, WireError, open_wire
 BATCH = 200_000  # messages per pull request (max_bytes bounds it first for all but tiny messages)
 MAX_BYTES = 8 << 20  # bytes per pull request; two in flight
 MAX_RESUMES = 10
+SHRINK = 4  # after the server cut us as a slow consumer: max_bytes per pull divided by this
 DONE, LOST = "done", "lost"
 
 
@@ -53,6 +58,8 @@ class Progress:
     last_seq: int | None = None
     received: int = 0
     resumes: int = 0
+    cuts: int = 0  # the server closed the bulk connection and was still the same server after it
+    max_bytes: int = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
@@ -67,6 +74,9 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
     try:
         return await _read_all(wire, sel, info, collector, progress, ctx, state)
     finally:
+        if state.cuts and notes is not None:
+            notes.append(f"the server cut the bulk connection {state.cuts} time(s) as a slow consumer (this client "
+                         f"read slower than the server sent): resumed with smaller pulls, {_size(state.max_bytes)} each")
         if state.resumes and notes is not None:
             notes.append(f"resumed {state.resumes} time(s) with a new consumer after the last sequence kept")
 
@@ -90,10 +100,18 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
             resumes = state.resumes = resumes + 1
             sel = _rest(sel, state)
             if wire.rx.closed is not None:
+                server = wire.info.get("server_id")
                 wire.close()
                 wire = await _reopen(ctx, sel)
+                if server and wire.info.get("server_id") == server:  # not a restart: it cut us off
+                    state.cuts += 1
+                    state.max_bytes //= SHRINK  # _drain raises it to what one message needs
     finally:
         wire.close()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.3g} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB"
 
 
 async def _reopen(ctx: JSContext, sel: Selection) -> Wire:
@@ -149,8 +167,11 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
     if want <= 0:
         return DONE
     inbox = wire.new_inbox()
-    sid = wire.subscribe(inbox)
-    max_bytes = max(MAX_BYTES, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
+    try:
+        sid = wire.subscribe(inbox)
+    except WireError:  # the connection went away since the last read: a new one
+        return LOST
+    max_bytes = state.max_bytes = max(state.max_bytes, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
     batch = sel.batch or BATCH
     if sel.deliver in ("last", "last_per_subject"):
         # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
@@ -187,6 +208,8 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
             reqs.refill()
             if progress is not None:
                 progress(collector.kept, base + want)
+    except WireError:  # a write (a pull, a PONG) found the connection cut: a new one
+        return LOST
     except asyncio.CancelledError:
         try:
             reader.read(wire, collector, final=True)  # keep what arrived

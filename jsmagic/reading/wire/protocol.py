@@ -116,8 +116,11 @@ class Wire:
         self.write(head.encode() + payload + CRLF)
 
     def write(self, data: bytes) -> None:
-        if self.rx.closed is not None or self.transport is None or self.transport.is_closing():
-            raise self.rx.closed or WireError("bulk connection closed")
+        if self.rx.closed is None and (self.transport is None or self.transport.is_closing()):
+            # a reset (a slow consumer cut) closes the transport before connection_lost runs
+            self.rx.closed = WireError("bulk connection closed")
+        if self.rx.closed is not None:
+            raise self.rx.closed
         self.transport.write(data)
 
     async def wait(self, timeout: float | None) -> bool:
@@ -146,7 +149,7 @@ def _target(url: Any) -> tuple[str, str, int]:
     parts = urlsplit(url) if isinstance(url, str) else url
     scheme = (parts.scheme or "nats").lower()
     if scheme in ("ws", "wss"):
-        raise Unsupported("a websocket connection")
+        raise Unsupported("connected over websocket, which it does not speak")
     return scheme, parts.hostname or "127.0.0.1", parts.port or 4222
 
 

@@ -39,6 +39,7 @@ from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
 from ..frames import Chunk, Collector
+from ..replicas import pending_seen
 from ..selection import RESUME_WAIT, ProgressFn, Selection
 from . import lifecycle
 from .parse import AckFormat, Frames, Names, headers_column, parse
@@ -72,7 +73,7 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
     state = Progress()
     try:
-        return await _read_all(wire, sel, info, collector, progress, ctx, state)
+        return await _read_all(wire, sel, info, collector, progress, ctx, state, notes)
     finally:
         if state.cuts and notes is not None:
             notes.append(f"the server cut the bulk connection {state.cuts} time(s) as a slow consumer (this client "
@@ -82,12 +83,14 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
 
 
 async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None,
-                    ctx: JSContext, state: Progress) -> bool:
+                    ctx: JSContext, state: Progress, notes: list[str] | None = None) -> bool:
     resumes = 0
     try:
         while True:
             name, ci = await lifecycle.create(ctx, sel, info, retrying=resumes > 0)
             try:
+                if not resumes:  # a consumer on a replica still catching up counts short
+                    ci["num_pending"] = await pending_seen(ctx, sel, info, name, int(ci.get("num_pending", 0)), notes)
                 outcome = await _drain(wire, ctx, sel, name, ci, collector, progress, state)
             finally:
                 await lifecycle.delete(ctx, sel.stream, name)

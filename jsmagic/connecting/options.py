@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ..core import secrets
 from ..core.errors import ConfigError
+from ..core.extras import require
 
 
 #: context-file field → our field (the natscli JSON names)
@@ -293,6 +294,8 @@ def check_servers(opts: ConnectOptions) -> None:
                 f"cannot read the server URL {secrets.redact(shown)}",
                 hint="write nats://host:port; quote special characters of a password in a URL (@ as %40, : as %3A)",
             )
+        if url.split("://", 1)[0].lower() in ("ws", "wss"):
+            require("aiohttp", "websocket", "a ws:// or wss:// server URL")  # nats-py's websocket transport
 
 
 def register_url_secrets(servers: list[str]) -> None:

@@ -67,3 +67,14 @@ def test_a_websocket_replay_falls_back_returns_the_same_frame_and_says_so(tmp_pa
         assert parquet.column("seq").to_pylist() == over_nats["seq"].tolist() == table.column("seq").to_pylist()
         assert table.column("subject").to_pylist() == over_nats["subject"].tolist()
         assert ctx.run(ctx.js.consumers_info("WS")) == []
+
+
+def test_a_websocket_url_without_aiohttp_says_which_extra_to_install(monkeypatch):
+    from jsmagic.testing import testing_shell
+
+    monkeypatch.setitem(__import__("sys").modules, "aiohttp", None)  # as on a machine without it
+    shell = testing_shell()
+    result = shell.run_cell("%js_connect ws://127.0.0.1:1")
+    message = str(result.error_in_exec)
+    assert "\n" not in message and "ws:// or wss:// server URL needs the aiohttp package" in message
+    assert "pip install 'jsmagic[websocket]'" in message

@@ -19,12 +19,15 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
-import pyarrow as pa
 
 try:  # the conversion DataFrame.from_records applies to each column (objects_frame uses it too)
     from pandas.core.internals.construction import convert_object_array
 except ImportError:  # pragma: no cover -- another pandas: objects_frame falls back to from_records
     convert_object_array = None
+try:  # optional (the parquet/arrow extras): without it every column takes pandas' own conversion
+    import pyarrow as pa
+except ImportError:  # pragma: no cover
+    pa = None
 
 from ..core.decode import value_column
 from ..core.errors import InputError
@@ -172,6 +175,8 @@ def typed_columns(arrays: list[np.ndarray]) -> list:
     fraction of the time; anything else (None, bools, nested values, mixed types, an int beyond
     int64, text Arrow cannot encode) takes pandas' conversion.
     """
+    if pa is None:  # pragma: no cover -- pyarrow is an optional extra
+        return convert_object_array(arrays, dtype=None)
     text = str_dtype()
     out = []
     for arr in arrays:
@@ -207,7 +212,7 @@ def str_dtype() -> Any:
 def str_column(values: list[str]) -> Any:
     """``pd.array(values, dtype="str")`` for a list of ``str``, built by Arrow when ``str`` is Arrow-backed."""
     dtype = pd.api.types.pandas_dtype("str")
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+    if pa is not None and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         try:
             return dtype.construct_array_type()(pa.array(values, type=pa.large_string()), dtype=dtype)
         except (pa.ArrowException, UnicodeError, ValueError, TypeError):

@@ -131,3 +131,13 @@ def test_typed_columns_equal_pandas_conversion(column, extra):
     pd.testing.assert_series_equal(pd.Series(typed_columns([arr])[0]), pd.Series(want), check_exact=True)
     if set(map(type, column)) == {str}:
         pd.testing.assert_series_equal(pd.Series(str_column(column)), pd.Series(pd.array(column, dtype="str")))
+
+
+def test_without_pyarrow_the_columns_are_pandas_own(monkeypatch):
+    from jsmagic.reading import payloads
+
+    records = [{"id": i, "name": f"n{i}", "price": i / 2} for i in range(40)]
+    want = pd.DataFrame.from_records(records)
+    monkeypatch.setattr(payloads, "pa", None)  # pyarrow is an optional extra
+    pd.testing.assert_frame_equal(objects_frame(records), want)
+    pd.testing.assert_series_equal(pd.Series(payloads.str_column(["a", "b"])), pd.Series(pd.array(["a", "b"], dtype="str")))

@@ -23,6 +23,7 @@ with a sink, each chunk is handed over as it arrives instead of being kept.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import numpy as np
@@ -163,7 +164,7 @@ class Rows:
         cached = [getattr(c, "frame_cache", None) for c in chunks]
         if chunks and all(f is not None for f in cached):  # a --where filter built them already
             return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
-        df = pd.DataFrame(self._meta_columns(chunks))
+        df = pd.DataFrame(self._meta_columns(chunks), copy=False)  # new arrays that nothing else holds
         if not self.headers_only:
             payload = decode_payloads(chunks, decode, flatten, release)
             payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
@@ -174,7 +175,7 @@ class Rows:
         cat = lambda arrs: np.concatenate(arrs) if arrs else np.array([], dtype=np.int64)  # noqa: E731
         cols: dict[str, Any] = {
             "seq": cat([c.seq for c in cs]).astype(np.uint64),
-            "subject": str_column([s for c in cs for s in c.subjects]),
+            "subject": str_column(list(itertools.chain.from_iterable(c.subjects for c in cs))),
             "time": pd.to_datetime(cat([c.time_ns for c in cs]), unit="ns", utc=True),
             "headers": _headers(cs),
             "size": cat([c.sizes for c in cs]),

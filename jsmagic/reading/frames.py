@@ -23,6 +23,7 @@ with a sink, each chunk is handed over as it arrives instead of being kept.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 
 from .decoders import check_mode
 from .features import feature_columns
-from .payloads import SEP, decode_early, decode_payloads, flatten_dict  # noqa: F401 -- flatten_dict: re-exported
+from .payloads import SEP, decode_early, decode_payloads, flatten_dict, str_column  # noqa: F401 -- flatten_dict: re-exported
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
@@ -163,7 +164,7 @@ class Rows:
         cached = [getattr(c, "frame_cache", None) for c in chunks]
         if chunks and all(f is not None for f in cached):  # a --where filter built them already
             return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
-        df = pd.DataFrame(self._meta_columns(chunks))
+        df = pd.DataFrame(self._meta_columns(chunks), copy=False)  # new arrays that nothing else holds
         if not self.headers_only:
             payload = decode_payloads(chunks, decode, flatten, release)
             payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
@@ -174,9 +175,9 @@ class Rows:
         cat = lambda arrs: np.concatenate(arrs) if arrs else np.array([], dtype=np.int64)  # noqa: E731
         cols: dict[str, Any] = {
             "seq": cat([c.seq for c in cs]).astype(np.uint64),
-            "subject": pd.array([s for c in cs for s in c.subjects], dtype="str"),
+            "subject": str_column(list(itertools.chain.from_iterable(c.subjects for c in cs))),
             "time": pd.to_datetime(cat([c.time_ns for c in cs]), unit="ns", utc=True),
-            "headers": _object_array([h for c in cs for h in c.headers]),
+            "headers": _headers(cs),
             "size": cat([c.sizes for c in cs]),
         }
         cols.update(feature_columns(cols["headers"]))  # ttl, incr, schedule… when present (server 2.11/2.12)
@@ -184,6 +185,13 @@ class Rows:
             for name in DURABLE:
                 cols[name] = cat([c.extra[name] for c in cs])
         return cols
+
+
+def _headers(cs: list[Chunk]) -> np.ndarray:
+    """The headers column; a chunk without any headers is one fill (numpy checks each item of a list)."""
+    parts = [np.full(len(c.headers), None, dtype=object) if c.headers.count(None) == len(c.headers)
+             else _object_array(c.headers) for c in cs]
+    return np.concatenate(parts) if parts else _object_array([])
 
 
 def _object_array(values: list) -> np.ndarray:

@@ -24,6 +24,10 @@ try:  # the conversion DataFrame.from_records applies to each column (objects_fr
     from pandas.core.internals.construction import convert_object_array
 except ImportError:  # pragma: no cover -- another pandas: objects_frame falls back to from_records
     convert_object_array = None
+try:  # optional (the parquet/arrow extras): without it every column takes pandas' own conversion
+    import pyarrow as pa
+except ImportError:  # pragma: no cover
+    pa = None
 
 from ..core.decode import value_column
 from ..core.errors import InputError
@@ -160,8 +164,60 @@ def objects_frame(values: list[dict]) -> pd.DataFrame:
             return pd.DataFrame.from_records(values)
         get = [operator.methodcaller("get", k, np.nan) for k in keys]
         arrays = [np.fromiter(map(g, values), dtype=object, count=n) for g in get]
-    arrays = convert_object_array(arrays, dtype=None)
-    return pd.DataFrame(dict(zip(keys, arrays)), copy=False)
+    return pd.DataFrame(dict(zip(keys, typed_columns(arrays))), copy=False)
+
+
+def typed_columns(arrays: list[np.ndarray]) -> list:
+    """``convert_object_array(arrays, dtype=None)``, with the common all-one-type columns built by Arrow.
+
+    A column of only ``str`` (pandas' Arrow-backed ``str`` dtype), only ``int`` (int64) or only
+    ``float``/``int`` (float64) holds exactly what pandas' own conversion would give it, in a
+    fraction of the time; anything else (None, bools, nested values, mixed types, an int beyond
+    int64, text Arrow cannot encode) takes pandas' conversion.
+    """
+    if pa is None:  # pragma: no cover -- pyarrow is an optional extra
+        return convert_object_array(arrays, dtype=None)
+    text = str_dtype()
+    out = []
+    for arr in arrays:
+        col = _one_type(arr, text)
+        out.append(col if col is not None else convert_object_array([arr], dtype=None)[0])
+    return out
+
+
+def _one_type(arr: np.ndarray, text: Any) -> Any:
+    """The column built by Arrow when all its values have one plain type (see typed_columns); else None."""
+    try:
+        if len(arr) and type(arr[0]) is str:
+            if text is None:
+                return None
+            col = pa.array(arr)  # Arrow infers ``string`` only when every value is text (or None)
+            return text.construct_array_type()(col, dtype=text) if col.type == pa.string() and not col.null_count else None
+        kinds = set(map(type, arr))  # exact types: a bool (or a numpy scalar) is not an int here
+        if kinds == {int}:
+            return pa.array(arr, type=pa.int64()).to_numpy(zero_copy_only=False, writable=True)
+        if kinds == {float} or kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
+            return pa.array(arr, type=pa.float64()).to_numpy(zero_copy_only=False, writable=True)
+    except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError):
+        return None
+    return None
+
+
+def str_dtype() -> Any:
+    """The dtype pandas gives a column of text, when it is Arrow-backed (pandas 3's ``str``); else None."""
+    dtype = convert_object_array([np.array(["a"], dtype=object)], dtype=None)[0].dtype
+    return dtype if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" else None
+
+
+def str_column(values: list[str]) -> Any:
+    """``pd.array(values, dtype="str")`` for a list of ``str``, built by Arrow when ``str`` is Arrow-backed."""
+    dtype = pd.api.types.pandas_dtype("str")
+    if pa is not None and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        try:
+            return dtype.construct_array_type()(pa.array(values, type=pa.large_string()), dtype=dtype)
+        except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+            pass
+    return pd.array(values, dtype="str")
 
 
 def _objects(values: list) -> np.ndarray:

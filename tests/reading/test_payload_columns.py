@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import orjson
 import pandas as pd
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -89,3 +91,53 @@ def test_rows_and_values_do_not_depend_on_where_chunks_are_cut(datas, cuts):
     assert same(cut) == same(whole)
     for name in {"data", "decode_error"} & set(whole.columns):
         assert [type(v) for v in cut[name]] == [type(v) for v in whole[name]]
+
+
+class _Text(str):
+    pass
+
+
+# one plain type per column, now and then something else in it: what pandas would not type the same way
+plain = st.sampled_from([st.text(max_size=4), st.integers(-(2**63), 2**63 - 1), st.floats(allow_infinity=True)])
+intruders = st.sampled_from([None, True, False, np.True_, np.int64(3), np.float64(0.5), 2**63, 2**64, -(2**63) - 1,
+                             2**53 + 1, 2**60, float("nan"), -0.0, 7, 1.5, b"x", "\ud800", _Text("t"), np.str_("s"),
+                             [1], {"k": 1}, "a"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain.flatmap(lambda s: st.lists(s, min_size=1, max_size=8)), st.lists(st.tuples(st.integers(0, 8), intruders),
+                                                                              max_size=2))
+@example(["a", "b"], [(1, b"x")])  # Arrow reads bytes beside text as binary: not a text column
+@example([1.5, 2.5], [(1, True)])  # Arrow would take True for 1.0 in a float column; pandas keeps objects
+@example([1, 2], [(1, np.True_)])  # Arrow would take numpy's True for 1 in an int column
+@example(["a", "b"], [(1, None)])  # text with a gap (Arrow and pandas agree: a missing value)
+@example(["a"], [(0, "\ud800")])  # text Arrow cannot encode
+@example([1.5], [(1, 2**53 + 1)])  # an int a double cannot hold exactly
+def test_typed_columns_equal_pandas_conversion(column, extra):
+    from pandas.core.internals.construction import convert_object_array
+
+    from jsmagic.reading.payloads import str_column, typed_columns
+
+    for at, value in extra:
+        column.insert(min(at, len(column)), value)
+    arr = np.empty(len(column), dtype=object)
+    arr[:] = column
+    try:
+        want = convert_object_array([arr.copy()], dtype=None)[0]
+    except UnicodeError:  # text pandas cannot store either (a lone surrogate): the same error
+        with pytest.raises(UnicodeError):
+            typed_columns([arr])
+        return
+    pd.testing.assert_series_equal(pd.Series(typed_columns([arr])[0]), pd.Series(want), check_exact=True)
+    if set(map(type, column)) == {str}:
+        pd.testing.assert_series_equal(pd.Series(str_column(column)), pd.Series(pd.array(column, dtype="str")))
+
+
+def test_without_pyarrow_the_columns_are_pandas_own(monkeypatch):
+    from jsmagic.reading import payloads
+
+    records = [{"id": i, "name": f"n{i}", "price": i / 2} for i in range(40)]
+    want = pd.DataFrame.from_records(records)
+    monkeypatch.setattr(payloads, "pa", None)  # pyarrow is an optional extra
+    pd.testing.assert_frame_equal(objects_frame(records), want)
+    pd.testing.assert_series_equal(pd.Series(payloads.str_column(["a", "b"])), pd.Series(pd.array(["a", "b"], dtype="str")))

@@ -54,7 +54,8 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, 
     val = np.zeros(len(a), dtype=np.int64)
     bad = (n <= 0) | (n > 18)
     top = len(arr) - 1
-    for k in range(int(n.max()) if len(n) else 0):
+    fits = n[~bad]  # a span longer than 18 is bad whatever it holds: its digits are not worth a pass
+    for k in range(int(fits.max()) if len(fits) else 0):
         m = n > k
         d = arr[np.minimum(a + k, top)].astype(np.int64) - 48
         bad |= m & ((d < 0) | (d > 9))

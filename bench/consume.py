@@ -1,6 +1,6 @@
 """Bench: the wire's limit, %js_consume (bulk reader and nats-py fallback), the naive loop, in one run.
 
-    .venv/bin/python bench/consume.py [--messages 1000000]
+    .venv/bin/python bench/consume.py [--messages 1000000] [--rounds 3]
 
 Fills a stream with N x ~100-byte JSON messages on a fresh embedded server, then times,
 each in its own process (so peak RSS is that reader's own):
@@ -11,6 +11,8 @@ each in its own process (so peak RSS is that reader's own):
 * (b) ``pull_subscribe`` + ``fetch(batch=1000)`` + ``msg.metadata`` + a list of dicts →
   ``pd.DataFrame``.
 
+(w) and (a) run alternately ``--rounds`` times (default 3) and each is taken at its best, so
+that a busy moment of a shared machine does not decide the ratio; every round is printed.
 Prints msgs/s of each, the ratios, peak RSS, and the frame's ``memory_usage(deep=True)``;
 checks the goals (a) >= 35% of (w), (a) >= 5x (b), exact rows (a) == (f) == N,
 (a) RSS <= 2 x frame + 150 MB.
@@ -135,21 +137,31 @@ def measure(code: str, url: str, *extra: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3, help="(w) and (a) alternated this many times; best of each")
     args = parser.parse_args()
     from jsmagic.testing import nats_server
 
     with nats_server() as server:
         asyncio.run(fill(server.url, args.messages))
-        wire = measure(WIRE, server.url)
-        ours = measure(OURS, server.url)
+        pairs = [(measure(WIRE, server.url), measure(OURS, server.url)) for _ in range(args.rounds)]
         fallback = measure(OURS, server.url, "fallback")
         naive = measure(NAIVE, server.url)
     import os
 
+    # on a shared machine one timing measures the load as much as the code: (w) and (a) alternate,
+    # and each is taken at its best (the same rule for both); every round is printed too
+    for k, (pw, pa) in enumerate(pairs, 1):
+        print(f"round {k}: (w) {pw['seconds']:.2f}s, (a) {pa['seconds']:.2f}s (client CPU {pa['cpu_s']:.1f}s) "
+              f"= {pw['seconds'] / pa['seconds']:.0%} of wire")
+    wire = min((pw for pw, _ in pairs), key=lambda r: r["seconds"])
+    ours = min((pa for _, pa in pairs), key=lambda r: r["seconds"])
+    ours["rss_mb"] = max(pa["rss_mb"] for _, pa in pairs)  # the budget holds for every run
+    ours["rows"] = min(pa["rows"] for _, pa in pairs)
+
     rate = {k: r["rows"] / r["seconds"] for k, r in (("w", wire), ("a", ours), ("f", fallback), ("b", naive))}
     w, a, f, b = rate["w"], rate["a"], rate["f"], rate["b"]
     budget = 2 * ours["frame_mb"] + 150
-    print(f"(w) wire, count only : {wire['rows']:,} frames in {wire['seconds']:.2f}s = {w:,.0f} msg/s (one pull request)")
+    print(f"(w) wire, count only : {wire['rows']:,} frames in {wire['seconds']:.2f}s = {w:,.0f} msg/s (one pull request; best of {args.rounds})")
     for key, label, r in (("a", "(a) %js_consume bulk", ours), ("f", "(f) %js_consume nats-py", fallback),
                           ("b", "(b) naive loop      ", naive)):
         print(f"{label} : {r['rows']:,} rows in {r['seconds']:.2f}s = {rate[key]:,.0f} msg/s = {rate[key] / w:.0%} of wire, "

@@ -50,14 +50,17 @@ class CatchUp:
     wire: Wire | None = None
     fallback: str | None = None  # why the bulk reader could not be used (then nats-py reads everything)
     rows: int = 0  # rows the history kept
+    state: str = "reading"  # then "read" (the whole history), or "stopped" (interrupted during it)
     handed: bool = False  # the live reader took over
 
     def describe(self) -> str:
         """A few words for the follower's status line."""
         if self.wire is None:
-            return f"history read through nats-py ({self.fallback})"
-        if self.handed:
+            return f"history: {self.fallback}"
+        if self.state == "read":
             return f"history to seq {self.end:,} read by the bulk reader"
+        if self.state == "stopped":
+            return f"history to seq {self.end:,}: stopped while the bulk reader read it"
         return f"reading the history to seq {self.end:,} with the bulk reader"
 
 
@@ -91,15 +94,12 @@ class _History(Collector):
 
     def __init__(self, rows: Any, bounds: Bounds, end: int) -> None:
         super().__init__(rows, Bounds(end, bounds.until_ns, bounds.count))
-        self.first: int | None = None  # first sequence delivered (kept or not)
         self.last: int | None = None  # last sequence delivered within the bound
         self.past_until = False  # a message after --until came: the whole replay is over
 
     def add(self, chunk: Chunk) -> bool:
         if len(chunk):
             inside = chunk.seq[: int(np.searchsorted(chunk.seq, self.bounds.end_seq, side="right"))]
-            if self.first is None:
-                self.first = int(chunk.seq[0])
             if len(inside):
                 self.last = int(inside[-1])
             u = self.bounds.until_ns
@@ -115,8 +115,14 @@ async def read_live(sel: Selection, info: Any, cu: CatchUp, collector: Collector
         return await read_consumer(sel, info, collector, progress, ctx=ctx)
     user = collector.bounds
     history = _History(collector.rows, user, cu.end)
-    timed_out = await read_bulk(cu.sel, info, history, progress, ctx=ctx, wire=cu.wire, notes=notes)
-    collector.kept = cu.rows = history.kept
+    try:
+        timed_out = await read_bulk(cu.sel, info, history, progress, ctx=ctx, wire=cu.wire, notes=notes)
+    except BaseException:
+        cu.state = "stopped"
+        raise
+    finally:
+        collector.kept = cu.rows = history.kept
+    cu.state = "read"
     complete = not timed_out
     if history.past_until or (user.count is not None and history.kept >= user.count) or (
             complete and user.end_seq is not None and user.end_seq <= cu.end):
@@ -132,10 +138,12 @@ async def read_live(sel: Selection, info: Any, cu: CatchUp, collector: Collector
 def _rest(sel: Selection, cu: CatchUp, history: _History, complete: bool) -> Selection:
     """What the live reader follows: every sequence above the history (or above what it delivered)."""
     count = None if sel.count is None else sel.count - history.kept
-    if complete and (sel.deliver != "since" or (history.first is not None and history.first <= cu.end)):
-        start = cu.end + 1  # --since: its first match lies inside the history, so all above it follow
+    if complete:
+        # also for --since: the server places a consumer's start at creation (the first message at
+        # or after the time, else the next sequence), so the live path began right above `end` too
+        start = cu.end + 1
     elif history.last is not None:
         start = history.last + 1
-    else:  # nothing delivered up to the bound (a --since after it, a cut-short history): as asked
+    else:  # a cut-short history that delivered nothing: as asked
         return dataclasses.replace(sel, count=count)
     return dataclasses.replace(sel, deliver="start_seq", start_seq=start, since=None, count=count)

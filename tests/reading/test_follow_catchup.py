@@ -194,6 +194,7 @@ def test_stopping_during_the_history_keeps_its_rows_and_leaves_no_consumer(serve
             live = LiveReplay(Selection(name, batch=2_000), on_rows=arrived, on_end=ends.append, ctx=ctx).start()
             await _until(lambda: not live.running)
             assert ends == ["interrupted"] and not live.result.catchup.handed
+            assert live.describe().endswith(f"stopped; history to seq {n:,}: stopped while the bulk reader read it")
             k = len(live)
             assert 0 < k < n and _seqs(live) == list(range(1, k + 1))
             assert live.df["id"].tolist() == list(range(k))
@@ -202,3 +203,4 @@ def test_stopping_during_the_history_keeps_its_rows_and_leaves_no_consumer(serve
             await _drop(ctx, name)
 
     _scenario(server.url, body)
+

@@ -21,6 +21,7 @@ from jsmagic.connecting.options import resolve
 from jsmagic.core import registry
 from jsmagic.reading.follow import LiveReplay
 from jsmagic.reading.selection import Selection
+from jsmagic.testing import EmbeddedServer
 from jsmagic.testing.filler import fill
 
 
@@ -95,7 +96,7 @@ def test_a_follow_reads_its_history_in_bulk_then_follows_from_right_above_it(ser
         await fill(server.url, name, n)
         try:
             live = LiveReplay(Selection(name), ctx=ctx).start()
-            await _until(lambda: len(live) == n)
+            await _until(lambda: len(live) == n and live.result.catchup.handed)
             assert _seqs(live) == list(range(1, n + 1))
             assert live.result.bulk and live.result.catchup.end == n
             assert live.describe() == f"following {name}: {n:,} messages, running; history to seq {n:,} read by the bulk reader"
@@ -204,3 +205,34 @@ def test_stopping_during_the_history_keeps_its_rows_and_leaves_no_consumer(serve
 
     _scenario(server.url, body)
 
+
+
+def test_a_server_restart_during_the_history_loses_nothing_and_repeats_nothing(tmp_path):
+    server, n = EmbeddedServer(store_dir=tmp_path / "store").start(), 50_000
+    restarted: list[int] = []
+
+    async def body(ctx):
+        await fill(server.url, "RS", n)
+
+        def arrived(chunks):
+            if not restarted and len(live) >= 5_000:  # mid-history (pulls of 2,000): the bulk consumer is lost
+                restarted.append(len(live))
+                server.restart()
+
+        live = LiveReplay(Selection("RS", batch=2_000), on_rows=arrived, ctx=ctx).start()
+        await _until(lambda: len(live) == n and live.result.catchup.handed)
+        assert restarted[0] < n and live.result.catchup.end == n
+        assert any("resumed" in note for note in live.result.notes)  # the bulk reader took a new consumer
+        for i in range(5):
+            await ctx.js.publish("RS.eu", b'{"id": %d}' % (n + i))
+        await _until(lambda: len(live) == n + 5)
+        await asyncio.sleep(0.3)
+        assert _seqs(live) == list(range(1, n + 6)) and live.df["id"].tolist() == list(range(n + 5))
+        live.stop()
+        await _until(lambda: not live.running)
+        assert await ctx.js.consumers_info("RS") == []
+
+    try:
+        _scenario(server.url, body)
+    finally:
+        server.cleanup()

@@ -5,6 +5,9 @@ context's loop with ``Selection.live`` set: no end bound, no idle stop, every ar
 flushed into the kept :class:`~jsmagic.reading.frames.Rows`.  A tail runs for days, so
 :attr:`LiveReplay.df` keeps the newest ``JSMagic.follow_max_rows`` rows; older ones are
 dropped and counted (:attr:`LiveReplay.dropped`, shown by :meth:`LiveReplay.describe`).
+A follow that replays history first (``--all``, ``--start-seq``, ``--since``) reads it
+through the bulk reader and hands over to the live reader right above it
+(:mod:`jsmagic.reading.catchup`); :meth:`LiveReplay.describe` says which reader read it.
 A server restart or a stream leader change costs the tail its consumer: the reader
 resumes with a new one from the sequence after the last row kept (no gap, no repeat).
 Each arrival is handed to ``on_rows`` as the chunks that are new since the last call;
@@ -27,7 +30,7 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current
 from .frames import Chunk, Rows
-from .reader import replay
+from .reader import Replay, replay
 from .selection import Selection
 
 ENDED, INTERRUPTED, CANCELLED, ERROR = "ended", "interrupted", "cancelled", "error"
@@ -48,6 +51,7 @@ class LiveReplay:
         self.ctx = current(ctx)
         self.on_rows, self.on_end = on_rows, on_end
         self.rows: Rows | None = None
+        self.result: Replay | None = None  # filled as the replay goes (how its history was read)
         self.error: str | None = None
         self.entry = None
         self.task: asyncio.Task | None = None
@@ -64,7 +68,7 @@ class LiveReplay:
 
     async def _run(self) -> None:
         try:
-            result = await replay(self.sel, self._arrived, rows_out=self._bind, ctx=self.ctx)
+            result = await replay(self.sel, self._arrived, rows_out=self._bind, ctx=self.ctx, result_out=self._track)
             self._arrived(0, None)
             self._end(INTERRUPTED if result.interrupted else ENDED)
         except asyncio.CancelledError:
@@ -76,6 +80,9 @@ class LiveReplay:
 
     def _bind(self, rows: Rows) -> None:
         self.rows = rows
+
+    def _track(self, result: Replay) -> None:
+        self.result = result
 
     def _end(self, state: str) -> None:
         if self.on_end is not None:
@@ -139,7 +146,9 @@ class LiveReplay:
         """What ``%js_status`` lists for this task."""
         state = "running" if self.running else "stopped"
         dropped = f" (the oldest {self.dropped:,} dropped: JSMagic.follow_max_rows)" if self.dropped else ""
-        return f"following {self.sel.stream}: {len(self):,} messages{dropped}, {state}"
+        history = self.result.catchup if self.result is not None else None
+        how = f"; {history.describe()}" if history is not None else ""
+        return f"following {self.sel.stream}: {len(self):,} messages{dropped}, {state}{how}"
 
     def __repr__(self) -> str:
         return f"<LiveReplay {self.describe()}>"

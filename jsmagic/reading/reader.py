@@ -7,6 +7,8 @@
 * a WorkQueue or Interest stream: no consumer at all (one could remove messages there); the
   messages are read by batched direct get or pipelined ``STREAM.MSG.GET``
   (:mod:`jsmagic.reading.get`);
+* a live replay (``--follow``) with history to read: the history through the bulk reader,
+  then a live consumer from the sequence after it (:mod:`jsmagic.reading.catchup`);
 * ``durable=NAME``: the explicit, destructive path — a durable consumer with explicit acks,
   acked/nak'ed/term'ed after the frame is built.
 
@@ -30,6 +32,7 @@ import pandas as pd
 from ..core.context import JSContext
 from ..core.errors import not_found
 from ..core.registry import current, jetstream
+from .catchup import CatchUp, open_catchup, read_live
 from .consumer import acknowledge, read_consumer
 from .frames import Collector, Rows
 from .get import get_method, read_by_get
@@ -61,6 +64,7 @@ class Replay:
     action: str | None = None
     acknowledged: int = 0
     bulk: bool = False  # read by the bulk reader (jsmagic.reading.wire), not through nats-py
+    catchup: CatchUp | None = None  # live: how the history was read before following (jsmagic.reading.catchup)
 
 
 async def stream_info(js: Any, name: str, *, ctx: JSContext | None = None) -> Any:
@@ -79,14 +83,15 @@ async def check_stream(name: str, *, ctx: JSContext | None = None) -> Any:
 
 async def replay(sel: Selection, progress: ProgressFn | None = None,
                  rows_out: Callable[[Rows], None] | None = None, *, sink: Any = None,
-                 ctx: JSContext | None = None) -> Replay:
+                 ctx: JSContext | None = None, result_out: Callable[[Replay], None] | None = None) -> Replay:
     """Read the selection into a frame; on cancellation return what arrived, marked interrupted.
 
     ``progress(done, total)`` is called as messages arrive; ``rows_out`` receives the
     :class:`Rows` being filled before reading starts (a live follower reads new chunks
     from it as they arrive); ``sink``: takes each chunk instead of the frame
     (:mod:`jsmagic.reading.export`), its summary lands in ``Replay.export``; ``ctx``: the
-    connection (default: the current one).
+    connection (default: the current one); ``result_out`` receives the :class:`Replay` being
+    filled before reading starts (a live follower shows how its history is read).
     """
     sel.check()
     ctx = current(ctx)
@@ -101,6 +106,8 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     if rows_out is not None:
         rows_out(rows)
     result = Replay(sel.stream, pd.DataFrame(), method="")
+    if result_out is not None:
+        result_out(result)
     gc_was_on = gc.isenabled()
     if not sel.live:  # a bulk load: the collector only slows it down (a follow runs for hours)
         gc.disable()
@@ -112,6 +119,9 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
             elif reads_by_get(info, sel):
                 result.method = get_method(info)
                 result.timed_out = await read_by_get(info, sel, rows, collector.bounds, progress, ctx=ctx)
+            elif sel.live and (cu := await open_catchup(sel, info, ctx, result.notes)) is not None:
+                result.method, result.bulk, result.catchup = "ephemeral consumer (deleted)", cu.wire is not None, cu
+                result.timed_out = await read_live(sel, info, cu, collector, progress, ctx=ctx, notes=result.notes)
             elif (wire := await open_bulk(sel, ctx, result.notes)) is not None:
                 result.method, result.bulk = "ephemeral consumer (deleted)", True
                 result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire, notes=result.notes)

@@ -270,9 +270,9 @@ class _Reader:
             before = collector.kept
             collector.add(chunk)
             kept = collector.kept - before
-            if kept:
-                self.state.received += kept
-                self.state.last_seq = int(chunk.seq[kept - 1])
+            self.state.received += kept
+            if not collector.done:  # what a resume goes on after: the last delivered (a filter keeps fewer)
+                self.state.last_seq = int(chunk.seq[-1])
 
 
 def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:

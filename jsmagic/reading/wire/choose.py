@@ -1,11 +1,13 @@
 """Whether a replay reads through the bulk connection, and why not when it cannot.
 
 The bulk reader serves bounded replays through an ephemeral consumer (the default
-``%js_consume`` on a Limits stream).  It is off for ``--durable`` (acks go through
-nats-py), ``--new`` and ``--follow`` (they wait for messages), when
-``%config JSMagic.bulk_replay = False`` or ``Selection(bulk=False)`` says so, and when its
-connection cannot be opened the way the context's was (a websocket URL): then the
-replay falls back to the nats-py reader and the note says why.
+``%js_consume`` on a Limits stream), and the history a ``--follow`` replays before it
+waits (:mod:`jsmagic.reading.catchup` asks with that history: a bounded selection).  It is
+off for ``--durable`` (acks go through nats-py), ``--new`` and a live read itself (they
+wait for messages), when ``%config JSMagic.bulk_replay = False`` or
+``Selection(bulk=False)`` says so, and when its connection cannot be opened the way the
+context's was (a websocket URL): then the replay falls back to the nats-py reader and the
+note says why.
 """
 
 from __future__ import annotations

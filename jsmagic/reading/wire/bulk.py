@@ -130,35 +130,53 @@ async def _reopen(ctx: JSContext, sel: Selection) -> Wire:
 
 
 class _Requests:
-    """The pull requests in flight: how many messages each may still deliver (served in order)."""
+    """The pull requests in flight, and when to send the next.
+
+    With ``max_bytes`` every request ends with exactly one status: "409 Batch Completed"
+    (filled by count), "409 … MaxBytes" (its bytes ran out) or 408.  Which request a message
+    went to is not ours to know: under load the server interleaved two requests, and
+    attributing messages to the oldest first let the counts drift until a request still
+    "owed" messages nobody would send, and the read stalled for its idle timeout (about 1
+    read in 6 of 500k on a busy machine).  So with ``max_bytes`` only the statuses count:
+    up to two requests are open, each asks for everything still wanted (the read ends at
+    ``want``, so asking more costs nothing).  Without ``max_bytes`` (``--last*``) a request
+    ends silently when filled, and the counts are the only signal: the sum still owed is
+    what was asked minus what arrived, whoever got it.
+    """
 
     def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int) -> None:
         self.wire, self.subject, self.inbox = wire, subject, inbox
         self.batch, self.max_bytes, self.want = batch, max_bytes, want
-        self.open: deque[int] = deque()
-        self.requested = 0
+        self.open = 0  # requests sent whose end has not been seen (max_bytes) or counted (without)
+        self.requested = self.got = 0
 
     def refill(self) -> None:
-        while len(self.open) < 2 and self.requested < self.want:
-            n = min(self.batch, self.want - self.requested)
+        while self.open < 2 and self._more() > 0:
+            n = min(self.batch, self._more())
             body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
-            body = orjson.dumps(body)
-            self.wire.publish(self.subject, body, reply=self.inbox)
-            self.open.append(n)
+            self.wire.publish(self.subject, orjson.dumps(body), reply=self.inbox)
+            self.open += 1
             self.requested += n
 
+    def _more(self) -> int:
+        """Messages to ask for now: all still wanted (max_bytes), or those not yet asked (by count)."""
+        return self.want - self.got if self.max_bytes else self.want - self.requested
+
     def delivered(self, k: int) -> None:
-        while k and self.open:
-            take = min(k, self.open[0])
-            self.open[0] -= take
-            k -= take
-            if not self.open[0]:
-                self.open.popleft()
+        self.got += k
+        if not self.max_bytes:  # by count: requests fill in turn; the ones filled are done
+            owed = self.requested - self.got
+            self.open = min(self.open, -(-owed // self.batch) if owed > 0 else 0)
+
+    def completed(self) -> None:
+        """A "409 Batch Completed": a request with ``max_bytes`` ended."""
+        self.ended()
 
     def ended(self) -> None:
-        """The oldest request ended early (408, 409 max bytes): what it still owed is asked again."""
-        if self.open:
-            self.requested -= self.open.popleft()
+        """A request ended (408, 409 max bytes, batch completed): another may be sent."""
+        self.open = max(0, self.open - 1)
+        if not self.max_bytes:  # a 408 without max_bytes: ask again for all not yet received
+            self.requested = self.got
 
 
 async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict, collector: Collector,
@@ -197,7 +215,10 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
             for before, st in fr.statuses:  # in arrival order with the messages around them
                 reqs.delivered(before - seen)
                 seen = before
-                if st.code == "100" or st.description == "Batch Completed":
+                if st.code == "100":
+                    continue
+                if st.description == "Batch Completed":
+                    reqs.completed()
                     continue
                 if st.code == "408" or (st.code == "409" and "MaxBytes" in st.description):
                     reqs.ended()

@@ -127,7 +127,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire, notes=result.notes)
             else:
                 result.method = "ephemeral consumer (deleted)"
-                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx)
+                result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx, notes=result.notes)
         except asyncio.CancelledError:
             result.interrupted = True
         # one-shot unless a follower still reads the chunks: each is let go once decoded (peak memory)

@@ -76,13 +76,16 @@ class StreamIndex:
         since = time.monotonic()
         try:
             while True:
-                resp = await api.request("STREAM.LIST", {"offset": len(found)})
+                before = len(found)
+                resp = await api.request("STREAM.LIST", {"offset": before})
                 page = resp.get("streams") or []
                 for info in page:
                     found[info["config"]["name"]] = list(info["config"].get("subjects") or [])
                     configs[info["config"]["name"]] = _switches(info["config"])
                 total = resp.get("total", 0)
-                if not page or len(found) >= total:
+                # a page with nothing new ends it too: a cluster counts a leaderless stream in `total`
+                # but leaves it out, and asking from len(found) then returned known streams forever
+                if not page or len(found) >= total or len(found) == before:
                     return cls(found, configs) if len(found) >= total and not resp.get("missing") else None
         except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:
             if refused(api.nc, api.subject("STREAM.LIST"), since=since) is not None:

@@ -57,6 +57,8 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         cfg = consumer_config(sel, info)
         try:
             ci = await js.add_consumer(sel.stream, cfg)
+        except nats.js.errors.ServiceUnavailableError:  # "temporarily unavailable": a cluster electing
+            ci = await _add_consumer_retrying(ctx, js, sel, info)
         except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
             _delete_later(ctx, js, sel.stream, cfg.name)
             raise

@@ -37,7 +37,9 @@ async def create(ctx: JSContext, sel: Selection, info: Any, retrying: bool = Fal
         try:
             return cfg.name, await ctx.api.request(suffix, body, timeout=sel.api_timeout)
         except _RETRY as e:
-            if not retrying or time.monotonic() > deadline:
+            # the server's "temporarily unavailable" (a cluster electing) is waited out on a first create too
+            waiting = retrying or isinstance(e, nats.js.errors.ServiceUnavailableError)
+            if not waiting or time.monotonic() > deadline:
                 delete_later(ctx, sel.stream, cfg.name)
                 raise
             if isinstance(e, (nats.errors.TimeoutError, asyncio.TimeoutError)):

@@ -54,7 +54,7 @@ def stream_row(s: dict[str, Any]) -> dict[str, Any]:
         "lost": len(lost.get("msgs") or []),
         "deleted": st.get("num_deleted", 0) or 0,
         "mirror": mirror.get("name", ""),
-        "sources": ", ".join(x.get("name", "") for x in sources),
+        "sources": ", ".join(sorted(x.get("name", "") for x in sources)),  # the server lists them in no fixed order
         "lag": (mirror.get("lag", 0) or 0) + sum(x.get("lag", 0) or 0 for x in sources),
     }
 

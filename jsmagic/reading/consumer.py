@@ -56,7 +56,7 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
     else:
         cfg = consumer_config(sel, info)
         try:
-            ci = await js.add_consumer(sel.stream, cfg)
+            ci = await js.add_consumer(sel.stream, cfg, timeout=sel.api_timeout)
         except nats.js.errors.ServiceUnavailableError:  # "temporarily unavailable": a cluster electing
             ci = await _add_consumer_retrying(ctx, js, sel, info)
         except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
@@ -131,7 +131,7 @@ async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: 
     deadline = time.monotonic() + (LIVE_RETRY if sel.live else max(3 * sel.api_timeout, RESUME_WAIT))
     while True:
         try:
-            return await js.add_consumer(sel.stream, cfg)
+            return await js.add_consumer(sel.stream, cfg, timeout=sel.api_timeout)
         except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
                 nats.js.errors.APIError, asyncio.TimeoutError) as e:
             if time.monotonic() > deadline:

@@ -168,10 +168,6 @@ class _Requests:
             owed = self.requested - self.got
             self.open = min(self.open, -(-owed // self.batch) if owed > 0 else 0)
 
-    def completed(self) -> None:
-        """A "409 Batch Completed": a request with ``max_bytes`` ended."""
-        self.ended()
-
     def ended(self) -> None:
         """A request ended (408, 409 max bytes, batch completed): another may be sent."""
         self.open = max(0, self.open - 1)
@@ -217,11 +213,9 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
                 seen = before
                 if st.code == "100":
                     continue
-                if st.description == "Batch Completed":
-                    reqs.completed()
-                    continue
-                if st.code == "408" or (st.code == "409" and "MaxBytes" in st.description):
-                    reqs.ended()
+                if st.code == "408" or st.description == "Batch Completed" or (
+                        st.code == "409" and "MaxBytes" in st.description):
+                    reqs.ended()  # a request ended (filled, its bytes ran out, or expired)
                 elif st.code in ("404", "409", "503"):
                     return LOST  # nothing left while owed (a leader change), or the consumer is gone
                 else:

@@ -46,10 +46,10 @@ class ConsumeMagics(Magics):
     @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
     @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
     @argument("--durable", help="use (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams")
-    @argument("--ack", dest="action", action="store_const", const="ack", help="durable: ack every row once the frame is built")
-    @argument("--nak", dest="action", action="store_const", const="nak", help="durable: nak every row (redelivered)")
+    @argument("--ack", dest="action", action="store_const", const="ack", help="durable: ack every row as it is read (rows a filter drops are acked too: seen, not wanted)")
+    @argument("--nak", dest="action", action="store_const", const="nak", help="durable: nak every row (redelivered), and the rows a filter drops")
     @argument("--delay", help="durable --nak: redeliver after this long")
-    @argument("--term", dest="action", action="store_const", const="term", help="durable: term every row (never redelivered)")
+    @argument("--term", dest="action", action="store_const", const="term", help="durable: term every row as it is read (never redelivered; rows a filter drops are acked)")
     @argument("--in-progress", dest="action", action="store_const", const="in_progress", help="durable: extend the ack wait")
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
@@ -101,6 +101,9 @@ class ConsumeMagics(Magics):
         frame = result_frame(result.frame, replay_summary(result))
         left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
                 else "nothing is left on the server")
+        if sel.durable and result.interrupted and result.acknowledged:  # --ack/--term act as rows arrive
+            left = (f"{result.acknowledged:,} of them {result.action}ed as they arrived; the rest "
+                    f"not acked: durable {sel.durable} redelivers them after its ack wait")
         keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}", left)
         return present(self, args, frame)
 

@@ -137,6 +137,7 @@ class Ledger:
         self.max_deliver: int | None = None
         self.waiting = 0  # rows the durable held for us when the read began (pending + ack pending)
         self.stopped: str | None = None  # why a consuming read stopped early (an undecodable payload)
+        self.error: InputError | None = None
         self.collector: Any = None
 
     def want(self, ci: Any, count: int | None) -> int:
@@ -166,13 +167,13 @@ class Ledger:
                     self.used_up += 1
         self.past.extend(replies[end:])
         self.used_up += sum(self._used_up(d) for d in delivered[end:])
-        if self.consuming and chunk is not None and (err := _undecodable(chunk, collector.rows)):
+        if self.consuming and chunk is not None and (err := _undecodable(chunk, collector.rows)) is not None:
             self._stop(chunk, err, collector)
 
     def _used_up(self, delivered: Any) -> bool:
         return self.max_deliver is not None and int(delivered) >= self.max_deliver
 
-    def _stop(self, chunk: Any, err: str, collector: Any) -> None:
+    def _stop(self, chunk: Any, err: InputError, collector: Any) -> None:
         """A kept chunk that does not decode: not acked, out of the frame, and the read ends before it."""
         rows = collector.rows
         if rows.chunks and rows.chunks[-1] is chunk:
@@ -181,7 +182,7 @@ class Ledger:
         self.past.extend(r for r in self.kept if r in bad)
         self.kept = [r for r in self.kept if r not in bad]
         collector.done = True  # nothing more is added after the gap
-        self.stopped = f"stopped at seq {int(chunk.seq[0])}: {err}"
+        self.stopped, self.error = f"stopped at seq {int(chunk.seq[0])}: {err}", err
 
     def given_back_later(self, replies: list[str]) -> None:
         """Rows that arrived after the read ended (pulls still in flight): past the bound."""
@@ -205,8 +206,11 @@ class Ledger:
         self.past_done, self.past, self.dropped = len(self.past), [], []
         await give_back(self.nc, back, self.timeout)
         d, flags = self.sel.durable, _filter_flags(self.sel)
+        if self.stopped and not self.acted:  # nothing returned: the decode error itself, as before acks went early
+            raise self.error
         if self.stopped:
-            notes.insert(0, f"{self.stopped}; nothing from there was acked")
+            notes.insert(0, f"{self.stopped}; the {self.past_done:,} message(s) from there were nak'ed back to {d}, "
+                            "none acked")
         if self.dropped_done:
             where = {RetentionPolicy.WORK_QUEUE: "; the WorkQueue stream removed them",
                      RetentionPolicy.LIMITS: "; the stream keeps them"}.get(self.retention, "")
@@ -214,7 +218,7 @@ class Ledger:
                          f"(seen, not wanted{where})")
         if naked_dropped:
             notes.append(f"{naked_dropped:,} message(s) that did not match {flags} were nak'ed back to {d}")
-        if self.past_done:
+        if self.past_done and not self.stopped:
             notes.append(f"{self.past_done:,} message(s) delivered past the bound were nak'ed back to {d}")
         if self.used_up:
             notes.append(f"{self.used_up:,} of those nak'ed back reached max_deliver ({self.max_deliver}): "
@@ -234,7 +238,7 @@ class Ledger:
                             f"stops at its max_ack_pending ({self.limit:,}), which the rows it leaves pending fill")
 
 
-def _undecodable(chunk: Any, rows: Any) -> str | None:
+def _undecodable(chunk: Any, rows: Any) -> InputError | None:
     """Why a kept chunk's payloads do not decode (a strict ``--decode``), or None."""
     if not len(chunk) or rows.sink is not None or rows.headers_only:  # a sink decodes (or raises) as it writes
         return None
@@ -243,5 +247,5 @@ def _undecodable(chunk: Any, rows: Any) -> str | None:
     try:
         chunk_payloads(chunk, rows.decode, rows.flatten)
     except InputError as e:
-        return str(e)
+        return e
     return None

@@ -23,6 +23,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
 
 from jsmagic.core import registry
+from jsmagic.core.errors import InputError
 from jsmagic.reading.reader import replay
 from jsmagic.reading.selection import Selection
 
@@ -86,9 +87,9 @@ def test_a_filtered_ack_read_acks_what_it_dropped(shell, nc, streams, retention,
     wanted = _a_seqs(run, js, name)
     df = shell.run_line_magic("js_consume", f"{name} --durable w --ack {FILTERS[how]}")
     assert df["seq"].tolist() == wanted and len(wanted) == 10
-    assert f"20 message(s) that did not match --{how} were acked on w (seen, not wanted" in df.summary
     ci = run(js.consumer_info(name, "w"))
     assert (ci.num_ack_pending, ci.num_pending, ci.ack_floor.stream_seq) == (0, 0, 30)
+    assert f"20 message(s) that did not match --{how} were acked on w (seen, not wanted" in df.summary
     left = run(js.stream_info(name)).state.messages
     if retention == RetentionPolicy.WORK_QUEUE:
         assert left == 0 and "the WorkQueue stream removed them" in df.summary
@@ -119,7 +120,6 @@ def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell
     wanted = _a_seqs(run, js, name)
     df = shell.run_line_magic("js_consume", f"{name} --durable peek {action} --where \"kind == 'a'\"")
     assert df["seq"].tolist() == wanted
-    assert "20 message(s) that did not match --where were nak'ed back to peek" in df.summary
     got = _pull(run, js, name, "peek", 30)
     dropped = sorted(set(range(1, 31)) - set(wanted))
     if action:  # --nak: every row is back, each delivered a second time
@@ -127,6 +127,7 @@ def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell
     else:  # the kept rows stay pending for their ack wait; the dropped ones came back at once
         assert sorted(got) == [(s, 2) for s in dropped]
     assert run(js.stream_info(name)).state.messages == 30 - len(got)  # the pull acked them, nothing else
+    assert "20 message(s) that did not match --where were nak'ed back to peek" in df.summary
 
 
 def test_ack_reads_past_max_ack_pending_window_by_window(shell, nc, streams):
@@ -204,3 +205,25 @@ def _exists(run, js, stream: str, seq: int) -> bool:
         return True
     except nats.js.errors.NotFoundError:
         return False
+
+
+def test_an_ack_read_stops_before_a_payload_its_strict_decode_refuses(shell, nc, streams):
+    """Acks go out as rows arrive: a payload that --decode json refuses must not cost the rows acked before it."""
+    client, js, run = nc
+    name = streams(RetentionPolicy.WORK_QUEUE, count=40)
+    run(js.publish(f"{name.lower()}.x", b"not json"))  # seq 41
+    for i in range(9):
+        run(js.publish(f"{name.lower()}.x", b'{"i":%d}' % (41 + i)))
+    run(js.add_consumer(name, ConsumerConfig(durable_name="strict", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=10)))
+    df = shell.run_line_magic("js_consume", f"{name} --durable strict --ack --decode json --batch 10")
+    kept = df["seq"].tolist()
+    assert kept == list(range(1, len(kept) + 1)) and 30 <= len(kept) < 41
+    left = run(js.stream_info(name)).state
+    assert (left.first_seq, left.messages) == (len(kept) + 1, 50 - len(kept))  # removed: exactly the rows returned
+    assert f"stopped at seq {len(kept) + 1}: message seq 41 is not JSON" in df.summary
+    assert f"the {50 - len(kept)} message(s) from there were nak'ed back to strict, none acked" in df.summary
+    ci = run(js.consumer_info(name, "strict"))
+    assert ci.ack_floor.stream_seq == len(kept)
+    with pytest.raises(InputError, match="message seq 41 is not JSON"):  # nothing to return: the error itself
+        shell.run_line_magic("js_consume", f"{name} --durable strict --ack --decode json --batch 10")
+    assert run(js.stream_info(name)).state.messages == 50 - len(kept)  # and nothing acked

@@ -97,6 +97,17 @@ def test_a_filtered_ack_read_acks_what_it_dropped(shell, nc, streams, retention,
         assert left == 30 and "the stream keeps them" in df.summary
 
 
+def test_a_filtered_term_read_terms_its_rows_and_acks_the_rest(shell, nc, streams):
+    client, js, run = nc
+    name = streams(RetentionPolicy.LIMITS)
+    df = shell.run_line_magic("js_consume", f"{name} --durable t --term --where \"kind == 'a'\"")
+    ci = run(js.consumer_info(name, "t"))
+    assert (ci.num_ack_pending, ci.num_pending, ci.ack_floor.stream_seq) == (0, 0, 30)
+    assert _pull(run, js, name, "t", 30, timeout=1.0) == []  # nothing comes back: termed and acked
+    assert len(df) == 10 and "term sent for 10 message(s)" in df.summary
+    assert "20 message(s) that did not match --where were acked on t (seen, not wanted; the stream keeps them)" in df.summary
+
+
 @pytest.mark.parametrize("retention", [RetentionPolicy.LIMITS, RetentionPolicy.WORK_QUEUE], ids=["limits", "workqueue"])
 def test_max_deliver_1_loses_nothing_to_a_filter(shell, nc, streams, retention):
     """Once delivered, a message of a --max-deliver 1 durable is never delivered again: it must be settled now."""
@@ -112,7 +123,7 @@ def test_max_deliver_1_loses_nothing_to_a_filter(shell, nc, streams, retention):
     assert _pull(run, js, name, "once", 10) == [(31, 1)]
 
 
-@pytest.mark.parametrize("action", ["--nak", ""], ids=["nak", "no-action"])
+@pytest.mark.parametrize("action", ["--nak", "--in-progress", ""], ids=["nak", "in-progress", "no-action"])
 def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell, nc, streams, action):
     """--nak / no action: the dropped rows are nak'ed back, deliverable at once (not after the 30 s ack wait)."""
     client, js, run = nc
@@ -122,7 +133,7 @@ def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell
     assert df["seq"].tolist() == wanted
     got = _pull(run, js, name, "peek", 30)
     dropped = sorted(set(range(1, 31)) - set(wanted))
-    if action:  # --nak: every row is back, each delivered a second time
+    if action == "--nak":  # every row is back, each delivered a second time
         assert sorted(got) == [(s, 2) for s in range(1, 31)]
     else:  # the kept rows stay pending for their ack wait; the dropped ones came back at once
         assert sorted(got) == [(s, 2) for s in dropped]

@@ -46,10 +46,13 @@ class ConsumeMagics(Magics):
     @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
     @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
     @argument("--durable", help="use (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams")
-    @argument("--ack", dest="action", action="store_const", const="ack", help="durable: ack every row as it is read (rows a filter drops are acked too: seen, not wanted)")
-    @argument("--nak", dest="action", action="store_const", const="nak", help="durable: nak every row (redelivered), and the rows a filter drops")
+    @argument("--ack", dest="action", action="store_const", const="ack",
+              help="durable: ack every row as it is read (rows a filter drops are acked too: seen, not wanted)")
+    @argument("--nak", dest="action", action="store_const", const="nak",
+              help="durable: nak every row (redelivered), and the rows a filter drops")
     @argument("--delay", help="durable --nak: redeliver after this long")
-    @argument("--term", dest="action", action="store_const", const="term", help="durable: term every row as it is read (never redelivered; rows a filter drops are acked)")
+    @argument("--term", dest="action", action="store_const", const="term",
+              help="durable: term every row as it is read (never redelivered; rows a filter drops are acked)")
     @argument("--in-progress", dest="action", action="store_const", const="in_progress", help="durable: extend the ack wait")
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")

@@ -139,6 +139,7 @@ class Ledger:
         self.stopped: str | None = None  # why a consuming read stopped early (an undecodable payload)
         self.error: InputError | None = None
         self.collector: Any = None
+        self._held: list[tuple[str, bytes, bool]] = []  # the newest ack (reply, body, kept?), sent as the read ends
 
     def want(self, ci: Any, count: int | None) -> int:
         """How many rows to pull from the durable described by ``ci`` (its consumer info)."""
@@ -188,19 +189,31 @@ class Ledger:
         """Rows that arrived after the read ended (pulls still in flight): past the bound."""
         self.past.extend(replies)
 
-    async def settle(self) -> None:
-        """A consuming read: the action for the kept rows, an ack for the dropped ones (what arrived so far)."""
+    async def settle(self, last: bool = False) -> None:
+        """A consuming read: the action for the kept rows, an ack for the dropped ones (what arrived so far).
+
+        Published without waiting, except the ``last`` call's final ack, a request: once it is
+        answered the server has applied them all.  Until then the newest ack is held back, so
+        that the last call always has one to ask with (it costs one place of the window).
+        """
         if not self.consuming:
             return
-        kept, dropped, self.kept, self.dropped = self.kept, self.dropped, [], []
-        self.acted += len(kept)  # counted first: an interrupt while we wait still sent them
-        self.dropped_done += len(dropped)
         body = ACTIONS[self.sel.action]
-        await send(self.nc, [(r, body) for r in kept] + [(r, ACTIONS["ack"]) for r in dropped], self.timeout)
+        acks = self._held + [(r, body, True) for r in self.kept] + [(r, ACTIONS["ack"], False) for r in self.dropped]
+        self.kept, self.dropped = [], []
+        self._held = [] if last else acks[-1:]
+        sent = acks if last else acks[:-1]
+        self.acted += sum(kept for _, _, kept in sent)  # counted first: an interrupt while we wait still sent them
+        self.dropped_done += sum(not kept for _, _, kept in sent)
+        if last:
+            await send(self.nc, [(reply, ack) for reply, ack, _ in sent], self.timeout)
+            return
+        for reply, ack, _ in sent:
+            await self.nc.publish(reply, ack)
 
     async def finish(self, js: Any, notes: list[str]) -> None:
         """After the puller stopped: settle what is left and say what happened to the rows not returned."""
-        await self.settle()
+        await self.settle(last=True)
         back = self.past + ([] if self.consuming else self.dropped)
         naked_dropped = 0 if self.consuming else len(self.dropped)
         self.past_done, self.past, self.dropped = len(self.past), [], []
@@ -209,8 +222,8 @@ class Ledger:
         if self.stopped and not self.acted:  # nothing returned: the decode error itself, as before acks went early
             raise self.error
         if self.stopped:
-            notes.insert(0, f"{self.stopped}; the {self.past_done:,} message(s) from there were nak'ed back to {d}, "
-                            "none acked")
+            notes.insert(0, f"{self.stopped}; the {self.past_done:,} message(s) delivered from there were nak'ed back "
+                            f"to {d}, none acked")
         if self.dropped_done:
             where = {RetentionPolicy.WORK_QUEUE: "; the WorkQueue stream removed them",
                      RetentionPolicy.LIMITS: "; the stream keeps them"}.get(self.retention, "")

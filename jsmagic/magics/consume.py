@@ -87,6 +87,14 @@ class ConsumeMagics(Magics):
             t = %js_consume ORDERS --as arrow                  # or polars; %config JSMagic.result_type
 
         Without a bound the replay stops at the stream's last sequence as of the call.
+
+        ``--durable`` settles every row it is handed.  ``--ack``/``--term`` are sent as rows
+        arrive, window by window, so ``-n 500`` goes past a max_ack_pending of 100; a read
+        without them leaves its rows pending and returns one window (the summary says how many
+        more wait).  Rows that ``--where``/``--grep``/``--header`` drop are acked by an
+        ``--ack``/``--term`` read (seen, not wanted: a WorkQueue stream removes them; filter
+        with ``-s`` to keep them) and nak'ed back by any other read; rows past a bound are
+        nak'ed back.  The summary counts each.
         """
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args, user_namespace(self))

@@ -124,6 +124,17 @@ def test_max_deliver_1_loses_nothing_to_a_filter(shell, nc, streams, retention):
     assert _pull(run, js, name, "once", 10) == [(31, 1)]
 
 
+def test_a_read_that_gives_back_what_max_deliver_will_not_redeliver_says_so(shell, nc, streams):
+    client, js, run = nc
+    name = streams(RetentionPolicy.LIMITS)
+    df = shell.run_line_magic("js_consume", f"{name} --durable once --max-deliver 1 --where \"kind == 'a'\"")
+    assert len(df) == 10
+    run(js.publish(f"{name.lower()}.x", b'{"i":30,"kind":"b"}'))
+    assert _pull(run, js, name, "once", 30) == [(31, 1)]  # the 20 nak'ed back are not delivered again
+    assert "20 message(s) that did not match --where were nak'ed back to once" in df.summary
+    assert "20 of those nak'ed back reached max_deliver (1): once will not deliver them again" in df.summary
+
+
 @pytest.mark.parametrize("action", ["--nak", "--in-progress", ""], ids=["nak", "in-progress", "no-action"])
 def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell, nc, streams, action):
     """--nak / no action: the dropped rows are nak'ed back, deliverable at once (not after the 30 s ack wait)."""

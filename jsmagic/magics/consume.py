@@ -9,6 +9,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 import pandas as pd
 
 from ..core.config import settings
+from ..core.errors import JSMagicError
 from ..core.extras import require
 from ..core.units import parse_duration, parse_when
 from ..reading.decoders import BUILTIN
@@ -110,6 +111,7 @@ class ConsumeMagics(Magics):
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
+        _fail_keeping(self, args, frame, result)
         left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
                 else "nothing is left on the server")
         if sel.durable and result.interrupted and result.acknowledged:  # --ack/--term act as rows arrive
@@ -143,8 +145,19 @@ class ConsumeMagics(Magics):
             else:
                 print(summary)
             kept = f"{len(out):,} messages read from {sel.stream}"
+        _fail_keeping(self, args, out, result)
         keep_result(self, args, out, result.interrupted, kept)
         return present(self, args, out)
+
+
+def _fail_keeping(magics, args, value, result) -> None:
+    """A durable read that failed after acking rows: keep what it read where the user finds it, then fail the cell."""
+    if not result.failed:
+        return
+    keep_result(magics, args, value)
+    where = f"in {args.output}" if getattr(args, "output", None) else "in jsmagic.last_result()"
+    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {result.acknowledged:,} message(s) "
+                       f"were {result.action}ed as they arrived; every one of them is kept {where}")
 
 
 def _summary_frame(cols) -> pd.DataFrame:

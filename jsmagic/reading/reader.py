@@ -28,11 +28,12 @@ import dataclasses
 import gc
 from typing import Any, Callable
 
+import nats.errors
 import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
-from ..core.errors import not_found
+from ..core.errors import JSMagicError, not_found
 from ..core.registry import current, jetstream
 from .catchup import CatchUp, open_catchup, read_live
 from .consumer import acknowledge, read_consumer
@@ -67,6 +68,7 @@ class Replay:
     notes: list[str] = dataclasses.field(default_factory=list)
     action: str | None = None
     acknowledged: int = 0
+    failed: str | None = None  # an --ack/--term read failed after acking rows: ``frame`` holds every one of them
     bulk: bool = False  # read by the bulk reader (jsmagic.reading.wire), not through nats-py
     catchup: CatchUp | None = None  # live: how the history was read before following (jsmagic.reading.catchup)
 
@@ -136,6 +138,10 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_consumer(sel, info, collector, progress, ctx=ctx, notes=result.notes)
         except asyncio.CancelledError:
             result.interrupted = True
+        except (JSMagicError, nats.errors.Error, asyncio.TimeoutError) as e:
+            if ledger is None or not ledger.acted:
+                raise
+            result.failed = " ".join(str(e).split()) or type(e).__name__  # rows were acked: the frame must come back
         # one-shot unless a follower still reads the chunks: each is let go once decoded (peak memory)
         result.frame = finish(rows.frame(sel.decode, sel.flatten, release=rows_out is None), sel_all, info)
         if sink is not None:  # streamed: the frame is empty; else the finished frame is written now

@@ -27,6 +27,7 @@ from jsmagic.core import registry
 from jsmagic.core.errors import InputError
 from jsmagic.reading.reader import replay
 from jsmagic.reading.selection import Selection
+from jsmagic.ui.replay import replay_summary
 
 FILTERS = {  # the same 10 of 30 messages (kind == "a") each way
     "where": "--where \"kind == 'a'\"",
@@ -250,3 +251,30 @@ def test_an_ack_read_stops_before_a_payload_its_strict_decode_refuses(shell, nc,
     with pytest.raises(InputError, match="message seq 41 is not JSON"):  # nothing to return: the error itself
         shell.run_line_magic("js_consume", f"{name} --durable strict --ack --decode json --batch 10")
     assert run(js.stream_info(name)).state.messages == 50 - len(kept)  # and nothing acked
+
+
+def test_an_ack_read_that_fails_midway_returns_every_row_it_acked(shell, nc, streams):
+    """The durable is deleted under a read that has acked windows already: those rows are not lost with the error."""
+    client, js, run = nc
+    name = streams(RetentionPolicy.WORK_QUEUE, count=900)
+    run(js.add_consumer(name, ConsumerConfig(durable_name="gone", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=50)))
+
+    async def go():
+        ctx = registry.context()
+        deleting = []
+
+        def progress(done, total):
+            if done >= 300 and not deleting:
+                deleting.append(asyncio.ensure_future((ctx.js).delete_consumer(name, "gone")))
+
+        result = await replay(Selection(name, durable="gone", action="ack", batch=10, timeout=2), progress)
+        await asyncio.gather(*deleting)
+        return result
+
+    result = registry.context().run(go())
+    assert result.failed and 300 <= len(result.frame) < 900, result.failed
+    assert f"; durable consumer gone; failed: {result.failed}" in replay_summary(result)  # said on its first line
+    acked = {s for s in range(1, 901) if not _exists(run, js, name, s)}  # the WorkQueue removed what was acked
+    assert 0 < len(acked) and acked <= set(result.frame["seq"].tolist())
+    with pytest.raises(Exception, match="not found|no responders|timeout|deleted"):
+        run(js.consumer_info(name, "gone"))

@@ -139,7 +139,7 @@ class Ledger:
         self.stopped: str | None = None  # why a consuming read stopped early (an undecodable payload)
         self.error: InputError | None = None
         self.collector: Any = None
-        self._held: list[tuple[str, bytes, bool]] = []  # the newest ack (reply, body, kept?), sent as the read ends
+        self._newest: list[tuple[str, bytes]] = []  # the last ack published: sent again as the read's closing request
 
     def want(self, ci: Any, count: int | None) -> int:
         """How many rows to pull from the durable described by ``ci`` (its consumer info)."""
@@ -192,24 +192,24 @@ class Ledger:
     async def settle(self, last: bool = False) -> None:
         """A consuming read: the action for the kept rows, an ack for the dropped ones (what arrived so far).
 
-        Published without waiting, except the ``last`` call's final ack, a request: once it is
-        answered the server has applied them all.  Until then the newest ack is held back, so
-        that the last call always has one to ask with (it costs one place of the window).
+        Published without waiting for answers, except on the ``last`` call, whose final ack is a
+        request: once it is answered the server has applied every ack before it.  When nothing
+        is left by then, the newest ack is sent again as that request (the server answers a
+        repeated ack and changes nothing).
         """
         if not self.consuming:
             return
         body = ACTIONS[self.sel.action]
-        acks = self._held + [(r, body, True) for r in self.kept] + [(r, ACTIONS["ack"], False) for r in self.dropped]
+        acks = [(r, body) for r in self.kept] + [(r, ACTIONS["ack"]) for r in self.dropped]
+        self.acted += len(self.kept)  # counted first: an interrupt while we wait still sent them
+        self.dropped_done += len(self.dropped)
         self.kept, self.dropped = [], []
-        self._held = [] if last else acks[-1:]
-        sent = acks if last else acks[:-1]
-        self.acted += sum(kept for _, _, kept in sent)  # counted first: an interrupt while we wait still sent them
-        self.dropped_done += sum(not kept for _, _, kept in sent)
         if last:
-            await send(self.nc, [(reply, ack) for reply, ack, _ in sent], self.timeout)
+            await send(self.nc, acks or self._newest, self.timeout)
             return
-        for reply, ack, _ in sent:
+        for reply, ack in acks:
             await self.nc.publish(reply, ack)
+        self._newest = acks[-1:] or self._newest
 
     async def finish(self, js: Any, notes: list[str]) -> None:
         """After the puller stopped: settle what is left and say what happened to the rows not returned."""

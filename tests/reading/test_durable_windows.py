@@ -278,3 +278,15 @@ def test_an_ack_read_that_fails_midway_returns_every_row_it_acked(shell, nc, str
     assert 0 < len(acked) and acked <= set(result.frame["seq"].tolist())
     with pytest.raises(Exception, match="not found|no responders|timeout|deleted"):
         run(js.consumer_info(name, "gone"))
+
+
+def test_an_ack_read_goes_through_a_window_of_one(shell, nc, streams):
+    """max_ack_pending 1 (a strictly ordered worker): each row is acked before the next is delivered."""
+    client, js, run = nc
+    name = streams(RetentionPolicy.WORK_QUEUE, count=30)
+    run(js.add_consumer(name, ConsumerConfig(durable_name="one", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1)))
+    started = time.monotonic()
+    df = shell.run_line_magic("js_consume", f"{name} --durable one --ack --timeout 5")
+    assert df["seq"].tolist() == list(range(1, 31)) and "stopped" not in df.summary
+    assert time.monotonic() - started < 5  # not one idle timeout
+    assert run(js.stream_info(name)).state.messages == 0

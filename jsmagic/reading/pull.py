@@ -9,7 +9,10 @@ several times that:
 * a message costs four list appends in the subscription callback, and the reading loop
   is woken every half batch, not per message;
 * the stream sequence, delivery count and timestamp come from the ack subject, parsed
-  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more).
+  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more);
+* a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
+  an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
+  ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
 """
 
 from __future__ import annotations

@@ -199,6 +199,11 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         await psub.unsubscribe()
     df = pd.DataFrame(rows, columns=NEXT_COLUMNS)
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
+    if action == "none" and acking and room <= 0 and len(rows) < count and not interrupted:
+        # held at max_ack_pending by the rows left pending: say how many more wait, not a silent short frame
+        left = (await info(stream, name, ctx=ctx)).num_pending
+        if left:
+            df.attrs["held"] = (left, ci.config.max_ack_pending or 1000)
     return df
 
 

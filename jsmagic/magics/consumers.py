@@ -80,6 +80,10 @@ def _next(a: Any) -> pd.DataFrame:
     acking = df.attrs["ack_policy"] != "none"
     summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
     summary += group_note(df.attrs)
+    if "held" in df.attrs:
+        left, window = df.attrs["held"]
+        summary += (f"; {left:,} more wait: rows left un-acked hold {a.name} at its max_ack_pending ({window:,}); "
+                    "ack, nak or term them to go on")
     interrupted = df.attrs["interrupted"]
     out = result_frame(df, summary + (" — interrupted" if interrupted else ""))
     out.attrs["interrupted"] = interrupted

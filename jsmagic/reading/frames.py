@@ -228,6 +228,8 @@ class Collector:
 
     def __init__(self, rows: Rows, bounds: Bounds) -> None:
         self.rows, self.bounds, self.done, self.kept = rows, bounds, False, 0
+        self.last: Chunk | None = None  # what the last add kept (a durable read acks or gives back the rest)
+        self.last_within = 0  # how many rows of the last chunk were inside the --end-seq/--until bounds
 
     def add(self, chunk: Chunk) -> bool:
         """Keep what is inside the bounds; True when the replay should stop."""
@@ -237,10 +239,11 @@ class Collector:
         if b.until_ns is not None:
             over = np.flatnonzero(chunk.time_ns[:keep] > b.until_ns)
             keep = int(over[0]) if len(over) else keep
-        cut = keep < len(chunk)
+        cut, self.last_within = keep < len(chunk), keep
         chunk = self.rows.matching(chunk.take(keep))  # -n counts matches when filtering
         keep = len(chunk) if b.count is None else min(len(chunk), b.count - self.kept)
-        self.rows.add(chunk.take(keep))
+        self.last = chunk.take(keep)
+        self.rows.add(self.last)
         self.kept += keep
         if cut or (b.count is not None and self.kept >= b.count):
             self.done = True

@@ -9,7 +9,10 @@ several times that:
 * a message costs four list appends in the subscription callback, and the reading loop
   is woken every half batch, not per message;
 * the stream sequence, delivery count and timestamp come from the ack subject, parsed
-  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more).
+  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more);
+* a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
+  an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
+  ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .frames import Collector, make_chunk
 from .selection import ProgressFn
 
 LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
+WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
 _CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
 _ACK_HEAD = len(ACK_PREFIX.rstrip(".").split("."))  # tokens of the ack prefix itself (2)
 
@@ -59,7 +63,7 @@ class Puller:
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
-        self.overflow: list[str] = []  # durable: replies of rows delivered past a bound (not kept, not acked)
+        self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
         self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
 
     async def start(self) -> None:
@@ -128,10 +132,15 @@ class Puller:
                     break
                 await self._request(self.batch if want is None else min(self.batch, want - self.requested))
             if self.received == seen:
+                quiet = WINDOW_QUIET if self.datas and self._windowed() else None
                 try:
-                    async with asyncio.timeout(idle if idle is not None or not self.live else LIVE_CHECK):
+                    async with asyncio.timeout(quiet or (idle if idle is not None or not self.live else LIVE_CHECK)):
                         await self.wake.wait()
                 except TimeoutError:
+                    if quiet:  # the durable may wait for our acks (max_ack_pending): send them
+                        if await self._window(collector):
+                            return False
+                        continue
                     if idle is None and self.live:  # a quiet tail: is it still connected to its consumer?
                         if await self._gone():
                             self.flush(collector)
@@ -160,8 +169,20 @@ class Puller:
             if len(self.datas) >= 10 * self.batch or finished or self.live:
                 if self.flush(collector) or finished:
                     return False
+            if self.datas and self._windowed() and await self._window(collector):
+                return False
             if progress is not None:
                 progress(collector.kept + len(self.datas), want)
+
+    def _windowed(self) -> bool:
+        """A consuming durable read (--ack/--term): acks as it reads, so max_ack_pending does not hold it."""
+        return self.ledger is not None and self.ledger.consuming
+
+    async def _window(self, collector: Collector) -> bool:
+        """Flush what arrived and ack it; True when the read should end (a bound, or an undecodable payload)."""
+        done = self.flush(collector)
+        await self.ledger.settle()
+        return done or self.ledger.stopped is not None
 
     def flush(self, collector: Collector) -> bool:
         """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
@@ -180,21 +201,20 @@ class Puller:
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
         chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
-        before = collector.kept
         done = collector.add(chunk)
-        if self.durable:
-            self.overflow.extend(replies[collector.kept - before :])
+        if self.ledger is not None:
+            self.ledger.sort(replies, delivered, collector)
         return done
 
     async def settle(self, quiet: float = 0.3, limit: float = 5.0) -> list[str]:
-        """Durable, after a bound was crossed: wait out deliveries still in flight; every reply not kept."""
+        """Durable, after a bound was crossed: wait out deliveries still in flight; their replies (not kept)."""
         deadline = asyncio.get_running_loop().time() + limit
         seen = -1
         while self.received != seen and asyncio.get_running_loop().time() < deadline:
             seen = self.received
             await asyncio.sleep(quiet)
         late, self.subjects, self.replies, self.datas, self.headers = self.replies, [], [], [], []
-        return self.overflow + late
+        return late
 
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
         """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``.

@@ -11,15 +11,14 @@ through here, and ``--decode`` takes the same names everywhere:
   ``bytes`` (the stored bytes, untouched);
 * ``msgpack``, ``protobuf:module.Message`` (a dict, field names as in the .proto);
 * ``gzip``: decompress every payload, then ``auto``;
-* a function ``(data: bytes, headers: dict) -> value`` (``--decode NAME`` names one defined
-  in the notebook); it gets the stored bytes and the headers as they are.
+* a function ``(data: bytes, headers: dict) -> value`` (``--decode NAME``: one defined in
+  the notebook), given the stored bytes and headers.
 
-Every mode but ``bytes`` and a function honours ``Content-Encoding: gzip``: the payload is
-decompressed first.  A payload that cannot be decoded is kept as it was stored (text if it
-is UTF-8, else bytes) beside its error, and never fails the read, except under the strict
-``json`` and ``text`` modes.  :meth:`Decoder.one` decodes one payload; :func:`decode_chunk`
-decodes a replay's chunk at once (one ``orjson`` call for a chunk of JSON, see
-:func:`json_chunk`).  :func:`encode_value` is the way back (``%js_pub``, ``%js_kv put``).
+All modes but ``bytes`` and a function first decompress a payload whose ``Content-Encoding``
+says gzip.  A payload that cannot be decoded is kept as stored (text if UTF-8, else bytes)
+beside its error and never fails the read, except under the strict ``json`` and ``text``.
+:meth:`Decoder.one` decodes one payload, :func:`decode_chunk` a replay's chunk at once (one
+``orjson`` call for a chunk of JSON); :func:`encode_value` is the way back (``%js_pub``).
 """
 
 from __future__ import annotations
@@ -45,12 +44,12 @@ NAMES = f"{', '.join(MODES)}, protobuf:module.Message or the name of a function 
 HELP = f"how payloads are decoded: {NAMES} (default auto: as Content-Type and Content-Encoding say, else JSON/text/bytes)"
 Decoded = tuple[list[Any], list[str | None]]  # a chunk's values, and each one's error (None: decoded)
 DecodeFn = Callable[[bytes, dict], Any]
+NO_HEADERS: dict = {}  # what a decoder gets for a message without headers (never changed)
 
 # Between two payloads in a replay chunk's buffer: a JSON string item, random per process and
 # never shown, so that the buffer is one JSON array as it stands (see json_chunk).
 NONCE = "x" + os.urandom(8).hex()
 SEP = b',"' + NONCE.encode() + b'",'
-
 
 
 class NotDecodable(ValueError):
@@ -83,24 +82,34 @@ class Decoder:
         if data is None:
             return None, None
         try:
-            return self.fn(data, headers or {}), None
+            return self.fn(data, headers or NO_HEADERS), None
         except self.errors as e:
-            if self.strict:
-                where = f"message seq {seq}" if seq is not None else "payload"
-                hint = "use --decode bytes or --decode auto" if self.kind == "text" else "use --decode auto, text or bytes"
-                raise InputError(f"{where} is {why(e)}", hint=hint) from None
-            return raw(data), why(e)
+            return self._failed(data, e, seq)
+
+    def _failed(self, data: bytes, e: Exception, seq: Any) -> tuple[Any, str]:
+        if self.strict:
+            where = f"message seq {int(seq)}" if seq is not None else "payload"
+            hint = "use --decode bytes or --decode auto" if self.kind == "text" else "use --decode auto, text or bytes"
+            raise InputError(f"{where} is {why(e)}", hint=hint) from None
+        return raw(data), why(e)
 
     def value(self, data: bytes | None, headers: dict | None = None) -> Any:
         """The decoded value of one payload (as stored when it cannot be decoded)."""
         return self.one(data, headers)[0]
 
     def many(self, payloads: list, headers: list, seqs: Any = None) -> Decoded:
-        """Every payload of a list, message by message."""
+        """Every payload of a list, message by message (:meth:`one`, inlined: a replay's slow path)."""
+        fn, meant = self.fn, self.errors
         values: list[Any] = []
         errors: list[str | None] = []
-        for i, (data, h) in enumerate(zip(payloads, headers)):
-            v, e = self.one(data, h, int(seqs[i]) if seqs is not None else None)
+        for i, data in enumerate(payloads):
+            if data is None:
+                v = e = None
+            else:
+                try:
+                    v, e = fn(data, headers[i] or NO_HEADERS), None
+                except meant as exc:
+                    v, e = self._failed(data, exc, seqs[i] if seqs is not None else None)
             values.append(v)
             errors.append(e)
         return values, errors
@@ -116,7 +125,9 @@ def decoder(mode: Any = "auto") -> Decoder:
     a missing optional library (msgpack, protobuf): before reading anything."""
     if callable(mode):
         # the user's own code: whatever it raises is kept beside the payload (the decode_error column)
-        return Decoder("function", mode, errors=(Exception,), name=getattr(mode, "__name__", repr(mode)))
+        # (it gets its own copy of the headers: the frame's headers column stays as stored)
+        return Decoder("function", lambda data, h: mode(data, dict(h)), errors=(Exception,),
+                       name=getattr(mode, "__name__", repr(mode)))
     if not isinstance(mode, str):
         raise unknown(mode)
     if mode == "auto":
@@ -154,11 +165,6 @@ def named(name: str, namespace: dict | None = None) -> Any:
     raise unknown(name)
 
 
-def describe(mode: Any) -> str:
-    """The mode as the user named it (a function by its name)."""
-    return mode if isinstance(mode, str) else getattr(mode, "__name__", repr(mode))
-
-
 def decode_value(data: bytes | None, mode: Any = "auto", headers: dict | None = None) -> Any:
     """One payload's value under ``mode`` (``auto``: per its headers, else JSON, else text, else bytes)."""
     return decoder(mode).value(data, headers)
@@ -166,7 +172,7 @@ def decode_value(data: bytes | None, mode: Any = "auto", headers: dict | None = 
 
 # ---- one payload ----------------------------------------------------------------------------
 def _auto(data: bytes, headers: dict) -> Any:
-    return _by_type(_gunzip(data, headers), headers)
+    return _by_type(_gunzip(data, headers), headers) if headers else _auto_value(data)
 
 
 def _by_type(data: bytes, headers: dict) -> Any:
@@ -294,14 +300,20 @@ def needs_headers(headers: list[dict | None]) -> bool:
 def decode_chunk(chunk: Any, mode: Any) -> Decoded:
     """Values (and errors) of a replay chunk's payloads under ``mode``: one call for a chunk of JSON.
 
-    ``chunk``: ``len()``, ``.seq``, ``.headers``, ``.payload(i)``, ``.payloads()`` and ``.buf``,
-    the payloads joined with :data:`SEP` (see :class:`jsmagic.reading.frames.Chunk`)."""
+    ``chunk``: ``len()``, ``.seq``, ``.headers``, ``.payloads()``, ``.payload(i)``, ``.buf`` (see
+    :class:`jsmagic.reading.frames.Chunk`)."""
     dec = decoder(mode)
     n = len(chunk)
     if dec.kind == "bytes":
         return chunk.payloads(), [None] * n
     if dec.kind == "json" and not any_gzipped(chunk.headers):
         return json_chunk(chunk, strict=True), [None] * n
+    if dec.kind == "text" and not any_gzipped(chunk.headers):
+        payloads = chunk.payloads()
+        try:
+            return [p.decode("utf-8") for p in payloads], [None] * n
+        except UnicodeDecodeError:
+            return dec.many(payloads, chunk.headers, chunk.seq)  # raises, naming the message
     if dec.kind == "auto" and not needs_headers(chunk.headers):
         values = json_chunk(chunk, strict=False)
         if values is not None:
@@ -316,9 +328,9 @@ def view_values(chunk: Any, mode: Any, start: int = 0) -> list[Any]:
     dec = decoder(mode)
     out = []
     for i in range(start, len(chunk)):
-        data, seq = chunk.payload(i), int(chunk.seq[i])
+        data = chunk.payload(i)
         try:
-            out.append(dec.one(data, chunk.headers[i], seq)[0])
+            out.append(dec.one(data, chunk.headers[i], chunk.seq[i])[0])
         except InputError as e:
             log.info("live view: %s; shown as stored", e)
             out.append(raw(data))
@@ -326,7 +338,7 @@ def view_values(chunk: Any, mode: Any, start: int = 0) -> list[Any]:
 
 
 def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
-    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
+    """All payloads of a chunk as JSON values in one orjson call; None (``strict``: an error) if one is not JSON.
 
     The joined buffer already holds a random string between payloads (:data:`SEP`), so
     ``[`` + buffer + ``]`` is parsed as one document (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
@@ -346,18 +358,12 @@ def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
             wrapped = None
         if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(NONCE) == n - 1:
             return wrapped[::2]
-    # Some payload is not JSON (or holds the separator): find which, one at a time.
-    out = []
-    for i in range(n):
-        try:
-            out.append(orjson.loads(chunk.payload(i)))
-        except orjson.JSONDecodeError as e:
-            if strict:
-                raise InputError(
-                    f"message seq {int(chunk.seq[i])} is not JSON ({e})", hint="use --decode auto, text or bytes"
-                ) from None
-            return None
-    return out
+    try:  # some payload is not JSON (or holds the separator): one at a time
+        return [orjson.loads(p) for p in chunk.payloads()]
+    except orjson.JSONDecodeError:
+        if strict:  # raise the strict json error that names the first one
+            decoder("json").many(chunk.payloads(), [None] * n, chunk.seq)
+        return None
 
 
 # ---- the way back, and a column of values ---------------------------------------------------
@@ -376,9 +382,7 @@ def encode_value(value: Any) -> bytes:
 def with_errors(df: pd.DataFrame, errors: list[str | None]) -> pd.DataFrame:
     """``df`` with a ``decode_error`` column when a payload could not be decoded (as a replay shows it)."""
     if errors.count(None) != len(errors):
-        out = np.empty(len(errors), dtype=object)
-        out[:] = errors
-        df["decode_error"] = pd.Series(out, index=df.index, dtype=object)
+        df["decode_error"] = pd.Series(errors, index=df.index, dtype=object)
     return df
 
 

@@ -56,8 +56,7 @@ class NotDecodable(ValueError):
     """A payload that is not what its decoder reads (the message says what it is not)."""
 
 
-# What a built-in decoder raises on a payload it cannot read (anything else is a bug, and raised):
-# JSON and UTF-8 errors are ValueErrors, gzip's are the next three, InputError a missing library.
+# What a built-in decoder raises on a payload it cannot read (JSON, UTF-8: ValueError; gzip; a missing library)
 GZIP_ERRORS = (OSError, EOFError, zlib.error)
 BUILTIN_ERRORS = (ValueError, *GZIP_ERRORS, InputError)
 
@@ -340,12 +339,10 @@ def view_values(chunk: Any, mode: Any, start: int = 0) -> list[Any]:
 def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
     """All payloads of a chunk as JSON values in one orjson call; None (``strict``: an error) if one is not JSON.
 
-    The joined buffer already holds a random string between payloads (:data:`SEP`), so
-    ``[`` + buffer + ``]`` is parsed as one document (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
-    next to an empty payload parsed as the two values 1 and 2, and an unterminated
-    ``"a`` swallowed the separator.  The nonce text occurs only at the n-1 separators, so
-    a result of exactly 2n-1 items with the nonce at every odd place proves that every
-    separator stayed a top-level item and that each payload between two of them parsed
+    The buffer holds a random string between payloads (:data:`SEP`): ``[`` + buffer + ``]`` is
+    one document, ``[p1,"nonce",p2,...]``.  Without it neighbours could merge or split (``1,2``
+    beside an empty payload, an unterminated ``"a``).  The nonce occurs only at the n-1
+    separators, so 2n-1 items with the nonce at every odd place prove that each payload parsed
     as exactly one JSON value (an empty payload is a parse error), with C-level checks only.
     """
     n = len(chunk)
@@ -358,12 +355,15 @@ def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
             wrapped = None
         if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(NONCE) == n - 1:
             return wrapped[::2]
-    try:  # some payload is not JSON (or holds the separator): one at a time
-        return [orjson.loads(p) for p in chunk.payloads()]
+    out, i = [], 0
+    try:  # some payload is not JSON (or holds the separator): one at a time, up to the first that is not
+        for i in range(n):
+            out.append(orjson.loads(chunk.payload(i)))
     except orjson.JSONDecodeError:
-        if strict:  # raise the strict json error that names the first one
-            decoder("json").many(chunk.payloads(), [None] * n, chunk.seq)
+        if strict:  # the strict json error, naming that message
+            decoder("json").one(chunk.payload(i), None, chunk.seq[i])
         return None
+    return out
 
 
 # ---- the way back, and a column of values ---------------------------------------------------

@@ -225,3 +225,45 @@ def test_every_magic_refuses_an_unknown_decode_with_the_same_line(shell, stream,
     assert set(seen.values()) == {expected}, json.dumps(seen, indent=1)
     assert run(js.consumer_info(stream, "C")).num_ack_pending == 0  # refused before pulling anything
     run(js.delete_key_value(bucket))
+
+
+# ---- the chunk path (a replay) and the one-payload path (every other read) agree ------------
+def _payloads():
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.text(max_size=4))
+    values = st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=2), scalars, max_size=2))
+    plain = st.one_of(st.builds(lambda v: json.dumps(v).encode(), values), st.binary(max_size=6),
+                      st.sampled_from([b"", b"1,2", b"[5", b'{"a"', b"\xff", b"hello"]))
+    packed = st.builds(lambda v: (msgpack.packb(v), {"Content-Type": "application/msgpack"}), values)
+    zipped = st.builds(lambda d: (gzip.compress(d), {"Content-Encoding": "gzip"}), plain)
+    typed = st.builds(lambda d, t: (d, {"content-type": t}), plain,
+                      st.sampled_from(["text/plain", "application/octet-stream", "application/json", "image/png"]))
+    return st.lists(st.one_of(st.builds(lambda d: (d, None), plain), packed, zipped, typed), min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("mode", ["auto", "json", "text", "bytes", "msgpack", "gzip"])
+def test_a_replay_chunk_decodes_as_each_payload_alone(mode):
+    """Property: ``decode_chunk`` (one orjson call when it can) gives what ``Decoder.one`` gives each
+    payload, and a strict mode fails both ways with the same error (naming the same message)."""
+    from hypothesis import given, settings
+
+    from jsmagic.core.decode import decode_chunk, decoder
+    from jsmagic.reading.frames import make_chunk
+
+    @settings(max_examples=150, deadline=None)
+    @given(_payloads())
+    def check(messages):
+        datas, headers = [m[0] for m in messages], [m[1] for m in messages]
+        chunk = make_chunk(list(range(1, len(datas) + 1)), [0] * len(datas), ["s"] * len(datas), headers, datas)
+        dec = decoder(mode)
+        assert outcome(lambda: decode_chunk(chunk, mode)) == outcome(
+            lambda: tuple(map(list, zip(*[dec.one(d, h, seq) for seq, (d, h) in enumerate(zip(datas, headers), 1)]))))
+
+    def outcome(read):
+        try:
+            return read()
+        except InputError as e:
+            return str(e)
+
+    check()

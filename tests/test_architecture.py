@@ -5,7 +5,9 @@
   imports IPython, ipywidgets or ``jsmagic.ui``: scripts use it without a shell;
 * no import cycles between modules, lazy (in-function) imports included;
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
-* no private nats-py attribute is touched.
+* no private nats-py attribute is touched;
+* payloads are decoded only by the decoder registry, ``jsmagic/core/decode.py``, and ``ui/``
+  renders what the core decoded (it never imports the registry).
 """
 
 from __future__ import annotations
@@ -122,3 +124,73 @@ def test_no_private_nats_py_attributes():
         if hits:
             bad[str(p.relative_to(PKG))] = hits
     assert not bad, f"private nats-py attributes used: {bad}"
+
+
+# Files that parse JSON that is not a stored payload, each with what it parses.  A new entry
+# needs the same: a payload read from a stream is decoded through jsmagic/core/decode.py
+# (decoder(mode).one / .many / decode_chunk), so that --decode means the same everywhere.
+NOT_PAYLOADS = {
+    "jsapi.py": "JetStream API responses",
+    "dask.py": "the STREAM.MSG.GET API response that finds a partition's start",
+    "reading/get.py": "the STREAM.MSG.GET / DIRECT.GET API responses (the payload is then decoded by the registry)",
+    "reading/wire/protocol.py": "the server's INFO line",
+    "connecting/connection.py": "the server's INFO line",
+    "connecting/options.py": "a nats context file",
+    "admin/backup.py": "the backup's metadata file and the restore API's answers",
+    "admin/topology.py": "a stream configuration file, and a StreamInfo round trip",
+    "admin/objects.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
+    "admin/objwatch.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
+    "admin/deadletter.py": "the server's max-deliveries / terminated advisories",
+    "admin/counters.py": "the counter's publish ack and the Nats-Counter-Sources header",
+    "publishing/acks.py": "publish acks",
+    "publishing/batch.py": "atomic batch publish acks",
+    "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
+}
+REGISTRY = "core/decode.py"
+DECODING_LIBRARIES = ("gzip", "zlib", "msgpack", "google.protobuf")
+
+
+def _decoding_calls(path: Path) -> list[str]:
+    """``json.loads``/``orjson.loads`` calls and imports of payload codecs in ``path`` (as 'line: what')."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "loads"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in ("json", "orjson")):
+            out.append(f"{node.lineno}: {node.func.value.id}.loads")
+    return out
+
+
+def test_payloads_are_decoded_only_by_the_registry():
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == REGISTRY or rel in NOT_PAYLOADS:
+            continue
+        hits = _decoding_calls(p)
+        if hits:
+            bad[rel] = hits
+    assert not bad, (f"JSON parsed outside {REGISTRY} (decode payloads with jsmagic.core.decode; "
+                     f"an API response or file goes in NOT_PAYLOADS with what it is): {bad}")
+    gone = [f for f in NOT_PAYLOADS if not (PKG / f).exists() or not _decoding_calls(PKG / f)]
+    assert not gone, f"NOT_PAYLOADS lists files that no longer parse JSON (remove them): {gone}"
+
+
+def test_payload_codecs_are_used_only_by_the_registry():
+    """gzip, zlib, msgpack, protobuf: decompression and unpacking of payloads live in one file."""
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == REGISTRY:
+            continue
+        found = sorted({m for m in imports(p) for lib in DECODING_LIBRARIES if m == lib or m.startswith(lib + ".")})
+        if found:
+            bad[rel] = found
+    assert not bad, f"payload codecs imported outside {REGISTRY}: {bad}"
+    assert not (PKG / "reading" / "decoders.py").exists(), "one decoder registry: jsmagic/core/decode.py"
+
+
+def test_ui_renders_what_the_core_decoded():
+    bad = {str(p.relative_to(PKG)): sorted(m for m in imports(p) if m.startswith("jsmagic.core.decode"))
+           for p in MODULES if p.relative_to(PKG).parts[0] == "ui"}
+    bad = {k: v for k, v in bad.items() if v}
+    assert not bad, f"ui/ modules importing the decoder (the core decodes, ui/ renders): {bad}"

@@ -19,6 +19,7 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
+from ..core.decode import decode_value
 from ..core.errors import InputError, JSMagicError, NotFoundError
 from ..core.registry import connected
 from .scan import read_raw
@@ -82,8 +83,14 @@ async def _last(stream: str, subject: str, ctx: JSContext) -> dict[str, Any]:
 
 
 def _value(data: bytes) -> int:
-    """``{"val": "105"}`` → 105 (exact, however large)."""
-    return int(orjson.loads(data)["val"]) if data else 0
+    """``{"val": "105"}`` → 105 (exact, however large); a payload that is no counter value is a one-line error."""
+    if not data:
+        return 0
+    value = decode_value(data, "json")
+    try:
+        return int(value["val"])
+    except (TypeError, KeyError, ValueError):
+        raise InputError(f"not a counter value: {bytes(data)[:80]!r}", hint="counters store {\"val\": \"N\"}") from None
 
 
 def _headers(block: bytes) -> dict[str, str]:

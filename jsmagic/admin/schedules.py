@@ -16,7 +16,7 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import decoder
 from ..core.errors import InputError
 from ..core.registry import connected
 from .scan import read_raw
@@ -33,6 +33,7 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
         raise InputError(f"stream {stream} does not allow message schedules",
                          hint=f"enable them (server 2.12+): %js_stream edit {stream} --allow-schedules")
     rows: list[dict[str, Any]] = []
+    auto = decoder("auto")
 
     def keep(msg: Any) -> None:
         headers = msg.headers or {}
@@ -46,7 +47,7 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
             "ttl": headers.get("Nats-Schedule-TTL"),
             "seq": int(tokens[-4]),
             "stored": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC"),
-            "data": decode_value(msg.data, "auto"),
+            "data": auto.value(msg.data, headers),
         })
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",

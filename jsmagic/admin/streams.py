@@ -18,7 +18,7 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import decoder
 from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, jetstream
 from ..core.units import format_size
@@ -133,14 +133,16 @@ async def subjects(name: str, subject_filter: str | None = None, *, ctx: JSConte
 
 
 # ---- one message -------------------------------------------------------------------------
-async def get_message(name: str, seq: int | None = None, last_for: str | None = None, decode: str = "auto",
+async def get_message(name: str, seq: int | None = None, last_for: str | None = None, decode: Any = "auto",
                       *, ctx: JSContext | None = None) -> pd.Series:
     """``%js_stream get``: one message by sequence or the last on a subject, creating no consumer.
 
     Uses direct get when the stream allows it (served by any replica), else STREAM.MSG.GET.
+    ``data`` is decoded as ``decode`` says; a ``decode_error`` entry says why it could not be.
     """
     if (seq is None) == (last_for is None):
         raise InputError("give a sequence or --last-for SUBJECT (one of them)")
+    dec = decoder(decode)
     si = await info(name, ctx=ctx)
     js = await jetstream(ctx)
     try:
@@ -148,6 +150,7 @@ async def get_message(name: str, seq: int | None = None, last_for: str | None = 
     except nats.js.errors.NotFoundError:
         raise _no_message(si, seq, last_for) from None
     headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-") or k == "Nats-Msg-Id"}
+    data, error = dec.one(msg.data or b"", msg.headers, msg.seq)
     return pd.Series(
         {
             "stream": name,
@@ -156,7 +159,8 @@ async def get_message(name: str, seq: int | None = None, last_for: str | None = 
             "time": timestamp(stored_time(msg)) if stored_time(msg) else pd.NaT,
             "headers": headers,
             "size": len(msg.data or b""),
-            "data": decode_value(msg.data or b"", decode),
+            "data": data,
+            **({"decode_error": error} if error else {}),
         },
         name=f"{name}#{msg.seq}",
     )

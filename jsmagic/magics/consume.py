@@ -9,10 +9,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 import pandas as pd
 
 from ..core.config import settings
+from ..core.decode import HELP, named
 from ..core.errors import JSMagicError
 from ..core.extras import require
 from ..core.units import parse_duration, parse_when
-from ..reading.decoders import BUILTIN
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
@@ -41,8 +41,7 @@ class ConsumeMagics(Magics):
     @argument("--end-seq", type=int, help="stop after this stream sequence")
     @argument("-n", "--count", type=int, help="at most this many messages")
     @argument("--headers-only", action="store_true", help="headers and sizes, no payloads")
-    @argument("--decode", default="auto", help="payload decoding: auto (honours Content-Type), json (strict), text, bytes, "
-              "msgpack, gzip, protobuf:module.Message, or the name of a function (data, headers) -> value")
+    @argument("--decode", default="auto", help=HELP)
     @argument("--flatten", action="store_true", help="nested JSON objects become dotted columns (a.b)")
     @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
     @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
@@ -189,7 +188,7 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
         end_seq=args.end_seq,
         count=args.count,
         headers_only=args.headers_only,
-        decode=decoder_from_args(args.decode, namespace),
+        decode=named(args.decode, namespace),
         flatten=args.flatten,
         timeout=parse_duration(args.timeout) if args.timeout else None,
         batch=args.batch,
@@ -204,16 +203,3 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
         subject_cols=args.subject_cols,
         header_cols=[h.strip() for h in args.header_cols.split(",") if h.strip()] if args.header_cols else [],
     )
-
-
-def decoder_from_args(name: str, namespace: dict | None):
-    """``--decode NAME``: a built-in mode, ``protobuf:…``, or a notebook function of that name."""
-    if name in BUILTIN or name.startswith("protobuf:"):
-        return name
-    fn = (namespace or {}).get(name)
-    if callable(fn):
-        return fn
-    raise UsageError(f"--decode {name}: not a mode ({', '.join(BUILTIN)}, protobuf:module.Message) "
-                     "nor a function defined in this notebook")
-
-

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decoders import check_mode
+from ..core.decode import check_mode
 from .features import feature_columns
 from .payloads import SEP, decode_early, decode_payloads, flatten_dict, str_column  # noqa: F401 -- flatten_dict: re-exported
 

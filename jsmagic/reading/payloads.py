@@ -6,18 +6,17 @@ row of a ``data`` column, and a ``decode_error`` column says why where decoding 
 one dirty message never costs the other rows their columns.  Only a strict
 ``--decode json`` (or ``text``) fails on a payload that is not what was asked for.
 
-The JSON fast path decodes a whole chunk in one ``orjson`` call (see :func:`json_chunk`).
+Values come from the decoder registry (:mod:`jsmagic.core.decode`), whose JSON fast path
+decodes a whole chunk in one ``orjson`` call (see :func:`jsmagic.core.decode.json_chunk`).
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-import os
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 try:  # the conversion DataFrame.from_records applies to each column (objects_frame uses it too)
@@ -29,14 +28,8 @@ try:  # optional (the parquet/arrow extras): without it every column takes panda
 except ImportError:  # pragma: no cover
     pa = None
 
-from ..core.decode import value_column
+from ..core.decode import NONCE, SEP, decode_chunk, json_chunk, value_column  # noqa: F401 -- NONCE, SEP, json_chunk: re-exported
 from ..core.errors import InputError
-from .decoders import Decoded, auto_value, by_content_type, decode_each, needs_headers, per_message
-
-# Between two payloads in a chunk's buffer: a JSON string item that is random per process and never
-# shown, so that the buffer is one JSON array as it stands (see json_chunk).
-NONCE = "x" + os.urandom(8).hex()
-SEP = b',"' + NONCE.encode() + b'",'
 
 
 def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False) -> pd.DataFrame:
@@ -95,27 +88,12 @@ def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
 
 def chunk_payloads(chunk: Any, mode: Any, flatten: bool) -> pd.DataFrame:
     """One chunk's payload columns: per-key for objects, ``data`` for the rest, ``decode_error`` where one failed."""
-    if mode == "bytes":
-        return pd.DataFrame({"data": _objects(chunk.payloads())})
-    if mode == "text":
-        return pd.DataFrame({"data": pd.array([_text(chunk, i) for i in range(len(chunk))], dtype="str")})
     values, errors = decode_chunk(chunk, mode)
+    if mode == "bytes":
+        return pd.DataFrame({"data": _objects(values)})
+    if mode == "text":
+        return pd.DataFrame({"data": pd.array(values, dtype="str")})
     return values_frame(values, errors, flatten)
-
-
-def decode_chunk(chunk: Any, mode: Any) -> Decoded:
-    """Values (and errors) of a chunk's payloads under ``mode``."""
-    fn = per_message(mode)
-    if fn is not None:
-        return decode_each(chunk.payloads(), chunk.headers, fn)
-    if mode == "json":
-        return json_chunk(chunk, strict=True), [None] * len(chunk)
-    if needs_headers(chunk.headers):
-        return decode_each(chunk.payloads(), chunk.headers, by_content_type)
-    values = json_chunk(chunk, strict=False)
-    if values is not None:
-        return values, [None] * len(chunk)
-    return decode_each(chunk.payloads(), chunk.headers, lambda data, h: auto_value(data))
 
 
 def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
@@ -223,52 +201,6 @@ def str_column(values: list[str]) -> Any:
 def _objects(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
-    return out
-
-
-def _text(chunk: Any, i: int) -> str:
-    """A payload as UTF-8 text, or an error naming its sequence."""
-    try:
-        return chunk.payload(i).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"message seq {int(chunk.seq[i])} is not UTF-8 text ({e.reason} at byte {e.start})",
-            hint="use --decode bytes or --decode auto",
-        ) from None
-
-
-def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
-    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
-
-    The joined buffer already holds a random string between payloads (:data:`SEP`), so
-    ``[`` + buffer + ``]`` is parsed as one document (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
-    next to an empty payload parsed as the two values 1 and 2, and an unterminated
-    ``"a`` swallowed the separator.  The nonce text occurs only at the n-1 separators, so
-    a result of exactly 2n-1 items with the nonce at every odd place proves that every
-    separator stayed a top-level item and that each payload between two of them parsed
-    as exactly one JSON value (an empty payload is a parse error), with C-level checks only.
-    """
-    n = len(chunk)
-    if not n:
-        return []
-    if chunk.buf.count(SEP) == n - 1:  # no payload contains the separator itself
-        try:
-            wrapped = orjson.loads(b"[" + chunk.buf + b"]")
-        except orjson.JSONDecodeError:
-            wrapped = None
-        if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(NONCE) == n - 1:
-            return wrapped[::2]
-    # Some payload is not JSON (or holds the separator): find which, one at a time.
-    out = []
-    for i in range(n):
-        try:
-            out.append(orjson.loads(chunk.payload(i)))
-        except orjson.JSONDecodeError as e:
-            if strict:
-                raise InputError(
-                    f"message seq {int(chunk.seq[i])} is not JSON ({e})", hint="use --decode auto, text or bytes"
-                ) from None
-            return None
     return out
 
 

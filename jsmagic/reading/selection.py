@@ -18,7 +18,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolic
 
 from ..core.config import settings
 from ..core.errors import InputError
-from .decoders import check_mode
+from ..core.decode import check_mode
 from .frames import Bounds
 from .shaping import Shape, parse_header_filters
 

@@ -251,3 +251,24 @@ def test_counters_and_schedules(shell, client):
         assert pending["target"].tolist() == [f"{name}.due"]
     finally:
         run(js.delete_stream(name))
+
+
+def test_object_watch(shell, client):
+    """The object watch read through nats-py's ordered consumer, whose v1-only ack parsing broke the connection."""
+    nc, js, run = client
+    bucket = _name("ow").lower()
+    obs = run(js.create_object_store(bucket))
+    run(obs.put("first", b"1" * 1000))
+    try:
+        watch = shell.run_line_magic("js_obj", f"watch {bucket}")
+        try:
+            assert wait(shell, lambda: watch.df["name"].tolist() == ["first"])
+            run(obs.put("second", b"2" * 2000))
+            assert wait(shell, lambda: watch.df["name"].tolist() == ["first", "second"])
+            assert watch.df.set_index("name")["size"].to_dict() == {"first": 1000, "second": 2000}
+        finally:
+            watch.stop()
+        assert wait(shell, lambda: not watch.running and run(js.consumers_info(f"OBJ_{bucket}")) == [])
+        assert shell.run_line_magic("js_obj", f"ls {bucket}")["name"].tolist() == ["first", "second"]
+    finally:
+        run(js.delete_object_store(bucket))

@@ -229,7 +229,7 @@ def test_object_store_get_and_ls(shell, client):
 def test_counters_and_schedules(shell, client):
     nc, js, run = client
     name = _name("C")
-    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --storage memory --allow-counter")
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --allow-counter")
     try:
         shell.run_line_magic("js_counter", f"incr {name}.a 5")
         shell.run_line_magic("js_counter", f"incr {name}.b 2")

@@ -159,11 +159,10 @@ async def pull_group(stream: str, name: str, group: str, count: int = 1, *, min_
             except (asyncio.TimeoutError, Exception):
                 break
             st = server_status(msg.reply, msg.headers)  # a stored message's own Status header is not one
-            status = st.code if st is not None else None
             if st is not None:
                 why = {"408": "no message in time", "404": "no messages",
-                       "423": "another worker holds the pin"}.get(status, (msg.headers or {}).get("Description", status))
-                if status == "423":
+                       "423": "another worker holds the pin"}.get(st.code, st.description or st.code)
+                if st.code == "423":
                     _pins.pop(key, None)
                 break
             msgs.append(msg)

@@ -20,6 +20,7 @@ from typing import Any
 import nats.errors
 import orjson
 import pandas as pd
+from nats.js.api import RawStreamMsg
 
 from ..core.config import settings
 from ..core.context import JSContext
@@ -55,6 +56,22 @@ async def _msg_get(api: JSApi, stream: str, req: dict, timeout: float) -> dict |
             return None
         raise JSMagicError(f"stream msg get: {resp['error'].get('description', resp['error'])}")
     return resp["message"]
+
+
+async def direct_get(api: JSApi, stream: str, req: dict, timeout: float) -> RawStreamMsg | None:
+    """One direct get (``{"seq": n}`` or ``{"last_by_subj": s}``): the stored message, or None (404).
+
+    nats-py's own ``get_msg(direct=True)`` takes a stored message with an empty payload and
+    its own ``Status: 404`` header for "no message"; here the status rule decides.
+    """
+    msg = await api.nc.request(api.direct_get(stream), orjson.dumps(req), timeout=timeout)
+    h = msg.headers or {}
+    st = server_status(msg.reply, h)
+    if st is not None:
+        if st.code == "404":
+            return None
+        raise JSMagicError(f"direct get on {stream}: {st.code} {st.description}".strip())
+    return RawStreamMsg(subject=h["Nats-Subject"], seq=int(h["Nats-Sequence"]), data=msg.data, headers=h, stream=stream)
 
 
 async def read_by_get(info: Any, sel: Selection, rows: Rows, bounds: Bounds, progress: ProgressFn | None = None,

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from jsmagic.core.errors import ForceRequiredError
+from jsmagic.core.errors import ForceRequiredError, NotFoundError
 
 HTTP = {"Status": "404", "Description": "Not Found", "Content-Type": "text/html"}
 
@@ -105,5 +105,27 @@ def test_a_priority_group_pull_returns_a_stored_404(shell, nc):
         assert got["seq"].tolist() == [1, 2, 3, 4, 5]
         assert got["headers"][3].items() >= {**HTTP, "X-Seq": "4"}.items() and got["data"][3] == b"<html>4</html>"
         assert run(js.consumer_info(name, "p")).ack_floor.stream_seq == 5
+    finally:
+        run(js.delete_stream(name))
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct-get", "stream-msg-get"])
+def test_getting_one_stored_404_by_sequence_or_subject(shell, nc, direct):
+    """``%js_stream get``: nats-py's direct get took the empty-bodied stored 404 for 'no message'."""
+    client, js, run = nc
+    name = _name("SO")
+    fill(nc, name, "limits", direct)
+    try:
+        want = truth(nc, name)[6]
+        got = shell.run_line_magic("js_stream", f"get {name} 7 --decode bytes")
+        assert (got["seq"], got["subject"], got["data"]) == want[:3] and got["size"] == 0
+        assert got["headers"] == {k: v for k, v in want[3].items() if not k.startswith("Nats-")}
+        last = shell.run_line_magic("js_stream", f"get {name} --last-for {name.lower()}.http --decode bytes")
+        assert last["seq"] == 10 and last["data"] == b"<html>10</html>"
+        run(js.publish(f"{name.lower()}.last", b"", headers=HTTP))  # the last on its subject is a stored 404
+        last = shell.run_line_magic("js_stream", f"get {name} --last-for {name.lower()}.last")
+        assert last["seq"] == 11 and last["headers"] == HTTP and last["size"] == 0
+        with pytest.raises(NotFoundError):
+            shell.run_line_magic("js_stream", f"get {name} 99")
     finally:
         run(js.delete_stream(name))

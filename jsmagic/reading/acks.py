@@ -26,7 +26,8 @@ from ..core.errors import JSMagicError
 from ..jsapi import ACK_PREFIX
 
 ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "in_progress": b"+WPI"}
-_PREFIX_B = ACK_PREFIX.encode()
+ACK_HEAD, ACK_HEAD_BYTES = ACK_PREFIX, ACK_PREFIX.encode()  # what every ack subject starts with
+_PREFIX_B = ACK_HEAD_BYTES
 _HEAD_TOKENS = {9: 4, 11: 6, 12: 6}  # tokens in an ack subject -> tokens before its five numbers
 _DOT = ord(".")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from .acks import is_ack
+from .acks import ACK_HEAD, ACK_HEAD_BYTES
 
 STORED = ("Nats-Stream", "Nats-Sequence")  # the headers a direct get adds to a stored message
 
@@ -39,7 +39,7 @@ def server_status(reply: str | bytes | None, headers: Mapping[str, str] | None) 
     ``reply`` is the frame's reply subject, ``headers`` its headers as nats-py gives them (a
     status line ``NATS/1.0 404 No Messages`` as ``Status``/``Description``).
     """
-    if is_ack(reply):
+    if reply and reply.startswith(ACK_HEAD if type(reply) is str else ACK_HEAD_BYTES):  # is_ack, inlined: per message
         return None
     h = headers or {}
     if all(k in h for k in STORED):

@@ -88,6 +88,8 @@ class ObjectStoreWatcher:
                 if reader.needs_reset.is_set() or reader.silent:
                     try:
                         await reader.reset()
+                    except nats.js.errors.NotFoundError:  # the bucket was deleted: nothing to watch
+                        return
                     except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as e:
                         log.info("obj watch %s: consumer not recreated yet (%s); retrying", self.bucket, e)
                         reader.needs_reset.set()

@@ -194,3 +194,59 @@ def test_ui_renders_what_the_core_decoded():
            for p in MODULES if p.relative_to(PKG).parts[0] == "ui"}
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, f"ui/ modules importing the decoder (the core decodes, ui/ renders): {bad}"
+
+
+def _code_hits(path: Path, hit) -> list[int]:
+    """Lines of ``path`` whose code (not docstrings or comments) matches ``hit(node)``."""
+    return sorted({node.lineno for node in ast.walk(ast.parse(path.read_text())) if hit(node)})
+
+
+ACK_MODULE = "reading/acks.py"
+REPLY = re.compile(r"\brepl(y|ies)\b")
+
+
+def _parses_ack_subjects(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name) and node.id == "ACK_PREFIX":  # the ack subjects' head, from jsapi
+        return True
+    if isinstance(node, ast.Attribute):
+        if node.attr == "metadata" and isinstance(node.value, ast.Name) and node.value.id in ("msg", "m", "message"):
+            return True  # nats-py's own ack-subject parser
+        if node.attr == "fromstring":  # the bulk numbers of ack subjects
+            return True
+        if node.attr in ("split", "rsplit", "rindex", "rpartition") and REPLY.search(ast.unparse(node.value)):
+            return True  # reply.split("."), replies[0].split("."), r.rindex(".")...
+    return False
+
+
+def test_ack_subjects_are_parsed_only_in_reading_acks():
+    """v1 and v2 ack subjects (9, 11 or 12 tokens) are read in one module: no token counting elsewhere."""
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel in (ACK_MODULE, "jsapi.py"):
+            continue
+        hits = _code_hits(p, _parses_ack_subjects)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"ack subjects parsed outside jsmagic/{ACK_MODULE} (file: lines): {bad}"
+
+
+def _reads_status_header(node: ast.AST) -> bool:
+    status = lambda n: isinstance(n, ast.Constant) and n.value == "Status"  # noqa: E731
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        return bool(node.args) and status(node.args[0])
+    return isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and status(node.slice)
+
+
+def test_the_read_path_tells_statuses_from_stored_messages_in_one_place():
+    """A ``Status`` header alone never ends a read: readers ask ``reading/status.server_status`` (the frame decides)."""
+    allowed = {"reading/status.py", "admin/backup.py"}  # backup: a snapshot's end message, never a stored one
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel.split("/")[0] not in ("reading", "admin") or rel in allowed:
+            continue
+        hits = _code_hits(p, _reads_status_header)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"Status headers read outside jsmagic/reading/status.py (file: lines): {bad}"

@@ -24,12 +24,13 @@ from ..core.decode import Decoder, decoder, with_errors
 from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
+from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
 from ..core.units import parse_duration, parse_when
 from .priority import create_raw, pull_group, rfc3339, until
 from .streamconfig import plain
 from .streams import info as stream_info, timestamp
 
-ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "none": None}
+ACTIONS = {**{k: ACK_BODIES[k] for k in ("ack", "nak", "term")}, "none": None}  # what next does after a pull
 LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
                 "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active", "paused"]
 NEXT_COLUMNS = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
@@ -237,15 +238,15 @@ async def _batch_rows(nc: Any, msgs: list, dec: Decoder, acking: bool, earlier: 
 
 def _message_row(msg: Any, dec: Decoder) -> dict[str, Any]:
     """One fetched message as a row (metadata from its ack subject)."""
-    md = msg.metadata
+    ack = parse_ack(msg.reply)
     headers = {k: v for k, v in (msg.headers or {}).items()}
     data, error = dec.one(msg.data, headers, md.sequence.stream)
     return {
-        "seq": md.sequence.stream,
+        "seq": ack.stream_seq,
         "subject": msg.subject,
-        "time": pd.Timestamp(md.timestamp).tz_convert("UTC") if md.timestamp else pd.NaT,
-        "delivered": md.num_delivered,
-        "pending": md.num_pending,
+        "time": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC"),
+        "delivered": ack.delivered,
+        "pending": ack.pending,
         "headers": headers,
         "data": data,
         "decode_error": error,

@@ -22,6 +22,7 @@ from ..core.context import JSContext
 from ..core.decode import decode_value
 from ..core.errors import InputError, JSMagicError, NotFoundError
 from ..core.registry import connected
+from ..reading.acks import parse_ack
 from .scan import read_raw
 from .streams import info, stream_names, timestamp
 
@@ -130,9 +131,9 @@ async def list_counters(stream: str, subject: str | None = None, *, ctx: JSConte
     rows: list[dict[str, Any]] = []
 
     def keep(msg: Any) -> None:
-        tokens = msg.reply.split(".")
+        ack = parse_ack(msg.reply)
         rows.append({"subject": msg.subject, "value": _value(msg.data), "last_increment": (msg.headers or {}).get(INCR),
-                     "seq": int(tokens[-4]), "time": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC")})
+                     "seq": ack.stream_seq, "time": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC")})
 
     config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                                 mem_storage=True)

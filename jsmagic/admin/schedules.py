@@ -19,6 +19,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder
 from ..core.errors import InputError
 from ..core.registry import connected
+from ..reading.acks import parse_ack
 from .scan import read_raw
 from .streams import info
 
@@ -39,14 +40,14 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
         headers = msg.headers or {}
         if "Nats-Schedule" not in headers:
             return
-        tokens = msg.reply.split(".")  # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>
+        ack = parse_ack(msg.reply)
         rows.append({
             "subject": msg.subject,
             "schedule": headers["Nats-Schedule"],
             "target": headers.get("Nats-Schedule-Target"),
             "ttl": headers.get("Nats-Schedule-TTL"),
-            "seq": int(tokens[-4]),
-            "stored": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC"),
+            "seq": ack.stream_seq,
+            "stored": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC"),
             "data": auto.value(msg.data, headers),
         })
 

@@ -23,6 +23,7 @@ from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_fou
 from ..core.registry import connected, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
+from ..reading.get import direct_get
 from . import counting
 from .streamconfig import changes, config_params, feature_changes
 
@@ -146,7 +147,14 @@ async def get_message(name: str, seq: int | None = None, last_for: str | None = 
     si = await info(name, ctx=ctx)
     js = await jetstream(ctx)
     try:
-        msg = await js.get_msg(name, seq=seq, subject=last_for, direct=bool(si.config.allow_direct))
+        if si.config.allow_direct:  # by the status rule: a stored message's own "Status: 404" is not "no message"
+            api_ = (await connected(ctx)).api
+            msg = await direct_get(api_, name, {"seq": seq} if seq is not None else {"last_by_subj": last_for},
+                                   api_.timeout)
+            if msg is None:
+                raise nats.js.errors.NotFoundError
+        else:
+            msg = await js.get_msg(name, seq=seq, subject=last_for)
     except nats.js.errors.NotFoundError:
         raise _no_message(si, seq, last_for) from None
     headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-") or k == "Nats-Msg-Id"}

@@ -240,7 +240,7 @@ def _message_row(msg: Any, dec: Decoder) -> dict[str, Any]:
     """One fetched message as a row (metadata from its ack subject)."""
     ack = parse_ack(msg.reply)
     headers = {k: v for k, v in (msg.headers or {}).items()}
-    data, error = dec.one(msg.data, headers, md.sequence.stream)
+    data, error = dec.one(msg.data, headers, ack.stream_seq)
     return {
         "seq": ack.stream_seq,
         "subject": msg.subject,

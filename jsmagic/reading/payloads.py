@@ -39,10 +39,17 @@ NONCE = "x" + os.urandom(8).hex()
 SEP = b',"' + NONCE.encode() + b'",'
 
 
-def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False) -> pd.DataFrame:
+def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False, schema: Any = None,
+                    observe: bool = True) -> pd.DataFrame:
     """The payload columns of all chunks, chunk by chunk (the per-chunk dicts go as soon as they sit in columns).
 
-    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded."""
+    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded.
+    ``schema``: the read's :class:`~jsmagic.reading.schema.ReadSchema` (names each payload key
+    and reconciles the chunks' types); without one, a schema for this call alone."""
+    if schema is None:
+        from .schema import ReadSchema
+
+        schema = ReadSchema()
     parts = []
     for i in range(len(chunks)):
         chunk = chunks[i]
@@ -55,30 +62,13 @@ def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = Fals
         part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if n else None
         chunk = None
         if part is not None:
-            parts.append(part if len(part.columns) else pd.DataFrame(index=pd.RangeIndex(n)))  # rows stay in place
+            if not len(part.columns):
+                part = pd.DataFrame(index=pd.RangeIndex(n))  # rows stay in place
+            names = schema.payload_names(list(part.columns))
+            parts.append(part if names == list(part.columns) else part.set_axis(names, axis=1))
     if not any(len(p.columns) for p in parts):
         return pd.DataFrame()
-    if len(parts) == 1:
-        return parts[0]
-    df = pd.concat(_aligned(parts), ignore_index=True)
-    late = [c for c in LATE if c in df.columns]  # after every key column, as in one chunk's frame
-    return df[[c for c in df.columns if c not in late] + late] if late else df
-
-
-LATE = ("data", "_data", "decode_error")
-
-
-def _aligned(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Per-chunk frames whose ``data``/``decode_error`` columns read as one chunk's would.
-
-    Within a chunk these columns hold None where they do not apply, after the key columns;
-    a chunk without them would get NaN from ``concat`` (and put them elsewhere), so the frame
-    would depend on where chunks were cut."""
-    late = [c for c in LATE if any(c in p.columns for p in parts)]
-    if not late or all(c in p.columns for p in parts for c in late):
-        return parts
-    none = lambda p: pd.Series(_objects([None] * len(p)), index=p.index, dtype=object)  # noqa: E731
-    return [p.assign(**{c: none(p) for c in late if c not in p.columns}) for p in parts]
+    return schema.concat(parts, observe)
 
 
 def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
@@ -137,7 +127,9 @@ def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
         if len(df) != n:  # every object was {}: no columns, and pandas then counts no rows either
             df = pd.DataFrame(index=pd.RangeIndex(n))
         data = [None if o else v for v, o in zip(values, is_obj)]
-        df["data" if "data" not in df.columns else "_data"] = value_column(data)
+        if "data" in df.columns:  # an object's own data key fills the same column (a row is one or the other)
+            data = [d if o else v for d, v, o in zip(df["data"].tolist(), data, is_obj)]
+        df["data"] = value_column(data)
     if errors.count(None) != len(errors):
         df["decode_error"] = pd.Series(_objects(errors), dtype=object)
     return df

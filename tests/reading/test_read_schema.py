@@ -1,0 +1,174 @@
+"""One schema per read: every path gives the same column names and exact values as plain nats-py + json.
+
+The stream is read in chunks of a few dozen messages (``--batch``), and the payloads are built
+so that a per-chunk decision goes wrong: a ``ttl`` key beside the ``Nats-TTL`` header in some
+chunks only, a ``region`` key beside the ``--subject-cols`` token ``region`` in some chunks only,
+a ``seq`` key now and then, 64-bit unsigned ids that fit int64 in the first chunks only, and a
+key that appears late.  The in-memory frame, ``--where``, ``--to`` Parquet, ``--as arrow``,
+``--as polars`` and Dask partitions must all agree with an independent reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import uuid
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from nats.js.api import StreamConfig
+
+N = 2400
+BIG = 2**63  # ids from here on do not fit int64
+GENERATED = {"seq", "subject", "time", "headers", "size", "ttl", "region", "kind"}
+
+
+def _body(i: int) -> dict:
+    body = {"id": i if i <= N // 2 else BIG + i, "ttl": i % 97}
+    if 600 < i <= 900:
+        body["region"] = f"r{i}"  # named like the --subject-cols token, in some chunks only
+    if i % 250 == 0:
+        body["seq"] = -i  # named like the stream sequence column
+    if i > 2000:
+        body["late"] = i * 3  # a key only the last chunks carry
+    return body
+
+
+@pytest.fixture(scope="module")
+def stream(server):
+    """N messages on NAME.<region>.<kind>; Nats-TTL headers on messages 1001–1300 only."""
+    import nats
+
+    name = f"SCH{uuid.uuid4().hex[:8].upper()}"
+
+    async def fill():
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"], allow_msg_ttl=True))
+        acks = []
+        for i in range(1, N + 1):
+            headers = {"Nats-TTL": "1h"} if 1000 < i <= 1300 else None
+            subject = f"{name}.{('eu', 'us', 'ap')[i % 3]}.{('new', 'paid')[i % 2]}"
+            acks.append(await js.publish_async(subject, json.dumps(_body(i)).encode(), headers=headers))
+        await asyncio.gather(*acks)
+        await nc.close()
+
+    asyncio.run(fill())
+    return name
+
+
+def truth(url: str, name: str) -> list[dict]:
+    """Each message as plain nats-py and json see it, under the rule: a generated name → ``data.<key>``."""
+    import nats
+
+    async def read():
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(f"{name}.>", durable=None, stream=name)
+        out = []
+        while len(out) < N:
+            for m in await sub.fetch(500, timeout=5):
+                out.append((m.metadata.sequence.stream, m.subject, dict(m.headers or {}), json.loads(m.data)))
+                await m.ack()
+        await sub.unsubscribe()
+        await nc.close()
+        return out
+
+    rows = []
+    for seq, subject, headers, body in asyncio.run(read()):
+        row = {"seq": seq, "subject": subject, "ttl": headers.get("Nats-TTL"),
+               "region": subject.split(".")[1], "kind": subject.split(".")[2]}
+        row.update({f"data.{k}" if k in GENERATED else k: v for k, v in body.items()})
+        rows.append(row)
+    return rows
+
+
+def _plain(v):
+    """A cell as a plain Python value (None for any null); ints stay exact, a float stays a float."""
+    if v is None or v is pd_NA() or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    return v
+
+
+def pd_NA():
+    import pandas as pd
+
+    return pd.NA
+
+
+def records(columns: dict[str, list]) -> list[dict]:
+    names = list(columns)
+    return [{k: _plain(columns[k][i]) for k in names} for i in range(len(columns[names[0]]))]
+
+
+def check(got_columns: list[str], rows: list[dict], want: list[dict], path: str) -> None:
+    names = sorted({k for r in want for k in r})
+    assert sorted(set(got_columns) - {"time", "headers", "size"}) == names, f"{path}: column names"
+    assert len(rows) == len(want), f"{path}: row count"
+    for k in names:
+        got_k = [r.get(k) for r in rows]
+        want_k = [r.get(k) for r in want]
+        bad = [i for i, (a, b) in enumerate(zip(got_k, want_k)) if a != b or type(a) is float and type(b) is int
+               and a != b]
+        assert not bad, f"{path}: column {k}: {len(bad)} of {len(want)} values differ, e.g. row {bad[0]}: " \
+                        f"{got_k[bad[0]]!r} != {want_k[bad[0]]!r}"
+
+
+@pytest.fixture(scope="module")
+def want(server, stream):
+    return truth(server.url, stream)
+
+
+SUBJECT_COLS = "{}.{{region}}.{{kind}}"
+
+
+def line(stream: str, more: str = "") -> str:
+    return f"{stream} --batch 20 --subject-cols '{SUBJECT_COLS.format(stream)}' {more}"
+
+
+def test_in_memory_frame(shell, stream, want):
+    df = shell.run_line_magic("js_consume", line(stream))
+    check(list(df.columns), records({c: df[c].tolist() for c in df.columns}), want, "frame")
+    assert df["id"].dtype == np.uint64  # ids that outgrew int64 after the first chunks: uint64, every digit
+
+
+def test_where(shell, stream, want):
+    df = shell.run_line_magic("js_consume", line(stream, '--where "id >= 0"'))
+    check(list(df.columns), records({c: df[c].tolist() for c in df.columns}), want, "--where")
+    assert df["id"].dtype == np.uint64
+
+
+def test_to_parquet(shell, stream, want, tmp_path):
+    path = tmp_path / "out.parquet"
+    shell.run_line_magic("js_consume", line(stream, f"--to {path}"))
+    table = pq.read_table(path)
+    check(table.column_names, records(table.to_pydict()), want, "--to parquet")
+    assert table.schema.field("id").type == pa.uint64()
+
+
+def test_as_arrow_and_polars(shell, stream, want):
+    table = shell.run_line_magic("js_consume", line(stream, "--as arrow"))
+    check(table.column_names, records(table.to_pydict()), want, "--as arrow")
+    assert table.schema.field("id").type == pa.uint64()
+    frame = shell.run_line_magic("js_consume", line(stream))
+    assert table.column_names == list(frame.columns)  # the same order too
+    pl = shell.run_line_magic("js_consume", line(stream, "--as polars"))
+    check(pl.columns, records(pl.to_dict(as_series=False)), want, "--as polars")
+
+
+@pytest.mark.slow
+def test_dask_partitions(server, stream, want, shell):
+    import jsmagic.dask as jd
+
+    ddf = jd.read_stream(stream, servers=server.url, partitions=4, batch=20,
+                         subject_cols=SUBJECT_COLS.format(stream))
+    got = ddf.compute(scheduler="sync").reset_index(drop=True)
+    assert list(ddf.columns) == list(got.columns)  # meta knew every column before compute
+    frame = shell.run_line_magic("js_consume", line(stream))
+    assert list(got.columns) == list(frame.columns) and dict(got.dtypes) == dict(frame.dtypes)
+    check(list(got.columns), records({c: got[c].tolist() for c in got.columns}), want, "dask")

@@ -180,33 +180,34 @@ class ReadSchema:
             part = part.astype(cast)
         return part.assign(**add) if add else part
 
-    def conform(self, df: pd.DataFrame) -> pd.DataFrame:
-        """A frame read apart (a Dask partition) in this schema's columns and dtypes; a column it lacks is null."""
-        extra = [c for c in df.columns if c not in self.known]
-        if extra:
-            from ..core.errors import IncompleteError
-
-            raise IncompleteError(f"column(s) {', '.join(map(str, extra))} missing from the read's schema",
-                                  hint="read_stream(meta=None) scans the whole stream for its columns")
-        cols = self.columns()
-        out = {}
-        for name in cols:
-            want = self.dtype(name)
-            if name in df.columns:
-                col = df[name]
-                out[name] = col if col.dtype == want else col.astype(want)
-            else:
-                out[name] = pd.Series(_none(len(df)), index=df.index, dtype=object).astype(want) \
-                    if want == object else pd.Series(pd.NA if isinstance(want, pd.api.extensions.ExtensionDtype)
-                                                      else np.nan, index=df.index).astype(want)
-        return pd.DataFrame(out, index=df.index)
-
     def columns(self) -> list[str]:
         return self.order(list(self.known))
 
     def empty(self) -> pd.DataFrame:
         """The read's frame with no rows: every column in its dtype (Dask's ``meta``)."""
         return pd.DataFrame({c: pd.Series([], dtype=self.dtype(c)) for c in self.columns()})
+
+
+def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """A frame read apart (a Dask partition) in ``meta``'s columns and dtypes; a column it lacks is null.
+
+    A column ``meta`` does not have fails in one line: it would be missing from ``ddf.columns``."""
+    extra = [str(c) for c in df.columns if c not in meta.columns]
+    if extra:
+        from ..core.errors import IncompleteError
+
+        raise IncompleteError(f"column(s) {', '.join(extra)} not in the read's meta",
+                              hint="leave meta= out: read_stream then scans the stream for every column")
+    out = {}
+    for name, want in meta.dtypes.items():
+        if name in df.columns:
+            col = df[name]
+            out[name] = col if col.dtype == want else col.astype(want)
+        elif want == object:
+            out[name] = pd.Series(_none(len(df)), index=df.index, dtype=object)
+        else:
+            out[name] = pd.Series(np.nan, index=df.index, dtype=np.float64).astype(want)
+    return pd.DataFrame(out, index=df.index)
 
 
 def _kind(dtype: Any) -> str:

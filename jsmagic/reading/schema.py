@@ -42,7 +42,7 @@ class ReadSchema:
     def __init__(self, durable: bool = False, shape: Any = None) -> None:
         self.durable = durable
         self.shape(shape)
-        self.dtypes: dict[str, list[Any]] = {}  # column → the distinct dtypes of its non-empty pieces
+        self.dtypes: dict[str, dict[Any, None]] = {}  # column → the distinct dtypes of its non-empty pieces
         self.negative: set[str] = set()  # int columns holding a value < 0
         self.big: set[str] = set()  # int columns holding a value beyond ±2**53
         self.gaps: set[str] = set()  # columns null in some rows (a piece lacked them, or held only nulls)
@@ -89,19 +89,18 @@ class ReadSchema:
             return
         later = self.pieces > 0
         self.pieces += 1
-        for name in df.columns:
-            if later and name not in self.known and name not in self.generated:
-                self.gaps.add(name)  # a key that appears late: null in the earlier rows
-            self.known.setdefault(name)
-            col = df[name]
-            if col.dtype == object and col.isna().all():  # only nulls: says nothing of the type
-                self.gaps.add(name)
+        known, gaps, generated = self.known, self.gaps, self.generated
+        for name, dtype in df.dtypes.items():
+            if later and name not in known and name not in generated:
+                gaps.add(name)  # a key that appears late: null in the earlier rows
+            known.setdefault(name)
+            if dtype == object and df[name].isna().all():  # only nulls: says nothing of the type
+                gaps.add(name)
                 continue
-            seen = self.dtypes.setdefault(name, [])
-            if not any(col.dtype == d for d in seen):
-                seen.append(col.dtype)
-            if col.dtype.kind in "iu" and len(col):
-                lo, hi = col.min(), col.max()
+            self.dtypes.setdefault(name, {}).setdefault(dtype)
+            if dtype.kind in "iu":
+                arr = df[name].to_numpy()
+                lo, hi = arr.min(), arr.max()
                 if lo < 0:
                     self.negative.add(name)
                 if hi > EXACT or lo < -EXACT:
@@ -112,7 +111,7 @@ class ReadSchema:
 
     def dtype(self, name: str) -> Any:
         """The pandas dtype of ``name`` over the whole read (as observed so far)."""
-        seen = self.dtypes.get(name, [])
+        seen = list(self.dtypes.get(name, ()))
         if not seen:
             return np.dtype(object)
         kinds = {_kind(d) for d in seen}
@@ -168,13 +167,14 @@ class ReadSchema:
     def _conform(self, part: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         """One piece with each column cast to the read's dtype (generated/late columns it lacks: None)."""
         cast, add = {}, {}
+        dtypes = part.dtypes
         for name in names:
-            if name not in part.columns:
+            if name not in dtypes:
                 if name in self.generated or name in LATE:
                     add[name] = pd.Series(_none(len(part)), index=part.index, dtype=object)
                 continue
-            have, want = part[name].dtype, self.dtype(name)
-            if have.kind in "iu" and have != want:  # ints: the read's int type (pandas' concat would go float)
+            have = dtypes[name]
+            if have.kind in "iu" and have != (want := self.dtype(name)):  # ints: the read's int type (pandas' concat would go float)
                 cast[name] = want
         if cast:
             part = part.astype(cast)

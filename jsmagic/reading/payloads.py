@@ -164,7 +164,8 @@ def typed_columns(arrays: list[np.ndarray]) -> list:
 
     A column of only ``str`` (pandas' Arrow-backed ``str`` dtype), only ``int`` (int64) or only
     ``float``/``int`` (float64) holds exactly what pandas' own conversion would give it, in a
-    fraction of the time; anything else (None, bools, nested values, mixed types, an int beyond
+    fraction of the time; ints beside nulls where one int is beyond 2**53 become a nullable
+    ``Int64``/``UInt64`` column (pandas would make them float64 and change them); anything else (None, bools, nested values, mixed types, an int beyond
     int64, text Arrow cannot encode) takes pandas' conversion.
     """
     if pa is None:  # pragma: no cover -- pyarrow is an optional extra
@@ -186,6 +187,8 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
             col = pa.array(arr)  # Arrow infers ``string`` only when every value is text (or None)
             return text.construct_array_type()(col, dtype=text) if col.type == pa.string() and not col.null_count else None
         kinds = set(map(type, arr))  # exact types: a bool (or a numpy scalar) is not an int here
+        if int in kinds and len(kinds) > 1 and kinds <= {int, float, type(None)}:
+            return _ints_with_gaps(arr)
         if kinds == {int}:
             return pa.array(arr, type=pa.int64()).to_numpy(zero_copy_only=False, writable=True)
         if kinds == {float} or kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
@@ -193,6 +196,22 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
     except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError):
         return None
     return None
+
+
+def _ints_with_gaps(arr: np.ndarray) -> Any:
+    """Ints beside nulls (a key some objects lack, or ``null``), when one is beyond 2**53: a nullable int column.
+
+    pandas' conversion makes such a column float64, which cannot hold those ints exactly
+    (a 64-bit id would change); None when a float is a real value or the ints need no care."""
+    ints = [v for v in arr if type(v) is int]
+    if not any(v > EXACT or v < -EXACT for v in ints) or any(type(v) is float and v == v for v in arr):
+        return None
+    lo, hi = min(ints), max(ints)
+    dtype = "Int64" if -(2**63) <= lo and hi < 2**63 else "UInt64" if lo >= 0 and hi < 2**64 else None
+    return None if dtype is None else pd.array([v if type(v) is int else None for v in arr], dtype=dtype)
+
+
+EXACT = 2**53  # beyond this an int is not exact as a float
 
 
 def str_dtype() -> Any:

@@ -99,7 +99,8 @@ class ReadSchema:
                 continue
             self.dtypes.setdefault(name, {}).setdefault(dtype)
             if dtype.kind in "iu":
-                arr = df[name].to_numpy()
+                col = df[name]
+                arr = col.to_numpy() if isinstance(dtype, np.dtype) else col.dropna()  # nullable ints: their values
                 lo, hi = arr.min(), arr.max()
                 if lo < 0:
                     self.negative.add(name)

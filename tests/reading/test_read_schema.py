@@ -34,6 +34,8 @@ def _body(i: int) -> dict:
         body["seq"] = -i  # named like the stream sequence column
     if i > 2000:
         body["late"] = i * 3  # a key only the last chunks carry
+    if i > 1710:
+        body["big"] = BIG + 7 * i  # a late key, mid-chunk, beyond int64: null before it, every digit kept
     return body
 
 
@@ -135,6 +137,7 @@ def test_in_memory_frame(shell, stream, want):
     df = shell.run_line_magic("js_consume", line(stream))
     check(list(df.columns), records({c: df[c].tolist() for c in df.columns}), want, "frame")
     assert df["id"].dtype == np.uint64  # ids that outgrew int64 after the first chunks: uint64, every digit
+    assert str(df["big"].dtype) == "UInt64"
 
 
 def test_where(shell, stream, want):
@@ -172,3 +175,28 @@ def test_dask_partitions(server, stream, want, shell):
     frame = shell.run_line_magic("js_consume", line(stream))
     assert list(got.columns) == list(frame.columns) and dict(got.dtypes) == dict(frame.dtypes)
     check(list(got.columns), records({c: got[c].tolist() for c in got.columns}), want, "dask")
+
+
+def test_a_column_whose_types_clash_is_named_by_every_path(shell, nc, tmp_path, capsys):
+    """An int that becomes a text mid-read: kept (as objects, or as text in Arrow), and the summary names it."""
+    from jsmagic.core.registry import current
+    from jsmagic.reading.reader import replay
+    from jsmagic.reading.selection import Selection
+
+    _, js, run = nc
+    name = f"SCX{uuid.uuid4().hex[:8].upper()}"
+    run(js.add_stream(StreamConfig(name=name, subjects=[f"{name}.>"])))
+    for i in range(1, 301):
+        run(js.publish(f"{name}.a", json.dumps({"n": i, "amount": i if i <= 150 else f"x{i}"}).encode()))
+    sel = Selection(stream=name, batch=10)
+    result = shell.run_line_magic("js_consume", f"{name} --batch 10")
+    assert result["amount"].tolist() == list(range(1, 151)) + [f"x{i}" for i in range(151, 301)]
+    assert "column amount: " in result.summary  # the summary under the frame names the column
+    notes = current().run(replay(sel)).notes  # what the engine tells a script
+    assert any(n.startswith("column amount: ") for n in notes), notes
+    table = shell.run_line_magic("js_consume", f"{name} --batch 10 --as arrow")
+    assert table.column("amount").to_pylist() == [str(i) for i in range(1, 151)] + [f"x{i}" for i in range(151, 301)]
+    assert "amount: int64 and string values: written as string" in capsys.readouterr().out  # above an Arrow result
+    out = shell.run_line_magic("js_consume", f"{name} --batch 10 --to {tmp_path / 'x.parquet'}")
+    assert "amount" in out.conflicts and "column amount: " in repr(out)
+

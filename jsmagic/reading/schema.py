@@ -171,8 +171,12 @@ class ReadSchema:
         dtypes = part.dtypes
         for name in names:
             if name not in dtypes:
-                if name in self.generated or name in LATE:
+                if name in LATE:  # None where they do not apply, as within one chunk
                     add[name] = pd.Series(_none(len(part)), index=part.index, dtype=object)
+                elif name in self.generated:  # a feature column: nulls as the chunks that have it hold them
+                    want = self.dtype(name)
+                    add[name] = pd.Series(np.nan, index=part.index).astype(want) if isinstance(want, pd.StringDtype) \
+                        else pd.Series(_none(len(part)), index=part.index, dtype=object)
                 continue
             have = dtypes[name]
             if have.kind in "iu" and have != (want := self.dtype(name)):  # ints: the read's int type (pandas' concat would go float)

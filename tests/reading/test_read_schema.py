@@ -200,3 +200,63 @@ def test_a_column_whose_types_clash_is_named_by_every_path(shell, nc, tmp_path, 
     out = shell.run_line_magic("js_consume", f"{name} --batch 10 --to {tmp_path / 'x.parquet'}")
     assert "amount" in out.conflicts and "column amount: " in repr(out)
 
+
+
+# -- the same rule without a server: any cut of any mix, every path against a row-by-row reading --------
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ids = st.one_of(st.integers(0, 2**63 - 1), st.integers(2**63, 2**64 - 1))
+bodies = st.fixed_dictionaries({"id": ids}, optional={
+    "ttl": st.integers(-5, 5), "region": st.sampled_from(["x", "y"]), "seq": st.integers(-9, 9),
+    "subject": st.just("s"), "n": st.integers(-(2**53), 2**53)})
+messages = st.lists(st.tuples(st.booleans(), bodies), min_size=1, max_size=30)
+
+
+def _rows(msgs, cuts, where=None, sink=None):
+    from jsmagic.reading.frames import Rows, make_chunk
+    from jsmagic.reading.shaping import Shape
+
+    rows = Rows()
+    rows.shaped("auto", False, Shape(where=where, subject_cols="s.{region}.{kind}"), sink)
+    bounds = sorted({c for c in cuts if 0 < c < len(msgs)})
+    for a, b in zip([0, *bounds], [*bounds, len(msgs)]):
+        part = msgs[a:b]
+        chunk = make_chunk(range(a + 1, b + 1), [0] * len(part), [f"s.r{i % 2}.k" for i in range(a, b)],
+                           [{"Nats-TTL": "1h"} if ttl else None for ttl, _ in part],
+                           [json.dumps(body).encode() for _, body in part])
+        rows.add(rows.matching(chunk))
+    return rows
+
+
+def _expected(msgs):
+    out = []
+    for i, (ttl, body) in enumerate(msgs):
+        row = {"seq": i + 1, "subject": f"s.r{i % 2}.k", "region": f"r{i % 2}", "kind": "k"}
+        if any(t for t, _ in msgs):
+            row["ttl"] = "1h" if ttl else None
+        row.update({f"data.{k}" if k in GENERATED else k: v for k, v in body.items()})
+        out.append(row)
+    names = {k for r in out for k in r}
+    return [{k: r.get(k) for k in names} for r in out]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages, st.sets(st.integers(1, 29), max_size=4))
+@example([(False, {"id": 1, "ttl": 3}), (True, {"id": 2**63, "ttl": 4})], {1})  # ttl beside Nats-TTL in one chunk
+@example([(False, {"id": 1, "region": "x"}), (False, {"id": 2})], {1})  # a payload region in the first chunk only
+def test_every_path_of_a_read_names_and_types_columns_as_one(msgs, cuts):
+    from jsmagic.reading.results import ArrowSink
+
+    want = _expected(msgs)
+    frame = _rows(msgs, cuts).frame()
+    check(list(frame.columns), records({c: frame[c].tolist() for c in frame.columns}), want, "frame")
+    where = _rows(msgs, cuts, where="seq > 0").frame()
+    check(list(where.columns), records({c: where[c].tolist() for c in where.columns}), want, "--where")
+    assert list(where.columns) == list(frame.columns) and dict(where.dtypes) == dict(frame.dtypes)
+    sink = ArrowSink()
+    _rows(msgs, cuts, sink=sink)
+    table = sink.close()
+    check(table.column_names, records(table.to_pydict()), want, "arrow")
+    assert table.column_names == list(frame.columns)

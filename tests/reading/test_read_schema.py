@@ -165,7 +165,6 @@ def test_as_arrow_and_polars(shell, stream, want):
     check(pl.columns, records(pl.to_dict(as_series=False)), want, "--as polars")
 
 
-@pytest.mark.slow
 def test_dask_partitions(server, stream, want, shell):
     import jsmagic.dask as jd
 
@@ -176,6 +175,19 @@ def test_dask_partitions(server, stream, want, shell):
     frame = shell.run_line_magic("js_consume", line(stream))
     assert list(got.columns) == list(frame.columns) and dict(got.dtypes) == dict(frame.dtypes)
     check(list(got.columns), records({c: got[c].tolist() for c in got.columns}), want, "dask")
+
+
+def test_a_partition_with_a_column_its_given_meta_lacks_fails_in_one_line():
+    import pandas as pd
+
+    from jsmagic.core.errors import IncompleteError
+    from jsmagic.reading.schema import conform
+
+    meta = pd.DataFrame({"seq": pd.Series([], dtype=np.uint64), "id": pd.Series([], dtype=np.uint64)})
+    got = conform(pd.DataFrame({"seq": np.array([1], dtype=np.uint64), "id": [5]}), meta)
+    assert got["id"].dtype == np.uint64 and got["id"].tolist() == [5]
+    with pytest.raises(IncompleteError, match=r"^column\(s\) late not in the read's meta — leave meta= out"):
+        conform(pd.DataFrame({"seq": np.array([1], dtype=np.uint64), "id": [5], "late": [1]}), meta)
 
 
 def test_a_column_whose_types_clash_is_named_by_every_path(shell, nc, tmp_path, capsys):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import warnings
 from typing import Any, Iterable
 
 import orjson
@@ -160,6 +161,8 @@ async def _meta(ctx: JSContext, stream: str, select: dict, first: int, last: int
                               hint="raise timeout=, or pass meta= (an empty DataFrame of the columns)")
     schema = result.export
     if schema is not None and schema.known:
+        for note in schema.notes():  # no summary line here: the cell shows a warning instead
+            warnings.warn(f"read_stream {stream}: {note}", stacklevel=4)
         return schema.empty()
     rows = Rows(headers_only=sel.headers_only)  # nothing to read: the columns of an empty replay
     rows.shaped(sel.decode, sel.flatten, sel.shape(), None)

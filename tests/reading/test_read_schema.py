@@ -190,7 +190,7 @@ def test_a_partition_with_a_column_its_given_meta_lacks_fails_in_one_line():
         conform(pd.DataFrame({"seq": np.array([1], dtype=np.uint64), "id": [5], "late": [1]}), meta)
 
 
-def test_a_column_whose_types_clash_is_named_by_every_path(shell, nc, tmp_path, capsys):
+def test_a_column_whose_types_clash_is_named_by_every_path(server, shell, nc, tmp_path, capsys):
     """An int that becomes a text mid-read: kept (as objects, or as text in Arrow), and the summary names it."""
     from jsmagic.core.registry import current
     from jsmagic.reading.reader import replay
@@ -213,6 +213,11 @@ def test_a_column_whose_types_clash_is_named_by_every_path(shell, nc, tmp_path, 
     assert re.search(r"; amount: \w+ and \w+ values: written as string", shown), shown
     out = shell.run_line_magic("js_consume", f"{name} --batch 10 --to {tmp_path / 'x.parquet'}")
     assert "amount" in out.conflicts and "column amount: " in repr(out)
+    import jsmagic.dask as jd
+
+    with pytest.warns(UserWarning, match="column amount: int and str values across the read: kept as objects"):
+        ddf = jd.read_stream(name, servers=server.url, partitions=3, batch=10)
+    assert ddf.compute(scheduler="sync")["amount"].tolist() == result["amount"].tolist()
 
 
 

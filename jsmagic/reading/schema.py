@@ -101,6 +101,8 @@ class ReadSchema:
             if dtype.kind in "iu":
                 col = df[name]
                 arr = col.to_numpy() if isinstance(dtype, np.dtype) else col.dropna()  # nullable ints: their values
+                if len(arr) < len(col):
+                    gaps.add(name)  # a nullable int column with nulls (a key some objects lack, or null)
                 lo, hi = arr.min(), arr.max()
                 if lo < 0:
                     self.negative.add(name)
@@ -179,8 +181,8 @@ class ReadSchema:
                         else pd.Series(_none(len(part)), index=part.index, dtype=object)
                 continue
             have = dtypes[name]
-            if have.kind in "iu" and have != (want := self.dtype(name)):  # ints: the read's int type (pandas' concat would go float)
-                cast[name] = want
+            if have.kind in "iu" and have != (want := self.dtype(name)):
+                cast[name] = want  # ints in the read's int type (pandas' concat would make int64 + uint64 float)
         if cast:
             part = part.astype(cast)
         return part.assign(**add) if add else part

@@ -172,8 +172,8 @@ class Rows:
             return self.schema.concat(cached) if observe or len(cached) > 1 else cached[0]
         df = pd.DataFrame(self._meta_columns(chunks), copy=False)  # new arrays that nothing else holds
         if not self.headers_only:
-            whole = observe and len(chunks) == 1  # then the whole frame is recorded below
-            payload = decode_payloads(chunks, decode, flatten, release, self.schema, observe=not whole)
+            many = observe and len(chunks) > 1  # one chunk: its whole frame is recorded below
+            payload = decode_payloads(chunks, decode, flatten, release, self.schema, observe=many)
             df = pd.concat([df, payload], axis=1) if len(payload.columns) else df
         if self.shape is not None:
             df = self.shape.add_columns(df)

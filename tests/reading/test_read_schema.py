@@ -279,3 +279,18 @@ def test_every_path_of_a_read_names_and_types_columns_as_one(msgs, cuts):
     table = sink.close()
     check(table.column_names, records(table.to_pydict()), want, "arrow")
     assert table.column_names == list(frame.columns)
+
+
+def test_rows_a_where_filter_dropped_do_not_decide_a_type():
+    """Only the kept rows count: a negative id the filter dropped does not turn uint64 ids into objects."""
+    from jsmagic.reading.frames import Rows, make_chunk
+    from jsmagic.reading.shaping import Shape
+
+    rows = Rows()
+    rows.shaped("auto", False, Shape(where="id >= 0"), None)
+    for a, chunk_ids in ((0, [1, -5]), (2, [BIG + 1, 3])):
+        chunk = make_chunk(range(a + 1, a + 3), [0, 0], ["s", "s"], [None, None],
+                           [json.dumps({"id": i}).encode() for i in chunk_ids])
+        rows.add(rows.matching(chunk))
+    df = rows.frame()
+    assert df["id"].tolist() == [1, BIG + 1, 3] and df["id"].dtype == np.uint64 and rows.schema.notes() == []

@@ -32,10 +32,17 @@ from ..core.decode import NONCE, SEP, decode_chunk, json_chunk, value_column  # 
 from ..core.errors import InputError
 
 
-def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False) -> pd.DataFrame:
+def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False, schema: Any = None,
+                    observe: bool = True) -> pd.DataFrame:
     """The payload columns of all chunks, chunk by chunk (the per-chunk dicts go as soon as they sit in columns).
 
-    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded."""
+    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded.
+    ``schema``: the read's :class:`~jsmagic.reading.schema.ReadSchema` (names each payload key
+    and reconciles the chunks' types); without one, a schema for this call alone."""
+    if schema is None:
+        from .schema import ReadSchema
+
+        schema = ReadSchema()
     parts = []
     for i in range(len(chunks)):
         chunk = chunks[i]
@@ -48,30 +55,13 @@ def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = Fals
         part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if n else None
         chunk = None
         if part is not None:
-            parts.append(part if len(part.columns) else pd.DataFrame(index=pd.RangeIndex(n)))  # rows stay in place
+            if not len(part.columns):
+                part = pd.DataFrame(index=pd.RangeIndex(n))  # rows stay in place
+            names = schema.payload_names(list(part.columns))
+            parts.append(part if names == list(part.columns) else part.set_axis(names, axis=1))
     if not any(len(p.columns) for p in parts):
         return pd.DataFrame()
-    if len(parts) == 1:
-        return parts[0]
-    df = pd.concat(_aligned(parts), ignore_index=True)
-    late = [c for c in LATE if c in df.columns]  # after every key column, as in one chunk's frame
-    return df[[c for c in df.columns if c not in late] + late] if late else df
-
-
-LATE = ("data", "_data", "decode_error")
-
-
-def _aligned(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Per-chunk frames whose ``data``/``decode_error`` columns read as one chunk's would.
-
-    Within a chunk these columns hold None where they do not apply, after the key columns;
-    a chunk without them would get NaN from ``concat`` (and put them elsewhere), so the frame
-    would depend on where chunks were cut."""
-    late = [c for c in LATE if any(c in p.columns for p in parts)]
-    if not late or all(c in p.columns for p in parts for c in late):
-        return parts
-    none = lambda p: pd.Series(_objects([None] * len(p)), index=p.index, dtype=object)  # noqa: E731
-    return [p.assign(**{c: none(p) for c in late if c not in p.columns}) for p in parts]
+    return schema.concat(parts, observe)
 
 
 def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
@@ -115,7 +105,9 @@ def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
         if len(df) != n:  # every object was {}: no columns, and pandas then counts no rows either
             df = pd.DataFrame(index=pd.RangeIndex(n))
         data = [None if o else v for v, o in zip(values, is_obj)]
-        df["data" if "data" not in df.columns else "_data"] = value_column(data)
+        if "data" in df.columns:  # an object's own data key fills the same column (a row is one or the other)
+            data = [d if o else v for d, v, o in zip(df["data"].tolist(), data, is_obj)]
+        df["data"] = value_column(data)
     if errors.count(None) != len(errors):
         df["decode_error"] = pd.Series(_objects(errors), dtype=object)
     return df
@@ -150,7 +142,8 @@ def typed_columns(arrays: list[np.ndarray]) -> list:
 
     A column of only ``str`` (pandas' Arrow-backed ``str`` dtype), only ``int`` (int64) or only
     ``float``/``int`` (float64) holds exactly what pandas' own conversion would give it, in a
-    fraction of the time; anything else (None, bools, nested values, mixed types, an int beyond
+    fraction of the time; ints beside nulls where one int is beyond 2**53 become a nullable
+    ``Int64``/``UInt64`` column (pandas would make them float64 and change them); anything else (None, bools, nested values, mixed types, an int beyond
     int64, text Arrow cannot encode) takes pandas' conversion.
     """
     if pa is None:  # pragma: no cover -- pyarrow is an optional extra
@@ -172,6 +165,8 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
             col = pa.array(arr)  # Arrow infers ``string`` only when every value is text (or None)
             return text.construct_array_type()(col, dtype=text) if col.type == pa.string() and not col.null_count else None
         kinds = set(map(type, arr))  # exact types: a bool (or a numpy scalar) is not an int here
+        if int in kinds and len(kinds) > 1 and kinds <= {int, float, type(None)}:
+            return _ints_with_gaps(arr)
         if kinds == {int}:
             return pa.array(arr, type=pa.int64()).to_numpy(zero_copy_only=False, writable=True)
         if kinds == {float} or kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
@@ -179,6 +174,22 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
     except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError):
         return None
     return None
+
+
+def _ints_with_gaps(arr: np.ndarray) -> Any:
+    """Ints beside nulls (a key some objects lack, or ``null``), when one is beyond 2**53: a nullable int column.
+
+    pandas' conversion makes such a column float64, which cannot hold those ints exactly
+    (a 64-bit id would change); None when a float is a real value or the ints need no care."""
+    ints = [v for v in arr if type(v) is int]
+    if not any(v > EXACT or v < -EXACT for v in ints) or any(type(v) is float and v == v for v in arr):
+        return None
+    lo, hi = min(ints), max(ints)
+    dtype = "Int64" if -(2**63) <= lo and hi < 2**63 else "UInt64" if lo >= 0 and hi < 2**64 else None
+    return None if dtype is None else pd.array([v if type(v) is int else None for v in arr], dtype=dtype)
+
+
+EXACT = 2**53  # beyond this an int is not exact as a float
 
 
 def str_dtype() -> Any:

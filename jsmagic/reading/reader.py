@@ -144,6 +144,8 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
             result.failed = " ".join(str(e).split()) or type(e).__name__  # rows were acked: the frame must come back
         # one-shot unless a follower still reads the chunks: each is let go once decoded (peak memory)
         result.frame = finish(rows.frame(sel.decode, sel.flatten, release=rows_out is None), sel_all, info)
+        if sink is None:  # columns whose values share no type (a sink words its own: see its conflicts)
+            result.notes.extend(rows.schema.notes())
         if sink is not None:  # streamed: the frame is empty; else the finished frame is written now
             result.export = sink.close(None if streamed else result.frame, interrupted=result.interrupted)
             result.frame = pd.DataFrame()

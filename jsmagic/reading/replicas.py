@@ -58,13 +58,36 @@ async def pending_seen(ctx: JSContext, sel: Selection, info: Any, name: str, pen
     """
     if not checkable(sel, info):
         return pending
-    leader = getattr(getattr(info, "cluster", None), "leader", None)
-    if host is not None and host == leader:
+    if host is not None and host == _leader(info):
         return pending
     want = await leader_count(ctx, sel, info)
     if want is not None:
         return await _counted(ctx, sel, info, name, pending, want, notes)
     return await _caught_up(ctx, sel, name, pending, host, notes)
+
+
+def _leader(info: Any) -> str | None:
+    return getattr(getattr(info, "cluster", None), "leader", None)
+
+
+async def host_behind(ctx: JSContext, sel: Selection, info: Any, host: str | None,
+                      notes: list[str] | None = None) -> bool:
+    """For ``--last*``: whether the consumer's server was behind (then waited for); its "last" set is stale.
+
+    Such a consumer took its "last" messages from what its server held at create: waiting
+    does not change them.  The caller creates a new consumer once this returns True.
+    """
+    if not checkable(sel, info) or host is None or host == _leader(info) or await _current(ctx, sel, host):
+        return False
+    deadline = time.monotonic() + RESUME_WAIT
+    while not await _current(ctx, sel, host):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(POLL)
+    if notes is not None:
+        notes.append(f"waited for {host} to catch up: a consumer created there first took its last messages "
+                     f"from a replica still behind; read with a new one")
+    return True
 
 
 async def leader_count(ctx: JSContext, sel: Selection, info: Any) -> int | None:

@@ -35,8 +35,8 @@ import nats.js.errors
 from nats.js.api import ConsumerConfig, ConsumerInfo
 
 from ..core.context import JSContext
-from .replicas import pending_seen
-from .selection import RESUME_WAIT, Selection
+from .replicas import host_behind, pending_seen
+from .selection import LAST_POLICIES, RESUME_WAIT, Selection
 
 log = logging.getLogger("jsmagic.reading.session")
 
@@ -124,6 +124,12 @@ class ConsumerSession:
     async def check(self, sel: Selection, info: Any, notes: list[str] | None = None) -> int:
         """Wait until the consumer counts what the stream leader holds (a replica catching up counts short)."""
         host = (self.info.get("cluster") or {}).get("leader")
+        if sel.deliver in LAST_POLICIES:  # a lagging server's "last" set is stale: a new consumer after it caught up
+            if await host_behind(self.ctx, sel, info, host, notes):
+                await self.close()
+                self.name = new_name()
+                await self.open()
+            return self.pending
         self.pending = await pending_seen(self.ctx, sel, info, self.name, self.pending, notes, host=host)
         self.info["num_pending"] = self.pending
         return self.pending

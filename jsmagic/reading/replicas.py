@@ -29,18 +29,41 @@ and its notes say so (a line starting with ``SHORT``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
+import nats.errors
 import nats.js.errors
 
 from ..core.context import JSContext
 from .selection import RESUME_WAIT, Selection
 
+log = logging.getLogger("jsmagic.reading.replicas")
+
 POLL = 0.25  # seconds between two looks at a lagging consumer
 STILL = 2.0  # seconds a caught-up consumer's count may keep moving (the peer applying its last entries)
-SUBJECT_LIMIT = 100_000  # subjects the leader is asked to count one by one; above that, rule 3
 DELETED_LIMIT = 100_000  # interior deletes listed to count an unfiltered start; above that, rule 3
+
+
+_BUSY = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, asyncio.TimeoutError)
+
+
+async def ask(ctx: JSContext, suffix: str, body: dict | None, timeout: float) -> dict:
+    """One API request of the check, asked again while the cluster is busy (503, unanswered) up to RESUME_WAIT.
+
+    Right after a member resumes, the cluster answers "temporarily unavailable" or nothing
+    for a few seconds: the very moment this check exists for.
+    """
+    deadline = time.monotonic() + RESUME_WAIT
+    while True:
+        try:
+            return await ctx.api.request(suffix, body, timeout=timeout)
+        except _BUSY as e:
+            if time.monotonic() > deadline:
+                raise
+            log.debug("%s asked again after %r", suffix, e)
+            await asyncio.sleep(POLL)
 
 
 def checkable(sel: Selection, info: Any = None) -> bool:
@@ -91,22 +114,14 @@ async def host_behind(ctx: JSContext, sel: Selection, info: Any, host: str | Non
 
 
 async def leader_count(ctx: JSContext, sel: Selection, info: Any) -> int | None:
-    """How many messages the selection holds by the stream leader's count, when it can say exactly."""
+    """How many messages an unfiltered selection holds by the stream leader's count, when it can say exactly."""
+    if sel.subjects:
+        return None  # the session checks a filtered selection's consumer before it gets its filter
     state = info.state
     if sel.deliver == "all":
-        if not sel.subjects:
-            return int(state.messages)
-        if int(getattr(state, "num_subjects", 0) or 0) > SUBJECT_LIMIT:
-            return None
-        counts: dict[str, int] = {}
-        for filt in sel.subjects:  # a consumer's filters never overlap; a dict counts each subject once anyway
-            counts.update(await _subject_counts(ctx, sel, filt))
-        return sum(counts.values())
-    if sel.deliver in ("start_seq", "since") and not sel.subjects:
-        start = sel.start_seq if sel.deliver == "start_seq" else await _seq_since(ctx, sel)
-        if start is None:
-            return 0
-        first, last = max(int(state.first_seq), start), int(state.last_seq)
+        return int(state.messages)
+    if sel.deliver == "start_seq":
+        first, last = max(int(state.first_seq), sel.start_seq or 1), int(state.last_seq)
         if last < first:
             return 0
         deleted = int(getattr(state, "num_deleted", 0) or 0)
@@ -114,38 +129,24 @@ async def leader_count(ctx: JSContext, sel: Selection, info: Any) -> int | None:
             return last - first + 1
         if deleted > DELETED_LIMIT:
             return None
-        now = (await ctx.api.request(f"STREAM.INFO.{sel.stream}", {"deleted_details": True},
-                                     timeout=sel.api_timeout))["state"]
+        now = (await ask(ctx, f"STREAM.INFO.{sel.stream}", {"deleted_details": True}, sel.api_timeout))["state"]
         gone = sum(1 for s in now.get("deleted") or () if first <= s <= last)
         return max(0, last - first + 1 - gone)
     return None
 
 
-async def _subject_counts(ctx: JSContext, sel: Selection, filt: str) -> dict[str, int]:
-    """The stream leader's per-subject message counts for the subjects matching ``filt`` (every page)."""
-    out: dict[str, int] = {}
-    while True:
-        resp = await ctx.api.request(f"STREAM.INFO.{sel.stream}", {"subjects_filter": filt, "offset": len(out)},
-                                     timeout=sel.api_timeout)
-        page = (resp.get("state") or {}).get("subjects") or {}
-        before = len(out)
-        out.update(page)
-        if len(out) == before or len(out) >= int(resp.get("total", 0) or 0):
-            return out
-
-
-async def _seq_since(ctx: JSContext, sel: Selection) -> int | None:
+async def seq_since(ctx: JSContext, sel: Selection) -> int | None:
     """The first sequence at or after ``--since`` by the stream leader (``STREAM.MSG.GET`` is the leader's)."""
     when = sel.since.isoformat().replace("+00:00", "Z")
     try:
-        msg = await ctx.api.request(f"STREAM.MSG.GET.{sel.stream}", {"start_time": when}, timeout=sel.api_timeout)
+        msg = await ask(ctx, f"STREAM.MSG.GET.{sel.stream}", {"start_time": when}, sel.api_timeout)
     except nats.js.errors.NotFoundError:
         return None
     return int(msg["message"]["seq"])
 
 
 async def _consumer(ctx: JSContext, sel: Selection, name: str) -> tuple[int, str]:
-    ci = await ctx.api.request(f"CONSUMER.INFO.{sel.stream}.{name}", timeout=sel.api_timeout)
+    ci = await ask(ctx, f"CONSUMER.INFO.{sel.stream}.{name}", None, sel.api_timeout)
     return int(ci.get("num_pending", 0)), (ci.get("cluster") or {}).get("leader") or "its server"
 
 
@@ -157,7 +158,7 @@ async def _counted(ctx: JSContext, sel: Selection, info: Any, name: str, pending
     first, total, short = int(info.state.first_seq), int(info.state.messages), pending
     deadline = time.monotonic() + RESUME_WAIT
     while True:
-        state = (await ctx.api.request(f"STREAM.INFO.{sel.stream}", timeout=sel.api_timeout))["state"]
+        state = (await ask(ctx, f"STREAM.INFO.{sel.stream}", None, sel.api_timeout))["state"]
         if int(state.get("first_seq", 0)) > first or int(state.get("messages", 0)) < total:
             return pending  # messages were removed meanwhile: the consumer's count is not a lag
         pending, host = await _consumer(ctx, sel, name)
@@ -204,7 +205,7 @@ async def _caught_up(ctx: JSContext, sel: Selection, name: str, pending: int, ho
 
 async def _current(ctx: JSContext, sel: Selection, host: str) -> bool:
     """Whether the stream leader reports ``host`` as the leader itself or a current replica (no lag)."""
-    cluster = (await ctx.api.request(f"STREAM.INFO.{sel.stream}", timeout=sel.api_timeout)).get("cluster") or {}
+    cluster = (await ask(ctx, f"STREAM.INFO.{sel.stream}", None, sel.api_timeout)).get("cluster") or {}
     if cluster.get("leader") == host:
         return True
     for peer in cluster.get("replicas") or ():

@@ -25,6 +25,7 @@ creates for itself and deletes afterwards.  The rules learned the hard way live 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -32,10 +33,10 @@ from typing import Any
 
 import nats.errors
 import nats.js.errors
-from nats.js.api import ConsumerConfig, ConsumerInfo
+from nats.js.api import ConsumerConfig, ConsumerInfo, DeliverPolicy
 
 from ..core.context import JSContext
-from .replicas import host_behind, pending_seen
+from .replicas import ask, checkable, host_behind, pending_seen, seq_since
 from .selection import LAST_POLICIES, RESUME_WAIT, Selection
 
 log = logging.getLogger("jsmagic.reading.session")
@@ -73,15 +74,57 @@ class ConsumerSession:
         self.pending = 0
         self.closed = False
 
+    def checking(self, sel: Selection, info: Any, notes: list[str] | None = None) -> "ConsumerSession":
+        """Check the consumer against the stream leader when the ``with`` block opens it (see :meth:`open`)."""
+        self._check = (sel, info, notes)
+        return self
+
     async def __aenter__(self) -> "ConsumerSession":
-        await self.open()
+        await self.open(*getattr(self, "_check", ()))
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
     async def open(self, sel: Selection | None = None, info: Any = None, notes: list[str] | None = None) -> dict:
-        """Create the consumer (and, given the replay's ``sel`` and stream ``info``, :meth:`check` it)."""
+        """Create the consumer; given the replay's ``sel`` and stream ``info``, checked against the stream leader.
+
+        The check needs a count the stream leader can give exactly (:mod:`.replicas`), so on a
+        replicated stream a filtered selection's consumer is created *without* its filter
+        first, checked, then given its filter (an update keeps its place on its server and its
+        start, and the server counts again); ``--since`` starts at the sequence the stream
+        leader places the time at (a server still behind would place it at its own end).
+        """
+        checked = sel is not None and info is not None and checkable(sel, info)
+        filters: dict[str, Any] = {}
+        if checked and sel.deliver not in LAST_POLICIES:
+            sel = await self._as_counted(sel)
+            if sel.subjects:
+                filters = {"filter_subject": self.config.filter_subject, "filter_subjects": self.config.filter_subjects}
+                self.config.filter_subject = self.config.filter_subjects = None
+                sel = dataclasses.replace(sel, subjects=[])
+        await self._create()
+        if checked:
+            try:
+                await self._checked(sel, info, notes, filters)
+            except BaseException:  # the check failed or was interrupted: the consumer goes, then the error
+                await self.close()
+                raise
+        return self.info
+
+    async def _as_counted(self, sel: Selection) -> Selection:
+        """``--since`` as the start sequence the stream leader places it at (unchanged when nothing is that new)."""
+        if sel.deliver != "since":
+            return sel
+        start = await seq_since(self.ctx, sel)
+        if start is None:
+            return sel
+        self.config.deliver_policy, self.config.opt_start_seq, self.config.opt_start_time = (
+            DeliverPolicy.BY_START_SEQUENCE, start, None)
+        return dataclasses.replace(sel, deliver="start_seq", start_seq=start, since=None)
+
+    async def _create(self) -> None:
+        """Send the create with the retry rules until it is answered or the wait runs out."""
         deadline = time.monotonic() + self.wait
         while True:
             self.config.name = self.name
@@ -107,13 +150,6 @@ class ConsumerSession:
                 self.delete_later()
                 raise
         self.pending = int(self.info.get("num_pending") or 0)
-        if sel is not None and info is not None:
-            try:
-                await self.check(sel, info, notes)
-            except BaseException:  # the check failed or was interrupted: the consumer goes, then the error
-                await self.close()
-                raise
-        return self.info
 
     def _retry(self, e: Exception) -> bool:
         """Whether a failed create is tried again (before the deadline)."""
@@ -121,18 +157,22 @@ class ConsumerSession:
             return True
         return isinstance(e, (nats.js.errors.ServiceUnavailableError, *_UNANSWERED))
 
-    async def check(self, sel: Selection, info: Any, notes: list[str] | None = None) -> int:
-        """Wait until the consumer counts what the stream leader holds (a replica catching up counts short)."""
+    async def _checked(self, sel: Selection, info: Any, notes: list[str] | None, filters: dict[str, Any]) -> None:
+        """Wait until the consumer counts what the stream leader holds; then give it its filter back."""
         host = (self.info.get("cluster") or {}).get("leader")
         if sel.deliver in LAST_POLICIES:  # a lagging server's "last" set is stale: a new consumer after it caught up
             if await host_behind(self.ctx, sel, info, host, notes):
                 await self.close()
                 self.name = new_name()
-                await self.open()
-            return self.pending
+                await self._create()
+            return
         self.pending = await pending_seen(self.ctx, sel, info, self.name, self.pending, notes, host=host)
+        if filters:
+            self.config.filter_subject, self.config.filter_subjects = filters["filter_subject"], filters["filter_subjects"]
+            body = {"stream_name": self.stream, "config": self.config.as_dict(), "action": "update"}
+            self.info = await ask(self.ctx, f"CONSUMER.CREATE.{self.stream}.{self.name}", body, self.timeout)
+            self.pending = int(self.info.get("num_pending") or 0)
         self.info["num_pending"] = self.pending
-        return self.pending
 
     def consumer_info(self) -> ConsumerInfo:
         """The create's answer as nats-py's ``ConsumerInfo`` (``num_pending`` as checked)."""

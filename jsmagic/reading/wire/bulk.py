@@ -89,8 +89,7 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
         while True:
             # created with the retry rules, checked against the stream leader, always deleted
             async with ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
-                                       resumed=resumes > 0) as session:
-                await session.check(sel, info, notes)
+                                       resumed=resumes > 0).checking(sel, info, notes) as session:
                 outcome = await _drain(wire, ctx, sel, session.name, session.info, collector, progress, state)
             if outcome == DONE or collector.done:
                 if progress is not None:

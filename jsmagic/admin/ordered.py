@@ -107,7 +107,8 @@ class OrderedReader:
                     await asyncio.sleep(0)
 
         self._sub = await self.nc.subscribe(inbox, cb=on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1)
-        session = ConsumerSession(self.ctx, self.stream, self._config(inbox), timeout=self.ctx.api.timeout)
+        session = ConsumerSession(self.ctx, self.stream, self._config(inbox), timeout=self.ctx.api.timeout,
+                                  prefix="jsmagic-ordered_")
         try:
             await session.open()
         except BaseException:  # the subscription goes with the failed create, then the error

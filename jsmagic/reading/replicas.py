@@ -11,19 +11,26 @@ with 27,202 of 30,000 in about 1 try of 3.
 :func:`pending_seen` decides, in this order:
 
 1. a consumer placed on the stream leader itself counts what the leader holds: trusted;
-2. where the stream leader can count the selection exactly, the consumer must see at least
-   that many (:func:`leader_count`): every message (``state.messages``); one or several
-   subject filters from the start (the leader's per-subject counts, ``STREAM.INFO`` with
-   ``subjects_filter``); an unfiltered ``--start-seq``/``--since`` (the leader's sequence
-   range, its interior deletes taken out; ``--since`` placed by the leader's
-   ``STREAM.MSG.GET start_time``);
-3. otherwise (a filter with a start, ``--last*``, very many subjects): the stream leader
-   must report the consumer's server current (``cluster.replicas[].current``, lag 0),
-   after which the consumer's count is read again until it holds still.
+2. where the stream leader can count the selection exactly (:func:`leader_count`), the
+   consumer must see at least that many: every message (``state.messages``), or an
+   unfiltered ``--start-seq`` (the leader's sequence range, its interior deletes taken
+   out).  The session (:mod:`.session`) brings the other selections to these: a filtered
+   consumer is created without its filter, checked, then given its filter (an update keeps
+   its server and its start); ``--since`` starts at the sequence the stream leader places
+   the time at (:func:`seq_since`: a server still behind would place it at its own end);
+3. otherwise (more than ``DELETED_LIMIT`` interior deletes): the stream leader must report
+   the consumer's server current (``cluster.replicas[].current``, lag 0), after which the
+   consumer's count is read again until it holds still.  "Current" is the raft log, not the
+   stream store (measured: a follower reported current while a consumer on it counted 0 of
+   15,000), so this is the fallback, not the rule.
+
+``--last``/``--last-per-subject`` consumers take their "last" set at create: on a server
+still behind (:func:`host_behind`) the session replaces the consumer once it caught up.
 
 Fewer messages in the stream meanwhile (age or size limits, a purge, deletes) is not a lag
 and ends the wait.  If the peer has not caught up by ``RESUME_WAIT``, the replay goes on
-and its notes say so (a line starting with ``SHORT``).
+and its notes say so (a line starting with ``SHORT``).  The check's own requests ride out
+the cluster's 503s and silences (:func:`ask`): right after a member resumes is when it runs.
 """
 
 from __future__ import annotations

@@ -33,9 +33,11 @@ from typing import Any
 
 import nats.errors
 import nats.js.errors
+import orjson
 from nats.js.api import ConsumerConfig, ConsumerInfo, DeliverPolicy
 
 from ..core.context import JSContext
+from ..core.errors import InputError
 from .replicas import ask, checkable, host_behind, pending_seen, seq_since
 from .selection import LAST_POLICIES, RESUME_WAIT, Selection
 
@@ -47,32 +49,34 @@ _RESUME_RETRY = (nats.js.errors.ServiceUnavailableError, nats.errors.NoResponder
 PAUSE = 0.5  # seconds between two create attempts
 
 
-def new_name() -> str:
-    """A fresh throwaway consumer name."""
-    return f"jsmagic_{secrets.token_hex(6)}"
+def new_name(prefix: str = "jsmagic_") -> str:
+    """A fresh consumer name: ``jsmagic_<hex>`` for a read's throwaway consumer."""
+    return f"{prefix}{secrets.token_hex(6)}"
 
 
 class ConsumerSession:
     """A throwaway consumer on ``stream``: created with the retry rules, checked, and always deleted.
 
-    ``async with ConsumerSession(ctx, "ORDERS", cfg, timeout=5) as s:`` then ``s.name``,
-    ``s.pending`` (its count, checked with :meth:`check`) and ``s.info`` (the server's
-    answer, a dict; :meth:`consumer_info` as nats-py's ``ConsumerInfo``).  Or
+    ``async with ConsumerSession(ctx, "ORDERS", cfg, timeout=5).checking(sel, info) as s:``
+    then ``s.name``, ``s.pending`` (its count, checked against the stream leader when
+    :meth:`checking` was given the replay's selection and stream info) and ``s.info`` (the
+    server's answer, a dict; :meth:`consumer_info` as nats-py's ``ConsumerInfo``).  Or
     :meth:`open` / :meth:`close` where a ``with`` block does not fit.
 
     ``wait``: seconds the create keeps retrying (default ``max(3 * timeout, RESUME_WAIT)``);
-    ``resumed``: a resume after a fault, which retries more kinds of failure.
+    ``resumed``: a resume after a fault, which retries more kinds of failure; ``prefix``: of
+    the names chosen (a watch's long-lived consumer is told apart from a read's).
     """
 
     def __init__(self, ctx: JSContext, stream: str, config: ConsumerConfig, *, timeout: float,
-                 wait: float | None = None, resumed: bool = False) -> None:
+                 wait: float | None = None, resumed: bool = False, prefix: str = "jsmagic_") -> None:
         self.ctx, self.stream, self.config, self.timeout = ctx, stream, config, timeout
         self.wait = max(3 * timeout, RESUME_WAIT) if wait is None else wait
-        self.resumed = resumed
-        self.name = config.name or new_name()
+        self.resumed, self.prefix = resumed, prefix
+        self.name = config.name or new_name(prefix)
         self.info: dict = {}
         self.pending = 0
-        self.closed = False
+        self._check: tuple = ()
 
     def checking(self, sel: Selection, info: Any, notes: list[str] | None = None) -> "ConsumerSession":
         """Check the consumer against the stream leader when the ``with`` block opens it (see :meth:`open`)."""
@@ -80,7 +84,7 @@ class ConsumerSession:
         return self
 
     async def __aenter__(self) -> "ConsumerSession":
-        await self.open(*getattr(self, "_check", ()))
+        await self.open(*self._check)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -127,8 +131,7 @@ class ConsumerSession:
         """Send the create with the retry rules until it is answered or the wait runs out."""
         deadline = time.monotonic() + self.wait
         while True:
-            self.config.name = self.name
-            body = {"stream_name": self.stream, "config": self.config.as_dict()}
+            body = self._body()
             try:
                 self.info = await self.ctx.api.request(f"CONSUMER.CREATE.{self.stream}.{self.name}", body,
                                                        timeout=self.timeout)
@@ -142,7 +145,7 @@ class ConsumerSession:
                     raise
                 if isinstance(e, _UNANSWERED):  # the next try under a new name; this one goes in the background
                     self.delete_later()
-                    self.name = new_name()
+                    self.name = new_name(self.prefix)
                 log.debug("consumer create on %s retried after %r", self.stream, e)
             try:
                 await asyncio.sleep(PAUSE)
@@ -150,6 +153,17 @@ class ConsumerSession:
                 self.delete_later()
                 raise
         self.pending = int(self.info.get("num_pending") or 0)
+
+    def _body(self, action: str | None = None) -> dict:
+        """The create (or update) request; a setting no server takes (beyond 64 bits) fails here, in one line."""
+        self.config.name = self.name
+        body = {"stream_name": self.stream, "config": self.config.as_dict(), **({"action": action} if action else {})}
+        try:
+            orjson.dumps(body)
+        except TypeError as e:  # orjson refuses integers beyond 64 bits: say which consumer setting
+            raise InputError(f"a consumer setting is out of range ({e})",
+                             hint="sequences, revisions and durations go up to 2**64 - 1") from None
+        return body
 
     def _retry(self, e: Exception) -> bool:
         """Whether a failed create is tried again (before the deadline)."""
@@ -163,13 +177,13 @@ class ConsumerSession:
         if sel.deliver in LAST_POLICIES:  # a lagging server's "last" set is stale: a new consumer after it caught up
             if await host_behind(self.ctx, sel, info, host, notes):
                 await self.close()
-                self.name = new_name()
+                self.name = new_name(self.prefix)
                 await self._create()
             return
         self.pending = await pending_seen(self.ctx, sel, info, self.name, self.pending, notes, host=host)
         if filters:
             self.config.filter_subject, self.config.filter_subjects = filters["filter_subject"], filters["filter_subjects"]
-            body = {"stream_name": self.stream, "config": self.config.as_dict(), "action": "update"}
+            body = self._body("update")
             self.info = await ask(self.ctx, f"CONSUMER.CREATE.{self.stream}.{self.name}", body, self.timeout)
             self.pending = int(self.info.get("num_pending") or 0)
         self.info["num_pending"] = self.pending
@@ -180,7 +194,6 @@ class ConsumerSession:
 
     async def close(self) -> None:
         """Delete the consumer (shielded, retried); a second call deletes again (a lost first delete)."""
-        self.closed = True
         await delete(self.ctx, self.stream, self.name)
 
     def delete_later(self) -> None:

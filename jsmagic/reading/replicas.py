@@ -162,11 +162,15 @@ async def _counted(ctx: JSContext, sel: Selection, info: Any, name: str, pending
     """Rule 2: wait until the consumer counts at least ``want`` (the leader's count)."""
     if pending >= want:
         return pending
-    first, total, short = int(info.state.first_seq), int(info.state.messages), pending
+    first, last, total, short = int(info.state.first_seq), int(info.state.last_seq), int(info.state.messages), pending
     deadline = time.monotonic() + RESUME_WAIT
     while True:
         state = (await ask(ctx, f"STREAM.INFO.{sel.stream}", None, sel.api_timeout))["state"]
-        if int(state.get("first_seq", 0)) > first or int(state.get("messages", 0)) < total:
+        # a member that has not heard from the leader for a while (just resumed) answers STREAM.INFO with its
+        # own, older state: that is the lag itself, not a removal (it ended this wait short, in silence)
+        current = int(state.get("last_seq", 0)) >= last
+        if current and (int(state.get("first_seq", 0)) > first or int(state.get("messages", 0)) < total):
+            log.debug("%s: messages removed while waiting for consumer %s (%d of %d)", sel.stream, name, pending, want)
             return pending  # messages were removed meanwhile: the consumer's count is not a lag
         pending, host = await _consumer(ctx, sel, name)
         if pending >= want:

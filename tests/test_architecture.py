@@ -250,3 +250,28 @@ def test_the_read_path_tells_statuses_from_stored_messages_in_one_place():
         if hits:
             bad[rel] = hits
     assert not bad, f"Status headers read outside jsmagic/reading/status.py (file: lines): {bad}"
+
+
+CONSUMER_CALLS = re.compile(r"\badd_consumer\(|\bdelete_consumer\(|CONSUMER\.CREATE|CONSUMER\.DELETE")
+SESSION = "reading/session.py"
+# the verbs that manage users' own named consumers (add, edit, copy, remove, priority groups, durables)
+NAMED_CONSUMERS = ("admin/consumers.py", "admin/consumerops.py", "admin/priority.py", "reading/durable.py",
+                   "magics/consumers.py")
+
+
+def test_throwaway_consumers_are_created_and_deleted_only_by_the_consumer_session():
+    """Every replay, scan, count and watch gets its consumer from jsmagic/reading/session.py.
+
+    The retry rules (unanswered, 503, interrupted creates), the check against the stream
+    leader and the shielded delete were copied four times and drifted; they live there once.
+    """
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == SESSION or rel in NAMED_CONSUMERS:
+            continue
+        hits = [f"{i + 1}: {line.strip()}" for i, line in enumerate(p.read_text().splitlines())
+                if CONSUMER_CALLS.search(line) and not line.lstrip().startswith("#")]
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"consumers created or deleted outside {SESSION}: {bad}"

@@ -114,10 +114,21 @@ def reads_by_get(info: Any, sel: Selection) -> bool:
     return not sel.durable and info.config.retention in (RetentionPolicy.WORK_QUEUE, RetentionPolicy.INTEREST)
 
 
+LAST_POLICIES = ("last", "last_per_subject")
+
+
 def bounds_for(sel: Selection, info: Any) -> Bounds:
-    """Stop at --end-seq/--until/-n, and at the last sequence as of now (except --new)."""
+    """Stop at --end-seq/--until/-n, and at the stream's last sequence as of the call (except --new).
+
+    ``--last``/``--last-per-subject`` through a consumer get no such bound: the consumer
+    takes its "last" messages when it is created, after ``info`` was read, and with another
+    client writing those lie above ``info``'s last sequence (a bound from it returned 0 rows
+    for ``--last`` and lost hundreds of 2,000 subjects).  The readers stop at the consumer's
+    own ``num_pending`` at create instead, which the server counts with its "last" set.
+    """
     end = sel.end_seq
-    if sel.deliver != "new" and not sel.durable and not sel.live:
+    by_consumer = sel.deliver in LAST_POLICIES and not reads_by_get(info, sel)
+    if sel.deliver != "new" and not sel.durable and not sel.live and not by_consumer:
         last = info.state.last_seq
         end = last if end is None else min(end, last)
     until = int(sel.until.timestamp() * 1e9) if sel.until else None

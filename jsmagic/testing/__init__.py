@@ -17,5 +17,5 @@ from .shells import close_shell, connected_shell, shell_session, strip_ansi, tes
 from .topology import hub_and_leaf, imported_jetstream
 
 __all__ = ["EmbeddedServer", "connected_shell", "fill_stream", "monitored_server", "free_port", "nats_server",
-           "nats_cluster", "NatsCluster", "testing_shell", "shell_session", "close_shell", "KernelSession", "CellResult", "strip_ansi",
-           "hub_and_leaf", "imported_jetstream"]
+           "nats_cluster", "NatsCluster", "testing_shell", "shell_session", "close_shell", "KernelSession",
+           "CellResult", "strip_ansi", "hub_and_leaf", "imported_jetstream"]

@@ -50,11 +50,10 @@ def testing_shell(**traits: Any):
 
     ``traits`` preset ``JSMagic`` settings as a profile's config would
     (``testing_shell(probe_local=False)``).  Its input history is kept in memory.  A
-    shell still open from before is closed first (its IPython side: namespace, history, exit handler; its jsmagic connections
-    are left to whoever opened them).
+    shell still open from before is released first (its IPython side: namespace,
+    history, exit handler; its jsmagic connections are left to whoever opened them).
     """
     from IPython.core.interactiveshell import InteractiveShell
-
     from traitlets.config import Config
 
     if InteractiveShell.initialized():

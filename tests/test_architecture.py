@@ -275,3 +275,26 @@ def test_throwaway_consumers_are_created_and_deleted_only_by_the_consumer_sessio
         if hits:
             bad[rel] = hits
     assert not bad, f"consumers created or deleted outside {SESSION}: {bad}"
+
+
+def _swallows(handler: ast.ExceptHandler) -> bool:
+    """``except Exception/BaseException/<bare>: pass``: an error that vanishes without a word."""
+    broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id in ("Exception", "BaseException"))
+    return broad and all(isinstance(stmt, ast.Pass) for stmt in handler.body)
+
+
+def _hides_interrupts(handler: ast.ExceptHandler) -> bool:
+    """``except BaseException`` (or bare) that does not re-raise: a kernel interrupt would be lost."""
+    broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id == "BaseException")
+    return broad and not any(isinstance(n, ast.Raise) for stmt in handler.body for n in ast.walk(stmt))
+
+
+def test_no_error_is_swallowed_and_no_interrupt_is_hidden():
+    """Suppressed errors go to a ``logging`` logger (never a bare ``pass``), and a broad handler re-raises."""
+    bad = {}
+    for p in MODULES:
+        hits = [h.lineno for h in ast.walk(ast.parse(p.read_text())) if isinstance(h, ast.ExceptHandler)
+                and (_swallows(h) or _hides_interrupts(h))]
+        if hits:
+            bad[str(p.relative_to(PKG))] = hits
+    assert not bad, f"broad except handlers that pass or do not re-raise (log what is suppressed): {bad}"

@@ -18,6 +18,7 @@ import logging
 import time
 from typing import Any, Callable
 
+import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ..reading.acks import parse_ack
@@ -158,7 +159,8 @@ class OrderedReader:
     async def _publish(self, subject: str) -> None:
         try:
             await self.nc.publish(subject, b"")
-        except Exception:
+        except (nats.errors.Error, OSError) as e:  # the flow-control answer was lost: start over after last_seq
+            log.debug("flow control answer to %s failed: %r", subject, e)
             self.needs_reset.set()
 
     @property
@@ -178,8 +180,8 @@ class OrderedReader:
         if sub is not None:
             try:
                 await sub.unsubscribe()
-            except Exception:  # closed or reconnecting connection: nothing left to undo
-                pass
+            except (nats.errors.Error, asyncio.TimeoutError) as e:  # closed or reconnecting: nothing left to undo
+                log.debug("unsubscribe failed: %r", e)
 
     async def stop(self) -> None:
         """Unsubscribe and delete the consumer (best effort: after a restart it is gone anyway)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -44,6 +45,8 @@ from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config
 from ..session import ConsumerSession
 from .parse import AckFormat, Frames, Names, headers_column, parse
 from .protocol import Wire, WireError, open_wire
+
+log = logging.getLogger("jsmagic.reading.wire.bulk")
 
 BATCH = 200_000  # messages per pull request (max_bytes bounds it first for all but tiny messages)
 MAX_BYTES = 8 << 20  # bytes per pull request; two in flight
@@ -228,8 +231,8 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
     except asyncio.CancelledError:
         try:
             reader.read(wire, collector, final=True)  # keep what arrived
-        except Exception:  # the interrupt is what the user sees, not a half-received frame
-            pass
+        except Exception as e:  # noqa: BLE001 -- the interrupt is what the user sees, not a half-received frame
+            log.debug("the last buffer after an interrupt was not kept: %r", e)
         raise
     finally:
         if wire.rx.closed is None:

@@ -30,7 +30,7 @@ from .frames import Collector
 from .durable import Ledger, bind_durable
 from .pull import Puller
 from .session import ConsumerSession
-from .selection import ACTIONS, ProgressFn, Selection, consumer_config
+from .selection import ACTIONS, ProgressFn, Selection, consumer_config, rest_after, resumable
 
 LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
 MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
@@ -84,7 +84,7 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
         if ledger is not None and collector.done:  # rows still arriving past the bound: given back, not left pending
             ledger.given_back_later(await puller.settle())
-        lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
+        lost = timed_out and resumable(sel) and resumes < MAX_RESUMES and (
             puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
     finally:
@@ -114,25 +114,14 @@ async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
         return False
 
 
-def _resumable(sel: Selection) -> bool:
-    """A bounded ephemeral replay, or a live tail, can restart where it stopped (``--last*``/``--new`` cannot)."""
-    return not sel.durable and (sel.live or sel.deliver in ("all", "start_seq", "since"))
-
-
 def _rest(sel: Selection, puller: Puller, info: Any) -> Selection:
-    """The selection still to read after a reconnect: from the sequence after the last one kept.
+    """The selection still to read after a lost consumer (:func:`rest_after`).
 
-    A server restart (or a cluster losing the stream's leader) loses our ephemeral (memory)
-    consumer; without this the replay would wait out its idle timeout and return a silently
-    partial frame, and a live tail would stay "live" with nothing arriving.  A tail that has
-    kept nothing yet goes on from where it began (the stream's end when it started).
+    A tail that has kept nothing yet goes on from where it began (the stream's end when it started).
     """
-    if puller.last_seq is None:
-        if sel.live and sel.deliver == "new":
-            return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
-        return sel
-    count = None if sel.count is None else max(1, sel.count - puller.received)
-    return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
+    if puller.last_seq is None and sel.live and sel.deliver == "new":
+        return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
+    return rest_after(sel, puller.last_seq, puller.received)
 
 
 async def acknowledge(replies: list[str], action: str, delay: float | None = None,

@@ -56,6 +56,9 @@ def api_page() -> str:
     names = [*api.__all__, "last_result", "context", "contexts", "use"]
     for name in names:
         obj = getattr(jsmagic, name)
+        if inspect.isclass(obj):  # a warning class (ReadWarning): its name and docstring, no signature
+            out.append(f"### `jsmagic.{name}`\n\n{_block(obj.__doc__)}")
+            continue
         prefix = "async " if inspect.iscoroutinefunction(obj) else ""
         out.append(f"### `{prefix}jsmagic.{name}{inspect.signature(obj)}`\n\n{_block(obj.__doc__)}")
     from jsmagic.core.errors import JSMagicError

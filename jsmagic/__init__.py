@@ -16,7 +16,7 @@ from .core.errors import JSMagicError
 from .core.lastresult import last_result
 from .core.registry import context, contexts, use
 
-_API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view")
+_API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view", "ReadWarning")
 
 __all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]

@@ -33,6 +33,7 @@ from ..core.errors import InputError, JSMagicError
 from ..core.registry import jetstream
 from ..jsapi import obj_chunks, obj_meta, obj_stream
 from .objects import object_info, object_row, store
+from ..reading.pull import Batch
 from .scan import ProgressFn, read_raw
 
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size
@@ -128,10 +129,11 @@ async def get(bucket: str, name: str, file: str | os.PathLike | None = None, *,
     sink: Any = part.open("wb") if part is not None else bytearray()
     digest, got = hashlib.sha256(), [0]
 
-    def write(msg: Any) -> None:
-        digest.update(msg.data)
-        sink.write(msg.data) if part is not None else sink.extend(msg.data)
-        got[0] += len(msg.data)
+    def write(batch: Batch) -> None:  # each batch as it comes: the object is never held twice
+        for data in batch.datas:
+            digest.update(data)
+            sink.write(data) if part is not None else sink.extend(data)
+            got[0] += len(data)
 
     def report(_done: int, _total: int | None) -> None:
         progress(got[0], info.size)  # bytes, not chunks

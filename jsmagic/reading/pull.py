@@ -13,6 +13,9 @@ several times that:
   :class:`jsmagic.reading.acks.AckFormat` (v1 and v2 subjects);
 * a frame is a status only when the server sent it (:func:`jsmagic.reading.status.server_status`):
   a stored message with its own ``Status`` header is a row;
+* a scan (:mod:`jsmagic.admin.scan`) takes the lists raw: a :class:`Feed` collector hands each
+  flushed :class:`Batch` (subjects, payloads, headers, sequences, times) to a callback, so an
+  object get writes its chunks as they come and holds no more than a few batches;
 * a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
   an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
   ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import nats.errors
 import numpy as np
@@ -41,6 +44,30 @@ log = logging.getLogger("jsmagic.reading.pull")
 LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
 WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
 _CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
+
+
+class Batch(NamedTuple):
+    """What a :class:`Feed` gets per flush: parallel lists, the numbers from the ack subjects."""
+
+    subjects: list[str]
+    datas: list[bytes]
+    headers: list[Any]
+    seq: np.ndarray  # stream sequences (int64)
+    time_ns: np.ndarray  # stored times, ns since the epoch (int64)
+    delivered: np.ndarray
+    pending: np.ndarray
+
+
+class Feed:
+    """A collector for raw readers: each flushed :class:`Batch` goes to ``handle`` (nothing kept here)."""
+
+    def __init__(self, handle: Callable[[Batch], None]) -> None:
+        self.handle, self.done, self.kept = handle, False, 0
+
+    def add_batch(self, batch: Batch) -> bool:
+        self.handle(batch)
+        self.kept += len(batch.datas)
+        return self.done
 
 
 class Puller:
@@ -69,6 +96,7 @@ class Puller:
         self.short = False  # "no messages" came while the consumer still owed some (a leader change)
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
+        self.flush_at = 10 * batch  # messages gathered before a flush (a Feed of big payloads flushes sooner)
         self._names: dict[str, str] = {}
         self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
         self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
@@ -127,7 +155,7 @@ class Puller:
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
-    async def drain(self, collector: Collector, want: int | None, idle: float | None, progress: ProgressFn | None) -> bool:
+    async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None, progress: ProgressFn | None) -> bool:
         """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
 
         Returns True when it stopped on the idle timeout while still expecting messages.
@@ -173,7 +201,7 @@ class Puller:
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:
                 self.empty = False
-            if len(self.datas) >= 10 * self.batch or finished or self.live:
+            if len(self.datas) >= self.flush_at or finished or self.live:
                 if self.flush(collector) or finished:
                     return False
             if self.datas and self._windowed() and await self._window(collector):
@@ -191,7 +219,7 @@ class Puller:
         await self.ledger.settle()
         return done or self.ledger.stopped is not None
 
-    def flush(self, collector: Collector) -> bool:
+    def flush(self, collector: Collector | Feed) -> bool:
         """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
         if not self.datas:
             return collector.done
@@ -204,6 +232,8 @@ class Puller:
         nums = self._parse_acks(replies)
         delivered, sseq, cseq, ts, pending = nums.T
         self.last_seq = int(sseq[-1])
+        if isinstance(collector, Feed):
+            return collector.add_batch(Batch(subjects, datas, headers, sseq, ts, delivered, pending))
         extra = {}
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}

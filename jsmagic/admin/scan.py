@@ -10,7 +10,7 @@ against the stream leader (a consumer on a replica still catching up counts shor
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Callable
 
 from nats.js import api
 

@@ -16,6 +16,9 @@ several times that:
 * a scan (:mod:`jsmagic.admin.scan`) takes the lists raw: a :class:`Feed` collector hands each
   flushed :class:`Batch` (subjects, payloads, headers, sequences, times) to a callback, so an
   object get writes its chunks as they come and holds no more than a few batches;
+* a single pull (:func:`pull_once`: ``%js_consumer next``, a priority-group pull) is one request
+  whose body may carry ``group``/``id``/``min_pending`` (:attr:`Puller.body`), ended by the
+  first status the server sends (:attr:`Puller.status` says which);
 * a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
   an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
   ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
@@ -24,6 +27,7 @@ several times that:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any, Awaitable, Callable, NamedTuple
 
@@ -37,7 +41,7 @@ from ..jsapi import JSApi
 from .acks import AckFormat, AckSubjectError
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
-from .status import server_status
+from .status import Status, server_status
 
 log = logging.getLogger("jsmagic.reading.pull")
 
@@ -50,6 +54,7 @@ class Batch(NamedTuple):
     """What a :class:`Feed` gets per flush: parallel lists, the numbers from the ack subjects."""
 
     subjects: list[str]
+    replies: list[str]
     datas: list[bytes]
     headers: list[Any]
     seq: np.ndarray  # stream sequences (int64)
@@ -68,6 +73,20 @@ class Feed:
         self.handle(batch)
         self.kept += len(batch.datas)
         return self.done
+
+
+@dataclasses.dataclass
+class Delivered:
+    """One message a single pull handed out (what a nats-py ``Msg`` says of it), with its ``ack()``."""
+
+    nc: Any
+    subject: str
+    reply: str
+    data: bytes
+    headers: dict | None
+
+    async def ack(self) -> None:
+        await self.nc.publish(self.reply, b"+ACK")
 
 
 class Puller:
@@ -96,6 +115,9 @@ class Puller:
         self.short = False  # "no messages" came while the consumer still owed some (a leader change)
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
+        self.body: dict[str, Any] = {}  # more fields of every pull request (a priority group's group/id/min_pending)
+        self.once = False  # one pull request: the first status the server sends ends the read
+        self.status: Status | None = None  # the last status the server sent (why a single pull ended)
         self.flush_at = 10 * batch  # messages gathered before a flush (a Feed of big payloads flushes sooner)
         self._names: dict[str, str] = {}
         self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
@@ -140,18 +162,20 @@ class Puller:
         status, desc = st.code, st.description
         if status == "100":
             return
+        self.status = st
         if status == "503" or (status == "409" and desc in _CONSUMER_GONE):
             self.lost = True  # no responders / shut down / moved: the consumer's server is gone (killed or restarted)
         elif status == "404":
             self.empty = True
         elif status == "408":
             self.expired += int(st.headers.get("Nats-Pending-Messages", 0) or 0)
-        else:
+        elif not self.once:  # a single pull hands its status (423 pinned elsewhere, 409 …) to the caller
             self.error = f"pull request failed: {status} {desc}".strip()
         self.wake.set()
 
     async def _request(self, n: int) -> None:
         body = {"batch": n, "expires": int(self.expires * 1e9)} if self.wait else {"batch": n, "no_wait": True}
+        body.update(self.body)
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
@@ -186,6 +210,9 @@ class Puller:
             check_cancelled()
             self.wake.clear()
             seen = self.received
+            if self.once and self.status is not None:  # the single request ended (its messages came before)
+                self.flush(collector)
+                return False
             if self.error:
                 raise JSMagicError(self.error)
             if self.lost and (not self.wait or self.live):
@@ -233,7 +260,7 @@ class Puller:
         delivered, sseq, cseq, ts, pending = nums.T
         self.last_seq = int(sseq[-1])
         if isinstance(collector, Feed):
-            return collector.add_batch(Batch(subjects, datas, headers, sseq, ts, delivered, pending))
+            return collector.add_batch(Batch(subjects, replies, datas, headers, sseq, ts, delivered, pending))
         extra = {}
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
@@ -268,3 +295,27 @@ class Puller:
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
         """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``."""
         return (self._acks or self._learn(replies[0])).numbers_of(replies)
+
+
+async def pull_once(api: JSApi, stream: str, consumer: str, n: int, expires: float,
+                    body: dict[str, Any] | None = None) -> tuple[list[Delivered], Status | None]:
+    """One pull request for up to ``n`` messages, waiting up to ``expires`` s; what came and the status that ended it.
+
+    ``body``: more fields of the request (a priority group's ``group``, ``id``, ``min_pending``).
+    """
+    got: list[Delivered] = []
+
+    def keep(b: Batch) -> None:
+        got.extend(Delivered(api.nc, *m) for m in zip(b.subjects, b.replies, b.datas, b.headers))
+
+    puller = Puller(api, stream, consumer, n, wait=True, expires=expires)
+    puller.body, puller.once = dict(body or {}), True
+    feed = Feed(keep)
+    await puller.start()
+    try:
+        await puller.drain(feed, n, expires + 1, None)
+        if puller.datas:
+            puller.flush(feed)
+    finally:
+        await puller.stop()
+    return got, puller.status

@@ -297,25 +297,29 @@ class Puller:
         return (self._acks or self._learn(replies[0])).numbers_of(replies)
 
 
-async def pull_once(api: JSApi, stream: str, consumer: str, n: int, expires: float,
-                    body: dict[str, Any] | None = None) -> tuple[list[Delivered], Status | None]:
+async def pull_once(api: JSApi, stream: str, consumer: str, n: int, expires: float, body: dict[str, Any] | None = None,
+                    *, no_wait: bool = False, into: list[Delivered] | None = None) -> tuple[list[Delivered], Status | None]:
     """One pull request for up to ``n`` messages, waiting up to ``expires`` s; what came and the status that ended it.
 
-    ``body``: more fields of the request (a priority group's ``group``, ``id``, ``min_pending``).
+    ``body``: more fields of the request (a priority group's ``group``, ``id``, ``min_pending``);
+    ``no_wait``: only what is there now; ``into``: the caller's list, which holds what arrived
+    also when an interrupt ends the pull (the messages are appended to it and it is returned).
     """
-    got: list[Delivered] = []
+    got = [] if into is None else into
 
     def keep(b: Batch) -> None:
         got.extend(Delivered(api.nc, *m) for m in zip(b.subjects, b.replies, b.datas, b.headers))
 
-    puller = Puller(api, stream, consumer, n, wait=True, expires=expires)
+    puller = Puller(api, stream, consumer, n, wait=not no_wait, expires=expires)
     puller.body, puller.once = dict(body or {}), True
     feed = Feed(keep)
     await puller.start()
     try:
         await puller.drain(feed, n, expires + 1, None)
-        if puller.datas:
-            puller.flush(feed)
     finally:
-        await puller.stop()
+        try:
+            if puller.datas:  # also on an interrupt: what arrived is the caller's
+                puller.flush(feed)
+        finally:
+            await puller.stop()
     return got, puller.status

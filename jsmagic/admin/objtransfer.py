@@ -140,23 +140,27 @@ async def get(bucket: str, name: str, file: str | os.PathLike | None = None, *,
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, filter_subject=obj_chunks(bucket, info.nuid),
                              mem_storage=True)
+    short: JSMagicError | None = None  # the scan ended short (chunks went away, the consumer was lost)
     try:
         interrupted = False
         if info.size:
             interrupted = await read_raw(obj_stream(bucket), cfg, write, batch=GET_BATCH,
                                          progress=report if progress is not None else None, ctx=ctx)
+    except JSMagicError as e:
+        short = e
     finally:
         if part is not None:
             sink.close()
     expected = base64.urlsafe_b64decode(info.digest.split("=", 1)[1]) if info.digest else b""
-    ok = not interrupted and got[0] == info.size and (not info.size or digest.digest() == expected)
+    ok = short is None and not interrupted and got[0] == info.size and (not info.size or digest.digest() == expected)
     if not ok:
         if part is not None:
             part.unlink(missing_ok=True)
         if interrupted:
             raise asyncio.CancelledError()
+        why = f"{short}" if short is not None else "digest mismatch or chunks missing"
         raise JSMagicError(f"object {name} in {bucket} failed verification ({got[0]:,} of {info.size:,} bytes, "
-                           "digest mismatch or chunks missing); nothing was written", hint="put it again")
+                           f"{why}); nothing was written", hint="get it again, or put it again")
     if target is None:
         return bytes(sink)
     os.replace(part, target)

@@ -327,7 +327,8 @@ def test_pull_requests_are_sent_only_by_the_pullers():
         if rel == "jsapi.py" or rel.startswith(PULL_MODULES):
             continue
         tree = ast.parse(p.read_text())
-        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+        docstrings = {id(n.value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
         hits = sorted({n.lineno for n in ast.walk(tree) if _pulls(n, docstrings)})
         if hits:
             bad[rel] = hits

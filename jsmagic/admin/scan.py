@@ -4,7 +4,9 @@ Both read through a :class:`jsmagic.reading.session.ConsumerSession` with AckPol
 (reading never removes anything): created with the retry rules, deleted afterwards
 (shielded; an interrupt hands the delete to the context, ``ctx.close()`` waits for it).
 Its inactive threshold removes the consumer anyway if the kernel dies.  A count is checked
-against the stream leader (a consumer on a replica still catching up counts short).
+against the stream leader (a consumer on a replica still catching up counts short).  A raw
+read pulls through the replay's drain loop (:class:`jsmagic.reading.pull.Puller`): the same
+status rule, ack-subject parser and end-of-read rules as ``%js_consume``.
 """
 
 from __future__ import annotations

@@ -179,7 +179,8 @@ class Puller:
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
-    async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None, progress: ProgressFn | None) -> bool:
+    async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None,
+                    progress: ProgressFn | None) -> bool:
         """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
 
         Returns True when it stopped on the idle timeout while still expecting messages.
@@ -298,7 +299,8 @@ class Puller:
 
 
 async def pull_once(api: JSApi, stream: str, consumer: str, n: int, expires: float, body: dict[str, Any] | None = None,
-                    *, no_wait: bool = False, into: list[Delivered] | None = None) -> tuple[list[Delivered], Status | None]:
+                    *, no_wait: bool = False,
+                    into: list[Delivered] | None = None) -> tuple[list[Delivered], Status | None]:
     """One pull request for up to ``n`` messages, waiting up to ``expires`` s; what came and the status that ended it.
 
     ``body``: more fields of the request (a priority group's ``group``, ``id``, ``min_pending``);

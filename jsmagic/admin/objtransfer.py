@@ -126,13 +126,14 @@ async def get(bucket: str, name: str, file: str | os.PathLike | None = None, *,
         return await get(link.bucket, link.name, file, progress=progress, ctx=ctx)
     target = Path(file).expanduser() if file is not None else None
     part = target.with_name(target.name + ".part") if target is not None else None
-    sink: Any = part.open("wb") if part is not None else bytearray()
+    # in memory: a BytesIO whose getvalue() hands over its own buffer (bytes(bytearray) would hold the object twice)
+    sink: Any = part.open("wb") if part is not None else io.BytesIO()
     digest, got = hashlib.sha256(), [0]
 
     def write(batch: Batch) -> None:  # each batch as it comes: the object is never held twice
         for data in batch.datas:
             digest.update(data)
-            sink.write(data) if part is not None else sink.extend(data)
+            sink.write(data)
             got[0] += len(data)
 
     def report(_done: int, _total: int | None) -> None:
@@ -162,6 +163,6 @@ async def get(bucket: str, name: str, file: str | os.PathLike | None = None, *,
         raise JSMagicError(f"object {name} in {bucket} failed verification ({got[0]:,} of {info.size:,} bytes, "
                            f"{why}); nothing was written", hint="get it again, or put it again")
     if target is None:
-        return bytes(sink)
+        return sink.getvalue()
     os.replace(part, target)
     return target

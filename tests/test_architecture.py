@@ -298,3 +298,38 @@ def test_no_error_is_swallowed_and_no_interrupt_is_hidden():
         if hits:
             bad[str(p.relative_to(PKG))] = hits
     assert not bad, f"broad except handlers that pass or do not re-raise (log what is suppressed): {bad}"
+
+
+PULL_MODULES = ("reading/pull.py", "reading/wire/")  # the nats-py puller and the bulk wire reader
+# jsapi.py builds the subject (``JSApi.msg_next``) and sends nothing.  No other exception is left:
+# scans (admin/scan.py), priority-group pulls (admin/priority.py) and ``%js_consumer next``
+# (admin/consumers.py) pull through reading/pull.py; the ordered reader and the watches use
+# push (ordered) consumers, which send no pull requests.
+PULL_CALLS = ("msg_next", "pull_subscribe", "pull_subscribe_bind")
+
+
+def _pulls(node: ast.AST, docstrings: set[int]) -> bool:
+    if isinstance(node, ast.Call):
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name in PULL_CALLS:
+            return True
+        if name == "fetch" and isinstance(node.func, ast.Attribute) and "sub" in ast.unparse(node.func.value):
+            return True  # nats-py's pull subscription fetch
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and "MSG.NEXT" in node.value \
+        and id(node) not in docstrings
+
+
+def test_pull_requests_are_sent_only_by_the_pullers():
+    """One drain loop: every ``CONSUMER.MSG.NEXT`` request is built in reading/pull.py or reading/wire/."""
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == "jsapi.py" or rel.startswith(PULL_MODULES):
+            continue
+        tree = ast.parse(p.read_text())
+        docstrings = {id(n.value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+        hits = sorted({n.lineno for n in ast.walk(tree) if _pulls(n, docstrings)})
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"pull requests built outside {PULL_MODULES} (file: lines): {bad}"

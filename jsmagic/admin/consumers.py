@@ -13,7 +13,6 @@ import dataclasses
 import math
 from typing import Any
 
-import nats.errors
 import nats.js.errors
 import pandas as pd
 from nats.js import api
@@ -21,10 +20,11 @@ from nats.js import api
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.decode import Decoder, decoder, with_errors
-from ..core.errors import ForceRequiredError, InputError, not_found
+from ..core.errors import ForceRequiredError, InputError, JSMagicError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
 from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
+from ..reading.pull import pull_once
 from ..core.units import parse_duration, parse_when
 from .priority import create_raw, pull_group, rfc3339, until
 from .streamconfig import plain
@@ -179,15 +179,25 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         return await _next_in_group(ctx, ci, stream, name, group, count, action, dec, timeout, min_pending)
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
-    psub = await (await ctx.jetstream()).pull_subscribe_bind(durable=name, stream=stream)
     rows: list[dict[str, Any]] = []
     interrupted = False
     try:
         while len(rows) < count:
             want = min(count - len(rows), room, settings().fetch_batch)
-            try:
-                msgs = await psub.fetch(want, timeout=timeout or settings().timeout)
-            except nats.errors.TimeoutError:
+            msgs: list = []  # what arrived, also when an interrupt ends the pull
+            wait = timeout or settings().timeout
+            try:  # like nats-py's fetch: what is there now, else wait for it
+                _, st = await pull_once(ctx.api, stream, name, want, wait, no_wait=True, into=msgs)
+                if not msgs:
+                    _, st = await pull_once(ctx.api, stream, name, want, wait, into=msgs)
+            except asyncio.CancelledError:
+                rows.extend(await _batch_rows(ctx.nc, msgs, dec, acking, len(rows)))
+                if acking:
+                    await _settle(ctx.nc, msgs, action)
+                raise
+            if not msgs:
+                if st is not None and st.code not in ("404", "408"):  # 409 (consumer deleted, …): say it
+                    raise JSMagicError(f"pull from {stream} > {name} failed: {st.code} {st.description}".strip())
                 break
             rows.extend(await _batch_rows(ctx.nc, msgs, dec, acking, len(rows)))
             if acking:
@@ -198,8 +208,6 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
                     break
     except asyncio.CancelledError:
         interrupted = True
-    finally:
-        await psub.unsubscribe()
     df = with_errors(pd.DataFrame(rows, columns=NEXT_COLUMNS), [r["decode_error"] for r in rows])
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
     if action == "none" and acking and room <= 0 and len(rows) < count and not interrupted:

@@ -22,7 +22,7 @@ from ..core.context import JSContext
 from ..core.decode import decode_value
 from ..core.errors import InputError, JSMagicError, NotFoundError
 from ..core.registry import connected
-from ..reading.acks import parse_ack
+from ..reading.pull import Batch
 from .scan import read_raw
 from .streams import info, stream_names, timestamp
 
@@ -130,10 +130,11 @@ async def list_counters(stream: str, subject: str | None = None, *, ctx: JSConte
         raise InputError(f"stream {stream} is not a counter stream", hint="create one with %js_stream add ... --allow-counter")
     rows: list[dict[str, Any]] = []
 
-    def keep(msg: Any) -> None:
-        ack = parse_ack(msg.reply)
-        rows.append({"subject": msg.subject, "value": _value(msg.data), "last_increment": (msg.headers or {}).get(INCR),
-                     "seq": ack.stream_seq, "time": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC")})
+    def keep(batch: Batch) -> None:
+        times = pd.to_datetime(batch.time_ns, unit="ns", utc=True)
+        for subject, data, headers, seq, time in zip(batch.subjects, batch.datas, batch.headers, batch.seq, times):
+            rows.append({"subject": subject, "value": _value(data), "last_increment": (headers or {}).get(INCR),
+                         "seq": int(seq), "time": time})
 
     config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                                 mem_storage=True)

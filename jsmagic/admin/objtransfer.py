@@ -33,6 +33,7 @@ from ..core.errors import InputError, JSMagicError
 from ..core.registry import jetstream
 from ..jsapi import obj_chunks, obj_meta, obj_stream
 from .objects import object_info, object_row, store
+from ..reading.pull import Batch
 from .scan import ProgressFn, read_raw
 
 CHUNK = 128 * 1024  # nats-py's and the nats CLI's default chunk size
@@ -125,37 +126,43 @@ async def get(bucket: str, name: str, file: str | os.PathLike | None = None, *,
         return await get(link.bucket, link.name, file, progress=progress, ctx=ctx)
     target = Path(file).expanduser() if file is not None else None
     part = target.with_name(target.name + ".part") if target is not None else None
-    sink: Any = part.open("wb") if part is not None else bytearray()
+    # in memory: a BytesIO whose getvalue() hands over its own buffer (bytes(bytearray) would hold the object twice)
+    sink: Any = part.open("wb") if part is not None else io.BytesIO()
     digest, got = hashlib.sha256(), [0]
 
-    def write(msg: Any) -> None:
-        digest.update(msg.data)
-        sink.write(msg.data) if part is not None else sink.extend(msg.data)
-        got[0] += len(msg.data)
+    def write(batch: Batch) -> None:  # each batch as it comes: the object is never held twice
+        for data in batch.datas:
+            digest.update(data)
+            sink.write(data)
+            got[0] += len(data)
 
     def report(_done: int, _total: int | None) -> None:
         progress(got[0], info.size)  # bytes, not chunks
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, filter_subject=obj_chunks(bucket, info.nuid),
                              mem_storage=True)
+    short: JSMagicError | None = None  # the scan ended short (chunks went away, the consumer was lost)
     try:
         interrupted = False
         if info.size:
             interrupted = await read_raw(obj_stream(bucket), cfg, write, batch=GET_BATCH,
                                          progress=report if progress is not None else None, ctx=ctx)
+    except JSMagicError as e:
+        short = e
     finally:
         if part is not None:
             sink.close()
     expected = base64.urlsafe_b64decode(info.digest.split("=", 1)[1]) if info.digest else b""
-    ok = not interrupted and got[0] == info.size and (not info.size or digest.digest() == expected)
+    ok = short is None and not interrupted and got[0] == info.size and (not info.size or digest.digest() == expected)
     if not ok:
         if part is not None:
             part.unlink(missing_ok=True)
         if interrupted:
             raise asyncio.CancelledError()
+        why = f"{short}" if short is not None else "digest mismatch or chunks missing"
         raise JSMagicError(f"object {name} in {bucket} failed verification ({got[0]:,} of {info.size:,} bytes, "
-                           "digest mismatch or chunks missing); nothing was written", hint="put it again")
+                           f"{why}); nothing was written", hint="get it again, or put it again")
     if target is None:
-        return bytes(sink)
+        return sink.getvalue()
     os.replace(part, target)
     return target

@@ -12,12 +12,10 @@ priority groups, so these requests are raw JSON through ``ctx.api`` (prefix-awar
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import nats.js.errors
-import orjson
 import pandas as pd
 
 from ..core.config import settings
@@ -25,7 +23,7 @@ from ..core.context import JSContext
 from ..core.errors import InputError, not_found
 from ..core.registry import connected
 from ..core.units import parse_duration
-from ..reading.status import server_status
+from ..reading.pull import pull_once
 from .streams import info as stream_info
 
 POLICIES = {"pinned": "pinned_client", "overflow": "overflow", "prioritized": "prioritized"}
@@ -142,33 +140,20 @@ async def pull_group(stream: str, name: str, group: str, count: int = 1, *, min_
     key = (id(ctx), stream, name, group)
     pin_id = pin_id if pin_id is not None or not remember else _pins.get(key)
     wait = timeout or settings().timeout
-    req: dict[str, Any] = {"batch": count, "expires": int(wait * 1e9), "group": group}
+    body: dict[str, Any] = {"group": group}
     if pin_id:
-        req["id"] = pin_id
+        body["id"] = pin_id
     if min_pending:
-        req["min_pending"] = min_pending
-    inbox = ctx.nc.new_inbox()
-    sub = await ctx.nc.subscribe(inbox)
-    msgs: list = []
+        body["min_pending"] = min_pending
+    msgs, st = await pull_once(ctx.api, stream, name, count, wait, body)  # a stored Status header is a row
     why = None
-    try:
-        await ctx.nc.publish(ctx.api.msg_next(stream, name), orjson.dumps(req), reply=inbox)
-        while len(msgs) < count:
-            try:
-                msg = await sub.next_msg(timeout=wait + 1)
-            except (asyncio.TimeoutError, Exception):
-                break
-            st = server_status(msg.reply, msg.headers)  # a stored message's own Status header is not one
-            if st is not None:
-                why = {"408": "no message in time", "404": "no messages",
-                       "423": "another worker holds the pin"}.get(st.code, st.description or st.code)
-                if st.code == "423":
-                    _pins.pop(key, None)
-                break
-            msgs.append(msg)
-            pin_id = (msg.headers or {}).get("Nats-Pin-Id", pin_id)
-    finally:
-        await sub.unsubscribe()
+    if st is not None and len(msgs) < count:
+        why = {"408": "no message in time", "404": "no messages",
+               "423": "another worker holds the pin"}.get(st.code, st.description or st.code)
+        if st.code == "423":
+            _pins.pop(key, None)
+    for msg in msgs:
+        pin_id = (msg.headers or {}).get("Nats-Pin-Id", pin_id)
     if remember and pin_id and msgs:
         _pins[key] = pin_id
     return msgs, pin_id if msgs else None, why

@@ -4,76 +4,72 @@ Both read through a :class:`jsmagic.reading.session.ConsumerSession` with AckPol
 (reading never removes anything): created with the retry rules, deleted afterwards
 (shielded; an interrupt hands the delete to the context, ``ctx.close()`` waits for it).
 Its inactive threshold removes the consumer anyway if the kernel dies.  A count is checked
-against the stream leader (a consumer on a replica still catching up counts short).
+against the stream leader (a consumer on a replica still catching up counts short).  A raw
+read pulls through the replay's drain loop (:class:`jsmagic.reading.pull.Puller`): the same
+status rule, ack-subject parser and end-of-read rules as ``%js_consume``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any, Callable
+from typing import Callable
 
 from nats.js import api
 
 from ..core.config import settings
 from ..core.context import JSContext
+from ..core.errors import JSMagicError
 from ..core.registry import current
 from ..reading.selection import Selection
+from ..reading.pull import Batch, Feed, Puller
 from ..reading.session import ConsumerSession
-from ..reading.status import server_status
 
 ProgressFn = Callable[[int, int | None], None]
 """``progress(done, total_or_None)``: the magic passes a progress line, scripts anything callable."""
 
 
-async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any], None], batch: int | None = None,
+async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Batch], None], batch: int | None = None,
                    progress: ProgressFn | None = None, *, ctx: JSContext | None = None) -> bool:
-    """Feed ``handle(msg)`` every message pending for a fresh ephemeral consumer; True if interrupted.
+    """Feed ``handle(batch)`` every message pending for a fresh ephemeral consumer; True if interrupted.
 
-    Raw pull requests on one inbox: no per-message metadata objects (the ack subject
-    carries sequence and timestamp), at most ``batch`` messages in flight so memory stays
-    bounded, the consumer deleted afterwards.  Stops at what was pending when it began.
+    The replay's drain loop (:class:`jsmagic.reading.pull.Puller`, no-wait pulls, the one
+    status rule) hands each flushed :class:`~jsmagic.reading.pull.Batch` (subjects, payloads,
+    headers, stream sequences, times) to ``handle`` as it comes: at most two ``batch``-sized
+    pulls in flight and one batch gathered, so memory stays bounded.  Stops at what was pending
+    when the consumer was created; an interrupt keeps what arrived (handed over) and returns
+    True.  A read that ends short (messages went away, the consumer was lost, ``timeout`` s of
+    silence) raises: a scan is never short in silence.
     """
     ctx = current(ctx)
-    nc = ctx.nc
     config.ack_policy = api.AckPolicy.NONE  # reading only (nats-py's default would be explicit: stalls at 1,000)
     config.inactive_threshold = config.inactive_threshold or 60.0
-    session = ConsumerSession(ctx, name, config, timeout=settings().timeout)
+    timeout = settings().timeout
+    session = ConsumerSession(ctx, name, config, timeout=timeout)
     await session.open()
-    total, seen, target = session.pending, [0], [0]
-    done = asyncio.Event()
-
-    async def on_msg(msg) -> None:
-        if server_status(msg.reply, msg.headers) is None:  # a stored message (whatever its own headers say)
-            seen[0] += 1
-            handle(msg)
-            if seen[0] >= target[0]:
-                done.set()
-        else:  # a status message: the pull request ended (timeout / no messages)
-            done.set()
-
-    sub = await nc.subscribe(nc.new_inbox(), cb=on_msg)
-    timeout, interrupted = settings().timeout, False
+    size = batch or settings().fetch_batch
+    feed = Feed(handle)
+    puller = Puller(ctx.api, name, session.name, size, wait=False, expires=timeout)
+    puller.flush_at = size  # hand each batch over as it comes (an object's chunks are 128 KiB each)
+    total, interrupted, short = session.pending, False, False
     try:
-        while seen[0] < total:
-            before = seen[0]
-            target[0] = min(total, before + (batch or settings().fetch_batch))
-            done.clear()
-            req = {"batch": target[0] - before, "expires": int(timeout * 1e9)}
-            await nc.publish(ctx.api.msg_next(name, session.name), json.dumps(req).encode(), reply=sub.subject)
-            try:
-                await asyncio.wait_for(done.wait(), timeout + 1)
-            except asyncio.TimeoutError:
-                break
-            if seen[0] == before:
-                break  # messages went away (limits, purge) while we read
+        if total:
+            await puller.start()
+            short = await puller.drain(feed, total, timeout, progress)
             if progress is not None:
-                progress(seen[0], total)
+                progress(feed.kept, total)  # the last batch too (the loop reports before each flush)
     except asyncio.CancelledError:
         interrupted = True
     finally:
-        await sub.unsubscribe()
-        await session.close()
+        try:
+            if puller.datas:  # interrupted: keep what arrived, not only what was flushed
+                puller.flush(feed)
+        finally:
+            await puller.stop()
+            await session.close()
+    if short and not interrupted and feed.kept < total:
+        why = "the consumer was lost" if puller.lost or puller.cut_off() else "messages went away or no answer came"
+        raise JSMagicError(f"scan of {name} ended short: {feed.kept:,} of {total:,} messages ({why})",
+                           hint="run it again")
     return interrupted
 
 

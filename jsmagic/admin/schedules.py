@@ -19,7 +19,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder
 from ..core.errors import InputError
 from ..core.registry import connected
-from ..reading.acks import parse_ack
+from ..reading.pull import Batch
 from .scan import read_raw
 from .streams import info
 
@@ -36,20 +36,21 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
     rows: list[dict[str, Any]] = []
     auto = decoder("auto")
 
-    def keep(msg: Any) -> None:
-        headers = msg.headers or {}
-        if "Nats-Schedule" not in headers:
-            return
-        ack = parse_ack(msg.reply)
-        rows.append({
-            "subject": msg.subject,
-            "schedule": headers["Nats-Schedule"],
-            "target": headers.get("Nats-Schedule-Target"),
-            "ttl": headers.get("Nats-Schedule-TTL"),
-            "seq": ack.stream_seq,
-            "stored": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC"),
-            "data": auto.value(msg.data, headers),
-        })
+    def keep(batch: Batch) -> None:
+        times = pd.to_datetime(batch.time_ns, unit="ns", utc=True)
+        for subject, data, headers, seq, time in zip(batch.subjects, batch.datas, batch.headers, batch.seq, times):
+            headers = headers or {}
+            if "Nats-Schedule" not in headers:
+                continue
+            rows.append({
+                "subject": subject,
+                "schedule": headers["Nats-Schedule"],
+                "target": headers.get("Nats-Schedule-Target"),
+                "ttl": headers.get("Nats-Schedule-TTL"),
+                "seq": int(seq),
+                "stored": time,
+                "data": auto.value(data, headers),
+            })
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                              mem_storage=True)

@@ -13,6 +13,12 @@ several times that:
   :class:`jsmagic.reading.acks.AckFormat` (v1 and v2 subjects);
 * a frame is a status only when the server sent it (:func:`jsmagic.reading.status.server_status`):
   a stored message with its own ``Status`` header is a row;
+* a scan (:mod:`jsmagic.admin.scan`) takes the lists raw: a :class:`Feed` collector hands each
+  flushed :class:`Batch` (subjects, payloads, headers, sequences, times) to a callback, so an
+  object get writes its chunks as they come and holds no more than a few batches;
+* a single pull (:func:`pull_once`: ``%js_consumer next``, a priority-group pull) is one request
+  whose body may carry ``group``/``id``/``min_pending`` (:attr:`Puller.body`), ended by the
+  first status the server sends (:attr:`Puller.status` says which);
 * a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
   an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
   ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
@@ -21,8 +27,9 @@ several times that:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import nats.errors
 import numpy as np
@@ -34,13 +41,52 @@ from ..jsapi import JSApi
 from .acks import AckFormat, AckSubjectError
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
-from .status import server_status
+from .status import Status, server_status
 
 log = logging.getLogger("jsmagic.reading.pull")
 
 LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
 WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
 _CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
+
+
+class Batch(NamedTuple):
+    """What a :class:`Feed` gets per flush: parallel lists, the numbers from the ack subjects."""
+
+    subjects: list[str]
+    replies: list[str]
+    datas: list[bytes]
+    headers: list[Any]
+    seq: np.ndarray  # stream sequences (int64)
+    time_ns: np.ndarray  # stored times, ns since the epoch (int64)
+    delivered: np.ndarray
+    pending: np.ndarray
+
+
+class Feed:
+    """A collector for raw readers: each flushed :class:`Batch` goes to ``handle`` (nothing kept here)."""
+
+    def __init__(self, handle: Callable[[Batch], None]) -> None:
+        self.handle, self.done, self.kept = handle, False, 0
+
+    def add_batch(self, batch: Batch) -> bool:
+        self.handle(batch)
+        self.kept += len(batch.datas)
+        return self.done
+
+
+@dataclasses.dataclass
+class Delivered:
+    """One message a single pull handed out (what a nats-py ``Msg`` says of it), with its ``ack()``."""
+
+    nc: Any
+    subject: str
+    reply: str
+    data: bytes
+    headers: dict | None
+
+    async def ack(self) -> None:
+        await self.nc.publish(self.reply, b"+ACK")
 
 
 class Puller:
@@ -69,6 +115,10 @@ class Puller:
         self.short = False  # "no messages" came while the consumer still owed some (a leader change)
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
+        self.body: dict[str, Any] = {}  # more fields of every pull request (a priority group's group/id/min_pending)
+        self.once = False  # one pull request: the first status the server sends ends the read
+        self.status: Status | None = None  # the last status the server sent (why a single pull ended)
+        self.flush_at = 10 * batch  # messages gathered before a flush (a Feed of big payloads flushes sooner)
         self._names: dict[str, str] = {}
         self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
         self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
@@ -112,22 +162,25 @@ class Puller:
         status, desc = st.code, st.description
         if status == "100":
             return
+        self.status = st
         if status == "503" or (status == "409" and desc in _CONSUMER_GONE):
             self.lost = True  # no responders / shut down / moved: the consumer's server is gone (killed or restarted)
         elif status == "404":
             self.empty = True
         elif status == "408":
             self.expired += int(st.headers.get("Nats-Pending-Messages", 0) or 0)
-        else:
+        elif not self.once:  # a single pull hands its status (423 pinned elsewhere, 409 …) to the caller
             self.error = f"pull request failed: {status} {desc}".strip()
         self.wake.set()
 
     async def _request(self, n: int) -> None:
         body = {"batch": n, "expires": int(self.expires * 1e9)} if self.wait else {"batch": n, "no_wait": True}
+        body.update(self.body)
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
-    async def drain(self, collector: Collector, want: int | None, idle: float | None, progress: ProgressFn | None) -> bool:
+    async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None,
+                    progress: ProgressFn | None) -> bool:
         """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
 
         Returns True when it stopped on the idle timeout while still expecting messages.
@@ -158,6 +211,9 @@ class Puller:
             check_cancelled()
             self.wake.clear()
             seen = self.received
+            if self.once and self.status is not None:  # the single request ended (its messages came before)
+                self.flush(collector)
+                return False
             if self.error:
                 raise JSMagicError(self.error)
             if self.lost and (not self.wait or self.live):
@@ -173,7 +229,7 @@ class Puller:
             finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
             if self.empty and self.wait:
                 self.empty = False
-            if len(self.datas) >= 10 * self.batch or finished or self.live:
+            if len(self.datas) >= self.flush_at or finished or self.live:
                 if self.flush(collector) or finished:
                     return False
             if self.datas and self._windowed() and await self._window(collector):
@@ -191,7 +247,7 @@ class Puller:
         await self.ledger.settle()
         return done or self.ledger.stopped is not None
 
-    def flush(self, collector: Collector) -> bool:
+    def flush(self, collector: Collector | Feed) -> bool:
         """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
         if not self.datas:
             return collector.done
@@ -204,6 +260,8 @@ class Puller:
         nums = self._parse_acks(replies)
         delivered, sseq, cseq, ts, pending = nums.T
         self.last_seq = int(sseq[-1])
+        if isinstance(collector, Feed):
+            return collector.add_batch(Batch(subjects, replies, datas, headers, sseq, ts, delivered, pending))
         extra = {}
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
@@ -238,3 +296,32 @@ class Puller:
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
         """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``."""
         return (self._acks or self._learn(replies[0])).numbers_of(replies)
+
+
+async def pull_once(api: JSApi, stream: str, consumer: str, n: int, expires: float, body: dict[str, Any] | None = None,
+                    *, no_wait: bool = False,
+                    into: list[Delivered] | None = None) -> tuple[list[Delivered], Status | None]:
+    """One pull request for up to ``n`` messages, waiting up to ``expires`` s; what came and the status that ended it.
+
+    ``body``: more fields of the request (a priority group's ``group``, ``id``, ``min_pending``);
+    ``no_wait``: only what is there now; ``into``: the caller's list, which holds what arrived
+    also when an interrupt ends the pull (the messages are appended to it and it is returned).
+    """
+    got = [] if into is None else into
+
+    def keep(b: Batch) -> None:
+        got.extend(Delivered(api.nc, *m) for m in zip(b.subjects, b.replies, b.datas, b.headers))
+
+    puller = Puller(api, stream, consumer, n, wait=not no_wait, expires=expires)
+    puller.body, puller.once = dict(body or {}), True
+    feed = Feed(keep)
+    await puller.start()
+    try:
+        await puller.drain(feed, n, expires + 1, None)
+    finally:
+        try:
+            if puller.datas:  # also on an interrupt: what arrived is the caller's
+                puller.flush(feed)
+        finally:
+            await puller.stop()
+    return got, puller.status

@@ -255,3 +255,24 @@ def test_the_core_watch_lives_on_its_context_and_stops_with_it(shell, second):
     assert w.df[["name", "size"]].values.tolist() == [["second", 2]]
     run(second.close())  # the connection's close ends its watch
     assert not w.running
+
+
+def test_an_object_got_into_memory_is_held_once(second, tmp_path):
+    """``%js_obj get B NAME`` without a file: the bytes returned are the only copy (bytes(bytearray) held two)."""
+    import tracemalloc
+
+    from jsmagic.admin import objects, objtransfer
+
+    run, size = second.run, 32 << 20
+    run(objects.add_bucket("once", ctx=second))
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(size))
+    run(objtransfer.put_file("once", src, ctx=second))
+    tracemalloc.start()
+    try:
+        data = run(objtransfer.get("once", "src.bin", ctx=second))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert hashlib.sha256(data).digest() == hashlib.sha256(src.read_bytes()).digest()
+    assert peak < 1.5 * size, f"peak {peak / 2**20:.0f} MiB for a {size >> 20} MiB object"

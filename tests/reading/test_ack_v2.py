@@ -274,3 +274,42 @@ def test_object_watch(shell, client):
         assert shell.run_line_magic("js_obj", f"ls {bucket}")["name"].tolist() == ["first", "second"]
     finally:
         run(js.delete_object_store(bucket))
+
+
+def test_scans_keep_stored_status_messages(shell, client):
+    """``%js_stream schedules`` and ``%js_counter ls`` (scans through the replay's drain loop) on a
+    v2 server: stored messages with their own ``Status: 404`` header, one with an empty body, are
+    rows; each compared with plain nats-py's STREAM.MSG.GET."""
+    import datetime as dt
+
+    nc, js, run = client
+    name = _name("SS")
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --allow-schedules --allow-msg-ttl")
+    at = "@at " + (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        for i in range(1, 7):
+            headers = {"Nats-Schedule": at, "Nats-Schedule-Target": f"{name}.due"}
+            if i in (2, 5):
+                headers.update({"Status": "404", "Description": "Not Found"})
+            run(js.publish(f"{name}.schedules.r{i}", b"" if i == 5 else b"job %d" % i, headers=headers))
+        stored = [run(js.get_msg(name, seq)) for seq in range(1, 7)]
+        assert [m.headers.get("Status") for m in stored] == [None, "404", None, None, "404", None]
+        pending = shell.run_line_magic("js_stream", f"schedules {name}")
+        assert pending["subject"].tolist() == [m.subject for m in stored]
+        assert pending["seq"].tolist() == [m.seq for m in stored]
+    finally:
+        run(js.delete_stream(name))
+    name = _name("CS")
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --allow-counter")
+    try:
+        for i in range(1, 5):
+            headers = {"Nats-Incr": f"+{i}"}
+            if i % 2:
+                headers.update({"Status": "404", "Description": "Not Found"})
+            run(nc.request(f"{name}.c{i}", b"", headers=headers, timeout=5))
+        table = shell.run_line_magic("js_counter", f"ls {name}")
+        want = [run(js.get_last_msg(name, f"{name}.c{i}")) for i in range(1, 5)]
+        assert table["subject"].tolist() == [m.subject for m in want]
+        assert table["seq"].tolist() == [m.seq for m in want] and table["value"].tolist() == [1, 2, 3, 4]
+    finally:
+        run(js.delete_stream(name))

@@ -109,6 +109,21 @@ def test_a_priority_group_pull_returns_a_stored_404(shell, nc):
         run(js.delete_stream(name))
 
 
+def test_consumer_next_returns_stored_404s(shell, nc):
+    """``%js_consumer next`` pulls through jsmagic's puller: nats-py's ``fetch`` took a stored message's
+    own ``Status: 404`` for the end of the batch (and dropped it)."""
+    client, js, run = nc
+    name = _name("SN")
+    fill(nc, name, "limits", True)
+    try:
+        shell.run_line_magic("js_consumer", f"add {name} worker")
+        got = shell.run_line_magic("js_consumer", f"next {name} worker --count 10 --timeout 2 --decode bytes")
+        assert rows(got.assign(headers=[{k: v for k, v in h.items()} for h in got["headers"]])) == truth(nc, name)
+        assert run(js.consumer_info(name, "worker")).ack_floor.stream_seq == 10  # each one acked
+    finally:
+        run(js.delete_stream(name))
+
+
 @pytest.mark.parametrize("direct", [True, False], ids=["direct-get", "stream-msg-get"])
 def test_getting_one_stored_404_by_sequence_or_subject(shell, nc, direct):
     """``%js_stream get``: nats-py's direct get took the empty-bodied stored 404 for 'no message'."""

@@ -38,7 +38,7 @@ from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
-from ..frames import Chunk, Collector
+from ..frames import SEP, Chunk, Collector
 from ..replicas import pending_seen
 from ..selection import RESUME_WAIT, ProgressFn, Selection
 from . import lifecycle
@@ -61,17 +61,21 @@ class Progress:
     resumes: int = 0
     cuts: int = 0  # the server closed the bulk connection and was still the same server after it
     max_bytes: int = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
+    step: int | None = None  # bytes of what arrived per chunk, about (None: all of it in one chunk)
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None) -> bool:
+                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None,
+                    step: int | None = None) -> bool:
     """Pull ``sel`` into ``collector`` over a bulk connection; True when it stopped still owed messages.
 
     ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here);
-    ``notes`` hears how often the read resumed with a new consumer.
+    ``notes`` hears how often the read resumed with a new consumer; ``step``: what arrived
+    is parsed at once and handed over in chunks of about this many bytes (a sink's chunk:
+    what it holds while converting one); None: everything that arrived, as one chunk.
     """
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
-    state = Progress()
+    state = Progress(step=step)
     try:
         return await _read_all(wire, sel, info, collector, progress, ctx, state, notes)
     finally:
@@ -91,7 +95,7 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
             try:
                 if not resumes:  # a consumer on a replica still catching up counts short
                     ci["num_pending"] = await pending_seen(ctx, sel, info, name, int(ci.get("num_pending", 0)), notes)
-                outcome = await _drain(wire, ctx, sel, name, ci, collector, progress, state)
+                outcome = await _drain(wire, ctx, sel, info, name, ci, collector, progress, state)
             finally:
                 await lifecycle.delete(ctx, sel.stream, name)
             if outcome == DONE or collector.done:
@@ -175,12 +179,15 @@ class _Requests:
             self.requested = self.got
 
 
-async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict, collector: Collector,
+async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: str, ci: dict, collector: Collector,
                  progress: ProgressFn | None, state: Progress) -> str:
     """Read one consumer until it delivered what it owed (DONE) or was lost/cut off (LOST)."""
     want = int(ci.get("num_pending", 0))
     if sel.count is not None:  # after a resume, the count still to read
         want = min(want, sel.count)
+    span = _span(sel, collector.bounds.end_seq, info)
+    if span is not None:  # a range (--end-seq, a Dask partition): never ask the server for more than it holds
+        want = min(want, span)
     if want <= 0:
         return DONE
     inbox = wire.new_inbox()
@@ -271,10 +278,22 @@ class _Reader:
         headers = headers_column(fr, data)
         if self.headers_only:
             sizes = np.array([int((h or {}).pop("Nats-Msg-Size", 0)) for h in headers], dtype=np.int64)
-            headers, buf = [h or None for h in headers], b""
+            headers, payloads = [h or None for h in headers], None
         else:
-            sizes, buf = fr.sizes(), fr.joined(data)
-        chunk = Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)
+            sizes, payloads = fr.sizes(), fr.pieces(data, "payload")
+        n, step = len(fr), self.state.step
+        # with a step (a sink's reads), chunks of about `step` bytes of what arrived: what a sink converts at once
+        per = n if step is None else max(1, n * step // max(1, len(data)))
+        for a in range(0, n, per):
+            b = min(n, a + per)
+            buf = SEP.join(payloads[a:b] if per < n else payloads) if payloads is not None else b""
+            self._keep(Chunk(seq[a:b].copy(), ts[a:b].copy(), subjects[a:b], headers[a:b], sizes[a:b], buf),
+                       collector)
+            if collector.done:
+                return
+
+    def _keep(self, chunk: Chunk, collector: Collector) -> None:
+        seq = chunk.seq
         last = self.state.last_seq
         # after a resume (only replays delivered in sequence order resume) nothing at or below the last
         # kept sequence is kept again; --last-per-subject delivers out of sequence order: never filtered
@@ -294,11 +313,17 @@ def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:
     """The messages of ``chunk`` at positions ``keep`` (rare: only after a resume)."""
     idx = keep.tolist()
     payloads = chunk.payloads() if chunk.buf or not len(chunk) else [b""] * len(chunk)
-    from ..frames import SEP
-
     return Chunk(chunk.seq[keep], chunk.time_ns[keep], [chunk.subjects[i] for i in idx],
                  [chunk.headers[i] for i in idx], chunk.sizes[keep],
                  SEP.join(payloads[i] for i in idx) if chunk.buf else b"")
+
+
+def _span(sel: Selection, end_seq: int | None, info: Any) -> int | None:
+    """How many sequences the read's range holds at most, when it starts at a known one and has an end."""
+    first = sel.start_seq if sel.deliver == "start_seq" else info.state.first_seq if sel.deliver == "all" else None
+    if end_seq is None or first is None:
+        return None
+    return max(0, end_seq - max(int(first), 1) + 1)
 
 
 def _resumable(sel: Selection) -> bool:

@@ -143,19 +143,21 @@ class _Requests:
     "owed" messages nobody would send, and the read stalled for its idle timeout (about 1
     read in 6 of 500k on a busy machine).  So with ``max_bytes`` only the statuses count:
     up to two requests are open, each asks for everything still wanted (the read ends at
-    ``want``, so asking more costs nothing).  Without ``max_bytes`` (``--last*``) a request
+    ``want``, so asking more costs nothing), or one (``depth=1``) when the consumer holds
+    more than the read's range: two would each be sent all of it.  Without ``max_bytes`` (``--last*``) a request
     ends silently when filled, and the counts are the only signal: the sum still owed is
     what was asked minus what arrived, whoever got it.
     """
 
-    def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int) -> None:
+    def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int,
+                 depth: int = 2) -> None:
         self.wire, self.subject, self.inbox = wire, subject, inbox
-        self.batch, self.max_bytes, self.want = batch, max_bytes, want
+        self.batch, self.max_bytes, self.want, self.depth = batch, max_bytes, want, depth
         self.open = 0  # requests sent whose end has not been seen (max_bytes) or counted (without)
         self.requested = self.got = 0
 
     def refill(self) -> None:
-        while self.open < 2 and self._more() > 0:
+        while self.open < self.depth and self._more() > 0:
             n = min(self.batch, self._more())
             body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
             self.wire.publish(self.subject, orjson.dumps(body), reply=self.inbox)
@@ -186,8 +188,9 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
     if sel.count is not None:  # after a resume, the count still to read
         want = min(want, sel.count)
     span = _span(sel, collector.bounds.end_seq, info)
-    if span is not None:  # a range (--end-seq, a Dask partition): never ask the server for more than it holds
-        want = min(want, span)
+    ranged = span is not None and span < want  # --end-seq, a Dask partition: the consumer holds more than the range
+    if ranged:  # ask for the range only, one pull at a time (two would each ask for all of it)
+        want = span
     if want <= 0:
         return DONE
     inbox = wire.new_inbox()
@@ -201,7 +204,7 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
         # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
         # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
         max_bytes, batch = 0, sel.batch or settings().fetch_batch
-    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want)
+    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want, depth=1 if ranged else 2)
     reader = _Reader(str(sid).encode(), sel.headers_only, state)
     got, base = 0, collector.kept
     try:

@@ -1,5 +1,10 @@
 """``--to PATH``: a replay streamed to Parquet, chunk by chunk, so the kernel's memory stays flat.
 
+The chunks come from the replay's own reader at its own pace (the bulk reader hands over
+~4 MiB of what arrived at a time); each becomes a typed Arrow table here, and the file
+writes run in a thread of their own (:mod:`jsmagic.reading.behind`) while the next chunk
+is read.
+
 * A file: one row group per fetched chunk, written under a temporary name beside the
   target and renamed when done (an interrupted replay still ends in a valid file holding
   what arrived, and says so).

@@ -38,7 +38,7 @@ from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
-from ..frames import SEP, Chunk, Collector
+from ..frames import Chunk, Collector
 from ..replicas import pending_seen
 from ..selection import RESUME_WAIT, ProgressFn, Selection
 from . import lifecycle
@@ -61,7 +61,7 @@ class Progress:
     resumes: int = 0
     cuts: int = 0  # the server closed the bulk connection and was still the same server after it
     max_bytes: int = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
-    step: int | None = None  # bytes of what arrived per chunk, about (None: all of it in one chunk)
+    step: int | None = None  # bytes parsed into one chunk at most (None: all that arrived)
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
@@ -70,9 +70,9 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
     """Pull ``sel`` into ``collector`` over a bulk connection; True when it stopped still owed messages.
 
     ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here);
-    ``notes`` hears how often the read resumed with a new consumer; ``step``: what arrived
-    is parsed at once and handed over in chunks of about this many bytes (a sink's chunk:
-    what it holds while converting one); None: everything that arrived, as one chunk.
+    ``notes`` hears how often the read resumed with a new consumer; ``step``: parse at most
+    this many bytes of what arrived into one chunk (a sink's chunk: what it holds while
+    converting one), the rest at once after it; None: everything that arrived, as one chunk.
     """
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
     state = Progress(step=step)
@@ -144,9 +144,9 @@ class _Requests:
     read in 6 of 500k on a busy machine).  So with ``max_bytes`` only the statuses count:
     up to two requests are open, each asks for everything still wanted (the read ends at
     ``want``, so asking more costs nothing), or one (``depth=1``) when the consumer holds
-    more than the read's range: two would each be sent all of it.  Without ``max_bytes`` (``--last*``) a request
-    ends silently when filled, and the counts are the only signal: the sum still owed is
-    what was asked minus what arrived, whoever got it.
+    more than the read's range: two would each be sent all of it.  Without ``max_bytes``
+    (``--last*``) a request ends silently when filled, and the counts are the only signal:
+    the sum still owed is what was asked minus what arrived, whoever got it.
     """
 
     def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int,
@@ -181,8 +181,8 @@ class _Requests:
             self.requested = self.got
 
 
-async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: str, ci: dict, collector: Collector,
-                 progress: ProgressFn | None, state: Progress) -> str:
+async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: str, ci: dict,
+                 collector: Collector, progress: ProgressFn | None, state: Progress) -> str:
     """Read one consumer until it delivered what it owed (DONE) or was lost/cut off (LOST)."""
     want = int(ci.get("num_pending", 0))
     if sel.count is not None:  # after a resume, the count still to read
@@ -198,14 +198,15 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
         sid = wire.subscribe(inbox)
     except WireError:  # the connection went away since the last read: a new one
         return LOST
-    max_bytes = state.max_bytes = max(state.max_bytes, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
+    one_op = int(wire.info.get("max_payload", 1 << 20)) + (64 << 10)  # the largest message, with its lines
+    max_bytes = state.max_bytes = max(state.max_bytes, one_op)
     batch = sel.batch or BATCH
     if sel.deliver in ("last", "last_per_subject"):
         # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
         # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
         max_bytes, batch = 0, sel.batch or settings().fetch_batch
     reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want, depth=1 if ranged else 2)
-    reader = _Reader(str(sid).encode(), sel.headers_only, state)
+    reader = _Reader(str(sid).encode(), sel.headers_only, state, one_op)
     got, base = 0, collector.kept
     try:
         reqs.refill()
@@ -231,7 +232,7 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
                 else:
                     raise JSMagicError(f"pull request failed: {st.code} {st.description}".strip())
             reqs.delivered(len(fr) - seen)
-            if wire.rx.closed is not None:
+            if wire.rx.closed is not None and not wire.rx.untaken:
                 return LOST
             reqs.refill()
             if progress is not None:
@@ -255,13 +256,15 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
 class _Reader:
     """Parses what arrived and adds it to the collector as one chunk."""
 
-    def __init__(self, sid: bytes, headers_only: bool, state: Progress) -> None:
+    def __init__(self, sid: bytes, headers_only: bool, state: Progress, max_op: int) -> None:
         self.sid, self.headers_only, self.state = sid, headers_only, state
+        self.max_op = max_op  # the largest message, with its lines: a step always holds one
         self.ack: AckFormat | None = None
         self.names = Names()
 
     def read(self, wire: Wire, collector: Collector, final: bool = False) -> Frames:
-        data = wire.rx.take()
+        step = self.state.step  # one step at most (or what the largest message needs); the rest is read next
+        data = wire.rx.take(None if final or step is None else max(step, self.max_op))
         used, fr = parse(data, self.sid)
         wire.rx.consume(used)
         if fr.pings and not final:
@@ -281,22 +284,10 @@ class _Reader:
         headers = headers_column(fr, data)
         if self.headers_only:
             sizes = np.array([int((h or {}).pop("Nats-Msg-Size", 0)) for h in headers], dtype=np.int64)
-            headers, payloads = [h or None for h in headers], None
+            headers, buf = [h or None for h in headers], b""
         else:
-            sizes, payloads = fr.sizes(), fr.pieces(data, "payload")
-        n, step = len(fr), self.state.step
-        # with a step (a sink's reads), chunks of about `step` bytes of what arrived: what a sink converts at once
-        per = n if step is None else max(1, n * step // max(1, len(data)))
-        for a in range(0, n, per):
-            b = min(n, a + per)
-            buf = SEP.join(payloads[a:b] if per < n else payloads) if payloads is not None else b""
-            self._keep(Chunk(seq[a:b].copy(), ts[a:b].copy(), subjects[a:b], headers[a:b], sizes[a:b], buf),
-                       collector)
-            if collector.done:
-                return
-
-    def _keep(self, chunk: Chunk, collector: Collector) -> None:
-        seq = chunk.seq
+            sizes, buf = fr.sizes(), fr.joined(data)
+        chunk = Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)
         last = self.state.last_seq
         # after a resume (only replays delivered in sequence order resume) nothing at or below the last
         # kept sequence is kept again; --last-per-subject delivers out of sequence order: never filtered
@@ -316,6 +307,8 @@ def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:
     """The messages of ``chunk`` at positions ``keep`` (rare: only after a resume)."""
     idx = keep.tolist()
     payloads = chunk.payloads() if chunk.buf or not len(chunk) else [b""] * len(chunk)
+    from ..frames import SEP
+
     return Chunk(chunk.seq[keep], chunk.time_ns[keep], [chunk.subjects[i] for i in idx],
                  [chunk.headers[i] for i in idx], chunk.sizes[keep],
                  SEP.join(payloads[i] for i in idx) if chunk.buf else b"")

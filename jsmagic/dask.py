@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import warnings
 from typing import Any, Iterable
 
 import orjson
@@ -37,6 +38,7 @@ from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
 from .core.units import parse_duration, parse_when
+from .reading.schema import conform
 from .reading.selection import Selection
 
 __all__ = ["read_stream"]
@@ -56,12 +58,16 @@ class Partition:
     last: int
     select: tuple
     connect: tuple
+    meta: Any = None  # the read's empty frame: each partition comes back in its columns and dtypes
 
 
 def read_stream(stream: str, servers: str | Iterable[str] | None = None, partitions: int = 8, *,
                 since: str | None = None, start_seq: int | None = None, end_seq: int | None = None,
-                **options: Any) -> Any:
-    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range (see the module doc)."""
+                meta: pd.DataFrame | None = None, **options: Any) -> Any:
+    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range (see the module doc).
+
+    ``meta``: the frame's columns and dtypes, if known (an empty DataFrame); by default the
+    range is scanned once here for them, so ``ddf.columns`` names every column the read has."""
     import dask.dataframe as dd
 
     if partitions < 1:
@@ -79,9 +85,9 @@ def read_stream(stream: str, servers: str | Iterable[str] | None = None, partiti
     if select.get("until") is not None:
         select["until"] = parse_when(select["until"])
     _selection(stream, select).check()
-    first, last, meta = asyncio.run(_plan(stream, connect, select, since, start_seq, end_seq))
+    first, last, meta = asyncio.run(_plan(stream, connect, select, since, start_seq, end_seq, meta))
     ranges = _split(first, last, partitions)
-    parts = [Partition(stream, a, b, tuple(select.items()), tuple(connect.items())) for a, b in ranges]
+    parts = [Partition(stream, a, b, tuple(select.items()), tuple(connect.items()), meta) for a, b in ranges]
     import dask
 
     with dask.config.set({"dataframe.convert-string": False}):  # the replay's own dtypes, as in the kernel
@@ -116,8 +122,8 @@ async def _connect(connect: dict) -> JSContext:
 
 
 async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq: int | None,
-                end_seq: int | None) -> tuple[int, int, pd.DataFrame]:
-    """The sequence range to read and the frame's empty ``meta`` (from a replay of a few messages)."""
+                end_seq: int | None, meta: pd.DataFrame | None) -> tuple[int, int, pd.DataFrame]:
+    """The sequence range to read and the frame's empty ``meta`` (given, or from a scan of the range)."""
     from .reading.reader import stream_info
 
     ctx = await _connect(connect)
@@ -130,24 +136,56 @@ async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq:
             found = await _seq_at(ctx, stream, parse_when(since) if isinstance(since, str) else since)
             first = max(first, found if found is not None else info.state.last_seq + 1)
         last = info.state.last_seq if end_seq is None else min(end_seq, info.state.last_seq)
-        return first, last, await _meta(ctx, stream, select, first, last)
+        return first, last, meta.iloc[:0] if meta is not None else await _meta(ctx, stream, select, first, last)
     finally:
         await ctx.close()
 
 
 async def _meta(ctx: JSContext, stream: str, select: dict, first: int, last: int) -> pd.DataFrame:
-    """The empty frame dask shows before computing: the columns of the first and the last 100 messages."""
+    """The empty frame dask shows before computing: every column of the range, in the read's dtypes.
+
+    The range is read once here, chunk by chunk, keeping only the read's schema
+    (:mod:`jsmagic.reading.schema`): a key that appears only mid-stream is in ``ddf.columns``,
+    and ids that outgrow int64 are uint64 in every partition.  A scan that cannot read the
+    whole range fails here, before anything is computed."""
+    from .reading.frames import Rows
     from .reading.reader import replay
 
-    plain = {k: v for k, v in select.items() if k not in ("where", "grep", "header")}  # same columns, any rows
-    frames = []
-    for start in sorted({first, max(first, last - 99)}):
-        sample = _selection(stream, plain, deliver="start_seq", start_seq=max(start, 1), end_seq=max(last, 1), count=100)
-        frames.append((await replay(sample, ctx=ctx)).frame)
+    sel = _selection(stream, select, deliver="start_seq", start_seq=max(first, 1), end_seq=max(last, 1))
     if last < first:
-        frames = [f.iloc[:0] for f in frames]
-    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return both.iloc[:0]
+        sel = dataclasses.replace(sel, end_seq=first - 1)
+    sink = _SchemaSink()
+    result = await replay(sel, ctx=ctx, sink=sink)
+    if result.interrupted or result.timed_out:
+        raise IncompleteError(f"{stream}: the scan for read_stream's columns stopped early",
+                              hint="raise timeout=, or pass meta= (an empty DataFrame of the columns)")
+    schema = result.export
+    if schema is not None and schema.known:
+        for note in schema.notes():  # no summary line here: the cell shows a warning instead
+            warnings.warn(f"read_stream {stream}: {note}", stacklevel=4)
+        return schema.empty()
+    rows = Rows(headers_only=sel.headers_only)  # nothing to read: the columns of an empty replay
+    rows.shaped(sel.decode, sel.flatten, sel.shape(), None)
+    return rows.frame().iloc[:0]
+
+
+class _SchemaSink:
+    """Takes a scan's chunks: each one's frame only updates the read's schema, then goes."""
+
+    def __init__(self) -> None:
+        self.read: Any = None
+
+    def write(self, chunk: Any, rows: Any) -> None:
+        self.read = rows.schema
+        rows.frame_of([chunk])  # recorded in rows.schema
+
+    def close(self, frame: Any = None, interrupted: bool = False) -> Any:
+        if frame is not None and len(frame):  # a reader that had to see everything first
+            from .reading.schema import ReadSchema
+
+            self.read = self.read or ReadSchema()
+            self.read.observe(frame)
+        return self.read
 
 
 async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
@@ -185,4 +223,4 @@ async def _read(part: Partition) -> pd.DataFrame:
     if result.interrupted or result.timed_out:
         raise IncompleteError(f"{part.stream} seq {part.first}–{part.last}: the read stopped early "
                               f"after {len(result.frame):,} message(s)", hint="raise timeout=, then compute again")
-    return result.frame
+    return result.frame if part.meta is None else conform(result.frame, part.meta)

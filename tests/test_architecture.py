@@ -5,7 +5,9 @@
   imports IPython, ipywidgets or ``jsmagic.ui``: scripts use it without a shell;
 * no import cycles between modules, lazy (in-function) imports included;
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
-* no private nats-py attribute is touched.
+* no private nats-py attribute is touched;
+* payloads are decoded only by the decoder registry, ``jsmagic/core/decode.py``, and ``ui/``
+  renders what the core decoded (it never imports the registry).
 """
 
 from __future__ import annotations
@@ -122,3 +124,129 @@ def test_no_private_nats_py_attributes():
         if hits:
             bad[str(p.relative_to(PKG))] = hits
     assert not bad, f"private nats-py attributes used: {bad}"
+
+
+# Files that parse JSON that is not a stored payload, each with what it parses.  A new entry
+# needs the same: a payload read from a stream is decoded through jsmagic/core/decode.py
+# (decoder(mode).one / .many / decode_chunk), so that --decode means the same everywhere.
+NOT_PAYLOADS = {
+    "jsapi.py": "JetStream API responses",
+    "dask.py": "the STREAM.MSG.GET API response that finds a partition's start",
+    "reading/get.py": "the STREAM.MSG.GET / DIRECT.GET API responses (the payload is then decoded by the registry)",
+    "reading/wire/protocol.py": "the server's INFO line",
+    "connecting/connection.py": "the server's INFO line",
+    "connecting/options.py": "a nats context file",
+    "admin/backup.py": "the backup's metadata file and the restore API's answers",
+    "admin/topology.py": "a stream configuration file, and a StreamInfo round trip",
+    "admin/objects.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
+    "admin/objwatch.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
+    "admin/deadletter.py": "the server's max-deliveries / terminated advisories",
+    "admin/counters.py": "the counter's publish ack and the Nats-Counter-Sources header",
+    "publishing/acks.py": "publish acks",
+    "publishing/batch.py": "atomic batch publish acks",
+    "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
+}
+REGISTRY = "core/decode.py"
+DECODING_LIBRARIES = ("gzip", "zlib", "msgpack", "google.protobuf")
+
+
+def _decoding_calls(path: Path) -> list[str]:
+    """``json.loads``/``orjson.loads`` calls and imports of payload codecs in ``path`` (as 'line: what')."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "loads"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in ("json", "orjson")):
+            out.append(f"{node.lineno}: {node.func.value.id}.loads")
+    return out
+
+
+def test_payloads_are_decoded_only_by_the_registry():
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == REGISTRY or rel in NOT_PAYLOADS:
+            continue
+        hits = _decoding_calls(p)
+        if hits:
+            bad[rel] = hits
+    assert not bad, (f"JSON parsed outside {REGISTRY} (decode payloads with jsmagic.core.decode; "
+                     f"an API response or file goes in NOT_PAYLOADS with what it is): {bad}")
+    gone = [f for f in NOT_PAYLOADS if not (PKG / f).exists() or not _decoding_calls(PKG / f)]
+    assert not gone, f"NOT_PAYLOADS lists files that no longer parse JSON (remove them): {gone}"
+
+
+def test_payload_codecs_are_used_only_by_the_registry():
+    """gzip, zlib, msgpack, protobuf: decompression and unpacking of payloads live in one file."""
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == REGISTRY:
+            continue
+        found = sorted({m for m in imports(p) for lib in DECODING_LIBRARIES if m == lib or m.startswith(lib + ".")})
+        if found:
+            bad[rel] = found
+    assert not bad, f"payload codecs imported outside {REGISTRY}: {bad}"
+    assert not (PKG / "reading" / "decoders.py").exists(), "one decoder registry: jsmagic/core/decode.py"
+
+
+def test_ui_renders_what_the_core_decoded():
+    bad = {str(p.relative_to(PKG)): sorted(m for m in imports(p) if m.startswith("jsmagic.core.decode"))
+           for p in MODULES if p.relative_to(PKG).parts[0] == "ui"}
+    bad = {k: v for k, v in bad.items() if v}
+    assert not bad, f"ui/ modules importing the decoder (the core decodes, ui/ renders): {bad}"
+
+
+def _code_hits(path: Path, hit) -> list[int]:
+    """Lines of ``path`` whose code (not docstrings or comments) matches ``hit(node)``."""
+    return sorted({node.lineno for node in ast.walk(ast.parse(path.read_text())) if hit(node)})
+
+
+ACK_MODULE = "reading/acks.py"
+REPLY = re.compile(r"\brepl(y|ies)\b")
+
+
+def _parses_ack_subjects(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name) and node.id == "ACK_PREFIX":  # the ack subjects' head, from jsapi
+        return True
+    if isinstance(node, ast.Attribute):
+        if node.attr == "metadata" and isinstance(node.value, ast.Name) and node.value.id in ("msg", "m", "message"):
+            return True  # nats-py's own ack-subject parser
+        if node.attr == "fromstring":  # the bulk numbers of ack subjects
+            return True
+        if node.attr in ("split", "rsplit", "rindex", "rpartition") and REPLY.search(ast.unparse(node.value)):
+            return True  # reply.split("."), replies[0].split("."), r.rindex(".")...
+    return False
+
+
+def test_ack_subjects_are_parsed_only_in_reading_acks():
+    """v1 and v2 ack subjects (9, 11 or 12 tokens) are read in one module: no token counting elsewhere."""
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel in (ACK_MODULE, "jsapi.py"):
+            continue
+        hits = _code_hits(p, _parses_ack_subjects)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"ack subjects parsed outside jsmagic/{ACK_MODULE} (file: lines): {bad}"
+
+
+def _reads_status_header(node: ast.AST) -> bool:
+    status = lambda n: isinstance(n, ast.Constant) and n.value == "Status"  # noqa: E731
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        return bool(node.args) and status(node.args[0])
+    return isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and status(node.slice)
+
+
+def test_the_read_path_tells_statuses_from_stored_messages_in_one_place():
+    """A ``Status`` header alone never ends a read: readers ask ``reading/status.server_status`` (the frame decides)."""
+    allowed = {"reading/status.py", "admin/backup.py"}  # backup: a snapshot's end message, never a stored one
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel.split("/")[0] not in ("reading", "admin") or rel in allowed:
+            continue
+        hits = _code_hits(p, _reads_status_header)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"Status headers read outside jsmagic/reading/status.py (file: lines): {bad}"

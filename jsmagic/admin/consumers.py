@@ -20,16 +20,17 @@ from nats.js import api
 
 from ..core.config import settings
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import Decoder, decoder, with_errors
 from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
+from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
 from ..core.units import parse_duration, parse_when
 from .priority import create_raw, pull_group, rfc3339, until
 from .streamconfig import plain
 from .streams import info as stream_info, timestamp
 
-ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "none": None}
+ACTIONS = {**{k: ACK_BODIES[k] for k in ("ack", "nak", "term")}, "none": None}  # what next does after a pull
 LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
                 "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active", "paused"]
 NEXT_COLUMNS = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
@@ -156,16 +157,18 @@ def _check_next(action: str, count: int, timeout: float | None) -> None:
 
 
 async def next_messages(stream: str, name: str, count: int = 1, action: str = "ack",
-                        decode: str = "auto", timeout: float | None = None, group: str | None = None,
+                        decode: Any = "auto", timeout: float | None = None, group: str | None = None,
                         min_pending: int | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_consumer next``: pull up to ``count`` messages, then ack, nak, term them or leave them pending.
 
     Batches never exceed the consumer's ``max_ack_pending`` (a larger batch would wait out
     its timeout every time).  Returns a frame: seq, subject, time, delivered, pending,
-    headers, data; ``attrs["ack_policy"]`` is the consumer's, ``attrs["interrupted"]`` says
+    headers, data (decoded as ``--decode`` says; a ``decode_error`` column names a payload that
+    could not be); ``attrs["ack_policy"]`` is the consumer's, ``attrs["interrupted"]`` says
     whether an interrupt ended the pulling (what arrived is kept, and settled).
     """
     _check_next(action, count, timeout)
+    dec = decoder(decode)
     if min_pending is not None and group is None:
         raise InputError("--min-pending goes with --group G")
     ci = await info(stream, name, ctx=ctx)
@@ -173,7 +176,7 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         raise InputError(f"consumer {name} is a push consumer", hint="next works on pull consumers")
     ctx = current(ctx)
     if group is not None:
-        return await _next_in_group(ctx, ci, stream, name, group, count, action, decode, timeout, min_pending)
+        return await _next_in_group(ctx, ci, stream, name, group, count, action, dec, timeout, min_pending)
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
     psub = await (await ctx.jetstream()).pull_subscribe_bind(durable=name, stream=stream)
@@ -186,7 +189,7 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
                 msgs = await psub.fetch(want, timeout=timeout or settings().timeout)
             except nats.errors.TimeoutError:
                 break
-            rows.extend(_message_row(m, decode) for m in msgs)
+            rows.extend(await _batch_rows(ctx.nc, msgs, dec, acking, len(rows)))
             if acking:
                 await _settle(ctx.nc, msgs, action)
             if action == "none" and acking:
@@ -197,35 +200,56 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
         interrupted = True
     finally:
         await psub.unsubscribe()
-    df = pd.DataFrame(rows, columns=NEXT_COLUMNS)
+    df = with_errors(pd.DataFrame(rows, columns=NEXT_COLUMNS), [r["decode_error"] for r in rows])
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
+    if action == "none" and acking and room <= 0 and len(rows) < count and not interrupted:
+        # held at max_ack_pending by the rows left pending: say how many more wait, not a silent short frame
+        left = (await info(stream, name, ctx=ctx)).num_pending
+        if left:
+            df.attrs["held"] = (left, ci.config.max_ack_pending or 1000)
     return df
 
 
 async def _next_in_group(ctx: JSContext, ci: api.ConsumerInfo, stream: str, name: str, group: str, count: int,
-                         action: str, decode: str, timeout: float | None, min_pending: int | None) -> pd.DataFrame:
+                         action: str, dec: Decoder, timeout: float | None, min_pending: int | None) -> pd.DataFrame:
     """``next --group G``: one pull within a priority group (the pin is kept for this notebook's next pulls)."""
     msgs, pin_id, why = await pull_group(stream, name, group, min(count, settings().fetch_batch), timeout=timeout,
                                          min_pending=min_pending, ctx=ctx)
-    if ci.config.ack_policy != api.AckPolicy.NONE:
+    acking = ci.config.ack_policy != api.AckPolicy.NONE
+    rows = await _batch_rows(ctx.nc, msgs, dec, acking, 0)
+    if acking:
         await _settle(ctx.nc, msgs, action)
-    df = pd.DataFrame([_message_row(m, decode) for m in msgs], columns=NEXT_COLUMNS)
+    df = with_errors(pd.DataFrame(rows, columns=NEXT_COLUMNS), [r["decode_error"] for r in rows])
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=False, group=group, pin_id=pin_id, why=why)
     return df
 
 
-def _message_row(msg: Any, decode: str) -> dict[str, Any]:
+async def _batch_rows(nc: Any, msgs: list, dec: Decoder, acking: bool, earlier: int) -> list[dict[str, Any]]:
+    """A batch's rows, before it is settled: a payload a strict ``--decode`` refuses gives the batch back (nak)."""
+    try:
+        return [_message_row(m, dec) for m in msgs]
+    except InputError as e:
+        if acking:
+            await _settle(nc, msgs, "nak")
+        given = "; this batch was given back (nak)" if acking else ""
+        settled = f"; {earlier} earlier message(s) were already settled" if earlier else ""
+        raise InputError(f"{e.args[0]}{given}{settled}", hint=e.hint) from None
+
+
+def _message_row(msg: Any, dec: Decoder) -> dict[str, Any]:
     """One fetched message as a row (metadata from its ack subject)."""
-    md = msg.metadata
+    ack = parse_ack(msg.reply)
     headers = {k: v for k, v in (msg.headers or {}).items()}
+    data, error = dec.one(msg.data, headers, ack.stream_seq)
     return {
-        "seq": md.sequence.stream,
+        "seq": ack.stream_seq,
         "subject": msg.subject,
-        "time": pd.Timestamp(md.timestamp).tz_convert("UTC") if md.timestamp else pd.NaT,
-        "delivered": md.num_delivered,
-        "pending": md.num_pending,
+        "time": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC"),
+        "delivered": ack.delivered,
+        "pending": ack.pending,
         "headers": headers,
-        "data": decode_value(msg.data, decode),
+        "data": data,
+        "decode_error": error,
     }
 
 

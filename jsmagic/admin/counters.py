@@ -19,8 +19,10 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
+from ..core.decode import decode_value
 from ..core.errors import InputError, JSMagicError, NotFoundError
 from ..core.registry import connected
+from ..reading.acks import parse_ack
 from .scan import read_raw
 from .streams import info, stream_names, timestamp
 
@@ -82,8 +84,14 @@ async def _last(stream: str, subject: str, ctx: JSContext) -> dict[str, Any]:
 
 
 def _value(data: bytes) -> int:
-    """``{"val": "105"}`` → 105 (exact, however large)."""
-    return int(orjson.loads(data)["val"]) if data else 0
+    """``{"val": "105"}`` → 105 (exact, however large); a payload that is no counter value is a one-line error."""
+    if not data:
+        return 0
+    value = decode_value(data, "json")
+    try:
+        return int(value["val"])
+    except (TypeError, KeyError, ValueError):
+        raise InputError(f"not a counter value: {bytes(data)[:80]!r}", hint="counters store {\"val\": \"N\"}") from None
 
 
 def _headers(block: bytes) -> dict[str, str]:
@@ -123,9 +131,9 @@ async def list_counters(stream: str, subject: str | None = None, *, ctx: JSConte
     rows: list[dict[str, Any]] = []
 
     def keep(msg: Any) -> None:
-        tokens = msg.reply.split(".")
+        ack = parse_ack(msg.reply)
         rows.append({"subject": msg.subject, "value": _value(msg.data), "last_increment": (msg.headers or {}).get(INCR),
-                     "seq": int(tokens[-4]), "time": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC")})
+                     "seq": ack.stream_seq, "time": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC")})
 
     config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                                 mem_storage=True)

@@ -22,6 +22,7 @@ from nats.js.api import RetentionPolicy
 from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import connected
+from ..reading.status import server_status
 from .scan import count_matching
 
 
@@ -55,11 +56,11 @@ async def count_from(name: str, subject: str | None, start_seq: int, *, ctx: JSC
         req = {"seq": max(start_seq, 1), "batch": 1, "next_by_subj": subject or ">"}
         await nc.publish(ctx.api.direct_get(name), orjson.dumps(req), reply=sub.subject)
         msg = await sub.next_msg(timeout=ctx.api.timeout)
-        status = (msg.headers or {}).get("Status")
-        if status == "404":
+        st = server_status(msg.reply, msg.headers)  # None: a stored message, whatever its own Status header
+        if st is not None and st.code == "404":
             return 0
-        if status and status != "204":
-            raise JSMagicError(f"direct get on {name}: {status} {(msg.headers or {}).get('Description', '')}".strip())
+        if st is not None and st.code != "204":
+            raise JSMagicError(f"direct get on {name}: {st.code} {st.description}".strip())
         pending = (msg.headers or {}).get("Nats-Num-Pending")
         return None if pending is None else 1 + int(pending)
     finally:

@@ -19,7 +19,7 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import decoder, with_errors
 from ..core.errors import ForceRequiredError, InputError, NotFoundError
 from ..core.registry import connected, jetstream
 from ..jsapi import max_deliveries_advisory, terminated_advisory
@@ -61,14 +61,15 @@ async def _messages(js: Any, stream: str, first: int, last: int) -> list[Any]:
     return out
 
 
-async def dead(stream: str, consumer: str, decode: str = "auto", *, ctx: JSContext | None = None) -> pd.DataFrame:
+async def dead(stream: str, consumer: str, decode: Any = "auto", *, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_consumer dead``: the captured dead letters joined with their original messages.
 
     Columns: seq (in ``stream``), subject, data (decoded), reason (max deliveries or
     terminated, with the client's reason), deliveries, time (of the advisory), headers,
-    dead_seq (in the dead-letter stream).  ``attrs["missing"]`` counts originals the stream
-    no longer holds (their data is None).
+    dead_seq (in the dead-letter stream), and ``decode_error`` where a payload could not be
+    decoded.  ``attrs["missing"]`` counts originals the stream no longer holds (their data is None).
     """
+    dec = decoder(decode)
     name = dead_stream(stream, consumer)
     ctx = await connected(ctx)
     if name not in await stream_names(ctx=ctx):
@@ -76,7 +77,7 @@ async def dead(stream: str, consumer: str, decode: str = "auto", *, ctx: JSConte
                             hint=f"start with %js_consumer dead {stream} {consumer} --capture")
     js = await jetstream(ctx)
     state = (await js.stream_info(name)).state
-    rows, missing = [], 0
+    rows, errors, missing = [], [], 0
     for adv in await _messages(js, name, state.first_seq, state.last_seq) if state.messages else []:
         event = json.loads(adv.data)
         reason = REASONS.get(event.get("type"), event.get("type"))
@@ -85,14 +86,16 @@ async def dead(stream: str, consumer: str, decode: str = "auto", *, ctx: JSConte
         row = {"seq": event.get("stream_seq"), "subject": None, "data": None, "reason": reason,
                "deliveries": event.get("deliveries"), "time": timestamp(event.get("timestamp")),
                "headers": None, "dead_seq": adv.seq}
+        error = None
         try:
             original = await js.get_msg(stream, event.get("stream_seq"))
-            row.update(subject=original.subject, data=decode_value(original.data or b"", decode),
-                       headers=dict(original.headers or {}))
+            data, error = dec.one(original.data or b"", original.headers, original.seq)
+            row.update(subject=original.subject, data=data, headers=dict(original.headers or {}))
         except nats.js.errors.NotFoundError:
             missing += 1
         rows.append(row)
-    df = pd.DataFrame(rows, columns=COLUMNS)
+        errors.append(error)
+    df = with_errors(pd.DataFrame(rows, columns=COLUMNS), errors)
     df.attrs["missing"] = missing
     df.attrs["stream"] = name
     return df

@@ -29,7 +29,7 @@ from nats.js.kv import KeyValue
 
 from ..core.config import settings
 from ..core.context import JSContext
-from ..core.decode import decode_value, encode_value, value_column
+from ..core.decode import decoder, encode_value, value_column, with_errors
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
@@ -202,13 +202,14 @@ async def rm(bucket: str, force: bool = False, *, ctx: JSContext | None = None) 
 # ---- keys ---------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Entry:
-    """One key's value as ``get`` returns it (``value`` decoded)."""
+    """One key's value as ``get`` returns it (``value`` decoded; ``decode_error`` says why it could not be)."""
 
     bucket: str
     key: str
     value: Any
     revision: int
     time: dt.datetime | None
+    decode_error: str | None = None
 
 
 async def put(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None) -> int:
@@ -217,9 +218,10 @@ async def put(bucket: str, key: str, value: Any, *, ctx: JSContext | None = None
     return await kvwrite.write(bucket, check_key(key), encode_value(value), ctx=ctx)
 
 
-async def get(bucket: str, key: str, revision: int | None = None, decode: str = "auto", *,
+async def get(bucket: str, key: str, revision: int | None = None, decode: Any = "auto", *,
               ctx: JSContext | None = None) -> Entry:
     """The latest value of ``key`` (or the one at ``revision``)."""
+    dec = decoder(decode)
     handle = await _bucket(bucket, ctx)
     js = await jetstream(ctx)
     subject = kv_subject(bucket, check_key(key))
@@ -237,7 +239,8 @@ async def get(bucket: str, key: str, revision: int | None = None, decode: str = 
     op = operation(msg.headers)
     if op != "PUT":
         raise NotFoundError(f"key {key!r} was {'deleted' if op.startswith('DEL') else 'purged'} (revision {msg.seq})")
-    return Entry(bucket, key, decode_value(msg.data or b"", decode), msg.seq, stored_time(msg))
+    value, error = dec.one(msg.data or b"", msg.headers, msg.seq)
+    return Entry(bucket, key, value, msg.seq, stored_time(msg), error)
 
 
 async def update(bucket: str, key: str, value: Any, last: int, *, ctx: JSContext | None = None) -> int:
@@ -351,45 +354,41 @@ async def keys(bucket: str, pattern: str = ">", *, progress: ProgressFn | None =
     return sorted(latest(records))
 
 
-async def view(bucket: str, pattern: str = ">", decode: str = "auto", *, progress: ProgressFn | None = None,
+async def view(bucket: str, pattern: str = ">", decode: Any = "auto", *, progress: ProgressFn | None = None,
                ctx: JSContext | None = None):
     """Every current key with its value (decoded), revision and time, as a frame sorted by key.
 
-    ``df.attrs["interrupted"]`` says whether an interrupt cut the read short.
+    ``df.attrs["interrupted"]`` says whether an interrupt cut the read short; a ``decode_error``
+    column names a value that could not be decoded.
     """
     import pandas as pd
 
+    dec = decoder(decode)
     records, interrupted = await _read(bucket, pattern, "last", progress=progress, ctx=ctx)
     last = latest(records)
     ordered = [last[k] for k in sorted(last)]
-    df = pd.DataFrame(
-        {
-            "key": [r[0] for r in ordered],
-            "value": value_column([decode_value(r[1], decode) for r in ordered]),
-            "revision": pd.array([r[3] for r in ordered], dtype="int64"),
-            "time": frame_times([r[4] for r in ordered]),
-        }
-    )
+    values, errors = dec.many([r[1] for r in ordered], [r[2] for r in ordered], [r[3] for r in ordered])
+    df = with_errors(pd.DataFrame({"key": [r[0] for r in ordered], "value": value_column(values),
+                                   "revision": pd.array([r[3] for r in ordered], dtype="int64"),
+                                   "time": frame_times([r[4] for r in ordered])}), errors)
     df.attrs["interrupted"] = interrupted
     return df
 
 
-async def history(bucket: str, key: str, decode: str = "auto", *, progress: ProgressFn | None = None,
+async def history(bucket: str, key: str, decode: Any = "auto", *, progress: ProgressFn | None = None,
                   ctx: JSContext | None = None):
-    """Every kept revision of ``key``: revision, operation, value, time (``attrs["interrupted"]`` as ``view``)."""
+    """Every kept revision of ``key``: revision, operation, value, time (``attrs`` and ``decode_error`` as ``view``)."""
     import pandas as pd
 
+    dec = decoder(decode)
     records, interrupted = await _read(bucket, check_key(key), "all", progress=progress, ctx=ctx)
     if not records:
         raise NotFoundError(f"no key {key!r} in bucket {bucket!r}", hint="list them with %js_kv keys " + bucket)
     ops = [operation(r[2]) for r in records]
-    df = pd.DataFrame(
-        {
-            "revision": pd.array([r[3] for r in records], dtype="int64"),
-            "operation": ops,
-            "value": value_column([decode_value(r[1], decode) if op == "PUT" else None for r, op in zip(records, ops)]),
-            "time": frame_times([r[4] for r in records]),
-        }
-    )
+    values, errors = dec.many([r[1] if op == "PUT" else None for r, op in zip(records, ops)],
+                              [r[2] for r in records], [r[3] for r in records])
+    df = with_errors(pd.DataFrame({"revision": pd.array([r[3] for r in records], dtype="int64"), "operation": ops,
+                                   "value": value_column(values), "time": frame_times([r[4] for r in records])}),
+                     errors)
     df.attrs["interrupted"] = interrupted
     return df

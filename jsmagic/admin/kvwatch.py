@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any, Callable
+import logging
+from typing import Any, Callable, NamedTuple
 
 import nats.js.errors
 
 from ..core.config import settings
 from ..core.context import JSContext
+from ..core.decode import decoder, raw, with_errors
+from ..core.errors import InputError
 from ..core.units import plural
-from ..core.decode import decode_value
 from ..core.registry import current
 from ..jsapi import kv_prefix, kv_stream, kv_subject
 from .ordered import OrderedReader
@@ -36,9 +38,19 @@ _REASONS = {"MaxAge": "expired", "Purge": "purged", "Remove": "removed"}  # serv
 LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 COLUMNS = ["key", "value", "revision", "operation", "time"]
 
-# a key's row: (key, data, revision, operation, time_ns); data is None for a deleted/purged key
+log = logging.getLogger("jsmagic.kvwatch")
+
+# a key's row: (key, data, revision, operation, time_ns); data is None for a deleted/purged key, a
+# Stored for a value whose headers say how to decode it, else the stored bytes
 OnRow = Callable[[str, "tuple | None"], None]
 OnStatus = Callable[[str, "str | None"], None]  # (status, note); a None note keeps the last one
+
+
+class Stored(NamedTuple):
+    """A value kept undecoded with its headers (``Content-Type``/``Content-Encoding`` say how to decode it)."""
+
+    data: bytes
+    headers: dict
 
 
 def operation(headers: dict | None) -> str:
@@ -63,7 +75,8 @@ class KVWatcher:
     """A live watch of a bucket's keys: ``.state``, ``.df``, ``.events``, ``.stop()``.
 
     ``deletes``: keep deleted/purged keys in the state (as such) or drop them.
-    ``decode``: how ``.df`` and ``.events`` decode values (kept raw until read).
+    ``decode``: how ``.df`` and ``.events`` decode values (kept raw until read), as ``%js_kv get``
+    does; a ``decode_error`` column names a value that could not be decoded.
     """
 
     def __init__(
@@ -74,7 +87,7 @@ class KVWatcher:
         mode: str = "last",
         revision: int | None = None,
         deletes: bool = True,
-        decode: str = "auto",
+        decode: Any = "auto",
         events_cap: int | None = None,
         on_row: OnRow | None = None,
         on_status: OnStatus | None = None,
@@ -82,6 +95,7 @@ class KVWatcher:
     ):
         self.ctx = current(ctx)
         self.bucket, self.pattern, self.deletes, self.decode = bucket, pattern, deletes, decode
+        self.decoder = decoder(decode)  # an unknown --decode fails here, before any consumer exists
         self.stream, self._cut = kv_stream(bucket), len(kv_prefix(bucket))
         self.mode = "start" if revision is not None else mode
         self.revision = revision
@@ -99,6 +113,8 @@ class KVWatcher:
     def _on_record(self, subject: str, data: bytes, headers, revision: int, tm: int, pending: int) -> None:
         key = subject[self._cut:]
         op = operation(headers) if headers else "PUT"
+        if headers and op == "PUT":
+            data = Stored(data, headers)
         self._events.append((revision, key, op, data, tm))
         self.count += 1
         if op == "PUT":
@@ -112,11 +128,19 @@ class KVWatcher:
             self.on_row(key, row)
 
     def value(self, data: Any) -> Any:
-        """Decode a value only when it is read (a storm overwrites most values unseen)."""
+        """A kept value decoded for display, only when it is shown (a storm overwrites most values unseen).
+
+        A value a strict ``--decode`` refuses is shown as stored (``.df`` raises the error)."""
         try:
-            return decode_value(data, self.decode) if isinstance(data, (bytes, bytearray)) else data
-        except Exception:
-            return data
+            return self._decoded(data)[0]
+        except InputError as e:
+            log.info("kv watch %s: %s; shown as stored", self.bucket, e)
+            return raw(data.data if isinstance(data, Stored) else data)
+
+    def _decoded(self, data: Any) -> tuple[Any, str | None]:
+        if isinstance(data, Stored):
+            return self.decoder.one(data.data, data.headers)
+        return self.decoder.one(data) if isinstance(data, (bytes, bytearray, memoryview)) else (data, None)
 
     def _set_status(self, status: str, note: str | None = "") -> None:
         if status == STOPPED and self.status == STOPPED and note is None:
@@ -207,15 +231,16 @@ class KVWatcher:
         import pandas as pd
 
         rows = [self.state[k] for k in sorted(self.state)]
-        return pd.DataFrame(
+        values, errors = zip(*[self._decoded(r[1]) for r in rows]) if rows else ((), ())
+        return with_errors(pd.DataFrame(
             {
                 "key": [r[0] for r in rows],
-                "value": [self.value(r[1]) for r in rows],
+                "value": list(values),
                 "revision": pd.array([r[2] for r in rows], dtype="int64"),
                 "operation": [r[3] for r in rows],
                 "time": frame_times([r[4] for r in rows]),
             }
-        )
+        ), list(errors))
 
     @property
     def events(self):
@@ -223,15 +248,16 @@ class KVWatcher:
         import pandas as pd
 
         ev = list(self._events)
-        return pd.DataFrame(
+        values, errors = zip(*[self._decoded(e[3] if e[2] == "PUT" else None) for e in ev]) if ev else ((), ())
+        return with_errors(pd.DataFrame(
             {
                 "revision": pd.array([e[0] for e in ev], dtype="int64"),
                 "key": [e[1] for e in ev],
                 "operation": [e[2] for e in ev],
-                "value": [self.value(e[3]) if e[2] == "PUT" else None for e in ev],
+                "value": list(values),
                 "time": frame_times([e[4] for e in ev]),
             }
-        )
+        ), list(errors))
 
     def describe(self) -> str:
         """The one line ``%js_status`` shows."""

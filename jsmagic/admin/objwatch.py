@@ -1,12 +1,14 @@
 """Watching an object store bucket: its objects as they are now, kept current while the kernel is idle.
 
-:class:`ObjectStoreWatcher` subscribes an ordered consumer to the bucket's meta subjects
-(current objects first, then every change) and keeps one row per object.  It runs as a
+:class:`ObjectStoreWatcher` reads the bucket's meta subjects through jsmagic's ordered
+reader (:class:`jsmagic.admin.ordered.OrderedReader`: current objects first, then every
+change; recreated after a gap or silence) and keeps one row per object.  It runs as a
 background task of its context (``%js_status`` lists it, ``ctx.close()`` ends it).
 
-We do not use nats-py's ``ObjectWatcher``: its ``stop()`` does not end an ``async for``.
-Here :meth:`ObjectStoreWatcher.stop` ends the task, whose ``finally`` unsubscribes - nothing is
-left behind.  It shows nothing itself: a display (``jsmagic.ui.objwatch.ObjectWatch``)
+We use neither nats-py's ``ObjectWatcher`` (its ``stop()`` does not end an ``async for``)
+nor its ordered consumer (it reads ack subjects by their v1 positions: a v2 subject of
+``js_ack_fc_v2`` breaks the connection's read loop).  :meth:`ObjectStoreWatcher.stop` ends
+the task, whose ``finally`` deletes the consumer - nothing is left behind.  It shows nothing itself: a display (``jsmagic.ui.objwatch.ObjectWatch``)
 follows it through ``on_row(name, row)`` (``row`` None when the object was deleted) and
 ``on_stop()``.
 """
@@ -15,18 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Callable
 
+import nats.errors
+import nats.js.errors
 import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
 from ..core.units import plural
 from ..core.registry import current
-from ..jsapi import obj_all_meta
+from ..jsapi import obj_all_meta, obj_stream
 from .objects import object_row, store
+from .ordered import OrderedReader
 
 COLUMNS = ["name", "size", "chunks", "modified", "digest"]
+log = logging.getLogger("jsmagic.admin.objwatch")
 
 
 class ObjectStoreWatcher:
@@ -55,26 +62,40 @@ class ObjectStoreWatcher:
             self.on_row(info.name, row)
 
     async def start(self) -> "ObjectStoreWatcher":
-        """Subscribe (current objects first, then changes) and run until stopped."""
+        """Create the consumer (current objects first, then changes) and run until stopped."""
         await store(self.bucket, ctx=self.ctx)
-        js = await self.ctx.jetstream()
-
-        async def on_msg(msg: Any) -> None:
-            self._on_meta(msg.data)
-
-        sub = await js.subscribe(obj_all_meta(self.bucket), cb=on_msg, ordered_consumer=True,
-                                 deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT)
-        self.entry = self.ctx.spawn(self._run(sub), f"obj watch {self.bucket}", kind="watch", describe=self.describe)
+        await self.ctx.jetstream()
+        reader = OrderedReader(self.ctx, obj_stream(self.bucket), obj_all_meta(self.bucket),
+                               lambda subject, data, headers, seq, ts, pending: self._on_meta(data), mode="last")
+        await reader.start()
+        self.entry = self.ctx.spawn(self._run(reader), f"obj watch {self.bucket}", kind="watch",
+                                    describe=self.describe)
         return self
 
-    async def _run(self, sub: Any) -> None:
+    async def _run(self, reader: OrderedReader) -> None:
+        """Until stopped: recreate the consumer after a gap, or after silence once connected again."""
         try:
-            await self._stopping.wait()
+            while not self._stopping.is_set():
+                wake = asyncio.ensure_future(reader.needs_reset.wait())
+                stop = asyncio.ensure_future(self._stopping.wait())
+                try:
+                    await asyncio.wait({wake, stop}, timeout=reader.heartbeat, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    wake.cancel()
+                    stop.cancel()
+                if self._stopping.is_set() or not reader.nc.is_connected:
+                    continue
+                if reader.needs_reset.is_set() or reader.silent:
+                    try:
+                        await reader.reset()
+                    except nats.js.errors.NotFoundError:  # the bucket was deleted: nothing to watch
+                        return
+                    except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError) as e:
+                        log.info("obj watch %s: consumer not recreated yet (%s); retrying", self.bucket, e)
+                        reader.needs_reset.set()
+                        await asyncio.sleep(0.5)
         finally:
-            try:
-                await sub.unsubscribe()
-            except Exception:
-                pass  # the connection is closing: the server drops the consumer anyway
+            await reader.stop()  # unsubscribes and deletes the consumer (best effort: a closing connection drops it)
             if self.on_stop is not None:
                 self.on_stop()
 

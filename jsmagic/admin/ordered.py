@@ -3,7 +3,7 @@
 nats-py's ``kv.watch`` decodes every message's metadata the slow way and cannot resume
 after the server restarts.  :class:`OrderedReader` is a small ordered push consumer (ack
 none, flow control, heartbeats, memory storage): each message's sequence, time and
-pending count come from its ack subject (one ``split``), not from ``msg.metadata``.  A
+pending count come from its ack subject (:func:`jsmagic.reading.acks.parse_ack`), not from ``msg.metadata``.  A
 gap in the consumer sequence, a silent consumer (no heartbeat) or a reconnect recreates
 the consumer from the last seen sequence + 1: nothing missed, nothing twice.
 
@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from ..jsapi import ACK_PREFIX
+from ..reading.acks import parse_ack
+from ..reading.status import server_status
 
 _YIELD_EVERY = 256  # messages handled between yields to the loop (nats-py drains its queue without yielding)
 MODES = {"last": DeliverPolicy.LAST_PER_SUBJECT, "all": DeliverPolicy.ALL, "new": DeliverPolicy.NEW}
@@ -119,22 +120,18 @@ class OrderedReader:
     def _on_msg(self, msg) -> None:
         """One delivery: a record (parse the ack subject) or a flow-control/heartbeat status."""
         self.last_activity = time.monotonic()
-        reply = msg.reply
-        if not reply or not reply.startswith(ACK_PREFIX):
+        if server_status(msg.reply, msg.headers) is not None:
             self._on_status(msg)
             return
-        t = reply.split(".")
-        # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>[...]; v2 adds domain and hash
-        sseq, cseq, tm, pending = (t[5], t[6], t[7], t[8]) if len(t) == 9 else (t[7], t[8], t[9], t[10])
-        cseq = int(cseq)
-        if cseq != self._cseq + 1:
+        ack = parse_ack(msg.reply)
+        if ack.consumer_seq != self._cseq + 1:
             self.needs_reset.set()  # a gap: the owner recreates the consumer after last_seq
             return
-        self._cseq = cseq
-        self.last_seq = seq = int(sseq)
+        self._cseq = ack.consumer_seq
+        self.last_seq = ack.stream_seq
         self.records += 1
-        pending = int(pending)
-        self.on_record(msg.subject, msg.data, msg.headers, seq, int(tm), pending)
+        pending = ack.pending
+        self.on_record(msg.subject, msg.data, msg.headers, ack.stream_seq, ack.timestamp_ns, pending)
         if pending == 0 and not self.caught_up.is_set():
             self.caught_up.set()
 

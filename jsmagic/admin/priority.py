@@ -25,6 +25,7 @@ from ..core.context import JSContext
 from ..core.errors import InputError, not_found
 from ..core.registry import connected
 from ..core.units import parse_duration
+from ..reading.status import server_status
 from .streams import info as stream_info
 
 POLICIES = {"pinned": "pinned_client", "overflow": "overflow", "prioritized": "prioritized"}
@@ -157,11 +158,11 @@ async def pull_group(stream: str, name: str, group: str, count: int = 1, *, min_
                 msg = await sub.next_msg(timeout=wait + 1)
             except (asyncio.TimeoutError, Exception):
                 break
-            status = (msg.headers or {}).get("Status")
-            if status:
+            st = server_status(msg.reply, msg.headers)  # a stored message's own Status header is not one
+            if st is not None:
                 why = {"408": "no message in time", "404": "no messages",
-                       "423": "another worker holds the pin"}.get(status, (msg.headers or {}).get("Description", status))
-                if status == "423":
+                       "423": "another worker holds the pin"}.get(st.code, st.description or st.code)
+                if st.code == "423":
                     _pins.pop(key, None)
                 break
             msgs.append(msg)

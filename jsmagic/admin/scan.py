@@ -19,6 +19,7 @@ from nats.js import api
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current
+from ..reading.status import server_status
 
 ProgressFn = Callable[[int, int | None], None]
 """``progress(done, total_or_None)``: the magic passes a progress line, scripts anything callable."""
@@ -42,7 +43,7 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any]
     done = asyncio.Event()
 
     async def on_msg(msg) -> None:
-        if msg.reply:
+        if server_status(msg.reply, msg.headers) is None:  # a stored message (whatever its own headers say)
             seen[0] += 1
             handle(msg)
             if seen[0] >= target[0]:

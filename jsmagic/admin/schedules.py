@@ -16,9 +16,10 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import decoder
 from ..core.errors import InputError
 from ..core.registry import connected
+from ..reading.acks import parse_ack
 from .scan import read_raw
 from .streams import info
 
@@ -33,20 +34,21 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
         raise InputError(f"stream {stream} does not allow message schedules",
                          hint=f"enable them (server 2.12+): %js_stream edit {stream} --allow-schedules")
     rows: list[dict[str, Any]] = []
+    auto = decoder("auto")
 
     def keep(msg: Any) -> None:
         headers = msg.headers or {}
         if "Nats-Schedule" not in headers:
             return
-        tokens = msg.reply.split(".")  # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>
+        ack = parse_ack(msg.reply)
         rows.append({
             "subject": msg.subject,
             "schedule": headers["Nats-Schedule"],
             "target": headers.get("Nats-Schedule-Target"),
             "ttl": headers.get("Nats-Schedule-TTL"),
-            "seq": int(tokens[-4]),
-            "stored": pd.Timestamp(int(tokens[-2]), unit="ns", tz="UTC"),
-            "data": decode_value(msg.data, "auto"),
+            "seq": ack.stream_seq,
+            "stored": pd.Timestamp(ack.timestamp_ns, unit="ns", tz="UTC"),
+            "data": auto.value(msg.data, headers),
         })
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",

@@ -18,11 +18,12 @@ import pandas as pd
 from nats.js import api
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
+from ..core.decode import decoder
 from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, jetstream
 from ..core.units import format_size
 from ..jsapi import stored_time
+from ..reading.get import direct_get
 from . import counting
 from .streamconfig import changes, config_params, feature_changes
 
@@ -133,21 +134,31 @@ async def subjects(name: str, subject_filter: str | None = None, *, ctx: JSConte
 
 
 # ---- one message -------------------------------------------------------------------------
-async def get_message(name: str, seq: int | None = None, last_for: str | None = None, decode: str = "auto",
+async def get_message(name: str, seq: int | None = None, last_for: str | None = None, decode: Any = "auto",
                       *, ctx: JSContext | None = None) -> pd.Series:
     """``%js_stream get``: one message by sequence or the last on a subject, creating no consumer.
 
     Uses direct get when the stream allows it (served by any replica), else STREAM.MSG.GET.
+    ``data`` is decoded as ``decode`` says; a ``decode_error`` entry says why it could not be.
     """
     if (seq is None) == (last_for is None):
         raise InputError("give a sequence or --last-for SUBJECT (one of them)")
+    dec = decoder(decode)
     si = await info(name, ctx=ctx)
     js = await jetstream(ctx)
     try:
-        msg = await js.get_msg(name, seq=seq, subject=last_for, direct=bool(si.config.allow_direct))
+        if si.config.allow_direct:  # by the status rule: a stored message's own "Status: 404" is not "no message"
+            api_ = (await connected(ctx)).api
+            msg = await direct_get(api_, name, {"seq": seq} if seq is not None else {"last_by_subj": last_for},
+                                   api_.timeout)
+            if msg is None:
+                raise nats.js.errors.NotFoundError
+        else:
+            msg = await js.get_msg(name, seq=seq, subject=last_for)
     except nats.js.errors.NotFoundError:
         raise _no_message(si, seq, last_for) from None
     headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-") or k == "Nats-Msg-Id"}
+    data, error = dec.one(msg.data or b"", msg.headers, msg.seq)
     return pd.Series(
         {
             "stream": name,
@@ -156,7 +167,8 @@ async def get_message(name: str, seq: int | None = None, last_for: str | None = 
             "time": timestamp(stored_time(msg)) if stored_time(msg) else pd.NaT,
             "headers": headers,
             "size": len(msg.data or b""),
-            "data": decode_value(msg.data or b"", decode),
+            "data": data,
+            **({"decode_error": error} if error else {}),
         },
         name=f"{name}#{msg.seq}",
     )

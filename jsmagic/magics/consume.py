@@ -9,9 +9,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 import pandas as pd
 
 from ..core.config import settings
+from ..core.decode import HELP, named
+from ..core.errors import JSMagicError
 from ..core.extras import require
 from ..core.units import parse_duration, parse_when
-from ..reading.decoders import BUILTIN
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
@@ -40,16 +41,18 @@ class ConsumeMagics(Magics):
     @argument("--end-seq", type=int, help="stop after this stream sequence")
     @argument("-n", "--count", type=int, help="at most this many messages")
     @argument("--headers-only", action="store_true", help="headers and sizes, no payloads")
-    @argument("--decode", default="auto", help="payload decoding: auto (honours Content-Type), json (strict), text, bytes, "
-              "msgpack, gzip, protobuf:module.Message, or the name of a function (data, headers) -> value")
+    @argument("--decode", default="auto", help=HELP)
     @argument("--flatten", action="store_true", help="nested JSON objects become dotted columns (a.b)")
     @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
     @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
     @argument("--durable", help="use (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams")
-    @argument("--ack", dest="action", action="store_const", const="ack", help="durable: ack every row once the frame is built")
-    @argument("--nak", dest="action", action="store_const", const="nak", help="durable: nak every row (redelivered)")
+    @argument("--ack", dest="action", action="store_const", const="ack",
+              help="durable: ack every row as it is read (rows a filter drops are acked too: seen, not wanted)")
+    @argument("--nak", dest="action", action="store_const", const="nak",
+              help="durable: nak every row (redelivered), and the rows a filter drops")
     @argument("--delay", help="durable --nak: redeliver after this long")
-    @argument("--term", dest="action", action="store_const", const="term", help="durable: term every row (never redelivered)")
+    @argument("--term", dest="action", action="store_const", const="term",
+              help="durable: term every row as it is read (never redelivered; rows a filter drops are acked)")
     @argument("--in-progress", dest="action", action="store_const", const="in_progress", help="durable: extend the ack wait")
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
@@ -84,6 +87,14 @@ class ConsumeMagics(Magics):
             t = %js_consume ORDERS --as arrow                  # or polars; %config JSMagic.result_type
 
         Without a bound the replay stops at the stream's last sequence as of the call.
+
+        ``--durable`` settles every row it is handed.  ``--ack``/``--term`` are sent as rows
+        arrive, window by window, so ``-n 500`` goes past a max_ack_pending of 100; a read
+        without them leaves its rows pending and returns one window (the summary says how many
+        more wait).  Rows that ``--where``/``--grep``/``--header`` drop are acked by an
+        ``--ack``/``--term`` read (seen, not wanted: a WorkQueue stream removes them; filter
+        with ``-s`` to keep them) and nak'ed back by any other read; rows past a bound are
+        nak'ed back.  The summary counts each.
         """
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args, user_namespace(self))
@@ -99,8 +110,12 @@ class ConsumeMagics(Magics):
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
+        _fail_keeping(self, args, frame, result)
         left = (f"not acked: durable {sel.durable} redelivers them after its ack wait" if sel.durable
                 else "nothing is left on the server")
+        if sel.durable and result.interrupted and result.acknowledged:  # --ack/--term act as rows arrive
+            left = (f"{result.acknowledged:,} of them {result.action}ed as they arrived; the rest "
+                    f"not acked: durable {sel.durable} redelivers them after its ack wait")
         keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}", left)
         return present(self, args, frame)
 
@@ -129,8 +144,19 @@ class ConsumeMagics(Magics):
             else:
                 print(summary)
             kept = f"{len(out):,} messages read from {sel.stream}"
+        _fail_keeping(self, args, out, result)
         keep_result(self, args, out, result.interrupted, kept)
         return present(self, args, out)
+
+
+def _fail_keeping(magics, args, value, result) -> None:
+    """A durable read that failed after acking rows: keep what it read where the user finds it, then fail the cell."""
+    if not result.failed:
+        return
+    keep_result(magics, args, value)
+    where = f"in {args.output}" if getattr(args, "output", None) else "in jsmagic.last_result()"
+    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {result.acknowledged:,} message(s) "
+                       f"were {result.action}ed as they arrived; every one of them is kept {where}")
 
 
 def _summary_frame(cols) -> pd.DataFrame:
@@ -162,7 +188,7 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
         end_seq=args.end_seq,
         count=args.count,
         headers_only=args.headers_only,
-        decode=decoder_from_args(args.decode, namespace),
+        decode=named(args.decode, namespace),
         flatten=args.flatten,
         timeout=parse_duration(args.timeout) if args.timeout else None,
         batch=args.batch,
@@ -177,16 +203,3 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
         subject_cols=args.subject_cols,
         header_cols=[h.strip() for h in args.header_cols.split(",") if h.strip()] if args.header_cols else [],
     )
-
-
-def decoder_from_args(name: str, namespace: dict | None):
-    """``--decode NAME``: a built-in mode, ``protobuf:…``, or a notebook function of that name."""
-    if name in BUILTIN or name.startswith("protobuf:"):
-        return name
-    fn = (namespace or {}).get(name)
-    if callable(fn):
-        return fn
-    raise UsageError(f"--decode {name}: not a mode ({', '.join(BUILTIN)}, protobuf:module.Message) "
-                     "nor a function defined in this notebook")
-
-

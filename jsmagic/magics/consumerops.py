@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..admin import consumerops, deadletter, report
+from ..core.decode import HELP
 from ..ui.consumerwatch import ConsumerWatch
 from ..ui.display import result_frame
 from ..ui.report import consumer_report, shown
@@ -61,7 +62,7 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
     p.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
     p.add_argument("--force", action="store_true")
-    p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
+    p.add_argument("--decode", default="auto", help=HELP)
     p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())",
                   positional=("stream", "name"))
     p.add_argument("--every", type=float, default=1.0, help="seconds between samples (default 1)")

@@ -14,6 +14,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 import pandas as pd
 
 from ..admin import consumers
+from ..core.decode import HELP
 from ..ui.display import result_frame
 from ..ui.report import consumer_report
 from .base import friendly, run
@@ -46,7 +47,7 @@ act.add_argument("--ack", dest="action", action="store_const", const="ack", help
 act.add_argument("--nak", dest="action", action="store_const", const="nak", help="ask for redelivery")
 act.add_argument("--term", dest="action", action="store_const", const="term", help="never redeliver them")
 act.add_argument("--no-ack", dest="action", action="store_const", const="none", help="leave them pending")
-p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
+p.add_argument("--decode", default="auto", help=HELP)
 p.add_argument("--timeout", type=float, help="seconds to wait for messages (default JSMagic.timeout)")
 p = VERBS.add("rm", "Delete a consumer (needs --force)", positional=("stream", "name"))
 p.add_argument("--force", action="store_true")
@@ -80,6 +81,10 @@ def _next(a: Any) -> pd.DataFrame:
     acking = df.attrs["ack_policy"] != "none"
     summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
     summary += group_note(df.attrs)
+    if "held" in df.attrs:
+        left, window = df.attrs["held"]
+        summary += (f"; {left:,} more wait: rows left un-acked hold {a.name} at its max_ack_pending ({window:,}); "
+                    "ack, nak or term them to go on")
     interrupted = df.attrs["interrupted"]
     out = result_frame(df, summary + (" — interrupted" if interrupted else ""))
     out.attrs["interrupted"] = interrupted

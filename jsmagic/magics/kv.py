@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from ..admin import kv, kvwatch
-from ..core.decode import MODES
+from ..core.decode import HELP
 from ..core.errors import InputError, did_you_mean
 from ..core.units import parse_duration, parse_size
 from ..ui import buckets
@@ -28,7 +28,7 @@ PARSERS = VERBS.parsers  # every verb's parser, by verb
 
 _BUCKET = (("bucket",), {"help": "bucket name"})
 _KEY = (("key",), {"help": "key (tokens separated by '.')"})
-_DECODE = (("--decode",), {"default": "auto", "choices": MODES, "help": "how values are decoded"})
+_DECODE = (("--decode",), {"default": "auto", "help": HELP})
 _FORCE = (("--force",), {"action": "store_true", "help": "really do it (it cannot be undone)"})
 _VALUE = (("value",), {"nargs": "*", "help": "the value (text); or --from VAR, or the cell body with %%js_kv"})
 _FROM = (("--from",), {"dest": "from_var", "metavar": "VAR", "help": "put a Python object (dict/list → JSON, str, bytes)"})

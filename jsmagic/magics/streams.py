@@ -13,6 +13,7 @@ import pandas as pd
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..admin import rates, streams
+from ..core.decode import HELP
 from ..core.units import format_size
 from ..ui.display import result_frame
 from ..ui.plots import plot_rate, require_matplotlib
@@ -57,7 +58,7 @@ p = VERBS.add("get", "One message by sequence, or the last on a subject (creates
 p.add_argument("name")
 p.add_argument("seq", nargs="?", type=int)
 p.add_argument("--last-for", metavar="SUBJECT", help="the last message on SUBJECT")
-p.add_argument("--decode", default="auto", help="auto|json|text|bytes")
+p.add_argument("--decode", default="auto", help=HELP)
 p = VERBS.add("rmm", "Delete one message (needs --force)")
 p.add_argument("name")
 p.add_argument("seq", type=int)

@@ -5,7 +5,8 @@ exit), the line split like a shell (:func:`jsmagic.magics.base.parse_line`) so
 ``'orders.*'`` stays one word, ``-o NAME`` on every verb, and the magic's help
 (``%js_stream?``) generated from all verbs.  A verb added with ``cell=True`` also takes
 the cell body (``%%js_kv put BUCKET KEY`` with the value underneath); the handler finds
-it in ``args.cell``.  A handler's string result is a message (printed, nothing returned),
+it in ``args.cell``.  A verb's ``--decode NAME`` reaches its handler resolved by the decoder
+registry (:func:`jsmagic.core.decode.named`: a mode, or the notebook's function). A handler's string result is a message (printed, nothing returned),
 except for verbs added with ``text=True``, whose result may be text (``%js_kv get``).
 """
 
@@ -18,9 +19,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import MagicArgumentParser
 
+from ..core.decode import named
 from ..core.errors import did_you_mean
 from ..ui import completion
-from .base import parse_line, store_output
+from .base import parse_line, store_output, user_namespace
 
 
 class Verbs:
@@ -87,6 +89,8 @@ def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callab
              cell: str | None = None) -> Any:
     """Parse ``line`` (and ``cell``), run its verb's handler; strings are printed (messages), other results returned."""
     verb, args = verbs.parse(line, cell)
+    if isinstance(getattr(args, "decode", None), str):  # the same names, and the same error, in every magic
+        args.decode = named(args.decode, user_namespace(magics))
     try:
         result = handlers[verb](args)
     finally:

@@ -5,11 +5,14 @@ string, ``time`` a UTC timestamp, ``headers`` a string→string map.  A column w
 Arrow cannot hold in one type (an int beside a text) becomes a string column, and that
 is recorded.  :func:`unify` gives tables with different columns or types one schema
 without losing a value: a key that appears late is a column that is null before it; int64
-beside double becomes double; any other clash becomes a string column (JSON text for
-nested values).  ``conflicts`` maps each such column to what was seen, for the summary.
+beside uint64 (none below 0) becomes uint64; ints beside double become double; any other
+clash becomes a string column (JSON text for nested values).  The column order is the
+read's (:class:`~jsmagic.reading.schema.ReadSchema`), not the order chunks showed them in.  ``conflicts`` maps each such column to what was seen, for the summary.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import orjson
@@ -73,24 +76,35 @@ def as_strings(values: list) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def unify(schemas: list[pa.Schema], conflicts: Conflicts) -> pa.Schema:
-    """One schema for all: every column, in order of first appearance, each in a type that holds all its values."""
+def unify(schemas: list[pa.Schema], conflicts: Conflicts, read: Any = None,
+          negative: set[str] | None = None) -> pa.Schema:
+    """One schema for all: every column (in the read's order), each in a type that holds all its values.
+
+    ``read``: the read's :class:`~jsmagic.reading.schema.ReadSchema` (the column order, and
+    which int columns hold a value below 0); ``negative`` adds such columns."""
     types: dict[str, list[pa.DataType]] = {}
     for schema in schemas:
         for field in schema:
             seen = types.setdefault(field.name, [])
             if field.type not in seen:
                 seen.append(field.type)
-    return pa.schema([pa.field(name, _common(name, ts, conflicts)) for name, ts in types.items()])
+    below = set(negative or ()) | (read.negative if read is not None else set())
+    names = read.order(list(types)) if read is not None else list(types)
+    return pa.schema([pa.field(name, _common(name, types[name], conflicts, name in below)) for name in names])
 
 
-def _common(name: str, types: list[pa.DataType], conflicts: Conflicts) -> pa.DataType:
+def _common(name: str, types: list[pa.DataType], conflicts: Conflicts, negative: bool = False) -> pa.DataType:
     real = [t for t in types if not pa.types.is_null(t)]
     if not real:
         return pa.null()
     if len(real) == 1:
         return real[0]
-    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in real):
+    if all(pa.types.is_integer(t) for t in real):
+        if not any(pa.types.is_unsigned_integer(t) for t in real):
+            return pa.int64()
+        if not negative:  # ints beyond int64, none below 0: uint64 holds them all
+            return pa.uint64()
+    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in real):
         return pa.float64()
     conflicts.setdefault(name, f"{' and '.join(map(str, real))} values: written as string")
     return pa.string()
@@ -136,10 +150,21 @@ def to_pandas(table: pa.Table, arrow_dtypes: bool = False) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def concat(tables: list[pa.Table], conflicts: Conflicts) -> pa.Table:
-    """Tables of several chunks as one, in one unified schema."""
+def concat(tables: list[pa.Table], conflicts: Conflicts, read: Any = None) -> pa.Table:
+    """Tables of several chunks as one, in one unified schema (``read``: see :func:`unify`)."""
     if not tables:
         return pa.table({})
-    schema = unify([t.schema for t in tables], conflicts)
+    schema = unify([t.schema for t in tables], conflicts, read, negative=_negative(tables))
     return pa.concat_tables([t if t.schema == schema else conform(t, schema) for t in tables])
 
+
+def _negative(tables: list[pa.Table]) -> set[str]:
+    """Signed int columns holding a value below 0 (what decides int64 beside uint64)."""
+    out: set[str] = set()
+    for t in tables:
+        for field in t.schema:
+            if pa.types.is_signed_integer(field.type) and field.name not in out:
+                low = pc.min(t.column(field.name)).as_py()
+                if low is not None and low < 0:
+                    out.add(field.name)
+    return out

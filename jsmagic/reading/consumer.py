@@ -7,8 +7,10 @@
 * A server restart loses the ephemeral (memory) consumer: a bounded replay then resumes
   with a new one from the sequence after the last one kept, instead of returning a
   silently partial frame.
-* ``--durable NAME`` binds to (or creates) a durable with explicit acks; :func:`acknowledge`
-  sends the acks once the frame is built.
+* ``--durable NAME`` binds to (or creates) a durable with explicit acks; every row it delivers
+  is settled by a :class:`~jsmagic.reading.durable.Ledger` (``--ack``/``--term`` as the rows
+  are read, window by window; :func:`acknowledge` sends ``--nak``/``--in-progress`` once the
+  frame is built).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
 from .frames import Collector
-from .durable import bind_durable, give_back
+from .durable import Ledger, bind_durable
 from .pull import Puller
 from .replicas import pending_seen
 from .selection import ACTIONS, RESUME_WAIT, ProgressFn, Selection, consumer_config
@@ -36,18 +38,24 @@ MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss co
 
 
 async def read_consumer(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                        *, ctx: JSContext | None = None, notes: list[str] | None = None) -> bool:
+                        *, ctx: JSContext | None = None, notes: list[str] | None = None,
+                        ledger: Ledger | None = None) -> bool:
     """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout.
 
-    ``notes`` hears what the caller should tell the user (rows given back to a durable).
+    ``notes`` hears what the caller should tell the user (rows given back to a durable);
+    ``ledger``: a durable read's (one is made when none is given), whose ``acted`` says how
+    many rows an ``--ack``/``--term`` read acked as it went.
     """
     ctx = current(ctx)
     js = await jetstream(ctx)
-    return await _read(ctx, js, info, sel, collector, progress, notes=notes)
+    if sel.durable and ledger is None:
+        ledger = Ledger(sel, info, ctx.nc)
+    return await _read(ctx, js, info, sel, collector, progress, notes=notes, ledger=ledger)
 
 
 async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: Collector,
-                progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None) -> bool:
+                progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None,
+                ledger: Ledger | None = None) -> bool:
     """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
     if sel.durable:
         ci = await bind_durable(js, sel, info)
@@ -69,16 +77,16 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         except BaseException:
             await _delete_consumer(js, sel.stream, ci.name)
             raise
-    limit = ci.config.max_ack_pending if sel.durable and ci.config.max_ack_pending else None
-    batch = min(sel.batch or settings().fetch_batch, limit or 1 << 30)
     wait = (sel.deliver == "new" or sel.live) and not sel.durable
     want = None if wait else pending
-    if sel.durable:  # unacked messages block delivery past max_ack_pending: one window per run
-        want = min(ci.num_pending + ci.num_ack_pending, limit) if limit else ci.num_pending
     if sel.count:
         want = sel.count if want is None else min(want, sel.count)
+    if ledger is not None:  # rows pending ack hold the durable at max_ack_pending: the ledger knows how far to go
+        want = ledger.want(ci, sel.count)
+    batch = min(sel.batch or settings().fetch_batch, (ledger.limit if ledger else None) or 1 << 30)
     puller = Puller(ctx.api, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
                     durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
+    puller.ledger = ledger
     if sel.live:
         puller.alive = lambda: _consumer_exists(js, sel.stream, ci.name)
     try:
@@ -86,10 +94,8 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
             return False
         await puller.start()
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
-        if sel.durable and collector.done:  # rows delivered past the bound: give them back, not left pending
-            back = await give_back(ctx.nc, await puller.settle(), sel.api_timeout)
-            if back and notes is not None:
-                notes.append(f"{back:,} message(s) delivered past the bound were nak'ed back to {sel.durable}")
+        if ledger is not None and collector.done:  # rows still arriving past the bound: given back, not left pending
+            ledger.given_back_later(await puller.settle())
         lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
             puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
@@ -99,6 +105,8 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         await puller.stop()
         if not sel.durable:
             await _delete_consumer(js, sel.stream, ci.name)
+    if ledger is not None:  # after the puller stopped: no pull of ours is left to take back what is given back
+        await ledger.finish(js, notes if notes is not None else [])
     if lost:
         if sel.live and puller.received:
             resumes = 0  # a tail that runs for days may lose its consumer more than MAX_RESUMES times

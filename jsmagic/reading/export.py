@@ -14,8 +14,10 @@ is read.
 
 Schema drift loses nothing (:mod:`jsmagic.reading.arrowconv`): while the chunks fit the
 file's schema they go into it (a column missing from a chunk is written as nulls); a new
-key or a clashing type starts a new segment, and at the end the segments are merged into
-one file under one unified schema, row group by row group.  :class:`Export` is what the
+key or a clashing type starts a new segment, and at the end the segments are rewritten into
+one file under the read's schema (:mod:`jsmagic.reading.schema`: its column order, uint64
+for ids that outgrew int64 with none below 0), row group by row group.  A read without drift
+is written once; one that drifts pays one rewrite, never a lost or changed value.  :class:`Export` is what the
 cell returns instead of the data.
 """
 
@@ -69,6 +71,7 @@ class ParquetSink:
         self.schema: pa.Schema | None = None
         self.schemas: list[pa.Schema] = []
         self.segments: list[str] = []
+        self.read: Any = None  # the read's ReadSchema (column order, ints below 0): set by the first chunk
         self.behind = WriteBehind()  # the file writes, in a thread of their own while the next chunk is read
         self._check_target()
         token = secrets.token_hex(4)
@@ -93,6 +96,7 @@ class ParquetSink:
 
     def write(self, chunk: Any, rows: Any) -> None:
         """One chunk: its frame (as the in-memory replay would build it) → typed Arrow → disk."""
+        self.read = rows.schema
         self._write_table(to_table(rows.frame_of([chunk]), self.export.conflicts))
         gc.collect(1)  # the replay turns the collector off: the chunk's short-lived cycles go now
 
@@ -178,7 +182,7 @@ class ParquetSink:
 
     def _merge(self) -> None:
         """Segments of drifting schemas → one file, one unified schema, row group by row group."""
-        schema = unify(self.schemas, self.export.conflicts)
+        schema = unify(self.schemas, self.export.conflicts, self.read)
         with pq.ParquetWriter(self.tmp, schema) as writer:
             for seg in self.segments:
                 pf = pq.ParquetFile(seg)
@@ -189,7 +193,7 @@ class ParquetSink:
                 os.remove(seg)
 
     def _finish_dataset(self) -> None:
-        schema = unify(self.schemas, self.export.conflicts)
+        schema = unify(self.schemas, self.export.conflicts, self.read)
         if any(s != schema for s in self.schemas):  # drift: every part in the one schema
             for f in glob.glob(os.path.join(self.tmp, "**", "*.parquet"), recursive=True):
                 pq.write_table(conform(pq.ParquetFile(f).read(), schema), f + ".tmp")

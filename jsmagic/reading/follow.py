@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core.config import settings
 from ..core.context import JSContext
+from ..core.decode import view_values
 from ..core.registry import current
 from .frames import Chunk, Rows
 from .reader import Replay, replay
@@ -131,6 +132,12 @@ class LiveReplay:
         chunks = self.rows.chunks[self._seen_chunks :]
         self._seen_chunks = len(self.rows.chunks)
         return chunks
+
+    def values(self, chunk: Chunk, start: int = 0) -> list:
+        """The payloads of ``chunk[start:]`` decoded as ``.df`` decodes them (None under ``--headers-only``)."""
+        if self.sel.headers_only:
+            return [None] * (len(chunk) - start)
+        return view_values(chunk, self.sel.decode, start)
 
     @property
     def df(self) -> pd.DataFrame:

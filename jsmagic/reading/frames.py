@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decoders import check_mode
+from ..core.decode import check_mode
 from .features import feature_columns
 from .payloads import SEP, decode_early, decode_payloads, flatten_dict, str_column  # noqa: F401 -- flatten_dict: re-exported
+from .schema import ReadSchema
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
@@ -104,6 +105,7 @@ class Rows:
         self.handed = 0  # rows handed to the sink
         self.released = 0  # rows whose chunks a one-shot frame(release=True) let go
         self.eager = False  # decode each chunk's payloads as it arrives (one-shot replays: see add)
+        self.schema = ReadSchema(durable, shape)  # the read's column names and types (jsmagic.reading.schema)
         self._replies: list[str] = []
 
     def __len__(self) -> int:
@@ -124,6 +126,7 @@ class Rows:
     def shaped(self, decode: Any, flatten: bool, shape: Any, sink: Any) -> None:
         """Set how frames are decoded, the filters/extra columns, and the sink (before the first chunk)."""
         self.decode, self.flatten, self.shape, self.sink = decode, flatten, shape, sink
+        self.schema.shape(shape)
 
     def matching(self, chunk: Chunk) -> Chunk:
         """The messages of ``chunk`` that pass the shape's filters (all, without filters)."""
@@ -154,22 +157,31 @@ class Rows:
         return self.frame_of(chunks, decode, flatten, release=True)
 
     def frame_of(self, chunks: list[Chunk], decode: Any = None, flatten: bool | None = None,
-                 release: bool = False) -> pd.DataFrame:
+                 release: bool = False, observe: bool = True) -> pd.DataFrame:
         """The frame of some chunks (a sink builds one per chunk), with the shape's extra columns.
 
-        ``release``: each item of ``chunks`` is set to None once decoded (see :meth:`frame`)."""
+        Names and types follow the read's :class:`~jsmagic.reading.schema.ReadSchema`; ``observe``:
+        the frame is part of the result (a sink's chunk), so the schema records its types (a
+        ``--where`` filter's whole-chunk frame is not).  ``release``: each item of ``chunks`` is
+        set to None once decoded (see :meth:`frame`)."""
         decode = self.decode if decode is None else decode
         flatten = self.flatten if flatten is None else flatten
         check_mode(decode)
         cached = [getattr(c, "frame_cache", None) for c in chunks]
         if chunks and all(f is not None for f in cached):  # a --where filter built them already
-            return pd.concat(cached, ignore_index=True) if len(cached) > 1 else cached[0]
+            return self.schema.concat(cached) if observe or len(cached) > 1 else cached[0]
         df = pd.DataFrame(self._meta_columns(chunks), copy=False)  # new arrays that nothing else holds
         if not self.headers_only:
-            payload = decode_payloads(chunks, decode, flatten, release)
-            payload.columns = [f"data.{k}" if k in df.columns else str(k) for k in payload.columns]
+            many = observe and len(chunks) > 1  # one chunk: its whole frame is recorded below
+            payload = decode_payloads(chunks, decode, flatten, release, self.schema, observe=many)
             df = pd.concat([df, payload], axis=1) if len(payload.columns) else df
-        return self.shape.add_columns(df) if self.shape is not None else df
+        if self.shape is not None:
+            df = self.shape.add_columns(df)
+        cols = self.schema.order(list(df.columns))
+        df = df if cols == list(df.columns) else df[cols]
+        if observe and len(chunks) == 1:
+            self.schema.observe(df)
+        return df
 
     def _meta_columns(self, cs: list[Chunk]) -> dict[str, Any]:
         cat = lambda arrs: np.concatenate(arrs) if arrs else np.array([], dtype=np.int64)  # noqa: E731
@@ -228,6 +240,8 @@ class Collector:
 
     def __init__(self, rows: Rows, bounds: Bounds) -> None:
         self.rows, self.bounds, self.done, self.kept = rows, bounds, False, 0
+        self.last: Chunk | None = None  # what the last add kept (a durable read acks or gives back the rest)
+        self.last_within = 0  # how many rows of the last chunk were inside the --end-seq/--until bounds
 
     def add(self, chunk: Chunk) -> bool:
         """Keep what is inside the bounds; True when the replay should stop."""
@@ -237,10 +251,11 @@ class Collector:
         if b.until_ns is not None:
             over = np.flatnonzero(chunk.time_ns[:keep] > b.until_ns)
             keep = int(over[0]) if len(over) else keep
-        cut = keep < len(chunk)
+        cut, self.last_within = keep < len(chunk), keep
         chunk = self.rows.matching(chunk.take(keep))  # -n counts matches when filtering
         keep = len(chunk) if b.count is None else min(len(chunk), b.count - self.kept)
-        self.rows.add(chunk.take(keep))
+        self.last = chunk.take(keep)
+        self.rows.add(self.last)
         self.kept += keep
         if cut or (b.count is not None and self.kept >= b.count):
             self.done = True

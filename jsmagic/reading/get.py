@@ -5,7 +5,9 @@ so a default replay never creates one.  Messages are fetched by sequence instead
 batched direct gets when the stream has ``allow_direct``, else pipelined
 ``STREAM.MSG.GET`` requests.  The stream's message count stays exactly the same.  Both
 subjects come from the context's :class:`~jsmagic.jsapi.JSApi` (a domain or an imported
-API prefix changes them), which is what the readers here are handed.
+API prefix changes them), which is what the readers here are handed.  A stored message
+that carries its own ``Status`` header is a row: only the server's own answers (no
+``Nats-Stream``/``Nats-Sequence``, :func:`jsmagic.reading.status.server_status`) end a batch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import nats.errors
 import orjson
 import pandas as pd
+from nats.js.api import RawStreamMsg
 
 from ..core.config import settings
 from ..core.context import JSContext
@@ -27,6 +30,7 @@ from ..core.runner import check_cancelled
 from ..jsapi import DEFAULT_PREFIX, JSApi
 from .frames import Bounds, Collector, Rows, make_chunk
 from .selection import ProgressFn, Selection
+from .status import server_status
 
 _META_HEADERS = frozenset(
     ("Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence")
@@ -52,6 +56,22 @@ async def _msg_get(api: JSApi, stream: str, req: dict, timeout: float) -> dict |
             return None
         raise JSMagicError(f"stream msg get: {resp['error'].get('description', resp['error'])}")
     return resp["message"]
+
+
+async def direct_get(api: JSApi, stream: str, req: dict, timeout: float) -> RawStreamMsg | None:
+    """One direct get (``{"seq": n}`` or ``{"last_by_subj": s}``): the stored message, or None (404).
+
+    nats-py's own ``get_msg(direct=True)`` takes a stored message with an empty payload and
+    its own ``Status: 404`` header for "no message"; here the status rule decides.
+    """
+    msg = await api.nc.request(api.direct_get(stream), orjson.dumps(req), timeout=timeout)
+    h = msg.headers or {}
+    st = server_status(msg.reply, h)
+    if st is not None:
+        if st.code == "404":
+            return None
+        raise JSMagicError(f"direct get on {stream}: {st.code} {st.description}".strip())
+    return RawStreamMsg(subject=h["Nats-Subject"], seq=int(h["Nats-Sequence"]), data=msg.data, headers=h, stream=stream)
 
 
 async def read_by_get(info: Any, sel: Selection, rows: Rows, bounds: Bounds, progress: ProgressFn | None = None,
@@ -183,11 +203,11 @@ async def _direct_batches(api: JSApi, stream: str, filt: str, cursor: int, batch
                     return cols, True  # the end of the batch was lost: read on from the last one kept
                 raise
             h = msg.headers or {}
-            status = h.get("Status")
-            if status in ("204", "404"):
-                return cols, status == "204" and int(h.get("Nats-Last-Sequence", prev) or 0) != prev
-            if status:
-                raise JSMagicError(f"direct get: {status} {h.get('Description', '')}".strip())
+            st = server_status(msg.reply, h)  # a stored message's own Status header is not the server's
+            if st is not None:
+                if st.code in ("204", "404"):
+                    return cols, st.code == "204" and int(h.get("Nats-Last-Sequence", prev) or 0) != prev
+                raise JSMagicError(f"direct get: {st.code} {st.description}".strip())
             if "Nats-Num-Pending" not in h:
                 raise NotBatched()
             if int(h.get("Nats-Last-Sequence", 0) or 0) != prev:

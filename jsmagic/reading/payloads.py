@@ -6,18 +6,17 @@ row of a ``data`` column, and a ``decode_error`` column says why where decoding 
 one dirty message never costs the other rows their columns.  Only a strict
 ``--decode json`` (or ``text``) fails on a payload that is not what was asked for.
 
-The JSON fast path decodes a whole chunk in one ``orjson`` call (see :func:`json_chunk`).
+Values come from the decoder registry (:mod:`jsmagic.core.decode`), whose JSON fast path
+decodes a whole chunk in one ``orjson`` call (see :func:`jsmagic.core.decode.json_chunk`).
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-import os
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 try:  # the conversion DataFrame.from_records applies to each column (objects_frame uses it too)
@@ -29,20 +28,21 @@ try:  # optional (the parquet/arrow extras): without it every column takes panda
 except ImportError:  # pragma: no cover
     pa = None
 
-from ..core.decode import value_column
+from ..core.decode import NONCE, SEP, decode_chunk, json_chunk, value_column  # noqa: F401 -- NONCE, SEP, json_chunk: re-exported
 from ..core.errors import InputError
-from .decoders import Decoded, auto_value, by_content_type, decode_each, needs_headers, per_message
-
-# Between two payloads in a chunk's buffer: a JSON string item that is random per process and never
-# shown, so that the buffer is one JSON array as it stands (see json_chunk).
-NONCE = "x" + os.urandom(8).hex()
-SEP = b',"' + NONCE.encode() + b'",'
 
 
-def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False) -> pd.DataFrame:
+def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = False, schema: Any = None,
+                    observe: bool = True) -> pd.DataFrame:
     """The payload columns of all chunks, chunk by chunk (the per-chunk dicts go as soon as they sit in columns).
 
-    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded."""
+    ``release``: each chunk is dropped from ``chunks`` (set to None) as it is decoded.
+    ``schema``: the read's :class:`~jsmagic.reading.schema.ReadSchema` (names each payload key
+    and reconciles the chunks' types); without one, a schema for this call alone."""
+    if schema is None:
+        from .schema import ReadSchema
+
+        schema = ReadSchema()
     parts = []
     for i in range(len(chunks)):
         chunk = chunks[i]
@@ -55,30 +55,13 @@ def decode_payloads(chunks: list, mode: Any, flatten: bool, release: bool = Fals
         part = early[1] if early is not None else chunk_payloads(chunk, mode, flatten) if n else None
         chunk = None
         if part is not None:
-            parts.append(part if len(part.columns) else pd.DataFrame(index=pd.RangeIndex(n)))  # rows stay in place
+            if not len(part.columns):
+                part = pd.DataFrame(index=pd.RangeIndex(n))  # rows stay in place
+            names = schema.payload_names(list(part.columns))
+            parts.append(part if names == list(part.columns) else part.set_axis(names, axis=1))
     if not any(len(p.columns) for p in parts):
         return pd.DataFrame()
-    if len(parts) == 1:
-        return parts[0]
-    df = pd.concat(_aligned(parts), ignore_index=True)
-    late = [c for c in LATE if c in df.columns]  # after every key column, as in one chunk's frame
-    return df[[c for c in df.columns if c not in late] + late] if late else df
-
-
-LATE = ("data", "_data", "decode_error")
-
-
-def _aligned(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Per-chunk frames whose ``data``/``decode_error`` columns read as one chunk's would.
-
-    Within a chunk these columns hold None where they do not apply, after the key columns;
-    a chunk without them would get NaN from ``concat`` (and put them elsewhere), so the frame
-    would depend on where chunks were cut."""
-    late = [c for c in LATE if any(c in p.columns for p in parts)]
-    if not late or all(c in p.columns for p in parts for c in late):
-        return parts
-    none = lambda p: pd.Series(_objects([None] * len(p)), index=p.index, dtype=object)  # noqa: E731
-    return [p.assign(**{c: none(p) for c in late if c not in p.columns}) for p in parts]
+    return schema.concat(parts, observe)
 
 
 def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
@@ -95,27 +78,12 @@ def decode_early(chunk: Any, mode: Any, flatten: bool) -> None:
 
 def chunk_payloads(chunk: Any, mode: Any, flatten: bool) -> pd.DataFrame:
     """One chunk's payload columns: per-key for objects, ``data`` for the rest, ``decode_error`` where one failed."""
-    if mode == "bytes":
-        return pd.DataFrame({"data": _objects(chunk.payloads())})
-    if mode == "text":
-        return pd.DataFrame({"data": pd.array([_text(chunk, i) for i in range(len(chunk))], dtype="str")})
     values, errors = decode_chunk(chunk, mode)
+    if mode == "bytes":
+        return pd.DataFrame({"data": _objects(values)})
+    if mode == "text":
+        return pd.DataFrame({"data": pd.array(values, dtype="str")})
     return values_frame(values, errors, flatten)
-
-
-def decode_chunk(chunk: Any, mode: Any) -> Decoded:
-    """Values (and errors) of a chunk's payloads under ``mode``."""
-    fn = per_message(mode)
-    if fn is not None:
-        return decode_each(chunk.payloads(), chunk.headers, fn)
-    if mode == "json":
-        return json_chunk(chunk, strict=True), [None] * len(chunk)
-    if needs_headers(chunk.headers):
-        return decode_each(chunk.payloads(), chunk.headers, by_content_type)
-    values = json_chunk(chunk, strict=False)
-    if values is not None:
-        return values, [None] * len(chunk)
-    return decode_each(chunk.payloads(), chunk.headers, lambda data, h: auto_value(data))
 
 
 def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
@@ -137,7 +105,9 @@ def values_frame(values: list, errors: list, flatten: bool) -> pd.DataFrame:
         if len(df) != n:  # every object was {}: no columns, and pandas then counts no rows either
             df = pd.DataFrame(index=pd.RangeIndex(n))
         data = [None if o else v for v, o in zip(values, is_obj)]
-        df["data" if "data" not in df.columns else "_data"] = value_column(data)
+        if "data" in df.columns:  # an object's own data key fills the same column (a row is one or the other)
+            data = [d if o else v for d, v, o in zip(df["data"].tolist(), data, is_obj)]
+        df["data"] = value_column(data)
     if errors.count(None) != len(errors):
         df["decode_error"] = pd.Series(_objects(errors), dtype=object)
     return df
@@ -172,7 +142,8 @@ def typed_columns(arrays: list[np.ndarray]) -> list:
 
     A column of only ``str`` (pandas' Arrow-backed ``str`` dtype), only ``int`` (int64) or only
     ``float``/``int`` (float64) holds exactly what pandas' own conversion would give it, in a
-    fraction of the time; anything else (None, bools, nested values, mixed types, an int beyond
+    fraction of the time; ints beside nulls where one int is beyond 2**53 become a nullable
+    ``Int64``/``UInt64`` column (pandas would make them float64 and change them); anything else (None, bools, nested values, mixed types, an int beyond
     int64, text Arrow cannot encode) takes pandas' conversion.
     """
     if pa is None:  # pragma: no cover -- pyarrow is an optional extra
@@ -194,6 +165,8 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
             col = pa.array(arr)  # Arrow infers ``string`` only when every value is text (or None)
             return text.construct_array_type()(col, dtype=text) if col.type == pa.string() and not col.null_count else None
         kinds = set(map(type, arr))  # exact types: a bool (or a numpy scalar) is not an int here
+        if int in kinds and len(kinds) > 1 and kinds <= {int, float, type(None)}:
+            return _ints_with_gaps(arr)
         if kinds == {int}:
             return pa.array(arr, type=pa.int64()).to_numpy(zero_copy_only=False, writable=True)
         if kinds == {float} or kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
@@ -201,6 +174,22 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
     except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError):
         return None
     return None
+
+
+def _ints_with_gaps(arr: np.ndarray) -> Any:
+    """Ints beside nulls (a key some objects lack, or ``null``), when one is beyond 2**53: a nullable int column.
+
+    pandas' conversion makes such a column float64, which cannot hold those ints exactly
+    (a 64-bit id would change); None when a float is a real value or the ints need no care."""
+    ints = [v for v in arr if type(v) is int]
+    if not any(v > EXACT or v < -EXACT for v in ints) or any(type(v) is float and v == v for v in arr):
+        return None
+    lo, hi = min(ints), max(ints)
+    dtype = "Int64" if -(2**63) <= lo and hi < 2**63 else "UInt64" if lo >= 0 and hi < 2**64 else None
+    return None if dtype is None else pd.array([v if type(v) is int else None for v in arr], dtype=dtype)
+
+
+EXACT = 2**53  # beyond this an int is not exact as a float
 
 
 def str_dtype() -> Any:
@@ -223,52 +212,6 @@ def str_column(values: list[str]) -> Any:
 def _objects(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
-    return out
-
-
-def _text(chunk: Any, i: int) -> str:
-    """A payload as UTF-8 text, or an error naming its sequence."""
-    try:
-        return chunk.payload(i).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"message seq {int(chunk.seq[i])} is not UTF-8 text ({e.reason} at byte {e.start})",
-            hint="use --decode bytes or --decode auto",
-        ) from None
-
-
-def json_chunk(chunk: Any, strict: bool) -> list[Any] | None:
-    """All payloads of a chunk as JSON values in one orjson call; None if any is not JSON.
-
-    The joined buffer already holds a random string between payloads (:data:`SEP`), so
-    ``[`` + buffer + ``]`` is parsed as one document (``[p1,"nonce",p2,...]``).  Without it neighbours could merge or split: ``1,2``
-    next to an empty payload parsed as the two values 1 and 2, and an unterminated
-    ``"a`` swallowed the separator.  The nonce text occurs only at the n-1 separators, so
-    a result of exactly 2n-1 items with the nonce at every odd place proves that every
-    separator stayed a top-level item and that each payload between two of them parsed
-    as exactly one JSON value (an empty payload is a parse error), with C-level checks only.
-    """
-    n = len(chunk)
-    if not n:
-        return []
-    if chunk.buf.count(SEP) == n - 1:  # no payload contains the separator itself
-        try:
-            wrapped = orjson.loads(b"[" + chunk.buf + b"]")
-        except orjson.JSONDecodeError:
-            wrapped = None
-        if wrapped is not None and len(wrapped) == 2 * n - 1 and wrapped[1::2].count(NONCE) == n - 1:
-            return wrapped[::2]
-    # Some payload is not JSON (or holds the separator): find which, one at a time.
-    out = []
-    for i in range(n):
-        try:
-            out.append(orjson.loads(chunk.payload(i)))
-        except orjson.JSONDecodeError as e:
-            if strict:
-                raise InputError(
-                    f"message seq {int(chunk.seq[i])} is not JSON ({e})", hint="use --decode auto, text or bytes"
-                ) from None
-            return None
     return out
 
 

@@ -9,7 +9,13 @@ several times that:
 * a message costs four list appends in the subscription callback, and the reading loop
   is woken every half batch, not per message;
 * the stream sequence, delivery count and timestamp come from the ack subject, parsed
-  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more).
+  for a whole chunk with one ``np.fromstring`` (``msg.metadata`` costs 10x more) by
+  :class:`jsmagic.reading.acks.AckFormat` (v1 and v2 subjects);
+* a frame is a status only when the server sent it (:func:`jsmagic.reading.status.server_status`):
+  a stored message with its own ``Status`` header is a row;
+* a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
+  an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
+  ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ import orjson
 
 from ..core.errors import JSMagicError
 from ..core.runner import check_cancelled
-from ..jsapi import ACK_PREFIX, JSApi
+from ..jsapi import JSApi
+from .acks import AckFormat, AckSubjectError
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
+from .status import server_status
 
 LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
+WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
 _CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
-_ACK_HEAD = len(ACK_PREFIX.rstrip(".").split("."))  # tokens of the ack prefix itself (2)
 
 
 class Puller:
@@ -50,8 +58,7 @@ class Puller:
         self.empty = False
         self.error: str | None = None
         self.wake = asyncio.Event()
-        self._prefix: int | None = None
-        self._v2 = False
+        self._acks: AckFormat | None = None
         self.want: int | None = None
         self.last_seq: int | None = None  # stream sequence of the last message flushed
         self.lost = False  # a pull request found no consumer to answer it
@@ -59,7 +66,7 @@ class Puller:
         self._reconnects = nc.stats.get("reconnects", 0)
         self._half = max(1, batch // 2)
         self._names: dict[str, str] = {}
-        self.overflow: list[str] = []  # durable: replies of rows delivered past a bound (not kept, not acked)
+        self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
         self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
 
     async def start(self) -> None:
@@ -88,25 +95,25 @@ class Puller:
 
     async def _on_msg(self, msg) -> None:
         reply = msg.reply
-        if reply:
+        st = server_status(reply, msg.headers)
+        if st is None:
             self.subjects.append(msg.subject)
             self.replies.append(reply)
             self.datas.append(msg.data)
             self.headers.append(msg.headers)
             self.received += 1
-            if self.wait or self.received == self.want or self.received % self._half == 0 or reply.endswith(".0"):
+            if self.wait or self.received == self.want or self.received % self._half == 0 or self._drained(reply):
                 self.wake.set()  # not per message: each wake-up of the reading loop costs
             return
-        status = (msg.headers or {}).get("Status")
+        status, desc = st.code, st.description
         if status == "100":
             return
-        desc = (msg.headers or {}).get("Description", "")
         if status == "503" or (status == "409" and desc in _CONSUMER_GONE):
             self.lost = True  # no responders / shut down / moved: the consumer's server is gone (killed or restarted)
         elif status == "404":
             self.empty = True
         elif status == "408":
-            self.expired += int((msg.headers or {}).get("Nats-Pending-Messages", 0) or 0)
+            self.expired += int(st.headers.get("Nats-Pending-Messages", 0) or 0)
         else:
             self.error = f"pull request failed: {status} {desc}".strip()
         self.wake.set()
@@ -128,10 +135,15 @@ class Puller:
                     break
                 await self._request(self.batch if want is None else min(self.batch, want - self.requested))
             if self.received == seen:
+                quiet = WINDOW_QUIET if self.datas and self._windowed() else None
                 try:
-                    async with asyncio.timeout(idle if idle is not None or not self.live else LIVE_CHECK):
+                    async with asyncio.timeout(quiet or (idle if idle is not None or not self.live else LIVE_CHECK)):
                         await self.wake.wait()
                 except TimeoutError:
+                    if quiet:  # the durable may wait for our acks (max_ack_pending): send them
+                        if await self._window(collector):
+                            return False
+                        continue
                     if idle is None and self.live:  # a quiet tail: is it still connected to its consumer?
                         if await self._gone():
                             self.flush(collector)
@@ -160,8 +172,20 @@ class Puller:
             if len(self.datas) >= 10 * self.batch or finished or self.live:
                 if self.flush(collector) or finished:
                     return False
+            if self.datas and self._windowed() and await self._window(collector):
+                return False
             if progress is not None:
                 progress(collector.kept + len(self.datas), want)
+
+    def _windowed(self) -> bool:
+        """A consuming durable read (--ack/--term): acks as it reads, so max_ack_pending does not hold it."""
+        return self.ledger is not None and self.ledger.consuming
+
+    async def _window(self, collector: Collector) -> bool:
+        """Flush what arrived and ack it; True when the read should end (a bound, or an undecodable payload)."""
+        done = self.flush(collector)
+        await self.ledger.settle()
+        return done or self.ledger.stopped is not None
 
     def flush(self, collector: Collector) -> bool:
         """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
@@ -180,36 +204,33 @@ class Puller:
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
         chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
-        before = collector.kept
         done = collector.add(chunk)
-        if self.durable:
-            self.overflow.extend(replies[collector.kept - before :])
+        if self.ledger is not None:
+            self.ledger.sort(replies, delivered, collector)
         return done
 
     async def settle(self, quiet: float = 0.3, limit: float = 5.0) -> list[str]:
-        """Durable, after a bound was crossed: wait out deliveries still in flight; every reply not kept."""
+        """Durable, after a bound was crossed: wait out deliveries still in flight; their replies (not kept)."""
         deadline = asyncio.get_running_loop().time() + limit
         seen = -1
         while self.received != seen and asyncio.get_running_loop().time() < deadline:
             seen = self.received
             await asyncio.sleep(quiet)
         late, self.subjects, self.replies, self.datas, self.headers = self.replies, [], [], [], []
-        return self.overflow + late
+        return late
+
+    def _drained(self, reply: str) -> bool:
+        """The message had pending 0 (an unknown ack subject form wakes the loop to fail the read)."""
+        try:
+            return (self._acks or self._learn(reply)).drained(reply)
+        except AckSubjectError as e:  # raised in the callback it would only reach nats-py's error callback
+            self.error = str(e)
+            return True
+
+    def _learn(self, reply: str) -> AckFormat:
+        self._acks = AckFormat(reply)  # the consumer's ack subject form, from its first message
+        return self._acks
 
     def _parse_acks(self, replies: list[str]) -> np.ndarray:
-        """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``.
-
-        v1: ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>``;
-        v2 adds ``<domain>.<account hash>`` after the prefix and a random token at the end.
-        """
-        if self._prefix is None:
-            tokens = replies[0].split(".")
-            self._v2 = len(tokens) >= 12
-            head = _ACK_HEAD + (4 if self._v2 else 2)  # [domain, account,] stream, consumer
-            self._prefix = len(".".join(tokens[:head])) + 1
-        p = self._prefix
-        tails = [r[p : r.rindex(".")] for r in replies] if self._v2 else [r[p:] for r in replies]
-        nums = np.fromstring(".".join(tails), dtype=np.int64, sep=".")
-        if len(nums) != 5 * len(replies):
-            raise JSMagicError("unexpected ack subject format from the server")
-        return nums.reshape(-1, 5)
+        """Ack subjects → int64 rows of ``delivered, sseq, cseq, ts, pending``."""
+        return (self._acks or self._learn(replies[0])).numbers_of(replies)

@@ -9,8 +9,10 @@
   (:mod:`jsmagic.reading.get`);
 * a live replay (``--follow``) with history to read: the history through the bulk reader,
   then a live consumer from the sequence after it (:mod:`jsmagic.reading.catchup`);
-* ``durable=NAME``: the explicit, destructive path — a durable consumer with explicit acks,
-  acked/nak'ed/term'ed after the frame is built.
+* ``durable=NAME``: the explicit, destructive path — a durable consumer with explicit acks:
+  ``--ack``/``--term`` sent as the rows are read (window by window, past the durable's
+  ``max_ack_pending``), ``--nak``/``--in-progress`` after the frame is built; rows a filter
+  dropped or a bound cut are settled too (:mod:`jsmagic.reading.durable`).
 
 What comes back is data: a :class:`Replay` with the complete frame, how it was read and
 whether it was cut short; :func:`jsmagic.ui.replay.replay_summary` words it for a notebook.
@@ -26,14 +28,16 @@ import dataclasses
 import gc
 from typing import Any, Callable
 
+import nats.errors
 import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
-from ..core.errors import not_found
+from ..core.errors import JSMagicError, not_found
 from ..core.registry import current, jetstream
 from .catchup import CatchUp, open_catchup, read_live
 from .consumer import acknowledge, read_consumer
+from .durable import Ledger
 from .frames import Collector, Rows
 from .get import get_method, read_by_get
 from .selection import ProgressFn, Selection, bounds_for, reads_by_get
@@ -51,7 +55,8 @@ class Replay:
     NAME"``, ``"direct get (workqueue stream: no consumer created)"``); ``interrupted``: a
     cancellation stopped it and ``frame`` holds what had arrived; ``timed_out``: it stopped
     after the idle timeout while still expecting messages; ``action``/``acknowledged``:
-    the durable ack verb sent and for how many rows.
+    the durable ack verb sent and for how many rows (``--ack``/``--term`` are sent as rows
+    arrive: an interrupted read has ``acknowledged`` rows acked, every one of them in ``frame``).
     """
 
     stream: str
@@ -63,6 +68,7 @@ class Replay:
     notes: list[str] = dataclasses.field(default_factory=list)
     action: str | None = None
     acknowledged: int = 0
+    failed: str | None = None  # an --ack/--term read failed after acking rows: ``frame`` holds every one of them
     bulk: bool = False  # read by the bulk reader (jsmagic.reading.wire), not through nats-py
     catchup: CatchUp | None = None  # live: how the history was read before following (jsmagic.reading.catchup)
 
@@ -109,6 +115,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     result = Replay(sel.stream, pd.DataFrame(), method="")
     if result_out is not None:
         result_out(result)
+    ledger = Ledger(sel, info, ctx.nc) if sel.durable else None
     gc_was_on = gc.isenabled()
     if not sel.live:  # a bulk load: the collector only slows it down (a follow runs for hours)
         gc.disable()
@@ -116,7 +123,8 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
         try:
             if sel.durable:
                 result.method = f"durable consumer {sel.durable}"
-                result.timed_out = await read_consumer(pulled, info, collector, progress, ctx=ctx, notes=result.notes)
+                result.timed_out = await read_consumer(pulled, info, collector, progress, ctx=ctx, notes=result.notes,
+                                                       ledger=ledger)
             elif reads_by_get(info, sel):
                 result.method = get_method(info)
                 result.timed_out = await read_by_get(info, pulled, rows, collector.bounds, progress, ctx=ctx)
@@ -132,15 +140,23 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
                 result.timed_out = await read_consumer(pulled, info, collector, progress, ctx=ctx, notes=result.notes)
         except asyncio.CancelledError:
             result.interrupted = True
+        except (JSMagicError, nats.errors.Error, asyncio.TimeoutError) as e:
+            if ledger is None or not ledger.acted:
+                raise
+            result.failed = " ".join(str(e).split()) or type(e).__name__  # rows were acked: the frame must come back
         # one-shot unless a follower still reads the chunks: each is let go once decoded (peak memory)
         result.frame = finish(rows.frame(sel.decode, sel.flatten, release=rows_out is None), sel_all, info)
+        if sink is None:  # columns whose values share no type (a sink words its own: see its conflicts)
+            result.notes.extend(rows.schema.notes())
         if sink is not None:  # streamed: the frame is empty; else the finished frame is written now
             result.export = sink.close(None if streamed else result.frame, interrupted=result.interrupted)
             result.frame = pd.DataFrame()
     finally:
         if gc_was_on:
             gc.enable()
-    if sel.durable and sel.action and not result.interrupted:
+    if ledger is not None and sel.action and ledger.consuming:  # acked as read (also when interrupted)
+        result.action, result.acknowledged = sel.action, ledger.acted
+    elif sel.durable and sel.action and not result.interrupted:
         result.action = sel.action
         result.acknowledged = await acknowledge(rows.replies(), sel.action, sel.delay, ctx=ctx)
     return result

@@ -30,15 +30,17 @@ class ArrowSink:
     def __init__(self) -> None:
         self.tables: list[Any] = []
         self.conflicts: Conflicts = {}
+        self.read: Any = None  # the read's ReadSchema (jsmagic.reading.schema): its column order
 
     def write(self, chunk: Any, rows: Any) -> None:
+        self.read = rows.schema
         self.tables.append(to_table(rows.frame_of([chunk]), self.conflicts))
         gc.collect(1)
 
     def close(self, frame: Any = None, interrupted: bool = False) -> Any:
         if frame is not None and len(frame):
             self.tables = [to_table(frame, self.conflicts)]
-        table = concat(self.tables, self.conflicts)
+        table = concat(self.tables, self.conflicts, self.read)
         self.tables = []
         return table
 

@@ -18,12 +18,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolic
 
 from ..core.config import settings
 from ..core.errors import InputError
-from .decoders import check_mode
+from ..core.decode import check_mode
+from .acks import ACTIONS
 from .frames import Bounds
 from .shaping import Shape, parse_header_filters
 
 DELIVER = ("all", "new", "last", "last_per_subject", "start_seq", "since")
-ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "in_progress": b"+WPI"}
 INACTIVE_THRESHOLD = 120.0  # seconds an abandoned ephemeral consumer survives (kernel died mid-replay)
 
 ProgressFn = Callable[[int, int | None], None]

@@ -61,7 +61,7 @@ class Shape:
         if self.headers:
             chunk = chunk.select(np.flatnonzero([_has_headers(h, self.headers) for h in chunk.headers]))
         if self.where and len(chunk):
-            df = rows.frame_of([chunk])
+            df = rows.frame_of([chunk], observe=False)  # the rows kept are recorded when kept
             mask = self._query(df)
             chunk = chunk.select(np.flatnonzero(mask))
             chunk.frame_cache = df[mask].reset_index(drop=True)

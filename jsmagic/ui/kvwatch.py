@@ -10,6 +10,8 @@ only when a row is rendered.  Stopping (the Stop button, ``.stop()``, ``%js_clos
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..admin.kvwatch import COLUMNS, STOPPED, KVWatcher
 from ..core.context import JSContext
 from .livetable import LiveTable
@@ -30,7 +32,7 @@ class KVWatch(WatchView):
     """
 
     def __init__(self, bucket: str, pattern: str = ">", *, mode: str = "last", revision: int | None = None,
-                 deletes: bool = True, decode: str = "auto", events_cap: int | None = None,
+                 deletes: bool = True, decode: Any = "auto", events_cap: int | None = None,
                  ctx: JSContext | None = None):
         self.watcher = KVWatcher(bucket, pattern, mode=mode, revision=revision, deletes=deletes, decode=decode,
                                  events_cap=events_cap, on_row=self._on_row, on_status=self._on_status, ctx=ctx)

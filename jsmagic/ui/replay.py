@@ -19,7 +19,7 @@ def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
 
     ``frame``: the seq/subject/time columns of a result that is not ``result.frame`` (Arrow, Polars).
     """
-    extra = [result.method, *result.notes]
+    extra = [result.method, *([f"failed: {result.failed}"] if result.failed else []), *result.notes]
     if result.action:
         extra.append(f"{result.action.replace('_', '-')} sent for {result.acknowledged:,} message(s)")
     if result.interrupted:
@@ -39,6 +39,8 @@ def export_summary(result: Replay) -> str:
     parts.append(f"{e.seconds:.1f} s")
     parts.append(f"{e.parts:,} {'part file(s), partitioned by ' + e.partition_by if e.partition_by else 'row group(s)'}")
     parts.extend(f"column {k}: {v}" for k, v in e.conflicts.items())
+    if result.failed:
+        parts.append(f"failed: {result.failed}")
     parts.extend(n for n in result.notes)
     if result.interrupted:
         parts.append("interrupted: the file holds what arrived")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.context import JSContext
-from ..core.decode import decode_value
 from ..reading.follow import CANCELLED, ENDED, ERROR, INTERRUPTED, LiveReplay
 from ..reading.frames import Chunk
 from ..reading.selection import Selection
@@ -81,11 +80,9 @@ class Follow:
             return
         shown, skipped = [], n - min(n, SHOWN)
         for chunk in chunks:
-            for i in range(len(chunk)):
-                if skipped > 0:
-                    skipped -= 1
-                    continue
-                data = None if self.sel.headers_only else decode_value(chunk.payload(i), "auto")
+            start = min(skipped, len(chunk))
+            skipped -= start
+            for i, data in enumerate(self.live.values(chunk, start), start):  # decoded by the core, as .df
                 t = pd.Timestamp(int(chunk.time_ns[i]), unit="ns", tz="UTC")
                 shown.append((int(chunk.seq[i]), chunk.subjects[i], t, int(chunk.sizes[i]), *self._fields(data)))
         for k, row in enumerate(shown):

@@ -89,6 +89,16 @@ def test_next_batch_is_clamped_to_max_ack_pending(shell, nc, stream):
     assert server_consumer(nc, stream, "small2").num_ack_pending == 3
 
 
+def test_next_without_acks_says_how_many_more_wait_behind_max_ack_pending(shell, nc, stream):
+    """Rows left un-acked hold the consumer at max_ack_pending: a short frame says so (issue 21, item 7's twin)."""
+    shell.run_line_magic("js_consumer", f"add {stream} held --max-ack-pending 3 --ack-wait 30s")
+    pending = shell.run_line_magic("js_consumer", f"next {stream} held --count 10 --no-ack")
+    ci = server_consumer(nc, stream, "held")
+    assert len(pending) == 3 and (ci.num_ack_pending, ci.num_pending) == (3, 7)
+    assert pending.summary == (f"3 message(s) from {stream} > held, left un-acked; 7 more wait: rows left un-acked "
+                               "hold held at its max_ack_pending (3); ack, nak or term them to go on")
+
+
 def test_rm_refuses_with_counts_then_deletes(shell, nc, stream, capsys):
     shell.run_line_magic("js_consumer", f"add {stream} worker")
     with pytest.raises(ForceRequiredError, match="would delete consumer worker .*10 pending"):

@@ -6,35 +6,29 @@ by :func:`jsmagic.reading.wire.scan.scan` with array operations; only what break
 (a PING, an INFO, ``-ERR``, a status message: ``100`` heartbeat, ``404``/``408``/``409``
 ends of pull requests, ``503`` no responders) is read op by op here.  Frames keep
 *spans* into ``data``: payloads are joined in one C-level pass (:meth:`Frames.joined`),
-subjects mapped to shared strings, and all ``$JS.ACK`` reply subjects of a batch turned
-into an int64 array with one ``np.fromstring`` (:class:`AckFormat`).
+subjects mapped to shared strings, and all ack reply subjects of a batch turned into an
+int64 array with one ``np.fromstring`` (:class:`jsmagic.reading.acks.AckFormat`).  Whether a
+frame is a status or a stored message is decided by :func:`jsmagic.reading.status.server_status`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
-from ...core.errors import JSMagicError
+from ..acks import AckFormat
 from ..frames import SEP
+from ..status import Status, server_status
 from .scan import scan
+
+__all__ = ["AckFormat", "Frames", "Names", "ProtocolError", "Status", "headers_column", "message_headers", "parse"]
 
 _SPANS = ("subject", "reply", "header", "payload")
 
 
 class ProtocolError(Exception):
     """The server sent something that is not the NATS protocol."""
-
-
-@dataclasses.dataclass
-class Status:
-    """A status message (no reply subject): code, description and headers."""
-
-    code: str
-    description: str
-    headers: dict
 
 
 class Frames:
@@ -131,12 +125,14 @@ def _one(data: bytes, p: int, sid: bytes, fr: Frames) -> int:
         if end + 2 > len(data):
             return -1
         if parts[2] == sid:
-            if len(parts) == (6 if parts[0] == b"HMSG" else 5):
+            reply = parts[3] if len(parts) == (6 if parts[0] == b"HMSG" else 5) else None
+            st = server_status(reply, status_headers(data[body : body + hsize])) if parts[0] == b"HMSG" else None
+            if st is not None:
+                fr.statuses.append((fr.n, st))
+            elif reply is not None:
                 r0 = p + len(b" ".join(parts[:3])) + 1
                 fr.add_one(subject=(p + len(parts[0]) + 1, p + len(parts[0]) + 1 + len(parts[1])),
-                           reply=(r0, r0 + len(parts[3])), header=(body, body + hsize), payload=(body + hsize, end))
-            elif parts[0] == b"HMSG":
-                fr.statuses.append((fr.n, status(data[body : body + hsize])))
+                           reply=(r0, r0 + len(reply)), header=(body, body + hsize), payload=(body + hsize, end))
         return end + 2
     if line == b"PING":
         fr.pings += 1
@@ -147,11 +143,16 @@ def _one(data: bytes, p: int, sid: bytes, fr: Frames) -> int:
     return e + 2
 
 
-def status(block: bytes) -> Status:
-    """``NATS/1.0 408 Request Timeout\\r\\nNats-Pending-Messages: 5\\r\\n\\r\\n`` → Status."""
+def status_headers(block: bytes) -> dict[str, str]:
+    """A header block as nats-py reads it: the status line's code and words as ``Status``/``Description``."""
     first, _, rest = block.partition(b"\r\n")
     code, _, desc = first[len(b"NATS/1.0") :].strip().partition(b" ")
-    return Status(code.decode(errors="replace"), desc.strip().decode(errors="replace"), header_lines(rest))
+    out = header_lines(rest)
+    if code:
+        out["Status"] = code.decode(errors="replace")
+        if desc.strip():
+            out["Description"] = desc.strip().decode(errors="replace")
+    return out
 
 
 def header_lines(raw: bytes) -> dict[str, str]:
@@ -183,33 +184,6 @@ def headers_column(fr: Frames, data: bytes) -> list[dict | None]:
     if not has.any():
         return [None] * len(fr)
     return [message_headers(b) if b else None for b in fr.pieces(data, "header")]
-
-
-class AckFormat:
-    """The constant head of a consumer's ``$JS.ACK`` subjects, learned from the first one."""
-
-    def __init__(self, first: bytes) -> None:
-        tokens = first.split(b".")
-        self.v2 = len(tokens) >= 12  # $JS.ACK.<domain>.<account>.<stream>.<consumer>.<5 numbers>.<token>
-        self.head = b".".join(tokens[: 6 if self.v2 else 4]) + b"."
-
-    def numbers(self, fr: Frames, data: bytes) -> np.ndarray:
-        """Rows of ``delivered, stream seq, consumer seq, timestamp ns, pending`` (int64) for every message."""
-        n = len(fr)
-        if not n:
-            return np.zeros((0, 5), np.int64)
-        if self.v2:
-            cut = len(self.head)
-            text = b".".join(r[cut : r.rindex(b".")] for r in fr.pieces(data, "reply"))
-        else:  # the numbers after the constant head, joined straight from the buffer
-            a, b = fr.spans["replya"] + len(self.head), fr.spans["replyb"]
-            if not all(data[x - len(self.head) : x] == self.head for x in a[:: max(1, n // 8)].tolist()):
-                raise JSMagicError("unexpected ack subject format from the server")
-            text = b".".join(spans_of(data, a, b))
-        nums = np.fromstring(text, dtype=np.int64, sep=".")
-        if len(nums) != 5 * n:
-            raise JSMagicError("unexpected ack subject format from the server")
-        return nums.reshape(-1, 5)
 
 
 class Names(dict):

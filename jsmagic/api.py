@@ -24,6 +24,7 @@ In a notebook the same calls work with top-level ``await`` and share the magics'
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any, Iterable
 
 import orjson
@@ -35,7 +36,17 @@ from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
 from .core.units import parse_duration, parse_when
 
-__all__ = ["connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view"]
+__all__ = ["connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view", "ReadWarning"]
+
+SHORT = "SHORT"  # a note that starts with this word says rows are missing (the engine could not read them all)
+
+
+class ReadWarning(UserWarning):
+    """A read or listing came back with notes: what the summary line of its magic would say.
+
+    The notes are on the frame too (``df.attrs["notes"]``).  Make them errors with
+    ``warnings.simplefilter("error", jsmagic.api.ReadWarning)``, or ``replay(..., strict=True)``.
+    """
 
 
 async def connect(*servers: str, alias: str | None = None, **options: Any) -> JSContext:
@@ -69,15 +80,23 @@ async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: st
                  headers_only: bool = False, decode: Any = "auto", flatten: bool = False,
                  timeout: str | float | None = None, where: str | None = None, grep: str | None = None,
                  header: Iterable[str] = (), subject_cols: str | None = None, header_cols: Iterable[str] = (),
-                 ctx: JSContext | None = None) -> pd.DataFrame:
+                 strict: bool = False, ctx: JSContext | None = None) -> pd.DataFrame:
     """A stream's messages as a DataFrame, like ``%js_consume``; the stream is left unchanged.
 
     ``deliver`` is ``all`` (default), ``new``, ``last`` or ``last_per_subject``; ``start_seq``
-    and ``since`` choose the start as ``--start-seq``/``--since`` do.  A replay that stops
-    before it read all it was asked for raises :class:`IncompleteError` (its
-    ``.frame`` holds what arrived): a short frame is never returned in silence.
+    and ``since`` choose the start as ``--start-seq``/``--since`` do.
     ``where``/``grep``/``header`` (``["K=V"]``) filter while reading (``count`` then counts
     matches); ``subject_cols``/``header_cols`` add columns, as ``%js_consume``'s flags do.
+
+    A short frame is never returned in silence.  The replay raises
+    :class:`IncompleteError` (its ``.frame`` holds what arrived, with the notes in
+    ``.frame.attrs["notes"]``) when it was interrupted, when it stopped on the timeout, and
+    when a note says rows are missing (a note starting ``SHORT``: a consumer on a replica
+    still catching up).  A complete replay with something to say (it waited for a replica,
+    read through nats-py instead of the bulk reader, gave rows back…) returns its frame
+    with the notes in ``df.attrs["notes"]`` (``df.attrs["method"]``: how it was read) and
+    warns each one as a :class:`ReadWarning`; ``strict=True`` raises
+    :class:`IncompleteError` instead, for a script that takes only a plain, complete read.
     """
     from .reading.reader import replay as run_replay
     from .reading.selection import Selection
@@ -93,12 +112,28 @@ async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: st
         timeout=parse_duration(timeout) if timeout is not None else None, where=where, grep=grep,
         header=list(header), subject_cols=subject_cols, header_cols=list(header_cols),
     )
-    result = await run_replay(sel, ctx=ctx)
+    return checked(await run_replay(sel, ctx=ctx), strict)
+
+
+def checked(result: Any, strict: bool = False) -> pd.DataFrame:
+    """A finished replay's frame carrying its notes, or :class:`IncompleteError` when it is short (see :func:`replay`)."""
+    frame, notes, stream = result.frame, list(result.notes), result.stream
+    frame.attrs["notes"], frame.attrs["method"] = notes, result.method
+    said = f" ({'; '.join(notes)})" if notes else ""
     if result.interrupted or result.timed_out:
         why = "interrupted" if result.interrupted else "no message arrived within the timeout"
-        raise IncompleteError(f"replay of {stream} stopped early ({why}) after {len(result.frame):,} message(s)",
-                              frame=result.frame, hint="raise timeout=, or read again from the last seq")
-    return result.frame
+        raise IncompleteError(f"replay of {stream} stopped early ({why}) after {len(frame):,} message(s){said}",
+                              frame=frame, hint="raise timeout=, or read again from the last seq")
+    short = [n for n in notes if n.startswith(SHORT)]
+    if short:
+        raise IncompleteError(f"replay of {stream} came back short with {len(frame):,} message(s): {'; '.join(short)}",
+                              frame=frame, hint="read it again")
+    if strict and notes:
+        raise IncompleteError(f"replay of {stream} has notes (strict=True) with {len(frame):,} message(s){said}",
+                              frame=frame, hint="the frame is in the error's .frame; strict=False returns it with warnings")
+    for note in notes:
+        warnings.warn(f"replay of {stream}: {note}", ReadWarning, stacklevel=3)
+    return frame
 
 
 def _payload(value: Any) -> bytes:
@@ -135,10 +170,18 @@ async def publish(subject: str, payloads: Iterable[Any], *, headers: dict[str, s
 
 
 async def streams(ctx: JSContext | None = None) -> pd.DataFrame:
-    """One row per stream: configuration essentials and state (``%js_stream ls``)."""
+    """One row per stream: configuration essentials and state (``%js_stream ls``).
+
+    A stream the server could not describe (a cluster's stream without a leader) is no
+    row: ``df.attrs["missing"]`` names it and the note (``df.attrs["notes"]``) is warned
+    as a :class:`ReadWarning`.
+    """
     from .admin.streams import list_streams
 
-    return await list_streams(ctx=ctx)
+    frame = await list_streams(ctx=ctx)
+    for note in frame.attrs.get("notes") or []:
+        warnings.warn(note, ReadWarning, stacklevel=2)
+    return frame
 
 
 async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | None = None) -> int:

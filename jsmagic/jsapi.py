@@ -100,15 +100,95 @@ class JSApi:
             raise nats.js.errors.APIError.from_error(resp["error"])
         return resp
 
-    async def paged(self, suffix: str, key: str, extra: dict | None = None) -> list:
-        """Every item of a paged list (the server answers 256 at a time): pages until ``total``."""
-        items: list = []
+    async def listing(self, suffix: str, key: str, extra: dict | None = None) -> "Listing":
+        """Every item of a paged list (``STREAM.LIST``, ``CONSUMER.NAMES.S``…), each once, and what is missing.
+
+        The server answers 256 items (1024 names) a page.  In a cluster, ``offset`` counts
+        every stream (consumer) the meta layer knows, sorted by name, but a page leaves out
+        those whose leader did not answer within its 4 s gather and names them in
+        ``missing`` instead (an offline one may come both as a placeholder and in
+        ``missing``: it is counted missing).  So the next page starts after what the server
+        covered (listed *and* missing), never at ``len(items)``, which repeated entries;
+        and items are kept once by name.  Each request waits the server's gather on top of
+        the API timeout.
+        """
+        items: dict[str, Any] = {}
+        missing: dict[str, str] = {}
+        offset, total = 0, 0
         while True:
-            resp = await self.request(suffix, {**(extra or {}), "offset": len(items)})
-            page = resp.get(key) or []
-            items.extend(page)
-            if not page or len(items) >= resp.get("total", 0):
-                return items
+            resp = await self.request(suffix, {**(extra or {}), "offset": offset},
+                                      timeout=self.timeout + SERVER_GATHER_WAIT)
+            total = resp.get("total", 0) or 0
+            offline = resp.get("offline") or {}
+            lost = {n: offline.get(n, "no leader") for n in resp.get("missing") or []}
+            page = [x for x in resp.get(key) or [] if item_name(x) not in lost]
+            covered = {item_name(x) for x in page} | set(lost)
+            for x in page:
+                items.setdefault(item_name(x), x)
+            missing.update({n: why for n, why in lost.items() if n not in items})
+            offset = (resp.get("offset", offset) or 0) + len(covered)
+            if not covered or offset >= total:
+                for n in list(missing):
+                    if n in items:  # listed on a later page after all
+                        del missing[n]
+                return Listing([items[n] for n in sorted(items)], dict(sorted(missing.items())), total)
+
+    async def paged(self, suffix: str, key: str, extra: dict | None = None) -> list:
+        """The items of :meth:`listing` alone: for name lists (``STREAM.NAMES``), which have no ``missing``.
+
+        A listing shown to a user (``STREAM.LIST``, ``CONSUMER.LIST``) takes :meth:`listing`
+        and says what it could not list.
+        """
+        return (await self.listing(suffix, key, extra)).items
+
+
+SERVER_GATHER_WAIT = 4.0  # how long a cluster's STREAM.LIST / CONSUMER.LIST waits for the members' answers
+
+
+def item_name(item: Any) -> str:
+    """The name of one item of a list answer: a name, a consumer (``name``) or a stream (``config.name``)."""
+    if isinstance(item, str):
+        return item
+    return item.get("name") or (item.get("config") or {}).get("name", "")
+
+
+class Listing:
+    """A whole paged list: ``items`` (each once, sorted by name), and the names the server could not list.
+
+    ``missing`` maps each name the server counted but could not describe to why (``"no
+    leader"``, or the server's ``offline`` reason); ``total`` is the server's count.
+    """
+
+    def __init__(self, items: list, missing: dict[str, str], total: int):
+        self.items, self.missing, self.total = items, missing, total
+
+    def __repr__(self) -> str:
+        return f"<Listing {len(self.items)} of {self.total}, missing {list(self.missing)}>"
+
+    @property
+    def complete(self) -> bool:
+        """Every item the server counted is here (none missing, none skipped while the list changed)."""
+        return not self.missing and len(self.items) >= self.total
+
+    def missing_of(self, prefix: str = "") -> dict[str, str]:
+        """The missing names that start with ``prefix`` (``KV_``), without it (bucket names)."""
+        return {n[len(prefix):]: why for n, why in self.missing.items() if n.startswith(prefix)}
+
+    def note(self, noun: str, prefix: str = "") -> str | None:
+        """``"2 stream(s) could not be listed (no leader): A, B"``, or None when nothing is missing."""
+        missing = self.missing_of(prefix)
+        if not missing:
+            return None
+        whys = sorted(set(missing.values()))
+        why = whys[0] if len(whys) == 1 else "; ".join(whys)
+        return f"{len(missing)} {noun}(s) could not be listed ({why}): {', '.join(missing)}"
+
+    def mark(self, frame: Any, noun: str, prefix: str = "") -> Any:
+        """Say on ``frame`` what could not be listed: ``attrs["missing"]`` (name -> why), ``attrs["notes"]``."""
+        frame.attrs["missing"] = self.missing_of(prefix)
+        note = self.note(noun, prefix)
+        frame.attrs["notes"] = [note] if note else []
+        return frame
 
 
 # ---- Key-Value and object-store layout (shared by every NATS client) -----------------------

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from jsmagic.testing import KernelSession, nats_server, testing_shell
+from jsmagic.testing import KernelSession, close_shell, nats_server, testing_shell
 
 
 @pytest.fixture(autouse=True)
@@ -42,12 +42,13 @@ def fresh_server():
 def shell(server):
     """An IPython shell with jsmagic loaded and connected to the session server.
 
-    Torn down by unloading the extension, which closes the context.
+    Torn down by closing it (:func:`jsmagic.testing.close_shell`): the extension unloaded,
+    which closes the context, and the shell released now instead of at the process's exit.
     """
     sh = testing_shell(probe_local=False)
     sh.run_line_magic("js_connect", server.url)
     yield sh
-    sh.run_line_magic("unload_ext", "jsmagic")
+    close_shell(sh)
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def bare_shell():
     """An IPython shell with jsmagic loaded and not connected."""
     sh = testing_shell(probe_local=False)
     yield sh
-    sh.run_line_magic("unload_ext", "jsmagic")
+    close_shell(sh)
 
 
 @pytest.fixture

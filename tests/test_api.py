@@ -115,6 +115,7 @@ def test_python_api_on_the_oldest_nats_py_allowed(oldest):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the reading, admin and publishing suites once more: minutes, not the default 300 s
 def test_core_and_magic_tests_pass_on_the_oldest_nats_py_allowed(oldest):
     """The publish, replay, admin and connection tests, run again in a process that imports the oldest nats-py."""
     version, path = oldest
@@ -126,6 +127,6 @@ def test_core_and_magic_tests_pass_on_the_oldest_nats_py_allowed(oldest):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
                            "-m", "not kernel", "tests/admin", "tests/reading", "tests/publishing",
                            "tests/magics/test_connections.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=1700)
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-2000:]
     assert proc.returncode == 0 and " passed" in summary and "failed" not in summary, proc.stdout[-4000:]

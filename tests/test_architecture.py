@@ -250,3 +250,51 @@ def test_the_read_path_tells_statuses_from_stored_messages_in_one_place():
         if hits:
             bad[rel] = hits
     assert not bad, f"Status headers read outside jsmagic/reading/status.py (file: lines): {bad}"
+
+
+CONSUMER_CALLS = re.compile(r"\badd_consumer\(|\bdelete_consumer\(|CONSUMER\.CREATE|CONSUMER\.DELETE")
+SESSION = "reading/session.py"
+# the verbs that manage users' own named consumers (add, edit, copy, remove, priority groups, durables)
+NAMED_CONSUMERS = ("admin/consumers.py", "admin/consumerops.py", "admin/priority.py", "reading/durable.py",
+                   "magics/consumers.py")
+
+
+def test_throwaway_consumers_are_created_and_deleted_only_by_the_consumer_session():
+    """Every replay, scan, count and watch gets its consumer from jsmagic/reading/session.py.
+
+    The retry rules (unanswered, 503, interrupted creates), the check against the stream
+    leader and the shielded delete were copied four times and drifted; they live there once.
+    """
+    bad = {}
+    for p in MODULES:
+        rel = str(p.relative_to(PKG))
+        if rel == SESSION or rel in NAMED_CONSUMERS:
+            continue
+        hits = [f"{i + 1}: {line.strip()}" for i, line in enumerate(p.read_text().splitlines())
+                if CONSUMER_CALLS.search(line) and not line.lstrip().startswith("#")]
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"consumers created or deleted outside {SESSION}: {bad}"
+
+
+def _swallows(handler: ast.ExceptHandler) -> bool:
+    """``except Exception/BaseException/<bare>: pass``: an error that vanishes without a word."""
+    broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id in ("Exception", "BaseException"))
+    return broad and all(isinstance(stmt, ast.Pass) for stmt in handler.body)
+
+
+def _hides_interrupts(handler: ast.ExceptHandler) -> bool:
+    """``except BaseException`` (or bare) that does not re-raise: a kernel interrupt would be lost."""
+    broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id == "BaseException")
+    return broad and not any(isinstance(n, ast.Raise) for stmt in handler.body for n in ast.walk(stmt))
+
+
+def test_no_error_is_swallowed_and_no_interrupt_is_hidden():
+    """Suppressed errors go to a ``logging`` logger (never a bare ``pass``), and a broad handler re-raises."""
+    bad = {}
+    for p in MODULES:
+        hits = [h.lineno for h in ast.walk(ast.parse(p.read_text())) if isinstance(h, ast.ExceptHandler)
+                and (_swallows(h) or _hides_interrupts(h))]
+        if hits:
+            bad[str(p.relative_to(PKG))] = hits
+    assert not bad, f"broad except handlers that pass or do not re-raise (log what is suppressed): {bad}"

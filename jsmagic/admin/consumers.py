@@ -75,12 +75,12 @@ def consumer_row(ci: api.ConsumerInfo) -> dict[str, Any]:
 
 
 async def list_consumers(stream: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_consumer ls STREAM``: one row per consumer with its pending counts."""
+    """``%js_consumer ls STREAM``: one row per consumer with its pending counts (``attrs["missing"]``: unlisted)."""
     await stream_info(stream, ctx=ctx)
     ctx = await connected(ctx)
-    raw = await ctx.api.paged(f"CONSUMER.LIST.{stream}", "consumers")
-    rows = [consumer_row(api.ConsumerInfo.from_response(c)) for c in raw]
-    return pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True)
+    listing = await ctx.api.listing(f"CONSUMER.LIST.{stream}", "consumers")
+    rows = [consumer_row(api.ConsumerInfo.from_response(c)) for c in listing.items]
+    return listing.mark(pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True), "consumer")
 
 
 def deliver_params(deliver: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ when the server (or another cluster member) answers again, so it survives a rest
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Callable
 
@@ -20,6 +21,8 @@ import pandas as pd
 from ..core.context import JSContext
 from ..core.registry import current
 from .consumers import info as consumer_info
+
+log = logging.getLogger("jsmagic.admin.consumerwatch")
 
 COLUMNS = ["time", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq"]
 LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
@@ -90,7 +93,8 @@ class ConsumerWatcher:
                     raise
                 except nats.js.errors.NotFoundError:
                     self._set_status(RECONNECTING, "consumer not found (yet)")
-                except Exception as e:  # server restarting, leader moving, connection down: keep asking
+                except Exception as e:  # noqa: BLE001 -- server restarting, leader moving, connection down: keep asking
+                    log.info("consumer watch: poll failed, asking again: %r", e)
                     self._set_status(RECONNECTING, type(e).__name__)
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         finally:

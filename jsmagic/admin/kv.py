@@ -179,14 +179,19 @@ async def info(bucket: str, *, ctx: JSContext | None = None) -> Bucket:
 
 
 async def ls(*, ctx: JSContext | None = None):
-    """Every bucket with its size and settings, as a frame sorted by name (sizes in bytes, ttl in seconds)."""
+    """Every bucket with its size and settings, as a frame sorted by name (sizes in bytes, ttl in seconds).
+
+    A bucket whose stream has no leader at the moment is no row: ``attrs["missing"]``
+    names it (bucket -> why) and ``attrs["notes"]`` says it in one line.
+    """
     import pandas as pd
 
     ctx = await connected(ctx)
-    listed = await ctx.api.paged("STREAM.LIST", "streams")
-    rows = [dataclasses.asdict(Bucket.of(StreamInfo.from_response(s))) for s in listed
+    listing = await ctx.api.listing("STREAM.LIST", "streams")
+    rows = [dataclasses.asdict(Bucket.of(StreamInfo.from_response(s))) for s in listing.items
             if s["config"]["name"].startswith(_STREAM_PREFIX)]
-    return pd.DataFrame(rows, columns=COLUMNS).sort_values("bucket", ignore_index=True)
+    frame = pd.DataFrame(rows, columns=COLUMNS).sort_values("bucket", ignore_index=True)
+    return listing.mark(frame, "bucket", _STREAM_PREFIX)
 
 
 async def rm(bucket: str, force: bool = False, *, ctx: JSContext | None = None) -> int:

@@ -195,7 +195,8 @@ class KVWatcher:
                 except nats.js.errors.NotFoundError:  # the bucket was deleted: nothing to resume
                     self._set_status(STOPPED, "bucket deleted")
                     return
-                except Exception as e:  # JetStream not back yet after a restart: retry
+                except Exception as e:  # noqa: BLE001 -- JetStream not back yet after a restart: retry (logged)
+                    log.info("kv watch %s: reset failed, retrying: %r", self.bucket, e)
                     self._set_status(RECONNECTING, type(e).__name__)
                     reader.needs_reset.set()
                     await asyncio.sleep(backoff)

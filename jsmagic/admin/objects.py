@@ -94,9 +94,13 @@ async def _objects_count(bucket: str, ctx: JSContext | None) -> int:
 
 
 async def list_buckets(*, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_obj ls``: one row per bucket (``bytes`` stored, ``ttl`` in seconds, 0 for ever)."""
+    """``%js_obj ls``: one row per bucket (``bytes`` stored, ``ttl`` in seconds, 0 for ever).
+
+    ``attrs["missing"]``/``attrs["notes"]``: buckets whose stream could not be described (no leader).
+    """
     rows, ctx = [], await connected(ctx)
-    for s in await ctx.api.paged("STREAM.LIST", "streams"):
+    listing = await ctx.api.listing("STREAM.LIST", "streams")
+    for s in listing.items:
         cfg, st = s["config"], s["state"]
         if not cfg["name"].startswith(_STREAM_PREFIX):
             continue
@@ -105,7 +109,8 @@ async def list_buckets(*, ctx: JSContext | None = None) -> pd.DataFrame:
                      "objects": await _objects_count(bucket, ctx), "bytes": st["bytes"],
                      "storage": cfg.get("storage"), "replicas": cfg.get("num_replicas", 1),
                      "ttl": (cfg.get("max_age") or 0) / 1e9, "sealed": bool(cfg.get("sealed"))})
-    return pd.DataFrame(rows, columns=BUCKET_COLUMNS).sort_values("bucket", ignore_index=True)
+    frame = pd.DataFrame(rows, columns=BUCKET_COLUMNS).sort_values("bucket", ignore_index=True)
+    return listing.mark(frame, "object store bucket", _STREAM_PREFIX)
 
 
 async def bucket_info(bucket: str, *, ctx: JSContext | None = None) -> BucketStatus:

@@ -14,13 +14,18 @@ The KV watch (:mod:`jsmagic.admin.kvwatch`) and the KV reads (view, keys, histor
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Callable
 
+import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ..reading.acks import parse_ack
+from ..reading.session import ConsumerSession, delete
 from ..reading.status import server_status
+
+log = logging.getLogger("jsmagic.admin.ordered")
 
 _YIELD_EVERY = 256  # messages handled between yields to the loop (nats-py drains its queue without yielding)
 MODES = {"last": DeliverPolicy.LAST_PER_SUBJECT, "all": DeliverPolicy.ALL, "new": DeliverPolicy.NEW}
@@ -104,11 +109,14 @@ class OrderedReader:
                     await asyncio.sleep(0)
 
         self._sub = await self.nc.subscribe(inbox, cb=on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1)
+        session = ConsumerSession(self.ctx, self.stream, self._config(inbox), timeout=self.ctx.api.timeout,
+                                  prefix="jsmagic-ordered_")
         try:
-            info = await self.js.add_consumer(self.stream, config=self._config(inbox))
-        except BaseException:
+            await session.open()
+        except BaseException:  # the subscription goes with the failed create, then the error
             await self._unsubscribe()
             raise
+        info = session.consumer_info()
         self._consumer = info.name
         if self.mode == "new" and not self.last_seq and info.delivered is not None:
             self.last_seq = info.delivered.stream_seq or 0  # where "new" began: resume point
@@ -151,7 +159,8 @@ class OrderedReader:
     async def _publish(self, subject: str) -> None:
         try:
             await self.nc.publish(subject, b"")
-        except Exception:
+        except (nats.errors.Error, OSError) as e:  # the flow-control answer was lost: start over after last_seq
+            log.debug("flow control answer to %s failed: %r", subject, e)
             self.needs_reset.set()
 
     @property
@@ -171,16 +180,17 @@ class OrderedReader:
         if sub is not None:
             try:
                 await sub.unsubscribe()
-            except Exception:  # closed or reconnecting connection: nothing left to undo
-                pass
+            except (nats.errors.Error, asyncio.TimeoutError) as e:  # closed or reconnecting: nothing left to undo
+                log.debug("unsubscribe failed: %r", e)
 
     async def stop(self) -> None:
         """Unsubscribe and delete the consumer (best effort: after a restart it is gone anyway)."""
         self._generation += 1
         await self._unsubscribe()
         name, self._consumer = self._consumer, None
-        if name and self.nc.is_connected:
+        if name and self.nc.is_connected:  # owned by the context: a slow server finishes it in the background
+            task = self.ctx.own(delete(self.ctx, self.stream, name), name=f"delete consumer {self.stream}/{name}")
             try:
-                await asyncio.wait_for(self.js.delete_consumer(self.stream, name), timeout=2)
-            except Exception:
-                pass
+                await asyncio.wait_for(asyncio.shield(task), timeout=2)
+            except asyncio.TimeoutError:
+                log.debug("delete of consumer %s/%s goes on in the background", self.stream, name)

@@ -62,8 +62,9 @@ def stream_row(s: dict[str, Any]) -> dict[str, Any]:
 async def stream_report(*, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_stream report``: every stream, sorted by name (``lag``: mirror/source messages not yet copied)."""
     ctx = await connected(ctx)
-    rows = [stream_row(s) for s in await ctx.api.paged("STREAM.LIST", "streams")]
-    return pd.DataFrame(rows, columns=STREAM_COLUMNS).sort_values("name", ignore_index=True)
+    listing = await ctx.api.listing("STREAM.LIST", "streams")  # attrs["missing"]: streams it could not describe
+    rows = [stream_row(s) for s in listing.items]
+    return listing.mark(pd.DataFrame(rows, columns=STREAM_COLUMNS).sort_values("name", ignore_index=True), "stream")
 
 
 def consumer_row(c: dict[str, Any]) -> dict[str, Any]:
@@ -91,5 +92,7 @@ async def consumer_report(stream: str, *, ctx: JSContext | None = None) -> pd.Da
     """``%js_consumer report STREAM``: every consumer of a stream with how far behind it is."""
     await stream_info(stream, ctx=ctx)
     ctx = await connected(ctx)
-    rows = [consumer_row(c) for c in await ctx.api.paged(f"CONSUMER.LIST.{stream}", "consumers")]
-    return pd.DataFrame(rows, columns=CONSUMER_COLUMNS).sort_values("name", ignore_index=True)
+    listing = await ctx.api.listing(f"CONSUMER.LIST.{stream}", "consumers")
+    rows = [consumer_row(c) for c in listing.items]
+    frame = pd.DataFrame(rows, columns=CONSUMER_COLUMNS).sort_values("name", ignore_index=True)
+    return listing.mark(frame, "consumer")

@@ -1,9 +1,10 @@
 """Scanning a stream through a throwaway consumer: every pending message raw, or just a count.
 
-Both create an ephemeral consumer with AckPolicy none (reading never removes anything)
-and delete it afterwards, in a task the context owns: an interrupt cannot skip the
-delete and ``ctx.close()`` waits for it.  Its inactive threshold removes the consumer
-anyway if the kernel dies.
+Both read through a :class:`jsmagic.reading.session.ConsumerSession` with AckPolicy none
+(reading never removes anything): created with the retry rules, deleted afterwards
+(shielded; an interrupt hands the delete to the context, ``ctx.close()`` waits for it).
+Its inactive threshold removes the consumer anyway if the kernel dies.  A count is checked
+against the stream leader (a consumer on a replica still catching up counts short).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import asyncio
 import json
 from typing import Any, Callable
 
-import nats.errors
-import nats.js.errors
 from nats.js import api
 
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current
+from ..reading.selection import Selection
+from ..reading.session import ConsumerSession
 from ..reading.status import server_status
 
 ProgressFn = Callable[[int, int | None], None]
@@ -34,12 +35,12 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any]
     bounded, the consumer deleted afterwards.  Stops at what was pending when it began.
     """
     ctx = current(ctx)
-    js = await ctx.jetstream()
     nc = ctx.nc
     config.ack_policy = api.AckPolicy.NONE  # reading only (nats-py's default would be explicit: stalls at 1,000)
     config.inactive_threshold = config.inactive_threshold or 60.0
-    ci = await js.add_consumer(name, config)
-    total, seen, target = ci.num_pending or 0, [0], [0]
+    session = ConsumerSession(ctx, name, config, timeout=settings().timeout)
+    await session.open()
+    total, seen, target = session.pending, [0], [0]
     done = asyncio.Event()
 
     async def on_msg(msg) -> None:
@@ -59,7 +60,7 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any]
             target[0] = min(total, before + (batch or settings().fetch_batch))
             done.clear()
             req = {"batch": target[0] - before, "expires": int(timeout * 1e9)}
-            await nc.publish(ctx.api.msg_next(name, ci.name), json.dumps(req).encode(), reply=sub.subject)
+            await nc.publish(ctx.api.msg_next(name, session.name), json.dumps(req).encode(), reply=sub.subject)
             try:
                 await asyncio.wait_for(done.wait(), timeout + 1)
             except asyncio.TimeoutError:
@@ -72,7 +73,7 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Any]
         interrupted = True
     finally:
         await sub.unsubscribe()
-        await delete_consumer(ctx, js, name, ci.name)
+        await session.close()
     return interrupted
 
 
@@ -81,6 +82,9 @@ async def count_matching(name: str, subject: str | None = None, start_seq: int |
     """Messages matching ``subject`` from ``start_seq`` on, counted by the server (a consumer's pending)."""
     ctx = current(ctx)
     js = await ctx.jetstream()
+    info = await js.stream_info(name)
+    sel = Selection(name, subjects=[subject] if subject else [], deliver="start_seq" if start_seq else "all",
+                    start_seq=start_seq)
     cfg = api.ConsumerConfig(
         ack_policy=api.AckPolicy.NONE,
         filter_subject=subject,
@@ -88,23 +92,8 @@ async def count_matching(name: str, subject: str | None = None, start_seq: int |
         opt_start_seq=start_seq,
         inactive_threshold=30.0,
         mem_storage=True,
+        num_replicas=1,
         headers_only=True,
     )
-    ci = await js.add_consumer(name, cfg)
-    try:
-        return ci.num_pending or 0
-    finally:
-        await delete_consumer(ctx, js, name, ci.name)
-
-
-async def delete_consumer(ctx: JSContext, js: Any, stream: str, name: str) -> None:
-    """Delete a throwaway consumer in a task ``ctx`` owns, and wait for it (an interrupt stops the wait only)."""
-    await asyncio.shield(ctx.own(_delete_quietly(js, stream, name), name=f"delete consumer {stream}/{name}"))
-
-
-async def _delete_quietly(js: Any, stream: str, name: str) -> None:
-    """The delete itself; a server's refusal or silence is not an error: the inactive threshold removes it anyway."""
-    try:
-        await js.delete_consumer(stream, name)
-    except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError):
-        pass
+    async with ConsumerSession(ctx, name, cfg, timeout=settings().timeout).checking(sel, info) as session:
+        return session.pending

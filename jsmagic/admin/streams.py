@@ -64,10 +64,15 @@ def timestamp(value: Any) -> Any:
 
 # ---- ls / add / edit / info / subjects -----------------------------------------------------
 async def list_streams(*, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_stream ls``: one row per stream with its config essentials and state (bytes as a number)."""
+    """``%js_stream ls``: one row per stream with its config essentials and state (bytes as a number).
+
+    A stream the server could not describe (a cluster's stream without a leader) is no row:
+    ``attrs["missing"]`` names it (name -> why) and ``attrs["notes"]`` says it in one line.
+    """
     ctx = await connected(ctx)
     rows = []
-    for s in await ctx.api.paged("STREAM.LIST", "streams"):
+    listing = await ctx.api.listing("STREAM.LIST", "streams")
+    for s in listing.items:
         cfg, st = s["config"], s["state"]
         rows.append({
             "name": cfg["name"],
@@ -83,7 +88,7 @@ async def list_streams(*, ctx: JSContext | None = None) -> pd.DataFrame:
             "last_time": timestamp(st.get("last_ts")),
             "consumers": st["consumer_count"],
         })
-    return pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True)
+    return listing.mark(pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True), "stream")
 
 
 async def add_stream(name: str, *, ctx: JSContext | None = None, **opts: Any) -> StreamDetails:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import logging
 import os
 import shutil
 import signal
@@ -23,6 +24,8 @@ import weakref
 from pathlib import Path
 
 from ..core.errors import ConfigError, ConnectError
+
+log = logging.getLogger("jsmagic.connecting.server")
 
 _live: "weakref.WeakSet[EmbeddedServer]" = weakref.WeakSet()
 
@@ -59,8 +62,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:
-        pass
+    except (OSError, AttributeError) as e:  # not Linux/glibc: the server is still stopped by close() and atexit
+        log.debug("PR_SET_PDEATHSIG not set: %r", e)
 
 
 def _popen(cmd: list[str]) -> subprocess.Popen:

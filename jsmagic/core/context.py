@@ -14,6 +14,7 @@ core functions take ``ctx=None``, meaning the current one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import dataclasses
 import inspect
 import time
@@ -30,6 +31,8 @@ from ..connecting.connection import LOCAL_URL, local_server_answers, open_connec
 from .errors import JetStreamDisabledError, NotConnectedError
 from ..connecting.options import ConnectOptions, resolve
 from ..connecting.server import EmbeddedServer
+
+log = logging.getLogger("jsmagic.core.context")
 
 T = TypeVar("T")
 
@@ -181,8 +184,8 @@ class JSContext:
         for listener in list(self._listeners):
             try:
                 listener(state)
-            except Exception:
-                pass
+            except Exception:  # noqa: BLE001 -- one listener's bug must not stop the others (logged)
+                log.exception("connection state listener %r failed", listener)
 
     def on_state(self, listener: Callable[[str], None]) -> Callable[[], None]:
         """Call ``listener(state)`` on connected/reconnecting/closed; returns an unsubscribe."""
@@ -320,13 +323,13 @@ class JSContext:
         if nc is not None and not nc.is_closed:
             try:
                 await asyncio.wait_for(nc.drain(), timeout=5)
-            except Exception:
-                pass
+            except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:  # closing anyway
+                log.debug("drain on close failed: %r", e)
             if not nc.is_closed:
                 try:
                     await nc.close()
-                except Exception:
-                    pass
+                except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:
+                    log.debug("close failed: %r", e)
         if server is not None:
             await _off_loop(server.cleanup)  # SIGTERM and up to 10 s of proc.wait: not on the loop
         self.jetstream_enabled = None

@@ -15,7 +15,7 @@ import pandas as pd
 from ..admin import consumerops, deadletter, report
 from ..core.decode import HELP
 from ..ui.consumerwatch import ConsumerWatch
-from ..ui.display import result_frame
+from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report, shown
 from .base import run
 from .verbs import Verbs
@@ -94,7 +94,7 @@ def _reset(a: Any) -> str:
 def _report(a: Any) -> pd.DataFrame:
     df = run(report.consumer_report(a.stream))
     behind = int(df["pending"].sum() + df["ack_pending"].sum()) if len(df) else 0
-    return result_frame(df, f"{len(df)} consumer(s) on {a.stream}, {behind:,} message(s) pending or awaiting ack")
+    return result_frame(df, noted(df, f"{len(df)} consumer(s) on {a.stream}, {behind:,} message(s) pending or awaiting ack"))
 
 
 def _dead(a: Any) -> Any:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..admin import consumers
 from ..core.decode import HELP
-from ..ui.display import result_frame
+from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report
 from .base import friendly, run
 from . import consumerops
@@ -68,7 +68,7 @@ def _add(a: Any) -> Any:
 
 def _ls(a: Any) -> pd.DataFrame:
     df = run(consumers.list_consumers(a.stream))
-    return result_frame(df, f"{len(df)} consumer(s) on {a.stream}")
+    return result_frame(df, noted(df, f"{len(df)} consumer(s) on {a.stream}"))
 
 
 SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminated", "none": "left un-acked"}

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..admin import backup, report, topology
 from ..core.units import format_duration, format_size
-from ..ui.display import result_frame
+from ..ui.display import noted, result_frame
 from ..ui.report import shown, stream_report
 from ..ui.streamreport import plot_streams
 from .base import run, with_progress
@@ -140,7 +140,7 @@ def _report(a: Any) -> pd.DataFrame:
         plot_streams(df)
     total = int(df["messages"].sum()) if len(df) else 0
     lagging = int((df["lag"] > 0).sum()) if len(df) else 0
-    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {lagging} with replication lag")
+    return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {lagging} with replication lag"))
 
 
 def _backup(a: Any) -> backup.Backup:

@@ -15,7 +15,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from ..admin import rates, streams
 from ..core.decode import HELP
 from ..core.units import format_size
-from ..ui.display import result_frame
+from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
@@ -105,7 +105,7 @@ def _config_flags(args: Any) -> dict[str, Any]:
 def _ls(a: Any) -> pd.DataFrame:
     df = run(streams.list_streams())
     total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
-    return result_frame(df, f"{len(df)} stream(s), {total:,} message(s), {size}", formats={"bytes": format_size})
+    return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {size}"), formats={"bytes": format_size})
 
 
 def _edit(a: Any) -> pd.DataFrame:

@@ -71,22 +71,13 @@ class StreamIndex:
         silently skipped would go out unchecked.
         """
         api = ctx.api
-        found: dict[str, list[str]] = {}
-        configs: dict[str, Any] = {}
         since = time.monotonic()
         try:
-            while True:
-                before = len(found)
-                resp = await api.request("STREAM.LIST", {"offset": before})
-                page = resp.get("streams") or []
-                for info in page:
-                    found[info["config"]["name"]] = list(info["config"].get("subjects") or [])
-                    configs[info["config"]["name"]] = _switches(info["config"])
-                total = resp.get("total", 0)
-                # a page with nothing new ends it too: a cluster counts a leaderless stream in `total`
-                # but leaves it out, and asking from len(found) then returned known streams forever
-                if not page or len(found) >= total or len(found) == before:
-                    return cls(found, configs) if len(found) >= total and not resp.get("missing") else None
+            listing = await api.listing("STREAM.LIST", "streams")  # pages by what the server covered
+            if not listing.complete:
+                return None
+            found = {i["config"]["name"]: list(i["config"].get("subjects") or []) for i in listing.items}
+            return cls(found, {i["config"]["name"]: _switches(i["config"]) for i in listing.items})
         except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:
             if refused(api.nc, api.subject("STREAM.LIST"), since=since) is not None:
                 return None

@@ -33,7 +33,7 @@ import numpy as np
 from ..core.context import JSContext
 from .consumer import read_consumer
 from .frames import Bounds, Chunk, Collector
-from .selection import ProgressFn, Selection
+from .selection import ProgressFn, Selection, rest_after
 from .wire.bulk import read_bulk
 from .wire.choose import open_bulk
 from .wire.protocol import Wire
@@ -136,14 +136,11 @@ async def read_live(sel: Selection, info: Any, cu: CatchUp, collector: Collector
 
 
 def _rest(sel: Selection, cu: CatchUp, history: _History, complete: bool) -> Selection:
-    """What the live reader follows: every sequence above the history (or above what it delivered)."""
-    count = None if sel.count is None else sel.count - history.kept
-    if complete:
-        # also for --since: the server places a consumer's start at creation (the first message at
-        # or after the time, else the next sequence), so the live path began right above `end` too
-        start = cu.end + 1
-    elif history.last is not None:
-        start = history.last + 1
-    else:  # a cut-short history that delivered nothing: as asked
-        return dataclasses.replace(sel, count=count)
-    return dataclasses.replace(sel, deliver="start_seq", start_seq=start, since=None, count=count)
+    """What the live reader follows: every sequence above the history (or above what it delivered).
+
+    A complete history hands over at its bound + 1, also for --since: the server places a
+    consumer's start at creation (the first message at or after the time, else the next
+    sequence), so the live path began right above ``end`` too.
+    """
+    last = cu.end if complete else history.last
+    return rest_after(sel, last, history.kept, at_least_one=False)

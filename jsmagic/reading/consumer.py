@@ -1,9 +1,9 @@
 """Read a stream through a consumer: the ephemeral one a replay creates, or a named durable.
 
 * The ephemeral consumer acks nothing, has an explicit inactive threshold (nats-py's 5 s
-  default would kill it between cells) and is deleted in ``finally`` — also after an
-  error or a kernel interrupt.  An interrupt during its *create* leaves a delete that
-  runs in the background, owned by the context (``ctx.own``) so ``ctx.close()`` waits for it.
+  default would kill it between cells); it is created, checked against the stream leader
+  and deleted by :class:`jsmagic.reading.session.ConsumerSession` (also after an error or
+  a kernel interrupt).
 * A server restart loses the ephemeral (memory) consumer: a bounded replay then resumes
   with a new one from the sequence after the last one kept, instead of returning a
   silently partial frame.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from typing import Any
 
 import nats.errors
@@ -30,8 +29,8 @@ from ..core.registry import current, jetstream
 from .frames import Collector
 from .durable import Ledger, bind_durable
 from .pull import Puller
-from .replicas import pending_seen
-from .selection import ACTIONS, RESUME_WAIT, ProgressFn, Selection, consumer_config
+from .session import ConsumerSession
+from .selection import ACTIONS, ProgressFn, Selection, consumer_config, rest_after, resumable
 
 LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
 MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
@@ -57,26 +56,15 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
                 progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None,
                 ledger: Ledger | None = None) -> bool:
     """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
+    session = None
     if sel.durable:
         ci = await bind_durable(js, sel, info)
-    elif resumes:
-        ci = await _add_consumer_retrying(ctx, js, sel, info)
-    else:
-        cfg = consumer_config(sel, info)
-        try:
-            ci = await js.add_consumer(sel.stream, cfg, timeout=sel.api_timeout)
-        except nats.js.errors.ServiceUnavailableError:  # "temporarily unavailable": a cluster electing
-            ci = await _add_consumer_retrying(ctx, js, sel, info)
-        except asyncio.CancelledError:  # interrupted mid-create: the server may still make it
-            _delete_later(ctx, js, sel.stream, cfg.name)
-            raise
+    else:  # created with the retry rules, checked against the stream leader (a replica catching up counts short)
+        session = ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
+                                  wait=LIVE_RETRY if sel.live else None, resumed=resumes > 0)
+        await session.open(sel, info, notes)
+        ci = session.consumer_info()
     pending = ci.num_pending
-    if not sel.durable and not resumes:  # a consumer on a replica still catching up counts short
-        try:
-            pending = await pending_seen(ctx, sel, info, ci.name, pending, notes)
-        except BaseException:
-            await _delete_consumer(js, sel.stream, ci.name)
-            raise
     wait = (sel.deliver == "new" or sel.live) and not sel.durable
     want = None if wait else pending
     if sel.count:
@@ -96,24 +84,24 @@ async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: C
         timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
         if ledger is not None and collector.done:  # rows still arriving past the bound: given back, not left pending
             ledger.given_back_later(await puller.settle())
-        lost = timed_out and _resumable(sel) and resumes < MAX_RESUMES and (
+        lost = timed_out and resumable(sel) and resumes < MAX_RESUMES and (
             puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
         )
     finally:
         if puller.datas and not collector.done:  # interrupted: keep what arrived, not only what was flushed
             puller.flush(collector)
         await puller.stop()
-        if not sel.durable:
-            await _delete_consumer(js, sel.stream, ci.name)
+        if session is not None:
+            await session.close()
     if ledger is not None:  # after the puller stopped: no pull of ours is left to take back what is given back
         await ledger.finish(js, notes if notes is not None else [])
     if lost:
         if sel.live and puller.received:
             resumes = 0  # a tail that runs for days may lose its consumer more than MAX_RESUMES times
         try:
-            return await _read(ctx, js, info, _rest(sel, puller, info), collector, progress, resumes + 1)
+            return await _read(ctx, js, info, _rest(sel, puller, info), collector, progress, resumes + 1, notes)
         finally:  # again: the first delete may have fallen into a leader election and been lost
-            await _delete_consumer(js, sel.stream, ci.name)
+            await session.close()
     return timed_out
 
 
@@ -126,92 +114,14 @@ async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
         return False
 
 
-async def _add_consumer_retrying(ctx: JSContext, js: Any, sel: Selection, info: Any) -> Any:
-    """Create the replacement consumer, waiting out a stream leader election (a few seconds).
-
-    A try the server answered (no leader yet) is repeated with the same name.  A try nobody
-    answered is repeated under a new name, and the old one is deleted in the background:
-    the meta leader may have placed that name on the member that just died, and every
-    create of it then waits for that member (a killed leader's cluster showed this).
-    If we give up (or are interrupted), the name is deleted too.
-    """
-    cfg = consumer_config(sel, info)
-    deadline = time.monotonic() + (LIVE_RETRY if sel.live else max(3 * sel.api_timeout, RESUME_WAIT))
-    while True:
-        try:
-            return await js.add_consumer(sel.stream, cfg, timeout=sel.api_timeout)
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                nats.js.errors.APIError, asyncio.TimeoutError) as e:
-            if time.monotonic() > deadline:
-                _delete_later(ctx, js, sel.stream, cfg.name)
-                raise
-            if isinstance(e, (nats.errors.TimeoutError, asyncio.TimeoutError)):
-                _delete_later(ctx, js, sel.stream, cfg.name)
-                cfg = consumer_config(sel, info)
-            try:
-                await asyncio.sleep(0.5)
-            except asyncio.CancelledError:
-                _delete_later(ctx, js, sel.stream, cfg.name)
-                raise
-        except asyncio.CancelledError:
-            _delete_later(ctx, js, sel.stream, cfg.name)
-            raise
-
-
-def _resumable(sel: Selection) -> bool:
-    """A bounded ephemeral replay, or a live tail, can restart where it stopped (``--last*``/``--new`` cannot)."""
-    return not sel.durable and (sel.live or sel.deliver in ("all", "start_seq", "since"))
-
-
 def _rest(sel: Selection, puller: Puller, info: Any) -> Selection:
-    """The selection still to read after a reconnect: from the sequence after the last one kept.
+    """The selection still to read after a lost consumer (:func:`rest_after`).
 
-    A server restart (or a cluster losing the stream's leader) loses our ephemeral (memory)
-    consumer; without this the replay would wait out its idle timeout and return a silently
-    partial frame, and a live tail would stay "live" with nothing arriving.  A tail that has
-    kept nothing yet goes on from where it began (the stream's end when it started).
+    A tail that has kept nothing yet goes on from where it began (the stream's end when it started).
     """
-    if puller.last_seq is None:
-        if sel.live and sel.deliver == "new":
-            return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
-        return sel
-    count = None if sel.count is None else max(1, sel.count - puller.received)
-    return dataclasses.replace(sel, deliver="start_seq", start_seq=puller.last_seq + 1, since=None, count=count)
-
-
-def _delete_later(ctx: JSContext, js: Any, stream: str, name: str) -> None:
-    """Delete a consumer whose creation was interrupted, without holding up the cell.
-
-    We chose its name up front, so it can be deleted even though the create's answer
-    never came; the task outlives the cell (the server may be slow to answer) and is
-    owned by the context, so closing the connection waits for it (bounded).
-    """
-    ctx.own(_delete_consumer(js, stream, name), name=f"delete consumer {stream}/{name}")
-
-
-async def _delete_consumer(js: Any, stream: str, name: str, attempts: int = 3) -> None:
-    """Delete our ephemeral consumer; shielded so an interrupt cannot skip it.
-
-    Retried when the server does not answer: during a cluster leader election the delete
-    times out while the consumer lives on (until its inactive threshold).  Not retried after
-    an interrupt: the user is waiting for the cell to end.  A (second) interrupt while we
-    wait is not swallowed: it propagates, and the shielded delete finishes by itself.
-    Failures the server can answer with end quietly (the inactive threshold removes the
-    consumer anyway); anything else is a bug and propagates.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        attempts = 1
-    for _ in range(attempts):
-        try:
-            await asyncio.shield(js.delete_consumer(stream, name))
-            return
-        except nats.js.errors.NotFoundError:
-            return
-        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, asyncio.TimeoutError):
-            continue
-        except (nats.errors.Error, nats.js.errors.Error):  # closed connection, no responders, other API answers
-            return
+    if puller.last_seq is None and sel.live and sel.deliver == "new":
+        return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
+    return rest_after(sel, puller.last_seq, puller.received)
 
 
 async def acknowledge(replies: list[str], action: str, delay: float | None = None,

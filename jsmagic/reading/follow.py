@@ -21,6 +21,7 @@ The widget that shows it is :class:`jsmagic.ui.tail.Follow` (``%js_consume --fol
 from __future__ import annotations
 
 import asyncio
+import logging
 import dataclasses
 from typing import Callable
 
@@ -33,6 +34,8 @@ from ..core.registry import current
 from .frames import Chunk, Rows
 from .reader import Replay, replay
 from .selection import Selection
+
+log = logging.getLogger("jsmagic.reading.follow")
 
 ENDED, INTERRUPTED, CANCELLED, ERROR = "ended", "interrupted", "cancelled", "error"
 
@@ -75,7 +78,8 @@ class LiveReplay:
         except asyncio.CancelledError:
             self._end(CANCELLED)
             raise
-        except Exception as e:  # reported through on_end; the kernel keeps going
+        except Exception as e:  # noqa: BLE001 -- reported through on_end (and logged); the kernel keeps going
+            log.warning("live replay of %s ended with an error", self.sel.stream, exc_info=True)
             self.error = str(e)
             self._end(ERROR)
 

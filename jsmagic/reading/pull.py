@@ -21,8 +21,10 @@ several times that:
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Awaitable, Callable
 
+import nats.errors
 import numpy as np
 import orjson
 
@@ -33,6 +35,8 @@ from .acks import AckFormat, AckSubjectError
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
 from .status import server_status
+
+log = logging.getLogger("jsmagic.reading.pull")
 
 LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
 WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
@@ -79,8 +83,8 @@ class Puller:
         if self.sub is not None:
             try:
                 await asyncio.shield(self.sub.unsubscribe())
-            except BaseException:
-                pass
+            except (nats.errors.Error, asyncio.TimeoutError) as e:  # closed or reconnecting: the inbox goes with it
+                log.debug("unsubscribe of %s failed: %r", self.inbox, e)
             self.sub = None
 
     async def _gone(self) -> bool:

@@ -137,7 +137,7 @@ class ReadSchema:
         """Columns whose values had kinds that share no type, as ``{column: what was seen}``."""
         out = {}
         for name, seen in self.dtypes.items():
-            if name in self.generated:  # the read's own columns: null or text, never a payload's clash
+            if name in self.generated or name in LATE:  # the read's own columns, and `data` (any payload that is not an object)
                 continue
             kinds = {_kind(d) for d in seen}
             if len(kinds) > 1 and not kinds <= {"int", "float"}:

@@ -114,10 +114,21 @@ def reads_by_get(info: Any, sel: Selection) -> bool:
     return not sel.durable and info.config.retention in (RetentionPolicy.WORK_QUEUE, RetentionPolicy.INTEREST)
 
 
+LAST_POLICIES = ("last", "last_per_subject")
+
+
 def bounds_for(sel: Selection, info: Any) -> Bounds:
-    """Stop at --end-seq/--until/-n, and at the last sequence as of now (except --new)."""
+    """Stop at --end-seq/--until/-n, and at the stream's last sequence as of the call (except --new).
+
+    ``--last``/``--last-per-subject`` through a consumer get no such bound: the consumer
+    takes its "last" messages when it is created, after ``info`` was read, and with another
+    client writing those lie above ``info``'s last sequence (a bound from it returned 0 rows
+    for ``--last`` and lost hundreds of 2,000 subjects).  The readers stop at the consumer's
+    own ``num_pending`` at create instead, which the server counts with its "last" set.
+    """
     end = sel.end_seq
-    if sel.deliver != "new" and not sel.durable and not sel.live:
+    by_consumer = sel.deliver in LAST_POLICIES and not reads_by_get(info, sel)
+    if sel.deliver != "new" and not sel.durable and not sel.live and not by_consumer:
         last = info.state.last_seq
         end = last if end is None else min(end, last)
     until = int(sel.until.timestamp() * 1e9) if sel.until else None
@@ -153,3 +164,28 @@ def consumer_config(sel: Selection, info: Any) -> ConsumerConfig:
         cfg.inactive_threshold = max(INACTIVE_THRESHOLD, 3 * sel.api_timeout)
         cfg.mem_storage, cfg.num_replicas = True, 1
     return cfg
+
+
+def resumable(sel: Selection) -> bool:
+    """A bounded ephemeral replay, or a live tail, can restart where it stopped (``--last*``/``--new`` cannot).
+
+    The one rule of every reader (the bulk reader, the nats-py reader, a follow's hand-over):
+    a lost consumer is replaced by one that starts after the last sequence kept (:func:`rest_after`).
+    """
+    return not sel.durable and (sel.live or sel.deliver in ("all", "start_seq", "since"))
+
+
+def rest_after(sel: Selection, last_seq: int | None, received: int, *, at_least_one: bool = True) -> Selection:
+    """The selection still to read once ``received`` messages up to ``last_seq`` are kept: from ``last_seq + 1``.
+
+    A server restart (or a cluster losing the stream's leader) loses an ephemeral (memory)
+    consumer; without this a replay would wait out its idle timeout and return a silently
+    partial frame.  ``-n`` counts on: what is left of it (at least 1 unless ``at_least_one`` is
+    off).  With nothing kept yet the selection is unchanged (as asked).
+    """
+    left = None if sel.count is None else sel.count - received
+    if left is not None and at_least_one:
+        left = max(1, left)
+    if last_seq is None:
+        return dataclasses.replace(sel, count=left) if not at_least_one else sel
+    return dataclasses.replace(sel, deliver="start_seq", start_seq=last_seq + 1, since=None, count=left)

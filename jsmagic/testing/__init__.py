@@ -13,9 +13,9 @@ from __future__ import annotations
 from ..connecting.server import EmbeddedServer, free_port
 from .kernel import CellResult, KernelSession
 from .servers import NatsCluster, fill_stream, monitored_server, nats_cluster, nats_server
-from .shells import connected_shell, strip_ansi, testing_shell
+from .shells import close_shell, connected_shell, shell_session, strip_ansi, testing_shell
 from .topology import hub_and_leaf, imported_jetstream
 
 __all__ = ["EmbeddedServer", "connected_shell", "fill_stream", "monitored_server", "free_port", "nats_server",
-           "nats_cluster", "NatsCluster", "testing_shell", "KernelSession", "CellResult", "strip_ansi",
-           "hub_and_leaf", "imported_jetstream"]
+           "nats_cluster", "NatsCluster", "testing_shell", "shell_session", "close_shell", "KernelSession",
+           "CellResult", "strip_ansi", "hub_and_leaf", "imported_jetstream"]

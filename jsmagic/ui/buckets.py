@@ -13,7 +13,7 @@ from nats.js import api
 from ..admin.kv import Bucket, Entry
 from ..admin.objects import BucketStatus, object_row
 from ..core.units import format_duration, format_size
-from .display import ResultFrame, result_frame
+from .display import ResultFrame, noted, result_frame
 from .report import Report, shown
 
 KV_COLUMNS = ["bucket", "values", "history", "ttl", "storage", "replicas", "max_value_size", "max_bucket_size",
@@ -50,7 +50,9 @@ def kv_created(b: Bucket) -> str:
 def kv_buckets(df: pd.DataFrame) -> ResultFrame:
     """``%js_kv ls``: every bucket, readable, with a count underneath."""
     rows = [kv_row(Bucket(**r)) for r in df.to_dict("records")]
-    return result_frame(pd.DataFrame(rows, columns=KV_COLUMNS), f"{len(df)} bucket(s)")
+    shown_df = pd.DataFrame(rows, columns=KV_COLUMNS)
+    shown_df.attrs.update(df.attrs)  # attrs["missing"]: buckets that could not be listed
+    return result_frame(shown_df, noted(df, f"{len(df)} bucket(s)"))
 
 
 def entry_line(entry: Entry) -> str:
@@ -71,7 +73,7 @@ def kv_history(df: pd.DataFrame, key: str) -> ResultFrame:
 def object_buckets(df: pd.DataFrame) -> ResultFrame:
     """``%js_obj ls``: every bucket with its size readable beside the bytes."""
     shown_df = df.assign(size=df["bytes"].map(format_size), ttl=df["ttl"].map(format_duration))
-    return result_frame(shown_df[OBJ_BUCKET_COLUMNS], f"{len(df)} object store bucket(s)")
+    return result_frame(shown_df[OBJ_BUCKET_COLUMNS], noted(df, f"{len(df)} object store bucket(s)"))
 
 
 def objects_frame(df: pd.DataFrame, bucket: str) -> ResultFrame:

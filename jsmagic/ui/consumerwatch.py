@@ -9,12 +9,16 @@ notebook keeps the last table and chart as HTML.
 
 from __future__ import annotations
 
+import logging
+
 import html
 
 from ..admin.consumerwatch import COLUMNS, STOPPED, ConsumerWatcher
 from ..core.context import JSContext
 from .livetable import LiveTable
 from .watchview import WatchView
+
+log = logging.getLogger("jsmagic.ui.consumerwatch")
 
 LINES = {"pending": "#4c72b0", "ack_pending": "#dd8452", "redelivered": "#c44e52", "waiting": "#55a868"}
 WIDTH, HEIGHT, POINTS = 480, 120, 300
@@ -80,8 +84,8 @@ class ConsumerWatch(WatchView):
         if getattr(self, "_display", None) is not None:
             try:
                 self._display.update(self)
-            except Exception:  # no frontend: nothing to refresh
-                pass
+            except Exception as e:  # noqa: BLE001 -- no frontend: nothing to refresh (logged)
+                log.debug("refresh without a frontend: %r", e)
 
     def display(self) -> "ConsumerWatch":
         from IPython.display import display

@@ -83,9 +83,15 @@ def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, 
                  formats: dict | None = None) -> ResultFrame:
     """Wrap ``df`` (no copy) so it displays limited, with ``summary`` underneath; ``formats``: column -> display text."""
     out = ResultFrame(df, copy=False)
+    out.attrs.update(df.attrs)  # the constructor drops them: what the core said (missing, notes) stays on the result
     out.summary = summary
     out.only = only
     out.shown = False
     out.quiet = None
     out.formats = formats
     return out
+
+
+def noted(df: pd.DataFrame, summary: str) -> str:
+    """``summary`` led by the core's notes on ``df`` (``attrs["notes"]``: what a listing could not list)."""
+    return "; ".join([*(df.attrs.get("notes") or []), summary])

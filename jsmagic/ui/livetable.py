@@ -27,6 +27,7 @@ import atexit
 import collections
 import html
 import itertools
+import logging
 import time
 import weakref
 from typing import Any, Callable, Sequence
@@ -35,6 +36,8 @@ from ..core.config import settings
 from ..core.units import plural
 from .tablestyle import cell as _cell
 from .tablestyle import table_html
+
+log = logging.getLogger("jsmagic.ui.livetable")
 
 LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 _STATUS_COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781"}
@@ -328,8 +331,8 @@ class LiveTable:
                     self._display.update(self.snapshot(), raw=True)
                 else:
                     self._display.update(self)
-            except Exception:  # no frontend (plain Python): nothing to refresh
-                pass
+            except Exception as e:  # noqa: BLE001 -- no frontend (plain Python): nothing to refresh (logged)
+                log.debug("refresh without a frontend: %r", e)
 
     def stop(self) -> Any:
         """Stop once: call ``on_stop``, show ``stopped``, render the final state now."""
@@ -387,8 +390,8 @@ def finish_all(note: str = "kernel shut down") -> None:
     for table in list(_SHOWN):
         try:
             table.finish(note=note)
-        except Exception:  # the kernel's channels may already be gone: best effort
-            pass
+        except Exception as e:  # noqa: BLE001 -- the kernel's channels may already be gone: best effort (logged)
+            log.debug("finishing a table at shutdown failed: %r", e)
     atexit.unregister(finish_all)
 
 

@@ -22,7 +22,7 @@ def two_servers():
 def sh():
     shell = jt.testing_shell(probe_local=False)
     yield shell
-    shell.run_line_magic("unload_ext", "jsmagic")
+    jt.close_shell(shell)
 
 
 def connected() -> list[str]:
@@ -137,7 +137,7 @@ def test_unload_undoes_everything_load_did(two_servers):
     shell.run_line_magic("load_ext", "jsmagic")  # and it loads again cleanly
     assert "js_use" in shell.magics_manager.magics["line"]
     assert shell.Completer.custom_matchers.count(completion.matcher) == 1
-    shell.run_line_magic("unload_ext", "jsmagic")
+    jt.close_shell(shell)
 
 
 def test_every_magic_stores_its_result_with_output_and_refuses_a_file_name(sh, two_servers):

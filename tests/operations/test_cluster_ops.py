@@ -23,7 +23,7 @@ def cshell(cluster):
     sh = jt.testing_shell(probe_local=False)
     sh.run_line_magic("js_connect", cluster.url)
     yield sh
-    sh.run_line_magic("unload_ext", "jsmagic")
+    jt.close_shell(sh)
 
 
 def wait_for(check, timeout=30.0):

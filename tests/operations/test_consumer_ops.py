@@ -126,7 +126,7 @@ def test_watch_series_shows_pending_rise_after_publish(shell, nc, name):
 
 
 def test_watch_survives_a_server_restart(fresh_server):
-    from jsmagic.testing import testing_shell
+    from jsmagic.testing import close_shell, testing_shell
 
     sh = testing_shell(probe_local=False)
     sh.run_line_magic("js_connect", fresh_server.url)
@@ -154,4 +154,4 @@ def test_watch_survives_a_server_restart(fresh_server):
         assert len(w.df) > before and w.df["pending"].iloc[-1] == 2  # the series goes on after the restart
         w.stop()
     finally:
-        sh.run_line_magic("unload_ext", "jsmagic")
+        close_shell(sh)

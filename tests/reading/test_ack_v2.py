@@ -35,7 +35,7 @@ def shell(v2server):
     sh.run_line_magic("js_connect", v2server.url)
     yield sh
     sh.run_line_magic("config", "JSMagic.bulk_replay = True")
-    sh.run_line_magic("unload_ext", "jsmagic")
+    testing.close_shell(sh)
 
 
 @pytest.fixture

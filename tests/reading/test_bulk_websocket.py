@@ -70,11 +70,11 @@ def test_a_websocket_replay_falls_back_returns_the_same_frame_and_says_so(tmp_pa
 
 
 def test_a_websocket_url_without_aiohttp_says_which_extra_to_install(monkeypatch):
-    from jsmagic.testing import testing_shell
+    from jsmagic.testing import shell_session
 
     monkeypatch.setitem(__import__("sys").modules, "aiohttp", None)  # as on a machine without it
-    shell = testing_shell()
-    result = shell.run_cell("%js_connect ws://127.0.0.1:1")
+    with shell_session() as shell:
+        result = shell.run_cell("%js_connect ws://127.0.0.1:1")
     message = str(result.error_in_exec)
     assert "\n" not in message and "ws:// or wss:// server URL needs the aiohttp package" in message
     assert "pip install 'jsmagic[websocket]'" in message

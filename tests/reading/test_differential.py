@@ -158,7 +158,7 @@ def _selection(name: str, marks: dict, case: str, bulk: bool | None) -> Selectio
     elif case == "headers_only":
         kw["headers_only"] = True
     elif case == "durable":
-        kw["durable"] = f"d{uuid.uuid4().hex[:8]}"
+        kw.update(durable=f"d{uuid.uuid4().hex[:8]}", action="ack")  # acks as it reads: every window (a Limits stream keeps them)
     return Selection(name, **kw)
 
 

@@ -33,7 +33,7 @@ def sh(big_server):
     shell = jt.testing_shell(probe_local=False)
     shell.run_line_magic("js_connect", big_server.url)
     yield shell
-    shell.run_line_magic("unload_ext", "jsmagic")
+    jt.close_shell(shell)
 
 
 def name(prefix: str) -> str:

@@ -53,11 +53,10 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
     import nats
 
     from jsmagic.connecting.options import resolve
-    from jsmagic.reading import consumer
+    from jsmagic.reading import session
     from jsmagic.reading.reader import Selection, replay
-    from jsmagic.reading.wire import lifecycle
 
-    module, attr = (lifecycle, "delete") if bulk else (consumer, "_delete_consumer")
+    module, attr = session, "delete"  # both readers delete through the consumer session
     real_delete = getattr(module, attr)
 
     async def pause_then_delete(*args, **kwargs):  # the server stops answering as we delete

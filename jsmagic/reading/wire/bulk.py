@@ -4,7 +4,8 @@
 :func:`jsmagic.reading.consumer.read_consumer` does, minus nats-py's object per message:
 
 * an ephemeral consumer is created (and always deleted) through ``ctx.api`` on the main
-  connection (:mod:`.lifecycle`) and pulled on a connection of its own (:mod:`.protocol`);
+  connection (:class:`jsmagic.reading.session.ConsumerSession`) and pulled on a connection
+  of its own (:mod:`.protocol`);
 * two pull requests are in flight, each for up to ``batch`` messages and ``max_bytes``
   bytes (``no_wait``): what the server may send ahead is bounded, so memory is too;
 * everything received is parsed at once (:mod:`.parse`) into one
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -39,11 +41,12 @@ from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
 from ..frames import Chunk, Collector
-from ..replicas import pending_seen
-from ..selection import RESUME_WAIT, ProgressFn, Selection
-from . import lifecycle
+from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config
+from ..session import ConsumerSession
 from .parse import AckFormat, Frames, Names, headers_column, parse
 from .protocol import Wire, WireError, open_wire
+
+log = logging.getLogger("jsmagic.reading.wire.bulk")
 
 BATCH = 200_000  # messages per pull request (max_bytes bounds it first for all but tiny messages)
 MAX_BYTES = 8 << 20  # bytes per pull request; two in flight
@@ -91,13 +94,11 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
     resumes = 0
     try:
         while True:
-            name, ci = await lifecycle.create(ctx, sel, info, retrying=resumes > 0)
-            try:
-                if not resumes:  # a consumer on a replica still catching up counts short
-                    ci["num_pending"] = await pending_seen(ctx, sel, info, name, int(ci.get("num_pending", 0)), notes)
-                outcome = await _drain(wire, ctx, sel, info, name, ci, collector, progress, state)
-            finally:
-                await lifecycle.delete(ctx, sel.stream, name)
+            # created with the retry rules, checked against the stream leader, always deleted
+            async with ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
+                                       resumed=resumes > 0).checking(sel, info, notes) as session:
+                outcome = await _drain(wire, ctx, sel, info, session.name, session.info, collector, progress,
+                                       state)
             if outcome == DONE or collector.done:
                 if progress is not None:
                     progress(collector.kept, collector.kept)  # the last figure is the true count
@@ -242,8 +243,8 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: st
     except asyncio.CancelledError:
         try:
             reader.read(wire, collector, final=True)  # keep what arrived
-        except Exception:  # the interrupt is what the user sees, not a half-received frame
-            pass
+        except Exception as e:  # noqa: BLE001 -- the interrupt is what the user sees, not a half-received frame
+            log.debug("the last buffer after an interrupt was not kept: %r", e)
         raise
     finally:
         if wire.rx.closed is None:

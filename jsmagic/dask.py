@@ -207,10 +207,11 @@ def read_partition(part: Partition) -> pd.DataFrame:
 
 async def _read(part: Partition) -> pd.DataFrame:
     from .reading.reader import replay
+    from .reading.wire.choose import wanted as bulk_wanted  # the bulk reader asks only for the range itself
 
     select = dict(part.select)
     sel = _selection(part.stream, select, deliver="start_seq", start_seq=part.first, end_seq=part.last)
-    if not sel.batch:  # a chunk is ~10 pulls: keep it inside the range, so the read stops at its end
+    if not sel.batch and not bulk_wanted(sel):  # nats-py: a chunk is ~10 pulls; keep it inside the range
         sel.batch = max(100, min(settings().fetch_batch, (part.last - part.first + 1) // 10))
     if part.last < part.first:
         sel = dataclasses.replace(sel, count=None, end_seq=part.first - 1)

@@ -1,5 +1,10 @@
 """``--to PATH``: a replay streamed to Parquet, chunk by chunk, so the kernel's memory stays flat.
 
+The chunks come from the replay's own reader at its own pace (the bulk reader hands over
+~4 MiB of what arrived at a time); each becomes a typed Arrow table here, and the file
+writes run in a thread of their own (:mod:`jsmagic.reading.behind`) while the next chunk
+is read.
+
 * A file: one row group per fetched chunk, written under a temporary name beside the
   target and renamed when done (an interrupted replay still ends in a valid file holding
   what arrived, and says so).
@@ -33,6 +38,7 @@ import pyarrow.parquet as pq
 from ..core.context import JSContext
 from ..core.errors import InputError
 from .arrowconv import Conflicts, conform, fits, to_table, unify
+from .behind import WriteBehind
 from .reader import replay
 from .selection import ProgressFn, Selection
 
@@ -66,6 +72,7 @@ class ParquetSink:
         self.schemas: list[pa.Schema] = []
         self.segments: list[str] = []
         self.read: Any = None  # the read's ReadSchema (column order, ints below 0): set by the first chunk
+        self.behind = WriteBehind()  # the file writes, in a thread of their own while the next chunk is read
         self._check_target()
         token = secrets.token_hex(4)
         head, tail = os.path.split(self.path)
@@ -97,6 +104,7 @@ class ParquetSink:
         """Finish: write a whole ``frame`` if given (readers that must see everything first), merge, rename."""
         if frame is not None and len(frame):
             self._write_table(to_table(frame, self.export.conflicts))
+        self.behind.wait()
         if self.partition_by:
             self._finish_dataset()
         else:
@@ -109,6 +117,7 @@ class ParquetSink:
 
     def abort(self) -> None:
         """An error stopped the replay: remove what was only ever temporary."""
+        self.behind.stop()
         if self.writer is not None:
             self.writer.close()
         for p in self.segments:
@@ -128,9 +137,16 @@ class ParquetSink:
         e.rows += len(table)
         e.parts += 1
         if self.partition_by:
-            self._write_part(table)
+            col = self.partition_by
+            if col not in table.column_names:
+                cols = ", ".join(c for c in table.column_names if c != "headers")
+                raise InputError(f"--partition-by {col}: no such column", hint=f"the columns are: {cols}")
+            self.behind.submit(self._write_part, table, e.parts)
         else:
-            self._write_row_group(table)
+            self.behind.submit(self._write_row_group, table)
+
+    # -- in the write-behind thread, one at a time (self.writer/schema/schemas/segments are its own until
+    #    close() waited for it or abort() stopped it) ----------------------------------------------
 
     def _write_row_group(self, table: pa.Table) -> None:
         if self.writer is not None and not fits(table, self.schema):
@@ -143,14 +159,12 @@ class ParquetSink:
             self.writer = pq.ParquetWriter(self.segments[-1], self.schema)
         self.writer.write_table(conform(table, self.schema), row_group_size=len(table))
 
-    def _write_part(self, table: pa.Table) -> None:
+    def _write_part(self, table: pa.Table, part: int) -> None:
         col = self.partition_by
-        if col not in table.column_names:
-            cols = ", ".join(c for c in table.column_names if c != "headers")
-            raise InputError(f"--partition-by {col}: no such column", hint=f"the columns are: {cols}")
         self.schemas.append(table.schema.remove(table.schema.get_field_index(col)))
-        pq.write_to_dataset(table, self.tmp, partition_cols=[col],
-                            basename_template=f"part-{self.export.parts:06d}-{{i}}.parquet")
+        pq.write_to_dataset(table, self.tmp, partition_cols=[col], basename_template=f"part-{part:06d}-{{i}}.parquet")
+
+    # -- at the end, after every write ran ----------------------------------------------------
 
     def _finish_file(self) -> None:
         if self.writer is not None:
@@ -195,18 +209,10 @@ async def export_replay(sel: Selection, path: str, partition_by: str | None = No
     sel.check()
     sink = ParquetSink(path, partition_by)
     try:
-        return await replay(sink_selection(sel), progress, sink=sink, ctx=ctx)
+        return await replay(sel, progress, sink=sink, ctx=ctx)
     except BaseException:
         sink.abort()
         raise
-
-
-SINK_BATCH = 1_000  # pulls per request when a sink takes the chunks: smaller chunks, a lower peak
-
-
-def sink_selection(sel: Selection) -> Selection:
-    """``sel`` with the sinks' pull size, unless --batch chose one (chunks are ~10 pulls: 10k rows, not 50k)."""
-    return sel if sel.batch else dataclasses.replace(sel, batch=SINK_BATCH)
 
 
 def _size(path: str) -> int:

@@ -18,7 +18,6 @@ from ..core.context import JSContext
 from ..core.errors import InputError
 from ..core.extras import require
 from .arrowconv import Conflicts, concat, to_pandas, to_table
-from .export import sink_selection
 from .reader import Replay, replay
 from .selection import ProgressFn, Selection
 
@@ -65,7 +64,7 @@ async def replay_as(sel: Selection, kind: str | None = None, progress: ProgressF
         result = await replay(sel, progress, ctx=ctx)
         return result, result.frame
     sink = ArrowSink()
-    result = await replay(sink_selection(sel), progress, sink=sink, ctx=ctx)
+    result = await replay(sel, progress, sink=sink, ctx=ctx)
     table, result.export = result.export, None
     if sink.conflicts:
         result.notes.extend(f"{k}: {v}" for k, v in sink.conflicts.items())

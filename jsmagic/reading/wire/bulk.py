@@ -64,17 +64,21 @@ class Progress:
     resumes: int = 0
     cuts: int = 0  # the server closed the bulk connection and was still the same server after it
     max_bytes: int = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
+    step: int | None = None  # bytes parsed into one chunk at most (None: all that arrived)
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
-                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None) -> bool:
+                    *, ctx: JSContext, wire: Wire | None = None, notes: list[str] | None = None,
+                    step: int | None = None) -> bool:
     """Pull ``sel`` into ``collector`` over a bulk connection; True when it stopped still owed messages.
 
     ``wire``: an already open bulk connection (:func:`.protocol.open_wire`; closed here);
-    ``notes`` hears how often the read resumed with a new consumer.
+    ``notes`` hears how often the read resumed with a new consumer; ``step``: parse at most
+    this many bytes of what arrived into one chunk (a sink's chunk: what it holds while
+    converting one), the rest at once after it; None: everything that arrived, as one chunk.
     """
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
-    state = Progress()
+    state = Progress(step=step)
     try:
         return await _read_all(wire, sel, info, collector, progress, ctx, state, notes)
     finally:
@@ -93,7 +97,8 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
             # created with the retry rules, checked against the stream leader, always deleted
             async with ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
                                        resumed=resumes > 0).checking(sel, info, notes) as session:
-                outcome = await _drain(wire, ctx, sel, session.name, session.info, collector, progress, state)
+                outcome = await _drain(wire, ctx, sel, info, session.name, session.info, collector, progress,
+                                       state)
             if outcome == DONE or collector.done:
                 if progress is not None:
                     progress(collector.kept, collector.kept)  # the last figure is the true count
@@ -139,19 +144,21 @@ class _Requests:
     "owed" messages nobody would send, and the read stalled for its idle timeout (about 1
     read in 6 of 500k on a busy machine).  So with ``max_bytes`` only the statuses count:
     up to two requests are open, each asks for everything still wanted (the read ends at
-    ``want``, so asking more costs nothing).  Without ``max_bytes`` (``--last*``) a request
-    ends silently when filled, and the counts are the only signal: the sum still owed is
-    what was asked minus what arrived, whoever got it.
+    ``want``, so asking more costs nothing), or one (``depth=1``) when the consumer holds
+    more than the read's range: two would each be sent all of it.  Without ``max_bytes``
+    (``--last*``) a request ends silently when filled, and the counts are the only signal:
+    the sum still owed is what was asked minus what arrived, whoever got it.
     """
 
-    def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int) -> None:
+    def __init__(self, wire: Wire, subject: str, inbox: str, batch: int, max_bytes: int, want: int,
+                 depth: int = 2) -> None:
         self.wire, self.subject, self.inbox = wire, subject, inbox
-        self.batch, self.max_bytes, self.want = batch, max_bytes, want
+        self.batch, self.max_bytes, self.want, self.depth = batch, max_bytes, want, depth
         self.open = 0  # requests sent whose end has not been seen (max_bytes) or counted (without)
         self.requested = self.got = 0
 
     def refill(self) -> None:
-        while self.open < 2 and self._more() > 0:
+        while self.open < self.depth and self._more() > 0:
             n = min(self.batch, self._more())
             body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
             self.wire.publish(self.subject, orjson.dumps(body), reply=self.inbox)
@@ -175,12 +182,16 @@ class _Requests:
             self.requested = self.got
 
 
-async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict, collector: Collector,
-                 progress: ProgressFn | None, state: Progress) -> str:
+async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: str, ci: dict,
+                 collector: Collector, progress: ProgressFn | None, state: Progress) -> str:
     """Read one consumer until it delivered what it owed (DONE) or was lost/cut off (LOST)."""
     want = int(ci.get("num_pending", 0))
     if sel.count is not None:  # after a resume, the count still to read
         want = min(want, sel.count)
+    span = _span(sel, collector.bounds.end_seq, info)
+    ranged = span is not None and span < want  # --end-seq, a Dask partition: the consumer holds more than the range
+    if ranged:  # ask for the range only, one pull at a time (two would each ask for all of it)
+        want = span
     if want <= 0:
         return DONE
     inbox = wire.new_inbox()
@@ -188,14 +199,15 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
         sid = wire.subscribe(inbox)
     except WireError:  # the connection went away since the last read: a new one
         return LOST
-    max_bytes = state.max_bytes = max(state.max_bytes, int(wire.info.get("max_payload", 1 << 20)) + (64 << 10))
+    one_op = int(wire.info.get("max_payload", 1 << 20)) + (64 << 10)  # the largest message, with its lines
+    max_bytes = state.max_bytes = max(state.max_bytes, one_op)
     batch = sel.batch or BATCH
     if sel.deliver in ("last", "last_per_subject"):
         # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
         # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
         max_bytes, batch = 0, sel.batch or settings().fetch_batch
-    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want)
-    reader = _Reader(str(sid).encode(), sel.headers_only, state)
+    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want, depth=1 if ranged else 2)
+    reader = _Reader(str(sid).encode(), sel.headers_only, state, one_op)
     got, base = 0, collector.kept
     try:
         reqs.refill()
@@ -221,7 +233,7 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
                 else:
                     raise JSMagicError(f"pull request failed: {st.code} {st.description}".strip())
             reqs.delivered(len(fr) - seen)
-            if wire.rx.closed is not None:
+            if wire.rx.closed is not None and not wire.rx.untaken:
                 return LOST
             reqs.refill()
             if progress is not None:
@@ -245,13 +257,15 @@ async def _drain(wire: Wire, ctx: JSContext, sel: Selection, name: str, ci: dict
 class _Reader:
     """Parses what arrived and adds it to the collector as one chunk."""
 
-    def __init__(self, sid: bytes, headers_only: bool, state: Progress) -> None:
+    def __init__(self, sid: bytes, headers_only: bool, state: Progress, max_op: int) -> None:
         self.sid, self.headers_only, self.state = sid, headers_only, state
+        self.max_op = max_op  # the largest message, with its lines: a step always holds one
         self.ack: AckFormat | None = None
         self.names = Names()
 
     def read(self, wire: Wire, collector: Collector, final: bool = False) -> Frames:
-        data = wire.rx.take()
+        step = self.state.step  # one step at most (or what the largest message needs); the rest is read next
+        data = wire.rx.take(None if final or step is None else max(step, self.max_op))
         used, fr = parse(data, self.sid)
         wire.rx.consume(used)
         if fr.pings and not final:
@@ -299,6 +313,14 @@ def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:
     return Chunk(chunk.seq[keep], chunk.time_ns[keep], [chunk.subjects[i] for i in idx],
                  [chunk.headers[i] for i in idx], chunk.sizes[keep],
                  SEP.join(payloads[i] for i in idx) if chunk.buf else b"")
+
+
+def _span(sel: Selection, end_seq: int | None, info: Any) -> int | None:
+    """How many sequences the read's range holds at most, when it starts at a known one and has an end."""
+    first = sel.start_seq if sel.deliver == "start_seq" else info.state.first_seq if sel.deliver == "all" else None
+    if end_seq is None or first is None:
+        return None
+    return max(0, end_seq - max(int(first), 1) + 1)
 
 
 def _resumable(sel: Selection) -> bool:

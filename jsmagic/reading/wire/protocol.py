@@ -79,10 +79,16 @@ class _Receiver(asyncio.BufferedProtocol):
         self.closed = self.closed or WireError(f"bulk connection lost: {exc}" if exc else "bulk connection closed")
         self.arrived.set()
 
-    def take(self) -> bytes:
-        """A copy of what was received and not consumed yet."""
-        self.seen = self.total
-        return bytes(self.buf[self.start:self.end])
+    def take(self, limit: int | None = None) -> bytes:
+        """A copy of what was received and not consumed yet (its first ``limit`` bytes at most)."""
+        end = self.end if limit is None else min(self.end, self.start + limit)
+        self.seen = self.total - (self.end - end)  # bytes left beyond the limit still count as new
+        return bytes(self.buf[self.start:end])
+
+    @property
+    def untaken(self) -> int:
+        """Bytes received that no :meth:`take` returned yet."""
+        return self.total - self.seen
 
     def consume(self, n: int) -> None:
         self.start += n

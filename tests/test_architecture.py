@@ -333,3 +333,14 @@ def test_pull_requests_are_sent_only_by_the_pullers():
         if hits:
             bad[rel] = hits
     assert not bad, f"pull requests built outside {PULL_MODULES} (file: lines): {bad}"
+
+
+def test_one_resume_rule():
+    """A lost consumer is replaced after the last sequence kept by one rule (selection.resumable / rest_after)."""
+    bad = {}
+    for p in MODULES:
+        names = {n.name for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        copies = sorted(names & {"_resumable", "resumable", "_rest_after", "rest_after"})
+        if copies and p.relative_to(PKG).as_posix() != "reading/selection.py":
+            bad[str(p.relative_to(PKG))] = copies
+    assert not bad, f"the resume rule written again outside reading/selection.py: {bad}"

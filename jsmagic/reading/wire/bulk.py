@@ -30,7 +30,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,7 @@ from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
 from ..frames import Chunk, Collector
-from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config
+from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config, rest_after, resumable
 from ..session import ConsumerSession
 from .parse import AckFormat, Frames, Names, headers_column, parse
 from .protocol import Wire, WireError, open_wire
@@ -103,10 +102,10 @@ async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector,
                 if progress is not None:
                     progress(collector.kept, collector.kept)  # the last figure is the true count
                 return False
-            if not _resumable(sel) or resumes >= MAX_RESUMES:
+            if sel.live or not resumable(sel) or resumes >= MAX_RESUMES:
                 return True
             resumes = state.resumes = resumes + 1
-            sel = _rest(sel, state)
+            sel = rest_after(sel, state.last_seq, state.received)
             if wire.rx.closed is not None:
                 server = wire.info.get("server_id")
                 wire.close()
@@ -321,16 +320,3 @@ def _span(sel: Selection, end_seq: int | None, info: Any) -> int | None:
     if end_seq is None or first is None:
         return None
     return max(0, end_seq - max(int(first), 1) + 1)
-
-
-def _resumable(sel: Selection) -> bool:
-    """A bounded replay can restart where it stopped (``--last*`` cannot)."""
-    return not sel.durable and not sel.live and sel.deliver in ("all", "start_seq", "since")
-
-
-def _rest(sel: Selection, state: Progress) -> Selection:
-    """The selection still to read: from the sequence after the last one kept."""
-    if state.last_seq is None:
-        return sel
-    count = None if sel.count is None else max(1, sel.count - state.received)
-    return dataclasses.replace(sel, deliver="start_seq", start_seq=state.last_seq + 1, since=None, count=count)

@@ -31,11 +31,8 @@ def v2server():
 
 @pytest.fixture
 def shell(v2server):
-    sh = testing.testing_shell(probe_local=False)
-    sh.run_line_magic("js_connect", v2server.url)
-    yield sh
-    sh.run_line_magic("config", "JSMagic.bulk_replay = True")
-    testing.close_shell(sh)
+    with testing.connected_shell(v2server.url) as sh:
+        yield sh
 
 
 @pytest.fixture

@@ -92,3 +92,26 @@ def test_a_process_that_made_many_shells_exits_at_once():
           f"shell_session {session:.2f} s")
     bound = 0.5 + baseline / 4
     assert fixture < bound and session < bound, (baseline, fixture, session)
+
+
+def test_a_shell_released_by_the_next_leaves_sys_stdout_alone():
+    """The next testing_shell() releases a shell left open without putting back the stdout it was made under.
+
+    IPython's ``shell.cleanup()`` restores ``sys.stdout`` as it was when the shell was made: under
+    pytest that is an earlier test's capture, and the next test's output went there (a full-suite
+    run lost the websocket test's summary line this way).
+    """
+    import contextlib
+    import io
+
+    from jsmagic.testing import close_shell, testing_shell
+
+    before = io.StringIO()
+    with contextlib.redirect_stdout(before):
+        testing_shell(probe_local=False)  # left open, made while stdout was `before`
+    now = io.StringIO()
+    with contextlib.redirect_stdout(now):
+        second = testing_shell(probe_local=False)  # releases the first
+        print("seen")
+        close_shell(second)
+    assert now.getvalue() == "seen\n" and before.getvalue() == ""

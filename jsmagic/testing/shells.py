@@ -15,11 +15,14 @@ import atexit
 import contextlib
 import logging
 import re
+import sys
+import weakref
 from typing import Any, Iterator
 
 log = logging.getLogger("jsmagic.testing")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_MAIN_BEFORE: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()  # shell -> sys.modules["__main__"] before it
 
 
 def strip_ansi(text: str) -> str:
@@ -60,7 +63,10 @@ def testing_shell(**traits: Any):
         _release(InteractiveShell.instance())
     config = Config()
     config.HistoryManager.hist_file = ":memory:"  # as IPython's own test shell: no writes to the user's history
+    main = sys.modules.get("__main__")
     shell = InteractiveShell.instance(config=config)
+    if main is not None:
+        _MAIN_BEFORE[shell] = main
     for name, value in traits.items():
         setattr(shell.config.JSMagic, name, value)
     shell.run_line_magic("load_ext", "jsmagic")
@@ -74,7 +80,7 @@ def close_shell(shell: Any) -> None:
     collection its exit handler runs per shell: the ``atexit`` handler is taken back, the
     history session ended and its saving thread stopped, the namespace emptied (the test's
     objects are freed), IPython's event loop closed (jsmagic's connections on it are closed
-    by the unload), ``sys`` restored as before the shell, and it stops being the current
+    by the unload), ``sys.modules["__main__"]`` put back as before the shell, and it stops being the current
     instance.  Nothing then holds the shell.  Closing twice is harmless.
     """
     from IPython.core.async_helpers import get_asyncio_loop
@@ -103,7 +109,11 @@ def _release(shell: Any) -> None:
             history.save_thread.stop()
         shell.history_manager = None
         shell.user_ns.clear()
-        shell.cleanup()
+        # not shell.cleanup(): it restores sys.stdout/stderr as they were when the shell was made, and a
+        # shell released by the next testing_shell() would put back an earlier test's captured stdout
+        main = _MAIN_BEFORE.pop(shell, None)
+        if main is not None and sys.modules.get("__main__") is shell.user_module:
+            sys.modules["__main__"] = main
     current = settings()
     if current.parent is shell:  # jsmagic's settings outlive the shell: keep the values, not the shell
         use_settings(JSMagic(**{k: getattr(current, k) for k in current.trait_names(config=True)}))

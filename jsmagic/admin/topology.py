@@ -107,6 +107,9 @@ def read_config_file(path: str) -> dict[str, Any]:
         cfg = json.loads(Path(path).expanduser().read_text())
     except FileNotFoundError:
         raise InputError(f"no config file {path!r}", hint="give the path of a stream config JSON file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:  # a folder, an unreadable or binary file
+        raise InputError(f"cannot read config file {path!r}: {getattr(e, 'strerror', None) or e}",
+                         hint="give the path of a stream config JSON file") from None
     except json.JSONDecodeError as e:
         raise InputError(f"{path} is not JSON: {e}", hint="natscli writes one with: nats stream add --output FILE") from None
     if not isinstance(cfg, dict):

@@ -118,6 +118,9 @@ def test_config_file_copy_seal_and_bad_input(shell, nc, tag, tmp_path):
     (tmp_path / "edit.json").write_text(json.dumps({**cfg, "max_msgs": 20}))
     diff = shell.run_line_magic("js_stream", f"edit {name} --config {tmp_path / 'edit.json'} --dry-run")
     assert diff.set_index("setting").loc["max_msgs"].tolist() == ["10", "20"] and len(diff) == 1
+    with pytest.raises(InputError, match="cannot read config file") as err:  # a folder: one line, not IsADirectoryError
+        shell.run_line_magic("js_stream", f"edit {name} --config {tmp_path}")
+    assert "\n" not in str(err.value) and run(js.stream_info(name)).config.max_msgs == 10
 
     with pytest.raises(InputError, match="needs its own subjects"):
         shell.run_line_magic("js_stream", f"copy {name} {twin}")

@@ -25,7 +25,14 @@ KINDS = ("pandas", "arrow", "polars")
 
 
 class ArrowSink:
-    """Keeps each chunk as a typed Arrow table (the sink protocol of :class:`~jsmagic.reading.frames.Rows`)."""
+    """Keeps each chunk as a typed Arrow table (the sink protocol of :class:`~jsmagic.reading.frames.Rows`).
+
+    ``step``: the bulk reader converts ~1 MiB of what arrived at a time for it (not the 4 MiB
+    of a Parquet export): ``--as arrow`` is chosen for its small peak, and a larger step kept
+    more transient buffers alive (test_export_memory: 36 vs 51 MB for pandas under load).
+    """
+
+    step = 1 << 20
 
     def __init__(self) -> None:
         self.tables: list[Any] = []

@@ -158,7 +158,8 @@ def typed_columns(arrays: list) -> list:
 
 
 def _as_array(values: Any) -> np.ndarray:
-    return values if isinstance(values, np.ndarray) else _objects(values)
+    """A column as the object array pandas' conversion takes (each value kept whole, as before)."""
+    return values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=object, count=len(values))
 
 
 def _one_type(arr: Any, text: Any) -> Any:

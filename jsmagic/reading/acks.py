@@ -30,6 +30,7 @@ ACK_HEAD, ACK_HEAD_BYTES = ACK_PREFIX, ACK_PREFIX.encode()  # what every ack sub
 _PREFIX_B = ACK_HEAD_BYTES
 _HEAD_TOKENS = {9: 4, 11: 6, 12: 6}  # tokens in an ack subject -> tokens before its five numbers
 _DOT, _SPACE = ord("."), ord(" ")
+_ROW = 128  # the five numbers take at most 5 x 20 bytes: a longer span is not read as a row (see _padded)
 
 
 class AckSubjectError(JSMagicError):
@@ -155,7 +156,7 @@ def _padded(data: bytes, a: np.ndarray, b: np.ndarray) -> bytes:
     arr = np.frombuffer(data, dtype=np.uint8)
     n = b - a
     width = int(n.max()) + 1
-    if width < 2 or width > len(arr) or int(a.max()) > len(arr) - width:  # no digits, or a span too near the end
+    if not 2 <= width <= min(_ROW, len(arr)) or int(a.max()) > len(arr) - width:  # not five numbers, or too near the end
         return b".".join([data[x:y] for x, y in zip(a.tolist(), b.tolist())])
     rows = np.lib.stride_tricks.as_strided(arr, shape=(len(arr) - width + 1, width), strides=(1, 1))[a]
     rows[np.arange(width) >= n[:, None]] = _SPACE

@@ -29,7 +29,8 @@ ACTIONS = {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM", "in_progress": b"+W
 ACK_HEAD, ACK_HEAD_BYTES = ACK_PREFIX, ACK_PREFIX.encode()  # what every ack subject starts with
 _PREFIX_B = ACK_HEAD_BYTES
 _HEAD_TOKENS = {9: 4, 11: 6, 12: 6}  # tokens in an ack subject -> tokens before its five numbers
-_DOT = ord(".")
+_DOT, _SPACE = ord("."), ord(" ")
+_ROW = 128  # the five numbers take at most 5 x 20 bytes: a longer span is not read as a row (see _padded)
 
 
 class AckSubjectError(JSMagicError):
@@ -120,7 +121,7 @@ class AckFormat:
         a = a + cut
         if self.trailing:
             b = _last_dot(data, a, b)
-        return self._read(b".".join([data[x:y] for x, y in zip(a.tolist(), b.tolist())]), n)
+        return self._read(_padded(data, a, b), n)
 
     def numbers_of(self, replies: list[str]) -> np.ndarray:
         """The rows of a list of ack subjects (str) of this consumer."""
@@ -142,6 +143,25 @@ class AckFormat:
             raise AckSubjectError(f"unexpected ack subjects (expected {self.head_str}<5 numbers>"
                                   f"{'.<token>' if self.trailing else ''})")
         return nums.reshape(-1, 5)
+
+
+def _padded(data: bytes, a: np.ndarray, b: np.ndarray) -> bytes:
+    """The spans ``data[a[i]:b[i]]`` as one text for ``np.fromstring(sep=".")``, without a bytes object per span.
+
+    Each span becomes a row of a fixed width (the longest span + 1), copied in one numpy gather
+    from a strided window view of the buffer: the bytes after a span's end are blanked to
+    spaces and its last column is a ``.``.  ``np.fromstring`` skips whitespace around a
+    separator, so ``1.2.3.4.5   .6.7…`` reads as ``b".".join(spans)`` does (about 2x faster
+    than slicing every span)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    n = b - a
+    width = int(n.max()) + 1
+    if not 2 <= width <= min(_ROW, len(arr)) or int(a.max()) > len(arr) - width:  # not five numbers, or too near the end
+        return b".".join([data[x:y] for x, y in zip(a.tolist(), b.tolist())])
+    rows = np.lib.stride_tricks.as_strided(arr, shape=(len(arr) - width + 1, width), strides=(1, 1))[a]
+    rows[np.arange(width) >= n[:, None]] = _SPACE
+    rows[:, -1] = _DOT
+    return rows.tobytes()
 
 
 def _last_dot(data: bytes, a: np.ndarray, b: np.ndarray) -> np.ndarray:

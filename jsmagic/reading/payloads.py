@@ -121,24 +121,25 @@ def objects_frame(values: list[dict]) -> pd.DataFrame:
     """
     if not values:
         return pd.DataFrame()
-    n, keys = len(values), list(values[0])
-    arrays = None
+    keys = list(values[0])
+    columns = None  # one list per key (lists, not object arrays: faster to fill, to type-check and for Arrow)
     if keys and convert_object_array is not None and set(map(len, values)) == {len(keys)}:
         try:  # every dict has as many keys as the first: they hold the same keys unless one is missing
-            arrays = [np.fromiter(map(operator.itemgetter(k), values), dtype=object, count=n) for k in keys]
+            columns = [list(map(operator.itemgetter(k), values)) for k in keys]
         except KeyError:
             pass
-    if arrays is None:  # dicts with different keys: every key, first seen first; NaN where missing
+    if columns is None:  # dicts with different keys: every key, first seen first; NaN where missing
         keys = list(dict.fromkeys(itertools.chain.from_iterable(values)))
         if not keys or convert_object_array is None:  # no key at all: from_records' own (row-less) answer
             return pd.DataFrame.from_records(values)
-        get = [operator.methodcaller("get", k, np.nan) for k in keys]
-        arrays = [np.fromiter(map(g, values), dtype=object, count=n) for g in get]
-    return pd.DataFrame(dict(zip(keys, typed_columns(arrays))), copy=False)
+        columns = [list(map(operator.methodcaller("get", k, np.nan), values)) for k in keys]
+    return pd.DataFrame(dict(zip(keys, typed_columns(columns))), copy=False)
 
 
-def typed_columns(arrays: list[np.ndarray]) -> list:
+def typed_columns(arrays: list) -> list:
     """``convert_object_array(arrays, dtype=None)``, with the common all-one-type columns built by Arrow.
+
+    ``arrays``: object arrays or lists (a list goes to pandas' conversion as an object array).
 
     A column of only ``str`` (pandas' Arrow-backed ``str`` dtype), only ``int`` (int64) or only
     ``float``/``int`` (float64) holds exactly what pandas' own conversion would give it, in a
@@ -147,17 +148,22 @@ def typed_columns(arrays: list[np.ndarray]) -> list:
     int64, text Arrow cannot encode) takes pandas' conversion.
     """
     if pa is None:  # pragma: no cover -- pyarrow is an optional extra
-        return convert_object_array(arrays, dtype=None)
+        return convert_object_array([_as_array(a) for a in arrays], dtype=None)
     text = str_dtype()
     out = []
     for arr in arrays:
         col = _one_type(arr, text)
-        out.append(col if col is not None else convert_object_array([arr], dtype=None)[0])
+        out.append(col if col is not None else convert_object_array([_as_array(arr)], dtype=None)[0])
     return out
 
 
-def _one_type(arr: np.ndarray, text: Any) -> Any:
-    """The column built by Arrow when all its values have one plain type (see typed_columns); else None."""
+def _as_array(values: Any) -> np.ndarray:
+    """A column as the object array pandas' conversion takes (each value kept whole, as before)."""
+    return values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=object, count=len(values))
+
+
+def _one_type(arr: Any, text: Any) -> Any:
+    """The column built by Arrow (or numpy) when all its values have one plain type (see typed_columns); else None."""
     try:
         if len(arr) and type(arr[0]) is str:
             if text is None:
@@ -167,9 +173,11 @@ def _one_type(arr: np.ndarray, text: Any) -> Any:
         kinds = set(map(type, arr))  # exact types: a bool (or a numpy scalar) is not an int here
         if int in kinds and len(kinds) > 1 and kinds <= {int, float, type(None)}:
             return _ints_with_gaps(arr)
-        if kinds == {int}:
-            return pa.array(arr, type=pa.int64()).to_numpy(zero_copy_only=False, writable=True)
-        if kinds == {float} or kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
+        if kinds == {int}:  # numpy reads Python ints as Arrow does (an int beyond int64 raises OverflowError)
+            return np.array(arr, dtype=np.int64)
+        if kinds == {float}:  # floats only: numpy's copy is exact
+            return np.array(arr, dtype=np.float64)
+        if kinds == {float, int}:  # an int a double cannot hold exactly raises: pandas' way
             return pa.array(arr, type=pa.float64()).to_numpy(zero_copy_only=False, writable=True)
     except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError):
         return None

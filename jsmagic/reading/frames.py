@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.decode import check_mode
+from ..core.decode import SEP, check_mode
 from .features import feature_columns
-from .payloads import SEP, decode_early, decode_payloads, flatten_dict, str_column  # noqa: F401 -- flatten_dict: re-exported
+from .payloads import decode_early, decode_payloads, str_column
 from .schema import ReadSchema
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")

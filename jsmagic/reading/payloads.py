@@ -28,7 +28,7 @@ try:  # optional (the parquet/arrow extras): without it every column takes panda
 except ImportError:  # pragma: no cover
     pa = None
 
-from ..core.decode import NONCE, SEP, decode_chunk, json_chunk, value_column  # noqa: F401 -- NONCE, SEP, json_chunk: re-exported
+from ..core.decode import decode_chunk, value_column
 from ..core.errors import InputError
 
 

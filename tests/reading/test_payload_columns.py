@@ -13,7 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jsmagic.reading.frames import make_chunk
-from jsmagic.reading.payloads import json_chunk, objects_frame
+from jsmagic.core.decode import json_chunk
+from jsmagic.reading.payloads import objects_frame
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
                     st.text(max_size=5))

@@ -37,7 +37,7 @@ import pandas as pd
 from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
-from .core.units import parse_duration, parse_when
+from .core.units import parse_duration, parse_when, rfc3339
 from .reading.schema import conform
 from .reading.selection import Selection
 
@@ -190,7 +190,7 @@ class _SchemaSink:
 
 async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
     """The first sequence stored at or after ``when`` (None: nothing that recent)."""
-    req = {"start_time": when.isoformat().replace("+00:00", "Z")}
+    req = {"start_time": rfc3339(when)}
     msg = await ctx.nc.request(ctx.api.msg_get(stream), orjson.dumps(req), timeout=ctx.api.timeout)
     resp = orjson.loads(msg.data)
     if "error" in resp:

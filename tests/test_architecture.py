@@ -344,3 +344,15 @@ def test_one_resume_rule():
         if copies and p.relative_to(PKG).as_posix() != "reading/selection.py":
             bad[str(p.relative_to(PKG))] = copies
     assert not bad, f"the resume rule written again outside reading/selection.py: {bad}"
+
+
+def test_times_go_to_the_server_through_one_conversion():
+    """A time becomes nanoseconds or RFC 3339 text only in core/units.py (epoch_ns, rfc3339).
+
+    A float on the way (``timestamp() * 1e9``) cut ``--until`` 256 ns short: CI's failure.
+    """
+    pattern = re.compile(r"\.timestamp\(\)\s*\*\s*1e9|\.isoformat\(\)\.replace\(\"\+00:00\"")
+    bad = {str(p.relative_to(PKG)): [i for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+           for p in MODULES if p.relative_to(PKG).as_posix() != "core/units.py"}
+    bad = {k: v for k, v in bad.items() if v}
+    assert not bad, f"time converted outside core/units.py (use epoch_ns / rfc3339): {bad}"

@@ -22,7 +22,7 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.errors import InputError, not_found
 from ..core.registry import connected
-from ..core.units import parse_duration
+from ..core.units import parse_duration, rfc3339
 from ..reading.pull import pull_once
 from .streams import info as stream_info
 
@@ -41,10 +41,6 @@ def until(value: Any) -> datetime:
     except (ValueError, TypeError):
         raise InputError(f"bad pause time {value!r}", hint="give a duration (10m) or a time (2026-12-01T09:00:00Z)") from None
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
-
-
-def rfc3339(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def priority_params(pinned_groups: list[str] | None = None, pinned_ttl: Any = None,

@@ -25,7 +25,7 @@ from nats.js import api
 from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected
-from ..core.units import parse_when
+from ..core.units import parse_when, rfc3339
 from .streamconfig import config_params, plain
 from .streams import StreamDetails, stream_names
 
@@ -46,7 +46,7 @@ def source_spec(spec: str) -> dict[str, Any]:
         if start.isdigit():
             out["opt_start_seq"] = int(start)
         else:
-            out["opt_start_time"] = parse_when(start).isoformat().replace("+00:00", "Z")
+            out["opt_start_time"] = rfc3339(parse_when(start))
     return out
 
 

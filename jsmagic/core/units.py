@@ -109,6 +109,31 @@ def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
     return when.astimezone(dt.timezone.utc)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def utc(when: dt.datetime) -> dt.datetime:
+    """``when`` as an aware UTC time; a naive time means UTC (as everywhere in jsmagic)."""
+    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+
+
+def epoch_ns(when: dt.datetime) -> int:
+    """Nanoseconds since the epoch, exactly (the server's message times are integers of ns).
+
+    ``int(when.timestamp() * 1e9)`` goes through a float, whose step at today's epoch is
+    256 ns: a ``--until`` one microsecond after a message's time then fell before it.  A
+    ``pandas.Timestamp`` keeps its nanoseconds.
+    """
+    nanos = getattr(when, "nanosecond", 0)
+    delta = utc(when) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000 + nanos
+
+
+def rfc3339(when: dt.datetime) -> str:
+    """The RFC 3339 UTC text the server's JSON takes (``opt_start_time``, ``start_time``, ``pause_until``)."""
+    return utc(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def plural(n: int, word: str) -> str:
     """``1 key``, ``2 keys``, ``1,000 messages``: the count with its noun."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"

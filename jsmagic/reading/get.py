@@ -27,6 +27,7 @@ from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import current
 from ..core.runner import check_cancelled
+from ..core.units import rfc3339
 from ..jsapi import DEFAULT_PREFIX, JSApi
 from .frames import Bounds, Collector, Rows, make_chunk
 from .selection import ProgressFn, Selection
@@ -103,7 +104,7 @@ async def _read_filter(api: JSApi, info: Any, sel: Selection, filt: str, collect
             return
         start, collector.bounds.end_seq = last["seq"], last["seq"]
     elif sel.deliver == "since":
-        first = await _msg_get(api, stream, {"start_time": sel.since.isoformat().replace("+00:00", "Z")}, idle)
+        first = await _msg_get(api, stream, {"start_time": rfc3339(sel.since)}, idle)
         if first is None:
             return
         start = first["seq"]

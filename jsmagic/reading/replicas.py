@@ -44,6 +44,7 @@ import nats.errors
 import nats.js.errors
 
 from ..core.context import JSContext
+from ..core.units import rfc3339
 from .selection import RESUME_WAIT, Selection
 
 log = logging.getLogger("jsmagic.reading.replicas")
@@ -144,7 +145,7 @@ async def leader_count(ctx: JSContext, sel: Selection, info: Any) -> int | None:
 
 async def seq_since(ctx: JSContext, sel: Selection) -> int | None:
     """The first sequence at or after ``--since`` by the stream leader (``STREAM.MSG.GET`` is the leader's)."""
-    when = sel.since.isoformat().replace("+00:00", "Z")
+    when = rfc3339(sel.since)
     try:
         msg = await ask(ctx, f"STREAM.MSG.GET.{sel.stream}", {"start_time": when}, sel.api_timeout)
     except nats.js.errors.NotFoundError:

@@ -19,6 +19,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolic
 from ..core.config import settings
 from ..core.errors import InputError
 from ..core.decode import check_mode
+from ..core.units import epoch_ns, rfc3339
 from .acks import ACTIONS
 from .frames import Bounds
 from .shaping import Shape, parse_header_filters
@@ -131,7 +132,7 @@ def bounds_for(sel: Selection, info: Any) -> Bounds:
     if sel.deliver != "new" and not sel.durable and not sel.live and not by_consumer:
         last = info.state.last_seq
         end = last if end is None else min(end, last)
-    until = int(sel.until.timestamp() * 1e9) if sel.until else None
+    until = epoch_ns(sel.until) if sel.until else None
     count = sel.count
     if sel.deliver == "last" and not sel.durable and not sel.live:
         # one message: the consumer's first delivery is its "last"; its num_pending at create
@@ -150,7 +151,7 @@ def consumer_config(sel: Selection, info: Any) -> ConsumerConfig:
     cfg = ConsumerConfig(
         deliver_policy=policy,
         opt_start_seq=sel.start_seq if sel.deliver == "start_seq" else None,
-        opt_start_time=sel.since.isoformat().replace("+00:00", "Z") if sel.deliver == "since" else None,
+        opt_start_time=rfc3339(sel.since) if sel.deliver == "since" else None,
         headers_only=sel.headers_only or None,
     )
     if len(sel.subjects) == 1:

@@ -134,6 +134,16 @@ def rfc3339(when: dt.datetime) -> str:
     return utc(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def rfc3339_ns(ns: int) -> str:
+    """RFC 3339 UTC text with all nine digits of ``ns`` (nanoseconds since the epoch), exactly.
+
+    :func:`rfc3339` keeps microseconds; a point in a stream's history (``start_time`` one
+    nanosecond after a message's own time) needs the nanoseconds the server stores.
+    """
+    secs, frac = divmod(int(ns), 1_000_000_000)
+    return (_EPOCH + dt.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+
+
 def plural(n: int, word: str) -> str:
     """``1 key``, ``2 keys``, ``1,000 messages``: the count with its noun."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -106,7 +106,13 @@ def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc)
+    nanos = re.search(r"T[\d:]+\.\d{6}(\d{1,3})", s)  # a time copied from a frame keeps its nanoseconds
+    if nanos:
+        import pandas as pd
+
+        return pd.Timestamp(when) + pd.Timedelta(int(nanos.group(1).ljust(3, "0")), "ns")
+    return when
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)

@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
-from . import streamops, timetravel
+from . import explore, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -79,6 +79,7 @@ p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
 timetravel.add_stream_verbs(VERBS)
+explore.add_find_verb(VERBS)
 del p
 
 
@@ -153,6 +154,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     **OPS_HANDLERS,
     "schedules": schedules_verb,
     **timetravel.stream_handlers(),
+    **explore.find_handlers(),
 }
 
 

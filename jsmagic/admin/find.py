@@ -17,7 +17,6 @@ Key-Value (``KV_``) and object-store (``OBJ_``) streams are left out unless aske
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pandas as pd
 

@@ -21,7 +21,8 @@ from ..core.decode import decoder, value_column, with_errors
 from ..core.errors import InputError, NotFoundError
 from ..core.registry import connected, jetstream
 from ..jsapi import kv_prefix, kv_stream, kv_subject
-from .snapshot import Point, Snapshot, last_per_subject, resolve
+from .read import last_per_subject
+from .snapshot import Point, Snapshot, resolve
 
 DIFF_COLUMNS = ["key", "change", "old_value", "new_value", "old_revision", "new_revision", "old_time", "new_time"]
 
@@ -39,10 +40,13 @@ async def point_of(bucket: str, at: dt.datetime | None = None, revision: int | N
 
 
 async def keys_at(bucket: str, pattern: str, point: Point, info: Any, *, ctx: JSContext | None = None,
-                  progress: ProgressFn | None = None) -> Snapshot:
-    """The last write of each key matching ``pattern`` up to ``point`` (deletes included)."""
+                  progress: ProgressFn | None = None, method: str = "auto") -> Snapshot:
+    """The last write of each key matching ``pattern`` up to ``point`` (deletes included).
+
+    ``method``: how to read (:func:`jsmagic.history.read.last_per_subject`; ``auto`` chooses).
+    """
     return await last_per_subject(info, [kv_subject(bucket, check_pattern(pattern))], point, ctx=ctx,
-                                  progress=progress)
+                                  progress=progress, method=method)
 
 
 def _live(snap: Snapshot, cut: int) -> dict[str, int]:
@@ -57,7 +61,7 @@ def _noted(df: pd.DataFrame, snap: Snapshot, point: Point) -> pd.DataFrame:
 
 async def view_at(bucket: str, pattern: str = ">", at: dt.datetime | None = None, revision: int | None = None,
                   decode: Any = "auto", *, ctx: JSContext | None = None,
-                  progress: ProgressFn | None = None) -> pd.DataFrame:
+                  progress: ProgressFn | None = None, method: str = "auto") -> pd.DataFrame:
     """Every key of the bucket as it was at ``at`` (or ``revision``): key, value, revision, time, sorted by key.
 
     ``attrs``: ``revision`` (the point: the last revision it includes), ``at``, ``method`` (how it
@@ -65,7 +69,7 @@ async def view_at(bucket: str, pattern: str = ">", at: dt.datetime | None = None
     """
     ctx = await connected(ctx)
     info, point = await point_of(bucket, at, revision, ctx=ctx)
-    snap = await keys_at(bucket, pattern, point, info, ctx=ctx, progress=progress)
+    snap = await keys_at(bucket, pattern, point, info, ctx=ctx, progress=progress, method=method)
     live = _live(snap, len(kv_prefix(bucket)))
     order = [live[k] for k in sorted(live)]
     dec = decoder(decode)
@@ -100,7 +104,7 @@ async def get_at(bucket: str, key: str, at: dt.datetime | None = None, revision:
 async def diff(bucket: str, since: dt.datetime | None = None, until: dt.datetime | None = None,
                pattern: str = ">", decode: Any = "auto", *, since_revision: int | None = None,
                until_revision: int | None = None, ctx: JSContext | None = None,
-               progress: ProgressFn | None = None) -> pd.DataFrame:
+               progress: ProgressFn | None = None, method: str = "auto") -> pd.DataFrame:
     """What changed in the bucket between two points (the second defaults to now), one row per key.
 
     ``change``: ``added`` (absent or deleted at the first point), ``changed`` (written again:
@@ -113,8 +117,8 @@ async def diff(bucket: str, since: dt.datetime | None = None, until: dt.datetime
     if p2.seq < p1.seq:
         raise InputError(f"the second point ({p2.describe()}) is before the first ({p1.describe()})",
                          hint="give the earlier time first: %js_kv diff BUCKET T1 [T2]")
-    old = await keys_at(bucket, pattern, p1, info, ctx=ctx, progress=progress)
-    new = await keys_at(bucket, pattern, p2, info2, ctx=ctx, progress=progress)
+    old = await keys_at(bucket, pattern, p1, info, ctx=ctx, progress=progress, method=method)
+    new = await keys_at(bucket, pattern, p2, info2, ctx=ctx, progress=progress, method=method)
     return _noted(changes(old, new, kv_prefix(bucket), decode), new, p2).pipe(_both_notes, old, p1)
 
 

@@ -38,8 +38,8 @@ from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import connected
 from ..core.units import epoch_ns, rfc3339_ns
-from ..jsapi import DEFAULT_PREFIX, JSApi
-from ..reading.get import MAX_BATCH_BYTES, SUB_PENDING_BYTES, batched_direct_get
+from ..jsapi import JSApi
+from ..reading.get import MAX_BATCH_BYTES, SUB_PENDING_BYTES
 from ..reading.status import server_status
 
 log = logging.getLogger(__name__)
@@ -133,48 +133,15 @@ async def removed_note(info: Any, point: Point, *, ctx: JSContext | None = None)
             f"delete): a subject whose last message then is gone shows an older one, or is missing")
 
 
-async def last_per_subject(info: Any, filters: list[str], point: Point, *, ctx: JSContext | None = None,
-                           progress: ProgressFn | None = None) -> Snapshot:
-    """The last message of each subject matching ``filters`` (default ``>``) up to ``point``."""
-    ctx = await connected(ctx)
-    name = info.config.name
-    filters = list(filters) or [">"]
-    snap = Snapshot(name, point)
-    note = await removed_note(info, point, ctx=ctx)
-    if note:
-        snap.notes.append(note)
-    if point.seq < 1:
-        snap.method = "nothing stored before that point"
-        return snap
-    version = None if ctx.api.prefix != DEFAULT_PREFIX else ctx.server_info.get("version")
-    if not info.config.allow_direct or not batched_direct_get(version):
-        why = "allow_direct is false" if not info.config.allow_direct else f"server {version} is older than 2.11"
-        return await _by_replay(info, filters, point, snap, why, progress, ctx)
-    try:
-        try:
-            await _multi_last(ctx.api, name, filters, point.seq, snap, progress)
-            snap.method = f"batched direct get, multi_last up to seq {point.seq:,} (no consumer)"
-        except _TooMany:
-            subjects = await _subjects_of(name, filters, ctx)
-            groups = [subjects[i:i + MAX_SUBJECTS] for i in range(0, len(subjects), MAX_SUBJECTS)]
-            await _groups(ctx.api, name, groups, point.seq, snap, progress)
-            snap.method = (f"batched direct get, multi_last up to seq {point.seq:,} in {len(groups)} groups of "
-                           f"≤{MAX_SUBJECTS} subjects (no consumer)")
-    except _NotBatched:
-        return await _by_replay(info, filters, point, Snapshot(name, point, notes=snap.notes),
-                                "the server answers no batched direct get", progress, ctx)
-    return snap
-
-
-class _TooMany(Exception):
+class TooMany(Exception):
     """413: the request matches more subjects than the server answers at once."""
 
 
-class _NotBatched(Exception):
+class NotBatched(Exception):
     """An answer without ``Nats-Num-Pending``: a server before 2.11 (one message, no batch)."""
 
 
-async def _subjects_of(stream: str, filters: list[str], ctx: JSContext) -> list[str]:
+async def subjects_of(stream: str, filters: list[str], ctx: JSContext) -> list[str]:
     """Every subject the stream stores under ``filters`` (the server's subject details, paged)."""
     found: dict[str, None] = {}
     for filt in filters:
@@ -183,7 +150,7 @@ async def _subjects_of(stream: str, filters: list[str], ctx: JSContext) -> list[
     return sorted(found)
 
 
-async def _groups(api: JSApi, stream: str, groups: list[list[str]], up_to: int, snap: Snapshot,
+async def groups(api: JSApi, stream: str, groups: list[list[str]], up_to: int, snap: Snapshot,
                   progress: ProgressFn | None) -> None:
     """Each group's last messages (a few requests in flight), merged into ``snap`` in sequence order."""
     parts = [Snapshot(stream, snap.point) for _ in groups]
@@ -197,7 +164,7 @@ async def _groups(api: JSApi, stream: str, groups: list[list[str]], up_to: int, 
 
     async def one(group: list[str], part: Snapshot) -> None:
         async with gate:
-            await _multi_last(api, stream, group, up_to, part, counted, step=True)
+            await multi_last(api, stream, group, up_to, part, counted, step=True)
 
     await asyncio.gather(*(one(g, p) for g, p in zip(groups, parts)))
     order = sorted(range(sum(map(len, parts))), key=[s for p in parts for s in p.seqs].__getitem__)
@@ -206,7 +173,7 @@ async def _groups(api: JSApi, stream: str, groups: list[list[str]], up_to: int, 
         getattr(snap, field).extend(flat[i] for i in order)
 
 
-async def _multi_last(api: JSApi, stream: str, subjects: list[str], up_to: int, snap: Snapshot,
+async def multi_last(api: JSApi, stream: str, subjects: list[str], up_to: int, snap: Snapshot,
                       progress: ProgressFn | None, step: bool = False) -> None:
     """Every batch of one multi_last request, each going on after the last message received."""
     cursor, fruitless = 0, 0
@@ -255,10 +222,10 @@ async def _batch(api: JSApi, stream: str, subjects: list[str], up_to: int, curso
                 if st.code == "404":
                     return False
                 if st.code == "413":
-                    raise _TooMany()
+                    raise TooMany()
                 raise JSMagicError(f"direct get on {stream}: {st.code} {st.description}".strip())
             if "Nats-Num-Pending" not in h:
-                raise _NotBatched()
+                raise NotBatched()
             if int(h.get("Nats-Last-Sequence", 0) or 0) != prev:
                 return True  # a message before this one never reached us: go on after the last one kept
             prev = int(h["Nats-Sequence"])
@@ -269,26 +236,3 @@ async def _batch(api: JSApi, stream: str, subjects: list[str], up_to: int, curso
         if stamps:
             snap.times[start:start + len(stamps)] = pd.to_datetime(stamps, utc=True, format="ISO8601").as_unit("ns").asi8.tolist()
         await asyncio.shield(sub.unsubscribe())
-
-
-async def _by_replay(info: Any, filters: list[str], point: Point, snap: Snapshot, why: str,
-                     progress: ProgressFn | None, ctx: JSContext) -> Snapshot:
-    """No direct get: replay up to the point through the read engine and keep the last message per subject."""
-    from ..reading.reader import replay
-    from ..reading.selection import Selection
-
-    sel = Selection(stream=info.config.name, subjects=[] if filters == [">"] else filters, deliver="all",
-                    end_seq=point.seq, decode="bytes")
-    result = await replay(sel, progress, ctx=ctx)
-    df = result.frame
-    if result.interrupted:
-        raise asyncio.CancelledError()
-    if len(df):
-        last = df.drop_duplicates("subject", keep="last").sort_values("seq")
-        value = [c for c in last.columns if c not in ("seq", "subject", "time", "headers", "size")][0]
-        for seq, stamp, subject, headers, data in zip(last["seq"], last["time"], last["subject"], last["headers"],
-                                                      last[value]):
-            snap.add(int(seq), epoch_ns(stamp), subject, headers or None, bytes(data))
-    snap.method = f"{result.method}, replayed up to seq {point.seq:,} ({why}: no direct get)"
-    snap.notes.extend(result.notes)
-    return snap

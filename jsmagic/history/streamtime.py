@@ -20,7 +20,8 @@ from ..reading.frames import Rows, make_chunk
 from ..reading.reader import Replay, stream_info
 from ..reading.selection import Selection
 from .kvtime import changes
-from .snapshot import Point, last_per_subject, resolve
+from .read import last_per_subject
+from .snapshot import Point, resolve
 
 UNSUPPORTED = ("start_seq", "since", "until", "end_seq", "count", "durable", "live", "headers_only")
 

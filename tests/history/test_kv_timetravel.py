@@ -129,8 +129,10 @@ def test_the_magics(shell, story):
         shell.run_line_magic("js_kv", f"view {bucket} --at yesterdayish")
 
 
-def test_more_than_1024_keys_in_groups_and_small_batches(shell, nc, monkeypatch):
-    """2,600 keys (the server answers 1,024 subjects a request), and batches cut by max_bytes every few messages."""
+@pytest.mark.parametrize("method", ["multi_last", "auto"])
+def test_more_than_1024_keys(shell, nc, monkeypatch, method):
+    """2,600 keys: multi_last in groups (the server answers 1,024 subjects a request) with batches cut by
+    max_bytes every few messages, and the read ``auto`` chooses (a replay: cheaper for so many keys)."""
     client, js, on_loop = nc
     bucket = f"tt_many_{time.monotonic_ns()}"
 
@@ -154,13 +156,15 @@ def test_more_than_1024_keys_in_groups_and_small_batches(shell, nc, monkeypatch)
     prefix = f"$KV.{bucket}."
     mid = records[3000][2]
     try:
-        df = run(kvtime.view_at(bucket, at=_ts(mid), decode="bytes"))
-        assert "groups of" in df.attrs["method"]
+        df = run(kvtime.view_at(bucket, at=_ts(mid), decode="bytes", method=method))
+        assert ("groups of" if method == "multi_last" else "replayed up to") in df.attrs["method"]
         assert _seen(df) == kv_state(records, prefix, upto_ns=mid)
         monkeypatch.setattr(snapshot, "MAX_BATCH_BYTES", 600)  # a batch ends every ~40 messages: paged by EOB
-        now = run(kvtime.view_at(bucket, decode="bytes"))
+        now = run(kvtime.view_at(bucket, decode="bytes", method=method))
         assert _seen(now) == kv_state(records, prefix)
-        d = run(kvtime.diff(bucket, _ts(mid)))
+        if method == "auto":
+            assert "the last message of each subject" in now.attrs["method"]
+        d = run(kvtime.diff(bucket, _ts(mid), method=method))
         assert {k: c for k, c in zip(d["key"], d["change"])} == {k: v[0] for k, v in
                                                                   kv_diff(records, prefix, mid).items()}
     finally:

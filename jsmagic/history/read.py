@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pandas as pd
+
 from ..admin.scan import ProgressFn
 from ..core.context import JSContext
 from ..core.registry import connected
-from ..core.units import epoch_ns
 from ..jsapi import DEFAULT_PREFIX
 from ..reading.dryrun import count_range
 from ..reading.get import batched_direct_get
@@ -64,20 +65,24 @@ async def last_per_subject(info: Any, filters: list[str], point: Point, *, metho
     if not info.config.allow_direct or not batched_direct_get(version):
         why = "allow_direct is false" if not info.config.allow_direct else f"server {version} is older than 2.11"
         return await by_replay(info, filters, point, snap, f"{why}: no direct get", progress, ctx)
-    subjects = await subjects_of(name, filters, ctx)
     now = point.seq >= info.state.last_seq
+    stored = (await ctx.api.request(f"STREAM.INFO.{name}"))["state"].get("num_subjects", 0)
+    whole = filters == [">"] or sorted(filters) == sorted(info.config.subjects or [])
+    subjects = None if whole and method != "multi_last" else await subjects_of(name, filters, ctx)
     if method == "auto":
         first = info.state.first_seq or 1
         messages, _ = await count_range(name, filters, first, point.seq, info, True, ctx)
-        stored = (await ctx.api.request(f"STREAM.INFO.{name}"))["state"].get("num_subjects", len(subjects))
-        method = "multi_last" if multi_last_cheaper(len(subjects), stored, messages, now) else "replay"
-        why = f"{len(subjects):,} subjects, {messages:,} messages up to the point: cheaper than multi_last"
+        asked = stored if subjects is None else len(subjects)
+        method = "multi_last" if multi_last_cheaper(asked, stored, messages, now) else "replay"
+        why = f"{asked:,} subjects, {messages:,} messages up to the point: cheaper than multi_last"
     else:
         why = "asked for"
     if method == "replay":
         if now:
             return await latest(info, filters, point, snap, why, progress, ctx)
         return await by_replay(info, filters, point, snap, why, progress, ctx)
+    if subjects is None:
+        subjects = await subjects_of(name, filters, ctx)
     try:
         if len(subjects) <= MAX_SUBJECTS:
             try:
@@ -104,9 +109,10 @@ def _add_frame(snap: Snapshot, df: Any, up_to: int) -> None:
     df = df[df["seq"].astype("int64") <= up_to]
     last = df.drop_duplicates("subject", keep="last").sort_values("seq")
     value = [c for c in last.columns if c not in ("seq", "subject", "time", "headers", "size")][0]
-    for seq, stamp, subject, headers, data in zip(last["seq"], last["time"], last["subject"], last["headers"],
+    stamps = pd.DatetimeIndex(last["time"]).as_unit("ns").asi8.tolist()  # exact nanoseconds, no float
+    for seq, stamp, subject, headers, data in zip(last["seq"].tolist(), stamps, last["subject"], last["headers"],
                                                   last[value]):
-        snap.add(int(seq), epoch_ns(stamp), subject, headers or None, bytes(data))
+        snap.add(int(seq), stamp, subject, headers or None, bytes(data))
 
 
 async def _replayed(sel: Selection, progress: ProgressFn | None, ctx: JSContext) -> Any:

@@ -42,8 +42,9 @@ async def _fill(url: str, keys: int, revisions: int) -> int:
 async def _peer(url: str, upto_ns: int) -> dict[str, int]:
     """A plain nats-py replay of the whole stream: key → last revision at or before ``upto_ns``.
 
-    A push consumer (no acks) into a plain subscription with a callback: the quickest way
-    nats-py alone reads a stream; the stored time comes from the ack subject, in ns.
+    A push consumer (no acks, flow control answered) into a plain subscription with a
+    callback: the quickest way nats-py alone reads a stream (without flow control the server
+    drops it as a slow consumer); the stored time comes from the ack subject, in ns.
     """
     nc = await nats.connect(url)
     js = nc.jetstream()
@@ -55,6 +56,8 @@ async def _peer(url: str, upto_ns: int) -> dict[str, int]:
 
     async def on_msg(m):
         if not (m.reply or "").startswith("$JS.ACK."):
+            if m.reply:  # flow control: answer, or the server stops sending
+                await nc.publish(m.reply, b"")
             return
         seen[0] += 1
         tokens = m.reply.split(".")
@@ -66,7 +69,8 @@ async def _peer(url: str, upto_ns: int) -> dict[str, int]:
     inbox = nc.new_inbox()
     await nc.subscribe(inbox, cb=on_msg, pending_msgs_limit=-1, pending_bytes_limit=-1)
     ci = await js.add_consumer("KV_BENCH", ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
-                                                          deliver_subject=inbox, inactive_threshold=60.0))
+                                                          deliver_subject=inbox, inactive_threshold=60.0,
+                                                          flow_control=True, idle_heartbeat=5.0))
     await asyncio.wait_for(done.wait(), timeout=600)
     await js.delete_consumer("KV_BENCH", ci.name)
     await nc.close()

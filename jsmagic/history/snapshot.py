@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_SUBJECTS = 1024  # the server's cap on the subjects one multi_last request may match (413 beyond)
 GROUPS_IN_FLIGHT = 4  # multi_last requests of 1,024 subjects sent at once
+MAX_DELETED_DETAILS = 100_000  # interior deletes listed (STREAM.INFO deleted_details) to place them
 MAX_FRUITLESS = 5  # requests in a row that lost their first message before the read gives up
 META_HEADERS = frozenset(("Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Num-Pending",
                           "Nats-Last-Sequence", "Nats-UpTo-Sequence"))
@@ -123,7 +124,12 @@ async def removed_note(info: Any, point: Point, *, ctx: JSContext | None = None)
         return None
     gone = (st.first_seq or 0) - 1 if (st.first_seq or 0) > 1 else 0
     below = min(gone, point.seq)
-    if (st.num_deleted or 0) and below < point.seq:
+    deleted = st.num_deleted or 0
+    if deleted > MAX_DELETED_DETAILS:  # too many to list: say how many, wherever they are
+        return (f"{deleted + below:,} message(s) of the stream were removed since they were written (history limit, "
+                f"purge, TTL or delete): a subject whose last message at seq {point.seq:,} is gone shows an older "
+                "one, or is missing")
+    if deleted and below < point.seq:
         ctx = await connected(ctx)
         resp = await ctx.api.request(f"STREAM.INFO.{info.config.name}", {"deleted_details": True})
         below += sum(1 for s in resp.get("state", {}).get("deleted") or [] if s <= point.seq)

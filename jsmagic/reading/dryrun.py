@@ -144,7 +144,7 @@ async def dry_run(sel: Selection, *, at: dt.datetime | None = None, up_to_seq: i
     if sel.where or sel.grep or sel.header:
         notes.append("at most: --where/--grep/--header keep fewer")
         exact = False
-    whole = n == st.messages and filters == [">"]
+    whole = n == st.messages  # every stored message: the stream's own byte count
     size = st.bytes if whole else round(n * (st.bytes / st.messages)) if st.messages else 0
     reader, rate = _reader(sel, info, at is not None or up_to_seq is not None, bulk_possible)
     after = (await js.stream_info(sel.stream)).state.consumer_count

@@ -136,8 +136,11 @@ def epoch_ns(when: dt.datetime) -> int:
 
 
 def rfc3339(when: dt.datetime) -> str:
-    """The RFC 3339 UTC text the server's JSON takes (``opt_start_time``, ``start_time``, ``pause_until``)."""
-    return utc(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The RFC 3339 UTC text the server's JSON takes (``opt_start_time``, ``start_time``, ``pause_until``).
+
+    All nine digits: a ``--since`` copied from a frame (a ``pandas.Timestamp``) keeps its nanoseconds.
+    """
+    return rfc3339_ns(epoch_ns(when))
 
 
 def rfc3339_ns(ns: int) -> str:

@@ -82,6 +82,8 @@ class ConsumeMagics(Magics):
             df = %js_consume ORDERS -s 'orders.eu.>' --since 2h
             df = %js_consume ORDERS --start-seq 1000 --end-seq 2000
             df = %js_consume ORDERS --last-per-subject
+            df = %js_consume ORDERS --last-per-subject --at 2h   # each subject's last message 2 hours ago
+            %js_consume ORDERS -s 'orders.eu.>' --since 1d --dry-run   # how much, which reader, how long
             %js_consume ORDERS --new --follow -o tail
             df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
             %js_consume ORDERS --to orders.parquet             # streamed to Parquet; returns a summary

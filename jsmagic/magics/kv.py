@@ -182,6 +182,8 @@ class KVMagics(Magics):
             df = %js_kv view config
             %js_kv keys config 'users.*'            # server-side NATS wildcards
             w = %js_kv watch config 'db.>'          # live table; w.df, w.events, w.stop()
+            %js_kv view config --at 2h              # the bucket as it was 2 hours ago
+            %js_kv diff config 2026-11-26T14:00:00Z # added, changed (old → new), deleted since then
 
             %%js_kv put config settings.json
             {"theme": "dark"}

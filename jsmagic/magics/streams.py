@@ -199,6 +199,8 @@ class StreamMagics(Magics):
             %js_stream edit ORDERS --max-age 7d
             %js_stream subjects ORDERS 'orders.*'
             %js_stream get ORDERS 42
+            %js_stream find 'orders.eu.>'           # every stream that captures it, with its count there
+            %js_stream diff ORDERS 1d -s 'orders.*'  # per subject: its last message a day ago and now
             %js_stream purge ORDERS --subject orders.eu --force
             %js_stream plot ORDERS --by subject --every 1m
             %js_stream add ALL --source EU --source 'US:us.orders.>' --republish-destination 'live.>'

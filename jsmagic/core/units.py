@@ -146,8 +146,8 @@ def rfc3339(when: dt.datetime) -> str:
 def rfc3339_ns(ns: int) -> str:
     """RFC 3339 UTC text with all nine digits of ``ns`` (nanoseconds since the epoch), exactly.
 
-    :func:`rfc3339` keeps microseconds; a point in a stream's history (``start_time`` one
-    nanosecond after a message's own time) needs the nanoseconds the server stores.
+    A point in a stream's history (``start_time`` one nanosecond after a message's own time)
+    needs the nanoseconds the server stores; :func:`rfc3339` of a time goes through here.
     """
     secs, frac = divmod(int(ns), 1_000_000_000)
     return (_EPOCH + dt.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"

@@ -163,7 +163,8 @@ class KVMagics(Magics):
             "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
             "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
         }
-        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **timetravel.kv_handlers(HANDLERS), **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
+        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **timetravel.kv_handlers(HANDLERS),
+                **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
 
     @no_var_expand
     @line_cell_magic

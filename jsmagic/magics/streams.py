@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
-from . import streamops
+from . import explore, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -78,6 +78,8 @@ p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the time span, about 80-200 bars")
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
+timetravel.add_stream_verbs(VERBS)
+explore.add_find_verb(VERBS)
 del p
 
 
@@ -151,6 +153,8 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "copy": lambda a: streamops.copy(a, _config_flags(a)),
     **OPS_HANDLERS,
     "schedules": schedules_verb,
+    **timetravel.stream_handlers(),
+    **explore.find_handlers(),
 }
 
 
@@ -195,6 +199,8 @@ class StreamMagics(Magics):
             %js_stream edit ORDERS --max-age 7d
             %js_stream subjects ORDERS 'orders.*'
             %js_stream get ORDERS 42
+            %js_stream find 'orders.eu.>'           # every stream that captures it, with its count there
+            %js_stream diff ORDERS 1d -s 'orders.*'  # per subject: its last message a day ago and now
             %js_stream purge ORDERS --subject orders.eu --force
             %js_stream plot ORDERS --by subject --every 1m
             %js_stream add ALL --source EU --source 'US:us.orders.>' --republish-destination 'live.>'

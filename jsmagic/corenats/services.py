@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pandas as pd
 
+from ..core.decode import decoder
 from ..core.errors import InputError, NotFoundError
 from ..core.registry import current
 from .messages import exchange
@@ -43,11 +43,12 @@ async def discover(verb: str, name: str | None = None, *, instance: str | None =
     except NotFoundError:
         got = []
     out = []
+    as_json = decoder("json")
     for msg, rtt in got:
-        try:
-            out.append((orjson.loads(msg.data), rtt))
-        except orjson.JSONDecodeError as e:
-            raise InputError(f"a reply on {subject} is not a micro service response: {e}") from None
+        doc, error = as_json.one(msg.data)
+        if error is not None or not isinstance(doc, dict):
+            raise InputError(f"a reply on {subject} is not a micro service response: {error or doc!r}")
+        out.append((doc, rtt))
     if name and not out:
         raise NotFoundError(f"no service {name!r} answered within {timeout:g}s",
                             hint="%js_svc ls lists the services that answer; raise --timeout if it is busy")

@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable
 
 from ..core.config import settings
+from ..core.decode import decoder
 from ..core.registry import current
 from ..core.units import plural
 from .messages import check_subject, frame
@@ -34,6 +35,7 @@ class Subscriber:
                  on_status: Callable[[str, "str | None"], None] | None = None, ctx: Any = None):
         self.subject = check_subject(subject, wildcards=True)
         self.queue, self.decode = queue, decode
+        self.decoder = decoder(decode)  # an unknown --decode fails here, before subscribing
         self.ctx = current(ctx)
         self.on_row, self.on_status = on_row, on_status
         self.rows: collections.deque = collections.deque(maxlen=events_cap or settings().events_cap)
@@ -81,6 +83,10 @@ class Subscriber:
         self.status = status
         if self.on_status is not None:
             self.on_status(status, note)
+
+    def value(self, data: bytes, headers: dict | None = None) -> Any:
+        """A payload decoded for display, only when it is shown (a failure shows what the decoder made of it)."""
+        return self.decoder.one(data, headers)[0]
 
     def stop(self) -> None:
         """Stop: ``stopped`` now, unsubscribed right after."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.decode import decoder
 from ..corenats.subscriber import COLUMNS, STOPPED, Subscriber
 from .livetable import LiveTable
 from .tablestyle import format_time
@@ -20,7 +19,6 @@ class SubscriptionView(WatchView):
     """A live subscription: ``.table`` (the widget), ``.df`` (every kept message), ``.stop()``."""
 
     def __init__(self, subject: str, *, queue: str | None = None, decode: Any = "auto", ctx: Any = None):
-        self._decoder = decoder(decode)
         self.watcher = Subscriber(subject, queue=queue, decode=decode, on_row=self._on_row,
                                   on_status=self._on_status, ctx=ctx)
         title = f"sub {subject}" + (f" (queue {queue})" if queue else "")
@@ -28,8 +26,7 @@ class SubscriptionView(WatchView):
                                formatters={"time": format_time, "data": self._value})
 
     def _value(self, row_data: Any) -> Any:
-        data, headers = row_data
-        return self._decoder.one(data, headers)[0]
+        return self.watcher.value(*row_data)
 
     def _on_row(self, row: tuple) -> None:
         subject, data, headers, reply, ns = row

@@ -19,18 +19,23 @@ from ..core.decode import decoder, with_errors
 from ..core.errors import InputError, NotFoundError, TimeoutError
 from ..core.registry import current
 from ..core.units import plural
+from ..publishing.capture import validate_subject
 
 STATUS = "Status"
 
 
 def check_subject(subject: str, wildcards: bool = False) -> str:
-    """A subject to publish to (no wildcards) or to subscribe to (``wildcards``); a clear error otherwise."""
-    if not subject or any(c in subject for c in " \t\r\n") or ".." in subject or subject.startswith(".") \
-            or subject.endswith("."):
-        raise InputError(f"{subject!r} is not a NATS subject", hint="use tokens separated by dots, e.g. orders.new")
-    if not wildcards and any(tok in ("*", ">") for tok in subject.split(".")):
-        raise InputError(f"cannot publish to the wildcard subject {subject!r}",
-                         hint="publish to a concrete subject; wildcards are for %js_sub")
+    """A subject to publish to (:func:`validate_subject`) or to subscribe to (``wildcards``); a clear error otherwise."""
+    if not wildcards:
+        if subject and any(tok in ("*", ">") for tok in subject.split(".")):
+            raise InputError(f"cannot publish to the wildcard subject {subject!r}",
+                             hint="publish to a concrete subject; wildcards are for %js_sub")
+        validate_subject(subject)
+        return subject
+    tokens = subject.split(".") if subject else [""]
+    if any(c in subject for c in " \t\r\n") or "" in tokens or ">" in tokens[:-1]:
+        raise InputError(f"{subject!r} is not a NATS subject",
+                         hint="use tokens separated by dots; * is one token, > the rest (orders.*, orders.>)")
     return subject
 
 

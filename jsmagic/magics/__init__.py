@@ -8,6 +8,7 @@ from .connection import ConnectionMagics
 from .consumers import ConsumerMagics
 from .counters import CounterMagics
 from .corenats import CoreNatsMagics
+from .operate import OperateMagics
 from .objects import ObjectMagics
 from .streams import StreamMagics
 from .consume import ConsumeMagics
@@ -24,4 +25,5 @@ MAGICS = [
     PublishMagics,
     CounterMagics,
     CoreNatsMagics,
+    OperateMagics,
 ]

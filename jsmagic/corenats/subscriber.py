@@ -32,12 +32,14 @@ class Subscriber:
 
     def __init__(self, subject: str, *, queue: str | None = None, decode: Any = "auto", events_cap: int | None = None,
                  on_row: Callable[[tuple], None] | None = None,
-                 on_status: Callable[[str, "str | None"], None] | None = None, ctx: Any = None):
+                 on_status: Callable[[str, "str | None"], None] | None = None, name: str = "sub", kind: str = "sub",
+                 ctx: Any = None):
         self.subject = check_subject(subject, wildcards=True)
         self.queue, self.decode = queue, decode
         self.decoder = decoder(decode)  # an unknown --decode fails here, before subscribing
         self.ctx = current(ctx)
         self.on_row, self.on_status = on_row, on_status
+        self.name, self.kind = name, kind  # how %js_status lists it
         self.rows: collections.deque = collections.deque(maxlen=events_cap or settings().events_cap)
         self.count = 0
         self.status = LIVE
@@ -58,7 +60,8 @@ class Subscriber:
         await self.ctx.ensure()
         self.sub = await self.ctx.nc.subscribe(self.subject, queue=self.queue or "", cb=self._on_msg)
         await self.ctx.nc.flush()
-        self.entry = self.ctx.spawn(self._run(), name=f"sub {self.subject}", kind="sub", describe=self.describe)
+        self.entry = self.ctx.spawn(self._run(), name=f"{self.name} {self.subject}", kind=self.kind,
+                                    describe=self.describe)
         self.task = self.entry.task
         return self
 

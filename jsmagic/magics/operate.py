@@ -1,14 +1,16 @@
-"""Operating a live system: ``%js_trace`` (message tracing), and more to come in this module.
+"""Operating a live system: ``%js_trace`` (message tracing), ``%js_events`` (the advisories tail).
 
-Thin: parse, call the core (:mod:`jsmagic.corenats.trace`), render (:mod:`jsmagic.ui.trace`).
+Thin: parse, call the core (:mod:`jsmagic.corenats.trace`, :mod:`jsmagic.admin.events`), render
+(:mod:`jsmagic.ui.trace`, :mod:`jsmagic.ui.eventsview`).
 """
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..corenats import trace as tracing
+from ..ui.eventsview import EventsView
 from ..ui.trace import TraceView
 from .base import friendly, parse_line, run, store_output
 from .corenats import body, headers, timeout
@@ -16,7 +18,7 @@ from .corenats import body, headers, timeout
 
 @magics_class
 class OperateMagics(Magics):
-    """Tracing a message through the servers."""
+    """Tracing a message through the servers; the advisories as they happen."""
 
     @no_var_expand
     @magic_arguments()
@@ -48,5 +50,35 @@ class OperateMagics(Magics):
         result = run(tracing.trace(args.subject, body(self, args, cell), headers=headers(args.header),
                                    trace_only=args.trace_only, timeout=timeout(args.timeout)))
         view = TraceView(result)
+        store_output(self, args, view)
+        return view
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("--kinds", metavar="K1,K2", help="only these kinds: consumer, stream, api, consumer.max_deliveries, "
+              "stream.leader_elected… (a prefix takes its sub-kinds)")
+    @argument("-s", "--stream", help="only the advisories of this stream")
+    @argument("--capture", metavar="STREAM", help="also keep every advisory in this stream (created if absent)")
+    @argument("-o", "--output", metavar="NAME", help="store the live view (.df, .stop()) in NAME")
+    @line_magic
+    @friendly("events")
+    def js_events(self, line: str = ""):
+        """A live table of JetStream advisories (``$JS.EVENT.ADVISORY.>``, like ``nats events``), newest first.
+
+        Examples::
+
+            ev = %js_events                                   # every advisory; ev.df, ev.stop()
+            %js_events --kinds consumer.max_deliveries,consumer.msg_terminated -s ORDERS
+            %js_events --capture ADVISORIES                   # the server keeps them in a stream too
+
+        Kinds: consumer.created/deleted/max_deliveries/msg_terminated/msg_naked/leader_elected,
+        stream.created/updated/deleted/leader_elected, api (the API audit) and more, as the server
+        sends them.  A stopped table stays in the saved notebook as a static table.
+        """
+        args = parse_line(self.js_events, line)
+        kinds = [k for k in (args.kinds or "").split(",") if k.strip()]
+        view = EventsView(kinds=kinds, stream=args.stream, capture=args.capture)
+        run(view.start())
+        view.table.display()
         store_output(self, args, view)
         return view

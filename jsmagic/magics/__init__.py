@@ -9,6 +9,7 @@ from .consumers import ConsumerMagics
 from .counters import CounterMagics
 from .corenats import CoreNatsMagics
 from .operate import OperateMagics
+from .health import HealthMagics
 from .objects import ObjectMagics
 from .streams import StreamMagics
 from .consume import ConsumeMagics
@@ -26,4 +27,5 @@ MAGICS = [
     CounterMagics,
     CoreNatsMagics,
     OperateMagics,
+    HealthMagics,
 ]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core.config import settings
 from ..core.decode import decoder
-from ..core.errors import InputError
+from ..core.errors import InputError, did_you_mean
 from ..core.registry import current
 from ..core.units import plural
 from ..corenats.subscriber import LIVE, STOPPED, Subscriber
@@ -56,6 +56,19 @@ def detail(doc: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in rest.items())[:160]
 
 
+FAMILIES = ("api", "consumer", "stream")  # the first token of every JetStream advisory kind
+
+
+def check_kinds(kinds: Sequence[str]) -> list[str]:
+    """``--kinds`` in lower case; a kind outside the advisory families is refused (a typo would show nothing)."""
+    out = [k.strip().lower() for k in kinds if k.strip()]
+    for k in out:
+        if k.split(".")[0] not in FAMILIES:
+            raise InputError(f"unknown advisory kind {k!r}: {did_you_mean(k.split('.')[0], FAMILIES)}",
+                             hint="kinds are api, consumer[.created|.deleted|.max_deliveries|…], stream[.created|…]")
+    return out
+
+
 def wanted(kinds: Sequence[str] | None, kind: str) -> bool:
     return not kinds or any(kind == k or kind.startswith(k + ".") for k in kinds)
 
@@ -67,7 +80,7 @@ class EventsWatcher:
                  events_cap: int | None = None, on_row: Callable[[tuple], None] | None = None,
                  on_status: Callable[[str, "str | None"], None] | None = None, ctx: Any = None):
         self.ctx = current(ctx)
-        self.kinds = [k.strip().lower() for k in kinds or [] if k.strip()]
+        self.kinds = check_kinds(kinds or [])
         self.stream, self.capture = stream, capture
         self.on_row, self.on_status = on_row, on_status
         self.rows: collections.deque = collections.deque(maxlen=events_cap or settings().events_cap)

@@ -144,3 +144,30 @@ def test_trace_from_a_leaf_into_the_hub_domain():
             assert "~~> Leaf" in repr(t)
         finally:
             hub_peer.close()
+
+
+DENY = """
+authorization {
+  users: [ { user: u, password: upw, permissions: { publish: { deny: ["secret.>"] } } } ]
+}
+"""
+
+
+def test_a_denied_publish_is_an_error_row_and_said_first():
+    with nats_server(config=DENY) as srv:
+        url = srv.url.replace("nats://", "nats://u:upw@")
+        peer = Peer(url)
+        sh = shell_on(url)
+        try:
+            got = plain_subscriber(peer, "secret.>")
+            t = sh.run_line_magic("js_trace", "secret.plan x")
+            ingress = t.df[t.df.event == "ingress"].iloc[0]
+            assert ingress.error.startswith("Permissions Violation for Publish") and "secret.plan" in ingress.error
+            assert "errors: Permissions Violation" in repr(t).splitlines()[0]
+            assert "--X Permissions Violation" in repr(t) and t.trace.delivered_to == 0
+            peer.call(peer.nc.flush)
+            assert got == []  # an independent subscriber confirms nothing went through
+            assert "upw" not in repr(t)
+        finally:
+            close_shell(sh)
+            peer.close()

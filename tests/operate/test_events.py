@@ -180,3 +180,13 @@ def test_leader_elected_in_a_cluster():
         assert {"stream.leader_elected", "consumer.leader_elected"} <= kinds
         assert rows.stream.tolist()[-1] == "LE" and rows.detail.tolist()[-1].startswith(f"leader {leader}")
         assert mine <= theirs and not running
+
+
+def test_an_unknown_kind_is_refused_before_subscribing(shell):
+    from jsmagic.core.errors import InputError
+
+    with pytest.raises(InputError, match="unknown advisory kind 'consumr.created'.*did you mean 'consumer'"):
+        shell.run_line_magic("js_events", "--kinds consumr.created")
+    from jsmagic.core.registry import context
+
+    assert not [e for e in context().background.values() if e.kind == "events"]  # nothing left running

@@ -146,6 +146,16 @@ async def check_kv(bucket: str, *, key: str | None = None, values_warn: Any = No
     return table(out, what)
 
 
+ACCOUNT_DEFAULTS = {"mem_warn": 75, "mem_critical": 90, "store_warn": 75, "store_critical": 90}  # natscli's (%)
+
+
+def _threshold(flags: dict, name: str) -> tuple[float, str] | None:
+    """A percentage threshold: the flag, else natscli's default (memory and storage), else none."""
+    if flags.get(name) is not None:
+        return float(flags[name]), "flag"
+    return (float(ACCOUNT_DEFAULTS[name]), "natscli default") if name in ACCOUNT_DEFAULTS else None
+
+
 async def check_server(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
     """natscli's ``check jetstream`` for this account: memory, storage, streams and consumers against the limits (%)."""
     ctx = current(ctx)
@@ -161,28 +171,56 @@ async def check_server(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
                                      ("storage", info.get("storage", 0), limits.get("max_storage"), "store"),
                                      ("streams", info.get("streams", 0), limits.get("max_streams"), "streams"),
                                      ("consumers", info.get("consumers", 0), limits.get("max_consumers"), "consumers")):
-        warn, crit = flags.get(f"{name}_warn"), flags.get(f"{name}_critical")
+        warn, crit = (_threshold(flags, f"{name}_{level}") for level in ("warn", "critical"))
         if not limit or limit < 0:
             out.append(Verdict(f"{check} used", OK, used, "", "", "no account limit"))
             continue
         pct = round(used / limit * 100, 1)
-        out.append(at_most(f"{check} used (%)", pct, (float(crit), "flag") if crit is not None else None,
-                           (float(warn), "flag") if warn is not None else None, detail=f"{used:,} of {limit:,}"))
+        out.append(at_most(f"{check} used (%)", pct, crit, warn, detail=f"{used:,} of {limit:,}"))
     return table(out, "server")
 
 
-async def check_connection(*, ctx: Any = None, rtt_warn: Any = None, rtt_critical: Any = None,
-                           request_warn: Any = None, request_critical: Any = None) -> pd.DataFrame:
-    """natscli's ``check connection``: the round trip to the server and a request answered through it (seconds)."""
+CONNECTION_DEFAULTS = {"connect_warn": 0.5, "connect_critical": 1.0, "rtt_warn": 0.5, "rtt_critical": 1.0,
+                       "req_warn": 0.5, "req_critical": 1.0}  # natscli's defaults (seconds)
+
+
+async def _connect_time(ctx: Any) -> float:
+    """Seconds to open (and close) a new connection with the context's own options (credentials included)."""
+    from ..connecting.connection import open_connection
+
+    def ignore(*_a: Any) -> None:
+        return None
+
+    start = time.monotonic()
+    probe = await open_connection(ctx.options, ctx.api.timeout if ctx.api else 5.0, ignore, ignore, ignore, ignore)
+    took = time.monotonic() - start
+    await probe.close()
+    return took
+
+
+async def check_connection(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
+    """natscli's ``check connection``: a new connection, the round trip to the server, a request through it (seconds).
+
+    Thresholds not given are natscli's defaults: warn at 500 ms, critical at 1 s.
+    """
     ctx = current(ctx)
     await ctx.ensure()
     nc = ctx.nc
-    t = thresholds({"rtt_warn": rtt_warn, "rtt_critical": rtt_critical, "request_warn": request_warn,
-                    "request_critical": request_critical}, None, dict.fromkeys(
-                       ("rtt_warn", "rtt_critical", "request_warn", "request_critical"), ""))
+    t = thresholds(flags, None, dict.fromkeys(CONNECTION_DEFAULTS, ""))
+    for name, value in CONNECTION_DEFAULTS.items():
+        t.setdefault(name, (value, "natscli default"))
+    shown = lambda v: round(v, 6)  # noqa: E731
+    out = [Verdict("connected", OK, f"{nc.connected_url.hostname}:{nc.connected_url.port}" if nc.connected_url else "",
+                   detail=ctx.connection_line())]  # never the URL's user:password
+    if ctx.options is not None:
+        try:
+            took = await _connect_time(ctx)
+            out.append(at_most("connect (s)", took, t["connect_critical"], t["connect_warn"], show=shown))
+        except JSMagicError as e:
+            out.append(Verdict("connect (s)", CRIT, detail=str(e)))
     start = time.monotonic()
     await nc.flush()
-    rtt = time.monotonic() - start
+    out.append(at_most("rtt (s)", time.monotonic() - start, t["rtt_critical"], t["rtt_warn"], show=shown))
     inbox = nc.new_inbox()
 
     async def echo(msg: Any) -> None:
@@ -192,13 +230,7 @@ async def check_connection(*, ctx: Any = None, rtt_warn: Any = None, rtt_critica
     try:
         start = time.monotonic()
         await nc.request(inbox, b"ping", timeout=5)
-        took = time.monotonic() - start
+        out.append(at_most("request (s)", time.monotonic() - start, t["req_critical"], t["req_warn"], show=shown))
     finally:
         await sub.unsubscribe()
-    shown = lambda v: round(v, 6)  # noqa: E731
-    return table([
-        Verdict("connected", OK, f"{nc.connected_url.hostname}:{nc.connected_url.port}" if nc.connected_url else "",
-                detail=ctx.connection_line()),  # never the URL's user:password
-        at_most("rtt (s)", rtt, t.get("rtt_critical"), t.get("rtt_warn"), show=shown),
-        at_most("request (s)", took, t.get("request_critical"), t.get("request_warn"), show=shown),
-    ], "connection")
+    return table(out, "connection")

@@ -38,11 +38,13 @@ _verb("kv", "A KV bucket: exists, --key has a value, number of values", ("bucket
       {"key": "this key must have a value", "values_warn": "warning threshold for values",
        "values_critical": "critical threshold for values (below --values-warn: fewer is worse)"})
 _verb("server", "This account's JetStream on the server: memory, storage, streams, consumers (% of the limits)", (),
-      {f"{n}_{lvl}": f"{lvl} at this %% of the {n} limit" for n in ("mem", "store", "streams", "consumers")
+      {f"{n}_{lvl}": f"{lvl} at this %% of the {n} limit (natscli's defaults: mem/store 75, 90)" for n in ("mem", "store", "streams", "consumers")
        for lvl in ("warn", "critical")})
-_verb("connection", "The connection: round trip and a request through the server (seconds or 50ms)", (),
-      {"rtt_warn": "warn at this round trip", "rtt_critical": "critical at this round trip",
-       "request_warn": "warn when a request takes this long", "request_critical": "critical at this request time"})
+_verb("connection", "The connection: a new connection, the round trip, a request through the server "
+      "(seconds or 50ms; natscli's defaults: warn 500ms, critical 1s)", (),
+      {f"{what}_{lvl}": f"{lvl} when {text} takes this long" for what, text in
+       (("connect", "a new connection"), ("rtt", "the round trip"), ("req", "a request"))
+       for lvl in ("warn", "critical")})
 
 
 def _flags(verb: str, a: Any) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class HealthMagics(Magics):
             %js_check consumer ORDERS billing --unprocessed-critical 1000 --last-ack-critical 5m --fail-on crit
             %js_check kv config --key db.host
             %js_check server --store-warn 75 --store-critical 90
-            %js_check connection --rtt-warn 50ms
+            %js_check connection --rtt-warn 50ms --req-critical 2s
 
         Thresholds not given as flags come from the stream's or consumer's metadata, under the
         keys natscli reads (``io.nats.monitor.msgs-critical`` …); a flag wins over metadata.

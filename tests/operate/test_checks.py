@@ -131,9 +131,11 @@ def test_server_account_limits_and_connection():
             assert row.status == "WARN" and row.value == acct.streams / acct.limits.max_streams * 100 == 50
             df = sh.run_line_magic("js_check", "server --streams-critical 50")
             assert verdict(df, "streams used (%)").status == "CRIT"
-            assert verdict(df, "memory used (%)").status == "OK"
-            df = sh.run_line_magic("js_check", "connection --rtt-warn 30s --request-critical 30s")
+            mem = verdict(df, "memory used (%)")
+            assert (mem.status, mem.threshold, mem.source) == ("OK", "< 75", "natscli default")
+            df = sh.run_line_magic("js_check", "connection --rtt-warn 30s --req-critical 30s --connect-warn 30s --connect-critical 40s --rtt-critical 40s --req-warn 30s")
             assert df.attrs["status"] == "OK" and 0 < verdict(df, "rtt (s)").value < 30
+            assert 0 < verdict(df, "connect (s)").value < 30  # a second connection, with the same credentials
             assert "apw" not in repr(df) and "apw" not in df.to_string()  # secrets never reach output
             df = sh.run_line_magic("js_check", "connection --rtt-critical 0s")
             assert verdict(df, "rtt (s)").status == "CRIT"

@@ -1,10 +1,11 @@
 """Core NATS messages: publish, request (one reply or several, with latency) and collect N messages.
 
 Rows share one shape, read by :func:`frame`: ``subject``, ``data`` (decoded by
-:mod:`jsmagic.core.decode`), ``headers``, ``reply``, ``time`` (UTC), and for replies
-``latency_ms`` (from the request's publish to the reply's arrival).  A read that got
-fewer messages than it was asked for says so in ``df.attrs["notes"]`` (the magic shows it
-on the first line); a request nobody answers is an error, never an empty frame.
+:mod:`jsmagic.core.decode`), ``headers``, ``reply``, ``time`` (UTC, when it arrived here:
+core NATS carries no server time), and for replies ``latency_ms`` (from the request's
+publish to the reply's arrival).  A read that got fewer messages than it was asked for says
+so in ``df.attrs["notes"]`` (the magic shows it on the first line); a request nobody
+answers is an error, never an empty frame.
 """
 
 from __future__ import annotations

@@ -56,14 +56,14 @@ def calc(server):
 
 def test_ls_ping_info_stats(shell, calc):
     name, other, services, peer = calc
-    ls = shell.run_line_magic("js_svc", "ls --timeout 2s")
+    ls = shell.run_line_magic("js_svc", "ls --timeout 3s")
     mine = ls[ls.name.isin([name, other])].sort_values(["name", "id"])
     assert sorted(mine.id) == sorted(s.id for s in services)
     row = mine[mine.name == name].iloc[0]
     assert (row.version, row.description, row.endpoints, row.metadata) == ("1.2.3", "adds numbers", 2, {"team": "ops"})
-    ping = shell.run_line_magic("js_svc", f"ping {name} --timeout 2s")
+    ping = shell.run_line_magic("js_svc", f"ping {name} --timeout 3s")
     assert sorted(ping.id) == sorted(s.id for s in services[:2]) and (ping.rtt_ms > 0).all()
-    info = shell.run_line_magic("js_svc", f"info {name} --timeout 2s")
+    info = shell.run_line_magic("js_svc", f"info {name} --timeout 3s")
     assert len(info) == 4 and set(info.subject) == {f"{name}.add", f"{name}.fail"}
     assert set(info.queue_group) == {"q"}  # nats.micro's default queue group
     assert info[info.endpoint == "add"].metadata.tolist() == [{"unit": "int"}] * 2
@@ -74,7 +74,7 @@ def test_ls_ping_info_stats(shell, calc):
     for _ in range(2):
         df = shell.run_line_magic("js_req", f"{name}.fail x")
         assert df.headers[0]["Nats-Service-Error-Code"] == "503"
-    stats = shell.run_line_magic("js_svc", f"stats {name} --timeout 2s")
+    stats = shell.run_line_magic("js_svc", f"stats {name} --timeout 3s")
     own = {(s.id, e.name): e for s in services[:2] for e in s.stats().endpoints}
     assert len(stats) == 4
     for r in stats.itertuples():

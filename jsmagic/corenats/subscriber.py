@@ -21,7 +21,7 @@ from ..core.registry import current
 from ..core.units import plural
 from .messages import check_subject, frame
 
-LIVE, STOPPED = "live", "stopped"
+LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 COLUMNS = ["time", "subject", "data", "headers", "reply"]
 
 log = logging.getLogger("jsmagic.corenats.subscriber")
@@ -47,6 +47,7 @@ class Subscriber:
         self.entry: Any = None
         self.task: asyncio.Task | None = None
         self._stopped = asyncio.Event()
+        self._unlisten: Callable[[], None] | None = None
 
     async def _on_msg(self, msg: Any) -> None:
         row = (msg.subject, msg.data, dict(msg.headers) if msg.headers else None, msg.reply, time.time_ns())
@@ -60,6 +61,7 @@ class Subscriber:
         await self.ctx.ensure()
         self.sub = await self.ctx.nc.subscribe(self.subject, queue=self.queue or "", cb=self._on_msg)
         await self.ctx.nc.flush()
+        self._unlisten = self.ctx.on_state(self._on_state)
         self.entry = self.ctx.spawn(self._run(), name=f"{self.name} {self.subject}", kind=self.kind,
                                     describe=self.describe)
         self.task = self.entry.task
@@ -71,7 +73,19 @@ class Subscriber:
         finally:
             await self._unsubscribe()
 
+    def _on_state(self, state: str) -> None:
+        """The connection's state as the status: nats-py resubscribes after a reconnect; messages sent meanwhile are gone."""
+        if self.status == STOPPED:
+            return
+        if state in ("reconnecting", "disconnected"):
+            self._set_status(RECONNECTING, "core NATS keeps nothing: messages sent meanwhile are not seen")
+        elif state == "connected":
+            self._set_status(LIVE, "")
+
     async def _unsubscribe(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         sub, self.sub = self.sub, None
         if sub is not None:
             try:

@@ -128,3 +128,50 @@ def test_request_nobody_answers_is_an_error(shell, peer):
     peer.call(peer.nc.flush)
     with pytest.raises(JSTimeout, match="no reply"):
         shell.run_line_magic("js_req", f"{s} hi --timeout 0.5s")
+
+
+def test_subscription_says_reconnecting_and_resumes_after_a_server_restart(fresh_server):
+    import nats as nats_py
+
+    from jsmagic.connecting.options import resolve
+    from jsmagic.core.context import JSContext
+    from jsmagic.corenats.subscriber import Subscriber
+
+    async def go():
+        ctx = JSContext("restart-sub")
+        await ctx.connect(resolve({"servers": [fresh_server.url]}))
+        statuses = []
+        sub = await Subscriber("rs.>", on_status=lambda s, n: statuses.append(s), ctx=ctx).start()
+
+        async def send(data):
+            plain = await nats_py.connect(fresh_server.url)
+            await plain.publish("rs.x", data)
+            await plain.flush()
+            await plain.close()
+
+        async def until(cond, what, timeout=30):
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not cond():
+                assert asyncio.get_running_loop().time() < deadline, what
+                await asyncio.sleep(0.05)
+
+        await send(b"before")
+        await until(lambda: sub.count == 1, "first message")
+        await asyncio.get_running_loop().run_in_executor(None, lambda: fresh_server.restart(downtime=1.0))
+        await until(lambda: "reconnecting" in statuses and ctx.state == "connected", "reconnected")
+        await until(lambda: sub.status == "live", "live again")
+        for _ in range(100):  # the resubscription reaches the new server a moment after the reconnect
+            await send(b"after")
+            if sub.count > 1:
+                break
+            await asyncio.sleep(0.1)
+        await until(lambda: sub.count > 1, "a message after the restart")
+        sub.stop()
+        await until(lambda: not sub.running, "stopped")
+        data = list(sub.df.data)
+        await ctx.close()
+        return statuses, data
+
+    statuses, data = asyncio.run(go())
+    assert statuses[0] == "reconnecting" and statuses[-1] == "stopped" and "live" in statuses
+    assert data[0] == "before" and data[1] == "after"

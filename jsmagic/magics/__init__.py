@@ -7,6 +7,9 @@ Each theme is one ``Magics`` class in its own module; :data:`MAGICS` lists them 
 from .connection import ConnectionMagics
 from .consumers import ConsumerMagics
 from .counters import CounterMagics
+from .corenats import CoreNatsMagics
+from .operate import OperateMagics
+from .health import HealthMagics
 from .objects import ObjectMagics
 from .streams import StreamMagics
 from .consume import ConsumeMagics
@@ -22,4 +25,7 @@ MAGICS = [
     KVMagics,
     PublishMagics,
     CounterMagics,
+    CoreNatsMagics,
+    OperateMagics,
+    HealthMagics,
 ]

@@ -98,6 +98,10 @@ def check_tour(nb):
 
 
 def check_streams(nb):
+    core = text(nb, "check-core-sub")  # core NATS first: what a subscriber saw, nothing kept
+    assert row(r"0 greet\.joe hello", core) and row(r"1 greet\.ann \{'hi': 'ann'\}", core)
+    assert error(nb, "check-core-no-responders") == ("NotFoundError", "no responders on time.now — start a service "
+                                                     "that subscribes to it, or check the subject")
     subjects = text(nb, "check-streams-subjects")  # 5 published per subject, 3 kept
     assert row("sensors.garage 3", subjects) and row("sensors.kitchen 3", subjects)
     assert "6 message(s) in SENSORS" in subjects
@@ -291,6 +295,14 @@ def check_replay(nb):
 
 
 def check_operations(nb):
+    events = text(nb, "check-events")  # the advisories the learner's own actions caused
+    for kind in ("stream.created", "consumer.created", "consumer.msg_naked", "consumer.max_deliveries"):
+        assert row(rf"{re.escape(kind)} OPS", events), kind
+    trace = text(nb, "check-trace")
+    assert trace.startswith("TRACE ONLY: nothing was stored or delivered") and "would be stored in ORDERS_EU" in trace
+    assert text(nb, "check-health-ok").strip().splitlines()[-1].startswith("OK: stream ORDERS_ALL")
+    ename, evalue = error(nb, "check-health-crit")
+    assert ename == "CheckFailed" and "last ack (s ago) CRIT (never)" in evalue
     sources = text(nb, "check-sources")
     assert state(sources, "messages") == "50"  # 30 EU + 20 US new; the 5 US test orders stay out
     assert re.search(r"source ORDERS_EU: lag 0, active .* ago", sources)

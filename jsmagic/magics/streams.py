@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
-from . import streamops
+from . import explore, streamops
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -78,6 +78,7 @@ p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the time span, about 80-200 bars")
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
+EXPLORE_HANDLERS = explore.register(VERBS)  # schema, browse (jsmagic.magics.explore)
 del p
 
 
@@ -151,6 +152,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "copy": lambda a: streamops.copy(a, _config_flags(a)),
     **OPS_HANDLERS,
     "schedules": schedules_verb,
+    **EXPLORE_HANDLERS,
 }
 
 
@@ -203,5 +205,7 @@ class StreamMagics(Magics):
             %js_stream report --plot
             %js_stream backup ORDERS ./orders-backup
             %js_stream restore ./orders-backup
+            %js_stream schema ORDERS --by-subject --plot
+            %js_stream browse ORDERS -s 'orders.eu.>' --at 2h
         """
     )

@@ -1,0 +1,110 @@
+"""How ``%js_stream schema`` looks: a summary line, the fields, the drift points, and the plot.
+
+The numbers are the core's (:class:`jsmagic.explore.schema.Schema`); :class:`SchemaReport`
+shows them (``s.fields``, ``s.drift``, ``s.kinds``, ``s.timeline``, ``s.violations`` are the
+core's frames) and :func:`plot_schema` draws the timeline: one row per field, a bar where
+messages hold it, coloured by type and faded where only some do.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from .display import result_frame
+from .plots import require_matplotlib
+
+TYPE_COLOURS = {"int": "#1f77b4", "float": "#17becf", "str": "#ff7f0e", "bool": "#2ca02c", "object": "#9467bd",
+                "array": "#8c564b", "null": "#bbbbbb", "bytes": "#7f7f7f"}
+
+
+def summary(schema: Any) -> str:
+    """One line: notes first (a SHORT read says so first), then what was read and found."""
+    n_fields = len(schema.fields)
+    found = [f"{n_fields} field(s)", f"{len(schema.drift)} drift point(s)"]
+    if schema.non_json:
+        found.append(f"{schema.non_json:,} non-JSON payload(s)")
+    if schema.violations is not None:
+        found.append(f"{schema.violating:,} of {schema.checked:,} message(s) violate the schema")
+    rng = f" (seq {schema.first_seq}..{schema.last_seq})" if schema.first_seq is not None else ""
+    line = f"{schema.stream}: {schema.messages:,} message(s){rng}, {schema.method}; " + ", ".join(found)
+    return "; ".join([*schema.notes, line])
+
+
+class SchemaReport:
+    """What the cell shows and ``-o NAME`` keeps: the core's :class:`Schema` with its frames as attributes."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self.summary = summary(schema)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "schema":
+            raise AttributeError(name)
+        return getattr(self.schema, name)
+
+    def _sections(self) -> list[tuple[str, pd.DataFrame]]:
+        s = self.schema
+        out = []
+        if s.violations is not None:
+            out.append(("Violations", s.violations))
+        out.append(("Fields", s.fields.drop(columns=["type_counts"])))
+        if len(s.drift):
+            out.append(("Drift", s.drift))
+        if len(s.kinds) and not (len(s.kinds) == 1 and s.kinds["kind"].iloc[0] == "object"):
+            out.append(("Payloads", s.kinds))
+        return out
+
+    def _repr_html_(self) -> str:
+        parts = [f"<div><b>{html.escape(self.summary)}</b></div>"]
+        for title, df in self._sections():
+            parts.append(f"<h4 style='margin:8px 0 2px'>{html.escape(title)}</h4>")
+            parts.append(result_frame(df)._repr_html_())
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        parts = [self.summary]
+        for title, df in self._sections():
+            parts.append(f"\n{title}:\n{result_frame(df)!r}")
+        return "\n".join(parts)
+
+
+def plot_schema(timeline: pd.DataFrame, title: str) -> Any:
+    """Fields over time: per field a bar over each stretch of messages holding it, by type; returns the Axes."""
+    require_matplotlib()
+    if timeline.empty:
+        return None
+    import matplotlib.colors as mcolors
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    fields = list(dict.fromkeys(timeline.sort_values(["bin"], kind="stable")["field"]))
+    _, ax = plt.subplots(figsize=(9, max(2.0, 0.35 * len(fields) + 1.2)))
+    start = timeline["time_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+    end = timeline["time_end"].dt.tz_convert("UTC").dt.tz_localize(None)
+    width = (end - start).dt.total_seconds()
+    min_width = max(float(width.max() or 0), 1.0) * 0.5
+    x0 = mdates.date2num(start.to_numpy())
+    span = [max(w, min_width) / 86400 for w in width]
+    seen_types = []
+    for (field, typ), idx in timeline.groupby(["field", "type"], sort=False).groups.items():
+        y = len(fields) - 1 - fields.index(field)
+        rgba = [mcolors.to_rgba(TYPE_COLOURS.get(typ, "#e377c2"), 0.25 + 0.75 * float(timeline.at[i, "presence"]))
+                for i in idx]
+        ax.broken_barh([(x0[i], span[i]) for i in idx], (y - 0.4, 0.8), facecolors=rgba)
+        if typ not in seen_types:
+            seen_types.append(typ)
+    ax.set_yticks(range(len(fields)))
+    ax.set_yticklabels(list(reversed(fields)))
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time (UTC); faded: only some messages hold the field")
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=TYPE_COLOURS.get(t, "#e377c2"), label=t) for t in seen_types],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), title="type")
+    ax.figure.tight_layout()
+    return ax

@@ -1,0 +1,118 @@
+"""%js_stream schema against a real server: counts and drift points compared with a plain nats-py read."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pandas as pd
+import pytest
+
+from jsmagic.core.errors import InputError
+
+from . import drifting as d
+
+
+@pytest.fixture
+def drifted(shell, nc):
+    _client, js, run = nc
+    name = "SCH" + uuid.uuid4().hex[:8].upper()
+    d.fill(run, js, name)
+    return name
+
+
+def test_fields_and_counts_match_a_plain_read(shell, nc, drifted):
+    _client, js, run = nc
+    plain = d.read_plain(run, js, drifted)
+    expected, non_json = d.count_fields(plain)
+    s = shell.run_line_magic("js_stream", f"schema {drifted}")
+    got = {(None, r.field): r.type_counts for r in s.fields.itertuples()}
+    assert got == expected
+    assert s.messages == len(plain) == d.ORDERS + len(d.BINARY) + len(d.TEXT)
+    assert s.non_json == non_json == len(d.BINARY) + len(d.TEXT)
+    kinds = dict(zip(s.kinds["kind"], s.kinds["messages"]))
+    assert kinds == {"object": d.ORDERS, "text": len(d.TEXT), "bytes": len(d.BINARY)}
+    f = s.fields.set_index("field")
+    assert f.at["status", "nulls"] == sum(1 for _q, _s, p in plain[: d.ORDERS] if json.loads(p)["status"] is None)
+    assert f.at["status", "null_rate"] == pytest.approx(f.at["status", "nulls"] / d.ORDERS)
+    assert (f.at["coupon", "first_seq"], f.at["coupon", "last_seq"]) == (d.COUPON_AT, d.ORDERS)
+    assert (f.at["legacy", "first_seq"], f.at["legacy", "last_seq"]) == (1, d.LEGACY_LAST)
+    assert f.at["customer.region", "presence"] == pytest.approx((d.ORDERS - d.REGION_AT + 1) / d.ORDERS)
+    assert 1 <= len(f.at["customer.tier", "examples"]) <= 3 and f.at["customer.tier", "examples"][0] == "gold"
+    # the stream is left as it was: no consumer remains
+    info = run(js.stream_info(drifted))
+    assert info.state.messages == len(plain) and info.state.consumer_count == 0
+
+
+def test_drift_points_are_the_known_ones(shell, nc, drifted):
+    _client, js, run = nc
+    times = {m[0]: run(js.get_msg(drifted, m[0])).time for m in d.read_plain(run, js, drifted)}
+    s = shell.run_line_magic("js_stream", f"schema {drifted}")
+    points = {(r.field, r.change, int(r.seq), r.old, r.new) for r in s.drift.itertuples()}
+    assert points == {
+        ("coupon", "appeared", d.COUPON_AT, None, "str"),
+        ("customer.region", "appeared", d.REGION_AT, None, "str"),
+        ("amount", "type", d.AMOUNT_STR_AT, "int", "str"),
+        ("legacy", "disappeared", d.LEGACY_LAST + 1, "bool", None),
+    }
+    for r in s.drift.itertuples():  # by time too: the server's time of that sequence (nats-py keeps microseconds)
+        assert abs(r.time - pd.Timestamp(times[int(r.seq)])) < pd.Timedelta("1us")
+
+
+def test_by_subject(shell, nc, drifted):
+    _client, js, run = nc
+    expected, _ = d.count_fields(d.read_plain(run, js, drifted), by_subject=True)
+    s = shell.run_line_magic("js_stream", f"schema {drifted} --by-subject")
+    assert {(r.subject, r.field): r.type_counts for r in s.fields.itertuples()} == expected
+    # the audit subject (every 10th) has its own drift: amount turns str at 50, legacy gone after 40
+    audit = s.drift[s.drift["subject"] == f"{drifted}.audit"]
+    assert ("amount", "type", 50) in {(r.field, r.change, int(r.seq)) for r in audit.itertuples()}
+    assert ("legacy", "disappeared", 50) in {(r.field, r.change, int(r.seq)) for r in audit.itertuples()}
+
+
+def test_filter_and_since(shell, nc, drifted):
+    _client, js, run = nc
+    plain = [m for m in d.read_plain(run, js, drifted) if m[1] == f"{drifted}.audit"]
+    s = shell.run_line_magic("js_stream", f"schema {drifted} -s {drifted}.audit")
+    assert s.messages == len(plain) == d.ORDERS // 10
+    assert {(None, r.field): r.type_counts for r in s.fields.itertuples()} == d.count_fields(plain)[0]
+    since = run(js.get_msg(drifted, 31)).time
+    s = shell.run_line_magic("js_stream", f"schema {drifted} --since {since.isoformat()}")
+    assert s.first_seq == 31 and s.messages == d.ORDERS - 30 + len(d.BINARY) + len(d.TEXT)
+
+
+def test_sample_reads_evenly_and_says_how(shell, nc):
+    _client, js, run = nc
+    name = "SMP" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"]))
+    for i in range(1, 1001):
+        run(js.publish(f"{name}.x", json.dumps({"i": i, **({"late": i} if i > 500 else {})}).encode()))
+    s = shell.run_line_magic("js_stream", f"schema {name} --sample 100")
+    assert s.messages == 100 and s.sampled == 1000 and "sampled" in s.method
+    assert (s.first_seq, s.last_seq) == (1, 1000)
+    late = s.drift[s.drift["field"] == "late"]
+    assert len(late) == 1 and 501 <= int(late["seq"].iloc[0]) <= 511  # the first sample point after 500
+    f = s.fields.set_index("field")
+    assert f.at["late", "present"] == pytest.approx(50, abs=1)
+    assert run(js.stream_info(name)).state.consumer_count == 0
+
+
+def test_workqueue_is_left_intact(shell, nc):
+    _client, js, run = nc
+    name = "WQS" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"], retention="workqueue"))
+    for i in range(50):
+        run(js.publish(f"{name}.job", json.dumps({"n": i if i < 25 else str(i)}).encode()))
+    s = shell.run_line_magic("js_stream", f"schema {name}")
+    assert s.messages == 50 and "no consumer" in s.method
+    assert [(r.field, r.change, int(r.seq)) for r in s.drift.itertuples()] == [("n", "type", 26)]
+    assert run(js.stream_info(name)).state.messages == 50
+
+
+def test_bad_input_is_one_line(shell, drifted):
+    with pytest.raises(InputError, match="--sample 0"):
+        shell.run_line_magic("js_stream", f"schema {drifted} --sample 0")
+    with pytest.raises(InputError, match="no such file"):
+        shell.run_line_magic("js_stream", f"schema {drifted} --check /nonexistent/schema.json")
+    with pytest.raises(Exception, match="did you mean"):
+        shell.run_line_magic("js_stream", f"schema {drifted[:-1]}")

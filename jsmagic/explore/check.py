@@ -111,7 +111,7 @@ class Checker:
         self.checked = self.violating = 0
         self.rows: list[tuple] = []
         self.asyncapi = "asyncapi" in doc
-        spec = specification_with(doc.get("$schema", DRAFT7.id), default=DRAFT7)
+        spec = specification_with(doc.get("$schema", ""), default=DRAFT7)  # none said: draft 7
         registry = Registry().with_resource(DOC, Resource(contents=doc, specification=spec))
         cls = jsonschema.validators.validator_for(doc if not self.asyncapi else {}, default=jsonschema.Draft7Validator)
 

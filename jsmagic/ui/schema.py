@@ -72,38 +72,41 @@ class SchemaReport:
 
 
 def plot_schema(timeline: pd.DataFrame, title: str) -> Any:
-    """Fields over time: per field a bar over each stretch of messages holding it, by type; returns the Axes."""
+    """Fields over time: one row per field; in each stretch of the stream a bar as high as the share of
+    messages holding the field, split by type.  Returns the Axes (None: nothing to draw)."""
     require_matplotlib()
     if timeline.empty:
         return None
-    import matplotlib.colors as mcolors
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     fields = list(dict.fromkeys(timeline.sort_values(["bin"], kind="stable")["field"]))
-    _, ax = plt.subplots(figsize=(9, max(2.0, 0.35 * len(fields) + 1.2)))
-    start = timeline["time_start"].dt.tz_convert("UTC").dt.tz_localize(None)
-    end = timeline["time_end"].dt.tz_convert("UTC").dt.tz_localize(None)
-    width = (end - start).dt.total_seconds()
-    min_width = max(float(width.max() or 0), 1.0) * 0.5
-    x0 = mdates.date2num(start.to_numpy())
-    span = [max(w, min_width) / 86400 for w in width]
-    seen_types = []
-    for (field, typ), idx in timeline.groupby(["field", "type"], sort=False).groups.items():
-        y = len(fields) - 1 - fields.index(field)
-        rgba = [mcolors.to_rgba(TYPE_COLOURS.get(typ, "#e377c2"), 0.25 + 0.75 * float(timeline.at[i, "presence"]))
-                for i in idx]
-        ax.broken_barh([(x0[i], span[i]) for i in idx], (y - 0.4, 0.8), facecolors=rgba)
-        if typ not in seen_types:
-            seen_types.append(typ)
+    bins = timeline.drop_duplicates("bin").sort_values("bin")
+    starts = mdates.date2num(bins["time_start"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy())
+    ends = mdates.date2num(bins["time_end"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy())
+    step = max(float((ends[-1] - starts[0]) / max(len(bins), 1)), 1e-9)  # a bin's usual width (days)
+    right = list(starts[1:]) + [max(ends[-1], starts[-1] + step)]
+    extent = {b: (x, max(r - x, step * 0.2)) for b, x, r in zip(bins["bin"], starts, right)}
+    _, ax = plt.subplots(figsize=(9, max(2.0, 0.4 * len(fields) + 1.4)))
+    seen_types: list[str] = []
+    for (field, b), group in timeline.groupby(["field", "bin"], sort=False):
+        y = len(fields) - 1 - fields.index(field) - 0.4
+        x, width = extent[b]
+        for row in group.sort_values("type").itertuples():
+            height = 0.8 * float(row.presence)
+            ax.broken_barh([(x, width)], (y, height), facecolors=TYPE_COLOURS.get(row.type, "#e377c2"))
+            y += height
+            if row.type not in seen_types:
+                seen_types.append(row.type)
     ax.set_yticks(range(len(fields)))
     ax.set_yticklabels(list(reversed(fields)))
+    ax.set_xlim(starts[0], right[-1])
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("time (UTC); faded: only some messages hold the field")
-    ax.set_title(title)
+    ax.set_xlabel("time (UTC)")
+    ax.set_title(f"{title}\n(bar height: share of messages holding the field; colour: its type)", fontsize=10)
     ax.legend(handles=[Patch(color=TYPE_COLOURS.get(t, "#e377c2"), label=t) for t in seen_types],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), title="type")
     ax.figure.tight_layout()

@@ -38,6 +38,10 @@ def test_fields_and_counts_match_a_plain_read(shell, nc, drifted):
     assert (f.at["coupon", "first_seq"], f.at["coupon", "last_seq"]) == (d.COUPON_AT, d.ORDERS)
     assert (f.at["legacy", "first_seq"], f.at["legacy", "last_seq"]) == (1, d.LEGACY_LAST)
     assert f.at["customer.region", "presence"] == pytest.approx((d.ORDERS - d.REGION_AT + 1) / d.ORDERS)
+    tl = s.timeline  # what the plot draws holds the same counts, bin by bin
+    for (_scope, field), types in expected.items():
+        assert tl[tl["field"] == field].groupby("type")["messages"].sum().to_dict() == types
+    assert tl.drop_duplicates("bin")["bin"].size <= 100
     assert 1 <= len(f.at["customer.tier", "examples"]) <= 3 and f.at["customer.tier", "examples"][0] == "gold"
     # the stream is left as it was: no consumer remains
     info = run(js.stream_info(drifted))

@@ -134,17 +134,19 @@ class Browser:
     async def last(self) -> Page:
         """The last ``page_size`` messages on the filter."""
         self.info = await check_stream(self.stream, ctx=self.ctx)
-        return self._set(await self._before(self.info.state.last_seq + 1))
+        return self._set(await self._before(self.info.state.last_seq + 1, stay=False))
 
-    async def _before(self, start: int) -> pd.DataFrame:
-        """The last ``page_size`` messages on the filter below ``start``: windows widened until full."""
+    async def _before(self, start: int, stay: bool = True) -> pd.DataFrame:
+        """The last ``page_size`` messages on the filter below ``start``: windows widened until full.
+
+        ``stay``: with nothing before ``start``, the current page stays (previous on the first page)."""
         first = max(self.info.state.first_seq, 1) if self.info else 1
         width = self.page_size
         while True:
             lo = max(first, start - width)
             frame = await self._read(lo, end=start - 1)
             if len(frame) >= self.page_size or lo <= first:
-                if not len(frame) and start > first:
+                if not len(frame) and stay:
                     return self.page.frame  # nothing before it: stay
                 return frame.tail(self.page_size)
             width *= 4

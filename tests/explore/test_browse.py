@@ -1,0 +1,146 @@
+"""%js_stream browse: pages by get compared with plain nats-py gets; the widget in a real kernel."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import nats.js.errors
+import pytest
+
+from jsmagic.core.registry import context
+from jsmagic.explore.browse import Browser
+
+DELETED = {10, 11, 12, 13, 14, 15, 50, 99}
+
+
+@pytest.fixture
+def holey(shell, nc):
+    """100 messages on .a and .b (every third on .b), with interior deletes; headers on every fifth."""
+    _client, js, run = nc
+    name = "BRW" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"]))
+    for i in range(1, 101):
+        headers = {"trace": f"t{i}"} if i % 5 == 0 else None
+        run(js.publish(f"{name}.{'b' if i % 3 == 0 else 'a'}", json.dumps({"i": i}).encode(), headers=headers))
+    for seq in DELETED:
+        run(js.delete_msg(name, seq))
+    return name
+
+
+def plain(run, js, name: str, subject: str | None = None) -> list:
+    """Every stored message by plain nats-py gets (deleted ones skipped): (seq, subject, data, headers, time)."""
+    info = run(js.stream_info(name))
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            m = run(js.get_msg(name, seq))
+        except nats.js.errors.NotFoundError:
+            continue
+        if subject is None or m.subject == subject:
+            out.append((m.seq, m.subject, m.data, m.headers, m.time))
+    return out
+
+
+def seqs(page) -> list[int]:
+    return [int(s) for s in page.frame["seq"]]
+
+
+def test_paging_matches_plain_gets(shell, nc, holey):
+    _client, js, run = nc
+    stored = [m[0] for m in plain(run, js, holey)]
+    b = Browser(holey, page_size=20)
+    r = context().run
+    assert seqs(r(b.open())) == stored[:20]
+    assert seqs(r(b.next())) == stored[20:40]
+    assert seqs(r(b.previous())) == stored[:20]
+    assert seqs(r(b.previous())) == stored[:20]  # the first page stays
+    assert seqs(r(b.last())) == stored[-20:]
+    assert seqs(r(b.next())) == stored[-20:]  # the last page stays
+    assert seqs(r(b.previous())) == stored[-40:-20]
+    assert seqs(r(b.at_seq(12))) == [s for s in stored if s >= 12][:20]  # a deleted sequence: the next one
+    sixty = next(m for m in plain(run, js, holey) if m[0] == 60)
+    assert seqs(r(b.at_time(sixty[4]))) == [s for s in stored if s >= 60][:20]
+    assert b.consume_line() == f"%js_consume {holey} --start-seq 60 -n 20"
+    assert run(js.stream_info(holey)).state.consumer_count == 0
+
+
+def test_a_filter_and_one_message(shell, nc, holey):
+    _client, js, run = nc
+    on_b = plain(run, js, holey, f"{holey}.b")
+    b = Browser(holey, f"{holey}.b", page_size=7)
+    r = context().run
+    pages = [seqs(r(b.open()))]
+    while True:
+        before = b.page.start
+        page = r(b.next())
+        if page.start == before:
+            break
+        pages.append(seqs(page))
+    assert sum(pages, []) == [m[0] for m in on_b]
+    assert all(len(p) == 7 for p in pages[:-1])
+    assert seqs(r(b.last())) == [m[0] for m in on_b][-7:]
+    assert seqs(r(b.previous())) == [m[0] for m in on_b][-14:-7]
+    seq, subject, data, headers, _t = on_b[-10]
+    m = b.message(seq)
+    assert (m["subject"], m["value"], m["headers"]) == (subject, json.loads(data), headers)
+    # the %js_consume line reads the same page
+    line = b.consume_line()
+    assert f"-s {holey}.b" in line
+    df = shell.run_cell(line).result
+    assert [int(s) for s in df["seq"]] == seqs(b.page)
+
+
+def test_workqueue_is_browsed_without_a_consumer(shell, nc):
+    _client, js, run = nc
+    name = "BWQ" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"], retention="workqueue"))
+    for i in range(30):
+        run(js.publish(f"{name}.job", str(i).encode()))
+    b = Browser(name, page_size=10)
+    r = context().run
+    r(b.open())
+    r(b.next())
+    r(b.last())
+    assert seqs(b.page) == list(range(21, 31)) and b.page.frame["value"].tolist() == list(range(20, 30))
+    info = run(js.stream_info(name))
+    assert info.state.messages == 30 and info.state.consumer_count == 0
+
+
+@pytest.fixture
+def jk(kernel, server):
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}")
+    return kernel
+
+
+def value_of(kernel, expr: str):
+    return json.loads(kernel.run(f"import json as _j\nprint(_j.dumps({expr}))").stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.kernel
+def test_widget_renders_pages_and_leaves_a_snapshot(jk, nc, holey):
+    _client, js, run = nc
+    stored = [m[0] for m in plain(run, js, holey)]
+    res = jk.run(f"v = %js_stream browse {holey} -n 10 --seq 20")
+    assert res.status == "ok", res.error_text
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in res.data)  # a widget view
+    assert any("text/html" in d and "jsmagic-browse" in d["text/html"] for d in res.data)  # its static fallback
+    assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 20][:10]
+    # a button click runs on the kernel's loop while it is idle
+    jk.run("v.buttons[2].click()")  # next ▶
+    deadline = time.monotonic() + 30
+    while value_of(jk, "int(v.page.seq.iloc[0])") == 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 20][10:20]
+    after = [s for s in stored if s >= 20]
+    jk.run(f"v.pick({after[15]})")
+    line = value_of(jk, "v.browser.consume_line()")
+    assert line == f"%js_consume {holey} --start-seq {after[10]} -n 10"
+    stopped = jk.run("v.stop()")
+    updates = [m["content"] for m in stopped.messages if m["msg_type"] == "update_display_data"]
+    assert updates, "stopping must replace the output"
+    data = updates[-1]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data  # static: no "model not found" when saved
+    html = data["text/html"]
+    assert "stopped" in html and f">{after[19]}<" in html and f"seq {after[15]}</b>" in html and line in html

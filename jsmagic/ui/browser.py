@@ -59,11 +59,11 @@ class BrowserView:
         self._display: Any = None
         self._tasks: set[asyncio.Future] = set()
         self.header = w.HTML()
-        buttons = [("⏮ first", browser.first), ("◀ previous", browser.previous), ("next ▶", browser.next),
-                   ("last ⏭", browser.last)]
+        buttons = [("« first", browser.first), ("◀ previous", browser.previous), ("next ▶", browser.next),
+                   ("last »", browser.last)]
         self.buttons = []
         for label, method in buttons:
-            b = w.Button(description=label, layout=w.Layout(width="auto"))
+            b = w.Button(description=label, layout=w.Layout(width="auto", flex="0 0 auto"))
             b.on_click(lambda _b, m=method: self._spawn(m()))
             self.buttons.append(b)
         self.seq_box = w.Text(placeholder="sequence", layout=w.Layout(width="10em"))
@@ -73,9 +73,11 @@ class BrowserView:
         self.filter_box = w.Text(value=browser.subject or "", placeholder="subject filter (orders.*)",
                                  layout=w.Layout(width="14em"))
         self.filter_box.on_submit(lambda _t: self._spawn(self.set_filter(self.filter_box.value)))
-        self.save_button = w.Button(description="save", tooltip="keep this page in the notebook file")
+        self.save_button = w.Button(description="save", tooltip="keep this page in the notebook file",
+                                    layout=w.Layout(width="auto", flex="0 0 auto"))
         self.save_button.on_click(lambda _b: self.save())
-        self.stop_button = w.Button(description="stop", button_style="warning")
+        self.stop_button = w.Button(description="stop", button_style="warning",
+                                    layout=w.Layout(width="auto", flex="0 0 auto"))
         self.stop_button.on_click(lambda _b: self.stop())
         self.picker = w.Select(rows=1, layout=w.Layout(width="auto"), description="message")
         self.picker.observe(self._picked, names="value")
@@ -85,8 +87,8 @@ class BrowserView:
         self.controls = [*self.buttons, self.seq_box, self.time_box, self.filter_box, self.save_button,
                          self.stop_button, self.picker]
         self.widget = w.VBox([self.header,
-                              w.HBox([*self.buttons, self.seq_box, self.time_box, self.filter_box,
-                                      self.save_button, self.stop_button]),
+                              w.HBox([*self.buttons, self.save_button, self.stop_button]),
+                              w.HBox([self.seq_box, self.time_box, self.filter_box]),
                               self.table, self.picker, self.detail, self.line])
         self.render()
 
@@ -151,7 +153,7 @@ class BrowserView:
         state = "stopped" if self.stopped else "live"
         colour = "#6e7781" if self.stopped else "#1a7f37"
         error = f" <span style='color:#cf222e'>{html.escape(self.error)}</span>" if self.error else ""
-        return (f"<b>stream {html.escape(self.browser.stream)}</b> <span style='color:{colour}'>● {state}</span> "
+        return (f"<b>stream browser</b> <span style='color:{colour}'>● {state}</span> "
                 f"<small>{html.escape(self.browser.describe())}</small>{error}")
 
     def _table_html(self) -> str:
@@ -177,7 +179,7 @@ class BrowserView:
         error = m.get("decode_error")
         note = f"<div style='color:#cf222e'>{html.escape(str(error))}</div>" if isinstance(error, str) else ""
         return (f"<div class='jsmagic-message'><b>seq {int(m['seq'])}</b> {html.escape(m['subject'])} "
-                f"<small>{html.escape(format_time(m['time']))}, {int(m['size'])} bytes</small>{headers}{note}"
+                f"<small>{html.escape(format_time(m['time']))}, {int(m['size'])} bytes</small><div>{headers}</div>{note}"
                 f"<pre style='margin:4px 0;max-height:24em;overflow:auto'>{html.escape(_pretty(m['value']))}</pre></div>")
 
     def _line_html(self) -> str:

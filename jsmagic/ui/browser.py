@@ -211,11 +211,12 @@ class BrowserView:
         """The output that replaces the widget once stopped: static HTML and text, no widget view."""
         return {"text/html": self.html(), "text/plain": repr(self)}
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
-        bundle["text/html"] = self.html()
-        bundle["text/plain"] = repr(self)
-        return bundle
+    def bundle(self, include=None, exclude=None) -> dict:
+        """The live output: the widget view, with the static copy as its ``text/html`` fallback."""
+        out = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        out["text/html"] = self.html()
+        out["text/plain"] = repr(self)
+        return out
 
     def __repr__(self) -> str:
         return f"<StreamBrowser {self.browser.describe()}{' stopped' if self.stopped else ''}>"
@@ -225,7 +226,7 @@ class BrowserView:
         """Display the widget with a display id (its static copy is refreshed on each page)."""
         from IPython.display import display
 
-        self._display = display(self, display_id=True)
+        self._display = display(_Live(self), display_id=True)
         if not _SHOWN:
             atexit.register(stop_all)
         _SHOWN.add(self)
@@ -236,7 +237,7 @@ class BrowserView:
         if self._display is None:
             return
         try:
-            self._display.update(self.snapshot() if self.stopped else self, raw=self.stopped)
+            self._display.update(self.snapshot() if self.stopped else _Live(self), raw=self.stopped)
         except Exception as e:  # noqa: BLE001 - no frontend (plain Python): nothing to refresh (logged)
             log.debug("refresh without a frontend: %r", e)
 
@@ -254,6 +255,16 @@ class BrowserView:
         self.render()
         self.refresh()
         _SHOWN.discard(self)
+
+
+class _Live:
+    """What is displayed while the browser runs (the view itself shows as text: ``Out[]`` is no second widget)."""
+
+    def __init__(self, view: BrowserView) -> None:
+        self.view = view
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.view.bundle(include, exclude)
 
 
 _SHOWN: "weakref.WeakSet[BrowserView]" = weakref.WeakSet()  # displayed and not stopped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pandas as pd
@@ -120,3 +121,34 @@ def test_bad_input_is_one_line(shell, drifted):
         shell.run_line_magic("js_stream", f"schema {drifted} --check /nonexistent/schema.json")
     with pytest.raises(Exception, match="did you mean"):
         shell.run_line_magic("js_stream", f"schema {drifted[:-1]}")
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_stream(shell, nc):
+    """The schema of a stream 4x as long peaks at the same memory (chunks aggregated, never held)."""
+    import tracemalloc
+
+    _client, js, run = nc
+    pad = "x" * 2000
+    peaks = {}
+    for n in (5_000, 20_000):
+        name = "MEM" + uuid.uuid4().hex[:8].upper()
+        run(js.add_stream(name=name, subjects=[f"{name}.>"]))
+        for i in range(n):
+            run(_client.publish(f"{name}.x", json.dumps({"i": i, "pad": pad}).encode()))
+        run(_client.flush())
+        deadline = time.monotonic() + 120
+        while run(js.stream_info(name)).state.messages < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert run(js.stream_info(name)).state.messages == n
+        tracemalloc.start()
+        try:
+            s = shell.run_line_magic("js_stream", f"schema {name}")
+            peaks[n] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert s.messages == n and s.fields.set_index("field").at["pad", "present"] == n
+        run(js.delete_stream(name))
+    stream_bytes = 20_000 * 2_000
+    assert peaks[20_000] < 1.5 * peaks[5_000] + (4 << 20), peaks
+    assert peaks[20_000] < 0.75 * stream_bytes, peaks  # below the stream it read (the reader's own buffers: ~21 MB)

@@ -152,3 +152,23 @@ def test_memory_does_not_grow_with_the_stream(shell, nc):
     stream_bytes = 20_000 * 2_000
     assert peaks[20_000] < 1.5 * peaks[5_000] + (4 << 20), peaks
     assert peaks[20_000] < 0.75 * stream_bytes, peaks  # below the stream it read (the reader's own buffers: ~21 MB)
+
+
+def test_msgpack_payloads_are_decoded_by_the_registry(shell, nc):
+    msgpack = pytest.importorskip("msgpack")
+    _client, js, run = nc
+    name = "MPK" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"]))
+    sent = [{"i": i, "blob": b"\x00\x01", **({"v": 1.5 if i > 4 else 2} if i % 2 else {})} for i in range(10)]
+    for payload in sent:
+        run(js.publish(f"{name}.x", msgpack.packb(payload), headers={"Content-Type": "application/msgpack"}))
+    got = {}
+    for seq in range(1, 11):  # the independent reading: plain gets, msgpack's own unpacker
+        for k, v in msgpack.unpackb(run(js.get_msg(name, seq)).data).items():
+            t = {int: "int", float: "float", bytes: "bytes"}[type(v)]
+            got.setdefault(k, {}).setdefault(t, 0)
+            got[k][t] += 1
+    s = shell.run_line_magic("js_stream", f"schema {name}")
+    assert {r.field: r.type_counts for r in s.fields.itertuples()} == got
+    assert s.non_json == 0 and [(r.field, r.change, int(r.seq)) for r in s.drift.itertuples()] == [
+        ("v", "appeared", 2), ("v", "type", 6)]

@@ -59,20 +59,21 @@ def _subject_matches(pattern: str, subject: str) -> bool:
     return len(p) == len(s)
 
 
-def _refs(node: Any) -> list[str]:
-    """The ``$ref`` s of a message or a ``oneOf`` of messages (AsyncAPI 2 or 3), or ``[]`` for inline ones."""
+def _messages(node: Any, where: str) -> list[str]:
+    """Pointers to the message objects of a message field (a ``$ref``, a ``oneOf`` of them, or inline)."""
     if isinstance(node, dict) and "$ref" in node:
         return [node["$ref"]]
-    if isinstance(node, dict) and "oneOf" in node:
-        return [r for m in node["oneOf"] for r in _refs(m)]
-    return []
+    if isinstance(node, dict) and isinstance(node.get("oneOf"), list):
+        return [p for i, m in enumerate(node["oneOf"]) for p in _messages(m, f"{where}/oneOf/{i}")]
+    return [where]
 
 
 def _resolve(doc: dict, ref: str) -> Any:
     """The node a local ``$ref`` (``#/components/messages/orders.%2A:Message``, percent-encoded) points at."""
     node: Any = doc
     for part in unquote(ref.lstrip("#/")).split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
@@ -87,8 +88,7 @@ def asyncapi_channels(doc: dict) -> list[tuple[str, list[str]]]:
                     if isinstance(ch.get(op), dict) and "message" in ch[op]]  # AsyncAPI 2
         messages += [(f"#/channels/{esc}/messages/{k}", m) for k, m in (ch.get("messages") or {}).items()]  # 3
         for where, msg in messages:
-            refs = _refs(msg) or [where]
-            for ref in refs:
+            for ref in _messages(msg, where):
                 target = _resolve(doc, ref)
                 while isinstance(target, dict) and "$ref" in target and "payload" not in target:
                     ref = target["$ref"]
@@ -130,8 +130,8 @@ class Checker:
     def _validators(self, subject: str) -> list[Any] | None:
         if not self.asyncapi:
             return [self.validator]
-        found = [v for pattern, vs in self.channels if _subject_matches(pattern, subject) for v in vs]
-        return found if found else None
+        matched = [vs for pattern, vs in self.channels if _subject_matches(pattern, subject)]
+        return [v for vs in matched for v in vs] if matched else None
 
     def reason(self, subject: str, value: Any, error: str | None) -> str | None:
         """Why this payload does not validate, or None when it does."""

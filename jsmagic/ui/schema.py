@@ -16,6 +16,14 @@ import pandas as pd
 from .display import result_frame
 from .plots import require_matplotlib
 
+
+
+def _share(v: float) -> str:
+    """A share as a percentage (a small one keeps two decimals: 0.05%)."""
+    return f"{v:.0%}" if v == 0 or v >= 0.01 else f"{v:.2%}"
+
+
+SHARES = {"presence": _share, "null_rate": _share}  # shown as percentages (the frame keeps the fraction)
 TYPE_COLOURS = {"int": "#1f77b4", "float": "#17becf", "str": "#ff7f0e", "bool": "#2ca02c", "object": "#9467bd",
                 "array": "#8c564b", "null": "#bbbbbb", "bytes": "#7f7f7f"}
 
@@ -61,13 +69,13 @@ class SchemaReport:
         parts = [f"<div><b>{html.escape(self.summary)}</b></div>"]
         for title, df in self._sections():
             parts.append(f"<h4 style='margin:8px 0 2px'>{html.escape(title)}</h4>")
-            parts.append(result_frame(df)._repr_html_())
+            parts.append(result_frame(df, formats=SHARES)._repr_html_())
         return "".join(parts)
 
     def __repr__(self) -> str:
         parts = [self.summary]
         for title, df in self._sections():
-            parts.append(f"\n{title}:\n{result_frame(df)!r}")
+            parts.append(f"\n{title}:\n{result_frame(df, formats=SHARES)!r}")
         return "\n".join(parts)
 
 

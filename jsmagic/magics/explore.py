@@ -12,6 +12,8 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 
 from ..core.decode import HELP
+from ..core.errors import InterruptedWithResult
+from ..core.lastresult import keep
 from ..core.units import parse_duration, parse_when
 from ..explore.browse import PAGE, Browser
 from ..explore.schema import stream_schema
@@ -54,7 +56,10 @@ def _schema(a: Any) -> SchemaReport:
         lambda p: stream_schema(a.name, subject=a.subject, since=since, sample=a.sample, by_subject=a.by_subject,
                                 decode=a.decode, check=a.check, timeout=timeout, progress=p),
         unit="messages", count=lambda s: s.messages)
-    report = SchemaReport(schema)
+    report = keep(SchemaReport(schema))
+    if schema.interrupted:  # the cell fails (Run All stops); what was read is kept
+        raise InterruptedWithResult(f"the schema of the {schema.messages:,} message(s) read is kept in "
+                                    "jsmagic.last_result(); nothing is left on the server", result=report)
     if a.plot:
         plot_schema(schema.timeline, f"{a.name}: fields over time")
     return report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import nats.js.errors
@@ -106,41 +105,3 @@ def test_workqueue_is_browsed_without_a_consumer(shell, nc):
     assert seqs(b.page) == list(range(21, 31)) and b.page.frame["value"].tolist() == list(range(20, 30))
     info = run(js.stream_info(name))
     assert info.state.messages == 30 and info.state.consumer_count == 0
-
-
-@pytest.fixture
-def jk(kernel, server):
-    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}")
-    return kernel
-
-
-def value_of(kernel, expr: str):
-    return json.loads(kernel.run(f"import json as _j\nprint(_j.dumps({expr}))").stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.kernel
-def test_widget_renders_pages_and_leaves_a_snapshot(jk, nc, holey):
-    _client, js, run = nc
-    stored = [m[0] for m in plain(run, js, holey)]
-    res = jk.run(f"v = %js_stream browse {holey} -n 10 --seq 20")
-    assert res.status == "ok", res.error_text
-    assert any("application/vnd.jupyter.widget-view+json" in d for d in res.data)  # a widget view
-    assert any("text/html" in d and "jsmagic-browse" in d["text/html"] for d in res.data)  # its static fallback
-    assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 20][:10]
-    # a button click runs on the kernel's loop while it is idle
-    jk.run("v.buttons[2].click()")  # next ▶
-    deadline = time.monotonic() + 30
-    while value_of(jk, "int(v.page.seq.iloc[0])") == 20 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 20][10:20]
-    after = [s for s in stored if s >= 20]
-    jk.run(f"v.pick({after[15]})")
-    line = value_of(jk, "v.browser.consume_line()")
-    assert line == f"%js_consume {holey} --start-seq {after[10]} -n 10"
-    stopped = jk.run("v.stop()")
-    updates = [m["content"] for m in stopped.messages if m["msg_type"] == "update_display_data"]
-    assert updates, "stopping must replace the output"
-    data = updates[-1]["data"]
-    assert "application/vnd.jupyter.widget-view+json" not in data  # static: no "model not found" when saved
-    html = data["text/html"]
-    assert "stopped" in html and f">{after[19]}<" in html and f"seq {after[15]}</b>" in html and line in html

@@ -104,24 +104,36 @@ class Browser:
     async def open(self, seq: int | None = None, at: dt.datetime | None = None) -> Page:
         """The first page: at ``seq``, at time ``at``, else at the start of the stream."""
         if at is not None:
-            return await self.at_time(at)
-        return await self.at_seq(seq if seq is not None else 1)
+            return await self.at_time(at, strict=False)
+        return await self.at_seq(seq if seq is not None else 1, strict=False)
 
-    async def at_seq(self, seq: int) -> Page:
-        """The page starting at ``seq`` (or the next message on the filter after it)."""
-        return self._set(await self._read(max(int(seq), 1), count=self.page_size))
+    async def at_seq(self, seq: int, strict: bool = True) -> Page:
+        """The page starting at ``seq`` (or the next message on the filter after it).
 
-    async def at_time(self, when: dt.datetime) -> Page:
-        """The page starting at the first message stored at or after ``when``."""
-        return self._set(await self._read(1, count=self.page_size, since=when))
+        ``strict``: with no message there, the page stays and :class:`InputError` says so."""
+        frame = await self._read(max(int(seq), 1), count=self.page_size)
+        if strict and not len(frame):
+            raise self._nothing(f"at or after sequence {int(seq)}")
+        return self._set(frame)
+
+    async def at_time(self, when: dt.datetime, strict: bool = True) -> Page:
+        """The page starting at the first message stored at or after ``when`` (``strict``: as :meth:`at_seq`)."""
+        frame = await self._read(1, count=self.page_size, since=when)
+        if strict and not len(frame):
+            raise self._nothing(f"stored at or after {when.isoformat()}")
+        return self._set(frame)
+
+    def _nothing(self, where: str) -> InputError:
+        on = f" on {self.subject}" if self.subject else ""
+        return InputError(f"no message{on} {where} in {self.stream}", hint="the page stays; try last, or an earlier point")
 
     async def first(self) -> Page:
-        return await self.at_seq(1)
+        return await self.at_seq(1, strict=False)
 
     async def next(self) -> Page:
         """The page after this one (the same page when this one is the last)."""
         if self.page.end is None:
-            return await self.at_seq(self.page.first_seq or 1)
+            return await self.at_seq(self.page.first_seq or 1, strict=False)
         frame = await self._read(self.page.end + 1, count=self.page_size)
         return self._set(frame) if len(frame) else self.page
 

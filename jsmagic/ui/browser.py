@@ -133,7 +133,7 @@ class BrowserView:
         old = self.browser.subject
         self.browser.subject = text.strip() or None
         try:
-            await self.browser.at_seq(self.browser.page.start or 1)
+            await self.browser.at_seq(self.browser.page.start or 1, strict=False)
         except Exception:
             self.browser.subject = old
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -105,3 +106,16 @@ def test_workqueue_is_browsed_without_a_consumer(shell, nc):
     assert seqs(b.page) == list(range(21, 31)) and b.page.frame["value"].tolist() == list(range(20, 30))
     info = run(js.stream_info(name))
     assert info.state.messages == 30 and info.state.consumer_count == 0
+
+
+def test_a_jump_past_the_end_says_so_and_keeps_the_page(shell, nc, holey):
+    from jsmagic.core.errors import InputError
+
+    b = Browser(holey, page_size=5)
+    r = context().run
+    before = seqs(r(b.open(seq=30)))
+    with pytest.raises(InputError, match="no message at or after sequence 500"):
+        r(b.at_seq(500))
+    with pytest.raises(InputError, match="stored at or after 2099"):
+        r(b.at_time(dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)))
+    assert seqs(b.page) == before

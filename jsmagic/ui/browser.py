@@ -66,13 +66,15 @@ class BrowserView:
             b = w.Button(description=label, layout=w.Layout(width="auto", flex="0 0 auto"))
             b.on_click(lambda _b, m=method: self._spawn(m()))
             self.buttons.append(b)
-        self.seq_box = w.Text(placeholder="sequence", layout=w.Layout(width="10em"))
-        self.seq_box.on_submit(lambda _t: self._spawn(self.go_seq(self.seq_box.value)))
-        self.time_box = w.Text(placeholder="time (ISO, or 2h ago)", layout=w.Layout(width="14em"))
-        self.time_box.on_submit(lambda _t: self._spawn(self.go_time(self.time_box.value)))
+        # the boxes act when their value is entered (Enter, or leaving the box), not on each key
+        self.seq_box = w.Text(placeholder="go to sequence", continuous_update=False, layout=w.Layout(width="10em"))
+        self.seq_box.observe(lambda c: c["new"].strip() and self._spawn(self.go_seq(c["new"])), names="value")
+        self.time_box = w.Text(placeholder="go to time (ISO, or 2h ago)", continuous_update=False,
+                               layout=w.Layout(width="16em"))
+        self.time_box.observe(lambda c: c["new"].strip() and self._spawn(self.go_time(c["new"])), names="value")
         self.filter_box = w.Text(value=browser.subject or "", placeholder="subject filter (orders.*)",
-                                 layout=w.Layout(width="14em"))
-        self.filter_box.on_submit(lambda _t: self._spawn(self.set_filter(self.filter_box.value)))
+                                 continuous_update=False, layout=w.Layout(width="16em"))
+        self.filter_box.observe(lambda c: self._spawn(self.set_filter(c["new"])), names="value")
         self.save_button = w.Button(description="save", tooltip="keep this page in the notebook file",
                                     layout=w.Layout(width="auto", flex="0 0 auto"))
         self.save_button.on_click(lambda _b: self.save())

@@ -38,6 +38,15 @@ def test_widget_renders_pages_and_leaves_a_snapshot(jk, nc, holey):
         time.sleep(0.2)
     assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 20][10:20]
     after = [s for s in stored if s >= 20]
+    # a sequence typed into its box (a deleted one: the page starts at the next stored message)
+    jk.run("v.seq_box.value = '12'")
+    deadline = time.monotonic() + 30
+    while value_of(jk, "int(v.page.seq.iloc[0])") != 16 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert value_of(jk, "[int(s) for s in v.page.seq]") == [s for s in stored if s >= 12][:10]
+    jk.run("v.seq_box.value = '30'")
+    while value_of(jk, "int(v.page.seq.iloc[0])") != after[10] and time.monotonic() < deadline:
+        time.sleep(0.2)
     jk.run(f"v.pick({after[15]})")
     line = value_of(jk, "v.browser.consume_line()")
     assert line == f"%js_consume {holey} --start-seq {after[10]} -n 10"

@@ -37,6 +37,11 @@ from .fields import KINDS, NON_JSON, Aggregator
 class Schema:
     """A stream's payload schema: ``fields``, ``drift`` points, payload ``kinds``, the ``timeline``.
 
+    ``fields``: one row per field (``subject`` first with ``by_subject``): ``types`` as text and
+    ``type_counts`` as a dict, ``present`` (messages holding it), ``presence`` (their share of the
+    object payloads of its scope), ``nulls``/``null_rate`` (of those holding it), ``examples``,
+    ``first_seq/first_time/last_seq/last_time``.  ``drift``: see :func:`~jsmagic.explore.drift.drift_frame`.
+
     ``messages``: how many were read (``sampled``: out of how many the range held);
     ``violations``: with ``check``, the messages that do not validate (``seq, subject, time,
     reason``) and ``checked``/``violating`` their counts; ``notes``: what the summary must say
@@ -154,7 +159,6 @@ async def _sample(info: Any, sel: Selection, n: int, agg: Aggregator, checker: C
         lo = first[0]
     points = sample_points(lo, hi, n)
     dec, seen, last = decoder(sel.decode), 0, 0
-    agg.end_seq = hi
     try:
         for at in range(0, len(points), GET_WINDOW):
             window = points[at : at + GET_WINDOW]
@@ -172,7 +176,7 @@ async def _sample(info: Any, sel: Selection, n: int, agg: Aggregator, checker: C
             if progress is not None:
                 progress(seen, len(points))
     except asyncio.CancelledError:
-        return len(points), True
+        return hi - lo + 1, True
     return hi - lo + 1, False
 
 

@@ -87,6 +87,13 @@ def test_browser_and_schema_plot_in_lab(fresh_server, tmp_path):
                 _wait_text(page, ".jp-OutputArea-output .widget-html", '"amount": 80')
                 _wait_text(page, ".jp-OutputArea-output .widget-html", "--start-seq 6 -n 5")
                 page.screenshot(path=str(shots / "stream-browser-live.png"))
+                # a sequence typed into its box, then Enter: the page starts there
+                box = page.locator(".jp-OutputArea-output .widget-text input[placeholder='go to sequence']")
+                box.fill("15")
+                box.press("Enter")
+                _wait_text(page, ".jp-OutputArea-output .widget-html", "--start-seq 15 -n 4")
+                rows = [r.split("\t")[0].strip() for r in table.inner_text().splitlines()[1:] if r.strip()]
+                assert rows == ["15", "16", "17", "18"], rows
                 # Stop: the output becomes the static snapshot of this page
                 page.locator(".jp-OutputArea-output .widget-button", has_text="stop").click()
                 page.wait_for_function("(sel) => document.querySelectorAll(sel).length === 0", arg=BROWSER_TABLE,

@@ -9,8 +9,9 @@ changes (``int`` → ``str``; a null is a value, not a type change).  With ``by_
 subject is its own scope.  A timeline of fixed bins over the sequence range records which
 fields (and types) each stretch of the stream holds, for the plot.
 
-Memory does not grow with the stream: what is kept is per field, per bin and per type,
-plus at most :data:`MAX_CHANGES` type changes per field (the rest are counted).
+Memory does not grow with the stream: what is kept is per field (at most :data:`MAX_FIELDS`
+per scope), per bin and per type, plus at most :data:`MAX_CHANGES` type changes per field
+(the rest are counted).
 Payloads that are not objects are counted by kind (``text``, ``bytes``, ``array``,
 ``scalar``, ``empty``, ``undecodable``): see :data:`KINDS`.
 """
@@ -24,6 +25,7 @@ EXAMPLES = 3  # distinct example values kept per field
 EXAMPLE_CHARS = 40  # an example longer than this is cut
 MAX_CHANGES = 100  # type changes kept per field (further ones are counted in ``more_changes``)
 BINS = 100  # timeline bins over the read's sequence range
+MAX_FIELDS = 5_000  # fields tracked per scope (payloads keyed by ids add one per message: the rest are counted)
 KINDS = ("object", "array", "scalar", "text", "bytes", "empty", "undecodable")
 NON_JSON = ("text", "bytes", "undecodable")  # kinds that are not JSON values
 
@@ -69,6 +71,9 @@ class Scope:
     first: tuple[int, int] | None = None  # (seq, ns) of its first object payload
     last: tuple[int, int] | None = None
     previous: frozenset = frozenset()  # the fields of its previous object payload
+    untracked: set = dataclasses.field(default_factory=set)  # names beyond MAX_FIELDS (up to MAX_FIELDS of them)
+    untracked_seen: int = 0  # occurrences of fields beyond MAX_FIELDS
+    untracked_more: bool = False  # more untracked names than the set holds
 
 
 class Aggregator:
@@ -144,11 +149,18 @@ class Aggregator:
     def _walk(self, scope: Scope, obj: dict, prefix: str, seq: int, ns: int, b: int, seen: list[str]) -> None:
         for key, value in obj.items():
             name = f"{prefix}{key}"
-            seen.append(name)
-            t = type_name(value)
             f = scope.fields.get(name)
             if f is None:
+                if len(scope.fields) >= MAX_FIELDS:
+                    scope.untracked_seen += 1
+                    if len(scope.untracked) < MAX_FIELDS:
+                        scope.untracked.add(name)
+                    elif name not in scope.untracked:
+                        scope.untracked_more = True
+                    continue
                 f = scope.fields[name] = FieldStat(first_seq=seq, first_ns=ns)
+            seen.append(name)
+            t = type_name(value)
             f.present += 1
             f.types[t] = f.types.get(t, 0) + 1
             f.last_seq, f.last_ns = seq, ns

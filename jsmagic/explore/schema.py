@@ -102,6 +102,13 @@ async def stream_schema(stream: str, *, subject: str | None = None, since: dt.da
         if agg.messages < min(sample, sampled):
             notes.append(f"{agg.messages:,} distinct message(s) for --sample {sample:,}: the stream holds fewer "
                          "in the range, or its gaps and the filter bring several sample points to the same message")
+    untracked = [sc for sc in agg.scopes.values() if sc.untracked_seen]
+    if untracked:
+        names = len(set().union(*(sc.untracked for sc in untracked)))
+        tracked = max(len(sc.fields) for sc in untracked)
+        plus = "+" if any(sc.untracked_more for sc in untracked) else ""
+        notes.append(f"{names:,}{plus} further field name(s) beyond the first {tracked:,} not tracked "
+                     f"({sum(sc.untracked_seen for sc in untracked):,} occurrence(s)): payloads keyed by ids or times?")
     if more := more_changes(agg):
         notes.append(f"{more:,} further type change(s) not listed (at most 100 per field)")
     if interrupted:

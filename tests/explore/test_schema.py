@@ -172,3 +172,20 @@ def test_msgpack_payloads_are_decoded_by_the_registry(shell, nc):
     assert {r.field: r.type_counts for r in s.fields.itertuples()} == got
     assert s.non_json == 0 and [(r.field, r.change, int(r.seq)) for r in s.drift.itertuples()] == [
         ("v", "appeared", 2), ("v", "type", 6)]
+
+
+def test_fields_beyond_the_cap_are_counted_not_kept(shell, nc, monkeypatch):
+    from jsmagic.explore import fields
+
+    monkeypatch.setattr(fields, "MAX_FIELDS", 10)
+    _client, js, run = nc
+    name = "KEY" + uuid.uuid4().hex[:8].upper()
+    run(js.add_stream(name=name, subjects=[f"{name}.>"]))
+    for i in range(30):  # a payload keyed by ids: a new field per message
+        run(js.publish(f"{name}.x", json.dumps({"kind": "tick", f"id{i}": i}).encode()))
+    s = shell.run_line_magic("js_stream", f"schema {name}")
+    assert len(s.fields) == 10 and s.fields["field"].tolist()[:2] == ["kind", "id0"]
+    assert s.fields.set_index("field").at["kind", "present"] == 30  # a tracked field is still counted in full
+    # 21 names beyond the cap, 10 of them remembered: at least 10 more, said so first
+    assert any(n.startswith("10+ further field name(s) beyond the first 10 not tracked (21 occurrence") for n in s.notes)
+    assert s.summary.startswith("10+ further field name(s)")

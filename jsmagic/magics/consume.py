@@ -17,7 +17,7 @@ from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import Exported, replay_summary
-from . import explore, timetravel
+from . import finding, timetravel
 from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -105,7 +105,7 @@ class ConsumeMagics(Magics):
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args, user_namespace(self))
         if args.dry_run:
-            return explore.consume_dry_run(self, args, sel)
+            return finding.consume_dry_run(self, args, sel)
         if args.at or args.up_to_seq is not None:
             return present(self, args, timetravel.consume_at(sel, args.at, args.up_to_seq))
         if args.to or (args.result_as or settings().result_type) != "pandas" or settings().arrow_dtypes:

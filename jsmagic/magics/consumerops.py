@@ -17,7 +17,7 @@ from ..core.decode import HELP
 from ..ui.consumerwatch import ConsumerWatch
 from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report, shown
-from . import explore
+from . import finding
 from .base import run
 from .verbs import Verbs
 
@@ -56,7 +56,7 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+",
                   positional=("stream", "name"))
     p.add_argument("seq", nargs="?", type=int)
-    explore.add_reset_flags(verbs)  # --since, --dry-run
+    finding.add_reset_flags(verbs)  # --since, --dry-run
     p = verbs.add("report", "DataFrame of a stream's consumers: pending, ack pending, redelivered, waiting, activity")
     p.add_argument("stream")
     p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts",
@@ -69,7 +69,7 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
                   positional=("stream", "name"))
     p.add_argument("--every", type=float, default=1.0, help="seconds between samples (default 1)")
     handlers = {"edit": _edit, "copy": _copy, "reset": _reset, "report": _report, "dead": _dead, "watch": _watch}
-    return {**handlers, **explore.reset_handlers(handlers)}
+    return {**handlers, **finding.reset_handlers(handlers)}
 
 
 def _edit(a: Any) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
-from . import explore, streamops, timetravel
+from . import explore, finding, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -79,7 +79,8 @@ p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
 timetravel.add_stream_verbs(VERBS)
-explore.add_find_verb(VERBS)
+finding.add_find_verb(VERBS)
+EXPLORE_HANDLERS = explore.register(VERBS)  # schema, browse (jsmagic.magics.explore)
 del p
 
 
@@ -154,7 +155,8 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     **OPS_HANDLERS,
     "schedules": schedules_verb,
     **timetravel.stream_handlers(),
-    **explore.find_handlers(),
+    **finding.find_handlers(),
+    **EXPLORE_HANDLERS,
 }
 
 
@@ -209,5 +211,7 @@ class StreamMagics(Magics):
             %js_stream report --plot
             %js_stream backup ORDERS ./orders-backup
             %js_stream restore ./orders-backup
+            %js_stream schema ORDERS --by-subject --plot
+            %js_stream browse ORDERS -s 'orders.eu.>' --at 2h
         """
     )

@@ -360,6 +360,35 @@ def check_modern(nb):
     assert "pinned to this notebook" in text(nb, "check-pin-unpin")
 
 
+def check_exploring(nb):
+    """09: the drifts of the shop's day found by schema, the contract's violations, the browser's page."""
+    schema = text(nb, "check-schema")
+    assert "170 message(s) (seq 1..170)" in schema and "10 non-JSON payload(s)" in schema
+    assert row(r"\d+ amount type (\d+) \S+ \S+ int str", schema)
+    first_text = int(re.search(r"amount\s+type\s+(\d+)", schema).group(1))
+    assert row(r"\d+ coupon appeared \d+ .* None null", schema) or row(r"\d+ coupon appeared \d+ .* None str", schema)
+    assert row(r"\d+ customer.region appeared \d+ .* None str", schema)
+    assert row(r"\d+ amount int 80, str 80 160", schema)  # the day's halves: integer cents, then text
+    history = text(nb, "check-config-history")
+    assert row(r"0 1 PUT int-cents", history) and row(r"1 3 PUT decimal-string", history)
+    first = text(nb, "check-first-text")
+    assert row(rf"0 {first_text} orders.\w+ 13 \d+\.\d\d", first)  # the first text amount: at 13:00
+    by_subject = text(nb, "check-by-subject")
+    assert row(r"\d+ orders.app coupon null \d+, str \d+ 64", by_subject) and "orders.web coupon" not in by_subject
+    assert has_image(nb, "check-plot")
+    sample = text(nb, "check-sample")
+    assert "40 message(s)" in sample and "sampled 40 of 170 sequence(s) evenly" in sample
+    contract = text(nb, "check-contract")
+    assert "90 of 170 message(s) violate the schema" in contract
+    assert row(r"orders.app 40", text(nb, "check-contract-reasons")) and row(r"orders.pos 10", text(nb, "check-contract-reasons"))
+    page = text(nb, "check-browse-next")
+    seqs = [int(m) for m in re.findall(r"^\d+\s+(\d+)\s+orders.app", page, re.M)]
+    assert len(seqs) == 5 and seqs == sorted(seqs) and seqs[0] > 100
+    assert text(nb, "check-browse-line").strip() == f"'%js_consume ORDERS -s orders.app --start-seq {seqs[0]} -n 5'"
+    shown = [o for o in cell(nb, "check-browse").outputs if o.get("data")]
+    assert shown, "the browse cell shows nothing"
+
+
 CHECKS = {
     "00-tour.ipynb": check_tour,
     "01-streams.ipynb": check_streams,
@@ -370,10 +399,12 @@ CHECKS = {
     "06-replay-for-data-teams.ipynb": check_replay,
     "07-modern-jetstream.ipynb": check_modern,
     "08-operations.ipynb": check_operations,
+    "09-exploring-history.ipynb": check_exploring,
 }
 # notebooks that delete every stream/bucket they create before %js_close
 CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb", "05-object-store.ipynb",
-             "06-replay-for-data-teams.ipynb", "07-modern-jetstream.ipynb", "08-operations.ipynb"}
+             "06-replay-for-data-teams.ipynb", "07-modern-jetstream.ipynb", "08-operations.ipynb",
+             "09-exploring-history.ipynb"}
 
 
 def test_every_notebook_is_checked():

@@ -387,6 +387,18 @@ def check_exploring(nb):
     assert text(nb, "check-browse-line").strip() == f"'%js_consume ORDERS -s orders.app --start-seq {seqs[0]} -n 5'"
     shown = [o for o in cell(nb, "check-browse").outputs if o.get("data")]
     assert shown, "the browse cell shows nothing"
+    # time travel: the config just before the switch, what changed since, the orders as of then
+    before = text(nb, "check-kv-before")
+    assert row(r"0 checkout.amount_format int-cents 1", before) and "decimal-string" not in before
+    assert "2 key(s) in shop-config as of revision 2" in before
+    diff = text(nb, "check-kv-diff")
+    assert row(r"0 checkout.amount_format changed int-cents decimal-string 1", diff)
+    assert "0 added, 1 changed, 0 deleted" in diff
+    at = text(nb, "check-stream-at")
+    assert row(r"\d+ \d+ orders.web 12.0 \d+", at) and row(r"\d+ \d+ orders.app 12.0 \d+", at)
+    assert row(r"\d+ \d+ orders.pos NaN NaN", at)
+    assert row(r"0 ORDERS 80 subjects 170 orders.>", text(nb, "check-find"))  # 8 app orders an hour, 10 hours
+    assert "Dry run: 170 message(s)" in text(nb, "check-dry-run") and "no consumer created" in text(nb, "check-dry-run")
 
 
 CHECKS = {

@@ -6,6 +6,10 @@ jump as values arrive, a header rule, padding and stripes.  The change highlight
 through a CSS animation (where ``<style>`` is kept: live widgets and trusted outputs);
 elsewhere it simply stays pale.
 
+A header is never cut (``pendi…``): the table is at least as wide as its headers need
+(:func:`min_width`; a narrow page scrolls the box sideways), and stays on top while the rows
+scroll under it.
+
 Times in tables read ``2026-11-28 17:15:06.665`` (UTC, milliseconds); the full value stays
 in ``.df``.
 """
@@ -19,7 +23,8 @@ from typing import Any, Iterable, Sequence
 TABLE = ("table-layout:fixed;width:100%;border-collapse:collapse;font-size:12px;"
          "font-family:var(--jp-code-font-family,monospace)")
 TH = ("text-align:left;padding:3px 8px;border-bottom:2px solid #8c959f;font-weight:600;"
-      "overflow:hidden;text-overflow:ellipsis;white-space:nowrap")
+      "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;"
+      "position:sticky;top:0;background:var(--jp-layout-color0,#fff)")
 TD = "text-align:left;padding:3px 8px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
 STRIPE = "background:rgba(140,149,159,0.10);"
 HOT = "background:#fff3b0;"
@@ -31,6 +36,18 @@ CELL_MAX = 120  # characters of a value shown in a cell
 # fixed layout shares the width equally: columns of known content get the width they need
 WIDTHS = {"time": "25ch", "modified": "25ch", "seq": "10ch", "size": "10ch", "revision": "10ch",
           "operation": "11ch", "chunks": "8ch"}
+
+
+def min_width(columns: Sequence[str]) -> str:
+    """The CSS width under which a header would be cut: fixed columns plus each other one's widest name.
+
+    A fixed layout shares what the fixed columns leave equally, so every other column needs
+    the room of the longest name among them; 16 px is a cell's padding, 1ch spare.
+    """
+    fixed = [int(WIDTHS[c].removesuffix("ch")) for c in columns if c in WIDTHS]
+    free = [len(c) for c in columns if c not in WIDTHS]
+    chars = sum(fixed) + len(free) * (max(free, default=0) + 1)
+    return f"calc({chars}ch + {16 * len(columns)}px)"
 
 
 def format_time(value: Any) -> str:
@@ -82,5 +99,5 @@ def table_html(columns: Sequence[str], rows: Iterable[tuple[Sequence[Any], bool,
         cls = " class='jsmagic-hot'" if hot else ""
         cells = "".join(f"<td style='{TD}'>{v}</td>" for v in values)
         body.append(f"<tr{cls} style='{style}'>{cells}</tr>")
-    return (f"{FADE if fade else ''}<table class='{css_class}' style='{TABLE}'><thead><tr>{head}</tr></thead>"
+    return (f"{FADE if fade else ''}<table class='{css_class}' style='{TABLE};min-width:{min_width(columns)}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")

@@ -69,7 +69,7 @@ class ConsumerWatch(WatchView):
         self.watcher = ConsumerWatcher(stream, name, every, on_sample=self._on_sample,
                                        on_status=self._on_status, ctx=ctx)
         self.table = LiveTable(COLUMNS, title=f"Consumer {stream} > {name}", max_rows=8, unit="sample",
-                               on_stop=self.watcher.stop, extra=self.chart,
+                               on_stop=self.watcher.stop, extra=self.chart, widths={"time": "13ch"},
                                formatters={"time": lambda t: t.strftime("%H:%M:%S.%f")[:-3]})
         self.widget = self.table.widget
 

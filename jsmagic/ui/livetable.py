@@ -56,6 +56,7 @@ class LiveTable:
     which is scheduled on the loop).  ``max_render_rate``: renders per second, default
     ``JSMagic.max_render_rate``.  ``unit``: what the header counts (``event``, ``sample``).
     ``extra``: HTML shown under the table (a chart), re-made on each render and in the snapshot.
+    ``widths``: column widths (``{"time": "14ch"}``) over :data:`jsmagic.ui.tablestyle.WIDTHS`.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class LiveTable:
         loop: asyncio.AbstractEventLoop | None = None,
         unit: str = "event",
         extra: Callable[[], str] | None = None,
+        widths: dict[str, str] | None = None,
     ):
         import ipywidgets as w
 
@@ -84,10 +86,7 @@ class LiveTable:
             raise ValueError("order must be 'key' or 'recent'")
         self.key = key
         self._key_index = self.columns.index(key) if key is not None else None
-        self.title = title
-        self.max_rows = max_rows
-        self.order = order
-        self.on_stop = on_stop
+        self.title, self.max_rows, self.order, self.on_stop, self.widths = title, max_rows, order, on_stop, widths
         self.max_render_rate = max_render_rate or settings().max_render_rate
         self.static_every = static_every
         fmts = formatters or {}
@@ -100,10 +99,7 @@ class LiveTable:
         self._rows: dict[Any, tuple[tuple, bool]] = {}
         self._tail: collections.deque = collections.deque(maxlen=tail)
         self._last_key: Any = None
-        self.events = 0
-        self.status = LIVE
-        self.note = ""
-        self.renders = 0
+        self.events, self.status, self.note, self.renders = 0, LIVE, "", 0
         self._meter = RateMeter()
         # rendering state
         self._dirty = False
@@ -302,7 +298,7 @@ class LiveTable:
         total = len(self)
         foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""
         box = f"<div class='jsmagic-scroll' style='max-height:{MAX_HEIGHT};overflow:auto'>"
-        return f"{box}{table_html(self.columns, rows)}</div>{foot}"
+        return f"{box}{table_html(self.columns, rows, widths=self.widths)}</div>{foot}"
 
     def html(self) -> str:
         """A static HTML copy of the current state (what a saved notebook shows)."""

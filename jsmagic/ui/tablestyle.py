@@ -38,14 +38,14 @@ WIDTHS = {"time": "25ch", "modified": "25ch", "seq": "10ch", "size": "10ch", "re
           "operation": "11ch", "chunks": "8ch"}
 
 
-def min_width(columns: Sequence[str]) -> str:
+def min_width(columns: Sequence[str], widths: dict[str, str] = WIDTHS) -> str:
     """The CSS width under which a header would be cut: fixed columns plus each other one's widest name.
 
     A fixed layout shares what the fixed columns leave equally, so every other column needs
     the room of the longest name among them; 16 px is a cell's padding, 1ch spare.
     """
-    fixed = [int(WIDTHS[c].removesuffix("ch")) for c in columns if c in WIDTHS]
-    free = [len(c) for c in columns if c not in WIDTHS]
+    fixed = [int(widths[c].removesuffix("ch")) for c in columns if c in widths]
+    free = [len(c) for c in columns if c not in widths]
     chars = sum(fixed) + len(free) * (max(free, default=0) + 1)
     return f"calc({chars}ch + {16 * len(columns)}px)"
 
@@ -89,9 +89,13 @@ def cell(value: Any) -> str:
 
 
 def table_html(columns: Sequence[str], rows: Iterable[tuple[Sequence[Any], bool, bool]],
-               css_class: str = "jsmagic-live", fade: bool = True) -> str:
-    """``rows`` of (cells, muted, highlighted) as one styled table; cells are given as display text."""
-    head = "".join(f"<th style='{TH}{f';width:{WIDTHS[c]}' if c in WIDTHS else ''}' title='{html.escape(c)}'>"
+               css_class: str = "jsmagic-live", fade: bool = True, widths: dict[str, str] | None = None) -> str:
+    """``rows`` of (cells, muted, highlighted) as one styled table; cells are given as display text.
+
+    ``widths``: column widths (in ``ch``) over :data:`WIDTHS`.
+    """
+    widths = {**WIDTHS, **(widths or {})}
+    head = "".join(f"<th style='{TH}{f';width:{widths[c]}' if c in widths else ''}' title='{html.escape(c)}'>"
                    f"{html.escape(c)}</th>" for c in columns)
     body = []
     for i, (values, muted, hot) in enumerate(rows):
@@ -99,5 +103,5 @@ def table_html(columns: Sequence[str], rows: Iterable[tuple[Sequence[Any], bool,
         cls = " class='jsmagic-hot'" if hot else ""
         cells = "".join(f"<td style='{TD}'>{v}</td>" for v in values)
         body.append(f"<tr{cls} style='{style}'>{cells}</tr>")
-    return (f"{FADE if fade else ''}<table class='{css_class}' style='{TABLE};min-width:{min_width(columns)}'><thead><tr>{head}</tr></thead>"
+    return (f"{FADE if fade else ''}<table class='{css_class}' style='{TABLE};min-width:{min_width(columns, widths)}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..core.context import JSContext
 from ..core.registry import current
+from ..core.units import plural
 from .consumers import info as consumer_info
 
 log = logging.getLogger("jsmagic.admin.consumerwatch")
@@ -141,7 +142,8 @@ class ConsumerWatcher:
 
     def describe(self) -> str:
         last = self.rows[-1] if self.rows else {}
-        return (f"{self.stream} > {self.name}: {len(self.rows):,} changes in {self.checks:,} samples, "
+        return (f"{self.stream} > {self.name}: {plural(len(self.rows), 'sample')} (a row per change, "
+                f"{plural(self.checks, 'check')}), "
                 f"pending {last.get('pending', '-')}, "
                 f"ack pending {last.get('ack_pending', '-')}, {self.status}")
 

@@ -67,7 +67,7 @@ class Connection:
 def header_html(title: str, status: str, note: str, *, connection: Connection, events: int, unit: str,
                 rate: float, rows: int, ended_at: str | None) -> str:
     """The header as HTML (inline styles: a saved, untrusted notebook keeps them)."""
-    down = connection.status() if ended_at is None and status == LIVE else None
+    down = connection.status() if ended_at is None else None  # an outage outranks what the watcher says
     if down is not None:
         status, words = down
     else:

@@ -343,3 +343,54 @@ def scroll_to_any(page, text: str) -> None:
     page.evaluate(
         "(t) => { const e = [...document.querySelectorAll('.jp-OutputArea-output table')]"
         ".find(e => e.innerText.includes(t)); if (e) e.scrollIntoView({block: 'center'}); }", text)
+
+
+# ---- a live tail during an outage: the header says so, with times, in the page ------------------
+
+def test_a_live_tail_shows_an_outage_and_its_end(fresh_server, tmp_path):
+    """The server stopped under a live tail, then started again: reconnecting since …, resumed at …."""
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    nb = root / "outage.ipynb"
+    cells = ["%load_ext jsmagic\n%js_connect",
+             "%js_stream add OUTAGE --subjects 'outage.>'\n%js_publish outage.a '{\"i\": 1}'",
+             "t = %js_consume OUTAGE --all --follow"]
+    nb.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                  for c in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+    shots = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    header = ".jp-OutputArea-output .widget-html"
+    shows = "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))"
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab, nb)
+                page.wait_for_function(shows, arg=[header, "● live"], timeout=20_000)
+                fresh_server.stop()
+                page.wait_for_function(shows, arg=[header, "reconnecting since"], timeout=30_000)
+                assert not page.evaluate(shows, [header, "● live"]), "a tail without its server still says live"
+                page.screenshot(path=str(shots / "live-tail-outage.png"))
+                fresh_server.start()
+                page.wait_for_function(shows, arg=[header, "resumed at"], timeout=30_000)
+                page.wait_for_function(shows, arg=[header, "● live"], timeout=20_000)
+                page.screenshot(path=str(shots / "live-tail-resumed.png"))
+                page.locator(STOP_BUTTON).first.click()
+                page.wait_for_function(
+                    "(sel) => document.querySelectorAll(sel).length === 0", arg=header, timeout=20_000)
+                assert "resumed at" in page.locator(".jp-Notebook").inner_text()  # the snapshot keeps it
+            finally:
+                browser.close()
+    finally:
+        lab.stop()

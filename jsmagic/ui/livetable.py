@@ -231,8 +231,9 @@ class LiveTable:
         if loop is None:
             try:
                 loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop (plain script): render now, nothing to coalesce with
-                self._tick()
+            except RuntimeError:  # no loop (plain script): render now; no timer ticks (they would recurse)
+                if render:
+                    self._tick()
                 return
         self._timer_due = time.monotonic() + delay
         self._render_pending = render

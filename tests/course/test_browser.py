@@ -329,6 +329,10 @@ def test_a_saved_notebook_reopens_with_its_tables(fresh_server, tmp_path):
                 assert tail["box"] <= tail["window"], tail
                 scroll_to_any(page, "pending")
                 page.screenshot(path=str(shots / "reopened-notebook.png"))
+                page.set_viewport_size({"width": 900, "height": 1000})  # as narrow as a docs page: no "pendi…"
+                page.wait_for_function("() => window.innerWidth === 900", timeout=10_000)
+                assert page.evaluate(CUT_HEADERS, ".jp-OutputArea-output table.jsmagic-live") == [], \
+                    "saved table headers cut in a narrow window"
                 print(f"screenshots: {sorted(p.name for p in shots.glob('*.png'))} in {shots}")
                 for p in shots.glob("*.png"):
                     assert p.stat().st_size > 10_000

@@ -25,11 +25,11 @@ from ..core.context import JSContext
 from ..core.registry import current
 from ..core.units import plural
 from .consumers import info as consumer_info
+from .watchstate import LIVE, PAUSED, RECONNECTING, STOPPED
 
 log = logging.getLogger("jsmagic.admin.consumerwatch")
 
 COLUMNS = ["time", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq"]
-LIVE, RECONNECTING, PAUSED, STOPPED = "live", "reconnecting", "paused", "stopped"
 OnSample = Callable[[dict[str, Any]], None]
 OnStatus = Callable[[str, str], None]
 

@@ -15,7 +15,7 @@ import html
 
 import pandas as pd
 
-from ..admin.consumerwatch import COLUMNS, STOPPED, ConsumerWatcher
+from ..admin.consumerwatch import COLUMNS, ConsumerWatcher
 from ..core.context import JSContext
 from .livetable import LiveTable
 from .watchview import WatchView
@@ -79,12 +79,6 @@ class ConsumerWatch(WatchView):
 
     def _on_sample(self, row: dict) -> None:
         self.table.append([row[c] for c in COLUMNS])
-
-    def _on_status(self, status: str, note: str) -> None:
-        if status == STOPPED:
-            self.table.finish(note=note or None)
-        else:
-            self.table.set_status(status, note)
 
     def describe(self) -> str:
         return self.watcher.describe()

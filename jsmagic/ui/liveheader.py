@@ -15,10 +15,10 @@ import collections
 import html
 import time
 
+from ..admin.watchstate import LIVE, PAUSED, RECONNECTING, STOPPED
 from ..core.units import plural
 
-LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
-COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781", "paused": "#bf8700",
+COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781", PAUSED: "#bf8700",
            "disconnected": "#cf222e", "error": "#cf222e"}
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ..admin.watchstate import STOPPED
 from .livetable import LiveTable
 
 
@@ -60,6 +61,13 @@ class WatchView:
         self.table.stopped_by(self.watcher.entry)
         self.table.watch_connection(getattr(self.watcher, "ctx", None))
         return self
+
+    def _on_status(self, status: str, note: str | None) -> None:
+        """The watcher's ``on_status`` callback: its end finishes the table, any other state is shown."""
+        if status == STOPPED:
+            self.table.finish(note=note or None)
+        else:
+            self.table.set_status(status, note or "")
 
     def display(self) -> "WatchView":
         """Show the live widget with a display id (replaced by the snapshot when the view ends)."""

@@ -1,4 +1,10 @@
-"""The KV watch widget, proven where users see it: JupyterLab in a real (headless) Chromium.
+"""Live views, proven where users see them: JupyterLab in a real (headless) Chromium.
+
+Every live view (KV watch, object watch, tail, consumer watch: :mod:`jsmagic.ui.watchview`)
+is stopped, saved and reopened with its kernel shut down, and must read as a table (no
+"model not found", no "● live", headers whole, a tail no taller than the window); notebook
+08 the same; a live tail whose server goes away says "reconnecting since …", then
+"resumed at …".  The first test below:
 
 JupyterLab runs on a free loopback port with token auth and ``NATS_URL`` pointing at a
 fresh JetStream server; Chromium (Debian's ``chromium``, driven by the ``playwright`` package
@@ -394,6 +400,56 @@ def test_a_live_tail_shows_an_outage_and_its_end(fresh_server, tmp_path):
                 page.wait_for_function(
                     "(sel) => document.querySelectorAll(sel).length === 0", arg=header, timeout=20_000)
                 assert "resumed at" in page.locator(".jp-Notebook").inner_text()  # the snapshot keeps it
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+
+
+def test_notebook_08_reopens_with_its_consumer_watch_table_and_chart(fresh_server, tmp_path):
+    """The course notebook whose text promises it: run all in Lab, save, kernel shut down, reopen."""
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    nb = Path(__file__).resolve().parents[2] / "notebooks" / "08-operations.ipynb"
+    shutil.copy(nb, root / nb.name)
+    shots = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab, root / nb.name)
+                page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+                page.wait_for_function(
+                    "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=20_000)
+                page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+                page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel').length === 0",
+                                       timeout=20_000)
+                saved = json.loads((root / nb.name).read_text())
+                for cell in saved["cells"]:
+                    for out in cell.get("outputs", []):
+                        assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), cell["source"]
+                open_in_lab(page, lab, nb.name)
+                page.wait_for_function(  # Lab renders cells near the viewport only: scroll to the watch's cell
+                    """() => { const nb = window.jupyterapp.shell.currentWidget.content;
+                               const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().includes('%js_consumer watch'));
+                               nb.scrollToItem(i, 'start');
+                               return [...document.querySelectorAll('.jp-OutputArea-output table.jsmagic-live')]
+                                      .some(t => t.innerText.includes('ack_pending')); }""", timeout=30_000)
+                body = page.locator(".jp-Notebook").inner_text()
+                assert "model not found" not in body and "Error displaying widget" not in body
+                assert "stopped at" in body and "● live" not in body
+                assert page.locator(".jp-OutputArea-output .jsmagic-live svg").count() == 1, "the chart is kept"
+                scroll_to_any(page, "ack_pending")
+                page.screenshot(path=str(shots / "reopened-08-operations.png"))
             finally:
                 browser.close()
     finally:

@@ -33,6 +33,7 @@ MUTED = "color:#8c959f;text-decoration:line-through;"
 FADE = ("<style>@keyframes jsmagic-fade{from{background:#fff3b0}to{background:transparent}}"
         "tr.jsmagic-hot{animation:jsmagic-fade 3s ease-out forwards}</style>")
 CELL_MAX = 120  # characters of a value shown in a cell
+NAME_MAX = 20  # header characters always shown whole (a longer name may end in "…"; its title has it all)
 # fixed layout shares the width equally: columns of known content get the width they need
 WIDTHS = {"time": "25ch", "modified": "25ch", "seq": "10ch", "size": "10ch", "revision": "10ch",
           "operation": "11ch", "chunks": "8ch"}
@@ -42,10 +43,10 @@ def min_width(columns: Sequence[str], widths: dict[str, str] = WIDTHS) -> str:
     """The CSS width under which a header would be cut: fixed columns plus each other one's widest name.
 
     A fixed layout shares what the fixed columns leave equally, so every other column needs
-    the room of the longest name among them; 16 px is a cell's padding, 1ch spare.
+    the room of the longest name among them (up to :data:`NAME_MAX`); 16 px is a cell's padding, 1ch spare.
     """
     fixed = [int(widths[c].removesuffix("ch")) for c in columns if c in widths]
-    free = [len(c) for c in columns if c not in widths]
+    free = [min(len(c), NAME_MAX) for c in columns if c not in widths]
     chars = sum(fixed) + len(free) * (max(free, default=0) + 1)
     return f"calc({chars}ch + {16 * len(columns)}px)"
 

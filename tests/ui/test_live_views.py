@@ -41,20 +41,26 @@ def clock_between(text: str, words: str, before: float, after: float) -> None:
         (text, before, after)
 
 
-def test_a_live_tail_shows_an_outage_with_its_times_and_magics_say_unreachable(tmp_path):
+def test_every_live_view_shows_an_outage_with_its_times_and_magics_say_unreachable(tmp_path):
     server = EmbeddedServer(store_dir=tmp_path / "store").start()
     try:
         with connected_shell(server.url, timeout=3) as shell:
             shell.run_line_magic("js_stream", "add OUT --subjects 'out.>'")
             shell.run_cell_magic("js_publish", "out.a", '{"i": 1}\n')
+            shell.run_line_magic("js_kv", "add outkv")
+            shell.run_line_magic("js_obj", "add outobj")
+            shell.run_line_magic("js_consumer", "add OUT worker")
             tail = shell.run_line_magic("js_consume", "OUT --all --follow")
-            assert _wait(shell, lambda: "out.a" in tail.table.html() and "● live" in header(tail))
+            views = [tail, shell.run_line_magic("js_kv", "watch outkv"), shell.run_line_magic("js_obj", "watch outobj"),
+                     shell.run_line_magic("js_consumer", "watch OUT worker --every 0.2")]  # every live view
+            assert _wait(shell, lambda: "out.a" in tail.table.html() and all("● live" in header(v) for v in views))
 
             down_at = time.time()
             server.stop()
-            assert _wait(shell, lambda: "reconnecting since" in header(tail)), header(tail)
-            clock_between(header(tail), "reconnecting since", down_at, time.time())
-            assert "● live" not in header(tail)
+            for view in views:
+                assert _wait(shell, lambda: "reconnecting since" in header(view)), header(view)
+                clock_between(header(view), "reconnecting since", down_at, time.time())
+                assert "● live" not in header(view)
 
             with pytest.raises(JSMagicError) as failed:  # a magic while the server is down
                 shell.run_line_magic("js_stream", "info OUT")
@@ -63,14 +69,17 @@ def test_a_live_tail_shows_an_outage_with_its_times_and_magics_say_unreachable(t
 
             server.start()
             up_from = time.time()
-            assert _wait(shell, lambda: "resumed at" in header(tail)), header(tail)
-            clock_between(header(tail), "resumed at", up_from, time.time())
-            assert "● live" in header(tail) and "reconnecting since" not in header(tail)
+            for view in views:
+                assert _wait(shell, lambda: "resumed at" in header(view)), header(view)
+                clock_between(header(view), "resumed at", up_from, time.time())
+                assert "reconnecting since" not in header(view)
+            assert _wait(shell, lambda: all("● live" in header(v) for v in views)), [header(v) for v in views]
             shell.run_cell_magic("js_publish", "out.b", '{"i": 2}\n')
             assert _wait(shell, lambda: "out.b" in tail.table.html())
-            tail.stop()
-            snapshot = tail.html()
-            assert "stopped at" in snapshot and "resumed at" in snapshot and "● live" not in snapshot
+            for view in views:
+                view.stop()
+                snapshot = view.html()
+                assert "stopped at" in snapshot and "resumed at" in snapshot and "● live" not in snapshot
     finally:
         server.cleanup()
 

@@ -35,6 +35,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from ..core.config import settings
+from ..core.units import plural
 from . import liveshown
 from .liveheader import LIVE, STOPPED, Connection, RateMeter, header_html
 from .tablestyle import cell as _cell
@@ -388,7 +389,7 @@ class LiveTable:
         return self._stopped
 
     def __repr__(self) -> str:
-        return f"<LiveTable {self.title!r} {self.status}: {len(self):,} rows, {self.events:,} events>"
+        return f"<LiveTable {self.title!r} {self.status}: {plural(len(self), 'row')}, {plural(self.events, self.unit)}>"
 
 
 def _sort_key(key: Any) -> tuple:

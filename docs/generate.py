@@ -86,7 +86,7 @@ def course(execute: bool = True) -> list[Path]:
         out = target / nb.name
         if execute:
             print(f"executing {nb.name} ...", flush=True)
-            static_views(run_notebook(nb, cwd=ROOT / "notebooks"), out)
+            static_views(run_ending_live_views(run_notebook, nb), out)
         else:
             shutil.copy(nb, out)
         written.append(out)
@@ -106,6 +106,23 @@ def static_views(nb, out: Path) -> None:
 
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+END_VIEWS = "from jsmagic.ui.liveshown import finish_all\nfinish_all(note=None)"
+
+
+def run_ending_live_views(run_notebook, nb: Path):
+    """Execute ``nb`` plus a last cell that ends its live views, which then show their stopped
+    snapshots (as a saved notebook does), not a widget frozen at its first sample; that cell is dropped."""
+    import tempfile
+
+    import nbformat
+
+    book = nbformat.read(nb, as_version=4)
+    book.cells.append(nbformat.v4.new_code_cell(END_VIEWS))
+    with tempfile.TemporaryDirectory() as tmp:
+        nbformat.write(book, Path(tmp) / nb.name)
+        done = run_notebook(Path(tmp) / nb.name, cwd=nb.parent)
+    done.cells.pop()
+    return done
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,10 @@
 
 :class:`ConsumerWatcher` asks for the consumer's info every ``every`` seconds (one small
 request, no consumer of its own, nothing to clean up on the server) and keeps each answer
-as a row of a time series: ``.df``.  It runs as a background task its connection owns
+as a row of a time series, ``.df``, when something changed (a consumer that sits still
+adds no row: ``.checks`` counts the answers, ``.last_check`` is the newest).  A paused
+consumer (``nats consumer pause``: fetching from it returns nothing) has the status
+``paused``, with the time it resumes.  It runs as a background task its connection owns
 (``%js_status`` lists it, ``%js_close`` stops it).  When the server goes away it keeps
 asking - the status says ``reconnecting`` and the series has a gap - and it carries on
 when the server (or another cluster member) answers again, so it survives a restart.
@@ -20,12 +23,13 @@ import pandas as pd
 
 from ..core.context import JSContext
 from ..core.registry import current
+from ..core.units import plural
 from .consumers import info as consumer_info
+from .watchstate import LIVE, PAUSED, RECONNECTING, STOPPED
 
 log = logging.getLogger("jsmagic.admin.consumerwatch")
 
 COLUMNS = ["time", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq"]
-LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 OnSample = Callable[[dict[str, Any]], None]
 OnStatus = Callable[[str, str], None]
 
@@ -43,8 +47,23 @@ def sample(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def paused_note(raw: dict[str, Any]) -> str | None:
+    """``until 10:15:00 UTC`` for a paused consumer (None when it is not paused)."""
+    if not raw.get("paused"):
+        return None
+    until = (raw.get("config") or {}).get("pause_until")
+    if not until:
+        return ""
+    return f"until {pd.Timestamp(until).tz_convert('UTC').strftime('%Y-%m-%d %H:%M:%S')} UTC"
+
+
+def changed(row: dict[str, Any], last: dict[str, Any] | None) -> bool:
+    """Whether any counter differs from the last kept sample (the time alone is no change)."""
+    return last is None or any(row[c] != last[c] for c in COLUMNS[1:])
+
+
 class ConsumerWatcher:
-    """Polls one consumer; ``.df`` is the time series, ``.stop()`` ends it, ``.status`` live/reconnecting/stopped."""
+    """Polls one consumer; ``.df`` (a row per change), ``.stop()``, ``.status`` live/paused/reconnecting/stopped."""
 
     def __init__(self, stream: str, name: str, every: float = 1.0, *, keep: int = 10_000,
                  on_sample: OnSample | None = None, on_status: OnStatus | None = None,
@@ -54,6 +73,7 @@ class ConsumerWatcher:
         self.on_sample, self.on_status = on_sample, on_status
         self.rows: list[dict[str, Any]] = []
         self.status, self.note = LIVE, ""
+        self.checks, self.last_check = 0, None
         self.entry: Any = None
         self.task: asyncio.Task | None = None
         self._stopping = False
@@ -70,11 +90,15 @@ class ConsumerWatcher:
     async def _poll(self) -> None:
         raw = await self.ctx.api.request(f"CONSUMER.INFO.{self.stream}.{self.name}", timeout=max(self.every, 1.0))
         row = sample(raw)
-        self.rows.append(row)
-        if len(self.rows) > self.keep:
-            del self.rows[: len(self.rows) - self.keep]
-        if self.on_sample is not None:
-            self.on_sample(row)
+        self.checks, self.last_check = self.checks + 1, row["time"]
+        if changed(row, self.rows[-1] if self.rows else None):
+            self.rows.append(row)
+            if len(self.rows) > self.keep:
+                del self.rows[: len(self.rows) - self.keep]
+            if self.on_sample is not None:
+                self.on_sample(row)
+        paused = paused_note(raw)
+        self._set_status(*((PAUSED, paused) if paused is not None else (LIVE, "")))
 
     def _set_status(self, status: str, note: str = "") -> None:
         if (status, note) != (self.status, self.note):
@@ -88,7 +112,6 @@ class ConsumerWatcher:
                 due = time.monotonic() + self.every
                 try:
                     await self._poll()
-                    self._set_status(LIVE)
                 except asyncio.CancelledError:
                     raise
                 except nats.js.errors.NotFoundError:
@@ -119,7 +142,9 @@ class ConsumerWatcher:
 
     def describe(self) -> str:
         last = self.rows[-1] if self.rows else {}
-        return (f"{self.stream} > {self.name}: {len(self.rows):,} samples, pending {last.get('pending', '-')}, "
+        return (f"{self.stream} > {self.name}: {plural(len(self.rows), 'sample')} (a row per change, "
+                f"{plural(self.checks, 'check')}), "
+                f"pending {last.get('pending', '-')}, "
                 f"ack pending {last.get('ack_pending', '-')}, {self.status}")
 
     def __repr__(self) -> str:

@@ -30,12 +30,12 @@ from ..core.units import plural
 from ..core.registry import current
 from ..jsapi import kv_prefix, kv_stream, kv_subject
 from .ordered import OrderedReader
+from .watchstate import LIVE, RECONNECTING, STOPPED
 
 KV_OP = "KV-Operation"
 MARKER_REASON = "Nats-Marker-Reason"
 _MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
 _REASONS = {"MaxAge": "expired", "Purge": "purged", "Remove": "removed"}  # server 2.11 limit markers (ADR-48)
-LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
 COLUMNS = ["key", "value", "revision", "operation", "time"]
 
 log = logging.getLogger("jsmagic.kvwatch")

@@ -89,6 +89,8 @@ class JSContext:
         self.last_error: str | None = None
         self.background: dict[str, Background] = {}
         self._listeners: list[Callable[[str], None]] = []
+        self.state_since = time.time()  # when ``state`` last changed (live views show it)
+        self.connection_events: list[tuple[float, str]] = []  # (time, state), the newest 50
         self._counter = 0
         self._owned: set[asyncio.Future] = set()
 
@@ -180,7 +182,8 @@ class JSContext:
 
     # ---- connection state ------------------------------------------------------------
     def _set_state(self, state: str) -> None:
-        self.state = state
+        self.state, self.state_since = state, time.time()
+        self.connection_events = [*self.connection_events[-49:], (self.state_since, state)]
         for listener in list(self._listeners):
             try:
                 listener(state)
@@ -188,7 +191,12 @@ class JSContext:
                 log.exception("connection state listener %r failed", listener)
 
     def on_state(self, listener: Callable[[str], None]) -> Callable[[], None]:
-        """Call ``listener(state)`` on connected/reconnecting/closed; returns an unsubscribe."""
+        """Call ``listener(state)`` on connected/reconnecting/closed; returns an unsubscribe.
+
+        The time of the change is ``ctx.state_since`` (``time.time()``); the last 50 changes
+        are ``ctx.connection_events``.  This is how live views learn of an outage: the core
+        reports, ``ui/`` renders (see :mod:`jsmagic.ui.watchview`).
+        """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
@@ -204,6 +212,19 @@ class JSContext:
 
     def _on_close(self) -> None:
         self._set_state("closed")
+
+    def unreachable(self, what: str = "") -> NotConnectedError | None:
+        """The error for a request that failed while the connection is down (None while it is up).
+
+        A request made during an outage times out; "raise --timeout" would be the wrong advice.
+        """
+        if self.nc is None or self.nc.is_connected or self.state not in ("reconnecting", "closed"):
+            return None
+        since = time.strftime("%H:%M:%S", time.localtime(self.state_since))
+        doing = "reconnecting" if self.state == "reconnecting" else "closed"
+        return NotConnectedError(f"{what + ': ' if what else ''}the server at {self.url} is unreachable "
+                                 f"(connection lost at {since}, {doing})",
+                                 hint="run the cell again once it is back; %js_status shows the connection")
 
     @property
     def url(self) -> str:

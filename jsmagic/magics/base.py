@@ -14,7 +14,8 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.registry import context
-from ..core.errors import InterruptedWithResult, JSMagicError, translate
+from ..core.errors import InterruptedWithResult, NotConnectedError, translate
+from ..core.errors import TimeoutError as ServerTimeout
 from ..core.lastresult import keep
 from ..ui.progress import Progress
 
@@ -74,11 +75,15 @@ def friendly(what: str = "") -> Callable[[F], F]:
         def inner(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except (JSMagicError, UsageError, KeyboardInterrupt):
+            except (UsageError, KeyboardInterrupt):
                 raise
             except Exception as e:
-                mapped = translate(e, what)
+                mapped = translate(e, what)  # a JSMagicError is itself
                 if mapped is None:
+                    raise
+                if isinstance(mapped, (ServerTimeout, NotConnectedError)):  # the server down: say so
+                    mapped = context().unreachable(what) or mapped
+                if mapped is e:
                     raise
                 raise mapped from None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..admin.kvwatch import COLUMNS, STOPPED, KVWatcher
+from ..admin.kvwatch import COLUMNS, KVWatcher
 from ..core.context import JSContext
 from .livetable import LiveTable
 from .tablestyle import format_time
@@ -49,12 +49,6 @@ class KVWatch(WatchView):
             self.table.remove(key)
         else:
             self.table.upsert(row, muted=row[3] != "PUT")
-
-    def _on_status(self, status: str, note: str | None) -> None:
-        if status == STOPPED:
-            self.table.finish(note=note)
-        else:
-            self.table.set_status(status, note or "")
 
     # ---- what the user reads (start, stop, running, entry, df: WatchView) ---------------------
     @property

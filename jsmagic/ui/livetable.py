@@ -17,31 +17,33 @@ Why it is built this way:
   by the static snapshot (:meth:`LiveTable.snapshot`, no widget view), so a saved notebook
   shows the table, not "model not found"; while live, the bundle's ``text/html`` is
   refreshed now and then.  Example: ``t = LiveTable(["key", "value"], key="key");
-  t.display(); t.upsert(("db.host", "pg2"))``.
+  t.display(); t.upsert(("db.host", "pg2"))``;
+- the rows scroll inside a box of bounded height (:data:`MAX_HEIGHT`), live and saved;
+- the header (:mod:`jsmagic.ui.liveheader`) shows the connection's state with times once
+  :meth:`LiveTable.watch_connection` is given the context (the protocol every live view
+  follows is in :mod:`jsmagic.ui.watchview`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
 import html
 import itertools
 import logging
 import time
-import weakref
 from typing import Any, Callable, Sequence
 
 from ..core.config import settings
 from ..core.units import plural
+from . import liveshown
+from .liveheader import LIVE, STOPPED, Connection, RateMeter, header_html
 from .tablestyle import cell as _cell
 from .tablestyle import table_html
 
 log = logging.getLogger("jsmagic.ui.livetable")
 
-LIVE, RECONNECTING, STOPPED = "live", "reconnecting", "stopped"
-_STATUS_COLOURS = {LIVE: "#1a7f37", RECONNECTING: "#bf8700", STOPPED: "#6e7781"}
-_RATE_WINDOW = 2.0  # seconds over which the events/s rate is measured
+MAX_HEIGHT = "min(60vh, 560px)"  # the rows scroll inside this (a 50-row tail is ~1,000 px tall)
 
 
 class LiveTable:
@@ -53,7 +55,9 @@ class LiveTable:
     the shown rows by key, ``"recent"`` shows the most recently changed first.
     ``on_stop``: called once by :meth:`stop` or the Stop button (may return a coroutine,
     which is scheduled on the loop).  ``max_render_rate``: renders per second, default
-    ``JSMagic.max_render_rate``.
+    ``JSMagic.max_render_rate``.  ``unit``: what the header counts (``event``, ``sample``).
+    ``extra``: HTML shown under the table (a chart), re-made on each render and in the snapshot.
+    ``widths``: column widths (``{"time": "14ch"}``) over :data:`jsmagic.ui.tablestyle.WIDTHS`.
     """
 
     def __init__(
@@ -70,6 +74,9 @@ class LiveTable:
         static_every: float = 5.0,
         formatters: dict[str, Callable[[Any], Any]] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        unit: str = "event",
+        extra: Callable[[], str] | None = None,
+        widths: dict[str, str] | None = None,
     ):
         import ipywidgets as w
 
@@ -80,25 +87,21 @@ class LiveTable:
             raise ValueError("order must be 'key' or 'recent'")
         self.key = key
         self._key_index = self.columns.index(key) if key is not None else None
-        self.title = title
-        self.max_rows = max_rows
-        self.order = order
-        self.on_stop = on_stop
+        self.title, self.max_rows, self.order, self.on_stop, self.widths = title, max_rows, order, on_stop, widths
         self.max_render_rate = max_render_rate or settings().max_render_rate
         self.static_every = static_every
         fmts = formatters or {}
         self._formatters = [fmts.get(c) for c in self.columns]
         self._loop = loop
+        self.unit, self._extra_html = unit, extra
+        self.connection = Connection()
+        self._unlisten: Callable[[], Any] | None = None
         # state: upsert mode keeps key -> (row, muted) in change order; tail mode a bounded deque
         self._rows: dict[Any, tuple[tuple, bool]] = {}
         self._tail: collections.deque = collections.deque(maxlen=tail)
         self._last_key: Any = None
-        self.events = 0
-        self.status = LIVE
-        self.note = ""
-        self.renders = 0
-        self._rate_samples: collections.deque = collections.deque()
-        self._rate = 0.0
+        self.events, self.status, self.note, self.renders = 0, LIVE, "", 0
+        self._meter = RateMeter()
         # rendering state
         self._dirty = False
         self._timer: asyncio.TimerHandle | None = None
@@ -115,9 +118,11 @@ class LiveTable:
         # the widget: header + stop button, table underneath
         self._header = w.HTML(value=self._header_html())
         self._table = w.HTML(value=self._table_html())
+        self._extra = w.HTML(value=extra() if extra is not None else "")
         self._button = w.Button(description="Stop", icon="stop", layout=w.Layout(width="80px"))
         self._button.on_click(lambda _b: self.stop())
-        self.widget = w.VBox([w.HBox([self._header, self._button]), self._table])
+        below = [self._extra] if extra is not None else []
+        self.widget = w.VBox([w.HBox([self._header, self._button]), self._table, *below])
 
     # ---- producer side: cheap per event ----------------------------------------------
     def upsert(self, row: Sequence[Any], muted: bool = False, count: int = 1) -> None:
@@ -165,6 +170,21 @@ class LiveTable:
             self.status, self.note = status, note
             self._changed()
 
+    def watch_connection(self, ctx: Any) -> None:
+        """Show ``ctx``'s connection state (reconnecting / disconnected / resumed, with times) until the end.
+
+        The context reports (``ctx.on_state``, ``ctx.state_since``); the table only renders.
+        """
+        if ctx is None or self._unlisten is not None or self._finished is not None:
+            return
+        self.set_connection(getattr(ctx, "state", "connected"), getattr(ctx, "state_since", time.time()))
+        self._unlisten = ctx.on_state(lambda state: self.set_connection(state, ctx.state_since))
+
+    def set_connection(self, state: str, at: float) -> None:
+        """The connection is ``connected``, ``reconnecting`` or ``closed`` since ``at`` (``time.time()``)."""
+        if self._finished is None and self.connection.update(state, at):
+            self._changed()
+
     # ---- reading the state -----------------------------------------------------------
     def rows(self) -> list[tuple]:
         """Every kept row: upsert mode in key order, tail mode oldest first."""
@@ -187,7 +207,7 @@ class LiveTable:
     @property
     def rate(self) -> float:
         """Events per second over the last couple of seconds (as last rendered)."""
-        return self._rate
+        return self._meter.rate
 
     # ---- throttled rendering -----------------------------------------------------------
     def _changed(self) -> None:
@@ -200,10 +220,7 @@ class LiveTable:
         due = max(now, self._last_render + 1.0 / self.max_render_rate)
         if self._timer is not None and self._timer_due <= due + 0.005:
             return  # a render is already coming soon enough: coalesce
-        samples = self._rate_samples
-        if samples and now - samples[-1][0] > _RATE_WINDOW:  # waking from idle: restart the window
-            samples.clear()
-            samples.append((now, self.events - 1))
+        self._meter.wake(now, self.events)
         self._schedule(due - now, render=True)
 
     def _schedule(self, delay: float, render: bool = False) -> None:
@@ -215,8 +232,9 @@ class LiveTable:
         if loop is None:
             try:
                 loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop (plain script): render now, nothing to coalesce with
-                self._tick()
+            except RuntimeError:  # no loop (plain script): render now; no timer ticks (they would recurse)
+                if render:
+                    self._tick()
                 return
         self._timer_due = time.monotonic() + delay
         self._render_pending = render
@@ -227,7 +245,7 @@ class LiveTable:
         self._timer = None
         self._render_pending = False
         now = time.monotonic()
-        self._sample_rate(now)
+        self._meter.sample(now, self.events)
         quiet = not self._dirty  # nothing changed since the last render
         if not quiet:
             self.render()
@@ -237,18 +255,10 @@ class LiveTable:
             self.refresh_static()  # only once updates pause: re-sending the output re-creates its view
         if self._stopped:
             return
-        if self._rate > 0:
+        if self._meter.rate > 0:
             self._schedule(1.0)  # let the rate decay to 0 once events stop
         elif self._static_dirty and self._display is not None:
             self._schedule(max(0.1, self._last_static + self.static_every - now))
-
-    def _sample_rate(self, now: float) -> None:
-        samples = self._rate_samples
-        samples.append((now, self.events))
-        while len(samples) > 2 and now - samples[1][0] >= _RATE_WINDOW:
-            samples.popleft()
-        t0, c0 = samples[0]
-        self._rate = (self.events - c0) / (now - t0) if now - t0 > 0.05 else self._rate
 
     def render(self) -> None:
         """Render now (the throttle calls this; call it yourself only for a forced refresh)."""
@@ -260,17 +270,14 @@ class LiveTable:
             self._header.value = header
         if self._table.value != table:
             self._table.value = table
+        if self._extra_html is not None:
+            self._extra.value = self._extra_html()  # traitlets send nothing when the value is unchanged
 
     def _header_html(self) -> str:
         """Live: ``● live · 1,200 events · 340/s · 12 rows``; ended: ``stopped at 17:15:06`` (no rate)."""
-        colour = _STATUS_COLOURS.get(self.status, "#6e7781")
-        note = f" — {html.escape(self.note)}" if self.note else ""
-        title = f"<b>{html.escape(self.title)}</b> "
-        if self._finished is not None:  # a snapshot: when it ended, never "● live", no frozen rate
-            return (f"{title}<span style='color:{colour}'>■ {html.escape(self.status)} at {self._ended_at}</span>"
-                    f"{note} · {plural(self.events, 'event')} · {plural(len(self), 'row')}")
-        return (f"{title}<span style='color:{colour}'>● {html.escape(self.status)}</span>{note} · "
-                f"{plural(self.events, 'event')} · {self._rate:,.0f}/s · {plural(len(self), 'row')}")
+        return header_html(self.title, self.status, self.note, connection=self.connection, events=self.events,
+                           unit=self.unit, rate=self._meter.rate, rows=len(self),
+                           ended_at=self._ended_at if self._finished is not None else None)
 
     def _shown(self) -> list[tuple[tuple, bool, bool]]:
         """(row, muted, highlighted) for the rows to render, at most ``max_rows``."""
@@ -292,11 +299,14 @@ class LiveTable:
                  muted, hot) for row, muted, hot in self._shown())
         total = len(self)
         foot = f"<div><small>showing {self.max_rows:,} of {total:,} rows</small></div>" if total > self.max_rows else ""
-        return table_html(self.columns, rows) + foot
+        box = f"<div class='jsmagic-scroll' style='max-height:{MAX_HEIGHT};overflow:auto'>"
+        return f"{box}{table_html(self.columns, rows, widths=self.widths)}</div>{foot}"
 
     def html(self) -> str:
         """A static HTML copy of the current state (what a saved notebook shows)."""
-        return f"<div class='jsmagic-live'><div style='margin-bottom:4px'>{self._header_html()}</div>{self._table_html()}</div>"
+        extra = self._extra_html() if self._extra_html is not None else ""
+        return (f"<div class='jsmagic-live'><div style='margin-bottom:4px'>{self._header_html()}</div>"
+                f"{self._table_html()}{extra}</div>")
 
     def snapshot(self) -> dict[str, str]:
         """The output that replaces the widget once the table ended: static HTML and text, no widget view."""
@@ -314,9 +324,7 @@ class LiveTable:
         from IPython.display import display
 
         self._display = display(self, display_id=True)
-        if not _SHOWN:
-            atexit.register(finish_all)  # kernel shutdown: snapshots where the frontend still listens
-        _SHOWN.add(self)
+        liveshown.track(self)  # kernel shutdown: snapshots where the frontend still listens
         self._last_static = time.monotonic()
         self._static_dirty = False
         return self
@@ -368,31 +376,20 @@ class LiveTable:
         if note is not None:
             self.note = note
         self._button.disabled = True
-        self._sample_rate(time.monotonic())
-        self._rate = 0.0
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        self._meter.rate = 0.0
         self.render()
         self.refresh_static()
-        _SHOWN.discard(self)
+        liveshown.untrack(self)
 
     @property
     def stopped(self) -> bool:
         return self._stopped
 
     def __repr__(self) -> str:
-        return f"<LiveTable {self.title!r} {self.status}: {len(self):,} rows, {self.events:,} events>"
-
-
-_SHOWN: "weakref.WeakSet[LiveTable]" = weakref.WeakSet()  # displayed and not yet ended
-
-
-def finish_all(note: str = "kernel shut down") -> None:
-    """End every displayed table (the kernel is going away): each output becomes its snapshot."""
-    for table in list(_SHOWN):
-        try:
-            table.finish(note=note)
-        except Exception as e:  # noqa: BLE001 -- the kernel's channels may already be gone: best effort (logged)
-            log.debug("finishing a table at shutdown failed: %r", e)
-    atexit.unregister(finish_all)
+        return f"<LiveTable {self.title!r} {self.status}: {plural(len(self), 'row')}, {plural(self.events, self.unit)}>"
 
 
 def _sort_key(key: Any) -> tuple:

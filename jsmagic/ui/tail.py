@@ -5,7 +5,9 @@ the kernel's loop, registered on its connection); this module shows it: the newe
 pushed to the table, which renders at most ``JSMagic.max_render_rate`` times a second while
 the kernel is idle.  Only the rows the table can show are decoded; ``.df`` has every row.
 Stopping (the Stop button, ``.stop()``, ``%js_close``) cancels the task, whose ``finally``
-deletes the ephemeral consumer.
+deletes the ephemeral consumer.  A :class:`~jsmagic.ui.watchview.WatchView` like every live
+view: the header shows the connection's outages, the rows scroll in a box of bounded
+height, and the saved notebook keeps the last table.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from ..reading.follow import CANCELLED, ENDED, ERROR, INTERRUPTED, LiveReplay
 from ..reading.frames import Chunk
 from ..reading.selection import Selection
 from .livetable import LiveTable
+from .watchview import WatchView
 
 COLUMNS = ["seq", "subject", "time", "size"]  # then one column per JSON field (as a replay), or data
 SHOWN = 50  # rows rendered (newest first); .df keeps every row
 MAX_FIELDS = 12  # JSON fields shown as columns; further ones stay in .df
 
 
-class Follow:
+class Follow(WatchView):
     """A running live tail: ``.df`` (every row so far), ``.stop()``, ``.table`` (the widget)."""
 
     def __init__(self, sel: Selection, *, ctx: JSContext | None = None) -> None:
-        self.live = LiveReplay(sel, on_rows=self._show, on_end=self._ended, ctx=ctx)
+        self.live = self.watcher = LiveReplay(sel, on_rows=self._show, on_end=self._ended, ctx=ctx)
         self.sel = self.live.sel
         self.table = LiveTable(COLUMNS, title=f"{sel.stream} (follow)", tail=SHOWN, max_rows=SHOWN,
                                on_stop=self.live.stop)
@@ -37,7 +40,7 @@ class Follow:
     def start(self) -> "Follow":
         """Start reading in the background (returns at once)."""
         self.live.start(describe=self.describe)
-        self.table.stopped_by(self.live.entry)
+        self.attach()
         return self
 
     def stop(self) -> "Follow":
@@ -57,16 +60,8 @@ class Follow:
             self.table.finish()
 
     @property
-    def running(self) -> bool:
-        return self.live.running
-
-    @property
     def task(self):
         return self.live.task
-
-    @property
-    def entry(self):
-        return self.live.entry
 
     @property
     def error(self) -> str | None:
@@ -121,5 +116,5 @@ def follow(sel: Selection, display: bool = True, *, ctx: JSContext | None = None
     """Start a live tail of ``sel`` and (in a notebook) display its table."""
     handle = Follow(sel, ctx=ctx).start()
     if display:
-        handle.table.display()
+        handle.display()
     return handle

@@ -1,4 +1,10 @@
-"""The KV watch widget, proven where users see it: JupyterLab in a real (headless) Chromium.
+"""Live views, proven where users see them: JupyterLab in a real (headless) Chromium.
+
+Every live view (KV watch, object watch, tail, consumer watch: :mod:`jsmagic.ui.watchview`)
+is stopped, saved and reopened with its kernel shut down, and must read as a table (no
+"model not found", no "● live", headers whole, a tail no taller than the window); notebook
+08 the same; a live tail whose server goes away says "reconnecting since …", then
+"resumed at …".  The first test below:
 
 JupyterLab runs on a free loopback port with token auth and ``NATS_URL`` pointing at a
 fresh JetStream server; Chromium (Debian's ``chromium``, driven by the ``playwright`` package
@@ -223,20 +229,35 @@ def save_screenshot(page, table, tmp_path: Path) -> Path:
 
 
 # ---- a saved notebook reopened: the stopped views are tables, not "model not found" -------------
+# Every live view of jsmagic.ui.watchview is here: a new one gets a cell, a stop and the same checks.
 
 VIEWS = [
     "%load_ext jsmagic\n%js_connect",
     "%js_stream add VIEWS --subjects 'views.>'\n"
-    + "\n".join(f"%js_publish views.{u} '{{\"user\": \"{u}\", \"clicks\": {n}}}'" for n, u in enumerate(["ann", "bob", "cy"])),
+    + "\n".join(f"%js_publish views.{u} '{{\"user\": \"{u}\", \"clicks\": {n}}}'" for n, u in enumerate(["ann", "bob", "cy"]))
+    + "\n%js_publish views.bulk '{\"n\": {{Count}}}' --count 60",
     "%js_kv add shots\n%js_kv put shots colour green\n%js_kv put shots size 42",
     "w = %js_kv watch shots",
     "t = %js_consume VIEWS --all --follow",
+    "%js_obj add pics\no = %js_obj watch pics",
+    "%js_consumer add VIEWS worker\nc = %js_consumer watch VIEWS worker",
 ]
+LIVE_VIEWS = {"w": "colour", "t": "views.bulk", "o": None, "c": "pending"}  # variable -> what its table shows
 STOP_BUTTON = ".jp-OutputArea-output .widget-button"
+# in the page: the live tail's scroll box and output, and every header cell of a live table that is cut
+TAIL_HEIGHTS = """() => { const t = [...document.querySelectorAll('.jp-OutputArea-output .widget-html')]
+                            .find(e => e.innerText.includes('views.bulk') && e.querySelector('table'));
+                          if (!t) return null;
+                          const box = t.querySelector('.jsmagic-scroll');
+                          const out = t.closest('.jp-OutputArea-output');
+                          return {box: box.getBoundingClientRect().height, output: out.getBoundingClientRect().height,
+                                  rows: t.querySelectorAll('tbody tr').length, window: window.innerHeight}; }"""
+CUT_HEADERS = """(sel) => [...document.querySelectorAll(sel + ' th')]
+                     .filter(th => th.offsetWidth > 0 && th.scrollWidth > th.clientWidth + 1).map(th => th.innerText)"""
 
 
 def test_a_saved_notebook_reopens_with_its_tables(fresh_server, tmp_path):
-    """Live watch and follow tail in Lab; Stop clicked; saved; kernel shut down; reopened in a new kernel."""
+    """Every live view in Lab; Stop clicked; saved; kernel shut down; reopened in a new kernel."""
     sync_playwright = need_browser()
     root = tmp_path / "nb"
     root.mkdir()
@@ -260,39 +281,64 @@ def test_a_saved_notebook_reopens_with_its_tables(fresh_server, tmp_path):
             try:
                 page = browser.new_page()
                 run_notebook_in_lab(page, lab, nb)
-                for text, name in (("colour", "live-kv-watch.png"), ("views.ann", "live-follow-tail.png")):
+                for text, name in (("colour", "live-kv-watch.png"), ("views.bulk", "live-follow-tail.png"),
+                                   ("pending", "live-consumer-watch.png")):
                     scroll_to(page, text)
                     page.wait_for_function(  # the live header, in the widget view
                         "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))",
                         arg=[".jp-OutputArea-output .widget-html", "● live"], timeout=20_000)
                     page.screenshot(path=str(shots / name))
+                page.wait_for_function(f"() => {{ const h = ({TAIL_HEIGHTS})(); return h && h.rows >= 50; }}",
+                                       timeout=20_000)
+                tail = page.evaluate(TAIL_HEIGHTS)  # 50 rows would be ~1,000 px: they scroll inside
+                assert tail["box"] <= tail["window"] and tail["output"] <= tail["window"], tail
+                assert page.evaluate(CUT_HEADERS, WIDGET_TABLE) == [], "live table headers cut"
+                n_views = len(LIVE_VIEWS)
+                page.wait_for_function(f"(sel) => document.querySelectorAll(sel).length === {n_views}",
+                                       arg=STOP_BUTTON, timeout=20_000)
                 # the Stop buttons: each output becomes its static snapshot (no widget left)
-                for _ in range(2):
-                    page.locator(STOP_BUTTON).first.click()
-                    page.wait_for_timeout(500)
+                for _ in range(n_views):
+                    buttons = page.locator(STOP_BUTTON + ":not([disabled])")
+                    before = buttons.count()
+                    buttons.first.click()
+                    page.wait_for_function(  # clicked and replaced (a snapshot has no button)
+                        f"(sel) => document.querySelectorAll(sel + ':not([disabled])').length < {before}",
+                        arg=STOP_BUTTON, timeout=20_000)
                 page.wait_for_function(
-                    "(sel) => document.querySelectorAll(sel).length === 0", arg=WIDGET_TABLE, timeout=20_000)
+                    "(sel) => document.querySelectorAll(sel).length === 0", arg=".jp-OutputArea-output .widget-html",
+                    timeout=20_000)
                 page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
                 page.wait_for_function(
                     "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=20_000)
                 page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
                 page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
-                page.wait_for_timeout(1000)
+                page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel').length === 0", timeout=20_000)
 
                 saved = json.loads(nb.read_text())
-                for cell in saved["cells"][3:5]:
+                for cell in saved["cells"][3:]:
+                    assert cell["outputs"], cell["source"]
                     for out in cell["outputs"]:
                         assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), out
 
                 open_in_lab(page, lab, nb.name)  # a new kernel; the file's outputs as saved
                 page.wait_for_function(
-                    "() => [...document.querySelectorAll('.jp-OutputArea-output table.jsmagic-live')]"
-                    ".some(t => t.innerText.includes('colour'))", timeout=30_000)
+                    f"() => document.querySelectorAll('.jp-OutputArea-output table.jsmagic-live').length >= {n_views}"
+                    " && [...document.querySelectorAll('.jp-OutputArea-output svg')].length >= 1", timeout=30_000)
                 body = page.locator(".jp-Notebook").inner_text()
                 assert "model not found" not in body and "Error displaying widget" not in body
-                assert "stopped at" in body and "views.cy" in body and "● live" not in body
-                scroll_to_any(page, "colour")
+                assert body.count("stopped at") >= n_views and "● live" not in body, body[-2000:]
+                for shown in filter(None, LIVE_VIEWS.values()):
+                    assert shown in body, f"{shown!r} missing from the reopened notebook"
+                tail = page.evaluate("""() => { const t = [...document.querySelectorAll('.jsmagic-scroll')]
+                                                   .find(e => e.innerText.includes('views.bulk'));
+                                                 return {box: t.getBoundingClientRect().height, window: window.innerHeight}; }""")
+                assert tail["box"] <= tail["window"], tail
+                scroll_to_any(page, "pending")
                 page.screenshot(path=str(shots / "reopened-notebook.png"))
+                page.set_viewport_size({"width": 900, "height": 1000})  # as narrow as a docs page: no "pendi…"
+                page.wait_for_function("() => window.innerWidth === 900", timeout=10_000)
+                assert page.evaluate(CUT_HEADERS, ".jp-OutputArea-output table.jsmagic-live") == [], \
+                    "saved table headers cut in a narrow window"
                 print(f"screenshots: {sorted(p.name for p in shots.glob('*.png'))} in {shots}")
                 for p in shots.glob("*.png"):
                     assert p.stat().st_size > 10_000
@@ -307,3 +353,104 @@ def scroll_to_any(page, text: str) -> None:
     page.evaluate(
         "(t) => { const e = [...document.querySelectorAll('.jp-OutputArea-output table')]"
         ".find(e => e.innerText.includes(t)); if (e) e.scrollIntoView({block: 'center'}); }", text)
+
+
+# ---- a live tail during an outage: the header says so, with times, in the page ------------------
+
+def test_a_live_tail_shows_an_outage_and_its_end(fresh_server, tmp_path):
+    """The server stopped under a live tail, then started again: reconnecting since …, resumed at …."""
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    nb = root / "outage.ipynb"
+    cells = ["%load_ext jsmagic\n%js_connect",
+             "%js_stream add OUTAGE --subjects 'outage.>'\n%js_publish outage.a '{\"i\": 1}'",
+             "t = %js_consume OUTAGE --all --follow"]
+    nb.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                  for c in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+    shots = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    header = ".jp-OutputArea-output .widget-html"
+    shows = "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))"
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab, nb)
+                page.wait_for_function(shows, arg=[header, "● live"], timeout=20_000)
+                fresh_server.stop()
+                page.wait_for_function(shows, arg=[header, "reconnecting since"], timeout=30_000)
+                assert not page.evaluate(shows, [header, "● live"]), "a tail without its server still says live"
+                page.screenshot(path=str(shots / "live-tail-outage.png"))
+                fresh_server.start()
+                page.wait_for_function(shows, arg=[header, "resumed at"], timeout=30_000)
+                page.wait_for_function(shows, arg=[header, "● live"], timeout=20_000)
+                page.screenshot(path=str(shots / "live-tail-resumed.png"))
+                page.locator(STOP_BUTTON).first.click()
+                page.wait_for_function(
+                    "(sel) => document.querySelectorAll(sel).length === 0", arg=header, timeout=20_000)
+                assert "resumed at" in page.locator(".jp-Notebook").inner_text()  # the snapshot keeps it
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+
+
+def test_notebook_08_reopens_with_its_consumer_watch_table_and_chart(fresh_server, tmp_path):
+    """The course notebook whose text promises it: run all in Lab, save, kernel shut down, reopen."""
+    sync_playwright = need_browser()
+    root = tmp_path / "nb"
+    root.mkdir()
+    nb = Path(__file__).resolve().parents[2] / "notebooks" / "08-operations.ipynb"
+    shutil.copy(nb, root / nb.name)
+    shots = Path(os.environ.get("JSMAGIC_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    lab = Lab(root, lab_env(fresh_server, tmp_path))
+    try:
+        lab.wait_ready()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                page = browser.new_page()
+                run_notebook_in_lab(page, lab, root / nb.name)
+                page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+                page.wait_for_function(
+                    "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=20_000)
+                page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+                page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel').length === 0",
+                                       timeout=20_000)
+                saved = json.loads((root / nb.name).read_text())
+                for cell in saved["cells"]:
+                    for out in cell.get("outputs", []):
+                        assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), cell["source"]
+                open_in_lab(page, lab, nb.name)
+                page.wait_for_function(  # Lab renders cells near the viewport only: scroll to the watch's cell
+                    """() => { const nb = window.jupyterapp.shell.currentWidget.content;
+                               const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().includes('%js_consumer watch'));
+                               nb.scrollToItem(i, 'start');
+                               return [...document.querySelectorAll('.jp-OutputArea-output table.jsmagic-live')]
+                                      .some(t => t.innerText.includes('ack_pending')); }""", timeout=30_000)
+                body = page.locator(".jp-Notebook").inner_text()
+                assert "model not found" not in body and "Error displaying widget" not in body
+                assert "stopped at" in body and "● live" not in body
+                assert page.locator(".jp-OutputArea-output .jsmagic-live svg").count() == 1, "the chart is kept"
+                scroll_to_any(page, "ack_pending")
+                page.screenshot(path=str(shots / "reopened-08-operations.png"))
+            finally:
+                browser.close()
+    finally:
+        lab.stop()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import html
 import itertools
 import logging
 import time

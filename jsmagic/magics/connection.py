@@ -111,6 +111,7 @@ class ConnectionMagics(Magics):
         except Exception:
             raise InputError(f"no password for user {user!r}", hint="give --password, or set NATS_PASSWORD") from None
 
+    @no_var_expand
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="also store the status in variable NAME")
     @line_magic
@@ -123,6 +124,7 @@ class ConnectionMagics(Magics):
         store_output(self, args, status)
         return status
 
+    @no_var_expand
     @magic_arguments()
     @argument("--all", action="store_true", help="close every named connection, not only the current one")
     @line_magic

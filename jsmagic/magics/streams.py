@@ -194,7 +194,8 @@ class StreamMagics(Magics):
             %js_stream add ORDERS --subjects 'orders.>' --max-age 1d --storage memory
             %js_stream edit ORDERS --max-age 7d
             %js_stream subjects ORDERS 'orders.*'
-            %js_stream get ORDERS 42
+            %js_publish orders.eu.new '{"id": 1}'
+            %js_stream get ORDERS 1
             %js_stream purge ORDERS --subject orders.eu --force
             %js_stream plot ORDERS --by subject --every 1m
             %js_stream add ALL --source EU --source 'US:us.orders.>' --republish-destination 'live.>'
@@ -202,6 +203,7 @@ class StreamMagics(Magics):
             %js_stream edit ORDERS --metadata owner=ops --dry-run
             %js_stream report --plot
             %js_stream backup ORDERS ./orders-backup
-            %js_stream restore ./orders-backup
+            %js_stream rm ORDERS --force
+            %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up
         """
     )

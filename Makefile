@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test docs package lab bench clean
+.PHONY: demo test docs docs-serve package lab bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ test: $(VENV)/.extra-test  ## run the test suite against real nats-servers
 docs: $(VENV)/.extra-docs $(VENV)/.extra-course  ## build the docs site into site/ (course notebooks executed; warnings are errors)
 	$(PY) docs/generate.py
 	$(PY) -m mkdocs build --strict --site-dir site
-	@echo "open site/index.html (it works from the file), or serve it: $(PY) -m http.server -d site 8000"
+	@echo "open site/index.html (it works from the file), or: make docs-serve"
+
+docs-serve:  ## serve site/ at http://127.0.0.1:8000 (search needs no network there)
+	$(PY) -m http.server -d site --bind 127.0.0.1 8000
 
 package: $(VENV)/.extra-test  ## build the wheel and the sdist into dist/ and check them with twine
 	rm -rf dist

@@ -38,6 +38,7 @@ class Verbs:
         self.cell_verbs: set[str] = set()
         self.text_verbs: set[str] = set()
         self.interrupted = interrupted
+        self.intro = ""
 
     def add(self, verb: str, help: str, output: bool = True, cell: bool = False, text: bool = False,
             positional: tuple[str, ...] = ()) -> MagicArgumentParser:
@@ -77,8 +78,9 @@ class Verbs:
         return self.interrupted or f"%{self.magic} {verb}: interrupted — returning what arrived"
 
     def doc(self, intro: str) -> str:
-        """``intro`` plus every verb's usage, for the magic's docstring."""
-        parts = [inspect.cleandoc(intro), ""]
+        """``intro`` plus every verb's usage, for the magic's docstring (``intro`` is kept for the docs' magic pages)."""
+        self.intro = inspect.cleandoc(intro)
+        parts = [self.intro, ""]
         for parser in self.parsers.values():
             parts.append(parser.format_help().rstrip())
             parts.append("")

@@ -57,3 +57,13 @@ def test_comments_on_magic_lines_in_a_real_kernel(kernel, server, nc):
     assert r.stdout.strip().splitlines()[-1] == "Report"
     run(js.delete_stream("CMT"))
     run(js.delete_key_value("cmt_kv"))
+
+
+def test_every_magic_help_says_how_a_line_is_split():
+    from jsmagic.magics import MAGICS
+    from jsmagic.magics.base import COMMENT_RULE
+
+    for cls in MAGICS:
+        for names in cls.magics.values():
+            for name, method in names.items():
+                assert COMMENT_RULE in (getattr(cls, method).__doc__ or ""), f"%{name}? does not say that # begins a comment"

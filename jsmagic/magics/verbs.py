@@ -50,8 +50,9 @@ class Verbs:
         parser = MagicArgumentParser(prog=f"{self.magic} {verb}", description=help, add_help=False)
         if output:
             parser.add_argument("-o", "--output", metavar="NAME", help="also store the result in variable NAME")
-        for name in positional:
-            parser.add_argument(name)
+        for name in positional:  # "stream" → stream name; "name" → the magic's own noun (consumer name)
+            noun = "stream" if name == "stream" else self.magic.removeprefix("js_") if name == "name" else name
+            parser.add_argument(name, help=f"{noun} name")
         self.parsers[verb] = parser
         if cell:
             self.cell_verbs.add(verb)

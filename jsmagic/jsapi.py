@@ -229,6 +229,7 @@ def obj_all_meta(bucket: str) -> str:
 
 # ---- advisories (account-wide: no domain or API prefix in these subjects) --------------------
 ADVISORY_PREFIX = "$JS.EVENT.ADVISORY."
+ADVISORIES = f"{ADVISORY_PREFIX}>"  # every JetStream advisory of the account (``%js_events``)
 
 
 def max_deliveries_advisory(stream: str, consumer: str) -> str:

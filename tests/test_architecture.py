@@ -145,6 +145,7 @@ NOT_PAYLOADS = {
     "publishing/acks.py": "publish acks",
     "publishing/batch.py": "atomic batch publish acks",
     "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
+    "explore/check.py": "a JSON Schema or AsyncAPI document file (--check FILE)",
 }
 REGISTRY = "core/decode.py"
 DECODING_LIBRARIES = ("gzip", "zlib", "msgpack", "google.protobuf")

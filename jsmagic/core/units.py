@@ -106,7 +106,13 @@ def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc)
+    nanos = re.search(r"T[\d:]+\.\d{6}(\d{1,3})", s)  # a time copied from a frame keeps its nanoseconds
+    if nanos:
+        import pandas as pd
+
+        return pd.Timestamp(when) + pd.Timedelta(int(nanos.group(1).ljust(3, "0")), "ns")
+    return when
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -130,8 +136,21 @@ def epoch_ns(when: dt.datetime) -> int:
 
 
 def rfc3339(when: dt.datetime) -> str:
-    """The RFC 3339 UTC text the server's JSON takes (``opt_start_time``, ``start_time``, ``pause_until``)."""
-    return utc(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The RFC 3339 UTC text the server's JSON takes (``opt_start_time``, ``start_time``, ``pause_until``).
+
+    All nine digits: a ``--since`` copied from a frame (a ``pandas.Timestamp``) keeps its nanoseconds.
+    """
+    return rfc3339_ns(epoch_ns(when))
+
+
+def rfc3339_ns(ns: int) -> str:
+    """RFC 3339 UTC text with all nine digits of ``ns`` (nanoseconds since the epoch), exactly.
+
+    A point in a stream's history (``start_time`` one nanosecond after a message's own time)
+    needs the nanoseconds the server stores; :func:`rfc3339` of a time goes through here.
+    """
+    secs, frac = divmod(int(ns), 1_000_000_000)
+    return (_EPOCH + dt.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
 
 
 def plural(n: int, word: str) -> str:

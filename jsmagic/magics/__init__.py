@@ -8,6 +8,9 @@ from .base import say_comment_rule
 from .connection import ConnectionMagics
 from .consumers import ConsumerMagics
 from .counters import CounterMagics
+from .corenats import CoreNatsMagics
+from .operate import OperateMagics
+from .health import HealthMagics
 from .objects import ObjectMagics
 from .streams import StreamMagics
 from .consume import ConsumeMagics
@@ -23,6 +26,9 @@ MAGICS = [
     KVMagics,
     PublishMagics,
     CounterMagics,
+    CoreNatsMagics,
+    OperateMagics,
+    HealthMagics,
 ]
 
 say_comment_rule(MAGICS)  # every %magic? says how a line is split, and that `# …` is a comment

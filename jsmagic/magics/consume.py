@@ -17,6 +17,7 @@ from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import Exported, replay_summary
+from . import finding, timetravel
 from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -35,6 +36,9 @@ class ConsumeMagics(Magics):
     @argument("--last", dest="policy", action="store_const", const="last", help="the last message")
     @argument("--last-per-subject", dest="policy", action="store_const", const="last_per_subject",
               help="the last message of each subject")
+    @argument("--at", metavar="TIME", help="with --last-per-subject: each subject's last message as of then (time travel)")
+    @argument("--up-to-seq", type=int, metavar="N", help="with --last-per-subject: each subject's last message up to seq N")
+    @argument("--dry-run", action="store_true", help="how many messages and bytes, which reader, how long: reads nothing, creates no consumer")
     @argument("--start-seq", type=int, help="start at this stream sequence")
     @argument("--since", help="start at this time: ISO/RFC 3339, or a duration meaning ago (90s, 2h, 1d3h)")
     @argument("--until", help="stop after this time (same forms as --since)")
@@ -78,6 +82,8 @@ class ConsumeMagics(Magics):
             df = %js_consume ORDERS -s 'orders.eu.>' --since 2h
             df = %js_consume ORDERS --start-seq 1000 --end-seq 2000
             df = %js_consume ORDERS --last-per-subject
+            df = %js_consume ORDERS --last-per-subject --at 2h   # each subject's last message 2 hours ago
+            %js_consume ORDERS -s 'orders.eu.>' --since 1d --dry-run   # how much, which reader, how long
             %js_consume ORDERS --new --follow -o tail
             df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
             %js_consume ORDERS --to orders.parquet             # streamed to Parquet; returns a summary
@@ -98,6 +104,10 @@ class ConsumeMagics(Magics):
         """
         args = parse_line(self.js_consume, line)
         sel = selection_from_args(args, user_namespace(self))
+        if args.dry_run:
+            return finding.consume_dry_run(self, args, sel)
+        if args.at or args.up_to_seq is not None:
+            return present(self, args, timetravel.consume_at(sel, args.at, args.up_to_seq))
         if args.to or (args.result_as or settings().result_type) != "pandas" or settings().arrow_dtypes:
             return self._sink(args, sel)
         if args.follow:

@@ -17,6 +17,7 @@ from ..core.decode import HELP
 from ..ui.consumerwatch import ConsumerWatch
 from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report, shown
+from . import finding
 from .base import run
 from .verbs import Verbs
 
@@ -55,6 +56,7 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+",
                   positional=("stream", "name"))
     p.add_argument("seq", nargs="?", type=int)
+    finding.add_reset_flags(verbs)  # --since, --dry-run
     p = verbs.add("report", "DataFrame of a stream's consumers: pending, ack pending, redelivered, waiting, activity")
     p.add_argument("stream")
     p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts",
@@ -66,7 +68,8 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())",
                   positional=("stream", "name"))
     p.add_argument("--every", type=float, default=1.0, help="seconds between samples (default 1)")
-    return {"edit": _edit, "copy": _copy, "reset": _reset, "report": _report, "dead": _dead, "watch": _watch}
+    handlers = {"edit": _edit, "copy": _copy, "reset": _reset, "report": _report, "dead": _dead, "watch": _watch}
+    return {**handlers, **finding.reset_handlers(handlers)}
 
 
 def _edit(a: Any) -> pd.DataFrame:

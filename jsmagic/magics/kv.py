@@ -21,6 +21,7 @@ from ..ui.kvwatch import KVWatch
 from .base import friendly, run, user_namespace, with_progress
 from . import kvttl
 from .kvttl import add_kv_flags
+from . import timetravel
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_kv", interrupted="Interrupted: showing what arrived so far.")
@@ -75,6 +76,7 @@ _verb("watch", "A live table of the bucket's keys (stop: .stop(), the Stop butto
       (("--no-deletes",), {"action": "store_true", "help": "drop deleted/purged keys from the table"}),
       _DECODE)
 add_kv_flags(VERBS)  # server 2.11 flags on add/create/purge; revert, compact, edit
+timetravel.add_kv_verbs(VERBS)  # --at/--revision on view and get, diff
 _verb("unwatch", "Stop the live watches (of BUCKET); returns how many", (("bucket",), {"nargs": "?",
       "help": "only this bucket's watches"}))
 
@@ -161,7 +163,8 @@ class KVMagics(Magics):
             "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
             "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
         }
-        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
+        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **timetravel.kv_handlers(HANDLERS),
+                **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
 
     @no_var_expand
     @line_cell_magic
@@ -180,6 +183,8 @@ class KVMagics(Magics):
             df = %js_kv view config
             %js_kv keys config 'users.*'            # server-side NATS wildcards
             w = %js_kv watch config 'db.>'          # live table; w.df, w.events, w.stop()
+            %js_kv view config --at 2h              # the bucket as it was 2 hours ago
+            %js_kv diff config 2026-11-26T14:00:00Z # added, changed (old → new), deleted since then
 
             %%js_kv put config settings.json
             {"theme": "dark"}

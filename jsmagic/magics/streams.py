@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 from ..ui.report import shown, stream_brief
 from .base import friendly, run, with_progress
-from . import streamops
+from . import explore, finding, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -78,6 +78,9 @@ p.add_argument("--by", choices=["subject"], help="one line per subject")
 p.add_argument("--every", help="interval (10s, 1m, 1h); default: chosen from the time span, about 80-200 bars")
 p.add_argument("--subject", help="only messages on this subject filter")
 add_schedules_verb(VERBS)
+timetravel.add_stream_verbs(VERBS)
+finding.add_find_verb(VERBS)
+EXPLORE_HANDLERS = explore.register(VERBS)  # schema, browse (jsmagic.magics.explore)
 del p
 
 
@@ -151,6 +154,9 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "copy": lambda a: streamops.copy(a, _config_flags(a)),
     **OPS_HANDLERS,
     "schedules": schedules_verb,
+    **timetravel.stream_handlers(),
+    **finding.find_handlers(),
+    **EXPLORE_HANDLERS,
 }
 
 
@@ -196,6 +202,8 @@ class StreamMagics(Magics):
             %js_stream subjects ORDERS 'orders.*'
             %js_publish orders.eu.new '{"id": 1}'
             %js_stream get ORDERS 1
+            %js_stream find 'orders.eu.>'           # every stream that captures it, with its count there
+            %js_stream diff ORDERS 1d -s 'orders.*'  # per subject: its last message a day ago and now
             %js_stream purge ORDERS --subject orders.eu --force
             %js_stream plot ORDERS --by subject --every 1m
             %js_stream add ALL --source EU --source 'US:us.orders.>' --republish-destination 'live.>'
@@ -205,5 +213,7 @@ class StreamMagics(Magics):
             %js_stream backup ORDERS ./orders-backup
             %js_stream rm ORDERS --force
             %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up
+            %js_stream schema ORDERS --by-subject --plot
+            %js_stream browse ORDERS -s 'orders.eu.>' --at 2h
         """
     )

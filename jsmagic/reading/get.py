@@ -75,6 +75,28 @@ async def direct_get(api: JSApi, stream: str, req: dict, timeout: float) -> RawS
     return RawStreamMsg(subject=h["Nats-Subject"], seq=int(h["Nats-Sequence"]), data=msg.data, headers=h, stream=stream)
 
 
+async def get_one(api: JSApi, stream: str, req: dict, timeout: float, direct: bool = False) -> tuple | None:
+    """One stored message (``{"seq": n, "next_by_subj": f}``, ``{"start_time": t}``…) without a consumer, or None (404).
+
+    ``direct``: by direct get (the stream has ``allow_direct``), else by ``STREAM.MSG.GET``.
+    Returns ``(seq, time_ns, subject, headers or None, data)`` (what a sampled read or a browser page keeps).
+    """
+    if direct:
+        m = await direct_get(api, stream, req, timeout)
+        if m is None:
+            return None
+        h = m.headers or {}
+        when = pd.Timestamp(h["Nats-Time-Stamp"]).as_unit("ns").value
+        return m.seq, when, m.subject, {k: v for k, v in h.items() if k not in _META_HEADERS} or None, m.data
+    import base64
+
+    d = await _msg_get(api, stream, req, timeout)
+    if d is None:
+        return None
+    headers = _parse_headers(base64.b64decode(d["hdrs"])) if d.get("hdrs") else None
+    return d["seq"], pd.Timestamp(d["time"]).as_unit("ns").value, d["subject"], headers, base64.b64decode(d.get("data", ""))
+
+
 async def read_by_get(info: Any, sel: Selection, rows: Rows, bounds: Bounds, progress: ProgressFn | None = None,
                       *, ctx: JSContext | None = None) -> bool:
     """Read each filter's messages by sequence into ``rows`` (merged and cut by the reader's ``finish``)."""

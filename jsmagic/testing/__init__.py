@@ -15,7 +15,8 @@ from .kernel import CellResult, KernelSession
 from .servers import NatsCluster, fill_stream, monitored_server, nats_cluster, nats_server
 from .shells import close_shell, connected_shell, shell_session, strip_ansi, testing_shell
 from .topology import hub_and_leaf, imported_jetstream
+from .writer import BusyWriter
 
 __all__ = ["EmbeddedServer", "connected_shell", "fill_stream", "monitored_server", "free_port", "nats_server",
            "nats_cluster", "NatsCluster", "testing_shell", "shell_session", "close_shell", "KernelSession",
-           "CellResult", "strip_ansi", "hub_and_leaf", "imported_jetstream"]
+           "CellResult", "strip_ansi", "hub_and_leaf", "imported_jetstream", "BusyWriter"]

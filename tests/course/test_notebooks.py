@@ -98,6 +98,10 @@ def check_tour(nb):
 
 
 def check_streams(nb):
+    core = text(nb, "check-core-sub")  # core NATS first: what a subscriber saw, nothing kept
+    assert row(r"0 greet\.joe hello", core) and row(r"1 greet\.ann \{'hi': 'ann'\}", core)
+    assert error(nb, "check-core-no-responders") == ("NotFoundError", "no responders on time.now — start a service "
+                                                     "that subscribes to it, or check the subject")
     subjects = text(nb, "check-streams-subjects")  # 5 published per subject, 3 kept
     assert row("sensors.garage 3", subjects) and row("sensors.kitchen 3", subjects)
     assert "6 message(s) in SENSORS" in subjects
@@ -291,6 +295,14 @@ def check_replay(nb):
 
 
 def check_operations(nb):
+    events = text(nb, "check-events")  # the advisories the learner's own actions caused
+    for kind in ("stream.created", "consumer.created", "consumer.msg_naked", "consumer.max_deliveries"):
+        assert row(rf"{re.escape(kind)} OPS", events), kind
+    trace = text(nb, "check-trace")
+    assert trace.startswith("TRACE ONLY: nothing was stored or delivered") and "would be stored in ORDERS_EU" in trace
+    assert text(nb, "check-health-ok").strip().splitlines()[-1].startswith("OK: stream ORDERS_ALL")
+    ename, evalue = error(nb, "check-health-crit")
+    assert ename == "CheckFailed" and "last ack (s ago) CRIT (never)" in evalue
     sources = text(nb, "check-sources")
     assert state(sources, "messages") == "50"  # 30 EU + 20 US new; the 5 US test orders stay out
     assert re.search(r"source ORDERS_EU: lag 0, active .* ago", sources)
@@ -348,6 +360,35 @@ def check_modern(nb):
     assert "pinned to this notebook" in text(nb, "check-pin-unpin")
 
 
+def check_exploring(nb):
+    """09: the drifts of the shop's day found by schema, the contract's violations, the browser's page."""
+    schema = text(nb, "check-schema")
+    assert "170 message(s) (seq 1..170)" in schema and "10 non-JSON payload(s)" in schema
+    assert row(r"\d+ amount type (\d+) \S+ \S+ int str", schema)
+    first_text = int(re.search(r"amount\s+type\s+(\d+)", schema).group(1))
+    assert row(r"\d+ coupon appeared \d+ .* None null", schema) or row(r"\d+ coupon appeared \d+ .* None str", schema)
+    assert row(r"\d+ customer.region appeared \d+ .* None str", schema)
+    assert row(r"\d+ amount int 80, str 80 160", schema)  # the day's halves: integer cents, then text
+    history = text(nb, "check-config-history")
+    assert row(r"0 1 PUT int-cents", history) and row(r"1 3 PUT decimal-string", history)
+    first = text(nb, "check-first-text")
+    assert row(rf"0 {first_text} orders.\w+ 13 \d+\.\d\d", first)  # the first text amount: at 13:00
+    by_subject = text(nb, "check-by-subject")
+    assert row(r"\d+ orders.app coupon null \d+, str \d+ 64", by_subject) and "orders.web coupon" not in by_subject
+    assert has_image(nb, "check-plot")
+    sample = text(nb, "check-sample")
+    assert "40 message(s)" in sample and "sampled 40 of 170 sequence(s) evenly" in sample
+    contract = text(nb, "check-contract")
+    assert "90 of 170 message(s) violate the schema" in contract
+    assert row(r"orders.app 40", text(nb, "check-contract-reasons")) and row(r"orders.pos 10", text(nb, "check-contract-reasons"))
+    page = text(nb, "check-browse-next")
+    seqs = [int(m) for m in re.findall(r"^\d+\s+(\d+)\s+orders.app", page, re.M)]
+    assert len(seqs) == 5 and seqs == sorted(seqs) and seqs[0] > 100
+    assert text(nb, "check-browse-line").strip() == f"'%js_consume ORDERS -s orders.app --start-seq {seqs[0]} -n 5'"
+    shown = [o for o in cell(nb, "check-browse").outputs if o.get("data")]
+    assert shown, "the browse cell shows nothing"
+
+
 CHECKS = {
     "00-tour.ipynb": check_tour,
     "01-streams.ipynb": check_streams,
@@ -358,10 +399,12 @@ CHECKS = {
     "06-replay-for-data-teams.ipynb": check_replay,
     "07-modern-jetstream.ipynb": check_modern,
     "08-operations.ipynb": check_operations,
+    "09-exploring-history.ipynb": check_exploring,
 }
 # notebooks that delete every stream/bucket they create before %js_close
 CLEANS_UP = {"01-streams.ipynb", "02-consumers.ipynb", "03-acks.ipynb", "05-object-store.ipynb",
-             "06-replay-for-data-teams.ipynb", "07-modern-jetstream.ipynb", "08-operations.ipynb"}
+             "06-replay-for-data-teams.ipynb", "07-modern-jetstream.ipynb", "08-operations.ipynb",
+             "09-exploring-history.ipynb"}
 
 
 def test_every_notebook_is_checked():

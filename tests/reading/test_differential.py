@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-import threading
 import uuid
 
 import nats
@@ -31,7 +30,7 @@ from nats.js.api import RetentionPolicy, StreamConfig
 
 from jsmagic.reading.reader import replay
 from jsmagic.reading.selection import Selection
-from jsmagic.testing import nats_server
+from jsmagic.testing import BusyWriter, nats_server
 from tests.conftest import close_second, open_second
 
 N = 2400
@@ -204,35 +203,6 @@ def test_every_reader_and_selection_matches_plain_nats_py(world, reader, case):
         assert ctx.run(ctx.js.stream_info(name)).state.messages == len(truth), "the read changed a WorkQueue stream"
 
 
-class _Writer:
-    """Another client publishing to the stream (own thread, own loop, own connection) until stopped."""
-
-    def __init__(self, url: str, name: str):
-        self.url, self.name, self.stop, self.sent = url, name, threading.Event(), 0
-        self.started = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        nc = await nats.connect(self.url)
-        js = nc.jetstream()
-        rnd = random.Random(7)
-        while not self.stop.is_set():
-            await js.publish(f"{self.name}.s{rnd.randrange(SUBJECTS + 3)}", orjson.dumps({"w": self.sent}))
-            self.sent += 1
-            if self.sent >= 20:
-                self.started.set()
-        await nc.close()
-
-    def __enter__(self) -> "_Writer":
-        self.thread.start()
-        assert self.started.wait(30), "the writer never published"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(30)
-
-
 @pytest.mark.parametrize("case", ["all", "start_seq", "subject", "last", "last_per_subject"])
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "nats-py"])
 def test_a_read_while_another_client_writes_is_a_complete_prefix(fresh_server, case, bulk):
@@ -241,7 +211,8 @@ def test_a_read_while_another_client_writes_is_a_complete_prefix(fresh_server, c
     marks = asyncio.run(_fill(url, name, RetentionPolicy.LIMITS))
     ctx = open_second(url, alias="busy")
     try:
-        with _Writer(url, name):
+        rnd = random.Random(7)
+        with BusyWriter(url, lambda k: f"{name}.s{rnd.randrange(SUBJECTS + 3)}"):
             before = ctx.run(ctx.js.stream_info(name)).state.last_seq
             result = ctx.run(replay(_selection(name, marks, case, bulk), ctx=ctx))
         truth = asyncio.run(_truth(url, name))

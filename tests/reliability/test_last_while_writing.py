@@ -13,7 +13,6 @@ have added newer ones since: those are allowed, never older ones).
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 
 import nats
@@ -21,44 +20,10 @@ import pytest
 
 from jsmagic.core.registry import context
 from jsmagic.reading.reader import Selection, replay
+from jsmagic.testing import BusyWriter
 
 SUBJECTS = 2_000
 TRIES = 3
-
-
-class Publisher:
-    """A plain nats-py client in its own thread, publishing to random subjects of the stream until stopped."""
-
-    def __init__(self, url: str, prefix: str) -> None:
-        self.url, self.prefix = url, prefix
-        self.stop = threading.Event()
-        self.started = threading.Event()
-        self.sent = 0
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        nc = await nats.connect(self.url)
-        try:
-            k = 0
-            while not self.stop.is_set():
-                for _ in range(100):
-                    k = (k * 1103515245 + 12345) % (1 << 31)
-                    await nc.publish(f"{self.prefix}.{k % SUBJECTS}", b'{"busy":1}')
-                    self.sent += 1
-                await nc.flush()
-                self.started.set()
-                await asyncio.sleep(0.002)
-        finally:
-            await nc.close()
-
-    def __enter__(self) -> "Publisher":
-        self.thread.start()
-        assert self.started.wait(10), "the publisher did not start"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(10)
 
 
 async def _setup(url: str, stream: str, prefix: str) -> None:
@@ -99,7 +64,8 @@ def test_last_per_subject_while_another_client_writes_has_every_subject(shell, s
     for _ in range(TRIES):
         stream, prefix = f"LPS{uuid.uuid4().hex[:6].upper()}", f"lps{uuid.uuid4().hex[:6]}"
         asyncio.run(_setup(server.url, stream, prefix))
-        with Publisher(server.url, prefix):
+        with BusyWriter(server.url, lambda k: f"{prefix}.{k * 7919 % SUBJECTS}", jetstream=False,
+                        payload=lambda k: b'{"busy":1}'):
             before = asyncio.run(_lasts(server.url, stream, prefix))
             result = ctx.run(replay(Selection(stream, deliver="last_per_subject", bulk=bulk, timeout=10)))
         df = result.frame
@@ -118,7 +84,8 @@ def test_last_while_another_client_writes_is_one_row_at_least_that_new(shell, se
     for _ in range(TRIES):
         stream, prefix = f"LST{uuid.uuid4().hex[:6].upper()}", f"lst{uuid.uuid4().hex[:6]}"
         asyncio.run(_setup(server.url, stream, prefix))
-        with Publisher(server.url, prefix):
+        with BusyWriter(server.url, lambda k: f"{prefix}.{k * 7919 % SUBJECTS}", jetstream=False,
+                        payload=lambda k: b'{"busy":1}'):
             before = asyncio.run(_last_seq(server.url, stream))
             result = ctx.run(replay(Selection(stream, deliver="last", bulk=bulk, timeout=10)))
         df = result.frame

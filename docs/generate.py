@@ -39,6 +39,7 @@ COURSE = [  # the published course, in order
     "06-replay-for-data-teams.ipynb",
     "07-modern-jetstream.ipynb",
     "08-operations.ipynb",
+    "09-exploring-history.ipynb",
 ]
 API = [  # what the Python API page renders, in order (mkdocstrings identifiers)
     "jsmagic.api.connect", "jsmagic.api.close", "jsmagic.api.replay", "jsmagic.api.publish",
@@ -53,6 +54,7 @@ API = [  # what the Python API page renders, in order (mkdocstrings identifiers)
 def magics() -> list[tuple[str, str, object, object]]:
     """``(name, usage, function, verbs)`` for every magic, once (line and cell forms share a page)."""
     from jsmagic.magics import MAGICS
+    from jsmagic.magics.verbs import Verbs
 
     out, seen = [], set()
     for cls in MAGICS:
@@ -63,7 +65,8 @@ def magics() -> list[tuple[str, str, object, object]]:
                 seen.add(name)
                 kinds = sorted((k for k, n in cls.magics.items() if name in n), reverse=True)
                 usage = " / ".join(("%%" if k == "cell" else "%") + name for k in kinds)
-                verbs = getattr(sys.modules[cls.__module__], "VERBS", None)
+                verbs = next((v for v in vars(sys.modules[cls.__module__]).values()
+                              if isinstance(v, Verbs) and v.magic == name), None)
                 out.append((name, usage, getattr(cls, method), verbs))
     return out
 

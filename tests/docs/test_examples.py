@@ -46,6 +46,23 @@ import msgpack
 await jsmagic.context().js.publish("events.a", msgpack.packb({"id": 1, "kind": "click"}))
 """
 
+RESPONDERS = """\
+ctx = %js_connect
+async def _answer(msg):
+    await msg.respond(b'{"ok": true}')
+for _subject in ("time.now", "calc.add", "census.who"):
+    await ctx.nc.subscribe(_subject, cb=_answer)
+"""
+SERVICE = """\
+from nats import micro
+ctx = %js_connect
+async def _ship(request):
+    await request.respond(b"shipped")
+_svc = await micro.add_service(ctx.nc, name="orders", version="1.0.0")
+await _svc.add_endpoint(name="ship", subject="orders.ship", handler=_ship)
+"""
+CHECKED = ORDERS + "%js_consumer add ORDERS billing --ack explicit\n%js_consumer next ORDERS billing --count 2 --ack\n%js_kv add config\n%js_kv put config db.host pg\n"
+
 # the first line of a block -> what the kernel runs before it (its output is not checked)
 PRELUDES: dict[str, str] = {
     "df = %js_consume ORDERS -s 'orders.eu.>' --since 2h     # replay into pandas, non-destructive": FILES,
@@ -62,6 +79,9 @@ PRELUDES: dict[str, str] = {
         "%js_stream add ORDERS --subjects 'orders.>'\nimport pandas as pd\n"
         "df = pd.DataFrame({'subject': ['orders.eu.1', 'orders.us.2'], 'id': [1, 2], 'trace_id': ['a', 'b']})\n",
     "%%js_kv put config settings.json": "%js_kv add config\n",
+    "%js_req time.now": RESPONDERS,
+    "%js_svc ls": SERVICE,
+    "%js_check stream ORDERS --msgs-critical 0 --peer-expect 3": CHECKED,
     "%js_publish sessions.login '{\"user\": \"ann\"}' --ttl 30m   # Nats-TTL: expires on its own": MODERN + """\
 %js_stream add SESSIONS --subjects 'sessions.>' --allow-msg-ttl
 %js_stream add REPORTS --subjects 'reports.>' --allow-schedules

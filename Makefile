@@ -1,41 +1,43 @@
 # Two set-up commands on a fresh machine with Python 3 and make:  make demo   make test
+# One .venv; each target installs only the extra it needs (a stamp per extra, redone when pyproject.toml changes).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
 
-.PHONY: demo test docs package lab bench clean
+.PHONY: demo test docs docs-serve package lab bench clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	touch $(STAMP)
 
-demo: $(STAMP)  ## execute the tour notebook against the embedded server
+$(VENV)/.extra-%: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[$*]'
+	touch $@
+
+demo: $(VENV)/.extra-demo  ## execute the tour notebook against the embedded server (installs jsmagic and a kernel only)
 	mkdir -p notebooks/_executed
 	$(PY) -m jsmagic.notebook notebooks/00-tour.ipynb notebooks/_executed/00-tour.ipynb
 
-
-test: $(STAMP)  ## run the test suite against real nats-servers
+test: $(VENV)/.extra-test  ## run the test suite against real nats-servers
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-docs: $(STAMP)  ## build the docs site into site/ (course notebooks executed; warnings are errors)
-	$(PY) -m pip install -q -e '.[docs]'
+docs: $(VENV)/.extra-docs $(VENV)/.extra-course  ## build the docs site into site/ (course notebooks executed; warnings are errors)
 	$(PY) docs/generate.py
 	$(PY) -m mkdocs build --strict --site-dir site
+	@echo "open site/index.html (it works from the file), or: make docs-serve"
 
-package: $(STAMP)  ## build the wheel and the sdist into dist/ and check them with twine
-	$(PY) -m pip install -q build twine
+docs-serve:  ## serve site/ at http://127.0.0.1:8000 (search needs no network there)
+	$(PY) -m http.server -d site --bind 127.0.0.1 8000
+
+package: $(VENV)/.extra-test  ## build the wheel and the sdist into dist/ and check them with twine
 	rm -rf dist
 	$(PY) -m build --outdir dist .
 	$(PY) -m twine check --strict dist/*
 
-lab: $(STAMP)  ## open JupyterLab on notebooks/
-	$(PY) -m pip install -q -e '.[lab]'
+lab: $(VENV)/.extra-lab $(VENV)/.extra-course  ## open JupyterLab on notebooks/ (every course notebook runs)
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP)
+bench: $(VENV)/.extra-test
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:

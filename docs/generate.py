@@ -2,19 +2,25 @@
 
 ``python docs/generate.py`` (run by ``make docs``) writes, under ``docs/``:
 
-- ``reference/magics.md``: every magic's help, exactly what ``%js_consume?`` shows (the
-  docstring and the options ``magic_arguments`` generates from the flags);
-- ``reference/api.md``: the Python API (``jsmagic`` and ``jsmagic.api``) from its docstrings;
-- ``course/*.ipynb``: every notebook of ``notebooks/`` (a glob: new ones are picked up),
-  executed in a real kernel against an embedded nats-server, so the site shows the outputs.
-  ``--no-execute`` copies them as they are (faster, for writing prose).
+- ``reference/magics/*.md``: a page per magic, made from the same parsers and docstrings as
+  its ``%magic?`` help: what it does, worked examples (each one run by
+  ``tests/docs/test_examples.py``) and a table of every flag (flag, meaning, default), verb by
+  verb for ``%js_stream``, ``%js_kv``…;
+- ``reference/api.md``: the Python API, rendered from its docstrings by mkdocstrings;
+- ``course/index.md``: the course's README (what each notebook teaches);
+- ``course/*.ipynb``: the notebooks of :data:`COURSE` (an explicit list: a scratch notebook in
+  ``notebooks/``, where ``make lab`` opens, is never published), executed in a real kernel
+  against an embedded nats-server so the site shows the outputs; ``--no-execute`` copies them
+  as they are (faster, for writing prose).
 
 These files are generated (``.gitignore``); ``docs/hooks.py`` builds the navigation from them.
 """
 
 from __future__ import annotations
 
+import argparse
 import inspect
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -23,86 +29,182 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 sys.path.insert(0, str(ROOT))
 
+COURSE = [  # the published course, in order
+    "00-tour.ipynb",
+    "01-streams.ipynb",
+    "02-consumers.ipynb",
+    "03-acks.ipynb",
+    "04-key-value.ipynb",
+    "05-object-store.ipynb",
+    "06-replay-for-data-teams.ipynb",
+    "07-modern-jetstream.ipynb",
+    "08-operations.ipynb",
+    "09-exploring-history.ipynb",
+]
+API = [  # what the Python API page renders, in order (mkdocstrings identifiers)
+    "jsmagic.api.connect", "jsmagic.api.close", "jsmagic.api.replay", "jsmagic.api.publish",
+    "jsmagic.api.streams", "jsmagic.api.kv_put", "jsmagic.api.kv_get", "jsmagic.api.kv_view",
+    "jsmagic.core.lastresult.last_result", "jsmagic.core.registry.context", "jsmagic.core.registry.contexts",
+    "jsmagic.core.registry.use", "jsmagic.dask.read_stream", "jsmagic.api.ReadWarning",
+]
 
-def _block(text: str) -> str:
-    """A docstring as it reads in ``%magic?``: dedented, in a text block (no markup is lost)."""
-    return "```text\n" + inspect.cleandoc(text or "(no help)") + "\n```\n"
 
+# ---- the magics -------------------------------------------------------------------------
 
-def magics_page() -> str:
+def magics() -> list[tuple[str, str, object, object]]:
+    """``(name, usage, function, verbs)`` for every magic, once (line and cell forms share a page)."""
     from jsmagic.magics import MAGICS
+    from jsmagic.magics.verbs import Verbs
 
-    out = ["# Magics reference\n",
-           "Generated from each magic's own help: the same text as `%js_consume?` in a notebook.\n"]
-    seen = set()
+    out, seen = [], set()
     for cls in MAGICS:
-        for kind, names in cls.magics.items():
-            for name, meth in names.items():
+        for names in cls.magics.values():
+            for name, method in names.items():
                 if name in seen:
                     continue
                 seen.add(name)
-                kinds = [k for k, n in cls.magics.items() if name in n]
-                usage = " / ".join(("%%" if k == "cell" else "%") + name for k in sorted(kinds, reverse=True))
-                out.append(f"## `{usage}`\n\n{_block(getattr(cls, meth).__doc__)}")
+                kinds = sorted((k for k, n in cls.magics.items() if name in n), reverse=True)
+                usage = " / ".join(("%%" if k == "cell" else "%") + name for k in kinds)
+                verbs = next((v for v in vars(sys.modules[cls.__module__]).values()
+                              if isinstance(v, Verbs) and v.magic == name), None)
+                out.append((name, usage, getattr(cls, method), verbs))
+    return out
+
+
+def flags(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The parser's arguments, in ``--help`` order, as argparse hands them to its help formatter."""
+    found: list[argparse.Action] = []
+
+    class Collect(argparse.HelpFormatter):
+        def add_argument(self, action):
+            found.append(action)
+            super().add_argument(action)
+
+    before = parser.formatter_class
+    parser.formatter_class = Collect
+    try:
+        parser.format_help()
+    finally:
+        parser.formatter_class = before
+    return [a for a in found if a.help is not argparse.SUPPRESS]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def flag_table(parser: argparse.ArgumentParser) -> str:
+    rows = ["| flag | meaning | default |", "| --- | --- | --- |"]
+    for a in flags(parser):
+        metavar = a.metavar or ("{" + ",".join(map(str, a.choices)) + "}" if a.choices else a.dest.upper())
+        if a.nargs in ("+", "*"):
+            metavar += " …"
+        if a.option_strings:
+            words = a.option_strings if a.nargs == 0 else [f"{o} {metavar}" for o in a.option_strings]
+            default = "off" if a.nargs == 0 and not a.default else "" if a.default in (None, [], "") else str(a.default)
+        else:
+            words = [metavar if a.metavar else a.dest.upper()]
+            default = "optional" if a.nargs in ("?", "*") else "required"
+        rows.append(f"| {', '.join(f'`{_cell(w)}`' for w in words)} | {_cell(a.help or '')} | {_cell(default)} |")
+    return "\n".join(rows) + "\n"
+
+
+def prose(text: str) -> str:
+    """A docstring as Markdown: ``Examples::`` blocks become fenced Python, reST roles plain code."""
+    text = re.sub(r":(?:func|class|mod|meth|data|attr):`~?([^`]+)`", r"`\1`", inspect.cleandoc(text or ""))
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        line = lines[i]
+        if line.rstrip().endswith("::"):
+            head = line.rstrip()[:-2].rstrip()
+            out.append(head + ":" if head else "")
+            i += 1
+            block: list[str] = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+                block.append(lines[i])
+                i += 1
+            for para in "\n".join(block).strip("\n").split("\n\n"):
+                if para.strip():
+                    out += ["", "```python", inspect.cleandoc(para), "```", ""]
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out).strip() + "\n"
+
+
+def usage_block(parser: argparse.ArgumentParser) -> str:
+    """The usage line as ``%magic?`` shows it, without IPython's leading ``::``."""
+    lines = [line for line in parser.format_usage().splitlines() if line.strip() and line.strip() != "::"]
+    return "```text\n" + inspect.cleandoc("\n".join(lines)) + "\n```\n"
+
+
+def magic_page(name: str, usage: str, func, verbs) -> str:
+    out = [f"# `{usage}`\n", "Generated from the magic's own parsers and help, the same as "
+           f"`%{name}?` in a notebook. A `#` that starts a word outside quotes begins a comment.\n"]
+    if verbs is None:
+        parser = func.parser
+        out += [prose(parser.description), "## Usage\n", usage_block(parser), "## Flags\n", flag_table(parser)]
+        return "\n".join(out)
+    out += [prose(verbs.intro), "## Verbs\n"]
+    out.append("\n".join(f"- [`{verb}`](#{verb}): {_cell(p.description or '')}" for verb, p in verbs.parsers.items()) + "\n")
+    for verb, parser in verbs.parsers.items():
+        cell = f" (also `%%{name} {verb}` with the cell as the value)" if verb in verbs.cell_verbs else ""
+        out += [f"## {verb}\n", f"{_cell(parser.description or '')}{cell}\n",
+                usage_block(parser), flag_table(parser)]
     return "\n".join(out)
 
+
+def magics_index(pages: list[tuple[str, str, object, object]]) -> str:
+    out = ["# Magics reference\n", "One page per magic, generated from its parsers: the flags, their meaning "
+           "and defaults, and worked examples that the tests run. In a notebook, `%js_consume?` shows the same.\n",
+           "| magic | what it does |", "| --- | --- |"]
+    for name, usage, func, verbs in pages:
+        text = verbs.intro if verbs is not None else func.parser.description
+        first = prose(text).split("\n\n")[0].replace("\n", " ")
+        out.append(f"| [`{usage}`]({name}.md) | {_cell(first)} |")
+    return "\n".join(out) + "\n"
+
+
+# ---- the Python API ---------------------------------------------------------------------
 
 def api_page() -> str:
-    import jsmagic
-    from jsmagic import api
-
-    out = ["# Python API reference\n", "Generated from the docstrings of `jsmagic` and `jsmagic.api`.\n",
-           f"## `jsmagic`\n\n{_block(jsmagic.__doc__)}", f"## `jsmagic.api`\n\n{_block(api.__doc__)}"]
-    names = [*api.__all__, "last_result", "context", "contexts", "use"]
-    for name in names:
-        obj = getattr(jsmagic, name)
-        if inspect.isclass(obj):  # a warning class (ReadWarning): its name and docstring, no signature
-            out.append(f"### `jsmagic.{name}`\n\n{_block(obj.__doc__)}")
-            continue
-        prefix = "async " if inspect.iscoroutinefunction(obj) else ""
-        out.append(f"### `{prefix}jsmagic.{name}{inspect.signature(obj)}`\n\n{_block(obj.__doc__)}")
-    from jsmagic.core.errors import JSMagicError
-
-    out.append(f"## Errors\n\n### `jsmagic.JSMagicError`\n\n{_block(JSMagicError.__doc__)}")
-    for cls in sorted(_subclasses(JSMagicError), key=lambda c: c.__name__):
-        out.append(f"### `{cls.__module__}.{cls.__name__}`\n\n{_block(cls.__doc__)}")
+    out = ["# Python API reference\n",
+           "Every magic's work is a coroutine of the core; `jsmagic` exports the everyday ones "
+           "(`import jsmagic` stays light: they load on first use). Rendered from the docstrings.\n",
+           "::: jsmagic.api\n    options:\n      members: false\n      show_root_heading: false\n"]
+    out += [f"::: {name}\n" for name in API]
+    out += ["## Errors\n", "Every error a user can cause is a `jsmagic.JSMagicError` with a one-line message "
+            "that says what to do next.\n", "::: jsmagic.core.errors\n    options:\n      show_root_heading: false\n"
+            "      members_order: source\n      filters: [\"!^_\", \"!^translate$\", \"!^did_you_mean$\", \"!^not_found$\"]\n"]
     return "\n".join(out)
 
 
-def _subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
+# ---- the course ---------------------------------------------------------------------------
 
+def course(execute: bool = True, source: Path = ROOT / "notebooks", target: Path = DOCS / "course") -> list[Path]:
+    """The notebooks of :data:`COURSE`, executed (or copied) into ``target``; test tags removed."""
+    import nbformat
 
-def course(execute: bool = True) -> list[Path]:
     from jsmagic.notebook import execute as run_notebook
 
-    target = DOCS / "course"
+    missing = [name for name in COURSE if not (source / name).exists()]
+    if missing:
+        raise SystemExit(f"docs/generate.py: COURSE names notebooks that are not in {source}: {missing}")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     written = []
-    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        out = target / nb.name
+    for name in COURSE:
+        out = target / name
         if execute:
-            print(f"executing {nb.name} ...", flush=True)
-            static_views(run_ending_live_views(run_notebook, nb), out)
+            print(f"executing {name} ...", flush=True)
+            nb = run_ending_live_views(run_notebook, source / name)
         else:
-            shutil.copy(nb, out)
+            nb = nbformat.read(source / name, as_version=4)
+        published(nb)
+        nbformat.write(nb, out)
         written.append(out)
+    shutil.copy(source / "README.md", target / "index.md")  # the course's overview and its topics table
     return written
-
-
-def static_views(nb, out: Path) -> None:
-    """Write ``nb`` with each still-live widget shown by its HTML snapshot (a web page has no kernel)."""
-    import nbformat
-
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET in data and "text/html" in data:
-                del data[WIDGET]
-    nbformat.write(nb, out)
 
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -125,13 +227,34 @@ def run_ending_live_views(run_notebook, nb: Path):
     return done
 
 
+NOTEBOOK_LINK = re.compile(r"\]\((\d\d-[\w-]+)\.ipynb(#[^)]*)?\)")
+
+
+def published(nb) -> None:
+    """What a reader sees: each still-live widget by its HTML snapshot, no internal test tags (``check-…``),
+    links to the other course pages and to the course's README (``course/index.md`` on the site) as pages."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("tags", None)
+        if cell.cell_type == "markdown":
+            cell.source = NOTEBOOK_LINK.sub(r"](\1.html\2)", cell.source).replace("](README.md)", "](index.html)")
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET in data and "text/html" in data:
+                del data[WIDGET]
+
+
 def main(argv: list[str]) -> int:
-    (DOCS / "reference").mkdir(exist_ok=True)
-    (DOCS / "reference" / "magics.md").write_text(magics_page(), encoding="utf-8")
-    (DOCS / "reference" / "api.md").write_text(api_page(), encoding="utf-8")
+    reference = DOCS / "reference"
+    shutil.rmtree(reference, ignore_errors=True)
+    (reference / "magics").mkdir(parents=True)
+    pages = magics()
+    for name, usage, func, verbs in pages:
+        (reference / "magics" / f"{name}.md").write_text(magic_page(name, usage, func, verbs), encoding="utf-8")
+    (reference / "magics" / "index.md").write_text(magics_index(pages), encoding="utf-8")
+    (reference / "api.md").write_text(api_page(), encoding="utf-8")
     shutil.copy(ROOT / "CHANGELOG.md", DOCS / "changelog.md")
-    pages = course(execute="--no-execute" not in argv)
-    print(f"docs: reference/magics.md, reference/api.md, {len(pages)} course notebooks")
+    written = course(execute="--no-execute" not in argv)
+    print(f"docs: {len(pages)} magic pages, reference/api.md, {len(written)} course notebooks")
     return 0
 
 

@@ -7,16 +7,17 @@ face for scripts and cells::
     import jsmagic
     ctx = await jsmagic.connect("nats://127.0.0.1:4222")
     df = await jsmagic.replay("ORDERS", since="2h")
+
+``import jsmagic`` is light: nats-py and pandas load on first use.
 """
 
 from __future__ import annotations
 
-from .core.context import JSContext
 from .core.errors import JSMagicError
 from .core.lastresult import last_result
-from .core.registry import context, contexts, use
 
 _API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view", "ReadWarning")
+_REGISTRY = ("context", "contexts", "use")  # they need the context, which needs nats-py and pandas
 
 __all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
@@ -24,11 +25,23 @@ __version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads i
 
 
 def __getattr__(name: str):
-    """The async API (:mod:`jsmagic.api`) on first use: ``import jsmagic`` stays light."""
+    """The async API (:mod:`jsmagic.api`), the contexts and ``JSContext`` on first use.
+
+    ``import jsmagic`` stays light (no nats-py, no pandas: ``tests/test_package.py`` checks it),
+    so a kernel that only loads the extension pays for them when a magic first runs.
+    """
     if name in _API:
         from . import api
 
         return getattr(api, name)
+    if name in _REGISTRY:
+        from .core import registry
+
+        return getattr(registry, name)
+    if name == "JSContext":
+        from .core.context import JSContext
+
+        return JSContext
     raise AttributeError(f"module 'jsmagic' has no attribute {name!r}")
 
 

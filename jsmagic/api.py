@@ -1,11 +1,13 @@
 """The async Python API: what the magics do, for scripts and cells, without IPython.
 
 Every function is a coroutine that takes ``ctx=None`` (the current context; see
-:mod:`jsmagic.core.registry`) and returns data: DataFrames, numbers, dataclasses.
-Errors are :class:`jsmagic.JSMagicError` subclasses with one-line messages.
+``jsmagic.context``) and returns data: DataFrames, numbers, dataclasses.
+Errors are ``jsmagic.JSMagicError`` subclasses with one-line messages.
 
-A script::
+Example:
+    A script:
 
+    ```python
     import asyncio, jsmagic
 
     async def main():
@@ -17,6 +19,7 @@ A script::
         await jsmagic.close()
 
     asyncio.run(main())
+    ```
 
 In a notebook the same calls work with top-level ``await`` and share the magics' connection.
 """
@@ -52,16 +55,34 @@ class ReadWarning(UserWarning):
 async def connect(*servers: str, alias: str | None = None, **options: Any) -> JSContext:
     """Open a connection (made current) and return its context.
 
-    ``options`` are ``%js_connect``'s, as keywords: ``context="prod"``, ``creds=...``,
-    ``user``/``password``, ``token``, ``domain``, ``api_prefix``, ``embedded=True``,
-    ``store``, ``timeout``, ``name``.  With nothing given, the same order as the magic:
-    ``NATS_*`` variables, the nats CLI's context, 127.0.0.1:4222, an embedded server.
+    With nothing given, the same order as the magic: ``NATS_*`` variables, the nats CLI's
+    context, 127.0.0.1:4222, an embedded server.
+
+    Args:
+        *servers: server URLs (``"nats://a:4222"``); none: see above.
+        alias: open it under this name (``%js_connect --alias``); default: the ``default`` connection.
+        **options: ``%js_connect``'s flags as keywords: ``context="prod"``, ``creds=...``,
+            ``user``/``password``, ``token``, ``domain``, ``api_prefix``, ``embedded=True``,
+            ``store``, ``timeout``, ``name``.
+
+    Returns:
+        The connection's context (``ctx.nc``, ``ctx.js``: plain nats-py on the same connection).
+
+    Example:
+        ```python
+        ctx = await jsmagic.connect("nats://127.0.0.1:4222", name="analysis")
+        ```
     """
     return await registry.connect(alias or registry.DEFAULT, resolve({"servers": list(servers), **options}))
 
 
 async def close(ctx: JSContext | None = None, *, all: bool = False) -> None:  # noqa: A002 - natscli's word
-    """Close the current connection (or ``ctx``; or every one with ``all=True``)."""
+    """Close the current connection (or ``ctx``; or every one with ``all=True``).
+
+    Args:
+        ctx: the connection to close; default: the current one.
+        all: close every connection.
+    """
     targets = list(registry.contexts().values()) if all else [registry.current(ctx)]
     for c in targets:
         await registry.close(c)
@@ -89,14 +110,43 @@ async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: st
     matches); ``subject_cols``/``header_cols`` add columns, as ``%js_consume``'s flags do.
 
     A short frame is never returned in silence.  The replay raises
-    :class:`IncompleteError` (its ``.frame`` holds what arrived, with the notes in
+    ``IncompleteError`` (its ``.frame`` holds what arrived, with the notes in
     ``.frame.attrs["notes"]``) when it was interrupted, when it stopped on the timeout, and
     when a note says rows are missing (a note starting ``SHORT``: a consumer on a replica
     still catching up).  A complete replay with something to say (it waited for a replica,
     read through nats-py instead of the bulk reader, gave rows back…) returns its frame
     with the notes in ``df.attrs["notes"]`` (``df.attrs["method"]``: how it was read) and
-    warns each one as a :class:`ReadWarning`; ``strict=True`` raises
-    :class:`IncompleteError` instead, for a script that takes only a plain, complete read.
+    warns each one as a ``ReadWarning``; ``strict=True`` raises
+    ``IncompleteError`` instead, for a script that takes only a plain, complete read.
+
+    Args:
+        stream: the stream's name.
+        subjects: a subject filter or several (NATS wildcards), as ``-s``.
+        deliver: ``all`` (default), ``new``, ``last`` or ``last_per_subject``.
+        start_seq: the first sequence, as ``--start-seq``.
+        since: a time or a duration ago (``"2h"``), as ``--since``.
+        until: stop at this stored time, as ``--until``.
+        end_seq: the last sequence, as ``--end-seq``.
+        count: at most this many rows (matches, with a filter).
+        where: a pandas query kept chunk by chunk, as ``--where``.
+        grep: a regex on the raw payload, as ``--grep``.
+        header: ``["K=V"]`` header matches, as ``--header``.
+        subject_cols: subject tokens as columns (``"orders.{region}.{kind}"``).
+        header_cols: header values as columns.
+        decode: a ``--decode`` name (``auto``, ``json``, ``msgpack``…) or a function.
+        strict: raise ``IncompleteError`` on any note, not only on missing rows.
+        ctx: the connection; default: the current one.
+
+    Returns:
+        A DataFrame: ``seq``, ``subject``, ``time``, payload columns; notes in ``df.attrs["notes"]``.
+
+    Raises:
+        IncompleteError: the replay could not read every row it was asked for.
+
+    Example:
+        ```python
+        df = await jsmagic.replay("ORDERS", subjects="orders.eu.>", since="2h", where="amount > 100")
+        ```
     """
     from .reading.reader import replay as run_replay
     from .reading.selection import Selection
@@ -116,7 +166,7 @@ async def replay(stream: str, *, subjects: str | Iterable[str] = (), deliver: st
 
 
 def checked(result: Any, strict: bool = False) -> pd.DataFrame:
-    """A finished replay's frame carrying its notes, or :class:`IncompleteError` when it is short (see :func:`replay`)."""
+    """A finished replay's frame carrying its notes, or ``IncompleteError`` when it is short (see ``replay``)."""
     frame, notes, stream = result.frame, list(result.notes), result.stream
     frame.attrs["notes"], frame.attrs["method"] = notes, result.method
     said = f" ({'; '.join(notes)})" if notes else ""
@@ -150,8 +200,28 @@ async def publish(subject: str, payloads: Iterable[Any], *, headers: dict[str, s
     """Publish each payload (bytes, str, or anything JSON-serialisable) and return the acks.
 
     ``msg_id`` is a ``str.format`` template with ``{i}`` (1-based), sent as ``Nats-Msg-Id``
-    so a re-run stores no duplicates.  A subject no stream captures is refused before
-    anything is sent; refused messages raise :class:`PublishError` after the rest were sent.
+    so a re-run stores no duplicates within the stream's duplicate window (2 minutes by
+    default).  A subject no stream captures is refused before anything is sent; refused
+    messages raise ``PublishError`` after the rest were sent.
+
+    Args:
+        subject: where to publish.
+        payloads: the messages: bytes, str, or anything JSON-serialisable.
+        headers: headers sent with every message.
+        msg_id: a ``Nats-Msg-Id`` template with ``{i}``, the message's 1-based number.
+        stream: expect this stream to store them.
+        ctx: the connection; default: the current one.
+
+    Returns:
+        One row per message: subject, stream, seq, duplicate.
+
+    Raises:
+        PublishError: some messages were refused (the rest were sent).
+
+    Example:
+        ```python
+        acks = await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{i}")
+        ```
     """
     from .publishing.pipeline import publish_prepared
 
@@ -174,7 +244,7 @@ async def streams(ctx: JSContext | None = None) -> pd.DataFrame:
 
     A stream the server could not describe (a cluster's stream without a leader) is no
     row: ``df.attrs["missing"]`` names it and the note (``df.attrs["notes"]``) is warned
-    as a :class:`ReadWarning`.
+    as a ``ReadWarning``.
     """
     from .admin.streams import list_streams
 
@@ -185,21 +255,50 @@ async def streams(ctx: JSContext | None = None) -> pd.DataFrame:
 
 
 async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | None = None) -> int:
-    """Store a value (bytes as is, str as UTF-8, others as JSON); returns the new revision."""
+    """Store a value in a Key-Value bucket.
+
+    Args:
+        bucket: the bucket's name.
+        key: the key.
+        value: bytes as is, str as UTF-8, anything else as JSON.
+        ctx: the connection; default: the current one.
+
+    Returns:
+        The key's new revision.
+    """
     from .admin import kv
 
     return await kv.put(bucket, key, value, ctx=ctx)
 
 
 async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSContext | None = None) -> Any:
-    """A key's entry (``.value`` decoded, ``.revision``, ``.time``)."""
+    """A key's entry, its latest value or the one at ``revision``.
+
+    Args:
+        bucket: the bucket's name.
+        key: the key.
+        revision: this revision instead of the latest.
+        ctx: the connection; default: the current one.
+
+    Returns:
+        The entry: ``.value`` decoded, ``.revision``, ``.time``.
+    """
     from .admin import kv
 
     return await kv.get(bucket, key, revision=revision, ctx=ctx)
 
 
 async def kv_view(bucket: str, pattern: str = ">", ctx: JSContext | None = None) -> pd.DataFrame:
-    """The latest value of every key matching ``pattern`` (NATS wildcards), as a DataFrame."""
+    """The latest value of every key matching ``pattern``, as a DataFrame.
+
+    Args:
+        bucket: the bucket's name.
+        pattern: NATS wildcards, matched by the server (``"users.*"``).
+        ctx: the connection; default: the current one.
+
+    Returns:
+        One row per key: key, value, revision, time, sorted by key.
+    """
     from .admin import kv
 
     return await kv.view(bucket, pattern, ctx=ctx)

@@ -64,10 +64,37 @@ class Partition:
 def read_stream(stream: str, servers: str | Iterable[str] | None = None, partitions: int = 8, *,
                 since: str | None = None, start_seq: int | None = None, end_seq: int | None = None,
                 meta: pd.DataFrame | None = None, **options: Any) -> Any:
-    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range (see the module doc).
+    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range.
 
-    ``meta``: the frame's columns and dtypes, if known (an empty DataFrame); by default the
-    range is scanned once here for them, so ``ddf.columns`` names every column the read has."""
+    Each partition is read by whichever worker runs it, over a connection of its own, with
+    the same non-destructive reader as ``%js_consume``; computed, it equals the single-kernel
+    replay.  A partition that cannot read all of its range fails instead of coming back short.
+
+    Args:
+        stream: the stream's name.
+        servers: server URLs the workers connect to (or give ``context=``).
+        partitions: how many sequence ranges.
+        since: start at this time or duration ago (``"30d"``).
+        start_seq: start at this sequence.
+        end_seq: stop at this sequence (default: the stream's last as of the call).
+        meta: the frame's columns and dtypes, if known (an empty DataFrame); by default the
+            range is scanned once here for them, so ``ddf.columns`` names every column.
+        **options: ``%js_consume``'s selection (``subjects``, ``until``, ``where``, ``grep``,
+            ``header``, ``subject_cols``, ``header_cols``, ``decode``…) and ``%js_connect``'s
+            connection options (``context``, ``creds``, ``nkey``, ``user``, ``password``,
+            ``token``, TLS files, ``domain``), resolved on each worker: pass a creds file or a
+            context name and no secret is in the task graph.
+
+    Returns:
+        A ``dask.dataframe.DataFrame``.
+
+    Example:
+        ```python
+        import jsmagic.dask as jd
+        ddf = jd.read_stream("ORDERS", servers="nats://nats:4222", partitions=32, since="30d")
+        ddf.groupby("region").amount.sum().compute()
+        ```
+    """
     import dask.dataframe as dd
 
     if partitions < 1:

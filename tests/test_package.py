@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -44,6 +45,17 @@ def test_wheel_and_sdist_install_in_a_fresh_venv_and_run_the_tour(tmp_path):
         meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
     assert re.search(rf"^Version: {re.escape(jsmagic.__version__)}$", meta, re.M)
     assert f"## {jsmagic.__version__}" in (REPO / "CHANGELOG.md").read_text()
+    assert "License-Expression: Apache-2.0" in meta and "License-File: LICENSE" in meta
+    assert "Apache License" in (REPO / "LICENSE").read_text() and "Version 2.0" in (REPO / "LICENSE").read_text()
+    urls = re.findall(r"^Project-URL: [^,]+, (\S+)$", meta, re.M)
+    home = re.search(r"mybinder\.org/v2/gh/([^/]+/[^/]+)/", (REPO / "README.md").read_text()).group(1)
+    assert len(urls) >= 3 and all(u.startswith(f"https://github.com/{home}") for u in urls), (urls, home)
+    with tarfile.open(sdists[0]) as tf:
+        names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    for needed in ("LICENSE", "tests/conftest.py", "tests/test_package.py", "tests/course/test_binder.py",
+                   "tests/docs/test_examples.py", "notebooks/00-tour.ipynb", "docs/generate.py", "binder/postBuild"):
+        assert needed in names, f"the sdist lacks {needed}"
+    assert not [n for n in names if "__pycache__" in n or n.startswith("notebooks/_executed")]
     core = [line for line in meta.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert core and not [d for d in core if any(h in d.lower() for h in HEAVY)], core
     for extra in ("parquet", "polars", "dask", "plot", "lab"):
@@ -63,3 +75,14 @@ def test_wheel_and_sdist_install_in_a_fresh_venv_and_run_the_tour(tmp_path):
     shown = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
                       for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "embedded nats-server" in shown and "ORDERS: 3 rows; seq 1–3" in shown
+
+
+def test_import_jsmagic_is_light():
+    """``import jsmagic`` in a fresh process loads neither pandas nor nats-py (a magic's first use does)."""
+    code = "import sys, jsmagic; print(sorted(m for m in ('pandas', 'nats', 'numpy', 'IPython') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"import jsmagic loaded {out.stdout.strip()}"
+    out = subprocess.run([sys.executable, "-c", "import jsmagic, sys; jsmagic.context; print('pandas' in sys.modules)"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.stdout.strip() == "True", out.stderr  # and the API still loads on first use

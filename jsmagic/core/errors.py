@@ -141,7 +141,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 
 def not_found(kind: str, name: str, candidates: Iterable[str]) -> NotFoundError:
-    """A :class:`NotFoundError` that names what exists (``unknown stream 'ORDRS': did you mean 'ORDERS'?``)."""
+    """A ``NotFoundError`` that names what exists (``unknown stream 'ORDRS': did you mean 'ORDERS'?``)."""
     return NotFoundError(f"unknown {kind} {name!r}", hint=did_you_mean(name, candidates))
 
 

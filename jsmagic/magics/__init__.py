@@ -4,6 +4,7 @@ Each theme is one ``Magics`` class in its own module; :data:`MAGICS` lists them 
 :func:`jsmagic.load_ipython_extension`.
 """
 
+from .base import say_comment_rule
 from .connection import ConnectionMagics
 from .consumers import ConsumerMagics
 from .counters import CounterMagics
@@ -29,3 +30,5 @@ MAGICS = [
     OperateMagics,
     HealthMagics,
 ]
+
+say_comment_rule(MAGICS)  # every %magic? says how a line is split, and that `# …` is a comment

@@ -97,19 +97,72 @@ def user_namespace(magics: Any) -> dict[str, Any]:
     return magics.shell.user_ns if magics.shell is not None else {}
 
 
-def parse_line(parser_or_magic: Any, line: str) -> Any:
-    """Parse a magic line shell-style: quotes group words and are removed.
+COMMENT_RULE = ("A # that starts a word outside quotes begins a comment, as in a shell "
+                "(%js_status   # a note); '#' in quotes and a#b stay data.")
+LINE_SYNTAX = ("The line is split like a shell's: quotes group words and are removed; no {x} or $x "
+               f"expansion. {COMMENT_RULE}")
+
+
+def say_comment_rule(classes: list[type]) -> None:
+    """Add :data:`COMMENT_RULE` to the help (``%magic?``) of every magic of ``classes``, once."""
+    for cls in classes:
+        for names in cls.magics.values():
+            for method in set(names.values()):
+                func = getattr(cls, method)
+                if func.__doc__ and COMMENT_RULE not in func.__doc__:
+                    func.__doc__ = f"{func.__doc__.rstrip()}\n\n{LINE_SYNTAX}\n"
+
+
+def strip_comment(line: str) -> str:
+    """``line`` up to a ``#`` that starts a word outside quotes (a shell's comment rule).
+
+    ``'a # b'`` and ``"a # b"`` are data, so is ``a#b`` (the ``#`` does not start a word),
+    and ``\\#`` is an escaped ``#``.  An unbalanced quote is left for the splitter to refuse.
+    """
+    quote, escaped, word_start = "", False, True
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped, word_start = False, False
+        elif quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                escaped = True
+        elif ch == "\\":
+            escaped, word_start = True, False
+        elif ch in "'\"":
+            quote, word_start = ch, False
+        elif ch.isspace():
+            word_start = True
+        elif ch == "#" and word_start:
+            return line[:i]
+        else:
+            word_start = False
+    return line
+
+
+def split_line(line: str) -> list[str]:
+    """The words of a magic line, split like a shell: quotes group words and are removed, ``# …`` is a comment.
+
+    The ONE splitter of every jsmagic magic line (the first line of a cell magic too):
+    :func:`parse_line` and :class:`jsmagic.magics.verbs.Verbs` split through here.
+    """
+    try:
+        return arg_split(strip_comment(line), posix=True, strict=True)
+    except ValueError as e:
+        raise UsageError(f"cannot parse the line: {e} — close the quote (or put a lone quote inside the other kind)") from None
+
+
+def parse_line(parser_or_magic: Any, line: str | list[str]) -> Any:
+    """Parse a magic line (or its words from :func:`split_line`) with a magic's parser.
 
     IPython's own ``parse_argstring`` keeps the quotes (``'orders.>'`` would reach the
-    server with them), so every jsmagic magic parses through here.  Takes a magic
-    decorated with ``@magic_arguments`` or a ``MagicArgumentParser``.  A ``-o/--output
-    NAME`` that is not a variable name is refused here, before anything runs.
+    server with them) and knows no comments, so every jsmagic magic parses through here.
+    Takes a magic decorated with ``@magic_arguments`` or a ``MagicArgumentParser``.  A
+    ``-o/--output NAME`` that is not a variable name is refused here, before anything runs.
     """
     parser = getattr(parser_or_magic, "parser", parser_or_magic)
-    try:
-        argv = arg_split(line, posix=True, strict=True)
-    except ValueError as e:
-        raise UsageError(f"cannot parse the line: {e}") from None
+    argv = split_line(line) if isinstance(line, str) else line
     try:
         args = parser.parse_args(argv)
     except UsageError as e:

@@ -59,9 +59,11 @@ class ConnectionMagics(Magics):
         Examples::
 
             ctx = %js_connect
+            ctx = %js_connect --embedded --store ./js-data
+
+            # not run: needs your servers and a nats CLI context named prod
             ctx = %js_connect nats://db1:4222,nats://db2:4222 --name analysis
             ctx = %js_connect --context prod
-            ctx = %js_connect --embedded --store ./js-data
             prod = %js_connect nats://prod:4222 --alias prod     # a second connection, now current
 
         Without ``--alias`` the ``default`` connection is (re)opened and made current.
@@ -89,6 +91,7 @@ class ConnectionMagics(Magics):
 
         Examples::
 
+            # not run: needs your staging and prod servers
             %js_connect nats://staging:4222 --alias staging
             %js_connect nats://prod:4222 --alias prod
             %js_use staging
@@ -111,6 +114,7 @@ class ConnectionMagics(Magics):
         except Exception:
             raise InputError(f"no password for user {user!r}", hint="give --password, or set NATS_PASSWORD") from None
 
+    @no_var_expand
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="also store the status in variable NAME")
     @line_magic
@@ -123,6 +127,7 @@ class ConnectionMagics(Magics):
         store_output(self, args, status)
         return status
 
+    @no_var_expand
     @magic_arguments()
     @argument("--all", action="store_true", help="close every named connection, not only the current one")
     @line_magic

@@ -87,7 +87,7 @@ class ConsumeMagics(Magics):
             %js_consume ORDERS --new --follow -o tail
             df = %js_consume JOBS --durable worker --ack      # work-queue processing (removes messages)
             %js_consume ORDERS --to orders.parquet             # streamed to Parquet; returns a summary
-            %js_consume ORDERS --to lake/orders --partition-by region
+            %js_consume ORDERS --to orders_by_region --partition-by region   # a new folder: a hive-layout dataset
             df = %js_consume ORDERS --where "amount > 100" --grep 'eu' --header trace-id=abc -n 10
             df = %js_consume ORDERS --subject-cols 'orders.{region}.{kind}' --header-cols trace-id
             t = %js_consume ORDERS --as arrow                  # or polars; %config JSMagic.result_type

@@ -127,11 +127,11 @@ class ConsumerMagics(Magics):
             %js_consumer ls ORDERS
             %js_consumer add ORDERS worker --deliver all --ack explicit --ack-wait 30s --filter 'orders.eu.>'
             df = %js_consumer next ORDERS worker --count 10 --nak
-            %js_consumer rm ORDERS worker --force
             %js_consumer add ORDERS team --push --target deliver.team --deliver-group workers
             %js_consumer edit ORDERS worker --max-deliver 5 --backoff 1s,5s
             %js_consumer report ORDERS
             %js_consumer dead ORDERS worker --capture
             w = %js_consumer watch ORDERS worker
+            %js_consumer rm ORDERS worker --force
         """
     )

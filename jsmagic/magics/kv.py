@@ -179,7 +179,7 @@ class KVMagics(Magics):
 
             %js_kv add config --history 5
             %js_kv put config db.host postgres.local
-            %js_kv update config db.host pg2 3      # only if db.host is at revision 3
+            %js_kv update config db.host pg2 1      # only if db.host is still at revision 1
             df = %js_kv view config
             %js_kv keys config 'users.*'            # server-side NATS wildcards
             w = %js_kv watch config 'db.>'          # live table; w.df, w.events, w.stop()

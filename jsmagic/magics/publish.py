@@ -97,11 +97,11 @@ class PublishMagics(Magics):
 
         Server 2.11/2.12 features (the stream must allow each; otherwise nothing is sent)::
 
-            %%js_publish sessions.login --ttl 30m          # Nats-TTL: expires on its own
+            %js_publish sessions.login '{"user": "ann"}' --ttl 30m   # Nats-TTL: expires on its own
             %js_publish sessions.login --from df --ttl-col ttl
             %js_publish --from order --subject-col subject --atomic   # all stored, or none
-            %%js_publish reminders.schedule.ann --schedule-after 10m --schedule-dest reminders.due
-            %%js_publish reports.schedule.daily --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
+            %js_publish reminders.schedule.ann '{"to": "ann"}' --schedule-after 10m --schedule-dest reminders.due
+            %js_publish reports.schedule.daily '{}' --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
 
         ``--atomic`` refuses more messages than one batch may hold (1,000) unless ``--split``
         is given: then each batch of 1,000 is atomic, the whole publish is not.

@@ -200,7 +200,8 @@ class StreamMagics(Magics):
             %js_stream add ORDERS --subjects 'orders.>' --max-age 1d --storage memory
             %js_stream edit ORDERS --max-age 7d
             %js_stream subjects ORDERS 'orders.*'
-            %js_stream get ORDERS 42
+            %js_publish orders.eu.new '{"id": 1}'
+            %js_stream get ORDERS 1
             %js_stream find 'orders.eu.>'           # every stream that captures it, with its count there
             %js_stream diff ORDERS 1d -s 'orders.*'  # per subject: its last message a day ago and now
             %js_stream purge ORDERS --subject orders.eu --force
@@ -210,7 +211,8 @@ class StreamMagics(Magics):
             %js_stream edit ORDERS --metadata owner=ops --dry-run
             %js_stream report --plot
             %js_stream backup ORDERS ./orders-backup
-            %js_stream restore ./orders-backup
+            %js_stream rm ORDERS --force
+            %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up
             %js_stream schema ORDERS --by-subject --plot
             %js_stream browse ORDERS -s 'orders.eu.>' --at 2h
         """

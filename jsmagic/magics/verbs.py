@@ -1,8 +1,8 @@
 """``%magic VERB [args]`` parsing, shared by ``%js_stream``, ``%js_consumer``, ``%js_obj`` and ``%js_kv``.
 
 One IPython ``MagicArgumentParser`` per verb (bad flags raise ``UsageError``, never
-exit), the line split like a shell (:func:`jsmagic.magics.base.parse_line`) so
-``'orders.*'`` stays one word, ``-o NAME`` on every verb, and the magic's help
+exit), the line split like a shell (:func:`jsmagic.magics.base.split_line`) so
+``'orders.*'`` stays one word and ``# …`` is a comment, ``-o NAME`` on every verb, and the magic's help
 (``%js_stream?``) generated from all verbs.  A verb added with ``cell=True`` also takes
 the cell body (``%%js_kv put BUCKET KEY`` with the value underneath); the handler finds
 it in ``args.cell``.  A verb's ``--decode NAME`` reaches its handler resolved by the decoder
@@ -22,7 +22,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from ..core.decode import named
 from ..core.errors import did_you_mean
 from ..ui import completion
-from .base import parse_line, store_output, user_namespace
+from .base import parse_line, split_line, store_output, user_namespace
 
 
 class Verbs:
@@ -38,6 +38,7 @@ class Verbs:
         self.cell_verbs: set[str] = set()
         self.text_verbs: set[str] = set()
         self.interrupted = interrupted
+        self.intro = ""
 
     def add(self, verb: str, help: str, output: bool = True, cell: bool = False, text: bool = False,
             positional: tuple[str, ...] = ()) -> MagicArgumentParser:
@@ -49,8 +50,9 @@ class Verbs:
         parser = MagicArgumentParser(prog=f"{self.magic} {verb}", description=help, add_help=False)
         if output:
             parser.add_argument("-o", "--output", metavar="NAME", help="also store the result in variable NAME")
-        for name in positional:
-            parser.add_argument(name)
+        for name in positional:  # "stream" → stream name; "name" → the magic's own noun (consumer name)
+            noun = "stream" if name == "stream" else self.magic.removeprefix("js_") if name == "name" else name
+            parser.add_argument(name, help=f"{noun} name")
         self.parsers[verb] = parser
         if cell:
             self.cell_verbs.add(verb)
@@ -60,14 +62,14 @@ class Verbs:
 
     def parse(self, line: str, cell: str | None = None) -> tuple[str, Any]:
         """``(verb, args)`` for a magic line (``args.cell``: the cell body); UsageError for an unknown verb or bad flags."""
-        words = line.strip().split(None, 1)
+        words = split_line(line)  # the one splitter: quotes, and a `# comment` even right after the verb
         known = ", ".join(self.parsers)
         if not words:
             raise UsageError(f"%{self.magic} needs a verb: {known}")
         verb = words[0]
         if verb not in self.parsers:
             raise UsageError(f"%{self.magic}: unknown verb {verb!r} — {did_you_mean(verb, self.parsers)} (verbs: {known})")
-        args = parse_line(self.parsers[verb], words[1] if len(words) > 1 else "")
+        args = parse_line(self.parsers[verb], words[1:])
         if cell is not None and verb not in self.cell_verbs:
             raise UsageError(f"%%{self.magic} {verb} takes no cell body; use the line magic")
         args.cell = cell
@@ -77,8 +79,9 @@ class Verbs:
         return self.interrupted or f"%{self.magic} {verb}: interrupted — returning what arrived"
 
     def doc(self, intro: str) -> str:
-        """``intro`` plus every verb's usage, for the magic's docstring."""
-        parts = [inspect.cleandoc(intro), ""]
+        """``intro`` plus every verb's usage, for the magic's docstring (``intro`` is kept for the docs' magic pages)."""
+        self.intro = inspect.cleandoc(intro)
+        parts = [self.intro, ""]
         for parser in self.parsers.values():
             parts.append(parser.format_help().rstrip())
             parts.append("")

@@ -2,10 +2,12 @@
 
 ``%load_ext jsmagic`` registers the magics.  The core (context, replay, publish, admin)
 is plain Python and works without IPython; :mod:`jsmagic.api` is its documented async
-face for scripts and cells::
+face for scripts and cells, grouped as ``nats`` groups its verbs (the service layer,
+:mod:`jsmagic.services`, that the magics call too)::
 
     import jsmagic
-    ctx = await jsmagic.connect("nats://127.0.0.1:4222")
+    ctx = await jsmagic.connect(embedded=True)
+    await jsmagic.streams.add("ORDERS", subjects="orders.>")
     df = await jsmagic.replay("ORDERS", since="2h")
 """
 
@@ -16,7 +18,8 @@ from .core.errors import JSMagicError
 from .core.lastresult import last_result
 from .core.registry import context, contexts, use
 
-_API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view", "ReadWarning")
+_API = ("connect", "close", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish", "replay",
+        "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning")
 
 __all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]

@@ -1,0 +1,109 @@
+"""What the services share: read notes as warnings, and live results as async iterators."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, AsyncIterator, Awaitable, Callable, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ReadWarning(UserWarning):
+    """A read or listing came back with notes: what the summary line of its magic would say.
+
+    The notes are on the frame too (``df.attrs["notes"]``).  Make them errors with
+    ``warnings.simplefilter("error", jsmagic.ReadWarning)``, or ``replay(..., strict=True)``.
+    """
+
+
+def warn_notes(frame: Any, what: str = "", stacklevel: int = 3) -> Any:
+    """Warn each note of ``frame.attrs["notes"]`` as a :class:`ReadWarning`; returns ``frame``."""
+    for note in getattr(frame, "attrs", {}).get("notes") or []:
+        warnings.warn(f"{what}: {note}" if what else note, ReadWarning, stacklevel=stacklevel)
+    return frame
+
+
+class Live(Generic[T]):
+    """A live result: an async iterator of changes that owns what it started on the server.
+
+    ``async for item in live`` yields as things happen.  Leaving the loop (``break``, an
+    exception, a cancelled task) or :meth:`aclose` stops it and deletes its consumer;
+    ``async with live:`` makes the stop happen at the end of the block, deterministically.
+    ``live.handle`` is the core object behind it (its ``.df`` holds everything so far).
+    """
+
+    def __init__(self, start: Callable[["Live[T]"], Awaitable[Any]], stop: Callable[[], Awaitable[None]]) -> None:
+        import asyncio
+
+        self.handle: Any = None
+        self._start, self._stop = start, stop
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._started = self._closed = False
+
+    # the core object's callbacks put items (or the end) here, from the loop
+    _END = object()
+
+    def put(self, item: T) -> None:
+        self._queue.put_nowait(item)
+
+    def end(self, error: BaseException | None = None) -> None:
+        self._queue.put_nowait(error if error is not None else self._END)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._closed:
+            raise StopAsyncIteration
+        if not self._started:
+            self._started = True
+            try:
+                self.handle = await self._start(self)
+            except BaseException:
+                await self.aclose()
+                raise
+        try:
+            item = await self._queue.get()
+        except BaseException:  # cancelled while waiting: stop what runs, then let the cancel through
+            await self.aclose()
+            raise
+        if item is self._END:
+            await self.aclose()
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            await self.aclose()
+            raise item
+        return item
+
+    async def start(self) -> "Live[T]":
+        """Start now (the consumer exists when this returns), rather than at the first ``async for`` step."""
+        if not self._started:
+            self._started = True
+            self.handle = await self._start(self)
+        return self
+
+    async def aclose(self) -> None:
+        """Stop: the background read ends and its consumer is deleted before this returns."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.handle is not None:
+            await self._stop()
+
+    async def __aenter__(self) -> "Live[T]":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        if self._started and not self._closed and self.handle is not None:
+            stop = getattr(self.handle, "stop", None)
+            if stop is not None:  # left without aclose (a bare break): cancel the task; its finally deletes the consumer
+                try:
+                    stop()
+                except RuntimeError:  # the loop is already closed: the context's close ended it
+                    log.debug("live result collected after its loop closed")

@@ -26,6 +26,29 @@ def warn_notes(frame: Any, what: str = "", stacklevel: int = 3) -> Any:
     return frame
 
 
+class Feed:
+    """Where a live result's callbacks put what they see (holds no reference back to the :class:`Live`).
+
+    Keeping the callbacks free of the ``Live`` lets a ``Live`` left by a bare ``break`` be
+    collected at once (no reference cycle), which stops its watch.
+    """
+
+    END = object()
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def put(self, item: Any) -> None:
+        """One more item for the ``async for``."""
+        self.queue.put_nowait(item)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The end: the ``async for`` stops (or raises ``error``)."""
+        self.queue.put_nowait(error if error is not None else self.END)
+
+
 class Live(Generic[T]):
     """A live result: an async iterator of changes that owns what it started on the server.
 
@@ -35,22 +58,11 @@ class Live(Generic[T]):
     ``live.handle`` is the core object behind it (its ``.df`` holds everything so far).
     """
 
-    def __init__(self, start: Callable[["Live[T]"], Awaitable[Any]], stop: Callable[[], Awaitable[None]]) -> None:
-        import asyncio
-
+    def __init__(self, start: Callable[[Feed], Awaitable[Any]], stop: Callable[[Any], Awaitable[None]]) -> None:
         self.handle: Any = None
         self._start, self._stop = start, stop
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._feed = Feed()
         self._started = self._closed = False
-
-    # the core object's callbacks put items (or the end) here, from the loop
-    _END = object()
-
-    def put(self, item: T) -> None:
-        self._queue.put_nowait(item)
-
-    def end(self, error: BaseException | None = None) -> None:
-        self._queue.put_nowait(error if error is not None else self._END)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
@@ -58,19 +70,13 @@ class Live(Generic[T]):
     async def __anext__(self) -> T:
         if self._closed:
             raise StopAsyncIteration
-        if not self._started:
-            self._started = True
-            try:
-                self.handle = await self._start(self)
-            except BaseException:
-                await self.aclose()
-                raise
+        await self.start()
         try:
-            item = await self._queue.get()
+            item = await self._feed.queue.get()
         except BaseException:  # cancelled while waiting: stop what runs, then let the cancel through
             await self.aclose()
             raise
-        if item is self._END:
+        if item is Feed.END:
             await self.aclose()
             raise StopAsyncIteration
         if isinstance(item, BaseException):
@@ -79,10 +85,14 @@ class Live(Generic[T]):
         return item
 
     async def start(self) -> "Live[T]":
-        """Start now (the consumer exists when this returns), rather than at the first ``async for`` step."""
+        """Start now rather than at the first ``async for`` step (a watch's consumer then exists)."""
         if not self._started:
             self._started = True
-            self.handle = await self._start(self)
+            try:
+                self.handle = await self._start(self._feed)
+            except BaseException:
+                self._closed = True
+                raise
         return self
 
     async def aclose(self) -> None:
@@ -91,7 +101,7 @@ class Live(Generic[T]):
             return
         self._closed = True
         if self.handle is not None:
-            await self._stop()
+            await self._stop(self.handle)
 
     async def __aenter__(self) -> "Live[T]":
         return await self.start()
@@ -101,9 +111,7 @@ class Live(Generic[T]):
 
     def __del__(self) -> None:
         if self._started and not self._closed and self.handle is not None:
-            stop = getattr(self.handle, "stop", None)
-            if stop is not None:  # left without aclose (a bare break): cancel the task; its finally deletes the consumer
-                try:
-                    stop()
-                except RuntimeError:  # the loop is already closed: the context's close ended it
-                    log.debug("live result collected after its loop closed")
+            try:  # left without aclose (a bare break): cancel the task; its finally deletes the consumer
+                self.handle.stop()
+            except RuntimeError:  # the loop is already closed: the context's close ended it
+                log.debug("live result collected after its loop closed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -13,7 +12,7 @@ from ..admin import kv as _kv
 from ..admin.kvwatch import KVWatcher
 from ..core.context import JSContext
 from ..core.errors import InputError
-from .common import Live
+from .common import Feed, Live
 
 __all__ = ["watch", "Change"]
 
@@ -29,7 +28,7 @@ class Change:
     value: Any
     revision: int
     operation: str  # PUT, DEL, PURGE (or a server TTL marker: "PURGE (expired: …)")
-    time: dt.datetime
+    time: pd.Timestamp  # UTC, to the nanosecond
 
 
 def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bool = False,
@@ -76,28 +75,27 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
     _kv.check_pattern(pattern)
     mode = "all" if history else "new" if updates else "last"
 
-    async def start(live: Live[Change]) -> KVWatcher:
+    async def start(feed: Feed) -> KVWatcher:
         await _kv.info(bucket, ctx=ctx)  # an unknown bucket: a clear error, before any consumer exists
         watcher: KVWatcher | None = None
 
         def on_row(key: str, row: tuple | None) -> None:
             if row is not None:
                 _, data, rev, op, tm = row
-                live.put(Change(bucket, key, watcher.value(data) if data is not None else None, rev, op,
-                                pd.Timestamp(tm, unit="ns", tz="UTC").to_pydatetime()))
+                feed.put(Change(bucket, key, watcher.value(data) if data is not None else None, rev, op,
+                                pd.Timestamp(tm, unit="ns", tz="UTC")))
 
         def on_status(status: str, note: str | None) -> None:
             if status == "stopped" and note:  # ended by itself (the bucket was deleted)
-                live.end(InputError(f"kv watch of {bucket} ended: {note}"))
+                feed.end(InputError(f"kv watch of {bucket} ended: {note}"))
 
         watcher = KVWatcher(bucket, pattern, mode=mode, revision=revision, deletes=True, decode=decode,
                             on_row=on_row, on_status=on_status, ctx=ctx)
         return await watcher.start()
 
-    async def stop() -> None:
-        watcher = live.handle
+    async def stop(watcher: KVWatcher) -> None:
         watcher.stop()
         await asyncio.gather(watcher.task, return_exceptions=True)
+        await watcher.ctx.wait_owned()  # the consumer's delete, when the task never started
 
-    live: Live[Change] = Live(start, stop)
-    return live
+    return Live(start, stop)

@@ -23,7 +23,7 @@ from ..core.units import parse_duration, parse_when
 from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
 from ..reading.selection import Selection
-from .common import Live
+from .common import Feed, Live
 from .results import checked, checked_export
 
 __all__ = ["selection", "publish", "replay", "export", "follow"]
@@ -364,24 +364,23 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
         raise InputError("follow reads without acking: it does not take durable=")
     sel = selection(stream, **words)
 
-    async def start(live: Live[pd.DataFrame]) -> LiveReplay:
+    async def start(feed: Feed) -> LiveReplay:
         await check_stream(sel.stream, ctx=ctx)  # an unknown stream: an error here, not in the background
         handle: LiveReplay | None = None
 
         def on_rows(chunks: list) -> None:
-            live.put(handle.rows.frame_of(chunks, sel.decode, sel.flatten))
+            feed.put(handle.rows.frame_of(chunks, sel.decode, sel.flatten))
 
         def on_end(state: str) -> None:
-            live.end(InputError(f"follow of {stream} failed: {handle.error}") if state == ERROR else None)
+            feed.end(InputError(f"follow of {stream} failed: {handle.error}") if state == ERROR else None)
 
         handle = LiveReplay(sel, on_rows, on_end, ctx=ctx)
         return handle.start()
 
-    async def stop() -> None:
-        handle = live.handle
+    async def stop(handle: LiveReplay) -> None:
         handle.stop()
         if handle.task is not None:
             await asyncio.gather(handle.task, return_exceptions=True)
+        await handle.ctx.wait_owned()  # the consumer's delete, when the task never started
 
-    live: Live[pd.DataFrame] = Live(start, stop)
-    return live
+    return Live(start, stop)

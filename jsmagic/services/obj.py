@@ -17,6 +17,7 @@ from ..admin import objects as _objects
 from ..admin import objtransfer as _transfer
 from ..core.context import JSContext
 from ..core.errors import InputError
+from ..reading.selection import ProgressFn
 from .common import warn_notes
 
 __all__ = ["add", "put", "get", "ls", "info", "rm"]
@@ -55,7 +56,7 @@ async def add(bucket: str, *, description: str | None = None, ttl: str | float |
 
 
 async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any = None, name: str | None = None,
-              description: str | None = None, ctx: Ctx = None) -> pd.Series:
+              description: str | None = None, progress: ProgressFn | None = None, ctx: Ctx = None) -> pd.Series:
     """Store a file (streamed in chunks) or a value: bytes, str or a DataFrame (``%js_obj put``).
 
     Parameters
@@ -68,6 +69,8 @@ async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any =
     name : str, optional
         The object's name (default: the file's name; required with ``data``).
     description : str, optional
+    progress : callable, optional
+        ``progress(done, total)`` in bytes as chunks are stored.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -84,14 +87,15 @@ async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any =
     if (file is None) == (data is None):
         raise InputError("give a file or data= (one of them)")
     if file is not None:
-        return await _transfer.put_file(bucket, file, name, description, ctx=ctx)
+        return await _transfer.put_file(bucket, file, name, description, progress=progress, ctx=ctx)
     if not name:
         raise InputError("data= needs name=", hint="obj.put(bucket, data=value, name='data.bin')")
     raw = _transfer.value_bytes(data, name)
-    return await _transfer.put(bucket, io.BytesIO(raw), name, description, size=len(raw), ctx=ctx)
+    return await _transfer.put(bucket, io.BytesIO(raw), name, description, size=len(raw), progress=progress, ctx=ctx)
 
 
-async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, ctx: Ctx = None) -> bytes | Path:
+async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, progress: ProgressFn | None = None,
+              ctx: Ctx = None) -> bytes | Path:
     """An object's bytes, or written to ``file`` chunk by chunk (``%js_obj get``); the digest is verified.
 
     Parameters
@@ -99,6 +103,8 @@ async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, 
     bucket, name : str
     file : str or os.PathLike, optional
         Write here instead of returning the bytes.
+    progress : callable, optional
+        ``progress(done, total)`` in bytes as chunks arrive.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -110,7 +116,7 @@ async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, 
     -------
     >>> await jsmagic.obj.get("models", "model.onnx", file="/tmp/model.onnx")   # doctest: +SKIP
     """
-    return await _transfer.get(bucket, name, file, ctx=ctx)
+    return await _transfer.get(bucket, name, file, progress=progress, ctx=ctx)
 
 
 async def ls(bucket: str | None = None, *, deleted: bool = False, ctx: Ctx = None) -> pd.DataFrame:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from .core.context import JSContext
 from .core.errors import JSMagicError
 from .core.lastresult import last_result
-from .core.registry import context, contexts, use
+from .core.registry import context, contexts
 
-_API = ("connect", "close", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish", "replay",
+_API = ("connect", "close", "use", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish", "replay",
         "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning")
 
-__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
+__all__ = ["JSContext", "JSMagicError", "context", "contexts", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
 __version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads it)
 

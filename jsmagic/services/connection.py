@@ -52,7 +52,7 @@ async def connect(*servers: str, alias: str | None = None, embedded: bool = Fals
     return await registry.connect(alias or registry.DEFAULT, resolve({"servers": list(servers), **options}))
 
 
-async def close(ctx: JSContext | str | None = None, *, all: bool = False) -> int:  # noqa: A002 - natscli's word
+async def close(*, ctx: JSContext | str | None = None, all: bool = False) -> int:  # noqa: A002 - natscli's word
     """Close a connection with everything it started: watches, follows, an embedded server.
 
     Parameters

@@ -27,7 +27,7 @@ def session(server, body):
             return await body(ctx, nc.jetstream())
         finally:
             await nc.close()
-            await jsmagic.close(ctx)
+            await jsmagic.close(ctx=ctx)
 
     return asyncio.run(main())
 
@@ -155,4 +155,4 @@ def test_the_sync_form_and_an_unknown_alias(server):
         with pytest.raises(jsmagic.JSMagicError, match="svcsync"):  # did you mean
             jsmagic.run(jsmagic.streams.ls(ctx="svcsycn"))
     finally:
-        jsmagic.run(jsmagic.close(ctx))
+        jsmagic.run(jsmagic.close(ctx=ctx))

@@ -1,5 +1,6 @@
 """Durable consumers, as ``nats consumer`` has them: ``add``, ``edit``, ``info``, ``ls``, ``next``, ``rm``,
-``copy``, ``reset``, ``report``, ``pause``, ``resume``."""
+``copy``, ``reset``, ``report``, ``pause``, ``resume``, ``unpin``, and ``dead`` (dead letters) and ``watch``
+(its counters over time)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from ..admin import priority as _priority
 from ..admin import report as _report
 from ..core.context import JSContext
 from .common import warn_notes
+from .consumerops import Sample, dead, unpin, watch
 
-__all__ = ["add", "edit", "info", "ls", "next", "rm", "copy", "reset", "report", "pause", "resume"]
+__all__ = ["add", "edit", "info", "ls", "next", "rm", "copy", "reset", "report", "pause", "resume", "unpin", "dead",
+           "watch", "Sample"]
 
 Ctx = JSContext | str | None
 
@@ -26,7 +29,9 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
               max_deliver: int | None = None, ack_wait: str | None = None, max_ack_pending: int | None = None,
               description: str | None = None, deliver_group: str | None = None, backoff: str | None = None,
               inactive_threshold: str | None = None, replay: str | None = None, headers_only: bool | None = None,
-              pause: Any = None, ctx: Ctx = None) -> api.ConsumerInfo:
+              pause: Any = None, pinned_groups: list[str] | None = None, pinned_ttl: str | None = None,
+              overflow_groups: list[str] | None = None, prioritized_groups: list[str] | None = None,
+              ctx: Ctx = None) -> api.ConsumerInfo:
     """Create a durable consumer, pull unless ``pull=False`` with a ``target`` (``%js_consumer add``).
 
     Parameters
@@ -47,6 +52,8 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
         As the magic's flags (``ack_wait="30s"``, ``backoff="1s,5s,30s"``, ``replay="original"``).
     pause : str or datetime, optional
         Server 2.11+: create paused until then (``"10m"`` or a time).
+    pinned_groups, pinned_ttl, overflow_groups, prioritized_groups : optional
+        Server 2.11+ priority groups (one policy): ``pinned_groups=["jobs"], pinned_ttl="2m"``.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -60,10 +67,11 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
     """
     filters = [filter] if isinstance(filter, str) else list(filter or [])
     extra = _ops.consumer_params(deliver_group, filters, backoff, inactive_threshold, replay, headers_only)
+    priority = _priority.priority_params(pinned_groups, pinned_ttl, overflow_groups, prioritized_groups)
     return await _create(stream, name, pull=pull, target=target, deliver=deliver, ack=ack,
                          filter=filters[0] if len(filters) == 1 else None, max_deliver=max_deliver,
                          ack_wait=ack_wait, max_ack_pending=max_ack_pending, description=description,
-                         pause=pause, extra=extra, ctx=ctx)
+                         pause=pause, priority=priority, extra=extra, ctx=ctx)
 
 
 async def edit(stream: str, name: str, *, dry_run: bool = False, ctx: Ctx = None, **settings: Any) -> pd.DataFrame:

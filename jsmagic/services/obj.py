@@ -1,4 +1,4 @@
-"""Object stores, as ``nats object`` has them: ``add``, ``put``, ``get``, ``ls``, ``info``, ``rm``.
+"""Object stores, as ``nats object`` has them: ``add``, ``put``, ``get``, ``ls``, ``info``, ``rm``, ``watch``.
 
 ``ls()`` lists the buckets and ``ls(bucket)`` its objects; ``info`` and ``rm`` take a bucket,
 or a bucket and an object, the same way.  Files are streamed in chunks; digests are verified.
@@ -6,6 +6,8 @@ or a bucket and an object, the same way.  Files are streamed in chunks; digests 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -15,12 +17,13 @@ import pandas as pd
 
 from ..admin import objects as _objects
 from ..admin import objtransfer as _transfer
+from ..admin.objwatch import COLUMNS, ObjectStoreWatcher
 from ..core.context import JSContext
 from ..core.errors import InputError
 from ..reading.selection import ProgressFn
-from .common import warn_notes
+from .common import Feed, Live, warn_notes
 
-__all__ = ["add", "put", "get", "ls", "info", "rm"]
+__all__ = ["add", "put", "get", "ls", "info", "rm", "watch", "ObjectChange"]
 
 Ctx = JSContext | str | None
 
@@ -191,3 +194,55 @@ async def rm(bucket: str, name: str | None = None, *, force: bool = False, ctx: 
     if name is None:
         return await _objects.remove_bucket(bucket, force, ctx=ctx)
     return await _objects.remove_object(bucket, name, force, ctx=ctx)
+
+
+@dataclasses.dataclass
+class ObjectChange:
+    """One change seen by :func:`watch`: an object stored (its metadata) or deleted (``deleted`` True)."""
+
+    bucket: str
+    name: str
+    deleted: bool
+    size: int | None = None
+    chunks: int | None = None
+    modified: Any = None
+    digest: str | None = None
+
+
+def watch(bucket: str, *, ctx: Ctx = None) -> Live[ObjectChange]:
+    """Watch a bucket's objects: an async iterator of :class:`ObjectChange` (``%js_obj watch``).
+
+    The objects there now first, then every put and delete as it happens.  Leaving the
+    ``async for`` or ``await w.aclose()`` stops it and deletes its consumer.
+
+    Parameters
+    ----------
+    bucket : str
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    Live[ObjectChange]
+        ``.handle`` is the core ``ObjectStoreWatcher`` (``.df``: the objects as they are now).
+
+    Example
+    -------
+    >>> async with jsmagic.obj.watch("models") as changes:   # doctest: +SKIP
+    ...     async for change in changes:
+    ...         print(change.name, "deleted" if change.deleted else change.size)
+    """
+
+    async def start(feed: Feed) -> ObjectStoreWatcher:
+        def on_row(name: str, row: tuple | None) -> None:
+            values = dict(zip(COLUMNS, row)) if row is not None else {"name": name}
+            feed.put(ObjectChange(bucket=bucket, deleted=row is None, **values))
+
+        return await ObjectStoreWatcher(bucket, on_row=on_row, ctx=ctx).start()
+
+    async def stop(watcher: ObjectStoreWatcher) -> None:
+        watcher.stop()
+        if watcher.entry is not None and watcher.entry.task is not None:
+            await asyncio.gather(watcher.entry.task, return_exceptions=True)
+
+    return Live(start, stop)

@@ -1,4 +1,5 @@
-"""Stream operations beside the basics: ``report``, ``backup``, ``restore``, ``copy``, ``seal``, ``schedules``
+"""Stream operations beside the basics: ``report``, ``backup``, ``restore``, ``copy``, ``seal``, ``schedules``,
+``rates``
 (re-exported by :mod:`jsmagic.services.streams`)."""
 
 from __future__ import annotations
@@ -8,15 +9,17 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..admin import backup as _backup
+from ..admin import rates as _rates
 from ..admin import report as _report
 from ..admin import schedules as _schedules
 from ..admin import streams as _streams
 from ..admin import topology
 from ..core.context import JSContext
+from ..core.errors import IncompleteError
 from .common import warn_notes
 from .streamconfig import split_settings
 
-__all__ = ["report", "backup", "restore", "copy", "seal", "schedules"]
+__all__ = ["report", "backup", "restore", "copy", "seal", "schedules", "rates"]
 
 Ctx = JSContext | str | None
 Progress = Callable[[float, float | None], None] | None
@@ -174,3 +177,39 @@ async def schedules(name: str, subject: str | None = None, *, ctx: Ctx = None) -
     >>> await jsmagic.streams.schedules("JOBS")   # doctest: +SKIP
     """
     return await _schedules.pending_schedules(name, subject, ctx=ctx)
+
+
+async def rates(name: str, *, every: str | None = None, by: str | None = None, subject: str | None = None,
+                ctx: Ctx = None) -> pd.DataFrame:
+    """Messages per interval over the stream's time span: the data of ``%js_stream plot``.
+
+    Parameters
+    ----------
+    name : str
+        The stream (read headers-only; nothing is changed).
+    every : str, optional
+        The interval (``"10s"``, ``"1m"``, ``"1h"``); default: chosen for about 80-200 intervals.
+    by : str, optional
+        ``"subject"``: one column per subject.
+    subject : str, optional
+        Only messages on this subject filter.
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by interval start; ``attrs["every"]`` is the interval used.
+
+    Example
+    -------
+    >>> df = await jsmagic.streams.rates("ORDERS", by="subject", every="1m")   # doctest: +SKIP
+    >>> df.plot()
+    """
+    times = await _rates.message_times(name, subject, ctx=ctx)
+    if times.attrs.get("interrupted"):
+        raise IncompleteError(f"reading {name}'s times stopped early after {len(times):,} message(s)", frame=times)
+    every = every or _rates.auto_every(times)
+    out = _rates.rate_frame(times, every, by)
+    out.attrs["every"] = every
+    return out

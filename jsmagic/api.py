@@ -50,8 +50,8 @@ __all__ = ["connect", "close", "use", "status", "run", "streams", "consumers", "
 async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | str | None = None) -> int:
     """Store a value; the earlier name of :func:`jsmagic.services.kv.put` (returns the new revision).
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv_put("config", "db.host", "pg")   # doctest: +SKIP
     1
     """
@@ -61,8 +61,8 @@ async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | str | None 
 async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSContext | str | None = None) -> Any:
     """A key's entry; the earlier name of :func:`jsmagic.services.kv.get` (``.value``, ``.revision``, ``.time``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.kv_get("config", "db.host")).value   # doctest: +SKIP
     'pg'
     """
@@ -72,8 +72,8 @@ async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSCont
 async def kv_view(bucket: str, pattern: str = ">", ctx: JSContext | str | None = None) -> pd.DataFrame:
     """Every current key with its value; the earlier name of :func:`jsmagic.services.kv.view`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv_view("config")   # doctest: +SKIP
     """
     return await kv.view(bucket, pattern, ctx=ctx)

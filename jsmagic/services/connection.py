@@ -41,8 +41,8 @@ async def connect(*servers: str, alias: str | None = None, embedded: bool = Fals
     JSContext
         The connected context (``ctx.nc`` is the nats-py client, ``ctx.js`` its JetStream context).
 
-    Example
-    -------
+    Examples
+    --------
     >>> ctx = await jsmagic.connect(embedded=True)                 # doctest: +SKIP
     >>> prod = await jsmagic.connect(context="prod", alias="prod")  # doctest: +SKIP
     >>> await jsmagic.streams.ls(ctx="prod")                        # doctest: +SKIP
@@ -67,8 +67,8 @@ async def close(*, ctx: JSContext | str | None = None, all: bool = False) -> int
     int
         How many connections were closed.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.close(all=True)   # doctest: +SKIP
     1
     """
@@ -91,8 +91,8 @@ def use(alias: str) -> JSContext:
     JSContext
         The context that is now current.
 
-    Example
-    -------
+    Examples
+    --------
     >>> jsmagic.use("prod")   # doctest: +SKIP
     <JSContext prod ...>
     """
@@ -135,8 +135,8 @@ async def status(*, ctx: JSContext | str | None = None) -> Status:
         Connection line, server name and version, JetStream account usage (streams,
         consumers, bytes in memory and on disk) and one line per live watch or follow.
 
-    Example
-    -------
+    Examples
+    --------
     >>> s = await jsmagic.status()   # doctest: +SKIP
     >>> s.connected, s.streams
     (True, 2)
@@ -173,8 +173,8 @@ def run(awaitable: Awaitable[T], *, ctx: JSContext | str | None = None) -> T:
     Any
         What the service returns.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import jsmagic
     >>> jsmagic.run(jsmagic.connect(embedded=True))        # doctest: +SKIP
     >>> df = jsmagic.run(jsmagic.replay("ORDERS", since="2h"))   # doctest: +SKIP

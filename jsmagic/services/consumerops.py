@@ -36,8 +36,8 @@ async def unpin(stream: str, name: str, group: str, *, ctx: Ctx = None) -> str:
     str
         What happened, in a sentence.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.unpin("JOBS", "workers", "jobs")   # doctest: +SKIP
     """
     return await _priority.unpin(stream, name, group, ctx=ctx)
@@ -70,8 +70,8 @@ async def dead(stream: str, name: str, *, capture: bool = False, republish: str 
         The dead letters (``seq``, ``subject``, ``data``, ``reason``, ``deliveries``, ``time``…);
         with ``capture`` the dead-letter stream's name; with ``republish`` the count.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.dead("ORDERS", "billing", capture=True)   # doctest: +SKIP
     >>> await jsmagic.consumers.dead("ORDERS", "billing")                 # doctest: +SKIP
     """
@@ -105,8 +105,8 @@ def watch(stream: str, name: str, *, every: float = 1.0, ctx: Ctx = None) -> Liv
         Samples: ``time``, ``pending``, ``ack_pending``, ``redelivered``, ``waiting``,
         ``delivered_seq``, ``ack_floor_seq``; ``.handle.df`` is the whole series.
 
-    Example
-    -------
+    Examples
+    --------
     >>> async for s in jsmagic.consumers.watch("ORDERS", "billing"):   # doctest: +SKIP
     ...     if s["pending"] == 0:
     ...         break

@@ -61,8 +61,8 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
     -------
     nats.js.api.ConsumerInfo
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.add("ORDERS", "billing", filter="orders.eu.>", ack_wait="30s")   # doctest: +SKIP
     """
     filters = [filter] if isinstance(filter, str) else list(filter or [])
@@ -93,8 +93,8 @@ async def edit(stream: str, name: str, *, dry_run: bool = False, ctx: Ctx = None
     pandas.DataFrame
         ``setting``, ``old``, ``new``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.edit("ORDERS", "billing", max_deliver=5)   # doctest: +SKIP
     """
     if isinstance(settings.get("filter"), str):
@@ -116,8 +116,8 @@ async def info(stream: str, name: str, *, ctx: Ctx = None) -> api.ConsumerInfo:
     nats.js.api.ConsumerInfo
         ``.config``, ``.num_pending``, ``.num_ack_pending``, ``.delivered``, ``.ack_floor``…
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.consumers.info("ORDERS", "billing")).num_pending   # doctest: +SKIP
     """
     return await _consumers.consumer_info(stream, name, ctx=ctx)
@@ -136,8 +136,8 @@ async def ls(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.ls("ORDERS")   # doctest: +SKIP
     """
     return warn_notes(await _consumers.list_consumers(stream, ctx=ctx))
@@ -169,8 +169,8 @@ async def next(stream: str, name: str, count: int = 1, *, action: str = "ack",  
     pandas.DataFrame
         ``seq``, ``subject``, ``time``, ``delivered``, ``pending``, ``headers``, ``data``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.next("JOBS", "worker", 10)   # doctest: +SKIP
     """
     return await _consumers.next_messages(stream, name, count, action, decode, timeout, group, min_pending, ctx=ctx)
@@ -192,8 +192,8 @@ async def rm(stream: str, name: str, *, force: bool = False, ctx: Ctx = None) ->
     ConsumerRemoval
         ``pending`` and ``ack_pending`` it held.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.rm("ORDERS", "billing", force=True)   # doctest: +SKIP
     """
     return await _consumers.remove_consumer(stream, name, force, ctx=ctx)
@@ -212,8 +212,8 @@ async def copy(stream: str, name: str, new_name: str, *, ctx: Ctx = None) -> api
     -------
     nats.js.api.ConsumerInfo
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.copy("ORDERS", "billing", "billing2")   # doctest: +SKIP
     """
     return await _ops.copy(stream, name, new_name, ctx=ctx)
@@ -234,8 +234,8 @@ async def reset(stream: str, name: str, seq: int | None = None, *, ctx: Ctx = No
     dict
         The server's answer.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.reset("ORDERS", "billing", 100)   # doctest: +SKIP
     """
     return await _ops.reset(stream, name, seq, ctx=ctx)
@@ -254,8 +254,8 @@ async def report(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.report("ORDERS")   # doctest: +SKIP
     """
     return warn_notes(await _report.consumer_report(stream, ctx=ctx))
@@ -276,8 +276,8 @@ async def pause(stream: str, name: str, until: Any, *, ctx: Ctx = None) -> dict[
     dict
         ``paused`` and ``pause_until``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.pause("ORDERS", "billing", "10m")   # doctest: +SKIP
     """
     return await _priority.pause(stream, name, until, ctx=ctx)
@@ -296,8 +296,8 @@ async def resume(stream: str, name: str, *, ctx: Ctx = None) -> dict[str, Any]:
     -------
     dict
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.consumers.resume("ORDERS", "billing")   # doctest: +SKIP
     """
     return await _priority.resume(stream, name, ctx=ctx)

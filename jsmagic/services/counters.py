@@ -35,8 +35,8 @@ async def incr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
     int
         The counter's new value, from the server's ack.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.add("HITS", subjects="hits.>", allow_counter=True)   # doctest: +SKIP
     >>> await jsmagic.counters.incr("hits.home", 5)
     5
@@ -59,8 +59,8 @@ async def decr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
     int
         The new value.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.counters.decr("hits.home")   # doctest: +SKIP
     4
     """
@@ -80,8 +80,8 @@ async def get(subject: str, *, ctx: Ctx = None) -> int:
     -------
     int
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.counters.get("hits.home")   # doctest: +SKIP
     4
     """
@@ -101,8 +101,8 @@ async def view(subject: str, *, ctx: Ctx = None) -> dict[str, Any]:
     -------
     dict
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.counters.view("hits.home"))["value"]   # doctest: +SKIP
     4
     """
@@ -125,8 +125,8 @@ async def ls(stream: str, subject: str | None = None, *, ctx: Ctx = None) -> pd.
     pandas.DataFrame
         ``subject``, ``value``, ``last_increment``, ``seq``, ``time``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.counters.ls("HITS")   # doctest: +SKIP
     """
     return await _counters.list_counters(stream, subject, ctx=ctx)

@@ -51,8 +51,8 @@ async def put(bucket: str, key: str, value: Any, *, ctx: Ctx = None) -> int:
     int
         The new revision.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.put("config", "db.host", "postgres.local")   # doctest: +SKIP
     1
     """
@@ -77,8 +77,8 @@ async def get(bucket: str, key: str, *, revision: int | None = None, decode: Any
     Entry
         ``.value`` (decoded), ``.revision``, ``.time``; a deleted key is a ``NotFoundError``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.kv.get("config", "db.host")).value   # doctest: +SKIP
     'postgres.local'
     """
@@ -102,8 +102,8 @@ async def create(bucket: str, key: str, value: Any, *, ttl: str | float | None =
     int
         The revision.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.create("locks", "job.42", "worker-1", ttl="30s")   # doctest: +SKIP
     """
     if ttl is not None:
@@ -128,8 +128,8 @@ async def update(bucket: str, key: str, value: Any, last: int, *, ctx: Ctx = Non
     int
         The new revision.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.update("config", "db.host", "pg2", last=1)   # doctest: +SKIP
     2
     """
@@ -150,8 +150,8 @@ async def delete(bucket: str, key: str, *, ctx: Ctx = None) -> _kv.Entry:
     Entry
         The entry that was current before the delete.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.delete("config", "db.host")   # doctest: +SKIP
     """
     return await _kv.delete(bucket, key, ctx=ctx)
@@ -175,8 +175,8 @@ async def purge(bucket: str, key: str, *, force: bool = False, ttl: str | float 
     int or str
         How many revisions the key had (without ``ttl``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.purge("config", "old.key", force=True)   # doctest: +SKIP
     3
     """
@@ -200,8 +200,8 @@ async def revert(bucket: str, key: str, revision: int, *, ctx: Ctx = None) -> in
     int
         The new revision.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.revert("config", "db.host", 1)   # doctest: +SKIP
     """
     return await _kvttl.revert(bucket, key, revision, ctx=ctx)
@@ -223,8 +223,8 @@ async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = Non
     pandas.DataFrame
         ``revision``, ``operation`` (PUT/DEL/PURGE), ``value``, ``time``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.history("config", "db.host")   # doctest: +SKIP
     """
     return _complete(await _kv.history(bucket, key, decode, ctx=ctx), f"history of {bucket}/{key}")
@@ -245,8 +245,8 @@ async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]
     -------
     list of str
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.keys("config", "db.>")   # doctest: +SKIP
     ['db.host', 'db.port']
     """
@@ -271,8 +271,8 @@ async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ct
     pandas.DataFrame
         ``key``, ``value``, ``revision``, ``time`` (a ``decode_error`` column when a value could not be decoded).
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.view("config")   # doctest: +SKIP
     """
     return _complete(await _kv.view(bucket, pattern, decode, ctx=ctx), f"view of {bucket}")

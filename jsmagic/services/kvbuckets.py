@@ -57,8 +57,8 @@ async def add(bucket: str, *, history: int = 1, ttl: str | float | None = None, 
     Bucket
         The bucket's settings and state (``values``, ``bytes``, ``history``, ``ttl``…).
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.add("config", history=5)   # doctest: +SKIP
     """
     return await _kv.add(bucket, history, seconds(ttl), storage, replicas, size(max_value_size),
@@ -79,8 +79,8 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
         One row per bucket (``bucket``, ``values``, ``bytes``, ``history``, ``ttl``…); a
         bucket without a leader is named in ``attrs["missing"]`` and warned.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.ls()   # doctest: +SKIP
     """
     return warn_notes(await _kv.ls(ctx=ctx))
@@ -99,8 +99,8 @@ async def info(bucket: str, *, ctx: Ctx = None) -> _kv.Bucket:
     -------
     Bucket
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.kv.info("config")).values   # doctest: +SKIP
     3
     """
@@ -125,8 +125,8 @@ async def edit(bucket: str, *, history: int | None = None, ttl: str | float | No
     pandas.DataFrame
         ``setting``, ``old``, ``new``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.edit("config", history=10)   # doctest: +SKIP
     """
     return await _kvttl.edit(bucket, history=history, ttl=ttl, max_value_size=size(max_value_size),
@@ -150,8 +150,8 @@ async def compact(bucket: str, *, force: bool = False, ctx: Ctx = None) -> Any:
     Compaction
         ``records`` and ``keys`` removed.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.compact("config", force=True)   # doctest: +SKIP
     """
     return await _kvttl.compact(bucket, force, ctx=ctx)
@@ -173,8 +173,8 @@ async def rm(bucket: str, *, force: bool = False, ctx: Ctx = None) -> int:
     int
         How many values it held.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.kv.rm("scratch", force=True)   # doctest: +SKIP
     """
     return await _kv.rm(bucket, force, ctx=ctx)

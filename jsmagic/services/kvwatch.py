@@ -61,8 +61,8 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
         An async iterator (and async context manager); ``.handle`` is the core
         ``KVWatcher`` (``.df``: the current state).
 
-    Example
-    -------
+    Examples
+    --------
     >>> async with jsmagic.kv.watch("config", "db.>", updates=True) as changes:   # doctest: +SKIP
     ...     async for change in changes:
     ...         print(change.key, change.value)

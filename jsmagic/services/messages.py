@@ -118,8 +118,8 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
     Selection
         Checked: contradictory words are a one-line :class:`~jsmagic.core.errors.InputError`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> jsmagic.selection("ORDERS", subjects="orders.eu.>", since="2h", count=100)   # doctest: +SKIP
     """
     chosen = [d for d in (deliver, "start_seq" if start_seq is not None else None,
@@ -200,8 +200,8 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
         sent (its ``.result`` holds every ack); an interrupted publish raises
         :class:`~jsmagic.core.errors.IncompleteError` with the acks in ``.frame``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> acks = await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{{Count}}")   # doctest: +SKIP
     >>> await jsmagic.publish("orders.new", '{"id": {{Count}}}', count=3)                              # doctest: +SKIP
     """
@@ -269,8 +269,8 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
     pandas.DataFrame (or pyarrow.Table / polars.DataFrame)
         ``seq``, ``subject``, ``time``, payload columns; ``attrs["method"]`` says how it was read.
 
-    Example
-    -------
+    Examples
+    --------
     >>> df = await jsmagic.replay("ORDERS", subjects="orders.eu.>", since="2h")   # doctest: +SKIP
     >>> df = await jsmagic.replay("ORDERS", start_seq=1000, end_seq=2000, where="qty > 1")   # doctest: +SKIP
     """
@@ -310,8 +310,8 @@ async def export(stream: str, path: str, *, partition_by: str | None = None, str
     Export
         ``path``, ``rows``, ``first_seq``, ``last_seq``, ``bytes``, ``seconds``, ``parts``, ``conflicts``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> out = await jsmagic.export("ORDERS", "orders.parquet", since="1d")   # doctest: +SKIP
     >>> out.rows, out.path
     """
@@ -348,8 +348,8 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
         An async iterator (and async context manager) of frames with the columns of
         :func:`replay`; ``.handle`` is the core ``LiveReplay`` (``.df``: every row so far).
 
-    Example
-    -------
+    Examples
+    --------
     >>> seen = 0
     >>> async with jsmagic.follow("ORDERS", deliver="new") as chunks:   # doctest: +SKIP
     ...     async for chunk in chunks:

@@ -51,8 +51,8 @@ async def add(bucket: str, *, description: str | None = None, ttl: str | float |
     -------
     BucketStatus
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.obj.add("models")   # doctest: +SKIP
     """
     return await _objects.add_bucket(bucket, description, ttl, max_bytes, storage, replicas, ctx=ctx)
@@ -82,8 +82,8 @@ async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any =
     pandas.Series
         The stored object's ``name``, ``size``, ``chunks``, ``digest``…
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.obj.put("models", "model.onnx")                       # doctest: +SKIP
     >>> await jsmagic.obj.put("models", data=b"...", name="weights.bin")    # doctest: +SKIP
     """
@@ -115,8 +115,8 @@ async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, 
     -------
     bytes or pathlib.Path
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.obj.get("models", "model.onnx", file="/tmp/model.onnx")   # doctest: +SKIP
     """
     return await _transfer.get(bucket, name, file, progress=progress, ctx=ctx)
@@ -138,8 +138,8 @@ async def ls(bucket: str | None = None, *, deleted: bool = False, ctx: Ctx = Non
     pandas.DataFrame
         Buckets, or objects: ``name``, ``size``, ``chunks``, ``modified``, ``digest``, ``deleted``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.obj.ls("models")   # doctest: +SKIP
     """
     if bucket is None:
@@ -161,8 +161,8 @@ async def info(bucket: str, name: str | None = None, *, ctx: Ctx = None) -> Any:
     -------
     BucketStatus or nats.js.api.ObjectInfo
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.obj.info("models", "model.onnx")).size   # doctest: +SKIP
     """
     if name is None:
@@ -187,8 +187,8 @@ async def rm(bucket: str, name: str | None = None, *, force: bool = False, ctx: 
     Removal
         What was deleted: objects, bytes, chunks.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.obj.rm("models", "old.onnx", force=True)   # doctest: +SKIP
     """
     if name is None:
@@ -226,8 +226,8 @@ def watch(bucket: str, *, ctx: Ctx = None) -> Live[ObjectChange]:
     Live[ObjectChange]
         ``.handle`` is the core ``ObjectStoreWatcher`` (``.df``: the objects as they are now).
 
-    Example
-    -------
+    Examples
+    --------
     >>> async with jsmagic.obj.watch("models") as changes:   # doctest: +SKIP
     ...     async for change in changes:
     ...         print(change.name, "deleted" if change.deleted else change.size)

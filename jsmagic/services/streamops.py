@@ -38,8 +38,8 @@ async def report(*, ctx: Ctx = None) -> pd.DataFrame:
     pandas.DataFrame
         One row per stream; notes (streams without a leader) warned as :class:`~jsmagic.ReadWarning`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.report()   # doctest: +SKIP
     """
     return warn_notes(await _report.stream_report(ctx=ctx))
@@ -67,8 +67,8 @@ async def backup(name: str, directory: str, *, consumers: bool = True, progress:
     Backup
         ``stream``, ``directory``, ``messages``, ``last_seq``, ``bytes``, ``consumers``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.backup("ORDERS", "./orders-backup")   # doctest: +SKIP
     """
     return await _backup.backup(name, directory, consumers, progress, ctx=ctx)
@@ -99,8 +99,8 @@ async def restore(directory: str, *, name: str | None = None, subjects: list[str
     Backup
         What was restored: ``messages``, ``last_seq``, ``consumers``…
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.restore("./orders-backup", name="ORDERS_COPY", subjects=["copy.>"])   # doctest: +SKIP
     """
     return await _backup.restore(directory, name, progress, subjects, ctx=ctx)
@@ -124,8 +124,8 @@ async def copy(name: str, new_name: str, *, ctx: Ctx = None, **settings: Any) ->
     -------
     StreamDetails
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.copy("ORDERS", "ORDERS_TEST", subjects="test.orders.>")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
@@ -149,8 +149,8 @@ async def seal(name: str, *, force: bool = False, ctx: Ctx = None) -> dict[str, 
     dict
         The sealed stream's state.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.seal("ARCHIVE_2025", force=True)   # doctest: +SKIP
     """
     return await topology.seal(name, force, ctx=ctx)
@@ -172,8 +172,8 @@ async def schedules(name: str, subject: str | None = None, *, ctx: Ctx = None) -
     -------
     pandas.DataFrame
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.schedules("JOBS")   # doctest: +SKIP
     """
     return await _schedules.pending_schedules(name, subject, ctx=ctx)
@@ -201,8 +201,8 @@ async def rates(name: str, *, every: str | None = None, by: str | None = None, s
     pandas.DataFrame
         Indexed by interval start; ``attrs["every"]`` is the interval used.
 
-    Example
-    -------
+    Examples
+    --------
     >>> df = await jsmagic.streams.rates("ORDERS", by="subject", every="1m")   # doctest: +SKIP
     >>> df.plot()
     """

@@ -43,8 +43,8 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
         (a cluster's stream without a leader) is no row: ``df.attrs["missing"]`` names it
         and its note (``df.attrs["notes"]``) is warned as a :class:`~jsmagic.ReadWarning`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> df = await jsmagic.streams.ls()   # doctest: +SKIP
     >>> df[["name", "messages"]]
     """
@@ -65,8 +65,8 @@ async def names(subject: str | None = None, *, ctx: Ctx = None) -> list[str]:
     -------
     list of str
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.names("orders.eu")   # doctest: +SKIP
     ['ORDERS']
     """
@@ -99,8 +99,8 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
     StreamDetails
         ``.info`` (nats-py's ``StreamInfo``) and ``.num_subjects``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.add("ORDERS", subjects="orders.>", max_age="7d", storage="memory")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
@@ -131,8 +131,8 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     pandas.DataFrame
         One row per changed setting: ``setting``, ``old``, ``new``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.edit("ORDERS", max_age="30d")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
@@ -156,8 +156,8 @@ async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:
     StreamDetails
         ``.info.config``, ``.info.state`` (messages, bytes, first/last seq…), ``.num_subjects``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.streams.info("ORDERS")).info.state.messages   # doctest: +SKIP
     1000
     """
@@ -181,8 +181,8 @@ async def subjects(name: str, filter: str | None = None, *, ctx: Ctx = None) -> 
     pandas.DataFrame
         ``subject``, ``messages``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.subjects("ORDERS", "orders.*")   # doctest: +SKIP
     """
     return await _streams.subjects(name, filter, ctx=ctx)
@@ -210,8 +210,8 @@ async def get(name: str, seq: int | None = None, *, last_for: str | None = None,
     pandas.Series
         ``stream``, ``seq``, ``subject``, ``time``, ``headers``, ``size``, ``data``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.streams.get("ORDERS", 42))["data"]   # doctest: +SKIP
     {'id': 42}
     """
@@ -237,8 +237,8 @@ async def rmm(name: str, seq: int, *, force: bool = False, ctx: Ctx = None) -> _
     MessageRemoval
         ``stream``, ``seq``, ``subject``, ``size`` of the deleted message.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.rmm("ORDERS", 42, force=True)   # doctest: +SKIP
     """
     return await _streams.remove_message(name, seq, force, ctx=ctx)
@@ -268,8 +268,8 @@ async def purge(name: str, *, subject: str | None = None, seq: int | None = None
     Purge
         ``selected`` (counted first), ``held``, ``purged`` (the server's own count).
 
-    Example
-    -------
+    Examples
+    --------
     >>> (await jsmagic.streams.purge("ORDERS", subject="orders.test", force=True)).purged   # doctest: +SKIP
     12
     """
@@ -293,8 +293,8 @@ async def rm(name: str, *, force: bool = False, ctx: Ctx = None) -> _streams.Str
     StreamRemoval
         ``stream``, ``messages``, ``bytes``, ``consumers`` it held.
 
-    Example
-    -------
+    Examples
+    --------
     >>> await jsmagic.streams.rm("SCRATCH", force=True)   # doctest: +SKIP
     """
     return await _streams.remove_stream(name, force, ctx=ctx)

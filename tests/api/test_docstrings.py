@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_every_public_service_has_a_reference_docstring(name):
     fn = FUNCTIONS[name]
     doc = inspect.getdoc(fn) or ""
     assert doc and not doc.startswith(("\n", " ")), f"{name}: no summary line"
-    for section in ("Parameters\n----------", "Returns\n-------", "Example\n-------"):
+    for section in ("Parameters\n----------", "Returns\n-------", "Examples\n--------"):
         assert section in doc, f"{name}: no {section.splitlines()[0]} section"
     params = []
     for p in inspect.signature(fn).parameters.values():
@@ -69,3 +70,21 @@ def test_the_services_take_ctx_as_a_keyword_only_argument():
 
 def test_live_results_are_documented_too():
     assert "async for" in inspect.getdoc(common.Live) and inspect.getdoc(jsmagic.kv.Change)
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """The package as mkdocstrings sees it: griffe's static reading of the source, numpy docstrings."""
+    griffe = pytest.importorskip("griffe")
+    return griffe.load("jsmagic", search_paths=[str(Path(jsmagic.__file__).parents[1])], docstring_parser="numpy")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_griffe_reads_every_section_without_a_warning(name, loaded, caplog):
+    """What mkdocstrings renders: parameters, returns and examples found, and nothing warned."""
+    fn = FUNCTIONS[name]
+    obj = loaded[f"{fn.__module__.removeprefix('jsmagic.')}.{fn.__qualname__}"]
+    with caplog.at_level("WARNING"):
+        kinds = {section.kind.value for section in obj.docstring.parse()}
+    assert {"parameters", "returns", "examples"} <= kinds, f"{name}: {kinds}"
+    assert not [r for r in caplog.records if "griffe" in r.name], [r.getMessage() for r in caplog.records]

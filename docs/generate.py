@@ -56,6 +56,14 @@ def api_page() -> str:
     names = [*api.__all__, "last_result", "context", "contexts", "use"]
     for name in names:
         obj = getattr(jsmagic, name)
+        if inspect.ismodule(obj):  # a group of verbs (jsmagic.streams, jsmagic.kv...): each of its functions
+            out.append(f"## `jsmagic.{name}`\n\n{_block(obj.__doc__)}")
+            for verb in obj.__all__:
+                fn = getattr(obj, verb)
+                if inspect.isfunction(fn):
+                    prefix = "async " if inspect.iscoroutinefunction(fn) else ""
+                    out.append(f"### `{prefix}jsmagic.{name}.{verb}{inspect.signature(fn)}`\n\n{_block(fn.__doc__)}")
+            continue
         if inspect.isclass(obj):  # a warning class (ReadWarning): its name and docstring, no signature
             out.append(f"### `jsmagic.{name}`\n\n{_block(obj.__doc__)}")
             continue

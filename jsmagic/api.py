@@ -41,10 +41,10 @@ from .services import consumers, counters, kv, obj, streams
 from .services.common import ReadWarning
 from .services.connection import close, connect, run, status, use
 from .services.messages import export, follow, publish, replay, selection
-from .services.results import SHORT, checked
+from .services.results import SHORT, checked  # noqa: F401 - importable from jsmagic.api, as before
 
 __all__ = ["connect", "close", "use", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish",
-           "replay", "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning", "checked", "SHORT"]
+           "replay", "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning"]
 
 
 async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | str | None = None) -> int:

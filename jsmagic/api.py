@@ -47,7 +47,7 @@ __all__ = ["connect", "close", "use", "status", "run", "streams", "consumers", "
            "replay", "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning"]
 
 
-async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | str | None = None) -> int:
+async def kv_put(bucket: str, key: str, value: Any, *, ctx: JSContext | str | None = None) -> int:
     """Store a value; the earlier name of :func:`jsmagic.services.kv.put` (returns the new revision).
 
     Examples
@@ -58,7 +58,7 @@ async def kv_put(bucket: str, key: str, value: Any, ctx: JSContext | str | None 
     return await kv.put(bucket, key, value, ctx=ctx)
 
 
-async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSContext | str | None = None) -> Any:
+async def kv_get(bucket: str, key: str, revision: int | None = None, *, ctx: JSContext | str | None = None) -> Any:
     """A key's entry; the earlier name of :func:`jsmagic.services.kv.get` (``.value``, ``.revision``, ``.time``).
 
     Examples
@@ -69,7 +69,7 @@ async def kv_get(bucket: str, key: str, revision: int | None = None, ctx: JSCont
     return await kv.get(bucket, key, revision=revision, ctx=ctx)
 
 
-async def kv_view(bucket: str, pattern: str = ">", ctx: JSContext | str | None = None) -> pd.DataFrame:
+async def kv_view(bucket: str, pattern: str = ">", *, ctx: JSContext | str | None = None) -> pd.DataFrame:
     """Every current key with its value; the earlier name of :func:`jsmagic.services.kv.view`.
 
     Examples

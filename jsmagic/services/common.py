@@ -56,6 +56,8 @@ class Live(Generic[T]):
     exception, a cancelled task) or :meth:`aclose` stops it and deletes its consumer;
     ``async with live:`` makes the stop happen at the end of the block, deterministically.
     ``live.handle`` is the core object behind it (its ``.df`` holds everything so far).
+    Items wait in memory until the loop takes them: a loop that cannot keep up with a busy
+    bucket or stream reads ``live.handle.df`` (bounded) instead.
     """
 
     def __init__(self, start: Callable[[Feed], Awaitable[Any]], stop: Callable[[Any], Awaitable[None]]) -> None:
@@ -110,8 +112,22 @@ class Live(Generic[T]):
         await self.aclose()
 
     def __del__(self) -> None:
-        if self._started and not self._closed and self.handle is not None:
-            try:  # left without aclose (a bare break): cancel the task; its finally deletes the consumer
+        if not (self._started and not self._closed and self.handle is not None):
+            return
+        loop = getattr(getattr(self.handle, "ctx", None), "loop", None)
+        try:  # left without aclose (a bare break): cancel the task; its finally deletes the consumer
+            if loop is None or _running_loop() is loop:
                 self.handle.stop()
-            except RuntimeError:  # the loop is already closed: the context's close ended it
-                log.debug("live result collected after its loop closed")
+            else:  # collected in another thread: stop it on its own loop
+                loop.call_soon_threadsafe(self.handle.stop)
+        except RuntimeError:  # the loop is already closed: the context's close ended it
+            log.debug("live result collected after its loop closed")
+
+
+def _running_loop() -> Any:
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

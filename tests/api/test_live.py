@@ -88,3 +88,17 @@ def test_message_rates_count_every_message_the_server_holds(server):
     total, per, held = session(server, body)
     assert int(total.sum().sum()) == held == 12 and total.attrs["every"]
     assert isinstance(per, pd.DataFrame) and per.sum().to_dict() == {"svcrate.a": 6, "svcrate.b": 6}
+
+
+def test_a_kv_watcher_stopped_before_its_task_ran_still_deletes_its_consumer(server):
+    """``stop()`` right after ``start()`` (no await between: a bare ``break`` on the first change) left the consumer."""
+    from jsmagic.admin.kvwatch import KVWatcher
+
+    async def body(ctx, js):
+        await jsmagic.kv.add("svcstop", ctx="svc")
+        watcher = await KVWatcher("svcstop", ctx=ctx).start()
+        watcher.stop()  # its task has not taken a step yet
+        assert await consumer_count(js, "KV_svcstop") == 1  # the consumer start() made (inactive threshold: 60 s)
+        await until("no consumer left", lambda: _zero(js, "KV_svcstop"), timeout=30)
+
+    session(server, body)

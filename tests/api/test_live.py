@@ -92,13 +92,23 @@ def test_message_rates_count_every_message_the_server_holds(server):
 
 def test_a_kv_watcher_stopped_before_its_task_ran_still_deletes_its_consumer(server):
     """``stop()`` right after ``start()`` (no await between: a bare ``break`` on the first change) left the consumer."""
+    import nats
+
     from jsmagic.admin.kvwatch import KVWatcher
 
     async def body(ctx, js):
         await jsmagic.kv.add("svcstop", ctx="svc")
+        nc = await nats.connect(server.url)
+        created = []  # the server's own record that start() made a consumer
+        async def advisory(msg):
+            created.append(msg.subject)
+
+        await nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.KV_svcstop.*", cb=advisory)
+        await nc.flush()
         watcher = await KVWatcher("svcstop", ctx=ctx).start()
         watcher.stop()  # its task has not taken a step yet
-        assert await consumer_count(js, "KV_svcstop") == 1  # the consumer start() made (inactive threshold: 60 s)
-        await until("no consumer left", lambda: _zero(js, "KV_svcstop"), timeout=30)
+        await until("the creation advisory", lambda: asyncio.sleep(0, bool(created)))
+        await until("no consumer left", lambda: _zero(js, "KV_svcstop"), timeout=30)  # inactive threshold: 60 s
+        await nc.close()
 
     session(server, body)

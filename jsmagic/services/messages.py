@@ -331,7 +331,7 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     magic; ``deliver="new"`` for new messages only), then every new message as it is
     stored.  A server restart or leader change is resumed without a gap or a repeat.
     Leaving the ``async for`` (``break``, an error, a cancelled task) or ``await f.aclose()``
-    stops it and deletes its consumer.
+    stops it and deletes its consumer; ``count=N`` ends it by itself after N messages.
 
     Parameters
     ----------
@@ -340,7 +340,8 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     ctx : JSContext or str, optional
         A context or alias.
     **words
-        What to read, as :func:`selection` takes it (no ``durable``).
+        What to read, as :func:`selection` takes it (no ``durable``): ``deliver="new"``,
+        ``start_seq``, ``since``, ``subjects``, ``count``, ``where``…
 
     Returns
     -------
@@ -356,6 +357,8 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     ...         seen += len(chunk)
     ...         if seen >= 100:
     ...             break
+    >>> async for chunk in jsmagic.follow("ORDERS", deliver="new", count=100):   # doctest: +SKIP
+    ...     print(len(chunk))
     """
     from ..reading.follow import ERROR, LiveReplay
     from ..reading.reader import check_stream

@@ -112,3 +112,25 @@ def test_a_kv_watcher_stopped_before_its_task_ran_still_deletes_its_consumer(ser
         await nc.close()
 
     session(server, body)
+
+
+def test_a_follow_with_a_count_ends_by_itself_after_that_many_messages(server):
+    async def body(ctx, js):
+        await jsmagic.streams.add("SVCFN", subjects="svcfn.>", ctx="svc")
+        for i in range(3):
+            await js.publish("svcfn.x", b'{"i": %d}' % i)
+        got = []
+
+        async def publish_more():
+            await until("the follow's consumer", lambda: consumer_count(js, "SVCFN"))
+            for i in range(3, 8):
+                await js.publish("svcfn.x", b'{"i": %d}' % i)
+
+        more = asyncio.ensure_future(publish_more())
+        async for chunk in jsmagic.follow("SVCFN", count=6, ctx="svc"):
+            got.extend(chunk["i"].tolist())
+        await more
+        await until("no consumer left", lambda: _zero(js, "SVCFN"))
+        return got
+
+    assert session(server, body) == [0, 1, 2, 3, 4, 5]

@@ -41,12 +41,18 @@ COURSE = [  # the published course, in order
     "08-operations.ipynb",
     "09-exploring-history.ipynb",
 ]
-API = [  # what the Python API page renders, in order (mkdocstrings identifiers)
-    "jsmagic.api.connect", "jsmagic.api.close", "jsmagic.api.replay", "jsmagic.api.publish",
-    "jsmagic.api.streams", "jsmagic.api.kv_put", "jsmagic.api.kv_get", "jsmagic.api.kv_view",
+API = [  # what the Python API page renders, in order (mkdocstrings identifiers; numpy-style docstrings)
+    "jsmagic.services.connection.connect", "jsmagic.services.connection.close", "jsmagic.services.connection.use",
+    "jsmagic.services.connection.status", "jsmagic.services.connection.run",
+    "jsmagic.services.messages.publish", "jsmagic.services.messages.replay", "jsmagic.services.messages.export",
+    "jsmagic.services.messages.follow", "jsmagic.services.messages.selection",
+    "jsmagic.services.streams", "jsmagic.services.consumers", "jsmagic.services.kv", "jsmagic.services.obj",
+    "jsmagic.services.counters",
+    "jsmagic.api.kv_put", "jsmagic.api.kv_get", "jsmagic.api.kv_view",
     "jsmagic.core.lastresult.last_result", "jsmagic.core.registry.context", "jsmagic.core.registry.contexts",
-    "jsmagic.core.registry.use", "jsmagic.dask.read_stream", "jsmagic.api.ReadWarning",
+    "jsmagic.services.common.ReadWarning",
 ]
+GOOGLE = ["jsmagic.dask.read_stream"]  # written in Google style (Args/Returns)
 
 
 # ---- the magics -------------------------------------------------------------------------
@@ -173,8 +179,9 @@ def api_page() -> str:
            "(`import jsmagic` stays light: they load on first use). Rendered from the docstrings.\n",
            "::: jsmagic.api\n    options:\n      members: false\n      show_root_heading: false\n"]
     out += [f"::: {name}\n" for name in API]
+    out += [f"::: {name}\n    options:\n      docstring_style: google\n" for name in GOOGLE]
     out += ["## Errors\n", "Every error a user can cause is a `jsmagic.JSMagicError` with a one-line message "
-            "that says what to do next.\n", "::: jsmagic.core.errors\n    options:\n      show_root_heading: false\n"
+            "that says what to do next.\n", "::: jsmagic.core.errors\n    options:\n      docstring_style: google\n      show_root_heading: false\n"
             "      members_order: source\n      filters: [\"!^_\", \"!^translate$\", \"!^did_you_mean$\", \"!^not_found$\"]\n"]
     return "\n".join(out)
 

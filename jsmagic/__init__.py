@@ -2,10 +2,12 @@
 
 ``%load_ext jsmagic`` registers the magics.  The core (context, replay, publish, admin)
 is plain Python and works without IPython; :mod:`jsmagic.api` is its documented async
-face for scripts and cells::
+face for scripts and cells, grouped as ``nats`` groups its verbs (the service layer,
+:mod:`jsmagic.services`, that the magics call too)::
 
     import jsmagic
-    ctx = await jsmagic.connect("nats://127.0.0.1:4222")
+    ctx = await jsmagic.connect(embedded=True)
+    await jsmagic.streams.add("ORDERS", subjects="orders.>")
     df = await jsmagic.replay("ORDERS", since="2h")
 
 ``import jsmagic`` is light: nats-py and pandas load on first use.
@@ -16,10 +18,11 @@ from __future__ import annotations
 from .core.errors import JSMagicError
 from .core.lastresult import last_result
 
-_API = ("connect", "close", "replay", "publish", "streams", "kv_put", "kv_get", "kv_view", "ReadWarning")
-_REGISTRY = ("context", "contexts", "use")  # they need the context, which needs nats-py and pandas
+_API = ("connect", "close", "use", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish", "replay",
+        "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning")
+_REGISTRY = ("context", "contexts")  # they need the context, which needs nats-py and pandas
 
-__all__ = ["JSContext", "JSMagicError", "context", "contexts", "use", "last_result", *_API, "load_ipython_extension",
+__all__ = ["JSContext", "JSMagicError", "context", "contexts", "last_result", *_API, "load_ipython_extension",
            "unload_ipython_extension"]
 __version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads it)
 

@@ -24,22 +24,21 @@ SCRIPT = r'''
 import asyncio, json, sys
 import nats.aio.client
 import jsmagic
-from jsmagic.admin import kv
 from jsmagic.core.errors import NotFoundError
 
 async def main():
     out = {"nats_py": nats.aio.client.__version__}
     ctx = await jsmagic.connect(embedded=True)
-    await ctx.js.add_stream(name="ORDERS", subjects=["orders.>"])
-    acks = await jsmagic.publish("orders.eu", [{"id": i} for i in range(1, 1001)], msg_id="o-{i}")
-    again = await jsmagic.publish("orders.eu", [{"id": i} for i in range(1, 1001)], msg_id="o-{i}")
+    await jsmagic.streams.add("ORDERS", subjects="orders.>")
+    acks = await jsmagic.publish("orders.eu", [{"id": i} for i in range(1, 1001)], msg_id="o-{{Count}}")
+    again = await jsmagic.publish("orders.eu", [{"id": i} for i in range(1, 1001)], msg_id="o-{{Count}}")
     out["acked_seqs"] = [int(acks["seq"].min()), int(acks["seq"].max()), len(acks)]
     out["duplicates"] = int(again["duplicate"].sum())
     df = await jsmagic.replay("ORDERS")
     out["replayed"] = [len(df), int(df["seq"].min()), int(df["seq"].max()), sorted(df["id"].tolist()) == list(range(1, 1001))]
     part = await jsmagic.replay("ORDERS", start_seq=500, count=10)
     out["part"] = part["seq"].tolist()
-    await kv.add("cfg", ctx=ctx)
+    await jsmagic.kv.add("cfg", ctx=ctx)
     out["rev"] = await jsmagic.kv_put("cfg", "db.host", "pg")
     view = await jsmagic.kv_view("cfg")
     out["view"] = dict(zip(view["key"], view["value"]))
@@ -47,6 +46,8 @@ async def main():
     out["current_is_second"] = jsmagic.context() is other
     out["streams_second"] = (await jsmagic.streams())["name"].tolist()
     out["streams_default"] = (await jsmagic.streams(ctx=ctx))["name"].tolist()
+    out["by_alias"] = [len(await jsmagic.replay("ORDERS", ctx="default")), (await jsmagic.kv_get("cfg", "db.host", ctx="default")).value,
+                       (await jsmagic.streams.ls(ctx="default"))["name"].tolist()]
     try:
         await jsmagic.replay("ORDRS", ctx=ctx)
     except NotFoundError as e:
@@ -84,6 +85,7 @@ def check(out: dict) -> None:
     assert out["rev"] >= 1 and out["view"] == {"db.host": "pg"}
     assert out["current_is_second"] is True
     assert out["streams_second"] == [] and out["streams_default"] == ["KV_cfg", "ORDERS"]
+    assert out["by_alias"] == [1000, "pg", ["KV_cfg", "ORDERS"]]  # ctx="default": an alias, as ctx= takes it everywhere
     assert "did you mean 'ORDERS'" in out["unknown"]
     assert out["consumers_left"] == 0  # every replay deleted its consumer
     assert out["closed"] == [True] * len(out["closed"])

@@ -220,6 +220,12 @@ class KVWatcher:
         self._set_status(STOPPED, None)
         if self.task is not None and not self.task.done():
             self.task.cancel()
+            self.task.add_done_callback(self._after_stop)
+
+    def _after_stop(self, task: asyncio.Task) -> None:
+        """A task cancelled before its first step never ran its ``finally``: delete the consumer here."""
+        if self._unlisten is not None:  # _cleanup clears it first thing: it has not run
+            self.ctx.own(self._cleanup(), name=f"stop kv watch {self.bucket}")
 
     @property
     def running(self) -> bool:

@@ -42,9 +42,15 @@ def context(alias: str | None = None) -> JSContext:
     return _contexts[alias]
 
 
-def current(ctx: JSContext | None = None) -> JSContext:
-    """``ctx`` itself, or the current context when ``ctx`` is None (every core function's ``ctx=None``)."""
-    return ctx if ctx is not None else context()
+def current(ctx: JSContext | str | None = None) -> JSContext:
+    """``ctx`` itself, the context named ``ctx`` (an alias: ``ctx="prod"``), or the current one when None.
+
+    Every core function's keyword-only ``ctx=None`` goes through here, so each takes a
+    context or an alias name alike.
+    """
+    if ctx is None:
+        return context()
+    return context(ctx) if isinstance(ctx, str) else ctx
 
 
 def create(alias: str) -> JSContext:
@@ -116,13 +122,13 @@ async def close(ctx: JSContext) -> None:
         forget(ctx.alias)
 
 
-async def connected(ctx: JSContext | None = None) -> JSContext:
+async def connected(ctx: JSContext | str | None = None) -> JSContext:
     """``ctx`` (or the current context), connected on first use: its ``ctx.api`` is ready for requests."""
     ctx = current(ctx)
     await ctx.jetstream()
     return ctx
 
 
-async def jetstream(ctx: JSContext | None = None) -> Any:
+async def jetstream(ctx: JSContext | str | None = None) -> Any:
     """The JetStream context of ``ctx`` (or the current one), connecting on first use."""
     return await current(ctx).jetstream()

@@ -1,4 +1,4 @@
-"""``%js_counter VERB ...``: ``nats counter`` in a cell (core: :mod:`jsmagic.admin.counters`, server 2.12+)."""
+"""``%js_counter VERB ...``: ``nats counter`` in a cell (service: :mod:`jsmagic.services.counters`, server 2.12+)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 import pandas as pd
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..admin import counters
+from ..services import counters
 from ..ui.display import result_frame
 from ..ui.report import Report
 from .base import friendly, run
@@ -30,7 +30,7 @@ del p
 
 
 def _ls(a: Any) -> pd.DataFrame:
-    df = run(counters.list_counters(a.stream, a.filter))
+    df = run(counters.ls(a.stream, a.filter))
     return result_frame(df, f"{len(df)} counter(s) in {a.stream}")
 
 

@@ -7,13 +7,12 @@ sentence for what ``rm`` removed (its data goes to ``-o NAME``), the live watch 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Callable
 
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..admin import objects, objtransfer
+from ..services import obj
 from ..core.errors import InputError
 from ..ui import buckets
 from ..ui.objwatch import ObjectWatch
@@ -54,24 +53,22 @@ del p
 
 
 def _get(a: Any) -> Any:
-    return with_progress(f"get {a.name}", lambda p: objtransfer.get(a.bucket, a.name, a.file, progress=p))
+    return with_progress(f"get {a.name}", lambda p: obj.get(a.bucket, a.name, file=a.file, progress=p))
 
 
 def _info(a: Any) -> Any:
-    if a.name:
-        return buckets.object_report(run(objects.object_info(a.bucket, a.name)))
-    return buckets.bucket_report(run(objects.bucket_info(a.bucket)))
+    info = run(obj.info(a.bucket, a.name))
+    return buckets.object_report(info) if a.name else buckets.bucket_report(info)
 
 
 def _ls(a: Any) -> Any:
     if a.bucket:
-        return buckets.objects_frame(run(objects.list_objects(a.bucket, a.deleted)), a.bucket)
-    return buckets.object_buckets(run(objects.list_buckets()))
+        return buckets.objects_frame(run(obj.ls(a.bucket, deleted=a.deleted)), a.bucket)
+    return buckets.object_buckets(run(obj.ls()))
 
 
 def _rm(a: Any) -> tuple[Any, str]:
-    removal = run(objects.remove_object(a.bucket, a.name, a.force) if a.name
-                  else objects.remove_bucket(a.bucket, a.force))
+    removal = run(obj.rm(a.bucket, a.name, force=a.force))
     return removal, f"Deleted {removal.what}."
 
 
@@ -83,7 +80,8 @@ def _watch(a: Any) -> ObjectWatch:
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "add": lambda a: buckets.bucket_report(
-        run(objects.add_bucket(a.bucket, a.description, a.ttl, a.max_bytes, a.storage, a.replicas))),
+        run(obj.add(a.bucket, description=a.description, ttl=a.ttl, max_bytes=a.max_bytes, storage=a.storage,
+                    replicas=a.replicas))),
     "ls": _ls,
     "info": _info,
     "get": _get,
@@ -102,16 +100,15 @@ class ObjectMagics(Magics):
             raise InputError("give a FILE or --from VAR (one of them)")
         if a.file is not None:
             name = a.name or Path(a.file).expanduser().name
-            return with_progress(f"put {name}", lambda p: objtransfer.put_file(a.bucket, a.file, a.name, a.description,
-                                                                            progress=p))
+            return with_progress(f"put {name}", lambda p: obj.put(a.bucket, a.file, name=a.name,
+                                                                  description=a.description, progress=p))
         ns = user_namespace(self)
         if a.source not in ns:
             raise InputError(f"no variable {a.source!r} in the notebook")
         if not a.name:
             raise InputError("--from needs --name for the object", hint="e.g. --name data.parquet")
-        data = objtransfer.value_bytes(ns[a.source], a.name)
-        return with_progress(f"put {a.name}", lambda p: objtransfer.put(a.bucket, io.BytesIO(data), a.name, a.description,
-                                                                     size=len(data), progress=p))
+        return with_progress(f"put {a.name}", lambda p: obj.put(a.bucket, data=ns[a.source], name=a.name,
+                                                                description=a.description, progress=p))
 
     @no_var_expand
     @line_magic

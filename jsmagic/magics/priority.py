@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..admin import consumers, priority
 from ..core.units import format_duration
 from ..ui.report import Report, consumer_report
+from ..services import consumers as service
 from .base import run
 
 
@@ -77,8 +78,8 @@ def group_note(attrs: dict) -> str:
 
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
-    "pause": lambda a: _sentence(a.stream, a.name, run(priority.pause(a.stream, a.name, a.until))),
-    "resume": lambda a: _sentence(a.stream, a.name, run(priority.resume(a.stream, a.name))),
-    "unpin": lambda a: run(priority.unpin(a.stream, a.name, a.group)),
+    "pause": lambda a: _sentence(a.stream, a.name, run(service.pause(a.stream, a.name, a.until))),
+    "resume": lambda a: _sentence(a.stream, a.name, run(service.resume(a.stream, a.name))),
+    "unpin": lambda a: run(service.unpin(a.stream, a.name, a.group)),
     "info": _info,
 }

@@ -17,6 +17,7 @@ from ..core.units import format_duration, format_size
 from ..ui.display import noted, result_frame
 from ..ui.report import shown, stream_report
 from ..ui.streamreport import plot_streams
+from ..services import streams as services
 from .base import run, with_progress
 from .verbs import Verbs
 
@@ -144,14 +145,14 @@ def _report(a: Any) -> pd.DataFrame:
 
 
 def _backup(a: Any) -> backup.Backup:
-    done = with_progress(f"backup of {a.name}", lambda p: backup.backup(a.name, a.directory, not a.no_consumers, progress=p))
+    done = with_progress(f"backup of {a.name}", lambda p: services.backup(a.name, a.directory, consumers=not a.no_consumers, progress=p))
     print(f"Backed up stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
           f"{done.consumers} consumer(s), {format_size(done.bytes)} to {done.directory}")
     return done
 
 
 def _restore(a: Any) -> backup.Backup:
-    done = with_progress(f"restore from {a.directory}", lambda p: backup.restore(a.directory, a.name, progress=p, subjects=a.subjects))
+    done = with_progress(f"restore from {a.directory}", lambda p: services.restore(a.directory, name=a.name, progress=p, subjects=a.subjects))
     print(f"Restored stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
           f"{done.consumers} consumer(s)")
     return done
@@ -162,5 +163,5 @@ def copy(a: Any, flags: dict[str, Any]) -> Any:
 
 
 def _seal(a: Any) -> tuple[dict, str]:
-    state = run(topology.seal(a.name, a.force))
+    state = run(services.seal(a.name, force=a.force))
     return state, f"Sealed stream {a.name} ({state['messages']:,} message(s) kept)."

@@ -1,17 +1,18 @@
 """The Python API: every magic's work from a script or a cell, without IPython.
 
-Everything here is re-exported on the package (``jsmagic.replay``, ``jsmagic.kv.put``…) and
-lives in the service layer, :mod:`jsmagic.services`, which the magics call too.  Each
-service is a coroutine taking a keyword-only ``ctx=None`` (a context or an alias name) and
-returning data.  Grouped as ``nats`` groups its verbs:
+Everything here is re-exported on the package (`jsmagic.replay`, `jsmagic.kv.put`…) and
+lives in the service layer, `jsmagic.services`, which the magics call too.  Each
+service is a coroutine taking a keyword-only `ctx=None` (a context or an alias name) and
+returning data.  Grouped as `nats` groups its verbs:
 
-* ``jsmagic.connect`` / ``close`` / ``use`` / ``status`` / ``run`` (the sync form);
-* ``jsmagic.streams.*``, ``jsmagic.consumers.*``, ``jsmagic.kv.*``, ``jsmagic.obj.*``,
-  ``jsmagic.counters.*``;
-* ``jsmagic.publish``, ``jsmagic.replay``, ``jsmagic.export``, ``jsmagic.follow``, ``jsmagic.selection``.
+- `jsmagic.connect` / `close` / `use` / `status` / `run` (the sync form);
+- `jsmagic.streams.*`, `jsmagic.consumers.*`, `jsmagic.kv.*`, `jsmagic.obj.*`, `jsmagic.counters.*`;
+- `jsmagic.publish`, `jsmagic.replay`, `jsmagic.export`, `jsmagic.follow`, `jsmagic.selection`.
 
-A script::
+Example:
+    A script:
 
+    ```python
     import asyncio, jsmagic
 
     async def main():
@@ -25,9 +26,10 @@ A script::
         await jsmagic.close()
 
     asyncio.run(main())
+    ```
 
-In a notebook the same calls work with top-level ``await`` and share the magics' connection.
-``kv_put``, ``kv_get`` and ``kv_view`` are the earlier names of ``kv.put``, ``kv.get`` and ``kv.view``.
+In a notebook the same calls work with top-level `await` and share the magics' connection.
+`kv_put`, `kv_get` and `kv_view` are the earlier names of `kv.put`, `kv.get` and `kv.view`.
 """
 
 from __future__ import annotations

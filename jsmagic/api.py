@@ -9,24 +9,23 @@ returning data.  Grouped as `nats` groups its verbs:
 - `jsmagic.streams.*`, `jsmagic.consumers.*`, `jsmagic.kv.*`, `jsmagic.obj.*`, `jsmagic.counters.*`;
 - `jsmagic.publish`, `jsmagic.replay`, `jsmagic.export`, `jsmagic.follow`, `jsmagic.selection`.
 
-Example:
-    A script:
+A script:
 
-    ```python
-    import asyncio, jsmagic
+```python
+import asyncio, jsmagic
 
-    async def main():
-        await jsmagic.connect(embedded=True)
-        await jsmagic.streams.add("ORDERS", subjects="orders.>")
-        await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{{Count}}")
-        df = await jsmagic.replay("ORDERS", since="2h")            # non-destructive
-        await jsmagic.kv.add("config")
-        await jsmagic.kv.put("config", "db.host", "postgres.local")
-        print(await jsmagic.kv.view("config"))
-        await jsmagic.close()
+async def main():
+    await jsmagic.connect(embedded=True)
+    await jsmagic.streams.add("ORDERS", subjects="orders.>")
+    await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{{Count}}")
+    df = await jsmagic.replay("ORDERS", since="2h")            # non-destructive
+    await jsmagic.kv.add("config")
+    await jsmagic.kv.put("config", "db.host", "postgres.local")
+    print(await jsmagic.kv.view("config"))
+    await jsmagic.close()
 
-    asyncio.run(main())
-    ```
+asyncio.run(main())
+```
 
 In a notebook the same calls work with top-level `await` and share the magics' connection.
 `kv_put`, `kv_get` and `kv_view` are the earlier names of `kv.put`, `kv.get` and `kv.view`.
@@ -50,7 +49,7 @@ __all__ = ["connect", "close", "use", "status", "run", "streams", "consumers", "
 
 
 async def kv_put(bucket: str, key: str, value: Any, *, ctx: JSContext | str | None = None) -> int:
-    """Store a value; the earlier name of :func:`jsmagic.services.kv.put` (returns the new revision).
+    """Store a value; the earlier name of `jsmagic.services.kv.put` (returns the new revision).
 
     Examples
     --------
@@ -61,7 +60,7 @@ async def kv_put(bucket: str, key: str, value: Any, *, ctx: JSContext | str | No
 
 
 async def kv_get(bucket: str, key: str, revision: int | None = None, *, ctx: JSContext | str | None = None) -> Any:
-    """A key's entry; the earlier name of :func:`jsmagic.services.kv.get` (``.value``, ``.revision``, ``.time``).
+    """A key's entry; the earlier name of `jsmagic.services.kv.get` (`.value`, `.revision`, `.time`).
 
     Examples
     --------
@@ -72,7 +71,7 @@ async def kv_get(bucket: str, key: str, revision: int | None = None, *, ctx: JSC
 
 
 async def kv_view(bucket: str, pattern: str = ">", *, ctx: JSContext | str | None = None) -> pd.DataFrame:
-    """Every current key with its value; the earlier name of :func:`jsmagic.services.kv.view`.
+    """Every current key with its value; the earlier name of `jsmagic.services.kv.view`.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""A replay partitioned over a Dask cluster: ``read_stream(...)`` → a ``dask.dataframe``.
+"""A replay partitioned over a Dask cluster: `read_stream(...)` → a `dask.dataframe`.
 
 ::
 
@@ -8,17 +8,17 @@
     ddf = jd.read_stream("ORDERS", servers="nats://nats:4222", context="prod", partitions=32, since="30d")
     ddf.groupby("region").amount.sum().compute()
 
-The stream's sequence range (from ``since``/``start_seq`` to ``end_seq`` or its last
-sequence as of the call) is cut into ``partitions`` ranges.  Each partition is read by
+The stream's sequence range (from `since`/`start_seq` to `end_seq` or its last
+sequence as of the call) is cut into `partitions` ranges.  Each partition is read by
 whichever worker runs it, over a connection of its own, with the same non-destructive
-reader as ``%js_consume`` (an ephemeral consumer deleted afterwards, or gets on a
+reader as `%js_consume` (an ephemeral consumer deleted afterwards, or gets on a
 WorkQueue/Interest stream): computed, it equals the single-kernel replay (same
 sequences, columns and dtypes; the index runs per partition).  A partition that cannot
 read all of its range fails instead of coming back short.
 
-Selection options are ``%js_consume``'s (``subjects, since, until, start_seq, end_seq,
+Selection options are `%js_consume`'s (``subjects, since, until, start_seq, end_seq,
 where, grep, header, subject_cols, header_cols, decode, flatten, headers_only, timeout``);
-connection options are ``%js_connect``'s (``context, creds, nkey, user, password, token,
+connection options are `%js_connect`'s (``context, creds, nkey, user, password, token,
 tls_ca, tls_cert, tls_key, domain, api_prefix``).  The options travel in the task graph as
 given, and each worker resolves them itself: pass a creds file or a context name (read on
 the worker) rather than a password or token, and no secret is in the graph.
@@ -51,7 +51,7 @@ SELECT_KEYS = ("subjects", "until", "where", "grep", "header", "subject_cols", "
 
 @dataclasses.dataclass(frozen=True)
 class Partition:
-    """One task: a stream's sequences ``first..last`` with the selection and connection options."""
+    """One task: a stream's sequences `first..last` with the selection and connection options."""
 
     stream: str
     first: int
@@ -64,29 +64,29 @@ class Partition:
 def read_stream(stream: str, servers: str | Iterable[str] | None = None, partitions: int = 8, *,
                 since: str | None = None, start_seq: int | None = None, end_seq: int | None = None,
                 meta: pd.DataFrame | None = None, **options: Any) -> Any:
-    """A lazy ``dask.dataframe`` of the stream's messages, one partition per sequence range.
+    """A lazy `dask.dataframe` of the stream's messages, one partition per sequence range.
 
     Each partition is read by whichever worker runs it, over a connection of its own, with
-    the same non-destructive reader as ``%js_consume``; computed, it equals the single-kernel
+    the same non-destructive reader as `%js_consume`; computed, it equals the single-kernel
     replay.  A partition that cannot read all of its range fails instead of coming back short.
 
     Args:
         stream: the stream's name.
-        servers: server URLs the workers connect to (or give ``context=``).
+        servers: server URLs the workers connect to (or give `context=`).
         partitions: how many sequence ranges.
-        since: start at this time or duration ago (``"30d"``).
+        since: start at this time or duration ago (`"30d"`).
         start_seq: start at this sequence.
         end_seq: stop at this sequence (default: the stream's last as of the call).
         meta: the frame's columns and dtypes, if known (an empty DataFrame); by default the
-            range is scanned once here for them, so ``ddf.columns`` names every column.
-        **options: ``%js_consume``'s selection (``subjects``, ``until``, ``where``, ``grep``,
-            ``header``, ``subject_cols``, ``header_cols``, ``decode``…) and ``%js_connect``'s
-            connection options (``context``, ``creds``, ``nkey``, ``user``, ``password``,
-            ``token``, TLS files, ``domain``), resolved on each worker: pass a creds file or a
+            range is scanned once here for them, so `ddf.columns` names every column.
+        **options: `%js_consume`'s selection (`subjects`, `until`, `where`, `grep`,
+            `header`, `subject_cols`, `header_cols`, `decode`…) and `%js_connect`'s
+            connection options (`context`, `creds`, `nkey`, `user`, `password`,
+            `token`, TLS files, `domain`), resolved on each worker: pass a creds file or a
             context name and no secret is in the task graph.
 
     Returns:
-        A ``dask.dataframe.DataFrame``.
+        A `dask.dataframe.DataFrame`.
 
     Example:
         ```python
@@ -128,7 +128,7 @@ def _selection(stream: str, select: dict, **more: Any) -> Selection:
 
 
 def _split(first: int, last: int, n: int) -> list[tuple[int, int]]:
-    """``first..last`` in ``n`` near-equal ranges (at least one, possibly empty: last < first)."""
+    """`first..last` in `n` near-equal ranges (at least one, possibly empty: last < first)."""
     total = max(0, last - first + 1)
     n = max(1, min(n, total or 1))
     step, extra = divmod(total, n)
@@ -150,7 +150,7 @@ async def _connect(connect: dict) -> JSContext:
 
 async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq: int | None,
                 end_seq: int | None, meta: pd.DataFrame | None) -> tuple[int, int, pd.DataFrame]:
-    """The sequence range to read and the frame's empty ``meta`` (given, or from a scan of the range)."""
+    """The sequence range to read and the frame's empty `meta` (given, or from a scan of the range)."""
     from .reading.reader import stream_info
 
     ctx = await _connect(connect)
@@ -172,7 +172,7 @@ async def _meta(ctx: JSContext, stream: str, select: dict, first: int, last: int
     """The empty frame dask shows before computing: every column of the range, in the read's dtypes.
 
     The range is read once here, chunk by chunk, keeping only the read's schema
-    (:mod:`jsmagic.reading.schema`): a key that appears only mid-stream is in ``ddf.columns``,
+    (`jsmagic.reading.schema`): a key that appears only mid-stream is in `ddf.columns`,
     and ids that outgrow int64 are uint64 in every partition.  A scan that cannot read the
     whole range fails here, before anything is computed."""
     from .reading.frames import Rows
@@ -216,7 +216,7 @@ class _SchemaSink:
 
 
 async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
-    """The first sequence stored at or after ``when`` (None: nothing that recent)."""
+    """The first sequence stored at or after `when` (None: nothing that recent)."""
     req = {"start_time": rfc3339(when)}
     msg = await ctx.nc.request(ctx.api.msg_get(stream), orjson.dumps(req), timeout=ctx.api.timeout)
     resp = orjson.loads(msg.data)
@@ -228,7 +228,7 @@ async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
 
 
 def read_partition(part: Partition) -> pd.DataFrame:
-    """Run on a worker: read ``part.first..part.last`` over a connection of its own, then close it."""
+    """Run on a worker: read `part.first..part.last` over a connection of its own, then close it."""
     return asyncio.run(_read(part))
 
 

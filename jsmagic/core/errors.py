@@ -1,9 +1,9 @@
 """jsmagic's errors: each renders in a notebook as one line that says what to do next.
 
-IPython asks an exception for ``_render_traceback_()`` before printing a traceback;
-ours answers with a single red line (``JSMagic.short_errors``, on by default) so a
+IPython asks an exception for `_render_traceback_()` before printing a traceback;
+ours answers with a single red line (`JSMagic.short_errors`, on by default) so a
 failed cell shows the cause, not a wall of nats-py and asyncio frames.  The cell
-still fails: the exception propagates, so ``nbclient`` and pipelines see it.
+still fails: the exception propagates, so `nbclient` and pipelines see it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class JSMagicError(Exception):
         return redact(f"{message} — {self.hint}" if self.hint else message)
 
     def one_line(self) -> str:
-        """The rendering a notebook shows: ``ErrorName: message — hint`` on one line."""
+        """The rendering a notebook shows: `ErrorName: message — hint` on one line."""
         return " ".join(f"{type(self).__name__}: {self}".split())
 
     def _render_traceback_(self) -> list[str]:
@@ -92,19 +92,19 @@ class InputError(JSMagicError):
 
 
 class ForceRequiredError(JSMagicError):
-    """A destructive verb was asked for without ``--force``; the message says what it would remove."""
+    """A destructive verb was asked for without `--force`; the message says what it would remove."""
 
     hint = "nothing was changed; add --force to do it"
 
 
 class PublishError(JSMagicError):
-    """The server refused or did not acknowledge some published messages (``.result`` holds every ack)."""
+    """The server refused or did not acknowledge some published messages (`.result` holds every ack)."""
 
     result = None
 
 
 class IncompleteError(JSMagicError):
-    """A read stopped before it had all it was asked for; ``.frame`` holds what arrived."""
+    """A read stopped before it had all it was asked for; `.frame` holds what arrived."""
 
     def __init__(self, message: str, frame: Any = None, hint: str | None = None):
         super().__init__(message, hint)
@@ -124,7 +124,7 @@ class ConflictError(JSMagicError):
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A ``did you mean X?`` suffix for an unknown name, or the list of what exists."""
+    """A `did you mean X?` suffix for an unknown name, or the list of what exists."""
     internal = ("KV_", "OBJ_")  # the streams behind KV and object buckets: not what a typo meant
     candidates = sorted(c for c in set(candidates) if name.startswith(internal) or not c.startswith(internal))
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
@@ -141,14 +141,14 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 
 def not_found(kind: str, name: str, candidates: Iterable[str]) -> NotFoundError:
-    """A ``NotFoundError`` that names what exists (``unknown stream 'ORDRS': did you mean 'ORDERS'?``)."""
+    """A `NotFoundError` that names what exists (`unknown stream 'ORDRS': did you mean 'ORDERS'?`)."""
     return NotFoundError(f"unknown {kind} {name!r}", hint=did_you_mean(name, candidates))
 
 
 def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
     """The jsmagic error for a nats-py exception (None when we have no better words for it).
 
-    ``what`` names the operation (``"stream info ORDERS"``) so the line says what failed.
+    `what` names the operation (`"stream info ORDERS"`) so the line says what failed.
     """
     import asyncio
 
@@ -190,7 +190,7 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
 class InterruptedWithResult(JSMagicError):
     """The user interrupted long work: the cell fails (so Run All stops) and says where the part kept is.
 
-    ``result`` is what was kept (also in the ``-o`` variable, or ``jsmagic.last_result()``).
+    `result` is what was kept (also in the `-o` variable, or `jsmagic.last_result()`).
     """
 
     def __init__(self, message: str, result: Any = None):

@@ -1,7 +1,7 @@
-"""The last result a magic produced, for when it was not assigned: ``jsmagic.last_result()``.
+"""The last result a magic produced, for when it was not assigned: `jsmagic.last_result()`.
 
-An interrupted ``%js_consume`` or publish fails its cell (so Run All stops), and a failed
-cell assigns nothing; what was kept stays here (and in ``-o NAME`` when one was given).
+An interrupted `%js_consume` or publish fails its cell (so Run All stops), and a failed
+cell assigns nothing; what was kept stays here (and in `-o NAME` when one was given).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ _last: Any = None
 
 
 def keep(value: Any) -> Any:
-    """Remember ``value`` as the last result (returns it)."""
+    """Remember `value` as the last result (returns it)."""
     global _last
     _last = value
     return value
 
 
 def last_result() -> Any:
-    """The last ``%js_consume`` frame or publish acks, also when the cell was interrupted (None before any)."""
+    """The last `%js_consume` frame or publish acks, also when the cell was interrupted (None before any)."""
     return _last

@@ -1,9 +1,9 @@
-"""Named contexts side by side: ``staging`` and ``prod``, or two accounts, in one notebook.
+"""Named contexts side by side: `staging` and `prod`, or two accounts, in one notebook.
 
-``%js_connect URL --alias prod`` opens a context under a name and makes it current;
-``%js_use prod`` switches; ``jsmagic.context("prod")`` returns one by name.  Without
-an alias everything happens on the context named ``default``, as before.  Core
-functions take ``ctx=None`` and call :func:`current` to mean "the current one".
+`%js_connect URL --alias prod` opens a context under a name and makes it current;
+`%js_use prod` switches; `jsmagic.context("prod")` returns one by name.  Without
+an alias everything happens on the context named `default`, as before.  Core
+functions take `ctx=None` and call `current` to mean "the current one".
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def check_alias(alias: str) -> str:
 
 
 def context(alias: str | None = None) -> JSContext:
-    """The current context, or the one named ``alias`` ("did you mean" for an unknown name).
+    """The current context, or the one named `alias` ("did you mean" for an unknown name).
 
-    The ``default`` context is created (unconnected) on first use.
+    The `default` context is created (unconnected) on first use.
     """
     if alias is None:
         alias = _current
@@ -43,9 +43,9 @@ def context(alias: str | None = None) -> JSContext:
 
 
 def current(ctx: JSContext | str | None = None) -> JSContext:
-    """``ctx`` itself, the context named ``ctx`` (an alias: ``ctx="prod"``), or the current one when None.
+    """`ctx` itself, the context named `ctx` (an alias: `ctx="prod"`), or the current one when None.
 
-    Every core function's keyword-only ``ctx=None`` goes through here, so each takes a
+    Every core function's keyword-only `ctx=None` goes through here, so each takes a
     context or an alias name alike.
     """
     if ctx is None:
@@ -54,7 +54,7 @@ def current(ctx: JSContext | str | None = None) -> JSContext:
 
 
 def create(alias: str) -> JSContext:
-    """The context named ``alias``, created if new (``%js_connect --alias``); it is not made current yet."""
+    """The context named `alias`, created if new (`%js_connect --alias`); it is not made current yet."""
     check_alias(alias)
     if alias not in _contexts:
         _contexts[alias] = JSContext(alias)
@@ -62,7 +62,7 @@ def create(alias: str) -> JSContext:
 
 
 def use(alias: str) -> JSContext:
-    """Make ``alias`` the current context (``%js_use``)."""
+    """Make `alias` the current context (`%js_use`)."""
     global _current
     ctx = context(alias)
     _current = alias
@@ -79,7 +79,7 @@ def contexts() -> dict[str, JSContext]:
 
 
 def forget(alias: str) -> None:
-    """Drop a closed context's name; the current one falls back to ``default``."""
+    """Drop a closed context's name; the current one falls back to `default`."""
     global _current
     _contexts.pop(alias, None)
     if _current == alias:
@@ -99,7 +99,7 @@ def reset() -> None:
 
 
 async def connect(alias: str, options: Any) -> JSContext:
-    """Connect the context named ``alias`` with ``options`` and make it current.
+    """Connect the context named `alias` with `options` and make it current.
 
     A failed first connect of a new name leaves no empty name behind; the current
     context stays what it was.
@@ -116,19 +116,19 @@ async def connect(alias: str, options: Any) -> JSContext:
 
 
 async def close(ctx: JSContext) -> None:
-    """Close ``ctx``; a named one is forgotten (``default`` becomes current again)."""
+    """Close `ctx`; a named one is forgotten (`default` becomes current again)."""
     await ctx.close()
     if ctx.alias != DEFAULT:
         forget(ctx.alias)
 
 
 async def connected(ctx: JSContext | str | None = None) -> JSContext:
-    """``ctx`` (or the current context), connected on first use: its ``ctx.api`` is ready for requests."""
+    """`ctx` (or the current context), connected on first use: its `ctx.api` is ready for requests."""
     ctx = current(ctx)
     await ctx.jetstream()
     return ctx
 
 
 async def jetstream(ctx: JSContext | str | None = None) -> Any:
-    """The JetStream context of ``ctx`` (or the current one), connecting on first use."""
+    """The JetStream context of `ctx` (or the current one), connecting on first use."""
     return await current(ctx).jetstream()

@@ -1,24 +1,24 @@
 """The service layer: what every magic does, as plain coroutines for scripts, cells and the magics.
 
-Grouped the way ``nats`` groups its verbs, and exposed on the package itself
-(``jsmagic.streams.add``, ``jsmagic.kv.watch``, ``jsmagic.publish``…):
+Grouped the way `nats` groups its verbs, and exposed on the package itself
+(`jsmagic.streams.add`, `jsmagic.kv.watch`, `jsmagic.publish`…):
 
-* :mod:`~jsmagic.services.connection` — ``connect``, ``close``, ``use``, ``status``, ``run``;
-* :mod:`~jsmagic.services.streams` — streams: ``add``, ``edit``, ``info``, ``ls``, ``rm``, ``purge``,
-  ``get``, ``report``, ``backup``, ``restore``…;
-* :mod:`~jsmagic.services.consumers` — durable consumers: ``add``, ``info``, ``ls``, ``next``, ``rm``…;
-* :mod:`~jsmagic.services.kv` — Key-Value buckets: ``add``, ``put``, ``get``, ``delete``, ``history``,
-  ``ls``, ``watch``…;
-* :mod:`~jsmagic.services.obj` — object stores: ``add``, ``put``, ``get``, ``ls``, ``info``, ``rm``;
-* :mod:`~jsmagic.services.counters` — distributed counters: ``incr``, ``decr``, ``get``, ``ls``;
-* :mod:`~jsmagic.services.messages` — ``publish``, ``replay``, ``export``, ``follow``.
+* `connection` — `connect`, `close`, `use`, `status`, `run`;
+* `streams` — streams: `add`, `edit`, `info`, `ls`, `rm`, `purge`,
+  `get`, `report`, `backup`, `restore`…;
+* `consumers` — durable consumers: `add`, `info`, `ls`, `next`, `rm`…;
+* `kv` — Key-Value buckets: `add`, `put`, `get`, `delete`, `history`,
+  `ls`, `watch`…;
+* `obj` — object stores: `add`, `put`, `get`, `ls`, `info`, `rm`;
+* `counters` — distributed counters: `incr`, `decr`, `get`, `ls`;
+* `messages` — `publish`, `replay`, `export`, `follow`.
 
-Every service is a coroutine that takes a keyword-only ``ctx=None``: the current
-connection, a :class:`~jsmagic.core.context.JSContext`, or an alias name (``ctx="prod"``).
+Every service is a coroutine that takes a keyword-only `ctx=None`: the current
+connection, a `JSContext`, or an alias name (`ctx="prod"`).
 It returns data (DataFrames, dataclasses, numbers); a read that has something to say
-carries its notes (``df.attrs["notes"]``) and warns them as
-:class:`~jsmagic.services.common.ReadWarning`.  Live things (``kv.watch``, ``follow``) are
+carries its notes (`df.attrs["notes"]`) and warns them as
+`ReadWarning`.  Live things (`kv.watch`, `follow`) are
 async iterators that delete their consumer when the loop ends, breaks or is cancelled.
-The words are the magics' words: durations like ``"2h"``, sizes like ``"10MB"``, NATS
-subject wildcards, ``{{Count}}`` templates.
+The words are the magics' words: durations like `"2h"`, sizes like `"10MB"`, NATS
+subject wildcards, `{{Count}}` templates.
 """

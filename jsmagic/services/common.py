@@ -14,22 +14,22 @@ T = TypeVar("T")
 class ReadWarning(UserWarning):
     """A read or listing came back with notes: what the summary line of its magic would say.
 
-    The notes are on the frame too (``df.attrs["notes"]``).  Make them errors with
-    ``warnings.simplefilter("error", jsmagic.ReadWarning)``, or ``replay(..., strict=True)``.
+    The notes are on the frame too (`df.attrs["notes"]`).  Make them errors with
+    `warnings.simplefilter("error", jsmagic.ReadWarning)`, or `replay(..., strict=True)`.
     """
 
 
 def warn_notes(frame: Any, what: str = "", stacklevel: int = 3) -> Any:
-    """Warn each note of ``frame.attrs["notes"]`` as a :class:`ReadWarning`; returns ``frame``."""
+    """Warn each note of `frame.attrs["notes"]` as a `ReadWarning`; returns `frame`."""
     for note in getattr(frame, "attrs", {}).get("notes") or []:
         warnings.warn(f"{what}: {note}" if what else note, ReadWarning, stacklevel=stacklevel)
     return frame
 
 
 class Feed:
-    """Where a live result's callbacks put what they see (holds no reference back to the :class:`Live`).
+    """Where a live result's callbacks put what they see (holds no reference back to the `Live`).
 
-    Keeping the callbacks free of the ``Live`` lets a ``Live`` left by a bare ``break`` be
+    Keeping the callbacks free of the `Live` lets a `Live` left by a bare `break` be
     collected at once (no reference cycle), which stops its watch.
     """
 
@@ -41,23 +41,23 @@ class Feed:
         self.queue: asyncio.Queue = asyncio.Queue()
 
     def put(self, item: Any) -> None:
-        """One more item for the ``async for``."""
+        """One more item for the `async for`."""
         self.queue.put_nowait(item)
 
     def end(self, error: BaseException | None = None) -> None:
-        """The end: the ``async for`` stops (or raises ``error``)."""
+        """The end: the `async for` stops (or raises `error`)."""
         self.queue.put_nowait(error if error is not None else self.END)
 
 
 class Live(Generic[T]):
     """A live result: an async iterator of changes that owns what it started on the server.
 
-    ``async for item in live`` yields as things happen.  Leaving the loop (``break``, an
-    exception, a cancelled task) or :meth:`aclose` stops it and deletes its consumer;
-    ``async with live:`` makes the stop happen at the end of the block, deterministically.
-    ``live.handle`` is the core object behind it (its ``.df`` holds everything so far).
+    `async for item in live` yields as things happen.  Leaving the loop (`break`, an
+    exception, a cancelled task) or `aclose` stops it and deletes its consumer;
+    `async with live:` makes the stop happen at the end of the block, deterministically.
+    `live.handle` is the core object behind it (its `.df` holds everything so far).
     Items wait in memory until the loop takes them: a loop that cannot keep up with a busy
-    bucket or stream reads ``live.handle.df`` (bounded) instead.
+    bucket or stream reads `live.handle.df` (bounded) instead.
     """
 
     def __init__(self, start: Callable[[Feed], Awaitable[Any]], stop: Callable[[Any], Awaitable[None]]) -> None:
@@ -87,7 +87,7 @@ class Live(Generic[T]):
         return item
 
     async def start(self) -> "Live[T]":
-        """Start now rather than at the first ``async for`` step (a watch's consumer then exists)."""
+        """Start now rather than at the first `async for` step (a watch's consumer then exists)."""
         if not self._started:
             self._started = True
             try:

@@ -1,8 +1,8 @@
-"""Connections: ``connect``, ``close``, ``use``, ``status`` and ``run`` (the sync form of any service).
+"""Connections: `connect`, `close`, `use`, `status` and `run` (the sync form of any service).
 
-The same options and the same order as ``%js_connect``: keywords given here, then the
-``NATS_*`` variables, then the nats CLI's context; with no server anywhere, 127.0.0.1:4222,
-then an embedded ``nats-server`` (``embedded=True`` asks for one outright).
+The same options and the same order as `%js_connect`: keywords given here, then the
+`NATS_*` variables, then the nats CLI's context; with no server anywhere, 127.0.0.1:4222,
+then an embedded `nats-server` (`embedded=True` asks for one outright).
 """
 
 from __future__ import annotations
@@ -20,26 +20,26 @@ __all__ = ["connect", "close", "use", "status", "run", "Status"]
 
 
 async def connect(*servers: str, alias: str | None = None, embedded: bool = False, **options: Any) -> JSContext:
-    """Open a connection, make it current and return its context (``%js_connect``).
+    """Open a connection, make it current and return its context (`%js_connect`).
 
     Parameters
     ----------
     *servers : str
-        Server URLs (``"nats://host:4222"``); none means the ``NATS_*`` variables, the nats
+        Server URLs (`"nats://host:4222"`); none means the `NATS_*` variables, the nats
         CLI's selected context, 127.0.0.1:4222, then an embedded server.
     alias : str, optional
-        A name for this connection (``%js_connect --alias``); services take it as ``ctx="prod"``.
+        A name for this connection (`%js_connect --alias`); services take it as `ctx="prod"`.
     embedded : bool
-        Start a private ``nats-server`` with JetStream (deleted on :func:`close`).
+        Start a private `nats-server` with JetStream (deleted on `close`).
     **options
-        ``%js_connect``'s options as keywords: ``context="prod"`` (a nats CLI context),
-        ``creds``, ``nkey``, ``user``/``password``, ``token``, ``tls_ca``/``tls_cert``/``tls_key``,
-        ``domain``, ``api_prefix``, ``store`` (the embedded server's directory), ``timeout``, ``name``.
+        `%js_connect`'s options as keywords: `context="prod"` (a nats CLI context),
+        `creds`, `nkey`, `user`/`password`, `token`, `tls_ca`/`tls_cert`/`tls_key`,
+        `domain`, `api_prefix`, `store` (the embedded server's directory), `timeout`, `name`.
 
     Returns
     -------
     JSContext
-        The connected context (``ctx.nc`` is the nats-py client, ``ctx.js`` its JetStream context).
+        The connected context (`ctx.nc` is the nats-py client, `ctx.js` its JetStream context).
 
     Examples
     --------
@@ -79,12 +79,12 @@ async def close(*, ctx: JSContext | str | None = None, all: bool = False) -> int
 
 
 def use(alias: str) -> JSContext:
-    """Make the connection named ``alias`` the current one (``%js_use``) and return it.
+    """Make the connection named `alias` the current one (`%js_use`) and return it.
 
     Parameters
     ----------
     alias : str
-        A name given to :func:`connect` (``"default"`` is the unnamed one).
+        A name given to `connect` (`"default"` is the unnamed one).
 
     Returns
     -------
@@ -101,7 +101,7 @@ def use(alias: str) -> JSContext:
 
 @dataclasses.dataclass
 class Status:
-    """One connection as ``%js_status`` describes it (no secret is ever in here)."""
+    """One connection as `%js_status` describes it (no secret is ever in here)."""
 
     alias: str
     connected: bool
@@ -156,15 +156,15 @@ async def status(*, ctx: JSContext | str | None = None) -> Status:
 
 
 def run(awaitable: Awaitable[T], *, ctx: JSContext | str | None = None) -> T:
-    """Run a service from synchronous code (a script without ``asyncio``) and return its result.
+    """Run a service from synchronous code (a script without `asyncio`) and return its result.
 
     Every call runs on the loop the context lives on (the one its connection was made on),
-    through :func:`jsmagic.core.runner.run`; Ctrl-C cancels the service cleanly.
+    through `jsmagic.core.runner.run`; Ctrl-C cancels the service cleanly.
 
     Parameters
     ----------
     awaitable : Awaitable
-        A service call, e.g. ``jsmagic.streams.ls()``.
+        A service call, e.g. `jsmagic.streams.ls()`.
     ctx : JSContext or str, optional
         Whose loop to run on; the current context's when omitted.
 

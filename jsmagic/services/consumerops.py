@@ -1,5 +1,5 @@
-"""Consumers over time and their failures: ``unpin``, ``dead`` letters, ``watch`` (re-exported by
-:mod:`jsmagic.services.consumers`)."""
+"""Consumers over time and their failures: `unpin`, `dead` letters, `watch` (re-exported by
+`jsmagic.services.consumers`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ Sample = dict  # one row of the consumer's series: time, pending, ack_pending, r
 
 
 async def unpin(stream: str, name: str, group: str, *, ctx: Ctx = None) -> str:
-    """Take the pin from a priority group's pinned client; the next pull gets it (``%js_consumer unpin``).
+    """Take the pin from a priority group's pinned client; the next pull gets it (`%js_consumer unpin`).
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ async def unpin(stream: str, name: str, group: str, *, ctx: Ctx = None) -> str:
 
 async def dead(stream: str, name: str, *, capture: bool = False, republish: str | None = None, force: bool = False,
                decode: Any = "auto", ctx: Ctx = None) -> Any:
-    """A consumer's dead letters joined with their messages (``%js_consumer dead``).
+    """A consumer's dead letters joined with their messages (`%js_consumer dead`).
 
     Parameters
     ----------
@@ -53,12 +53,12 @@ async def dead(stream: str, name: str, *, capture: bool = False, republish: str 
         The stream and the consumer.
     capture : bool
         Start keeping the consumer's dead letters (max deliveries, terminated) in
-        ``DEAD_<STREAM>_<CONSUMER>``; returns that stream's name.
+        `DEAD_<STREAM>_<CONSUMER>`; returns that stream's name.
     republish : str, optional
-        Publish every dead letter's original message to this subject again (needs ``force=True``;
+        Publish every dead letter's original message to this subject again (needs `force=True`;
         a re-run stores no duplicates); returns how many.
     force : bool
-        Required with ``republish``.
+        Required with `republish`.
     decode : str or callable
         How to decode the payloads.
     ctx : JSContext or str, optional
@@ -67,8 +67,8 @@ async def dead(stream: str, name: str, *, capture: bool = False, republish: str 
     Returns
     -------
     pandas.DataFrame, str or int
-        The dead letters (``seq``, ``subject``, ``data``, ``reason``, ``deliveries``, ``time``…);
-        with ``capture`` the dead-letter stream's name; with ``republish`` the count.
+        The dead letters (`seq`, `subject`, `data`, `reason`, `deliveries`, `time`…);
+        with `capture` the dead-letter stream's name; with `republish` the count.
 
     Examples
     --------
@@ -85,9 +85,9 @@ async def dead(stream: str, name: str, *, capture: bool = False, republish: str 
 
 
 def watch(stream: str, name: str, *, every: float = 1.0, ctx: Ctx = None) -> Live[Sample]:
-    """A consumer's counters over time: an async iterator of samples (``%js_consumer watch``).
+    """A consumer's counters over time: an async iterator of samples (`%js_consumer watch`).
 
-    One ``CONSUMER.INFO`` request every ``every`` seconds (no consumer of its own); a
+    One `CONSUMER.INFO` request every `every` seconds (no consumer of its own); a
     server restart shows as a gap, and the samples carry on afterwards.
 
     Parameters
@@ -102,8 +102,8 @@ def watch(stream: str, name: str, *, every: float = 1.0, ctx: Ctx = None) -> Liv
     Returns
     -------
     Live[dict]
-        Samples: ``time``, ``pending``, ``ack_pending``, ``redelivered``, ``waiting``,
-        ``delivered_seq``, ``ack_floor_seq``; ``.handle.df`` is the whole series.
+        Samples: `time`, `pending`, `ack_pending`, `redelivered`, `waiting`,
+        `delivered_seq`, `ack_floor_seq`; `.handle.df` is the whole series.
 
     Examples
     --------

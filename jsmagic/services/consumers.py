@@ -1,5 +1,5 @@
-"""Durable consumers, as ``nats consumer`` has them: ``add``, ``edit``, ``info``, ``ls``, ``next``, ``rm``,
-``copy``, ``reset``, ``report``, ``pause``, ``resume``, ``unpin``, and ``dead`` (dead letters) and ``watch``
+"""Durable consumers, as `nats consumer` has them: `add`, `edit`, `info`, `ls`, `next`, `rm`,
+`copy`, `reset`, `report`, `pause`, `resume`, `unpin`, and `dead` (dead letters) and `watch`
 (its counters over time)."""
 
 from __future__ import annotations
@@ -32,28 +32,28 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
               pause: Any = None, pinned_groups: list[str] | None = None, pinned_ttl: str | None = None,
               overflow_groups: list[str] | None = None, prioritized_groups: list[str] | None = None,
               ctx: Ctx = None) -> api.ConsumerInfo:
-    """Create a durable consumer, pull unless ``pull=False`` with a ``target`` (``%js_consumer add``).
+    """Create a durable consumer, pull unless `pull=False` with a `target` (`%js_consumer add`).
 
     Parameters
     ----------
     stream, name : str
         The stream and the consumer's durable name.
     pull : bool
-        A pull consumer (default); ``False`` with ``target`` for a push consumer.
+        A pull consumer (default); `False` with `target` for a push consumer.
     target : str, optional
         A push consumer's delivery subject.
     deliver : str, optional
-        Where to start: ``all``, ``new``, ``last``, ``last_per_subject``, a sequence or a time.
+        Where to start: `all`, `new`, `last`, `last_per_subject`, a sequence or a time.
     ack : str
-        ``explicit``, ``none`` or ``all``.
+        `explicit`, `none` or `all`.
     filter : str or list of str, optional
         Subject filter(s).
     max_deliver, ack_wait, max_ack_pending, description, deliver_group, backoff, inactive_threshold, replay, headers_only
-        As the magic's flags (``ack_wait="30s"``, ``backoff="1s,5s,30s"``, ``replay="original"``).
+        As the magic's flags (`ack_wait="30s"`, `backoff="1s,5s,30s"`, `replay="original"`).
     pause : str or datetime, optional
-        Server 2.11+: create paused until then (``"10m"`` or a time).
+        Server 2.11+: create paused until then (`"10m"` or a time).
     pinned_groups, pinned_ttl, overflow_groups, prioritized_groups : optional
-        Server 2.11+ priority groups (one policy): ``pinned_groups=["jobs"], pinned_ttl="2m"``.
+        Server 2.11+ priority groups (one policy): `pinned_groups=["jobs"], pinned_ttl="2m"`.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -75,7 +75,7 @@ async def add(stream: str, name: str, *, pull: bool = True, target: str | None =
 
 
 async def edit(stream: str, name: str, *, dry_run: bool = False, ctx: Ctx = None, **settings: Any) -> pd.DataFrame:
-    """Change what the server allows of a consumer (``%js_consumer edit``).
+    """Change what the server allows of a consumer (`%js_consumer edit`).
 
     Parameters
     ----------
@@ -85,13 +85,13 @@ async def edit(stream: str, name: str, *, dry_run: bool = False, ctx: Ctx = None
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        ``description``, ``max_deliver``, ``ack_wait``, ``max_ack_pending``, ``filter`` (a list),
-        ``backoff``, ``inactive_threshold``…
+        `description`, `max_deliver`, `ack_wait`, `max_ack_pending`, `filter` (a list),
+        `backoff`, `inactive_threshold`…
 
     Returns
     -------
     pandas.DataFrame
-        ``setting``, ``old``, ``new``.
+        `setting`, `old`, `new`.
 
     Examples
     --------
@@ -103,7 +103,7 @@ async def edit(stream: str, name: str, *, dry_run: bool = False, ctx: Ctx = None
 
 
 async def info(stream: str, name: str, *, ctx: Ctx = None) -> api.ConsumerInfo:
-    """A consumer's configuration and state (``%js_consumer info``).
+    """A consumer's configuration and state (`%js_consumer info`).
 
     Parameters
     ----------
@@ -114,7 +114,7 @@ async def info(stream: str, name: str, *, ctx: Ctx = None) -> api.ConsumerInfo:
     Returns
     -------
     nats.js.api.ConsumerInfo
-        ``.config``, ``.num_pending``, ``.num_ack_pending``, ``.delivered``, ``.ack_floor``…
+        `.config`, `.num_pending`, `.num_ack_pending`, `.delivered`, `.ack_floor`…
 
     Examples
     --------
@@ -124,7 +124,7 @@ async def info(stream: str, name: str, *, ctx: Ctx = None) -> api.ConsumerInfo:
 
 
 async def ls(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
-    """A stream's consumers: policies, filter, pending, ack pending, redelivered, last active (``%js_consumer ls``).
+    """A stream's consumers: policies, filter, pending, ack pending, redelivered, last active (`%js_consumer ls`).
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ async def ls(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
 async def next(stream: str, name: str, count: int = 1, *, action: str = "ack",  # noqa: A001 - natscli's word
                decode: Any = "auto", timeout: float | None = None, group: str | None = None,
                min_pending: int | None = None, ctx: Ctx = None) -> pd.DataFrame:
-    """Pull the next messages of a durable consumer, then settle them (``%js_consumer next``).
+    """Pull the next messages of a durable consumer, then settle them (`%js_consumer next`).
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ async def next(stream: str, name: str, count: int = 1, *, action: str = "ack",  
     count : int
         Up to this many messages.
     action : str
-        ``ack`` (default), ``nak``, ``term`` or ``none`` (leave them pending).
+        `ack` (default), `nak`, `term` or `none` (leave them pending).
     decode : str or callable
         How to decode payloads.
     timeout : float, optional
@@ -167,7 +167,7 @@ async def next(stream: str, name: str, count: int = 1, *, action: str = "ack",  
     Returns
     -------
     pandas.DataFrame
-        ``seq``, ``subject``, ``time``, ``delivered``, ``pending``, ``headers``, ``data``.
+        `seq`, `subject`, `time`, `delivered`, `pending`, `headers`, `data`.
 
     Examples
     --------
@@ -177,7 +177,7 @@ async def next(stream: str, name: str, count: int = 1, *, action: str = "ack",  
 
 
 async def rm(stream: str, name: str, *, force: bool = False, ctx: Ctx = None) -> Any:
-    """Delete a consumer (``%js_consumer rm``; needs ``force=True``).
+    """Delete a consumer (`%js_consumer rm`; needs `force=True`).
 
     Parameters
     ----------
@@ -190,7 +190,7 @@ async def rm(stream: str, name: str, *, force: bool = False, ctx: Ctx = None) ->
     Returns
     -------
     ConsumerRemoval
-        ``pending`` and ``ack_pending`` it held.
+        `pending` and `ack_pending` it held.
 
     Examples
     --------
@@ -200,7 +200,7 @@ async def rm(stream: str, name: str, *, force: bool = False, ctx: Ctx = None) ->
 
 
 async def copy(stream: str, name: str, new_name: str, *, ctx: Ctx = None) -> api.ConsumerInfo:
-    """A new durable consumer with another's configuration (``%js_consumer copy``).
+    """A new durable consumer with another's configuration (`%js_consumer copy`).
 
     Parameters
     ----------
@@ -220,7 +220,7 @@ async def copy(stream: str, name: str, new_name: str, *, ctx: Ctx = None) -> api
 
 
 async def reset(stream: str, name: str, seq: int | None = None, *, ctx: Ctx = None) -> dict[str, Any]:
-    """Deliver again from stream sequence ``seq``, or from the ack floor (``%js_consumer reset``; server 2.14+).
+    """Deliver again from stream sequence `seq`, or from the ack floor (`%js_consumer reset`; server 2.14+).
 
     Parameters
     ----------
@@ -242,7 +242,7 @@ async def reset(stream: str, name: str, seq: int | None = None, *, ctx: Ctx = No
 
 
 async def report(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
-    """A stream's consumers with pending, ack pending, redelivered, waiting, activity (``%js_consumer report``).
+    """A stream's consumers with pending, ack pending, redelivered, waiting, activity (`%js_consumer report`).
 
     Parameters
     ----------
@@ -262,7 +262,7 @@ async def report(stream: str, *, ctx: Ctx = None) -> pd.DataFrame:
 
 
 async def pause(stream: str, name: str, until: Any, *, ctx: Ctx = None) -> dict[str, Any]:
-    """Deliver nothing until ``until`` (``"10m"`` or a time) (``%js_consumer pause``; server 2.11+).
+    """Deliver nothing until `until` (`"10m"` or a time) (`%js_consumer pause`; server 2.11+).
 
     Parameters
     ----------
@@ -274,7 +274,7 @@ async def pause(stream: str, name: str, until: Any, *, ctx: Ctx = None) -> dict[
     Returns
     -------
     dict
-        ``paused`` and ``pause_until``.
+        `paused` and `pause_until`.
 
     Examples
     --------
@@ -284,7 +284,7 @@ async def pause(stream: str, name: str, until: Any, *, ctx: Ctx = None) -> dict[
 
 
 async def resume(stream: str, name: str, *, ctx: Ctx = None) -> dict[str, Any]:
-    """Deliver again now, ending a pause (``%js_consumer resume``).
+    """Deliver again now, ending a pause (`%js_consumer resume`).
 
     Parameters
     ----------

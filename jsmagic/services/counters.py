@@ -1,6 +1,6 @@
-"""Distributed counters (server 2.12), as ``nats counter`` has them: ``incr``, ``decr``, ``get``, ``view``, ``ls``.
+"""Distributed counters (server 2.12), as `nats counter` has them: `incr`, `decr`, `get`, `view`, `ls`.
 
-A counter is a subject of a stream created with ``allow_counter=True``; values are Python
+A counter is a subject of a stream created with `allow_counter=True`; values are Python
 ints, exact however large.
 """
 
@@ -19,14 +19,14 @@ Ctx = JSContext | str | None
 
 
 async def incr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
-    """Add ``value`` (may be negative) to the counter on ``subject`` (``%js_counter incr``).
+    """Add `value` (may be negative) to the counter on `subject` (`%js_counter incr`).
 
     Parameters
     ----------
     subject : str
         A subject of a counter stream.
     value : int or str
-        The increment (``5``, ``-3``, a 30-digit string).
+        The increment (`5`, `-3`, a 30-digit string).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -45,7 +45,7 @@ async def incr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
 
 
 async def decr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
-    """Subtract ``value`` from the counter on ``subject`` (``%js_counter decr``).
+    """Subtract `value` from the counter on `subject` (`%js_counter decr`).
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ async def decr(subject: str, value: int | str = 1, *, ctx: Ctx = None) -> int:
 
 
 async def get(subject: str, *, ctx: Ctx = None) -> int:
-    """The counter's value (``%js_counter get``).
+    """The counter's value (`%js_counter get`).
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ async def get(subject: str, *, ctx: Ctx = None) -> int:
 
 
 async def view(subject: str, *, ctx: Ctx = None) -> dict[str, Any]:
-    """One counter in detail: value, last increment, sequence, time, stream, sources (``%js_counter view``).
+    """One counter in detail: value, last increment, sequence, time, stream, sources (`%js_counter view`).
 
     Parameters
     ----------
@@ -110,20 +110,20 @@ async def view(subject: str, *, ctx: Ctx = None) -> dict[str, Any]:
 
 
 async def ls(stream: str, subject: str | None = None, *, ctx: Ctx = None) -> pd.DataFrame:
-    """A counter stream's subjects and values (``%js_counter ls``).
+    """A counter stream's subjects and values (`%js_counter ls`).
 
     Parameters
     ----------
     stream : str
     subject : str, optional
-        A subject filter (``hits.>``).
+        A subject filter (`hits.>`).
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.DataFrame
-        ``subject``, ``value``, ``last_increment``, ``seq``, ``time``.
+        `subject`, `value`, `last_increment`, `seq`, `time`.
 
     Examples
     --------

@@ -1,9 +1,9 @@
-"""Key-Value buckets, as ``nats kv`` has them: ``add``, ``put``, ``get``, ``create``, ``update``, ``delete``
-(natscli's ``del``), ``purge``, ``revert``, ``history``, ``keys``, ``view``, ``ls``, ``info``, ``edit``,
-``compact``, ``rm`` and ``watch``.
+"""Key-Value buckets, as `nats kv` has them: `add`, `put`, `get`, `create`, `update`, `delete`
+(natscli's `del`), `purge`, `revert`, `history`, `keys`, `view`, `ls`, `info`, `edit`,
+`compact`, `rm` and `watch`.
 
-Values are stored as ``%js_kv put`` stores them: bytes as they are, str as UTF-8, anything
-else as JSON; reads decode them (``decode="auto"``).  Durations are ``"1h"``, sizes ``"1MB"``.
+Values are stored as `%js_kv put` stores them: bytes as they are, str as UTF-8, anything
+else as JSON; reads decode them (`decode="auto"`).  Durations are `"1h"`, sizes `"1MB"`.
 Every write goes through the prefix-aware writer, so it works across domains and imports.
 """
 
@@ -35,13 +35,13 @@ def _complete(frame: pd.DataFrame, what: str) -> pd.DataFrame:
 
 
 async def put(bucket: str, key: str, value: Any, *, ctx: Ctx = None) -> int:
-    """Store a value (``%js_kv put``): bytes as is, str as UTF-8, anything else as JSON.
+    """Store a value (`%js_kv put`): bytes as is, str as UTF-8, anything else as JSON.
 
     Parameters
     ----------
     bucket : str
     key : str
-        A key (``db.host``; NATS subject tokens).
+        A key (`db.host`; NATS subject tokens).
     value : Any
     ctx : JSContext or str, optional
         A context or alias.
@@ -60,7 +60,7 @@ async def put(bucket: str, key: str, value: Any, *, ctx: Ctx = None) -> int:
 
 
 async def get(bucket: str, key: str, *, revision: int | None = None, decode: Any = "auto", ctx: Ctx = None) -> _kv.Entry:
-    """A key's latest value, or the one at ``revision`` (``%js_kv get``).
+    """A key's latest value, or the one at `revision` (`%js_kv get`).
 
     Parameters
     ----------
@@ -68,14 +68,14 @@ async def get(bucket: str, key: str, *, revision: int | None = None, decode: Any
     revision : int, optional
         A past revision.
     decode : str or callable
-        How to decode the value (``auto``, ``json``, ``text``, ``bytes``… or a function).
+        How to decode the value (`auto`, `json`, `text`, `bytes`… or a function).
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     Entry
-        ``.value`` (decoded), ``.revision``, ``.time``; a deleted key is a ``NotFoundError``.
+        `.value` (decoded), `.revision`, `.time`; a deleted key is a `NotFoundError`.
 
     Examples
     --------
@@ -86,14 +86,14 @@ async def get(bucket: str, key: str, *, revision: int | None = None, decode: Any
 
 
 async def create(bucket: str, key: str, value: Any, *, ttl: str | float | None = None, ctx: Ctx = None) -> int:
-    """Store a value only if the key does not exist or was deleted (``%js_kv create``).
+    """Store a value only if the key does not exist or was deleted (`%js_kv create`).
 
     Parameters
     ----------
     bucket, key : str
     value : Any
     ttl : str or float, optional
-        Server 2.11+: this key expires after ``ttl`` (the bucket must allow per-key TTLs).
+        Server 2.11+: this key expires after `ttl` (the bucket must allow per-key TTLs).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -112,14 +112,14 @@ async def create(bucket: str, key: str, value: Any, *, ttl: str | float | None =
 
 
 async def update(bucket: str, key: str, value: Any, last: int, *, ctx: Ctx = None) -> int:
-    """Store a value only if the key is still at revision ``last`` (``%js_kv update``).
+    """Store a value only if the key is still at revision `last` (`%js_kv update`).
 
     Parameters
     ----------
     bucket, key : str
     value : Any
     last : int
-        The revision the key must be at; otherwise a ``ConflictError`` naming the current one.
+        The revision the key must be at; otherwise a `ConflictError` naming the current one.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -137,7 +137,7 @@ async def update(bucket: str, key: str, value: Any, last: int, *, ctx: Ctx = Non
 
 
 async def delete(bucket: str, key: str, *, ctx: Ctx = None) -> _kv.Entry:
-    """Place a delete marker; the history is kept (``%js_kv del``).
+    """Place a delete marker; the history is kept (`%js_kv del`).
 
     Parameters
     ----------
@@ -158,7 +158,7 @@ async def delete(bucket: str, key: str, *, ctx: Ctx = None) -> _kv.Entry:
 
 
 async def purge(bucket: str, key: str, *, force: bool = False, ttl: str | float | None = None, ctx: Ctx = None) -> Any:
-    """Remove a key and every revision of it (``%js_kv purge``; needs ``force=True``).
+    """Remove a key and every revision of it (`%js_kv purge`; needs `force=True`).
 
     Parameters
     ----------
@@ -166,14 +166,14 @@ async def purge(bucket: str, key: str, *, force: bool = False, ttl: str | float 
     force : bool
         Required.
     ttl : str or float, optional
-        Server 2.11+: the purge marker itself goes away after ``ttl``.
+        Server 2.11+: the purge marker itself goes away after `ttl`.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     int or str
-        How many revisions the key had (without ``ttl``).
+        How many revisions the key had (without `ttl`).
 
     Examples
     --------
@@ -186,7 +186,7 @@ async def purge(bucket: str, key: str, *, force: bool = False, ttl: str | float 
 
 
 async def revert(bucket: str, key: str, revision: int, *, ctx: Ctx = None) -> int:
-    """Store the value ``key`` had at ``revision`` again, as its newest revision (``%js_kv revert``).
+    """Store the value `key` had at `revision` again, as its newest revision (`%js_kv revert`).
 
     Parameters
     ----------
@@ -208,7 +208,7 @@ async def revert(bucket: str, key: str, revision: int, *, ctx: Ctx = None) -> in
 
 
 async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = None) -> pd.DataFrame:
-    """Every kept revision of a key (``%js_kv history``).
+    """Every kept revision of a key (`%js_kv history`).
 
     Parameters
     ----------
@@ -221,7 +221,7 @@ async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = Non
     Returns
     -------
     pandas.DataFrame
-        ``revision``, ``operation`` (PUT/DEL/PURGE), ``value``, ``time``.
+        `revision`, `operation` (PUT/DEL/PURGE), `value`, `time`.
 
     Examples
     --------
@@ -231,13 +231,13 @@ async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = Non
 
 
 async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]:
-    """The current keys matching a NATS wildcard pattern, filtered by the server, sorted (``%js_kv keys``).
+    """The current keys matching a NATS wildcard pattern, filtered by the server, sorted (`%js_kv keys`).
 
     Parameters
     ----------
     bucket : str
     pattern : str
-        ``users.*``, ``db.>``…
+        `users.*`, `db.>`…
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -254,13 +254,13 @@ async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]
 
 
 async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ctx = None) -> pd.DataFrame:
-    """Every current key with its value, revision and time, sorted by key (``%js_kv view``).
+    """Every current key with its value, revision and time, sorted by key (`%js_kv view`).
 
     Parameters
     ----------
     bucket : str
     pattern : str
-        NATS wildcards (``db.>``).
+        NATS wildcards (`db.>`).
     decode : str or callable
         How to decode the values.
     ctx : JSContext or str, optional
@@ -269,7 +269,7 @@ async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ct
     Returns
     -------
     pandas.DataFrame
-        ``key``, ``value``, ``revision``, ``time`` (a ``decode_error`` column when a value could not be decoded).
+        `key`, `value`, `revision`, `time` (a `decode_error` column when a value could not be decoded).
 
     Examples
     --------

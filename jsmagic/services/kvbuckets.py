@@ -1,4 +1,4 @@
-"""Key-Value buckets themselves: ``add``, ``ls``, ``info``, ``edit``, ``compact``, ``rm`` (re-exported by :mod:`jsmagic.services.kv`)."""
+"""Key-Value buckets themselves: `add`, `ls`, `info`, `edit`, `compact`, `rm` (re-exported by `jsmagic.services.kv`)."""
 
 from __future__ import annotations
 
@@ -18,19 +18,19 @@ Ctx = JSContext | str | None
 
 
 def seconds(value: Any) -> float | None:
-    """``"1h"`` or a number of seconds as seconds (None stays None)."""
+    """`"1h"` or a number of seconds as seconds (None stays None)."""
     return None if value is None else parse_duration(value) if isinstance(value, str) else float(value)
 
 
 def size(value: Any) -> int | None:
-    """``"1MB"`` or a number of bytes as bytes (None stays None)."""
+    """`"1MB"` or a number of bytes as bytes (None stays None)."""
     return None if value is None else parse_size(value) if isinstance(value, str) else int(value)
 
 
 async def add(bucket: str, *, history: int = 1, ttl: str | float | None = None, storage: str = "file",
               replicas: int = 1, max_value_size: str | int | None = None, max_bucket_size: str | int | None = None,
               description: str | None = None, marker_ttl: str | float | None = None, ctx: Ctx = None) -> _kv.Bucket:
-    """Create a bucket, direct get on (``%js_kv add``); creating an identical one again is harmless.
+    """Create a bucket, direct get on (`%js_kv add`); creating an identical one again is harmless.
 
     Parameters
     ----------
@@ -39,13 +39,13 @@ async def add(bucket: str, *, history: int = 1, ttl: str | float | None = None, 
     history : int
         Revisions kept per key (1-64).
     ttl : str or float, optional
-        How long values live (``"1h"``, ``"7d"`` or seconds).
+        How long values live (`"1h"`, `"7d"` or seconds).
     storage : str
-        ``file`` or ``memory``.
+        `file` or `memory`.
     replicas : int
         Number of replicas.
     max_value_size, max_bucket_size : str or int, optional
-        Limits (``"1MB"``, ``"1GB"`` or bytes).
+        Limits (`"1MB"`, `"1GB"` or bytes).
     description : str, optional
     marker_ttl : str or float, optional
         Server 2.11+: keep delete markers of expired keys this long.
@@ -55,7 +55,7 @@ async def add(bucket: str, *, history: int = 1, ttl: str | float | None = None, 
     Returns
     -------
     Bucket
-        The bucket's settings and state (``values``, ``bytes``, ``history``, ``ttl``…).
+        The bucket's settings and state (`values`, `bytes`, `history`, `ttl`…).
 
     Examples
     --------
@@ -66,7 +66,7 @@ async def add(bucket: str, *, history: int = 1, ttl: str | float | None = None, 
 
 
 async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
-    """Every bucket with its size and settings (``%js_kv ls``).
+    """Every bucket with its size and settings (`%js_kv ls`).
 
     Parameters
     ----------
@@ -76,8 +76,8 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per bucket (``bucket``, ``values``, ``bytes``, ``history``, ``ttl``…); a
-        bucket without a leader is named in ``attrs["missing"]`` and warned.
+        One row per bucket (`bucket`, `values`, `bytes`, `history`, `ttl`…); a
+        bucket without a leader is named in `attrs["missing"]` and warned.
 
     Examples
     --------
@@ -87,7 +87,7 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
 
 
 async def info(bucket: str, *, ctx: Ctx = None) -> _kv.Bucket:
-    """A bucket's configuration and state (``%js_kv info``).
+    """A bucket's configuration and state (`%js_kv info`).
 
     Parameters
     ----------
@@ -110,20 +110,20 @@ async def info(bucket: str, *, ctx: Ctx = None) -> _kv.Bucket:
 async def edit(bucket: str, *, history: int | None = None, ttl: str | float | None = None,
                max_value_size: str | int | None = None, max_bucket_size: str | int | None = None,
                description: str | None = None, marker_ttl: str | float | None = None, ctx: Ctx = None) -> pd.DataFrame:
-    """Change a bucket's settings (``%js_kv edit``).
+    """Change a bucket's settings (`%js_kv edit`).
 
     Parameters
     ----------
     bucket : str
     history, ttl, max_value_size, max_bucket_size, description, marker_ttl
-        As for :func:`add`; only those given change.
+        As for `add`; only those given change.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.DataFrame
-        ``setting``, ``old``, ``new``.
+        `setting`, `old`, `new`.
 
     Examples
     --------
@@ -135,7 +135,7 @@ async def edit(bucket: str, *, history: int | None = None, ttl: str | float | No
 
 
 async def compact(bucket: str, *, force: bool = False, ctx: Ctx = None) -> Any:
-    """Reclaim what deleted and purged keys still hold (``%js_kv compact``; needs ``force=True``).
+    """Reclaim what deleted and purged keys still hold (`%js_kv compact`; needs `force=True`).
 
     Parameters
     ----------
@@ -148,7 +148,7 @@ async def compact(bucket: str, *, force: bool = False, ctx: Ctx = None) -> Any:
     Returns
     -------
     Compaction
-        ``records`` and ``keys`` removed.
+        `records` and `keys` removed.
 
     Examples
     --------
@@ -158,7 +158,7 @@ async def compact(bucket: str, *, force: bool = False, ctx: Ctx = None) -> Any:
 
 
 async def rm(bucket: str, *, force: bool = False, ctx: Ctx = None) -> int:
-    """Delete a bucket and all its values (``%js_kv rm``; needs ``force=True``).
+    """Delete a bucket and all its values (`%js_kv rm`; needs `force=True`).
 
     Parameters
     ----------

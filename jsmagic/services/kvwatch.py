@@ -1,4 +1,4 @@
-"""``kv.watch``: a bucket's changes as an async iterator (re-exported by :mod:`jsmagic.services.kv`)."""
+"""`kv.watch`: a bucket's changes as an async iterator (re-exported by `jsmagic.services.kv`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ Ctx = JSContext | str | None
 
 @dataclasses.dataclass
 class Change:
-    """One change seen by :func:`watch`: a key's new value, or its deletion (``value`` None)."""
+    """One change seen by `watch`: a key's new value, or its deletion (`value` None)."""
 
     bucket: str
     key: str
@@ -33,17 +33,17 @@ class Change:
 
 def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bool = False,
           revision: int | None = None, decode: Any = "auto", ctx: Ctx = None) -> Live[Change]:
-    """Watch a bucket's keys: an async iterator of :class:`Change` (``%js_kv watch``, ``nats kv watch``).
+    """Watch a bucket's keys: an async iterator of `Change` (`%js_kv watch`, `nats kv watch`).
 
     By default each matching key's current value first, then every change as it happens.
-    The watch survives server restarts; leaving the ``async for`` (``break``, an error, a
-    cancelled task) or ``await w.aclose()`` stops it and deletes its consumer.
+    The watch survives server restarts; leaving the `async for` (`break`, an error, a
+    cancelled task) or `await w.aclose()` stops it and deletes its consumer.
 
     Parameters
     ----------
     bucket : str
     pattern : str
-        Keys to watch (``db.>``, ``users.*``).
+        Keys to watch (`db.>`, `users.*`).
     history : bool
         Every kept revision first, not only the latest.
     updates : bool
@@ -58,8 +58,8 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
     Returns
     -------
     Live[Change]
-        An async iterator (and async context manager); ``.handle`` is the core
-        ``KVWatcher`` (``.df``: the current state).
+        An async iterator (and async context manager); `.handle` is the core
+        `KVWatcher` (`.df`: the current state).
 
     Examples
     --------

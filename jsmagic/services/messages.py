@@ -1,10 +1,10 @@
-"""Messages: ``publish`` (``%%js_publish``), ``replay`` and ``export`` (``%js_consume``, ``--to``), ``follow``
-(``%js_consume --follow``), and :func:`selection`, the one translation of their words.
+"""Messages: `publish` (`%%js_publish`), `replay` and `export` (`%js_consume`, `--to`), `follow`
+(`%js_consume --follow`), and `selection`, the one translation of their words.
 
-The words are the magics': ``subjects`` (NATS wildcards), ``deliver`` (``all``, ``new``,
-``last``, ``last_per_subject``), ``start_seq``, ``since``/``until`` (``"2h"`` ago, ISO text or
-a datetime; naive means UTC), ``end_seq``, ``count``, ``where``/``grep``/``header``,
-``subject_cols``/``header_cols``, and ``{{Count}}``-style templates for subjects, headers and
+The words are the magics': `subjects` (NATS wildcards), `deliver` (`all`, `new`,
+`last`, `last_per_subject`), `start_seq`, `since`/`until` (`"2h"` ago, ISO text or
+a datetime; naive means UTC), `end_seq`, `count`, `where`/`grep`/`header`,
+`subject_cols`/`header_cols`, and `{{Count}}`-style templates for subjects, headers and
 message ids.
 """
 
@@ -34,7 +34,7 @@ POLICIES = ("all", "new", "last", "last_per_subject")
 
 
 def _when(value: When) -> dt.datetime | None:
-    """A time: a datetime as is (naive means UTC), ISO text, or a duration meaning ago (``"2h"``)."""
+    """A time: a datetime as is (naive means UTC), ISO text, or a duration meaning ago (`"2h"`)."""
     if value is None or isinstance(value, dt.datetime):
         return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     return parse_when(value)
@@ -45,7 +45,7 @@ def _seconds(value: str | float | None) -> float | None:
 
 
 def _names(value: str | Iterable[str] | None) -> list[str]:
-    """``"A,B"`` or ``["A", "B"]`` as a list (the magic's comma form is accepted too)."""
+    """`"A,B"` or `["A", "B"]` as a list (the magic's comma form is accepted too)."""
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -60,20 +60,20 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
               header_cols: str | Iterable[str] = (), durable: str | None = None, action: str | None = None,
               delay: str | float | None = None, ack_wait: str | float | None = None,
               max_deliver: int | None = None, namespace: Mapping[str, Any] | None = None) -> Selection:
-    """What to read, from ``%js_consume``'s words: the one translation the magic and the API share.
+    """What to read, from `%js_consume`'s words: the one translation the magic and the API share.
 
     Parameters
     ----------
     stream : str
         The stream.
     subjects : str or list of str
-        Subject filters (NATS wildcards): ``"orders.eu.>"``.
+        Subject filters (NATS wildcards): `"orders.eu.>"`.
     deliver : str, optional
-        ``all`` (default), ``new``, ``last`` or ``last_per_subject``.
+        `all` (default), `new`, `last` or `last_per_subject`.
     start_seq : int, optional
-        Start at this stream sequence (instead of ``deliver``).
+        Start at this stream sequence (instead of `deliver`).
     since : str or datetime, optional
-        Start at this time: ``"2h"`` (ago), ISO/RFC 3339 text, or a datetime (naive = UTC).
+        Start at this time: `"2h"` (ago), ISO/RFC 3339 text, or a datetime (naive = UTC).
     until : str or datetime, optional
         Stop after this time (same forms).
     end_seq : int, optional
@@ -83,40 +83,40 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
     headers_only : bool
         Headers and sizes, no payloads.
     decode : str or callable
-        ``auto``, ``json``, ``text``, ``bytes``, ``msgpack``, ``protobuf:…``, or a function ``(data, headers) -> value``.
+        `auto`, `json`, `text`, `bytes`, `msgpack`, `protobuf:…`, or a function `(data, headers) -> value`.
     flatten : bool
-        Nested JSON objects become dotted columns (``a.b``).
+        Nested JSON objects become dotted columns (`a.b`).
     timeout : str or float, optional
-        Stop after this long without a message (default ``JSMagic.timeout``).
+        Stop after this long without a message (default `JSMagic.timeout`).
     batch : int, optional
         Messages per pull request.
     where : str, optional
-        Keep rows matching this pandas query (payload columns, ``seq``, ``subject``, ``time``).
+        Keep rows matching this pandas query (payload columns, `seq`, `subject`, `time`).
     grep : str, optional
         Keep messages whose raw payload matches this regex.
     header : str or list of str
-        Keep messages with these header values (``"K=V"``; all must match).
+        Keep messages with these header values (`"K=V"`; all must match).
     subject_cols : str, optional
-        Subject tokens as columns: ``"orders.{region}.{kind}"``.
+        Subject tokens as columns: `"orders.{region}.{kind}"`.
     header_cols : str or list of str
-        Header values as columns (``"A,B"`` or a list).
+        Header values as columns (`"A,B"` or a list).
     durable : str, optional
         Read through (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams.
     action : str, optional
-        With ``durable``: ``ack``, ``nak``, ``term`` or ``in_progress`` for every row read.
+        With `durable`: `ack`, `nak`, `term` or `in_progress` for every row read.
     delay : str or float, optional
-        With ``action="nak"``: redeliver after this long.
+        With `action="nak"`: redeliver after this long.
     ack_wait : str or float, optional
-        With ``durable``, on creation: redeliver unacked messages after this long.
+        With `durable`, on creation: redeliver unacked messages after this long.
     max_deliver : int, optional
-        With ``durable``, on creation: give up after this many deliveries.
+        With `durable`, on creation: give up after this many deliveries.
     namespace : mapping, optional
-        Where a ``decode`` name that is no built-in mode is looked up (the notebook's variables).
+        Where a `decode` name that is no built-in mode is looked up (the notebook's variables).
 
     Returns
     -------
     Selection
-        Checked: contradictory words are a one-line :class:`~jsmagic.core.errors.InputError`.
+        Checked: contradictory words are a one-line `InputError`.
 
     Examples
     --------
@@ -154,51 +154,51 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
                   schedule_every: str | None = None, schedule_cron: str | None = None,
                   schedule_dest: str | None = None, schedule_ttl: str | None = None,
                   ctx: Ctx = None) -> pd.DataFrame:
-    """Publish to JetStream and check every ack (``%%js_publish``, ``%js_publish --from``).
+    """Publish to JetStream and check every ack (`%%js_publish`, `%js_publish --from`).
 
-    ``data`` is published as the magic publishes it: text as a cell (one message per
-    non-empty line, or one in all with ``cell=True``; ``{{Count}}``-style templates in it are
-    rendered per message unless ``raw=True``); a DataFrame row by row; a list item by item
+    `data` is published as the magic publishes it: text as a cell (one message per
+    non-empty line, or one in all with `cell=True`; `{{Count}}`-style templates in it are
+    rendered per message unless `raw=True`); a DataFrame row by row; a list item by item
     (dicts as JSON); bytes, or a dict, as one message.  A subject no stream captures is
     refused before anything is sent.
 
     Parameters
     ----------
     subject : str or None
-        Where to publish; ``nats pub`` templates allowed (``orders.{{Count}}``).  None with ``subject_col``.
+        Where to publish; `nats pub` templates allowed (`orders.{{Count}}`).  None with `subject_col`.
     data : str, bytes, dict, list or DataFrame
         What to publish.
     headers : mapping, optional
-        Headers; values may hold templates (``{"Trace": "{{ID}}"}``).
+        Headers; values may hold templates (`{"Trace": "{{ID}}"}`).
     msg_id : str, optional
-        ``Nats-Msg-Id`` template per message, e.g. ``"order-{{Count}}"``: a re-run stores no
-        duplicates.  ``{{Count}}`` is the 1-based message number within this publish.
+        `Nats-Msg-Id` template per message, e.g. `"order-{{Count}}"`: a re-run stores no
+        duplicates.  `{{Count}}` is the 1-based message number within this publish.
     count : int
-        Publish everything this many times (``{{Count}}`` runs on).
+        Publish everything this many times (`{{Count}}` runs on).
     cell, json, raw : bool
         Text as one message; every message must be JSON; no templates at all.
     stream : str, optional
         The stream that must capture the subject (checked before publishing).
     expect_stream, expect_last_seq, expect_last_subject_seq : optional
-        Server-side expectations (``--expect-*``).
+        Server-side expectations (`--expect-*`).
     data_col, subject_col, header_cols : optional
         For a DataFrame or list of dicts: the column holding each payload, subject, headers.
     ttl, ttl_col : str, optional
-        Server 2.11+: per-message TTL (``"30m"``), or the column holding each row's.
+        Server 2.11+: per-message TTL (`"30m"`), or the column holding each row's.
     atomic, split : bool
-        Server 2.12+: one atomic batch (stored all or nothing); ``split`` cuts a large one into batches.
+        Server 2.12+: one atomic batch (stored all or nothing); `split` cuts a large one into batches.
     schedule_after, schedule_at, schedule_every, schedule_cron, schedule_dest, schedule_ttl : str, optional
-        Server 2.12+: message schedules (``%%js_publish --schedule-*``).
+        Server 2.12+: message schedules (`%%js_publish --schedule-*`).
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.DataFrame
-        One row per message: ``line`` (or ``row``), ``subject``, ``stream``, ``seq``, ``duplicate``.
-        Refused messages raise :class:`~jsmagic.core.errors.PublishError` after the rest were
-        sent (its ``.result`` holds every ack); an interrupted publish raises
-        :class:`~jsmagic.core.errors.IncompleteError` with the acks in ``.frame``.
+        One row per message: `line` (or `row`), `subject`, `stream`, `seq`, `duplicate`.
+        Refused messages raise `PublishError` after the rest were
+        sent (its `.result` holds every ack); an interrupted publish raises
+        `IncompleteError` with the acks in `.frame`.
 
     Examples
     --------
@@ -241,13 +241,13 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
 
 async def replay(stream: str, *, strict: bool = False, result_as: str | None = None, ctx: Ctx = None,
                  **words: Any) -> Any:
-    """A stream's messages as a DataFrame, like ``%js_consume``; the stream is left unchanged.
+    """A stream's messages as a DataFrame, like `%js_consume`; the stream is left unchanged.
 
     A short frame is never returned in silence: an interrupted read, one that stopped on the
     timeout, or one whose note says rows are missing raises
-    :class:`~jsmagic.core.errors.IncompleteError` (its ``.frame`` holds what arrived).  A
-    complete read with something to say returns its frame with ``df.attrs["notes"]`` and
-    warns each note as a :class:`~jsmagic.ReadWarning` (``strict=True`` raises instead).
+    `IncompleteError` (its `.frame` holds what arrived).  A
+    complete read with something to say returns its frame with `df.attrs["notes"]` and
+    warns each note as a `ReadWarning` (`strict=True` raises instead).
 
     Parameters
     ----------
@@ -256,18 +256,18 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
     strict : bool
         Raise on any note, for a script that takes only a plain, complete read.
     result_as : str, optional
-        ``pandas`` (default: ``JSMagic.result_type``), ``arrow`` or ``polars`` (``--as``).
+        `pandas` (default: `JSMagic.result_type`), `arrow` or `polars` (`--as`).
     ctx : JSContext or str, optional
         A context or alias.
     **words
-        What to read, as :func:`selection` takes it: ``subjects``, ``deliver``,
-        ``start_seq``, ``since``, ``until``, ``end_seq``, ``count``, ``where``, ``grep``,
-        ``header``, ``decode``, ``durable``/``action``…
+        What to read, as `selection` takes it: `subjects`, `deliver`,
+        `start_seq`, `since`, `until`, `end_seq`, `count`, `where`, `grep`,
+        `header`, `decode`, `durable`/`action`…
 
     Returns
     -------
     pandas.DataFrame (or pyarrow.Table / polars.DataFrame)
-        ``seq``, ``subject``, ``time``, payload columns; ``attrs["method"]`` says how it was read.
+        `seq`, `subject`, `time`, payload columns; `attrs["method"]` says how it was read.
 
     Examples
     --------
@@ -284,10 +284,10 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
 
 async def export(stream: str, path: str, *, partition_by: str | None = None, strict: bool = False, ctx: Ctx = None,
                  **words: Any) -> Any:
-    """Stream a replay into Parquet, chunk by chunk, in flat memory (``%js_consume --to``).
+    """Stream a replay into Parquet, chunk by chunk, in flat memory (`%js_consume --to`).
 
     The file is written under a temporary name and renamed when done; a read that cannot
-    be complete raises :class:`~jsmagic.core.errors.IncompleteError` (the file then holds
+    be complete raises `IncompleteError` (the file then holds
     what arrived and the error says so).
 
     Parameters
@@ -295,20 +295,20 @@ async def export(stream: str, path: str, *, partition_by: str | None = None, str
     stream : str
         The stream.
     path : str
-        The Parquet file, or with ``partition_by`` a new (or empty) dataset directory.
+        The Parquet file, or with `partition_by` a new (or empty) dataset directory.
     partition_by : str, optional
-        A column: a hive-layout dataset (``region=eu/part-….parquet``).
+        A column: a hive-layout dataset (`region=eu/part-….parquet`).
     strict : bool
         Raise on any note.
     ctx : JSContext or str, optional
         A context or alias.
     **words
-        What to read, as :func:`selection` takes it.
+        What to read, as `selection` takes it.
 
     Returns
     -------
     Export
-        ``path``, ``rows``, ``first_seq``, ``last_seq``, ``bytes``, ``seconds``, ``parts``, ``conflicts``.
+        `path`, `rows`, `first_seq`, `last_seq`, `bytes`, `seconds`, `parts`, `conflicts`.
 
     Examples
     --------
@@ -325,13 +325,13 @@ async def export(stream: str, path: str, *, partition_by: str | None = None, str
 
 
 def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
-    """Follow a stream live: an async iterator of DataFrames, one per arrival (``%js_consume --follow``).
+    """Follow a stream live: an async iterator of DataFrames, one per arrival (`%js_consume --follow`).
 
-    History first when the words ask for it (``deliver="all"`` is the default, as for the
-    magic; ``deliver="new"`` for new messages only), then every new message as it is
+    History first when the words ask for it (`deliver="all"` is the default, as for the
+    magic; `deliver="new"` for new messages only), then every new message as it is
     stored.  A server restart or leader change is resumed without a gap or a repeat.
-    Leaving the ``async for`` (``break``, an error, a cancelled task) or ``await f.aclose()``
-    stops it and deletes its consumer; ``count=N`` ends it by itself after N messages.
+    Leaving the `async for` (`break`, an error, a cancelled task) or `await f.aclose()`
+    stops it and deletes its consumer; `count=N` ends it by itself after N messages.
 
     Parameters
     ----------
@@ -340,14 +340,14 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     ctx : JSContext or str, optional
         A context or alias.
     **words
-        What to read, as :func:`selection` takes it (no ``durable``): ``deliver="new"``,
-        ``start_seq``, ``since``, ``subjects``, ``count``, ``where``…
+        What to read, as `selection` takes it (no `durable`): `deliver="new"`,
+        `start_seq`, `since`, `subjects`, `count`, `where`…
 
     Returns
     -------
     Live[pandas.DataFrame]
         An async iterator (and async context manager) of frames with the columns of
-        :func:`replay`; ``.handle`` is the core ``LiveReplay`` (``.df``: every row so far).
+        `replay`; `.handle` is the core `LiveReplay` (`.df`: every row so far).
 
     Examples
     --------

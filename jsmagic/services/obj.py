@@ -1,6 +1,6 @@
-"""Object stores, as ``nats object`` has them: ``add``, ``put``, ``get``, ``ls``, ``info``, ``rm``, ``watch``.
+"""Object stores, as `nats object` has them: `add`, `put`, `get`, `ls`, `info`, `rm`, `watch`.
 
-``ls()`` lists the buckets and ``ls(bucket)`` its objects; ``info`` and ``rm`` take a bucket,
+`ls()` lists the buckets and `ls(bucket)` its objects; `info` and `rm` take a bucket,
 or a bucket and an object, the same way.  Files are streamed in chunks; digests are verified.
 """
 
@@ -31,18 +31,18 @@ Ctx = JSContext | str | None
 async def add(bucket: str, *, description: str | None = None, ttl: str | float | None = None,
               max_bytes: str | int | None = None, storage: str | None = None, replicas: int = 1,
               ctx: Ctx = None) -> _objects.BucketStatus:
-    """Create an object-store bucket (``%js_obj add``); an identical one again is a no-op.
+    """Create an object-store bucket (`%js_obj add`); an identical one again is a no-op.
 
     Parameters
     ----------
     bucket : str
     description : str, optional
     ttl : str or float, optional
-        How long objects live (``"7d"``).
+        How long objects live (`"7d"`).
     max_bytes : str or int, optional
-        Largest bucket (``"1GB"``).
+        Largest bucket (`"1GB"`).
     storage : str, optional
-        ``file`` or ``memory``.
+        `file` or `memory`.
     replicas : int
     ctx : JSContext or str, optional
         A context or alias.
@@ -60,27 +60,27 @@ async def add(bucket: str, *, description: str | None = None, ttl: str | float |
 
 async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any = None, name: str | None = None,
               description: str | None = None, progress: ProgressFn | None = None, ctx: Ctx = None) -> pd.Series:
-    """Store a file (streamed in chunks) or a value: bytes, str or a DataFrame (``%js_obj put``).
+    """Store a file (streamed in chunks) or a value: bytes, str or a DataFrame (`%js_obj put`).
 
     Parameters
     ----------
     bucket : str
     file : str or os.PathLike, optional
-        A file to store (``%js_obj put BUCKET FILE``).
+        A file to store (`%js_obj put BUCKET FILE`).
     data : bytes, str or DataFrame, optional
-        Instead of ``file``: a value (``--from VAR``; a DataFrame as Parquet, or CSV for a ``.csv`` name).
+        Instead of `file`: a value (`--from VAR`; a DataFrame as Parquet, or CSV for a `.csv` name).
     name : str, optional
-        The object's name (default: the file's name; required with ``data``).
+        The object's name (default: the file's name; required with `data`).
     description : str, optional
     progress : callable, optional
-        ``progress(done, total)`` in bytes as chunks are stored.
+        `progress(done, total)` in bytes as chunks are stored.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.Series
-        The stored object's ``name``, ``size``, ``chunks``, ``digest``…
+        The stored object's `name`, `size`, `chunks`, `digest`…
 
     Examples
     --------
@@ -99,7 +99,7 @@ async def put(bucket: str, file: str | os.PathLike | None = None, *, data: Any =
 
 async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, progress: ProgressFn | None = None,
               ctx: Ctx = None) -> bytes | Path:
-    """An object's bytes, or written to ``file`` chunk by chunk (``%js_obj get``); the digest is verified.
+    """An object's bytes, or written to `file` chunk by chunk (`%js_obj get`); the digest is verified.
 
     Parameters
     ----------
@@ -107,7 +107,7 @@ async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, 
     file : str or os.PathLike, optional
         Write here instead of returning the bytes.
     progress : callable, optional
-        ``progress(done, total)`` in bytes as chunks arrive.
+        `progress(done, total)` in bytes as chunks arrive.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -123,7 +123,7 @@ async def get(bucket: str, name: str, *, file: str | os.PathLike | None = None, 
 
 
 async def ls(bucket: str | None = None, *, deleted: bool = False, ctx: Ctx = None) -> pd.DataFrame:
-    """The buckets, or with ``bucket`` its objects (``%js_obj ls``).
+    """The buckets, or with `bucket` its objects (`%js_obj ls`).
 
     Parameters
     ----------
@@ -136,7 +136,7 @@ async def ls(bucket: str | None = None, *, deleted: bool = False, ctx: Ctx = Non
     Returns
     -------
     pandas.DataFrame
-        Buckets, or objects: ``name``, ``size``, ``chunks``, ``modified``, ``digest``, ``deleted``.
+        Buckets, or objects: `name`, `size`, `chunks`, `modified`, `digest`, `deleted`.
 
     Examples
     --------
@@ -148,7 +148,7 @@ async def ls(bucket: str | None = None, *, deleted: bool = False, ctx: Ctx = Non
 
 
 async def info(bucket: str, name: str | None = None, *, ctx: Ctx = None) -> Any:
-    """A bucket's settings and usage, or one object's metadata (``%js_obj info``).
+    """A bucket's settings and usage, or one object's metadata (`%js_obj info`).
 
     Parameters
     ----------
@@ -171,7 +171,7 @@ async def info(bucket: str, name: str | None = None, *, ctx: Ctx = None) -> Any:
 
 
 async def rm(bucket: str, name: str | None = None, *, force: bool = False, ctx: Ctx = None) -> _objects.Removal:
-    """Delete an object, or a whole bucket when no ``name`` is given (``%js_obj rm``; needs ``force=True``).
+    """Delete an object, or a whole bucket when no `name` is given (`%js_obj rm`; needs `force=True`).
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ async def rm(bucket: str, name: str | None = None, *, force: bool = False, ctx: 
 
 @dataclasses.dataclass
 class ObjectChange:
-    """One change seen by :func:`watch`: an object stored (its metadata) or deleted (``deleted`` True)."""
+    """One change seen by `watch`: an object stored (its metadata) or deleted (`deleted` True)."""
 
     bucket: str
     name: str
@@ -210,10 +210,10 @@ class ObjectChange:
 
 
 def watch(bucket: str, *, ctx: Ctx = None) -> Live[ObjectChange]:
-    """Watch a bucket's objects: an async iterator of :class:`ObjectChange` (``%js_obj watch``).
+    """Watch a bucket's objects: an async iterator of `ObjectChange` (`%js_obj watch`).
 
     The objects there now first, then every put and delete as it happens.  Leaving the
-    ``async for`` or ``await w.aclose()`` stops it and deletes its consumer.
+    `async for` or `await w.aclose()` stops it and deletes its consumer.
 
     Parameters
     ----------
@@ -224,7 +224,7 @@ def watch(bucket: str, *, ctx: Ctx = None) -> Live[ObjectChange]:
     Returns
     -------
     Live[ObjectChange]
-        ``.handle`` is the core ``ObjectStoreWatcher`` (``.df``: the objects as they are now).
+        `.handle` is the core `ObjectStoreWatcher` (`.df`: the objects as they are now).
 
     Examples
     --------

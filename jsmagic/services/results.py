@@ -1,4 +1,4 @@
-"""A finished read, checked: complete with its notes warned, or an :class:`IncompleteError` holding what arrived."""
+"""A finished read, checked: complete with its notes warned, or an `IncompleteError` holding what arrived."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ SHORT = "SHORT"  # a note that starts with this word says rows are missing (the 
 
 
 def checked(result: Any, strict: bool = False, frame: Any = None) -> Any:
-    """A finished replay's frame carrying its notes, or :class:`IncompleteError` when it is short.
+    """A finished replay's frame carrying its notes, or `IncompleteError` when it is short.
 
     Parameters
     ----------
     result : Replay
-        What :func:`jsmagic.reading.reader.replay` returned.
+        What `jsmagic.reading.reader.replay` returned.
     strict : bool
         Raise on any note too.
     frame : optional
-        The result in another form (an Arrow table, a Polars frame); ``result.frame`` by default.
+        The result in another form (an Arrow table, a Polars frame); `result.frame` by default.
 
     Returns
     -------
-    The frame, ``attrs["notes"]`` and ``attrs["method"]`` set when it is pandas.
+    The frame, `attrs["notes"]` and `attrs["method"]` set when it is pandas.
     """
     frame = result.frame if frame is None else frame
     notes, stream = list(result.notes), result.stream
@@ -53,7 +53,7 @@ def checked(result: Any, strict: bool = False, frame: Any = None) -> Any:
 
 
 def checked_export(result: Any, strict: bool = False) -> Any:
-    """An export's :class:`~jsmagic.reading.export.Export`, or :class:`IncompleteError` when the file is short."""
+    """An export's `Export`, or `IncompleteError` when the file is short."""
     out = result.export
     notes = list(result.notes)
     said = f" ({'; '.join(notes)})" if notes else ""

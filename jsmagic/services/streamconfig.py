@@ -1,4 +1,4 @@
-"""Stream settings as keywords: ``%js_stream add``'s flag names → StreamConfig fields and topology fields."""
+"""Stream settings as keywords: `%js_stream add`'s flag names → StreamConfig fields and topology fields."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Stream operations beside the basics: ``report``, ``backup``, ``restore``, ``copy``, ``seal``, ``schedules``,
-``rates``
-(re-exported by :mod:`jsmagic.services.streams`)."""
+"""Stream operations beside the basics: `report`, `backup`, `restore`, `copy`, `seal`, `schedules`,
+`rates`
+(re-exported by `jsmagic.services.streams`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ Progress = Callable[[float, float | None], None] | None
 
 
 async def report(*, ctx: Ctx = None) -> pd.DataFrame:
-    """Every stream's size, consumers and replication lag (``%js_stream report``).
+    """Every stream's size, consumers and replication lag (`%js_stream report`).
 
     Parameters
     ----------
@@ -36,7 +36,7 @@ async def report(*, ctx: Ctx = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per stream; notes (streams without a leader) warned as :class:`~jsmagic.ReadWarning`.
+        One row per stream; notes (streams without a leader) warned as `ReadWarning`.
 
     Examples
     --------
@@ -47,7 +47,7 @@ async def report(*, ctx: Ctx = None) -> pd.DataFrame:
 
 async def backup(name: str, directory: str, *, consumers: bool = True, progress: Progress = None,
                  ctx: Ctx = None) -> _backup.Backup:
-    """Back a stream up into a directory, in natscli's layout (``%js_stream backup``).
+    """Back a stream up into a directory, in natscli's layout (`%js_stream backup`).
 
     Parameters
     ----------
@@ -58,14 +58,14 @@ async def backup(name: str, directory: str, *, consumers: bool = True, progress:
     consumers : bool
         Include the stream's durable consumers.
     progress : callable, optional
-        ``progress(done, total)`` as bytes arrive.
+        `progress(done, total)` as bytes arrive.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     Backup
-        ``stream``, ``directory``, ``messages``, ``last_seq``, ``bytes``, ``consumers``.
+        `stream`, `directory`, `messages`, `last_seq`, `bytes`, `consumers`.
 
     Examples
     --------
@@ -76,28 +76,28 @@ async def backup(name: str, directory: str, *, consumers: bool = True, progress:
 
 async def restore(directory: str, *, name: str | None = None, subjects: list[str] | None = None,
                   progress: Progress = None, ctx: Ctx = None) -> _backup.Backup:
-    """Recreate a stream from a backup directory (``%js_stream restore``).
+    """Recreate a stream from a backup directory (`%js_stream restore`).
 
-    Refused while a stream of that name exists; ``name`` and ``subjects`` restore a copy
+    Refused while a stream of that name exists; `name` and `subjects` restore a copy
     beside the original (its subjects must not overlap).
 
     Parameters
     ----------
     directory : str
-        A directory written by :func:`backup` or ``nats stream backup``.
+        A directory written by `backup` or `nats stream backup`.
     name : str, optional
         Restore under another name.
     subjects : list of str, optional
         The copy's subjects.
     progress : callable, optional
-        ``progress(done, total)`` as bytes are sent.
+        `progress(done, total)` as bytes are sent.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     Backup
-        What was restored: ``messages``, ``last_seq``, ``consumers``…
+        What was restored: `messages`, `last_seq`, `consumers`…
 
     Examples
     --------
@@ -107,7 +107,7 @@ async def restore(directory: str, *, name: str | None = None, subjects: list[str
 
 
 async def copy(name: str, new_name: str, *, ctx: Ctx = None, **settings: Any) -> _streams.StreamDetails:
-    """A new stream with another's configuration, changed by ``settings`` (``%js_stream copy``; no messages).
+    """A new stream with another's configuration, changed by `settings` (`%js_stream copy`; no messages).
 
     Parameters
     ----------
@@ -118,7 +118,7 @@ async def copy(name: str, new_name: str, *, ctx: Ctx = None, **settings: Any) ->
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        As for :func:`add` (its subjects usually must differ: ``subjects="copy.>"``).
+        As for `add` (its subjects usually must differ: `subjects="copy.>"`).
 
     Returns
     -------
@@ -133,7 +133,7 @@ async def copy(name: str, new_name: str, *, ctx: Ctx = None, **settings: Any) ->
 
 
 async def seal(name: str, *, force: bool = False, ctx: Ctx = None) -> dict[str, Any]:
-    """Seal a stream: nothing can be added, deleted or purged any more (``%js_stream seal``; needs ``force=True``).
+    """Seal a stream: nothing can be added, deleted or purged any more (`%js_stream seal`; needs `force=True`).
 
     Parameters
     ----------
@@ -157,7 +157,7 @@ async def seal(name: str, *, force: bool = False, ctx: Ctx = None) -> dict[str, 
 
 
 async def schedules(name: str, subject: str | None = None, *, ctx: Ctx = None) -> pd.DataFrame:
-    """The message schedules of a stream still to fire (``%js_stream schedules``; server 2.12+).
+    """The message schedules of a stream still to fire (`%js_stream schedules`; server 2.12+).
 
     Parameters
     ----------
@@ -181,16 +181,16 @@ async def schedules(name: str, subject: str | None = None, *, ctx: Ctx = None) -
 
 async def rates(name: str, *, every: str | None = None, by: str | None = None, subject: str | None = None,
                 ctx: Ctx = None) -> pd.DataFrame:
-    """Messages per interval over the stream's time span: the data of ``%js_stream plot``.
+    """Messages per interval over the stream's time span: the data of `%js_stream plot`.
 
     Parameters
     ----------
     name : str
         The stream (read headers-only; nothing is changed).
     every : str, optional
-        The interval (``"10s"``, ``"1m"``, ``"1h"``); default: chosen for about 80-200 intervals.
+        The interval (`"10s"`, `"1m"`, `"1h"`); default: chosen for about 80-200 intervals.
     by : str, optional
-        ``"subject"``: one column per subject.
+        `"subject"`: one column per subject.
     subject : str, optional
         Only messages on this subject filter.
     ctx : JSContext or str, optional
@@ -199,7 +199,7 @@ async def rates(name: str, *, every: str | None = None, by: str | None = None, s
     Returns
     -------
     pandas.DataFrame
-        Indexed by interval start; ``attrs["every"]`` is the interval used.
+        Indexed by interval start; `attrs["every"]` is the interval used.
 
     Examples
     --------

@@ -1,10 +1,10 @@
-"""Streams, as ``nats stream`` has them: ``add``, ``edit``, ``info``, ``ls``, ``subjects``, ``get``, ``rmm``,
-``purge``, ``rm``, ``report``, ``backup``, ``restore``, ``copy``, ``seal``, ``schedules``, ``rates``.
+"""Streams, as `nats stream` has them: `add`, `edit`, `info`, `ls`, `subjects`, `get`, `rmm`,
+`purge`, `rm`, `report`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`.
 
-Settings use ``%js_stream add``'s flag names as keywords (``max_age="1d"``, ``max_bytes="10MB"``,
-``dupe_window="2m"``, ``replicas=3``, ``allow_counter=True``, ``sources=["EU", "US:us.>"]``,
-``mirror="ORDERS"``…) and the same human units.  Destructive verbs need ``force=True``.
-``jsmagic.streams()`` is :func:`ls`.
+Settings use `%js_stream add`'s flag names as keywords (`max_age="1d"`, `max_bytes="10MB"`,
+`dupe_window="2m"`, `replicas=3`, `allow_counter=True`, `sources=["EU", "US:us.>"]`,
+`mirror="ORDERS"`…) and the same human units.  Destructive verbs need `force=True`.
+`jsmagic.streams()` is `ls`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purg
 Ctx = JSContext | str | None
 
 async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
-    """Every stream with its settings and state (``%js_stream ls``).
+    """Every stream with its settings and state (`%js_stream ls`).
 
     Parameters
     ----------
@@ -40,8 +40,8 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
     pandas.DataFrame
         One row per stream (name, subjects, retention, storage, replicas, messages, bytes,
         first/last sequence and time, consumers).  A stream the server could not describe
-        (a cluster's stream without a leader) is no row: ``df.attrs["missing"]`` names it
-        and its note (``df.attrs["notes"]``) is warned as a :class:`~jsmagic.ReadWarning`.
+        (a cluster's stream without a leader) is no row: `df.attrs["missing"]` names it
+        and its note (`df.attrs["notes"]`) is warned as a `ReadWarning`.
 
     Examples
     --------
@@ -52,7 +52,7 @@ async def ls(*, ctx: Ctx = None) -> pd.DataFrame:
 
 
 async def names(subject: str | None = None, *, ctx: Ctx = None) -> list[str]:
-    """The names of every stream, or of those that capture ``subject``.
+    """The names of every stream, or of those that capture `subject`.
 
     Parameters
     ----------
@@ -74,30 +74,30 @@ async def names(subject: str | None = None, *, ctx: Ctx = None) -> list[str]:
 
 
 async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **settings: Any) -> _streams.StreamDetails:
-    """Create a stream (``%js_stream add``); an existing one with another configuration is an error.
+    """Create a stream (`%js_stream add`); an existing one with another configuration is an error.
 
     Parameters
     ----------
     name : str
         The stream's name.
     config_file : str, optional
-        natscli's JSON stream configuration (``--config``); keywords override it.
+        natscli's JSON stream configuration (`--config`); keywords override it.
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        ``%js_stream add``'s flags: ``subjects`` (default: the name), ``retention``
-        (limits/interest/workqueue), ``storage`` (file/memory), ``max_msgs``, ``max_bytes``
-        ("10MB"), ``max_age`` ("1d"), ``max_msgs_per_subject``, ``max_msg_size``, ``discard``,
-        ``dupe_window`` ("2m"), ``replicas``, ``description``, ``allow_direct``, ``allow_rollup``;
-        server 2.11/2.12 features ``allow_msg_ttl``, ``allow_counter``, ``allow_batch``,
-        ``allow_schedules``, ``subject_del_markers_ttl``; topology ``sources``
-        (``"STREAM[:FILTER][@START]"``), ``mirror``, ``transform_source``/``transform_destination``,
-        ``republish_source``/``republish_destination``, ``metadata`` (``"k=v"``), ``compression``…
+        `%js_stream add`'s flags: `subjects` (default: the name), `retention`
+        (limits/interest/workqueue), `storage` (file/memory), `max_msgs`, `max_bytes`
+        ("10MB"), `max_age` ("1d"), `max_msgs_per_subject`, `max_msg_size`, `discard`,
+        `dupe_window` ("2m"), `replicas`, `description`, `allow_direct`, `allow_rollup`;
+        server 2.11/2.12 features `allow_msg_ttl`, `allow_counter`, `allow_batch`,
+        `allow_schedules`, `subject_del_markers_ttl`; topology `sources`
+        (`"STREAM[:FILTER][@START]"`), `mirror`, `transform_source`/`transform_destination`,
+        `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…
 
     Returns
     -------
     StreamDetails
-        ``.info`` (nats-py's ``StreamInfo``) and ``.num_subjects``.
+        `.info` (nats-py's `StreamInfo`) and `.num_subjects`.
 
     Examples
     --------
@@ -111,7 +111,7 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
 
 async def edit(name: str, *, config_file: str | None = None, dry_run: bool = False, ctx: Ctx = None,
                **settings: Any) -> pd.DataFrame:
-    """Change a stream's settings (``%js_stream edit``); returns what changed.
+    """Change a stream's settings (`%js_stream edit`); returns what changed.
 
     Parameters
     ----------
@@ -124,12 +124,12 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        The settings of :func:`add` to change (``max_age="30d"``…).
+        The settings of `add` to change (`max_age="30d"`…).
 
     Returns
     -------
     pandas.DataFrame
-        One row per changed setting: ``setting``, ``old``, ``new``.
+        One row per changed setting: `setting`, `old`, `new`.
 
     Examples
     --------
@@ -142,7 +142,7 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
 
 
 async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:
-    """A stream's configuration and state (``%js_stream info``).
+    """A stream's configuration and state (`%js_stream info`).
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:
     Returns
     -------
     StreamDetails
-        ``.info.config``, ``.info.state`` (messages, bytes, first/last seq…), ``.num_subjects``.
+        `.info.config`, `.info.state` (messages, bytes, first/last seq…), `.num_subjects`.
 
     Examples
     --------
@@ -165,21 +165,21 @@ async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:
 
 
 async def subjects(name: str, filter: str | None = None, *, ctx: Ctx = None) -> pd.DataFrame:  # noqa: A002
-    """The subjects of a stream with their message counts, most first (``%js_stream subjects``).
+    """The subjects of a stream with their message counts, most first (`%js_stream subjects`).
 
     Parameters
     ----------
     name : str
         The stream.
     filter : str, optional
-        A subject filter with wildcards (``"orders.*"``).
+        A subject filter with wildcards (`"orders.*"`).
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.DataFrame
-        ``subject``, ``messages``.
+        `subject`, `messages`.
 
     Examples
     --------
@@ -190,7 +190,7 @@ async def subjects(name: str, filter: str | None = None, *, ctx: Ctx = None) -> 
 
 async def get(name: str, seq: int | None = None, *, last_for: str | None = None, decode: Any = "auto",
               ctx: Ctx = None) -> pd.Series:
-    """One message by sequence, or the last on a subject; creates no consumer (``%js_stream get``).
+    """One message by sequence, or the last on a subject; creates no consumer (`%js_stream get`).
 
     Parameters
     ----------
@@ -199,16 +199,16 @@ async def get(name: str, seq: int | None = None, *, last_for: str | None = None,
     seq : int, optional
         The stream sequence.
     last_for : str, optional
-        Instead of ``seq``: the last message on this subject.
+        Instead of `seq`: the last message on this subject.
     decode : str or callable
-        How to decode the payload (``auto``, ``json``, ``text``, ``bytes``… or a function).
+        How to decode the payload (`auto`, `json`, `text`, `bytes`… or a function).
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.Series
-        ``stream``, ``seq``, ``subject``, ``time``, ``headers``, ``size``, ``data``.
+        `stream`, `seq`, `subject`, `time`, `headers`, `size`, `data`.
 
     Examples
     --------
@@ -219,7 +219,7 @@ async def get(name: str, seq: int | None = None, *, last_for: str | None = None,
 
 
 async def rmm(name: str, seq: int, *, force: bool = False, ctx: Ctx = None) -> _streams.MessageRemoval:
-    """Delete one message (``%js_stream rmm``; needs ``force=True``).
+    """Delete one message (`%js_stream rmm`; needs `force=True`).
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ async def rmm(name: str, seq: int, *, force: bool = False, ctx: Ctx = None) -> _
     Returns
     -------
     MessageRemoval
-        ``stream``, ``seq``, ``subject``, ``size`` of the deleted message.
+        `stream`, `seq`, `subject`, `size` of the deleted message.
 
     Examples
     --------
@@ -246,7 +246,7 @@ async def rmm(name: str, seq: int, *, force: bool = False, ctx: Ctx = None) -> _
 
 async def purge(name: str, *, subject: str | None = None, seq: int | None = None, keep: int | None = None,
                 force: bool = False, ctx: Ctx = None) -> _streams.Purge:
-    """Remove messages: all, on ``subject``, below ``seq``, or all but the newest ``keep`` (``%js_stream purge``).
+    """Remove messages: all, on `subject`, below `seq`, or all but the newest `keep` (`%js_stream purge`).
 
     Parameters
     ----------
@@ -257,7 +257,7 @@ async def purge(name: str, *, subject: str | None = None, seq: int | None = None
     seq : int, optional
         Only messages below this sequence.
     keep : int, optional
-        Keep the newest N (per ``subject`` if given).
+        Keep the newest N (per `subject` if given).
     force : bool
         Required: without it nothing is removed and the error says how many would be.
     ctx : JSContext or str, optional
@@ -266,7 +266,7 @@ async def purge(name: str, *, subject: str | None = None, seq: int | None = None
     Returns
     -------
     Purge
-        ``selected`` (counted first), ``held``, ``purged`` (the server's own count).
+        `selected` (counted first), `held`, `purged` (the server's own count).
 
     Examples
     --------
@@ -277,7 +277,7 @@ async def purge(name: str, *, subject: str | None = None, seq: int | None = None
 
 
 async def rm(name: str, *, force: bool = False, ctx: Ctx = None) -> _streams.StreamRemoval:
-    """Delete a stream with its messages and consumers (``%js_stream rm``; needs ``force=True``).
+    """Delete a stream with its messages and consumers (`%js_stream rm`; needs `force=True`).
 
     Parameters
     ----------
@@ -291,7 +291,7 @@ async def rm(name: str, *, force: bool = False, ctx: Ctx = None) -> _streams.Str
     Returns
     -------
     StreamRemoval
-        ``stream``, ``messages``, ``bytes``, ``consumers`` it held.
+        `stream`, `messages`, `bytes`, `consumers` it held.
 
     Examples
     --------
@@ -301,7 +301,7 @@ async def rm(name: str, *, force: bool = False, ctx: Ctx = None) -> _streams.Str
 
 
 class _Module(types.ModuleType):
-    """``jsmagic.streams()`` lists the streams (what it did before the verbs were grouped)."""
+    """`jsmagic.streams()` lists the streams (what it did before the verbs were grouped)."""
 
     def __call__(self, *, ctx: Ctx = None):
         return ls(ctx=ctx)

@@ -27,6 +27,7 @@ def on_config(config, **kwargs):
         {"Getting started": "getting-started.md"},
         {"Where it connects": "connecting.md"},
         {"Configuration": "configuration.md"},
+        {"Event loop": "event-loop.md"},
         {"Course": [{_title(p): f"course/{p.name}"} for p in notebooks]},
         {"Reference": [{"Magics": "reference/magics.md"}, {"Python API": "reference/api.md"}]},
         {"Changelog": "changelog.md"},

@@ -321,15 +321,18 @@ class JSContext:
         self.nc = self.js = self.api = self.server = None
         self.info = {}
         if nc is not None and not nc.is_closed:
-            try:
-                await asyncio.wait_for(nc.drain(), timeout=5)
-            except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:  # closing anyway
-                log.debug("drain on close failed: %r", e)
-            if not nc.is_closed:
+            from ..connecting.connection import quiet_tls_close
+
+            with quiet_tls_close():  # asyncio's eof_received() warning about a TLS close, only now
                 try:
-                    await nc.close()
-                except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:
-                    log.debug("close failed: %r", e)
+                    await asyncio.wait_for(nc.drain(), timeout=5)
+                except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:  # closing anyway
+                    log.debug("drain on close failed: %r", e)
+                if not nc.is_closed:
+                    try:
+                        await nc.close()
+                    except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:
+                        log.debug("close failed: %r", e)
         if server is not None:
             await _off_loop(server.cleanup)  # SIGTERM and up to 10 s of proc.wait: not on the loop
         self.jetstream_enabled = None

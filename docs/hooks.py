@@ -28,6 +28,7 @@ def on_config(config, **kwargs):
         {"Where it connects": "connecting.md"},
         {"Configuration": "configuration.md"},
         {"Event loop": "event-loop.md"},
+        {"The jsmagic command": "command.md"},
         {"Course": [{_title(p): f"course/{p.name}"} for p in notebooks]},
         {"Reference": [{"Magics": "reference/magics.md"}, {"Python API": "reference/api.md"}]},
         {"Changelog": "changelog.md"},

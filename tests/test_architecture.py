@@ -1,7 +1,7 @@
 """The package's shape, checked: what a newcomer is promised in README's "Where things live".
 
 * every module is short enough to read (at most 400 lines);
-* the core (everything but ``magics/``, ``ui/``, ``testing/`` and the notebook runner) never
+* the core (everything but ``magics/``, ``ui/``, ``testing/``, ``command/`` and the notebook runner) never
   imports IPython, ipywidgets or ``jsmagic.ui``: scripts use it without a shell;
 * no import cycles between modules, lazy (in-function) imports included;
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
@@ -18,7 +18,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "jsmagic"
 MODULES = sorted(p for p in PKG.rglob("*.py"))
-NOT_CORE = ("magics", "ui", "testing")
+NOT_CORE = ("magics", "ui", "testing", "command")  # command/: the jsmagic command, a front-end like magics/
 NOT_CORE_FILES = ("notebook.py",)
 
 

@@ -11,6 +11,7 @@ from ..ui import status as status_mod
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
+from ..connecting.status import collect_all
 from ..core import secrets
 from ..core.config import settings
 from ..core.flags import CONNECT
@@ -108,7 +109,7 @@ class ConnectionMagics(Magics):
         """Show every connection, its account's JetStream usage against its limits, and its live watches/tasks."""
         args = parse_line(self.js_status, line)
         current = registry.context()
-        status = run(status_mod.collect_all(list(registry.contexts().values()), current))
+        status = status_mod.render(run(collect_all(list(registry.contexts().values()), current)))
         store_output(self, args, status)
         return status
 

@@ -2,7 +2,8 @@
 
 A subclass (:class:`jsmagic.ui.kvwatch.KVWatch`, :class:`jsmagic.ui.objwatch.ObjectWatch`)
 makes ``self.watcher`` (the core: ``start()``, ``stop()``, ``running``, ``entry``,
-``df``) and ``self.table``, whose ``on_stop`` is the watcher's ``stop``; the widget's
+``df``) and ``self.table``, whose ``on_stop`` is the watcher's ``stop``.  The magic starts
+the watcher (the core talks to the server) and then :meth:`WatchView.attach`es; the widget's
 :meth:`WatchView.stop`, the table's Stop button and ``%js_close`` all end the same way.
 """
 
@@ -19,9 +20,8 @@ class WatchView:
     watcher: Any
     table: LiveTable
 
-    async def start(self) -> "WatchView":
-        """Start the watcher (errors surface in the cell); it then runs in the background."""
-        await self.watcher.start()
+    def attach(self) -> "WatchView":
+        """Bind the table to the watcher once the magic started it (``run(view.watcher.start())``: ui/ never talks to the server)."""
         self.table.stopped_by(self.watcher.entry)
         return self
 

@@ -148,13 +148,14 @@ def run_command(args: Any) -> int:
             raise InputError("--format parquet writes a file: give -o FILE (or use jsmagic export --to FILE)")
         sel = flags.selection(args)
         progress = _progress(f"{args.command}ing {args.stream}")
-        loop = asyncio.new_event_loop()
+        loop, ended = asyncio.new_event_loop(), "failed"
         try:
             result = runner.run(_work(args, sel, fmt, progress), loop)
+            ended = "interrupted" if result.interrupted else "done"
         finally:
             loop.close()
-            if progress is not None:
-                progress.close(ended="done")
+            if progress is not None:  # its last line is the truth: how it ended
+                progress.close(ended=ended)
         if result.export is None:
             _write(result.frame, fmt, args.output)
     except (runner.Interrupted, KeyboardInterrupt):

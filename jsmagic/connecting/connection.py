@@ -26,6 +26,8 @@ from ..core.errors import AuthError, ConnectError, JSMagicError, TLSError
 from .options import ConnectOptions, check_files, check_servers
 from .permissions import Refusals, track
 
+log = logging.getLogger(__name__)
+
 LOCAL_URL = "nats://127.0.0.1:4222"
 
 
@@ -35,7 +37,8 @@ def local_server_answers(host: str = "127.0.0.1", port: int = 4222, timeout: flo
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
             return s.recv(4) == b"INFO"
-    except OSError:
+    except OSError as e:
+        log.debug("no NATS server answers at %s:%s: %r", host, port, e)
         return False
 
 
@@ -215,19 +218,23 @@ async def read_info(url: str, timeout: float) -> dict[str, Any] | None:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port or 4222), timeout
         )
-    except (OSError, asyncio.TimeoutError, ValueError):
+    except (OSError, asyncio.TimeoutError, ValueError) as e:
+        log.debug("cannot read the INFO of %s: %r", secrets.mask_url(url), e)
         return None
     try:
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line.startswith(b"INFO "):
             return None
         return json.loads(line[5:])
-    except (OSError, asyncio.TimeoutError, ValueError):
+    except (OSError, asyncio.TimeoutError, ValueError) as e:
+        log.debug("cannot read the INFO of %s: %r", secrets.mask_url(url), e)
         return None
     finally:
         writer.close()
-        with contextlib.suppress(Exception):
+        try:
             await writer.wait_closed()
+        except (OSError, asyncio.TimeoutError) as e:  # the side socket is gone either way
+            log.debug("closing the INFO socket: %r", e)
 
 
 async def _refuse_plaintext(opts: ConnectOptions, timeout: float) -> None:
@@ -276,6 +283,8 @@ async def open_connection(
             on_error(e)
             return
         attempt_errors.append(e)
+        log.debug("connect attempt %d to %s failed: %r", len(attempt_errors),
+                  ", ".join(secrets.mask_url(s) for s in opts.servers), e)
         refused = all(isinstance(x, ConnectionRefusedError) for x in attempt_errors)
         if _is_tls_failure(e) or len(attempt_errors) >= (1 if refused else 2) * len(opts.servers):
             give_up.set()
@@ -324,8 +333,9 @@ async def _first_of(task: "asyncio.Future[nats.NATS]", failed: asyncio.Event, ti
         waiter.cancel()
         if not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            # the connect task's own end (cancelled, or failed meanwhile); a cancel of *this* task still propagates
+            for outcome in await asyncio.gather(task, return_exceptions=True):
+                log.debug("abandoned connect attempt ended with %r", outcome)
     if task in done and not task.cancelled():
         return task.result()
     if failed.is_set():

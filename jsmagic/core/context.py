@@ -161,9 +161,9 @@ class JSContext:
         try:
             await self.js.account_info()
             return True
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError):
-            return False
-        except nats.js.errors.APIError:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError,
+                nats.js.errors.APIError) as e:
+            log.debug("[%s] no JetStream for this account: %r", self.alias, e)
             return False
 
     async def ensure(self) -> "JSContext":

@@ -140,48 +140,70 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(orders, server, tmp_path):
     assert not (tmp_path / "x.parquet").exists()
 
 
+BIG = 60_000  # ~60 MiB of 1 KiB messages: many pulls, several chunks on disk
+
+
+async def _fill_big(url: str, stream: str) -> None:
+    body = b'{"pad": "' + b"x" * 1000 + b'", "i": %d}'
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(name=stream, subjects=[stream.lower()])
+    acks = [await js.publish_async(stream.lower(), body % i) for i in range(BIG)]
+    await asyncio.gather(*acks)
+    await nc.close()
+
+
+def _start_export(tmp_path: Path, url: str, stream: str) -> tuple[subprocess.Popen, Path]:
+    """The export running, returned once its first chunk is on disk (mid-read)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**context_env(tmp_path, url), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "jsmagic", "export", stream, "--to", str(out / "x.parquet"),
+                             "--timeout", "5s"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not os.listdir(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the export ended before its first chunk was seen: {proc.communicate()}"
+    return proc, out / "x.parquet"
+
+
+def test_an_interrupted_export_exits_130_and_keeps_a_valid_file(tmp_path):
+    with nats_server() as s:
+        asyncio.run(_fill_big(s.url, "HALT"))
+        proc, path = _start_export(tmp_path, s.url, "HALT")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1].startswith("jsmagic: interrupted: ")
+    rows = pq.read_metadata(path).num_rows
+    assert 0 < rows < BIG and f"{rows:,} messages of HALT" in err
+
+
 def test_a_stream_purged_while_it_is_exported_exits_nonzero(tmp_path):
     """An honest short read: the server drops messages the export has not reached yet.
 
     The export is frozen (SIGSTOP) once its first chunk is on disk, the stream is purged,
     and the export resumes: the rest of what it was asked for is gone.
     """
-    body = b'{"pad": "' + b"x" * 1000 + b'", "i": %d}'
+    async def purge(url: str) -> None:
+        nc = await nats.connect(url)
+        await nc.jetstream().purge_stream("GONE")
+        await nc.close()
+
     with nats_server() as s:
-        async def fill():
-            nc = await nats.connect(s.url)
-            js = nc.jetstream()
-            await js.add_stream(name="GONE", subjects=["gone"])
-            acks = [await js.publish_async("gone", body % i) for i in range(60_000)]  # ~60 MiB: many pulls
-            await asyncio.gather(*acks)
-            await nc.close()
-
-        async def purge():
-            nc = await nats.connect(s.url)
-            await nc.jetstream().purge_stream("GONE")
-            await nc.close()
-
-        asyncio.run(fill())
-        out = tmp_path / "out"
-        out.mkdir()
-        env = {**context_env(tmp_path, s.url), "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen([sys.executable, "-m", "jsmagic", "export", "GONE", "--to", str(out / "gone.parquet"),
-                                 "--timeout", "5s"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not os.listdir(out) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert proc.poll() is None, f"the export ended before its first chunk was seen: {proc.communicate()}"
+        asyncio.run(_fill_big(s.url, "GONE"))
+        proc, path = _start_export(tmp_path, s.url, "GONE")
         proc.send_signal(signal.SIGSTOP)
         try:
-            asyncio.run(purge())
+            asyncio.run(purge(s.url))
         finally:
             proc.send_signal(signal.SIGCONT)
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
     last = err.splitlines()[-1]  # notes first (how the reader coped), the verdict last
-    assert last.startswith("jsmagic: error: short read") and "of the 60,000 messages" in last, err
-    rows = pq.read_metadata(out / "gone.parquet").num_rows  # what arrived is kept, in a valid file
-    assert 0 < rows < 60_000 and f"{rows:,} messages of GONE" in err
+    assert last.startswith("jsmagic: error: short read") and f"of the {BIG:,} messages" in last, err
+    rows = pq.read_metadata(path).num_rows  # what arrived is kept, in a valid file
+    assert 0 < rows < BIG and f"{rows:,} messages of GONE" in err
 
 
 def test_help_comes_from_the_magics_definitions():

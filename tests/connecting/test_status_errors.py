@@ -75,3 +75,15 @@ def test_tab_in_a_kernel_never_runs_the_loop(kernel, server):
     wait_for(lambda: "TABBED" in offered(), what="TABBED offered")
     assert kernel.run("print(len(runs))").stdout.strip() == "0"  # no loop run inside a completion request
     kernel.run("r.run = plain")
+
+
+def test_retried_and_suppressed_errors_are_logged(bare_shell, caplog):
+    import logging
+
+    from jsmagic.core.errors import ConnectError
+
+    caplog.set_level(logging.DEBUG, logger="jsmagic")
+    with pytest.raises(ConnectError, match="no NATS server"):
+        bare_shell.run_line_magic("js_connect", "nats://127.0.0.1:1 --timeout 2")
+    attempts = [r for r in caplog.records if r.name == "jsmagic.connecting.connection" and "connect attempt" in r.getMessage()]
+    assert attempts and "refused" in attempts[0].getMessage().lower()

@@ -51,7 +51,6 @@ def stream(server):
 def test_import_and_extension_patch_nothing():
     before = asyncio_as_shipped()
     import jsmagic.magics  # noqa: F401 - every module the extension loads
-    import jsmagic.reading.reader  # noqa: F401
 
     assert asyncio_as_shipped() == before
     assert asyncio.Task.__module__ == "_asyncio"  # the C Task (nest_asyncio's apply swaps in the Python one)
@@ -177,3 +176,35 @@ def test_read_stream_inside_a_running_loop(server, stream):
         return len(ddf.compute(scheduler="sync"))  # the synchronous scheduler reads right here too
 
     assert asyncio.run(cell()) == 300
+
+
+def test_synchronous_use_in_a_thread_gets_its_own_loop_not_ipythons(server, stream):
+    """With the extension loaded, IPython's loop is the provider's: another thread must not borrow it."""
+    from jsmagic.core import runner
+
+    out: dict = {}
+
+    def work():
+        try:
+            ctx = JSContext("sync-thread")
+            ctx.run(ctx.connect(resolve({"servers": [server.url]})))
+            out["loop is own"] = ctx.loop is not main_loop
+            out["messages"] = ctx.run(ctx.js.stream_info(stream)).state.messages
+            ctx.run(ctx.close())
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            out["error"] = repr(e)
+
+    async def kernel_like():  # the main thread's loop runs (a cell), as IPython's does
+        t = threading.Thread(target=work)
+        t.start()
+        while t.is_alive():
+            await asyncio.sleep(0.01)
+
+    main_loop = asyncio.new_event_loop()
+    runner.set_loop_provider(lambda: main_loop)
+    try:
+        main_loop.run_until_complete(asyncio.wait_for(kernel_like(), 60))
+    finally:
+        runner.set_loop_provider(None)
+        main_loop.close()
+    assert out == {"loop is own": True, "messages": 300}

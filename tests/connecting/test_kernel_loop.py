@@ -51,8 +51,14 @@ def test_await_read_stream_magics_and_threads_in_one_kernel(kernel, server):
         "        return n\n"
         "    out.append(asyncio.run(main()))\n"
         f"    out.append(len(jd.read_stream('KLOOP', servers={server.url!r}).compute(scheduler='sync')))\n"
+        "    from jsmagic.core.context import JSContext\n"  # synchronous use in a thread: its own loop, not the kernel's
+        "    from jsmagic.connecting.options import resolve\n"
+        "    c = JSContext('sync-thread')\n"
+        f"    c.run(c.connect(resolve({{'servers': [{server.url!r}]}})))\n"
+        "    out.append(c.run(c.js.stream_info('KLOOP')).state.messages)\n"
+        "    c.run(c.close())\n"
         "t = threading.Thread(target=work); t.start(); t.join(120)\n"
         "df = %js_consume KLOOP -n 5\nprint(out, len(df))"
     )
-    assert r.stdout.strip().endswith("[200, 200] 5"), r.all_text
+    assert r.stdout.strip().endswith("[200, 200, 200] 5"), r.all_text
     assert kernel.run(STATE).stdout.strip() == PLAIN

@@ -28,6 +28,7 @@ EXIT_CODES = {
     INTERRUPTED: "interrupted (Ctrl-C): what arrived was written",
 }
 FORMATS = ("csv", "jsonl", "parquet")
+PROGRESS_AFTER = 0.25  # seconds before the progress line shows on a terminal
 DEFAULT_SERVER = "nats://127.0.0.1:4222"  # natscli's default; a scheduled job never starts an embedded server
 
 
@@ -67,8 +68,11 @@ def _progress(label: str) -> Any:
     """A progress line on stderr when a person watches it (a terminal); none in a log or a pipe."""
     if not sys.stderr.isatty():
         return None
+    from ..core.config import settings
     from ..ui.progress import Progress
 
+    cfg = settings()  # this process is the command's own: someone waits at the terminal, show it soon
+    cfg.progress_after = min(cfg.progress_after, PROGRESS_AFTER)
     return Progress(label, unit="messages")
 
 

@@ -75,8 +75,9 @@ def orders(server):
 
 
 def test_export_from_a_nats_context_equals_nats_py_and_js_consume(orders, server, shell, tmp_path):
-    env = context_env(tmp_path, server.url)
-    r = jsmagic_cmd("export", orders, "--since", "1d", "--to", "orders.parquet", env=env, cwd=tmp_path)
+    env = {**context_env(tmp_path, server.url), "PYTHONPATH": str(ROOT)}
+    line = f"{sys.executable} -m jsmagic export {orders} --since 1d --to orders.parquet"  # as a crontab line runs it
+    r = subprocess.run(["/bin/sh", "-c", line], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines() == [r.stderr.strip()]  # one line, no progress bar (stderr is not a terminal)
     assert "1,200 messages of CLIORDERS (seq 1–1,200) written to " in r.stderr and "orders.parquet, " in r.stderr
@@ -177,6 +178,33 @@ def test_an_interrupted_export_exits_130_and_keeps_a_valid_file(tmp_path):
     assert err.splitlines()[-1].startswith("jsmagic: interrupted: ")
     rows = pq.read_metadata(path).num_rows
     assert 0 < rows < BIG and f"{rows:,} messages of HALT" in err
+
+
+def test_a_progress_line_on_a_terminal_only(tmp_path):
+    import pty
+
+    with nats_server() as s:
+        asyncio.run(_fill_big(s.url, "SHOWN"))
+        env = {**context_env(tmp_path, s.url), "PYTHONPATH": str(ROOT)}
+        master, slave = pty.openpty()  # stderr is a terminal here; stdout stays a pipe
+        proc = subprocess.Popen([sys.executable, "-m", "jsmagic", "export", "SHOWN", "--to", "s.parquet"], env=env,
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        proc.wait(120)
+        os.close(master)
+    text = seen.decode()
+    assert proc.returncode == 0, text
+    assert "\rexporting SHOWN: " in text and " messages" in text  # redrawn in place while it reads
+    assert text.rstrip().splitlines()[-1].startswith(f"jsmagic: {BIG:,} messages of SHOWN")
 
 
 def test_a_stream_purged_while_it_is_exported_exits_nonzero(tmp_path):

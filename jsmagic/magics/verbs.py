@@ -95,8 +95,9 @@ def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callab
     try:
         result = handlers[verb](args)
     finally:  # names may have changed: the core refreshes what Tab offers, and this line's stream/bucket
-        hints = [("stream",), ("bucket",)] + [(k, v) for k, attr in (("consumer", "stream"), ("object", "bucket"))
-                                              if isinstance(v := getattr(args, attr, None), str)]
+        hints = [("stream",), ("bucket",)] + [(k, v) for magic, k, attr in (("js_consumer", "consumer", "stream"),
+                                                                             ("js_obj", "object", "bucket"))
+                                              if verbs.magic == magic and isinstance(v := getattr(args, attr, None), str)]
         namecache.changed(context(), *hints)
     if isinstance(result, str) and verb not in verbs.text_verbs:
         print(result)

@@ -29,7 +29,8 @@ EXIT_CODES = {
 }
 FORMATS = ("csv", "jsonl", "parquet")
 PROGRESS_AFTER = 0.25  # seconds before the progress line shows on a terminal
-DEFAULT_SERVER = "nats://127.0.0.1:4222"  # natscli's default; a scheduled job never starts an embedded server
+DEFAULT_SERVER = "nats://127.0.0.1:4222"
+SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, command/complete.py)  # natscli's default; a scheduled job never starts an embedded server
 
 
 def say(text: str) -> None:
@@ -49,8 +50,6 @@ def _error_line(e: BaseException) -> str:
 
 def short_reason(result: Any) -> str | None:
     """Why ``result`` (a finished replay) is not the whole selection, or None when it is."""
-    from ..api import SHORT as SHORT_NOTE
-
     if result.timed_out:
         return "no message arrived within the timeout while more were expected"
     short = [n for n in result.notes if n.startswith(SHORT_NOTE)]

@@ -399,3 +399,18 @@ def test_one_create_and_one_edit_of_a_stream():
     bad = {str(p.relative_to(PKG)): hits for p in MODULES if p.relative_to(PKG).parts[0] == "magics"
            and (hits := re.findall(r"topology\.(?:create|edit)\(|js\.(?:add|update)_stream\(", p.read_text()))}
     assert not bad, f"magics creating or editing streams beside admin/streams.py: {bad}"
+
+
+def test_no_broad_contextlib_suppress():
+    """``contextlib.suppress(Exception)`` is a silent ``except: pass``: log what is suppressed instead.
+
+    (``suppress(BaseException)`` also hid a cancel of the task that waited.)
+    """
+    bad = {}
+    for p in MODULES:
+        hits = [n.lineno for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.Call)
+                and ast.unparse(n.func).endswith("suppress")
+                and any(ast.unparse(a) in ("Exception", "BaseException") for a in n.args)]
+        if hits:
+            bad[str(p.relative_to(PKG))] = hits
+    assert not bad, f"broad contextlib.suppress (log the error instead): {bad}"

@@ -36,6 +36,8 @@ def on_config(config, **kwargs):
         {"Getting started": "getting-started.md"},
         {"Where it connects": "connecting.md"},
         {"Configuration": "configuration.md"},
+        {"Event loop": "event-loop.md"},
+        {"The jsmagic command": "command.md"},
         {"Course": [{"Overview": "course/index.md"}, *({_title(p): f"course/{p.name}"} for p in course)]},
         {"Magics": [{"All magics": "reference/magics/index.md"},
                     *({f"%{p.stem}": f"reference/magics/{p.name}"} for p in magics)]},

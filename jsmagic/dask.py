@@ -26,7 +26,6 @@ the worker) rather than a password or token, and no secret is in the graph.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import warnings
 from typing import Any, Iterable
@@ -37,6 +36,7 @@ import pandas as pd
 from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
+from .core.runner import run_apart
 from .core.units import parse_duration, parse_when, rfc3339
 from .reading.schema import conform
 from .reading.selection import Selection
@@ -112,7 +112,7 @@ def read_stream(stream: str, servers: str | Iterable[str] | None = None, partiti
     if select.get("until") is not None:
         select["until"] = parse_when(select["until"])
     _selection(stream, select).check()
-    first, last, meta = asyncio.run(_plan(stream, connect, select, since, start_seq, end_seq, meta))
+    first, last, meta = run_apart(_plan(stream, connect, select, since, start_seq, end_seq, meta))
     ranges = _split(first, last, partitions)
     parts = [Partition(stream, a, b, tuple(select.items()), tuple(connect.items()), meta) for a, b in ranges]
     import dask
@@ -228,8 +228,11 @@ async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
 
 
 def read_partition(part: Partition) -> pd.DataFrame:
-    """Run on a worker: read `part.first..part.last` over a connection of its own, then close it."""
-    return asyncio.run(_read(part))
+    """Run on a worker: read `part.first..part.last` over a connection of its own, then close it.
+
+    On a fresh loop (`asyncio.run`, or a helper thread when a loop already runs here: dask's
+    synchronous scheduler in a Jupyter cell); nothing about the caller's loop changes."""
+    return run_apart(_read(part))
 
 
 async def _read(part: Partition) -> pd.DataFrame:

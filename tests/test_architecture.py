@@ -1,7 +1,7 @@
 """The package's shape, checked: what a newcomer is promised in README's "Where things live".
 
 * every module is short enough to read (at most 400 lines);
-* the core (everything but ``magics/``, ``ui/``, ``testing/`` and the notebook runner) never
+* the core (everything but ``magics/``, ``ui/``, ``testing/``, ``command/`` and the notebook runner) never
   imports IPython, ipywidgets or ``jsmagic.ui``: scripts use it without a shell;
 * no import cycles between modules, lazy (in-function) imports included;
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
@@ -18,7 +18,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "jsmagic"
 MODULES = sorted(p for p in PKG.rglob("*.py"))
-NOT_CORE = ("magics", "ui", "testing")
+NOT_CORE = ("magics", "ui", "testing", "command")  # command/: the jsmagic command, a front-end like magics/
 NOT_CORE_FILES = ("notebook.py",)
 
 
@@ -137,7 +137,7 @@ NOT_PAYLOADS = {
     "connecting/connection.py": "the server's INFO line",
     "connecting/options.py": "a nats context file",
     "admin/backup.py": "the backup's metadata file and the restore API's answers",
-    "admin/topology.py": "a stream configuration file, and a StreamInfo round trip",
+    "admin/streams.py": "a stream configuration file, and a StreamInfo round trip",
     "admin/objects.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
     "admin/objwatch.py": "object-store metadata records (ObjectInfo, written by the client protocol)",
     "admin/deadletter.py": "the server's max-deliveries / terminated advisories",
@@ -357,3 +357,61 @@ def test_times_go_to_the_server_through_one_conversion():
            for p in MODULES if p.relative_to(PKG).as_posix() != "core/units.py"}
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, f"time converted outside core/units.py (use epoch_ns / rfc3339): {bad}"
+
+
+def _network_calls(path: Path) -> list[str]:
+    """What in ``path`` talks to the server or runs the loop: ``await``, ``nc.``/``js.``, ``….run(``, nats imports."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Await):
+            out.append(f"{node.lineno}: await")
+        elif isinstance(node, ast.Attribute) and (
+                (isinstance(node.value, ast.Name) and node.value.id in ("nc", "js"))
+                or (isinstance(node.value, ast.Attribute) and node.value.attr in ("nc", "js"))):
+            out.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("run", "run_until_complete")):
+            out.append(f"{node.lineno}: {ast.unparse(node.func)}(…)")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):  # nats.js.api (the data classes' vocabulary) is fine
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [f"{node.module}.{a.name}" for a in node.names])
+            out += [f"{node.lineno}: import {n}" for n in names
+                    if (n == "nats" or n.startswith("nats.")) and not n.startswith("nats.js.api")]
+    return out
+
+
+def test_ui_makes_no_network_calls():
+    """``ui/`` renders data the core gathered: no ``await``, no ``nc.``/``js.``, no ``ctx.run``, no nats import.
+
+    ``%js_status`` asks the server in jsmagic/connecting/status.py; Tab completion reads the
+    names jsmagic/core/namecache.py keeps; a watch widget is attached once the magic started
+    its core watcher.
+    """
+    bad = {str(p.relative_to(PKG)): hits for p in MODULES
+           if p.relative_to(PKG).parts[0] == "ui" and (hits := _network_calls(p))}
+    assert not bad, f"ui/ modules talking to the server or running the loop: {bad}"
+
+
+def test_one_create_and_one_edit_of_a_stream():
+    """``%js_stream add/edit`` go through admin/streams.py's add_stream/edit_stream, topology or not."""
+    tree = ast.parse((PKG / "admin" / "topology.py").read_text())
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    assert not defined & {"create", "edit", "add_stream", "edit_stream"}, "a second stream create/edit in admin/topology.py"
+    bad = {str(p.relative_to(PKG)): hits for p in MODULES if p.relative_to(PKG).parts[0] == "magics"
+           and (hits := re.findall(r"topology\.(?:create|edit)\(|js\.(?:add|update)_stream\(", p.read_text()))}
+    assert not bad, f"magics creating or editing streams beside admin/streams.py: {bad}"
+
+
+def test_no_broad_contextlib_suppress():
+    """``contextlib.suppress(Exception)`` is a silent ``except: pass``: log what is suppressed instead.
+
+    (``suppress(BaseException)`` also hid a cancel of the task that waited.)
+    """
+    bad = {}
+    for p in MODULES:
+        hits = [n.lineno for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.Call)
+                and ast.unparse(n.func).endswith("suppress")
+                and any(ast.unparse(a) in ("Exception", "BaseException") for a in n.args)]
+        if hits:
+            bad[str(p.relative_to(PKG))] = hits
+    assert not bad, f"broad contextlib.suppress (log the error instead): {bad}"

@@ -26,7 +26,8 @@ from ..core.errors import ConflictError, ForceRequiredError, InputError
 from ..core.registry import connected, jetstream
 from ..core.units import parse_duration
 from ..jsapi import kv_stream, kv_subject
-from .kv import _bucket, _read, check_key, get
+from . import kvwrite
+from .kv import _bucket, _deleted_at, _read, check_key, get
 from .kvwatch import operation
 from .streamconfig import changes, feature_changes, feature_params
 
@@ -56,9 +57,16 @@ async def _needs_ttl(bucket: str, seconds: float, ttl: Any, ctx: JSContext | Non
 async def create(bucket: str, key: str, value: Any, ttl: Any, *, ctx: JSContext | None = None) -> int:
     """Store ``value`` only if the key does not exist, expiring after ``ttl``; the revision."""
     seconds = _ttl(ttl)
-    handle = await _needs_ttl(bucket, seconds, ttl, ctx)
+    await _needs_ttl(bucket, seconds, ttl, ctx)
+    data = encode_value(value)
     try:
-        return await handle.kv.create(check_key(key), encode_value(value), msg_ttl=seconds)
+        try:
+            return await kvwrite.write(bucket, check_key(key), data, last=0, ttl=seconds, ctx=ctx)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            marker = await _deleted_at(bucket, key, ctx)  # a deleted (or expired) key may be created again
+            if marker is None:
+                raise
+            return await kvwrite.write(bucket, key, data, last=marker, ttl=seconds, ctx=ctx)
     except nats.js.errors.KeyWrongLastSequenceError:
         raise ConflictError(f"create refused: {key!r} already exists") from None
 
@@ -66,18 +74,18 @@ async def create(bucket: str, key: str, value: Any, ttl: Any, *, ctx: JSContext 
 async def purge(bucket: str, key: str, ttl: Any, force: bool = False, *, ctx: JSContext | None = None) -> str:
     """Purge a key, its purge marker going away after ``ttl`` (only with ``force``)."""
     seconds = _ttl(ttl)
-    handle = await _needs_ttl(bucket, seconds, ttl, ctx)
+    await _needs_ttl(bucket, seconds, ttl, ctx)
     if not force:
         raise ForceRequiredError(f"purge would remove {key!r} and every revision of it from {bucket!r}")
-    await handle.kv.purge(check_key(key), msg_ttl=seconds)
+    await kvwrite.write(bucket, check_key(key), op="PURGE", ttl=seconds, ctx=ctx)
     return f"purged {key} from {bucket}; its purge marker goes in {seconds:g}s"
 
 
 async def revert(bucket: str, key: str, revision: int, *, ctx: JSContext | None = None) -> int:
     """Store the value ``key`` had at ``revision`` again, as its newest revision; the new revision."""
-    handle = await _bucket(bucket, ctx)
+    await _bucket(bucket, ctx)
     old = await get(bucket, key, revision, decode="bytes", ctx=ctx)
-    return await handle.kv.put(check_key(key), old.value)
+    return await kvwrite.write(bucket, check_key(key), old.value or b"", ctx=ctx)
 
 
 @dataclasses.dataclass

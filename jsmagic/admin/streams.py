@@ -11,6 +11,8 @@ and returns what it removed as a small dataclass.
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import nats.js.errors
@@ -25,7 +27,21 @@ from ..core.units import format_size
 from ..jsapi import stored_time
 from ..reading.get import direct_get
 from . import counting
-from .streamconfig import changes, config_params, feature_changes
+from .streamconfig import config_params, plain
+
+NANOS = 1_000_000_000  # the API counts durations in nanoseconds
+DURATIONS = ("max_age", "duplicate_window", "subject_delete_marker_ttl")
+INT64 = (1 << 63) - 1
+
+
+def checked_config(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` for STREAM.CREATE/UPDATE, or a one-line refusal: a name the API cannot route, a number too big."""
+    if not name or any(c in name for c in ".*>") or any(c.isspace() for c in name):
+        raise InputError(f"invalid stream name {name!r}", hint="names may not contain '.', '*', '>' or whitespace")
+    for key, value in cfg.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64:
+            raise InputError(f"{key} {value} is out of range", hint="the server takes numbers up to 2^63-1")
+    return cfg
 
 LIST_COLUMNS = ["name", "subjects", "retention", "storage", "replicas", "messages", "bytes",
                 "first_seq", "first_time", "last_seq", "last_time", "consumers"]
@@ -91,24 +107,115 @@ async def list_streams(*, ctx: JSContext | None = None) -> pd.DataFrame:
     return listing.mark(pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True), "stream")
 
 
-async def add_stream(name: str, *, ctx: JSContext | None = None, **opts: Any) -> StreamDetails:
-    """``%js_stream add``: create a stream (an existing one with another config is an error, never changed)."""
-    js = await jetstream(ctx)
-    params = config_params(**opts)
-    params.setdefault("subjects", [name])
-    return StreamDetails(await js.add_stream(api.StreamConfig(name=name, **params)))
+def read_config_file(path: str) -> dict[str, Any]:
+    """A natscli ``--config FILE.json``: the server's StreamConfig JSON (durations in nanoseconds)."""
+    try:
+        cfg = json.loads(Path(path).expanduser().read_text())
+    except FileNotFoundError:
+        raise InputError(f"no config file {path!r}", hint="give the path of a stream config JSON file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:  # a folder, an unreadable or binary file
+        raise InputError(f"cannot read config file {path!r}: {getattr(e, 'strerror', None) or e}",
+                         hint="give the path of a stream config JSON file") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path} is not JSON: {e}", hint="natscli writes one with: nats stream add --output FILE") from None
+    if not isinstance(cfg, dict):
+        raise InputError(f"{path} holds no stream config object")
+    return cfg.get("config", cfg) if "config" in cfg and isinstance(cfg["config"], dict) else cfg
 
 
-async def edit_stream(name: str, *, ctx: JSContext | None = None, **opts: Any) -> pd.DataFrame:
-    """``%js_stream edit``: apply the given settings; returns what changed (setting, old, new: plain values)."""
-    js = await jetstream(ctx)
+def base_config(name: str, params: dict[str, Any], given_only: bool = False) -> dict[str, Any]:
+    """The plain settings (``config_params`` output, seconds and enums) as API JSON fields."""
+    full = api.StreamConfig(name=name, **params).as_dict()
+    out = {k: plain(v) for k, v in full.items() if not given_only or k in params}
+    return out
+
+
+async def add_stream(name: str, *, topology: dict[str, Any] | None = None, config_file: str | None = None,
+                     ctx: JSContext | None = None, **opts: Any) -> StreamDetails:
+    """``%js_stream add``: create a stream (an existing one with another config is an error, never changed).
+
+    The one create: ``opts`` are the flags in human units (``max_age="1d"``), ``topology``
+    the API fields of :func:`jsmagic.admin.topology.topology_config` (sources, mirror,
+    transform…), ``config_file`` a natscli config JSON; file, then flags, then topology,
+    sent as one STREAM.CREATE through ``ctx.api`` (domains and API prefixes included).
+    """
+    topology = topology or {}
+    ctx = await connected(ctx)
     params = config_params(**opts)
-    if not params:
+    cfg = read_config_file(config_file) if config_file else {}
+    if not cfg and "subjects" not in params and "mirror" not in topology and "sources" not in topology:
+        params["subjects"] = [name]
+    if "mirror" in topology:
+        cfg.pop("subjects", None)
+    cfg.update(base_config(name, params, given_only=bool(cfg)))
+    cfg.update(topology)
+    cfg["name"] = name
+    if "mirror" in cfg:
+        cfg.pop("subjects", None)  # a mirror captures no subjects of its own
+    raw = await ctx.api.request(f"STREAM.CREATE.{name}", checked_config(name, cfg))
+    return details(raw)
+
+
+def details(raw: dict[str, Any]) -> StreamDetails:
+    """A raw STREAM.INFO/CREATE answer as :class:`StreamDetails` (nats-py's parse changes the dict: count first)."""
+    num_subjects = (raw.get("state") or {}).get("num_subjects")
+    return StreamDetails(api.StreamInfo.from_response(json.loads(json.dumps(raw))), num_subjects)
+
+
+async def raw_info(name: str, *, ctx: JSContext | None = None) -> dict[str, Any]:
+    """The server's STREAM.INFO answer as a dict (every field, whatever nats-py knows)."""
+    ctx = await connected(ctx)
+    try:
+        return await ctx.api.request(f"STREAM.INFO.{name}")
+    except nats.js.errors.NotFoundError:
+        raise not_found("stream", name, await stream_names(ctx=ctx)) from None
+
+
+def _readable(key: str, value: Any) -> Any:
+    """API values for the old → new table: nanosecond durations as seconds, nested values as JSON."""
+    if key in DURATIONS and isinstance(value, int):
+        return value / NANOS
+    if isinstance(value, (dict, list)) and key != "subjects":
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> pd.DataFrame:
+    """Every config field that differs: setting, old, new (absent shows as None)."""
+    rows = [{"setting": k, "old": _readable(k, old.get(k)), "new": _readable(k, new.get(k))}
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "name"]
+    return pd.DataFrame(rows, columns=["setting", "old", "new"])
+
+
+async def edit_stream(name: str, *, topology: dict[str, Any] | None = None, config_file: str | None = None,
+                      dry_run: bool = False, ctx: JSContext | None = None, **opts: Any) -> pd.DataFrame:
+    """``%js_stream edit``: the settings given, applied (unless ``dry_run``); returns setting, old, new.
+
+    The one edit, for plain flags, topology and ``config_file`` alike (sent as the whole
+    config, as the server wants it); durations in the table are seconds.
+    """
+    topology = topology or {}
+    ctx = await connected(ctx)
+    old = (await raw_info(name, ctx=ctx))["config"]
+    params = config_params(**opts)
+    wanted = dict(old)
+    if config_file:
+        wanted.update(read_config_file(config_file))
+    wanted.update(base_config(name, params, given_only=True))
+    wanted.update(topology)
+    if "metadata" in topology:  # add pairs; the server's own _nats.* keys stay
+        wanted["metadata"] = {**(old.get("metadata") or {}), **topology["metadata"]}
+    wanted["name"] = name
+    if wanted == old:
         raise InputError(f"nothing to change on stream {name!r}", hint="give a setting, e.g. --max-age 7d")
-    old = (await info(name, ctx=ctx)).config
-    new = await js.update_stream(old.evolve(**params))
-    rows = changes(old, new.config) + feature_changes(old, new.config)
-    return pd.DataFrame(rows, columns=["setting", "old", "new"], dtype=object)  # None stays None (no NaN)
+    if dry_run:
+        df = config_diff(old, wanted)
+        df.attrs["dry_run"] = True
+        return df
+    new = (await ctx.api.request(f"STREAM.UPDATE.{name}", checked_config(name, wanted)))["config"]
+    df = config_diff(old, new)
+    df.attrs["dry_run"] = False
+    return df
 
 
 async def stream_info(name: str, *, ctx: JSContext | None = None) -> StreamDetails:

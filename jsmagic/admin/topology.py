@@ -6,7 +6,9 @@
 ``--config FILE.json`` (natscli's format: the server's StreamConfig JSON, durations in
 nanoseconds) become the JSON fields of the JetStream API.  These configs are sent as
 plain dicts through ``ctx.api`` (prefix-aware), so nothing depends on which fields a
-nats-py release knows.
+nats-py release knows.  Creating and editing a stream is one implementation,
+:func:`jsmagic.admin.streams.add_stream` / :func:`~jsmagic.admin.streams.edit_stream`,
+which takes these fields as ``topology=``.
 
 A source is ``NAME``, ``NAME:FILTER``, ``NAME@START`` or ``NAME:FILTER@START`` where
 START is a stream sequence or a time (``2026-01-01T10:00``, or a duration ago, ``1h``).
@@ -14,23 +16,19 @@ START is a stream sequence or a time (``2026-01-01T10:00``, or a duration ago, `
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import nats.js.errors
 import pandas as pd
-from nats.js import api
 
 from ..core.context import JSContext
-from ..core.errors import ForceRequiredError, InputError, not_found
+from ..core.errors import ForceRequiredError, InputError
 from ..core.registry import connected
 from ..core.units import parse_when, rfc3339
-from .streamconfig import config_params, plain
-from .streams import StreamDetails, stream_names
+from .streamconfig import config_params
+from .streams import StreamDetails, base_config, checked_config, details, raw_info
 
 SOURCE_COLUMNS = ["kind", "stream", "filter", "lag", "active", "error"]
-NANOS = 1_000_000_000
+NANOS = 1_000_000_000  # the API counts durations in nanoseconds
 
 
 def source_spec(spec: str) -> dict[str, Any]:
@@ -101,105 +99,6 @@ def topology_config(*, sources: list[str] | None = None, mirror: str | None = No
     return cfg
 
 
-def read_config_file(path: str) -> dict[str, Any]:
-    """A natscli ``--config FILE.json``: the server's StreamConfig JSON (durations in nanoseconds)."""
-    try:
-        cfg = json.loads(Path(path).expanduser().read_text())
-    except FileNotFoundError:
-        raise InputError(f"no config file {path!r}", hint="give the path of a stream config JSON file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:  # a folder, an unreadable or binary file
-        raise InputError(f"cannot read config file {path!r}: {getattr(e, 'strerror', None) or e}",
-                         hint="give the path of a stream config JSON file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path} is not JSON: {e}", hint="natscli writes one with: nats stream add --output FILE") from None
-    if not isinstance(cfg, dict):
-        raise InputError(f"{path} holds no stream config object")
-    return cfg.get("config", cfg) if "config" in cfg and isinstance(cfg["config"], dict) else cfg
-
-
-def base_config(name: str, params: dict[str, Any], given_only: bool = False) -> dict[str, Any]:
-    """The plain settings (``config_params`` output, seconds and enums) as API JSON fields."""
-    full = api.StreamConfig(name=name, **params).as_dict()
-    out = {k: plain(v) for k, v in full.items() if not given_only or k in params}
-    return out
-
-
-async def create(name: str, opts: dict[str, Any], topology: dict[str, Any], config_file: str | None = None,
-                 *, ctx: JSContext | None = None) -> StreamDetails:
-    """``%js_stream add`` with topology: file config, then flags, sent as one STREAM.CREATE."""
-    ctx = await connected(ctx)
-    params = config_params(**opts)
-    cfg = read_config_file(config_file) if config_file else {}
-    if not cfg and "subjects" not in params and "mirror" not in topology and "sources" not in topology:
-        params["subjects"] = [name]
-    if "mirror" in topology:
-        cfg.pop("subjects", None)
-    cfg.update(base_config(name, params, given_only=bool(cfg)))
-    cfg.update(topology)
-    cfg["name"] = name
-    if "mirror" in cfg:
-        cfg.pop("subjects", None)  # a mirror captures no subjects of its own
-    raw = await ctx.api.request(f"STREAM.CREATE.{name}", cfg)
-    return details(raw)
-
-
-def details(raw: dict[str, Any]) -> StreamDetails:
-    """A raw STREAM.INFO/CREATE answer as :class:`StreamDetails` (nats-py's parse changes the dict: count first)."""
-    num_subjects = (raw.get("state") or {}).get("num_subjects")
-    return StreamDetails(api.StreamInfo.from_response(json.loads(json.dumps(raw))), num_subjects)
-
-
-async def raw_info(name: str, *, ctx: JSContext | None = None) -> dict[str, Any]:
-    """The server's STREAM.INFO answer as a dict (every field, whatever nats-py knows)."""
-    ctx = await connected(ctx)
-    try:
-        return await ctx.api.request(f"STREAM.INFO.{name}")
-    except nats.js.errors.NotFoundError:
-        raise not_found("stream", name, await stream_names(ctx=ctx)) from None
-
-
-def _readable(key: str, value: Any) -> Any:
-    """API values for the old → new table: nanosecond durations as seconds, nested values as JSON."""
-    if key in ("max_age", "duplicate_window") and isinstance(value, int):
-        return value / NANOS
-    if isinstance(value, (dict, list)) and key != "subjects":
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def config_diff(old: dict[str, Any], new: dict[str, Any]) -> pd.DataFrame:
-    """Every config field that differs: setting, old, new (absent shows as None)."""
-    rows = [{"setting": k, "old": _readable(k, old.get(k)), "new": _readable(k, new.get(k))}
-            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "name"]
-    return pd.DataFrame(rows, columns=["setting", "old", "new"])
-
-
-async def edit(name: str, opts: dict[str, Any], topology: dict[str, Any], config_file: str | None = None,
-               dry_run: bool = False, *, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_stream edit`` with topology or ``--dry-run``: old → new per setting; applied unless dry_run."""
-    ctx = await connected(ctx)
-    old = (await raw_info(name, ctx=ctx))["config"]
-    params = config_params(**opts)
-    wanted = dict(old)
-    if config_file:
-        wanted.update(read_config_file(config_file))
-    wanted.update(base_config(name, params, given_only=True))
-    wanted.update(topology)
-    if "metadata" in topology:  # add pairs; the server's own _nats.* keys stay
-        wanted["metadata"] = {**(old.get("metadata") or {}), **topology["metadata"]}
-    wanted["name"] = name
-    if wanted == old:
-        raise InputError(f"nothing to change on stream {name!r}", hint="give a setting, e.g. --max-age 7d")
-    if dry_run:
-        df = config_diff(old, wanted)
-        df.attrs["dry_run"] = True
-        return df
-    new = (await ctx.api.request(f"STREAM.UPDATE.{name}", wanted))["config"]
-    df = config_diff(old, new)
-    df.attrs["dry_run"] = False
-    return df
-
-
 def source_frame(raw: dict[str, Any]) -> pd.DataFrame:
     """A stream's mirror and sources as the server reports them: lag, seconds since active, error."""
     rows = []
@@ -246,5 +145,5 @@ async def copy(name: str, new_name: str, opts: dict[str, Any], topology: dict[st
     cfg.update(topology)
     cfg["name"] = new_name
     ctx = await connected(ctx)
-    raw = await ctx.api.request(f"STREAM.CREATE.{new_name}", cfg)
+    raw = await ctx.api.request(f"STREAM.CREATE.{new_name}", checked_config(new_name, cfg))
     return details(raw)

@@ -15,7 +15,7 @@ import json
 import logging
 import socket
 import ssl
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nats
@@ -26,6 +26,8 @@ from ..core.errors import AuthError, ConnectError, JSMagicError, TLSError
 from .options import ConnectOptions, check_files, check_servers
 from .permissions import Refusals, track
 
+log = logging.getLogger(__name__)
+
 LOCAL_URL = "nats://127.0.0.1:4222"
 
 
@@ -35,7 +37,8 @@ def local_server_answers(host: str = "127.0.0.1", port: int = 4222, timeout: flo
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
             return s.recv(4) == b"INFO"
-    except OSError:
+    except OSError as e:
+        log.debug("no NATS server answers at %s:%s: %r", host, port, e)
         return False
 
 
@@ -82,8 +85,10 @@ def connect_kwargs(opts: ConnectOptions, timeout: float) -> dict[str, Any]:
         servers=servers,
         name=opts.name or "jsmagic",
         connect_timeout=max(1, int(round(timeout))),
-        max_reconnect_attempts=1,  # first connect: each server twice (widened after)
-        reconnect_time_wait=0.2,
+        # a kernel lives for hours: once in, keep reconnecting through server restarts.  The first
+        # connect is bounded by open_connection itself (nats-py's options are never changed after)
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
         allow_reconnect=True,
     )
     if opts.user:
@@ -183,13 +188,27 @@ class _QuietTLSClose(logging.Filter):
 
 
 _quiet_filter = _QuietTLSClose()
+_quiet_users = 0
 
 
-def _quiet_tls_close_warning() -> None:
-    """Install :class:`_QuietTLSClose` on the asyncio logger once."""
+@contextlib.contextmanager
+def quiet_tls_close() -> Iterator[None]:
+    """:class:`_QuietTLSClose` on asyncio's logger while a connection closes, removed after.
+
+    Scoped to the close (counted, for closes that overlap): the rest of the time, and in
+    any other library's use of asyncio, the ``asyncio`` logger is as its owner set it.
+    """
+    global _quiet_users
     log = logging.getLogger("asyncio")
-    if _quiet_filter not in log.filters:
+    if _quiet_users == 0:
         log.addFilter(_quiet_filter)
+    _quiet_users += 1
+    try:
+        yield
+    finally:
+        _quiet_users -= 1
+        if _quiet_users == 0:
+            log.removeFilter(_quiet_filter)
 
 
 async def read_info(url: str, timeout: float) -> dict[str, Any] | None:
@@ -199,19 +218,23 @@ async def read_info(url: str, timeout: float) -> dict[str, Any] | None:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port or 4222), timeout
         )
-    except (OSError, asyncio.TimeoutError, ValueError):
+    except (OSError, asyncio.TimeoutError, ValueError) as e:
+        log.debug("cannot read the INFO of %s: %r", secrets.mask_url(url), e)
         return None
     try:
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line.startswith(b"INFO "):
             return None
         return json.loads(line[5:])
-    except (OSError, asyncio.TimeoutError, ValueError):
+    except (OSError, asyncio.TimeoutError, ValueError) as e:
+        log.debug("cannot read the INFO of %s: %r", secrets.mask_url(url), e)
         return None
     finally:
         writer.close()
-        with contextlib.suppress(Exception):
+        try:
             await writer.wait_closed()
+        except (OSError, asyncio.TimeoutError) as e:  # the side socket is gone either way
+            log.debug("closing the INFO socket: %r", e)
 
 
 async def _refuse_plaintext(opts: ConnectOptions, timeout: float) -> None:
@@ -248,9 +271,11 @@ async def open_connection(
     attempt_errors: list[BaseException] = []
     connected = False
     refusals = Refusals()
-    # nats-py hangs in its close after a failed TLS handshake (until our timeout), and a
-    # wrong CA or a refused client certificate will not fix itself on a retry: stop at once
-    tls_failed = asyncio.Event()
+    # nats-py reconnects forever (the options it keeps for the whole session), so the first
+    # connect stops here: after each server failed twice, at once when nobody listens
+    # (refused) and on a TLS failure (nats-py hangs in its close after a failed handshake, and
+    # a wrong CA or a refused client certificate will not fix itself on a retry)
+    give_up = asyncio.Event()
 
     async def error_cb(e: BaseException) -> None:
         if connected:
@@ -258,8 +283,11 @@ async def open_connection(
             on_error(e)
             return
         attempt_errors.append(e)
-        if _is_tls_failure(e):
-            tls_failed.set()
+        log.debug("connect attempt %d to %s failed: %r", len(attempt_errors),
+                  ", ".join(secrets.mask_url(s) for s in opts.servers), e)
+        refused = all(isinstance(x, ConnectionRefusedError) for x in attempt_errors)
+        if _is_tls_failure(e) or len(attempt_errors) >= (1 if refused else 2) * len(opts.servers):
+            give_up.set()
 
     async def disconnected_cb() -> None:
         if connected:
@@ -272,8 +300,6 @@ async def open_connection(
         if connected:
             on_close()
 
-    if kwargs.get("tls") is not None:
-        _quiet_tls_close_warning()
     task = asyncio.ensure_future(
         nats.connect(
             error_cb=error_cb,
@@ -284,21 +310,18 @@ async def open_connection(
         )
     )
     try:
-        nc = await _first_of(task, tls_failed, timeout * 2 + 2 * len(opts.servers))
+        nc = await _first_of(task, give_up, timeout * 2 + 2 * len(opts.servers))
     except JSMagicError:
         raise
     except Exception as e:  # nats-py raises many kinds; we classify them all
         raise classify(attempt_errors, e, opts) from None
     connected = True
     track(nc, refusals)
-    # a kernel lives for hours: once in, keep reconnecting through server restarts
-    nc.options["max_reconnect_attempts"] = -1
-    nc.options["reconnect_time_wait"] = 1
     return nc
 
 
 async def _first_of(task: "asyncio.Future[nats.NATS]", failed: asyncio.Event, timeout: float) -> nats.NATS:
-    """The connected client, or the reason it cannot be: a fatal TLS error or a timeout.
+    """The connected client, or the reason it cannot be: the attempts gave up (``failed``) or a timeout.
 
     The connect task is cancelled (never left running) when we give up on it, also when
     the cell itself is interrupted.
@@ -310,10 +333,11 @@ async def _first_of(task: "asyncio.Future[nats.NATS]", failed: asyncio.Event, ti
         waiter.cancel()
         if not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            # the connect task's own end (cancelled, or failed meanwhile); a cancel of *this* task still propagates
+            for outcome in await asyncio.gather(task, return_exceptions=True):
+                log.debug("abandoned connect attempt ended with %r", outcome)
     if task in done and not task.cancelled():
         return task.result()
     if failed.is_set():
-        raise ConnectionAbortedError("TLS handshake failed")
+        raise nats.errors.NoServersError()  # the attempts' own errors (in error_cb) say why
     raise asyncio.TimeoutError()

@@ -15,6 +15,7 @@ something answers there, then to an embedded server (see :mod:`jsmagic.core.cont
 from __future__ import annotations
 
 import dataclasses
+import logging
 import json
 import os
 import re
@@ -25,6 +26,8 @@ from urllib.parse import urlsplit
 from ..core import secrets
 from ..core.errors import ConfigError
 from ..core.extras import require
+
+log = logging.getLogger(__name__)
 
 
 #: context-file field → our field (the natscli JSON names)
@@ -152,7 +155,8 @@ def selected_context(env: Mapping[str, str] | None = None) -> str | None:
     path = config_home(env) / "context.txt"
     try:
         name = path.read_text().strip()
-    except OSError:
+    except OSError as e:  # no nats CLI context selected (the usual case)
+        log.debug("no nats context selected: %r", e)
         return None
     return name or None
 

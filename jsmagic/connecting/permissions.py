@@ -10,13 +10,15 @@ timeout).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import re
 import time
 import weakref
 from typing import Any, Awaitable
 
 from ..core.errors import PermissionDeniedError
+
+logger = logging.getLogger(__name__)  # "log" names the refusals log here
 
 _PERMISSION = re.compile(r"permissions violation for (publish|subscription) to \"?([^\"']+)", re.IGNORECASE)
 _refusals: "weakref.WeakKeyDictionary[Any, Refusals]" = weakref.WeakKeyDictionary()
@@ -110,8 +112,10 @@ async def subscribe_checked(nc: Any, subject: str, timeout: float = 5, **kwargs:
     await barrier(nc, timeout)
     error = refused(nc, subject, "subscribe", since)
     if error is not None:
-        with contextlib.suppress(Exception):
+        try:
             await sub.unsubscribe()
+        except Exception as e:  # noqa: BLE001 - the refusal is what the user needs to hear
+            logger.debug("unsubscribe after a refused subscribe to %s: %r", subject, e)
         raise error
     return sub
 
@@ -145,5 +149,5 @@ async def _unless_refused(coro: Awaitable[Any], log: Refusals, op: str, subject:
     finally:
         if not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            for outcome in await asyncio.gather(task, return_exceptions=True):  # a cancel of this task propagates
+                logger.debug("abandoned %s to %s ended with %r", op, subject, outcome)

@@ -175,7 +175,8 @@ class EmbeddedServer:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                     if s.recv(4).startswith(b"INFO"):
                         return
-            except OSError:
+            except OSError as e:  # not listening yet: try again
+                log.debug("embedded nats-server not answering yet: %r", e)
                 time.sleep(0.05)
         self.stop()
         raise ConnectError(f"embedded nats-server did not start in {timeout:.0f}s: {self.log_tail()}", hint="")

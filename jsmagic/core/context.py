@@ -27,6 +27,7 @@ import nats.js.errors
 from . import runner, secrets
 from ..jsapi import JSApi
 from .config import settings
+from .errorlog import ErrorLog
 from ..connecting.connection import LOCAL_URL, local_server_answers, open_connection
 from .errors import JetStreamDisabledError, NotConnectedError
 from ..connecting.options import ConnectOptions, resolve
@@ -86,7 +87,8 @@ class JSContext:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.state = "disconnected"
         self.jetstream_enabled: bool | None = None
-        self.last_error: str | None = None
+        self.errors = ErrorLog(alias)  # the last few errors with their times (%js_status)
+        self.connected_at: float | None = None  # the last (re)connect: errors before it are not current
         self.background: dict[str, Background] = {}
         self._listeners: list[Callable[[str], None]] = []
         self.state_since = time.time()  # when ``state`` last changed (live views show it)
@@ -160,9 +162,9 @@ class JSContext:
         try:
             await self.js.account_info()
             return True
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError):
-            return False
-        except nats.js.errors.APIError:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError,
+                nats.js.errors.APIError) as e:
+            log.debug("[%s] no JetStream for this account: %r", self.alias, e)
             return False
 
     async def ensure(self) -> "JSContext":
@@ -184,6 +186,8 @@ class JSContext:
     def _set_state(self, state: str) -> None:
         self.state, self.state_since = state, time.time()
         self.connection_events = [*self.connection_events[-49:], (self.state_since, state)]
+        if state == "connected":
+            self.connected_at = self.state_since
         for listener in list(self._listeners):
             try:
                 listener(state)
@@ -201,7 +205,20 @@ class JSContext:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _on_error(self, e: BaseException) -> None:
-        self.last_error = secrets.redact(f"{type(e).__name__}: {e}")
+        self.note_error(f"{type(e).__name__}: {e}")
+
+    def note_error(self, text: str) -> None:
+        """Keep an error that nobody raised (a callback's, a background task's): :class:`ErrorLog`."""
+        self.errors.note(text)
+
+    def recent_errors(self) -> list[dict[str, Any]]:
+        """The last few errors, oldest first, each saying whether a (re)connect came after it."""
+        return self.errors.recent(self.connected_at)
+
+    @property
+    def last_error(self) -> str | None:
+        """The newest error kept (:meth:`recent_errors`: the last few, with times)."""
+        return self.errors.last
 
     def _on_disconnect(self) -> None:
         if self.state != "closed":
@@ -256,7 +273,9 @@ class JSContext:
             js += f", domain {domain}"
         if self.options and self.options.api_prefix:
             js += f", API prefix {self.options.api_prefix}"
-        line = f"Connected to {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
+        # the first words say the state: a connection that went away is not "Connected to" (%js_status)
+        verb = {"reconnecting": "Reconnecting to", "closed": "Disconnected from"}.get(self.state, "Connected to")
+        line = f"{verb} {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
         if self.server is not None:
             line += f" — embedded nats-server, store {self.server.store_dir}"
         elif self.options and self.options.source not in ("", "line"):
@@ -279,7 +298,7 @@ class JSContext:
     def _task_done(self, key: str, task: asyncio.Task) -> None:
         self.background.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
-            self.last_error = secrets.redact(f"{key}: {task.exception()}")
+            self.note_error(f"{key}: {task.exception()}")
 
     def register(self, name: str, kind: str, stop: Callable[[], Any], describe: Callable[[], str] | None = None) -> Background:
         """Register a live object (a watch widget) that ``%js_close`` must stop."""
@@ -301,7 +320,7 @@ class JSContext:
     def _owned_done(self, task: asyncio.Future) -> None:
         self._owned.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self.last_error = secrets.redact(f"background clean-up: {task.exception()}")
+            self.note_error(f"background clean-up: {task.exception()}")
 
     async def wait_owned(self, timeout: float = 5.0) -> int:
         """Wait (at most ``timeout`` s) for the owned tasks; cancel what is left; returns how many were left."""
@@ -342,15 +361,18 @@ class JSContext:
         self.nc = self.js = self.api = self.server = None
         self.info = {}
         if nc is not None and not nc.is_closed:
-            try:
-                await asyncio.wait_for(nc.drain(), timeout=5)
-            except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:  # closing anyway
-                log.debug("drain on close failed: %r", e)
-            if not nc.is_closed:
+            from ..connecting.connection import quiet_tls_close
+
+            with quiet_tls_close():  # asyncio's eof_received() warning about a TLS close, only now
                 try:
-                    await nc.close()
-                except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:
-                    log.debug("close failed: %r", e)
+                    await asyncio.wait_for(nc.drain(), timeout=5)
+                except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:  # closing anyway
+                    log.debug("drain on close failed: %r", e)
+                if not nc.is_closed:
+                    try:
+                        await nc.close()
+                    except (nats.errors.Error, asyncio.TimeoutError, OSError) as e:
+                        log.debug("close failed: %r", e)
         if server is not None:
             await _off_loop(server.cleanup)  # SIGTERM and up to 10 s of proc.wait: not on the loop
         self.jetstream_enabled = None

@@ -1,12 +1,21 @@
-"""Run coroutines from synchronous magics on the kernel's own asyncio loop.
+"""Run coroutines from synchronous code (a magic, ``read_stream``) without changing the process.
 
-A Jupyter cell runs *inside* the kernel's running loop, so a synchronous magic cannot
-simply ``run_until_complete``: the loop must be made re-entrant first.  We apply
-``nest_asyncio2`` (what ipykernel itself uses) lazily, to that one loop, the first time
-a magic needs it - never at import.  Without a running loop (terminal IPython, a
-script) we use the loop the IPython layer registered (:func:`set_loop_provider`:
-IPython's own asyncio loop, the one top-level ``await`` runs on), so objects created by
-magics and by ``await`` in cells share one loop.
+The strategy is written down in ``docs/event-loop.md``; in short:
+
+* Nothing is patched at import, and no process-wide switch stays changed after a call.
+* A Jupyter cell runs *inside* the kernel's running loop, so a synchronous magic cannot
+  simply ``run_until_complete``: for the duration of :func:`run` that one loop *instance*
+  is made re-entrant (:func:`reentrant`: its class is swapped for a private subclass that
+  ``nest_asyncio2``'s loop patch is applied to) and put back when the call returns.  The
+  ``asyncio`` module, its Task/Future classes, the event-loop policy, ``asyncio.run``,
+  tornado and every other loop of the process are left alone.
+* Without a running loop (terminal IPython, a script) we use the loop the IPython layer
+  registered (:func:`set_loop_provider`: IPython's own asyncio loop, the one top-level
+  ``await`` runs on) so objects created by magics and by ``await`` in cells share one loop;
+  in any thread but the main one, that thread's own loop.
+* Synchronous entry points that open a connection of their own (``jsmagic.dask``) use
+  :func:`run_apart`: ``asyncio.run`` when no loop runs in this thread, else a fresh loop in
+  a helper thread (a Jupyter cell, before or after any magic ran).
 
 A kernel interrupt (SIGINT) during :func:`run` cancels the coroutine instead of
 raising ``KeyboardInterrupt`` wherever the interpreter happens to be (which could be
@@ -20,13 +29,17 @@ finish (deleting a consumer) run as tasks the context owns and waits for on clos
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import signal
 import threading
-from typing import Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Iterator, TypeVar
 
 T = TypeVar("T")
 
-_patched: set[int] = set()
+_reentrant_classes: dict[type, type] = {}  # a loop class -> its private re-entrant subclass
+_depth: dict[int, int] = {}  # id(loop) -> how many run() calls are nested on it now
+_lock = threading.Lock()
 
 
 _loop_provider: Callable[[], asyncio.AbstractEventLoop] | None = None
@@ -49,8 +62,8 @@ def current_loop() -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
-    if _loop_provider is not None:
-        return _loop_provider()
+    if _loop_provider is not None and threading.current_thread() is threading.main_thread():
+        return _loop_provider()  # IPython's loop belongs to the main thread; another thread gets its own
     try:
         return asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
@@ -59,14 +72,70 @@ def current_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def _make_reentrant(loop: asyncio.AbstractEventLoop) -> None:
-    """Apply nest_asyncio2 to ``loop`` once (only needed when it is already running)."""
-    if id(loop) in _patched:
-        return
-    import nest_asyncio2
+def _make_reentrant(loop: asyncio.AbstractEventLoop) -> type:
+    """Swap ``loop``'s class for its private re-entrant subclass; returns the original class."""
+    cls = type(loop)
+    sub = _reentrant_classes.get(cls)
+    if sub is None:
+        sub = _reentrant_classes[cls] = type(f"Reentrant{cls.__name__}", (cls,), {"__module__": __name__})
+    loop.__class__ = sub
+    if not getattr(sub, "_nest_patched", False):
+        import nest_asyncio2
 
-    nest_asyncio2.apply(loop)
-    _patched.add(id(loop))
+        # nest_asyncio2's public apply() also patches the asyncio module, the policy, tornado
+        # and the loop's class; its loop patch alone, on our subclass, touches only this loop
+        nest_asyncio2._patch_loop(loop)
+    return cls
+
+
+@contextlib.contextmanager
+def reentrant(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Make this one running ``loop`` re-entrant while the block runs, then put it back.
+
+    Only the instance changes (its ``__class__`` becomes a private subclass carrying
+    nest_asyncio2's loop methods): other loops, ``asyncio``'s module functions, its C
+    Task/Future, the policy and ``asyncio.run`` stay as they are.  Nested calls share the
+    swap; the outermost one restores the class.  A loop already patched by someone else
+    (``nest_asyncio2.apply()`` in the user's own code) is used as it is.
+    """
+    cls = type(loop)
+    if getattr(cls, "_nest_patched", False) and id(loop) not in _depth:
+        yield  # re-entrant already (someone applied nest_asyncio to its class): not ours to undo
+        return
+    with _lock:
+        first = _depth.get(id(loop), 0) == 0
+        if first:
+            original = _make_reentrant(loop)
+        _depth[id(loop)] = _depth.get(id(loop), 0) + 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth[id(loop)] -= 1
+            if _depth[id(loop)] == 0:
+                del _depth[id(loop)]
+                if first:
+                    loop.__class__ = original
+
+
+def is_reentrant(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` is inside a :func:`reentrant` block now (tests and docs check it is not, after a call)."""
+    return id(loop) in _depth
+
+
+def run_apart(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a self-contained ``coro`` (it opens and closes its own connection) to completion.
+
+    With no loop running in this thread: ``asyncio.run``.  Inside a running loop (a
+    Jupyter cell, a coroutine calling synchronous code): on a fresh loop in a helper
+    thread, waited for here, so nothing is patched and the caller's loop is not re-entered.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jsmagic-apart") as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -87,7 +156,12 @@ def run(coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
     if loop.is_closed():
         raise RuntimeError("the event loop jsmagic was bound to is closed")
     if loop.is_running():
-        _make_reentrant(loop)
+        with reentrant(loop):
+            return _run(coro, loop)
+    return _run(coro, loop)
+
+
+def _run(coro: Awaitable[T], loop: asyncio.AbstractEventLoop) -> T:
     task = asyncio.ensure_future(coro, loop=loop)
     interrupted = []
 

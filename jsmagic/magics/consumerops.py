@@ -115,6 +115,7 @@ def _dead(a: Any) -> Any:
 
 def _watch(a: Any) -> ConsumerWatch:
     watch = ConsumerWatch(a.stream, a.name, a.every)
-    run(watch.start())
+    run(watch.watcher.start())  # the core starts it; the view only shows it
+    watch.attach()
     watch.display()
     return watch

@@ -137,7 +137,8 @@ class CoreNatsMagics(Magics):
             if args.timeout:
                 raise UsageError("--timeout goes with -n N (a live subscription runs until stopped)")
             view = SubscriptionView(args.subject, queue=args.queue, decode=decode)
-            run(view.start())
+            run(view.watcher.start())  # the core starts it; the view only shows it
+            view.attach()
             view.table.display()
             store_output(self, args, view)
             return view

@@ -108,8 +108,8 @@ def _watch(a: Any) -> KVWatch:
     run(kv.info(a.bucket))  # unknown bucket: a clear error before any widget
     mode = "all" if a.history else "new" if a.updates else "last"
     watch = KVWatch(a.bucket, a.pattern, mode=mode, revision=a.revision, deletes=not a.no_deletes, decode=a.decode)
-    run(watch.start())
-    watch.table.display()
+    run(watch.watcher.start())  # the core starts it (errors surface in the cell); the view only shows it
+    watch.attach().table.display()
     return watch
 
 

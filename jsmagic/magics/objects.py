@@ -73,8 +73,9 @@ def _rm(a: Any) -> tuple[Any, str]:
 
 
 def _watch(a: Any) -> ObjectWatch:
-    w = run(ObjectWatch(a.bucket).start())
-    w.table.display()
+    w = ObjectWatch(a.bucket)
+    run(w.watcher.start())  # the core starts it; the view only shows it
+    w.attach().table.display()
     return w
 
 

@@ -78,7 +78,8 @@ class OperateMagics(Magics):
         args = parse_line(self.js_events, line)
         kinds = [k for k in (args.kinds or "").split(",") if k.strip()]
         view = EventsView(kinds=kinds, stream=args.stream, capture=args.capture)
-        run(view.start())
+        run(view.watcher.start())  # the core starts it; the view only shows it
+        view.attach()
         view.table.display()
         store_output(self, args, view)
         return view

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..admin import backup, report, topology
+from ..admin import backup, report, streams, topology
 from ..core.units import format_duration, format_size
 from ..ui.display import noted, result_frame
-from ..ui.report import shown, stream_report
+from ..ui.report import shown, stream_brief, stream_report
 from ..ui.streamreport import plot_streams
 from ..services import streams as services
 from .base import run, with_progress
@@ -63,12 +63,14 @@ def uses_topology(a: Any) -> bool:
 
 
 def add(a: Any, flags: dict[str, Any]) -> Any:
-    details = run(topology.create(a.name, flags, topology_of(a), a.config))
-    return info_report(details)
+    """``add``: the one create (:func:`jsmagic.admin.streams.add_stream`); the full report when wired."""
+    details = run(streams.add_stream(a.name, topology=topology_of(a), config_file=a.config, **flags))
+    return info_report(details) if uses_topology(a) else stream_brief(details.info, details.num_subjects)
 
 
 def edit(a: Any, flags: dict[str, Any]) -> pd.DataFrame:
-    df = run(topology.edit(a.name, flags, topology_of(a), a.config, a.dry_run))
+    """``edit``: the one edit (:func:`jsmagic.admin.streams.edit_stream`), old → new per setting."""
+    df = run(streams.edit_stream(a.name, topology=topology_of(a), config_file=a.config, dry_run=a.dry_run, **flags))
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"

@@ -17,7 +17,7 @@ from ..core.decode import HELP
 from ..core.units import format_size
 from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
-from ..ui.report import shown, stream_brief
+
 from .base import friendly, run, with_progress
 from . import explore, finding, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
@@ -111,23 +111,11 @@ def _ls(a: Any) -> pd.DataFrame:
     return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {size}"), formats={"bytes": format_size})
 
 
-def _edit(a: Any) -> pd.DataFrame:
-    if streamops.uses_topology(a):
-        return streamops.edit(a, _config_flags(a))
-    df = run(streams.edit_stream(a.name, **_config_flags(a)))
-    for column in ("old", "new"):
-        df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
-    said = f"{len(df)} setting(s) changed" if len(df) else "nothing changed"
-    return result_frame(df, f"stream {a.name}: {said}")
 
 
 def _subjects(a: Any) -> pd.DataFrame:
     df = run(streams.subjects(a.name, a.filter))
     return result_frame(df, f"{len(df):,} subject(s), {int(df['messages'].sum()):,} message(s) in {a.name}")
-
-
-def _details(details: streams.StreamDetails) -> tuple:
-    return details.info, details.num_subjects
 
 
 def _plot(a: Any) -> pd.DataFrame:
@@ -144,9 +132,8 @@ def _plot(a: Any) -> pd.DataFrame:
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
-    "add": lambda a: (streamops.add(a, _config_flags(a)) if streamops.uses_topology(a)
-                      else stream_brief(*_details(run(streams.add_stream(a.name, **_config_flags(a)))))),
-    "edit": _edit,
+    "add": lambda a: streamops.add(a, _config_flags(a)),
+    "edit": lambda a: streamops.edit(a, _config_flags(a)),
     "info": lambda a: streamops.info_report(run(streams.stream_info(a.name))),
     "subjects": _subjects,
     "get": lambda a: run(streams.get_message(a.name, a.seq, a.last_for, a.decode)),

@@ -21,7 +21,8 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..core.decode import named
 from ..core.errors import did_you_mean
-from ..ui import completion
+from ..core import namecache
+from ..core.registry import context
 from .base import parse_line, split_line, store_output, user_namespace
 
 
@@ -96,8 +97,11 @@ def dispatch(magics: Magics, verbs: Verbs, line: str, handlers: dict[str, Callab
         args.decode = named(args.decode, user_namespace(magics))
     try:
         result = handlers[verb](args)
-    finally:
-        completion.clear_cache()  # names may have changed: the next Tab asks the server again
+    finally:  # names may have changed: the core refreshes what Tab offers, and this line's stream/bucket
+        hints = [("stream",), ("bucket",)] + [(k, v) for magic, k, attr in (("js_consumer", "consumer", "stream"),
+                                                                             ("js_obj", "object", "bucket"))
+                                              if verbs.magic == magic and isinstance(v := getattr(args, attr, None), str)]
+        namecache.changed(context(), *hints)
     if isinstance(result, str) and verb not in verbs.text_verbs:
         print(result)
         return None

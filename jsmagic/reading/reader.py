@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 from typing import Any, Callable
 
 import nats.errors
 import nats.js.errors
 import pandas as pd
 
+from ..core import gcpause
 from ..core.context import JSContext
 from ..core.errors import JSMagicError, not_found
 from ..core.registry import current, jetstream
@@ -116,9 +116,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     if result_out is not None:
         result_out(result)
     ledger = Ledger(sel, info, ctx.nc) if sel.durable else None
-    gc_was_on = gc.isenabled()
-    if not sel.live:  # a bulk load: the collector only slows it down (a follow runs for hours)
-        gc.disable()
+    paused = gcpause.hold(not sel.live)  # a bulk load: the collector only slows it down (a follow runs for hours)
     try:
         try:
             if sel.durable:
@@ -152,8 +150,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
             result.export = sink.close(None if streamed else result.frame, interrupted=result.interrupted)
             result.frame = pd.DataFrame()
     finally:
-        if gc_was_on:
-            gc.enable()
+        gcpause.release(paused)
     if ledger is not None and sel.action and ledger.consuming:  # acked as read (also when interrupted)
         result.action, result.acknowledged = sel.action, ledger.acted
     elif sel.durable and sel.action and not result.interrupted:

@@ -2,32 +2,21 @@
 
 An IPython (API v2) matcher: it finds the jsmagic magic in the line before the cursor
 (also after ``df = ``), works out which word is being typed (verb, stream, consumer,
-bucket, object) and asks the server for the names - cached for a few seconds, because
-a completion request comes on every Tab and must never make typing wait.  It never
-connects by itself, never blocks longer than a second, and answers nothing rather than
-raise: a completer that fails loudly is worse than none.
+bucket, object) and offers the names the core keeps (:mod:`jsmagic.core.namecache`).  It
+never talks to the server and never runs the loop: a completion request comes on every
+Tab and must never make typing wait; it answers nothing rather than raise.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
-import time
-from typing import Any, Callable
+from typing import Any
 
-import nats.errors
-import nats.js.errors
+from ..core import namecache
 
-from ..core.errors import JSMagicError
-from ..core.secrets import redact
-
-CACHE_SECONDS = 5.0
-LOOKUP_TIMEOUT = 1.0
 _LINE = re.compile(r"%(js_stream|js_consumer|js_obj)\s+(.*)$")
 
 _verbs: dict[str, list[str]] = {}
-_cache: dict[tuple, tuple[float, list[str]]] = {}
 
 
 def register_verbs(magic: str, verbs: list[str]) -> None:
@@ -35,50 +24,9 @@ def register_verbs(magic: str, verbs: list[str]) -> None:
     _verbs[magic] = list(verbs)
 
 
-def _lookup(kind: str, args: tuple) -> Callable[[], Any]:
-    """The coroutine factory that lists names of ``kind``."""
-    from ..admin import consumers, objects, streams
-
-    async def objects_in(bucket: str) -> list[str]:
-        return (await objects.list_objects(bucket))["name"].tolist()
-
-    table = {"stream": streams.stream_names, "consumer": consumers.consumer_names,
-             "bucket": objects.bucket_names, "object": objects_in}
-    return lambda: table[kind](*args)
-
-
 def names(kind: str, *args: str) -> list[str]:
-    """Live names of ``kind`` (stream, consumer, bucket, object), from a cache of a few seconds."""
-    key = (kind, *args)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    found = _fetch(kind, args)
-    _cache[key] = (now, found)
-    return found
-
-
-def _fetch(kind: str, args: tuple) -> list[str]:
-    """Ask the server, only when connected and on the kernel's thread.
-
-    [] when the lookup fails as lookups do (an unknown stream or bucket, a timeout, a
-    closed connection).  Anything else is a bug: still [] (completion must not break the
-    frontend), but said in one line in ``%js_status`` (the context's last error).  Ctrl-C
-    is not swallowed: it stops the completion as it stops anything else.
-    """
-    from ..core.registry import context
-
-    ctx = context()
-    if not ctx.connected or threading.current_thread() is not threading.main_thread():
-        return []
-    try:
-        return list(ctx.run(asyncio.wait_for(_lookup(kind, args)(), LOOKUP_TIMEOUT)))
-    except (JSMagicError, nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError, TimeoutError):
-        return []
-    except Exception as e:  # noqa: BLE001 - a bug: reported, not raised into the frontend
-        ctx.last_error = redact(f"completion of {kind} names failed: {type(e).__name__}: {e}".splitlines()[0])
-        return []
+    """Live names of ``kind`` (stream, consumer, bucket, object) from the core's cache (:mod:`jsmagic.core.namecache`)."""
+    return namecache.cached(kind, *args)
 
 
 def candidates(magic: str, words: list[str]) -> list[str]:
@@ -143,10 +91,10 @@ def uninstall(shell: Any) -> None:
     completer = getattr(shell, "Completer", None)
     if completer is not None and matcher in completer.custom_matchers:
         completer.custom_matchers.remove(matcher)
-    _cache.clear()
+    namecache.clear()
     _verbs.clear()
 
 
 def clear_cache() -> None:
-    """Forget cached names (after creating or deleting something, tests)."""
-    _cache.clear()
+    """Forget cached names (tests)."""
+    namecache.clear()

@@ -1,13 +1,16 @@
-"""``%js_status``: the connection, the account's JetStream usage, and what runs in the background."""
+"""``%js_status``, rendered: the connection, the account's usage, the background work, recent errors.
+
+The data comes from :mod:`jsmagic.connecting.status` (which asks the server); this module
+only formats it.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
+from ..connecting.status import ConnectionStatus
 from ..core import secrets
-from ..core.context import JSContext
 from ..core.units import format_size
 
 
@@ -18,46 +21,49 @@ def _limit(used: int, limit: int | None, fmt=str) -> str:
     return f"{fmt(used)} of {fmt(limit)}"
 
 
-@dataclasses.dataclass
-class Status:
-    """What ``%js_status`` shows; also usable from Python (``s.streams``, ``s.background``)."""
+def _clock(epoch: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "?"
 
-    state: str
-    connection: str
-    jetstream: bool | None
-    alias: str = "default"
-    current: bool = True
-    several: bool = False  # one of several connections: each says its name
-    streams: int | None = None
-    consumers: int | None = None
-    memory: int | None = None
-    storage: int | None = None
-    limits: dict[str, Any] = dataclasses.field(default_factory=dict)
-    background: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    last_error: str | None = None
+
+class Status:
+    """What ``%js_status`` shows for one connection: the core's :class:`ConnectionStatus`, rendered.
+
+    The data's fields read through (``s.streams``, ``s.background``, ``s.errors``, ``s.last_error``).
+    """
+
+    def __init__(self, data: ConnectionStatus) -> None:
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["data"], name)
 
     def lines(self) -> list[str]:
-        """The status as short lines of text (no secrets)."""
-        head = f"[{self.alias}{', current' if self.current else ''}] " if self.several or self.alias != "default" else ""
-        out = [head + self.connection, f"state: {self.state}"]
-        if self.jetstream and self.streams is not None:
-            lim = self.limits
+        """The status as short lines of text (no secrets); the first says whether it is connected."""
+        d = self.data
+        head = f"[{d.alias}{', current' if d.current else ''}] " if d.several or d.alias != "default" else ""
+        state = d.state if d.state == "connected" else f"{d.state} since {_clock(d.since)}"
+        out = [head + d.connection, f"state: {state}"]
+        if d.jetstream and d.streams is not None:
+            lim = d.limits
             out += [  # one figure per line: nothing wraps mid-word in a narrow output
-                f"account: streams {_limit(self.streams, lim.get('max_streams'))}",
-                f"         consumers {_limit(self.consumers, lim.get('max_consumers'))}",
-                f"         memory {_limit(self.memory, lim.get('max_memory'), format_size)}",
-                f"         storage {_limit(self.storage, lim.get('max_storage'), format_size)}",
+                f"account: streams {_limit(d.streams, lim.get('max_streams'))}",
+                f"         consumers {_limit(d.consumers, lim.get('max_consumers'))}",
+                f"         memory {_limit(d.memory, lim.get('max_memory'), format_size)}",
+                f"         storage {_limit(d.storage, lim.get('max_storage'), format_size)}",
             ]
-        elif self.jetstream is False:
+        elif d.jetstream is False:
             out.append("account: JetStream not enabled")
-        if self.background:
-            out.append(f"background ({len(self.background)}):")
-            for b in self.background:
+        if d.background:
+            out.append(f"background ({len(d.background)}):")
+            for b in d.background:
                 out.append(f"  {b['name']} [{b['kind']}] running {b['age']:.0f}s {b['detail']}".rstrip())
         else:
             out.append("background: none")
-        if self.last_error:
-            out.append(f"last error: {self.last_error}")
+        if d.errors:
+            out.append(f"recent errors ({len(d.errors)}, newest last):")
+            for e in d.errors:
+                old = " (before the last reconnect)" if e["before_reconnect"] else ""
+                out.append(f"  {_clock(e['time'])} {e['text']}{old}")
         return [secrets.redact(line) for line in out]
 
     def __repr__(self) -> str:
@@ -81,45 +87,8 @@ class Statuses(list):
         return "<pre style='white-space:pre-wrap;word-break:normal'>" + html.escape(repr(self)) + "</pre>"
 
 
-async def collect_all(contexts: list[JSContext], current: JSContext) -> Status | Statuses:
-    """The status of every context; just the current one's when it is the only one."""
-    others = [c for c in contexts if c is not current and (c.nc is not None or c.background)]
-    if not others:
-        return await collect(current)
-    statuses = Statuses([await collect(c, c is current) for c in [current, *others]])
-    for status in statuses:
-        status.several = True
-    return statuses
-
-
-async def collect(ctx: JSContext, is_current: bool = True) -> Status:
-    """Gather the status of ``ctx`` (account info only when connected with JetStream)."""
-    now = time.time()
-    background = [
-        {
-            "name": b.name,
-            "kind": b.kind,
-            "age": now - b.started,
-            "detail": secrets.redact(b.describe()) if b.describe else "",
-        }
-        for b in ctx.background.values()
-    ]
-    status = Status(
-        state=ctx.state,
-        connection=ctx.connection_line(),
-        jetstream=ctx.jetstream_enabled,
-        background=background,
-        last_error=ctx.last_error,
-        alias=ctx.alias,
-        current=is_current,
-    )
-    if ctx.connected and ctx.jetstream_enabled:
-        try:
-            info = await ctx.js.account_info()
-        except Exception as e:  # status must always render
-            status.last_error = secrets.redact(f"account info: {type(e).__name__} {e}")
-        else:
-            status.streams, status.consumers = info.streams, info.consumers
-            status.memory, status.storage = info.memory, info.storage
-            status.limits = dataclasses.asdict(info.limits) if info.limits else {}
-    return status
+def render(statuses: list[ConnectionStatus]) -> Status | Statuses:
+    """One :class:`Status` for a single connection, :class:`Statuses` for several."""
+    if len(statuses) == 1:
+        return Status(statuses[0])
+    return Statuses(Status(s) for s in statuses)

@@ -16,8 +16,9 @@ saved-notebook tests):
    table's ``extra`` HTML, so it is inside the widget *and* inside the snapshot.  The
    callbacks only call ``table.upsert/append/remove/set_status`` and, when the watcher
    ends by itself, ``table.finish(...)``.
-3. **Start, then attach.**  :meth:`start` (or :meth:`attach` for a watcher whose start is
-   not a coroutine) lets ``%js_close`` and an unwatch stop the table first (from the cell
+3. **The caller starts, the view attaches.**  The magic (or any core caller) starts the
+   watcher (``run(view.watcher.start())``: ui never talks to the server); :meth:`attach`
+   then lets ``%js_close`` and an unwatch stop the table first (from the cell
    that closes, so the snapshot is sent while a frontend listens), and makes the header
    follow the connection: ``reconnecting since 10:04:31`` / ``disconnected at …`` /
    ``resumed at … after 24 s`` (the context reports, ``ctx.on_state``; ui never asks the server).
@@ -36,7 +37,6 @@ JupyterLab) list every view; add a new one to both.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from ..admin.watchstate import STOPPED
@@ -49,15 +49,9 @@ class WatchView:
     watcher: Any
     table: LiveTable
 
-    async def start(self) -> "WatchView":
-        """Start the watcher (errors surface in the cell); it then runs in the background."""
-        started = self.watcher.start()
-        if inspect.isawaitable(started):
-            await started
-        return self.attach()
-
     def attach(self) -> "WatchView":
-        """After the watcher started: ``%js_close`` stops the table first; the header follows the connection."""
+        """Bind the table to the watcher once the caller started it: ``%js_close`` stops the table
+        first, and the header follows the connection (ui/ never talks to the server)."""
         self.table.stopped_by(self.watcher.entry)
         self.table.watch_connection(getattr(self.watcher, "ctx", None))
         return self

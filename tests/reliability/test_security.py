@@ -9,6 +9,7 @@ current connection as it was.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -78,6 +79,7 @@ def test_tls_with_ca_and_client_certificate(bare_shell, tls_server, pki, caplog)
     bare_shell.run_line_magic("js_close", "")
     # asyncio's warning about nats-py's TLS protocol would land in the cell's stderr
     assert not [r for r in caplog.records if "eof_received" in r.getMessage()]
+    assert not logging.getLogger("asyncio").filters  # filtered only while closing: the logger is left as found
 
 
 def test_tls_from_a_nats_context_file(bare_shell, tls_server, pki):

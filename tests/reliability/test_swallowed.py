@@ -100,6 +100,7 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
 
 
 def test_completion_lets_ctrl_c_through_and_reports_a_bug(shell, monkeypatch):
+    from jsmagic.core import namecache
     from jsmagic.ui import completion
 
     async def slow():  # a lookup the user gives up on: Ctrl-C while it waits
@@ -109,11 +110,11 @@ def test_completion_lets_ctrl_c_through_and_reports_a_bug(shell, monkeypatch):
         raise RuntimeError("a bug in a lookup")
 
     completion.clear_cache()
-    monkeypatch.setattr(completion, "_lookup", lambda kind, args: slow)
+    monkeypatch.setattr(namecache, "_lookup", lambda kind, args: slow)
     threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         completion.names("stream")
     completion.clear_cache()
-    monkeypatch.setattr(completion, "_lookup", lambda kind, args: buggy)
+    monkeypatch.setattr(namecache, "_lookup", lambda kind, args: buggy)
     assert completion.names("stream") == []
     assert context().last_error == "completion of stream names failed: RuntimeError: a bug in a lookup"

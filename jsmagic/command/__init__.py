@@ -1,0 +1,1 @@
+"""The ``jsmagic`` command line (``jsmagic export``, ``jsmagic replay``): see :mod:`jsmagic.command.main`."""

@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from ..admin import streams as _streams
-from ..admin import topology
 from ..core.context import JSContext
 from .common import warn_notes
 from .streamconfig import split_settings
@@ -104,9 +103,7 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
     >>> await jsmagic.streams.add("ORDERS", subjects="orders.>", max_age="7d", storage="memory")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
-    if topo or config_file:
-        return await topology.create(name, flags, topo, config_file, ctx=ctx)
-    return await _streams.add_stream(name, ctx=ctx, **flags)
+    return await _streams.add_stream(name, topology=topo, config_file=config_file, ctx=ctx, **flags)
 
 
 async def edit(name: str, *, config_file: str | None = None, dry_run: bool = False, ctx: Ctx = None,
@@ -136,9 +133,7 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     >>> await jsmagic.streams.edit("ORDERS", max_age="30d")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
-    if topo or config_file or dry_run:
-        return await topology.edit(name, flags, topo, config_file, dry_run, ctx=ctx)
-    return await _streams.edit_stream(name, ctx=ctx, **flags)
+    return await _streams.edit_stream(name, topology=topo, config_file=config_file, dry_run=dry_run, ctx=ctx, **flags)
 
 
 async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:

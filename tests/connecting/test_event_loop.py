@@ -65,7 +65,7 @@ def test_api_from_plain_asyncio_run_leaves_gc_asyncio_and_loggers_as_found(serve
         ctx = await jsmagic.connect(server.url, alias="loops")
         df = await jsmagic.replay(stream, ctx=ctx)
         state = gc.isenabled()
-        await jsmagic.close(ctx)
+        await jsmagic.close(ctx=ctx)
         return len(df), state
 
     try:
@@ -92,7 +92,7 @@ def test_concurrent_replays_restore_the_collector_once_the_last_ends(server, str
         frames = await asyncio.gather(*(jsmagic.replay(stream, ctx=ctx) for _ in range(3)))
         done.set()
         await w
-        await jsmagic.close(ctx)
+        await jsmagic.close(ctx=ctx)
         return [len(f) for f in frames], seen
 
     assert gc.isenabled()
@@ -156,7 +156,7 @@ def test_api_and_read_stream_from_a_thread(server, stream):
             async def main():
                 ctx = await jsmagic.connect(server.url, alias="thread")
                 df = await jsmagic.replay(stream, ctx=ctx)
-                await jsmagic.close(ctx)
+                await jsmagic.close(ctx=ctx)
                 return len(df)
 
             out["api"] = asyncio.run(main())

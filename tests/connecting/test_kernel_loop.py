@@ -47,7 +47,7 @@ def test_await_read_stream_magics_and_threads_in_one_kernel(kernel, server):
         "    async def main():\n"
         f"        c = await jsmagic.connect({server.url!r}, alias='t')\n"
         "        n = len(await jsmagic.replay('KLOOP', ctx=c))\n"
-        "        await jsmagic.close(c)\n"
+        "        await jsmagic.close(ctx=c)\n"
         "        return n\n"
         "    out.append(asyncio.run(main()))\n"
         f"    out.append(len(jd.read_stream('KLOOP', servers={server.url!r}).compute(scheduler='sync')))\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 
 import pytest
@@ -154,8 +155,10 @@ def test_example_runs(examples_kernel, block):
 
 
 def run_script(block: Block) -> None:
-    """A script block, run as ``python -c`` would run it, on a server of its own (``NATS_URL``)."""
-    with nats_server() as server:
+    """A script block, run as ``python -c`` would run it, on a server of its own (``NATS_URL``),
+    in an empty folder of its own (what it writes, ``orders.parquet``…, stays out of the repo)."""
+    with nats_server() as server, tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "NATS_URL": server.url}
-        out = subprocess.run([sys.executable, "-c", block.code], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-c", block.code], env=env, capture_output=True, text=True, timeout=120,
+                             cwd=folder)
     assert out.returncode == 0, f"{block.where} failed:\n{out.stdout[-2000:]}{out.stderr[-3000:]}\n--- block:\n{block.code}"

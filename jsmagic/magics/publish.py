@@ -38,6 +38,8 @@ class PublishMagics(Magics):
     @argument("body", nargs="?", help="line magic only: one message body")
     @argument("--cell", action="store_true", help="the whole cell is one message (default: one per non-empty line)")
     @argument("--json", action="store_true", help="every message must be valid JSON; otherwise nothing is published")
+    @argument("--text", action="store_true",
+              help="the payload is plain text: a line starting with { or [ is sent even if it is not JSON")
     @argument("-H", "--header", action="append", default=[], metavar="KEY:VALUE", help="a header (repeatable)")
     @argument("--msg-id", help="Nats-Msg-Id template per message, e.g. order-{{Count}}: re-runs store no duplicates")
     @argument("--count", type=int, default=1, help="publish the messages N times ({{Count}} advances)")
@@ -49,7 +51,7 @@ class PublishMagics(Magics):
     @argument("--data-col", help="with --from: the column holding each payload")
     @argument("--subject-col", help="with --from: the column holding each subject")
     @argument("--header-cols", help="with --from: columns sent as headers, e.g. A,B")
-    @argument("--raw", action="store_true", help="publish the text exactly as written: no {{templates}}, no {=vars}")
+    @argument("--raw", action="store_true", help="publish the text exactly as written: no {{templates}}, no {=vars}, no JSON check")
     @argument("-o", "--output", metavar="NAME", help="store the acks in this notebook variable")
     @argument("--ttl", help="server 2.11+: each message expires after this long (2s, 1h, never)")
     @argument("--ttl-col", metavar="COL", help="with --from: the column holding each row's TTL")
@@ -86,6 +88,10 @@ class PublishMagics(Magics):
         ``--msg-id`` and the body, evaluated once.  Strings go in as they are, ``True``/``None``
         as ``true``/``null``, dicts/lists as JSON.  An undefined name is an error.  ``{=`` never
         occurs in JSON, so bodies need no escaping; ``--raw`` turns both syntaxes off.
+
+        A line that starts like JSON (``{`` or ``[``) must parse, or nothing is sent and the
+        error names the line; ``--text`` (or ``--raw``) sends such lines as they are
+        (``--json``: every line must be JSON).
 
         The result lists every message: line (or row), subject, stream, seq, duplicate (and
         error when some failed, which also fails the cell).  A subject no stream captures is
@@ -125,7 +131,8 @@ class PublishMagics(Magics):
         else:
             text = args.body if cell is None else cell
             text = expand(text, "the cell" if cell is not None else "the body")
-            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, templates=not args.raw, **common)
+            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, plain_text=args.text or args.raw,
+                                templates=not args.raw, **common)
         try:
             result = self._run(coro)
         except BaseException as e:
@@ -162,6 +169,8 @@ class PublishMagics(Magics):
             raise UsageError("--data-col, --subject-col and --header-cols go with --from VAR")
         if args.count < 1:
             raise UsageError("--count must be at least 1")
+        if args.json and args.text:
+            raise UsageError("--json and --text contradict each other: every line JSON, or plain text")
         if args.ttl_col and not args.source:
             raise UsageError("--ttl-col goes with --from VAR")
 

@@ -42,13 +42,14 @@ def _header_templates(headers: Mapping[str, str | Template] | None, templates: b
 
 async def publish_cell(
     text: str, subject: str | Template, headers: Mapping[str, str | Template] | None = None, *,
-    whole: bool = False, json_mode: bool = False, count: int = 1, templates: bool = True,
+    whole: bool = False, json_mode: bool = False, plain_text: bool = False, count: int = 1, templates: bool = True,
     stream: str | None = None, expect: dict[str, Any] | None = None, progress: Progress | None = None,
     features: Features | None = None, ctx: JSContext | None = None,
 ) -> PublishResult:
     """Publish each non-empty line of ``text`` (or all of it, ``whole``), ``count`` times over.
 
-    The whole text is scanned first (``json_mode``: every message must be JSON; sizes
+    The whole text is scanned first (``json_mode``: every message must be JSON; else a
+    message starting with ``{`` or ``[`` must parse, unless ``plain_text``; sizes
     against the server's max_payload; templates), then published streamed.  ``subject``
     and header values may hold ``{{Count}}``-style templates unless ``templates`` is False.
     """
@@ -56,7 +57,8 @@ async def publish_cell(
     headers = {**_header_templates(headers, templates), **_feature_headers(features)}
     ctx = current(ctx)
     await jetstream(ctx)
-    per_pass = scan_cell(text, whole=whole, json_mode=json_mode, max_payload=ctx.nc.max_payload, templates=templates)
+    per_pass = scan_cell(text, whole=whole, json_mode=json_mode, max_payload=ctx.nc.max_payload, templates=templates,
+                         plain_text=plain_text)
     if per_pass == 0:
         raise InputError("the cell is empty: nothing to publish")
     messages = cell_messages(text, subject, headers, whole=whole, count=count, templates=templates)

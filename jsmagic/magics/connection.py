@@ -8,6 +8,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..ui import status as status_mod
+from ..ui.display import said
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
@@ -76,7 +77,7 @@ class ConnectionMagics(Magics):
             ctx = run(registry.connect(alias, opts))
         print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
-        return ctx
+        return said(ctx)  # the line above says it: no <JSContext …> under it
 
     @no_var_expand
     @magic_arguments()
@@ -97,7 +98,7 @@ class ConnectionMagics(Magics):
         ctx = registry.use(args.alias)
         print(f"Using [{ctx.alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
-        return ctx
+        return said(ctx)
 
     def _ask_password(self, user: str) -> str:
         """Prompt for a password without echo, where the frontend can prompt."""

@@ -15,9 +15,10 @@ from ..core.extras import require
 from ..core.units import parse_duration, parse_when
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
-from ..ui.display import result_frame
+from ..ui.display import result_frame, said
 from ..ui.replay import Exported, replay_summary
-from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
+from .base import (friendly, keep_result, parse_line, present, run, show_note, store_output, user_namespace,
+                   with_progress)
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -106,7 +107,7 @@ class ConsumeMagics(Magics):
             run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
             store_output(self, args, handle)
-            return handle
+            return said(handle)  # its live table is the cell's output: no <Follow …> line that never updates
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
@@ -125,12 +126,14 @@ class ConsumeMagics(Magics):
             raise UsageError("--follow keeps a live pandas table: it does not combine with --to or --as")
         if args.partition_by and not args.to:
             raise UsageError("--partition-by goes with --to DIR")
-        require("pyarrow", "parquet" if args.to else "arrow", "--to" if args.to else "an Arrow or Polars result")
+        polars = not args.to and (args.result_as or settings().result_type) == "polars"
+        require(("pyarrow", "polars") if polars else "pyarrow", "polars" if polars else "parquet" if args.to else "arrow",
+                "--to" if args.to else "--as polars" if polars else "an Arrow result")
         from ..reading.export import export_replay
         from ..reading.results import replay_as
         if args.to:
             result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
-                                   unit="messages")
+                                   unit="messages", count=lambda r: r.export.rows if r.export else 0)  # what the file holds
             out = Exported(result)
             kept = f"{out.rows:,} messages written to {out.path}, a valid file"
         else:
@@ -142,7 +145,7 @@ class ConsumeMagics(Magics):
             if isinstance(out, pd.DataFrame):
                 out = result_frame(out, summary)
             else:
-                print(summary)
+                _note_after(self.shell, summary)  # under the result, as a frame's footer
             kept = f"{len(out):,} messages read from {sel.stream}"
         _fail_keeping(self, args, out, result)
         keep_result(self, args, out, result.interrupted, kept)
@@ -203,3 +206,12 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
         subject_cols=args.subject_cols,
         header_cols=[h.strip() for h in args.header_cols.split(",") if h.strip()] if args.header_cols else [],
     )
+
+
+def _note_after(shell, text: str) -> None:
+    """``text`` under the cell's result once the cell has run (a Polars or Arrow result has no footer of its own)."""
+    def after(*_a) -> None:
+        shell.events.unregister("post_execute", after)
+        show_note(shell, text)
+
+    shell.events.register("post_execute", after)

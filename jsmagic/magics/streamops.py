@@ -13,8 +13,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..admin import backup, report, topology
-from ..core.units import format_duration, format_size
-from ..ui.display import noted, result_frame
+from ..core.units import format_duration, format_size, plural
+from ..ui.display import noted, result_frame, said
 from ..ui.report import shown, stream_report
 from ..ui.streamreport import plot_streams
 from .base import run, with_progress
@@ -145,16 +145,16 @@ def _report(a: Any) -> pd.DataFrame:
 
 def _backup(a: Any) -> backup.Backup:
     done = with_progress(f"backup of {a.name}", lambda p: backup.backup(a.name, a.directory, not a.no_consumers, progress=p))
-    print(f"Backed up stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
-          f"{done.consumers} consumer(s), {format_size(done.bytes)} to {done.directory}")
-    return done
+    print(f"Backed up stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
+          f"{plural(done.consumers, 'consumer')}, {format_size(done.bytes)} to {done.directory}")
+    return said(done)  # the sentence says it: no Backup(...) under it
 
 
 def _restore(a: Any) -> backup.Backup:
     done = with_progress(f"restore from {a.directory}", lambda p: backup.restore(a.directory, a.name, progress=p, subjects=a.subjects))
-    print(f"Restored stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
-          f"{done.consumers} consumer(s)")
-    return done
+    print(f"Restored stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
+          f"{plural(done.consumers, 'consumer')}")
+    return said(done)
 
 
 def copy(a: Any, flags: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ DataFrame again.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import pandas as pd
 
@@ -95,3 +96,45 @@ def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, 
 def noted(df: pd.DataFrame, summary: str) -> str:
     """``summary`` led by the core's notes on ``df`` (``attrs["notes"]``: what a listing could not list)."""
     return "; ".join([*(df.attrs.get("notes") or []), summary])
+
+
+def said(obj: Any) -> Any:
+    """``obj``, which its magic has already announced in a sentence: returned unassigned, it shows nothing more.
+
+    ``%js_connect`` prints "Connected to …", a backup its sentence, a ``--follow`` its live
+    table; the object itself is still returned (``ctx = %js_connect``), but the cell that
+    made it does not add its repr under the sentence.  In later cells it shows as usual.
+    Uses IPython's public formatter API (``for_type``), removed again when the cell ends.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return obj
+    shell = get_ipython()
+    if shell is None:
+        return obj
+    formatter = shell.display_formatter.ipython_display_formatter
+    kind = type(obj)
+    quiet = _SAID.setdefault(kind, [])
+    if not quiet:  # the first in this cell: show others of the type as the usual text, this one not at all
+        formatter.for_type(kind, lambda o: None if any(o is q for q in _SAID.get(kind, ())) else _plain(o))
+
+        def cell_ended(*_a: Any) -> None:
+            shell.events.unregister("post_execute", cell_ended)
+            _SAID.pop(kind, None)
+            formatter.pop(kind, None)
+
+        shell.events.register("post_execute", cell_ended)
+    quiet.append(obj)
+    return obj
+
+
+_SAID: dict[type, list] = {}
+
+
+def _plain(obj: Any) -> None:
+    """Another object of a said type, in the same cell: its usual text."""
+    from IPython.display import display
+    from IPython.lib.pretty import pretty
+
+    display({"text/plain": pretty(obj)}, raw=True)

@@ -140,7 +140,7 @@ def check_streams(nb):
 
 def check_consumers(nb):
     assert text(nb, "check-replay-everything").strip() == "6"  # a second reader without a rule: all again
-    assert "SALES: 1 rows; seq 6–6" in text(nb, "check-deliver-last")
+    assert "SALES: 1 row; seq 6–6" in text(nb, "check-deliver-last")
     lps = text(nb, "check-deliver-last-per-subject")
     assert "SALES: 3 rows; seq 4–6" in lps and "3 subjects" in lps
     assert "SALES: 2 rows; seq 5–6" in text(nb, "check-deliver-seq")

@@ -202,6 +202,7 @@ class PublishMagics(Magics):
     def _fail(result: PublishResult, frame: Any, output: str | None) -> None:
         """Some messages were refused: fail the cell with the reasons (the frame keeps every ack)."""
         err = result.error()
-        err.hint = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"
+        kept = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"
+        err.hint = f"{err.hint}; {kept}" if result.unknown else kept
         err.result = frame
         raise err

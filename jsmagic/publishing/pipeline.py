@@ -17,7 +17,11 @@ values become messages in :mod:`.inputs`.
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 from typing import Any, Callable, Iterable
+
+import nats.errors
 
 from ..core.config import settings
 from ..core.errors import InputError, JSMagicError, PublishError
@@ -32,6 +36,8 @@ from .result import PublishResult
 from .sources import Message
 
 Progress = Callable[[int, int | None], None]  # (acked, total): a jsmagic.ui.progress.Progress fits
+MSG_ID = "Nats-Msg-Id"
+log = logging.getLogger(__name__)
 
 
 def _interrupted() -> bool:
@@ -80,7 +86,23 @@ async def publish(
         await sub.unsubscribe()
     if progress:
         progress(result.acked, total)
+    if result.unknown:
+        await _stream_counts(ctx, result)
     return result
+
+
+async def _stream_counts(ctx: JSContext, result: PublishResult) -> None:
+    """After a cut: each stream's own count, said with the unknowns (other writers included)."""
+    for stream in result.seq_ranges():
+        if stream is None:
+            continue
+        try:
+            state = (await ctx.js.stream_info(stream)).state
+        except Exception as e:  # noqa: BLE001 - the count is a courtesy; the unknowns are said anyway
+            log.info("no stream info for %s after a cut: %s", stream, e)
+            continue
+        result.notes.append(f"stream {stream} holds {state.messages:,} messages, last seq {state.last_seq} "
+                            "(its own count, other writers included)")
 
 
 async def publish_prepared(
@@ -162,7 +184,11 @@ async def _stopped(acks: AckWindow, error: JSMagicError) -> JSMagicError:
 
 
 async def _send_all(acks: AckWindow, messages, check, expect, progress, max_payload) -> None:
-    """The send loop: window, subject checks, payload size, expectations, interrupt."""
+    """The send loop: window, subject checks, payload size, expectations, interrupt.
+
+    Messages with a Nats-Msg-Id are kept while they may be in flight: a cut connection
+    sends them again (:meth:`.AckWindow.resend_lost`), and the server stores each once.
+    """
     res = acks.result
     publish_ = acks.nc.publish
     prefix = acks.prefix
@@ -204,7 +230,15 @@ async def _send_all(acks: AckWindow, messages, check, expect, progress, max_payl
         add_dup(0)
         add_answered(0)
         acks.inflight += 1
-        await publish_(subject, payload, reply=prefix + str(k), headers=headers)
+        if k == 0 and headers and MSG_ID in headers:  # ids: a resend is exact, so keep what may need one
+            acks.recent = collections.deque(maxlen=2 * acks.window)
+        acks.keep(k, subject, payload, headers)
+        try:
+            await publish_(subject, payload, reply=prefix + str(k), headers=headers)
+        except nats.errors.OutboundBufferLimitError:  # the connection is down and its buffer full: wait for it
+            if not await acks.connected():
+                raise JSMagicError("the connection stayed down longer than the publish's timeout") from None
+            await publish_(subject, payload, reply=prefix + str(k), headers=headers)
         if chain and k == 0:
             first_seq = subject_last[subject] = await first_ack(acks, expect)
         k += 1

@@ -15,7 +15,7 @@ from ..publishing.inputs import publish_cell, publish_object
 from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 from ..ui.progress import Progress
-from ..ui.publish import publish_frame
+from ..ui.publish import interrupted_left, publish_frame
 from .base import friendly, keep_result, parse_line, present, run, user_namespace
 
 
@@ -41,7 +41,8 @@ class PublishMagics(Magics):
     @argument("--text", action="store_true",
               help="the payload is plain text: a line starting with { or [ is sent even if it is not JSON")
     @argument("-H", "--header", action="append", default=[], metavar="KEY:VALUE", help="a header (repeatable)")
-    @argument("--msg-id", help="Nats-Msg-Id template per message, e.g. order-{{Count}}: re-runs store no duplicates")
+    @argument("--msg-id", help="Nats-Msg-Id template per message, e.g. order-{{Count}}: a re-run stores no duplicates "
+                               "within the stream's duplicate window (2 min by default); after it, it stores them again")
     @argument("--count", type=int, default=1, help="publish the messages N times ({{Count}} advances)")
     @argument("--stream", help="the stream that must capture the subject (checked before publishing)")
     @argument("--expect-stream", help="the server refuses the message unless it lands in this stream")
@@ -140,7 +141,8 @@ class PublishMagics(Magics):
             raise
         frame = publish_frame(result)
         bar.close(done=len(result.acked_positions()), ended="interrupted" if result.interrupted else "done")
-        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
+        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "),
+                    interrupted_left(result, bool(args.msg_id)))
         if result.errors:
             self._fail(result, frame, args.output)
         return present(self, args, frame)

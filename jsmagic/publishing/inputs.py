@@ -65,7 +65,7 @@ async def publish_cell(
     known = [subject.text] if subject.static else [subject.render(1)]
     return await publish_prepared(
         messages, known, stream=stream, expect=expect, total=per_pass * count, ref_name="line", progress=progress,
-        features=features, ctx=ctx,
+        features=features, msg_id=_msg_id(headers), ctx=ctx,
     )
 
 
@@ -93,8 +93,14 @@ async def publish_object(
     subjects = dict.fromkeys(m[1] for m in messages)
     return await publish_prepared(
         messages, subjects, stream=stream, expect=expect, total=len(messages), ref_name="row", progress=progress,
-        features=features, ctx=ctx,
+        features=features, msg_id=_msg_id(_header_templates(headers)), ctx=ctx,
     )
+
+
+def _msg_id(headers: Mapping[str, Template]) -> str | None:
+    """The ``--msg-id`` template as written (a re-run is recognised by it)."""
+    template = headers.get("Nats-Msg-Id")
+    return template.text if template is not None else None
 
 
 def _feature_headers(features: Features | None) -> dict[str, Template]:

@@ -33,6 +33,7 @@ from .batch import one_stream, publish_atomic
 from .expect import EXPECTED_LAST_SEQ, EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_STREAM, chained, chains, first_ack, with_header
 from .features import Features, feature_check
 from .result import PublishResult
+from .reruns import late_rerun, remember
 from .sources import Message
 
 Progress = Callable[[int, int | None], None]  # (acked, total): a jsmagic.ui.progress.Progress fits
@@ -107,29 +108,49 @@ async def _stream_counts(ctx: JSContext, result: PublishResult) -> None:
 
 async def publish_prepared(
     messages: Iterable[Message], subjects: Iterable[str] | None, *, stream: str | None = None,
-    expect: dict[str, Any] | None = None, features: Features | None = None, ctx: JSContext | None = None, **kw: Any,
+    expect: dict[str, Any] | None = None, features: Features | None = None, msg_id: str | None = None,
+    ctx: JSContext | None = None, **kw: Any,
 ) -> PublishResult:
     """Check the stream side first (once), then publish: the shared path of cells and values.
 
     ``subjects`` are the distinct subjects known up front (checked before the first
-    send); subjects only known per message are checked, cached, as they come.  ``kw``
-    go to :func:`publish` (``total``, ``ref_name``, ``progress``, ``window``, ``timeout``).
+    send); subjects only known per message are checked, cached, as they come.  ``msg_id``:
+    the ``--msg-id`` template, remembered so that a re-run after the stream's duplicate
+    window is said (``result.notes``).  ``kw`` go to :func:`publish` (``total``,
+    ``ref_name``, ``progress``, ``window``, ``timeout``).
     """
     ctx = current(ctx)
     js = await jetstream(ctx)
     expect = dict(expect or {})
     index = await StreamIndex.load(ctx)
     check = with_features(subject_checker(index, stream, expect.get("stream")), feature_check(index, features))
+    subjects = list(subjects or ())
     try:
-        for subject in subjects or ():
+        for subject in subjects:
             check(subject)
     except JSMagicError as e:
         raise nothing_published(e) from None
+    late = _late_rerun(ctx, index, subjects, msg_id)
     if expect.get("stream"):
         messages = with_header(messages, EXPECTED_STREAM, expect["stream"])
     if features is not None and features.atomic:
-        return await atomic(ctx, list(messages), index, check, expect, features.split, kw)
-    return await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+        result = await atomic(ctx, list(messages), index, check, expect, features.split, kw)
+    else:
+        result = await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+    if msg_id:
+        remember(getattr(ctx, "alias", ""), [s for s in result.seq_ranges() if s], msg_id)
+        if late:
+            result.notes.append(late)
+    return result
+
+
+def _late_rerun(ctx: JSContext, index: Any, subjects: list[str], msg_id: str | None) -> str | None:
+    """The warning for a ``--msg-id`` re-run after its stream's duplicate window (None: none to give)."""
+    if not msg_id or index is None:
+        return None
+    streams = sorted({name for subject in subjects for name in index.capturing(subject)})
+    windows = {n: (getattr(c, "duplicate_window", 0) or 0) / 1e9 for n, c in index.configs.items()}
+    return late_rerun(getattr(ctx, "alias", ""), streams, msg_id, windows)
 
 
 def with_features(check: Callable[[str], None], features: Callable[[str], None]) -> Callable[[str], None]:

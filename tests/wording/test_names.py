@@ -26,3 +26,32 @@ def test_consumer_did_you_mean_leaves_out_jsmagic_internal_consumers(shell, nc):
         shell.run_line_magic("js_consumer", f"info {name} wroker")
     assert e.value.hint == "did you mean 'worker'?"
     run(js.delete_stream(name))
+
+
+def test_a_plain_server_is_named_by_host_and_port_not_its_56_character_id(bare_shell, tmp_path):
+    import socket
+    import subprocess
+    import time
+
+    from jsmagic.connecting.server import free_port, server_binary
+
+    port = free_port()
+    proc = subprocess.Popen([server_binary(), "-p", str(port), "-js", "-sd", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        ctx = bare_shell.run_line_magic("js_connect", f"nats://127.0.0.1:{port}")
+        server_id = ctx.server_info["server_id"]
+        assert len(server_id) == 56 and ctx.server_info.get("server_name") == server_id  # what the server reports
+        line = ctx.connection_line()
+        assert f"(server 127.0.0.1:{port} v" in line and server_id not in line, line
+        bare_shell.run_line_magic("js_close", "")
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -14,6 +14,7 @@ from ..core.errors import InputError
 from ..connecting.options import resolve
 from ..core import secrets
 from ..core.config import settings
+from ..core.units import plural
 from .base import announce_after, friendly, parse_line, run, store_output
 
 
@@ -132,7 +133,8 @@ class ConnectionMagics(Magics):
         """Close the current connection: its tasks and watches stopped, connection drained, embedded server stopped.
 
         With ``--all`` every connection is closed.  Closing a named connection makes
-        ``default`` current again.
+        ``default`` current again; when the current one closes while another is still
+        open, that one becomes current, and the line says so.
         """
         args = parse_line(self.js_close, line)
         targets = list(registry.contexts().values()) if args.all else [registry.context()]
@@ -141,14 +143,16 @@ class ConnectionMagics(Magics):
             stopped = len(ctx.background)
             had_server = ctx.server is not None
             was = ctx.url if ctx.nc else None
-            run(registry.close(ctx))
+            now = run(registry.close(ctx))
             if was is None:
                 continue
             closed += 1
             name = "" if ctx.alias == registry.DEFAULT else f"[{ctx.alias}] "
-            parts = [f"Closed {name}{was}", f"{stopped} background task(s) stopped"]
+            parts = [f"Closed {name}{was}", f"{plural(stopped, 'background task')} stopped"]
             if had_server:
                 parts.append("embedded server stopped")
+            if now is not None:
+                parts.append(f"now using [{now.alias}] {now.url}, still open")
             print("; ".join(parts) + ".")
         if not closed:
             print("Not connected; nothing to close.")

@@ -55,3 +55,21 @@ def test_a_plain_server_is_named_by_host_and_port_not_its_56_character_id(bare_s
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_closing_the_current_connection_switches_to_the_open_one_and_says_so(bare_shell, capsys):
+    import jsmagic
+    from jsmagic import testing as jt
+
+    with jt.nats_server() as first, jt.nats_server() as second:
+        bare_shell.run_line_magic("js_connect", first.url)  # default
+        bare_shell.run_line_magic("js_connect", f"{second.url} --alias other")
+        bare_shell.run_line_magic("js_use", "default")
+        capsys.readouterr()
+        bare_shell.run_line_magic("js_close", "")
+        said = capsys.readouterr().out
+        assert f"now using [other] {second.url}" in said, said
+        assert jsmagic.context().alias == "other" and jsmagic.context().server is None
+        bare_shell.run_line_magic("js_stream", "ls")  # the next magic runs on the open one
+        assert jsmagic.context().url == second.url and jsmagic.contexts()["default"].nc is None  # no embedded server
+        bare_shell.run_line_magic("js_close", "--all")

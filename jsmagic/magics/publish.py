@@ -8,15 +8,17 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 
 from ..core.errors import InputError, PublishError
 from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
 from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
+from ..ui.display import said
 from ..ui.progress import Progress
 from ..ui.publish import interrupted_left, publish_frame
-from .base import friendly, keep_result, parse_line, present, run, user_namespace
+from .base import friendly, keep_result, parse_line, run, user_namespace
 
 
 def _features(args: Any) -> Features | None:
@@ -145,7 +147,19 @@ class PublishMagics(Magics):
                     interrupted_left(result, bool(args.msg_id)))
         if result.errors:
             self._fail(result, frame, args.output)
-        return present(self, args, frame)
+        return self._show(args, frame)
+
+    def _show(self, args: Any, frame: Any) -> Any:
+        """The summary (and any duplicates) shown now, so a cell of several publishes says each in order.
+
+        The frame is still returned (``acks = %js_publish …``); the cell that made it does not show it twice.
+        """
+        if getattr(self, "shell", None) is None:
+            return frame
+        if args.output:
+            frame.quiet = self.shell.execution_count  # -o NAME: the summary here, the table in later cells
+        display(frame)
+        return said(frame)
 
     @staticmethod
     def _run(coro) -> PublishResult:

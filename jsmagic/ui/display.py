@@ -116,8 +116,20 @@ def said(obj: Any) -> Any:
     formatter = shell.display_formatter.ipython_display_formatter
     kind = type(obj)
     quiet = _SAID.setdefault(kind, [])
-    if not quiet:  # the first in this cell: show others of the type as the usual text, this one not at all
-        formatter.for_type(kind, lambda o: None if any(o is q for q in _SAID.get(kind, ())) else _plain(o))
+    if not quiet:  # the first in this cell: others of the type show as usual, this one not at all
+
+        def printer(o: Any) -> None:
+            if any(o is q for q in _SAID.get(kind, ())):
+                return
+            formatter.pop(kind, None)  # as usual: IPython's own formatters, without this printer
+            try:
+                from IPython.display import display
+
+                display(o)
+            finally:
+                formatter.for_type(kind, printer)
+
+        formatter.for_type(kind, printer)
 
         def cell_ended(*_a: Any) -> None:
             shell.events.unregister("post_execute", cell_ended)
@@ -130,11 +142,3 @@ def said(obj: Any) -> Any:
 
 
 _SAID: dict[type, list] = {}
-
-
-def _plain(obj: Any) -> None:
-    """Another object of a said type, in the same cell: its usual text."""
-    from IPython.display import display
-    from IPython.lib.pretty import pretty
-
-    display({"text/plain": pretty(obj)}, raw=True)

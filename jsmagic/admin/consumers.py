@@ -26,7 +26,7 @@ from ..jsapi import last_active
 from .consumerdiff import ALREADY_EXISTS, refuse_existing
 from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
 from ..reading.pull import pull_once
-from ..core.units import parse_duration, parse_when
+from ..core.units import parse_duration, parse_when, plural
 from .priority import pull_group, rfc3339, until
 from .streamconfig import plain
 from .streams import info as stream_info, timestamp
@@ -261,7 +261,7 @@ async def _batch_rows(nc: Any, msgs: list, dec: Decoder, acking: bool, earlier: 
         if acking:
             await _settle(nc, msgs, "nak")
         given = "; this batch was given back (nak)" if acking else ""
-        settled = f"; {earlier} earlier message(s) were already settled" if earlier else ""
+        settled = f"; {plural(earlier, 'earlier message')} already settled" if earlier else ""
         raise InputError(f"{e.args[0]}{given}{settled}", hint=e.hint) from None
 
 

@@ -27,6 +27,7 @@ from ..core.config import settings
 from ..core.errors import InputError, JSMagicError, PublishError
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
+from ..core.units import plural
 from .acks import AckWindow
 from .capture import StreamIndex, subject_checker
 from .batch import one_stream, publish_atomic
@@ -198,7 +199,7 @@ async def _stopped(acks: AckWindow, error: JSMagicError) -> JSMagicError:
         return nothing_published(error)
     await acks.settle()
     stopped = PublishError(
-        f"stopped: {text}", hint=f"{res.acked:,} message(s) before it were published; the error's .result has their acks"
+        f"stopped: {text}", hint=f"{plural(res.acked, 'message')} before it stored; the error's .result has their acks"
     )
     stopped.result = res
     return stopped

@@ -124,7 +124,7 @@ def check_streams(nb):
     assert (state(done, "messages"), state(done, "last sequence"), state(done, "consumers")) == ("0", "4", "2")
     ename, evalue = error(nb, "check-wq-second")
     assert "multiple non-filtered consumers not allowed on workqueue stream" in evalue
-    assert "4 message(s) from JOBS > workers, acked" in text(nb, "check-wq-take")
+    assert "4 messages from JOBS > workers, acked" in text(nb, "check-wq-take")
     wq = text(nb, "check-wq-empty")
     assert (state(wq, "messages"), state(wq, "last sequence")) == ("0", "6")
     ls = text(nb, "check-streams-ls")
@@ -147,14 +147,14 @@ def check_consumers(nb):
     assert "SALES: 0 rows" in text(nb, "check-deliver-new")
     assert "SALES: 2 rows; seq 7–8" in text(nb, "check-deliver-time")  # only those after the pause
     by_seq = text(nb, "check-deliver-durable-seq")
-    assert "2 message(s) from SALES > from-seq-7" in by_seq and row(r"0 7 sales\.asia", by_seq)
+    assert "2 messages from SALES > from-seq-7" in by_seq and row(r"0 7 sales\.asia", by_seq)
     assert text(nb, "check-durable-first").strip() == "8"
     second = text(nb, "check-durable-second")  # only what arrived since the first load
     assert row(r"0 9 sales\.eu 9", second) and not re.search(r"^1\s", second, re.M)
     assert row(r"2 3 sales\.eu", text(nb, "check-fetch-1"))
     fetch2 = text(nb, "check-fetch-2")  # the second fetch continues after the first
     assert row(r"0 4 sales\.asia", fetch2) and row(r"2 6 sales\.eu", fetch2)
-    assert "2 message(s) from SALES > slow, left un-acked" in text(nb, "check-pull-limits")
+    assert "2 messages from SALES > slow, left un-acked" in text(nb, "check-pull-limits")
     ls = text(nb, "check-consumer-ls")
     assert row(r"slow True all 7 2 2", ls) and row(r"billing True all 0 0 9", ls)  # own positions, one stream
     multi = text(nb, "check-multi-filter")
@@ -184,7 +184,7 @@ def check_acks(nb):
     ename, evalue = error(nb, "check-publish-expect")
     assert ename == "PublishError" and "wrong last sequence: 2" in evalue and "nothing published" in evalue
     assert "1 message → stream SHOP, seq 3" in text(nb, "check-publish-expect-ok")
-    assert "1 message(s) from MAIL > mailer, acked" in text(nb, "check-acks-ack")
+    assert "1 message from MAIL > mailer, acked" in text(nb, "check-acks-ack")
     assert "nak'd (to be redelivered)" in text(nb, "check-acks-nak")
     delivery = r"0 {seq} mail\.send \S+ \S+ {n}\b"  # seq, subject, time (2 tokens), delivered
     assert row(delivery.format(seq=2, n=2), text(nb, "check-acks-nak-again"))  # num_delivered rose on nak
@@ -197,7 +197,7 @@ def check_acks(nb):
     assert text(nb, "check-acks-max-deliver").strip() == "[[1], [2], [3], []]"
     double = text(nb, "check-acks-double")
     assert state(double, "ack pending") == "0" and state(double, "ack floor").endswith("stream seq 8")
-    assert "8 message(s) from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
+    assert "8 messages from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
     assert row(r"dashboard none 0 0 0", text(nb, "check-acks-none-info"))  # nothing waits for an ack
 
 
@@ -309,8 +309,8 @@ def check_operations(nb):
     assert row(r"0 1 jobs.resize \{'image': 1\} terminated 1", dead)
     assert row(r"1 2 jobs.resize \{'image': 2\} max deliveries 2", dead)
     retry = text(nb, "check-retry")
-    assert "Republished 2 dead letter(s) of JOBS > worker to jobs.retry." in retry
-    assert "2 message(s) from JOBS > worker, acked" in retry
+    assert "Republished 2 dead letters of JOBS > worker to jobs.retry." in retry
+    assert "2 messages from JOBS > worker, acked" in retry
     restore = text(nb, "check-restore")
     assert "Restored stream CLASS: 9 message(s) up to sequence 10, 1 consumer(s)" in restore
     assert (state(restore, "last sequence"), state(restore, "deleted"), state(restore, "messages")) == ("10", "1", "9")
@@ -337,9 +337,9 @@ def check_modern(nb):
     assert "1 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-pending")
     assert row(r"0 2 reminders\.due ann her order 1001 reminders\.schedule\.ann 3600s", text(nb, "check-schedule-fired"))
     assert "0 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-done")
-    assert "0 message(s) from JOBS > shipper" in text(nb, "check-pause-empty")
+    assert "0 messages from JOBS > shipper" in text(nb, "check-pause-empty")
     assert row(r"0 shipper 3 True", text(nb, "check-pause-ls"))  # three jobs wait while it is paused
-    assert "3 message(s) from JOBS > shipper, acked" in text(nb, "check-pause-resumed")
+    assert "3 messages from JOBS > shipper, acked" in text(nb, "check-pause-resumed")
     assert "pinned to this notebook" in text(nb, "check-pin-a")
     assert row(r"0 B \[\] None no message in time", text(nb, "check-pin-b-waits"))
     failover = text(nb, "check-pin-failover")

@@ -73,3 +73,19 @@ def test_closing_the_current_connection_switches_to_the_open_one_and_says_so(bar
         bare_shell.run_line_magic("js_stream", "ls")  # the next magic runs on the open one
         assert jsmagic.context().url == second.url and jsmagic.contexts()["default"].nc is None  # no embedded server
         bare_shell.run_line_magic("js_close", "--all")
+
+
+def test_a_consumer_never_active_says_never_and_counts_have_plurals(shell, nc):
+    _, js, run = nc
+    name = f"WL{uuid.uuid4().hex[:8].upper()}"
+    run(js.add_stream(name=name, subjects=[f"{name.lower()}.>"]))
+    run(js.publish(f"{name.lower()}.x", b"{}"))
+    shell.run_line_magic("js_consumer", f"add {name} w")
+    assert run(js.consumer_info(name, "w")).delivered.last_active is None  # the server: never delivered
+    report = shell.run_line_magic("js_consumer", f"info {name} w")
+    assert "NaT" not in repr(report) and report["State"]["last active"] == "never"
+    listing = shell.run_line_magic("js_consumer", f"ls {name}")
+    assert listing.summary == f"1 consumer on {name}" and "NaT" not in repr(listing) and "never" in repr(listing)
+    got = shell.run_line_magic("js_consumer", f"next {name} w")
+    assert got.summary == f"1 message from {name} > w, acked"
+    run(js.delete_stream(name))

@@ -199,7 +199,7 @@ async def _stopped(acks: AckWindow, error: JSMagicError) -> JSMagicError:
         return nothing_published(error)
     await acks.settle()
     stopped = PublishError(
-        f"stopped: {text}", hint=f"{plural(res.acked, 'message')} before it stored; the error's .result has their acks"
+        f"stopped: {text}", hint=f"stored before it: {plural(res.acked, 'message')}; the error's .result has their acks"
     )
     stopped.result = res
     return stopped

@@ -12,6 +12,7 @@ DataFrame again.
 from __future__ import annotations
 
 import html
+import weakref
 from typing import Any
 
 import pandas as pd
@@ -119,7 +120,7 @@ def said(obj: Any) -> Any:
     if not quiet:  # the first in this cell: others of the type show as usual, this one not at all
 
         def printer(o: Any) -> None:
-            if any(o is q for q in _SAID.get(kind, ())):
+            if any(o is q() for q in _SAID.get(kind, ())):
                 return
             formatter.pop(kind, None)  # as usual: IPython's own formatters, without this printer
             try:
@@ -137,8 +138,15 @@ def said(obj: Any) -> Any:
             formatter.pop(kind, None)
 
         shell.events.register("post_execute", cell_ended)
-    quiet.append(obj)
+    quiet.append(_ref(obj))  # weak: a shell whose cells never end (a script) keeps no frame alive
     return obj
+
+
+def _ref(obj: Any) -> Any:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # not weakly referable: held until the cell ends
+        return lambda: obj
 
 
 _SAID: dict[type, list] = {}

@@ -51,6 +51,8 @@ def test_each_magic_says_it_once(kernel, server, tmp_path):
     res = kernel.run(f"%js_stream backup {s} bk")
     lines = shown(res)
     assert lines and lines[-1].startswith(f"Backed up stream {s}: 3 messages") and not any("Backup(" in x for x in lines)
+    kernel.run("%js_close --all")  # the two tails stopped: their consumers leave the server
+    kernel.run(f"%js_connect {server.url}\n%js_stream rm {s} --force")
 
 
 def test_polars_footer_comes_under_the_result(kernel, server):

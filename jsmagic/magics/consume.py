@@ -12,7 +12,7 @@ from ..core.config import settings
 from ..core.decode import HELP, named
 from ..core.errors import JSMagicError
 from ..core.extras import require
-from ..core.units import parse_duration, parse_when
+from ..core.units import parse_duration, parse_when, plural
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
 from ..ui.display import result_frame, said
@@ -158,7 +158,7 @@ def _fail_keeping(magics, args, value, result) -> None:
         return
     keep_result(magics, args, value)
     where = f"in {args.output}" if getattr(args, "output", None) else "in jsmagic.last_result()"
-    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {result.acknowledged:,} message(s) "
+    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {plural(result.acknowledged, 'message')} "
                        f"were {result.action}ed as they arrived; every one of them is kept {where}")
 
 

@@ -71,7 +71,7 @@ def edit(a: Any, flags: dict[str, Any]) -> pd.DataFrame:
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"
-    out = result_frame(df, f"stream {a.name}: {len(df)} setting(s) {verb}" + (" (dry run: nothing sent)" if a.dry_run else ""))
+    out = result_frame(df, f"stream {a.name}: {plural(len(df), 'setting')} {verb}" + (" (dry run: nothing sent)" if a.dry_run else ""))
     return out
 
 
@@ -140,7 +140,7 @@ def _report(a: Any) -> pd.DataFrame:
         plot_streams(df)
     total = int(df["messages"].sum()) if len(df) else 0
     lagging = int((df["lag"] > 0).sum()) if len(df) else 0
-    return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {lagging} with replication lag"))
+    return result_frame(df, noted(df, f"{plural(len(df), 'stream')}, {plural(total, 'message')}, {lagging} with replication lag"))
 
 
 def _backup(a: Any) -> backup.Backup:
@@ -163,4 +163,4 @@ def copy(a: Any, flags: dict[str, Any]) -> Any:
 
 def _seal(a: Any) -> tuple[dict, str]:
     state = run(topology.seal(a.name, a.force))
-    return state, f"Sealed stream {a.name} ({state['messages']:,} message(s) kept)."
+    return state, f"Sealed stream {a.name} ({plural(state['messages'], 'message')} kept)."

@@ -22,7 +22,7 @@ def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
     """
     extra = [result.method, *([f"failed: {result.failed}"] if result.failed else []), *result.notes]
     if result.action:
-        extra.append(f"{result.action.replace('_', '-')} sent for {result.acknowledged:,} message(s)")
+        extra.append(f"{result.action.replace('_', '-')} sent for {plural(result.acknowledged, 'message')}")
     if result.interrupted:
         extra.append("interrupted: partial result")
     if result.timed_out:

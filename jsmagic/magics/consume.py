@@ -210,8 +210,11 @@ def selection_from_args(args, namespace: dict | None = None) -> Selection:
 
 def _note_after(shell, text: str) -> None:
     """``text`` under the cell's result once the cell has run (a Polars or Arrow result has no footer of its own)."""
+    count = shell.execution_count
+
     def after(*_a) -> None:
         shell.events.unregister("post_execute", after)
-        show_note(shell, text)
+        if shell.execution_count == count:  # the cell that made it, not a later one
+            show_note(shell, text)
 
     shell.events.register("post_execute", after)

@@ -54,7 +54,7 @@ def load_ipython_extension(ipython) -> None:
 
     from .core import runner
     from .core.config import JSMagic, use_settings
-    from .magics import MAGICS
+    from .magics import MAGICS, mistyped
     from .ui import completion
 
     runner.set_loop_provider(get_asyncio_loop)
@@ -69,13 +69,14 @@ def load_ipython_extension(ipython) -> None:
         if getattr(magics, "verbs", None) is not None:
             completion.register_verbs(magics.verbs.magic, list(magics.verbs.parsers))
     completion.install(ipython)
+    mistyped.install(ipython)  # %js_consum: "did you mean %js_consume?"
 
 
 def unload_ipython_extension(ipython) -> None:
     """Undo everything: every context closed (tasks, watches, connection, server), magics and completion removed."""
     from .core import registry, runner
     from .core.config import JSMagic
-    from .magics import MAGICS
+    from .magics import MAGICS, mistyped
     from .ui import completion
 
     for ctx in registry.active():
@@ -83,6 +84,7 @@ def unload_ipython_extension(ipython) -> None:
     registry.reset()
     runner.set_loop_provider(None)
     completion.uninstall(ipython)
+    mistyped.uninstall(ipython)
     for magics in MAGICS:
         for kind, names in magics.magics.items():
             for name in names:

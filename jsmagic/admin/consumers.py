@@ -23,10 +23,11 @@ from ..core.decode import Decoder, decoder, with_errors
 from ..core.errors import ForceRequiredError, InputError, JSMagicError, not_found
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
+from .consumerdiff import ALREADY_EXISTS, refuse_existing
 from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
 from ..reading.pull import pull_once
-from ..core.units import parse_duration, parse_when
-from .priority import create_raw, pull_group, rfc3339, until
+from ..core.units import parse_duration, parse_when, plural
+from .priority import pull_group, rfc3339, until
 from .streamconfig import plain
 from .streams import info as stream_info, timestamp
 
@@ -123,11 +124,21 @@ async def add_consumer(stream: str, name: str, *, pull: bool = True, target: str
         max_ack_pending=max_ack_pending, deliver_subject=None if pull else target, **deliver_params(deliver),
         **(extra or {}),
     )
-    if pause is not None or priority:  # server 2.11 fields (priority groups: nats-py has none)
-        raw = {**(priority or {}), **({"pause_until": rfc3339(until(pause))} if pause is not None else {})}
-        return api.ConsumerInfo.from_response(await create_raw(stream, {**cfg.as_dict(), **raw}, ctx=ctx))
-    js = await jetstream(ctx)
-    return await js.add_consumer(stream, cfg)
+    # server 2.11 fields (priority groups: nats-py has none) go as raw config
+    raw = {**(priority or {}), **({"pause_until": rfc3339(until(pause))} if pause is not None else {})}
+    wanted = {**cfg.as_dict(), **raw}
+    for key, value in wanted.items():
+        if isinstance(value, int) and not -2**63 <= value < 2**64:
+            raise InputError(f"bad {key} {value}: out of the server's range", hint="give a smaller number")
+    ctx = await connected(ctx)
+    try:  # "create": the same settings again are no change; others are refused, never replaced
+        answer = await ctx.api.request(f"CONSUMER.CREATE.{stream}.{name}",
+                                       {"stream_name": stream, "config": wanted, "action": "create"})
+    except nats.js.errors.APIError as e:
+        if e.err_code != ALREADY_EXISTS:
+            raise
+        raise await refuse_existing(stream, name, wanted, ctx=ctx) from None
+    return api.ConsumerInfo.from_response(answer)
 
 
 async def consumer_info(stream: str, name: str, *, ctx: JSContext | None = None) -> api.ConsumerInfo:
@@ -180,6 +191,9 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
     acking = ci.config.ack_policy != api.AckPolicy.NONE
     room = (ci.config.max_ack_pending or 1000) if acking else count
     rows: list[dict[str, Any]] = []
+    # nak'd messages are redelivered at once: nak them only when the call is done, so that one
+    # call returns each message once (until then they hold the consumer's ack-pending room)
+    later: list = [] if acking and action == "nak" else None
     interrupted = False
     try:
         while len(rows) < count:
@@ -192,7 +206,9 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
                     _, st = await pull_once(ctx.api, stream, name, want, wait, into=msgs)
             except asyncio.CancelledError:
                 rows.extend(await _batch_rows(ctx.nc, msgs, dec, acking, len(rows)))
-                if acking:
+                if later is not None:
+                    later.extend(msgs)
+                elif acking:
                     await _settle(ctx.nc, msgs, action)
                 raise
             if not msgs:
@@ -200,14 +216,19 @@ async def next_messages(stream: str, name: str, count: int = 1, action: str = "a
                     raise JSMagicError(f"pull from {stream} > {name} failed: {st.code} {st.description}".strip())
                 break
             rows.extend(await _batch_rows(ctx.nc, msgs, dec, acking, len(rows)))
-            if acking:
+            if later is not None:
+                later.extend(msgs)
+            elif acking:
                 await _settle(ctx.nc, msgs, action)
-            if action == "none" and acking:
+            if (action == "none" or later is not None) and acking:
                 room -= len(msgs)  # they stay pending: the server will not hand out more than max_ack_pending
                 if room <= 0:
                     break
     except asyncio.CancelledError:
         interrupted = True
+    finally:
+        if later:
+            await _settle(ctx.nc, later, "nak")
     df = with_errors(pd.DataFrame(rows, columns=NEXT_COLUMNS), [r["decode_error"] for r in rows])
     df.attrs.update(ack_policy=plain(ci.config.ack_policy), interrupted=interrupted)
     if action == "none" and acking and room <= 0 and len(rows) < count and not interrupted:
@@ -240,7 +261,7 @@ async def _batch_rows(nc: Any, msgs: list, dec: Decoder, acking: bool, earlier: 
         if acking:
             await _settle(nc, msgs, "nak")
         given = "; this batch was given back (nak)" if acking else ""
-        settled = f"; {earlier} earlier message(s) were already settled" if earlier else ""
+        settled = f"; {plural(earlier, 'earlier message')} already settled" if earlier else ""
         raise InputError(f"{e.args[0]}{given}{settled}", hint=e.hint) from None
 
 

@@ -275,7 +275,7 @@ class JSContext:
             js += f", API prefix {self.options.api_prefix}"
         # the first words say the state: a connection that went away is not "Connected to" (%js_status)
         verb = {"reconnecting": "Reconnecting to", "closed": "Disconnected from"}.get(self.state, "Connected to")
-        line = f"{verb} {self.url} (server {info.get('server_name', '?')} v{info.get('version', '?')}, JetStream {js})"
+        line = f"{verb} {self.url} (server {server_label(info, self.url)} v{info.get('version', '?')}, JetStream {js})"
         if self.server is not None:
             line += f" — embedded nats-server, store {self.server.store_dir}"
         elif self.options and self.options.source not in ("", "line"):
@@ -397,3 +397,20 @@ async def greeting(nc: Any, timeout: float) -> dict[str, Any]:
     if url is None:
         return {}
     return await read_info(f"{url.scheme}://{url.hostname}:{url.port}", timeout) or {}
+
+
+def server_label(info: dict, url: str | None = None) -> str:
+    """What to call a server: its ``server_name`` if one was set, else the host:port connected to.
+
+    A plain nats-server without a name reports its 56-character id as its name: no one can read that.
+    """
+    name = info.get("server_name") or ""
+    if name and name != info.get("server_id"):
+        return name
+    if url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url if "://" in url else f"nats://{url}")
+        if parts.hostname:
+            return f"{parts.hostname}:{parts.port or 4222}"
+    return name[:12] + "…" if len(name) > 12 else name or "?"

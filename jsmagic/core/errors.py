@@ -125,7 +125,8 @@ class ConflictError(JSMagicError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A `did you mean X?` suffix for an unknown name, or the list of what exists."""
-    internal = ("KV_", "OBJ_")  # the streams behind KV and object buckets: not what a typo meant
+    # the streams behind KV and object buckets, jsmagic's own short-lived consumers: not what a typo meant
+    internal = ("KV_", "OBJ_", "jsmagic_")
     candidates = sorted(c for c in set(candidates) if name.startswith(internal) or not c.startswith(internal))
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
     if not close:

@@ -115,11 +115,22 @@ async def connect(alias: str, options: Any) -> JSContext:
     return ctx
 
 
-async def close(ctx: JSContext) -> None:
-    """Close `ctx`; a named one is forgotten (`default` becomes current again)."""
+async def close(ctx: JSContext) -> JSContext | None:
+    """Close `ctx`; a named one is forgotten (`default` becomes current again).
+
+    When the current connection is closed while another is still open, that one becomes
+    current (the last opened): returned, so the caller can say so.  Never does the next
+    magic silently start an embedded server in its place.
+    """
+    was_current = ctx.alias == _current
     await ctx.close()
     if ctx.alias != DEFAULT:
         forget(ctx.alias)
+    if was_current and context().nc is None:
+        open_ = [c for c in _contexts.values() if c.nc is not None and c is not ctx]
+        if open_:
+            return use(open_[-1].alias)
+    return None
 
 
 async def connected(ctx: JSContext | str | None = None) -> JSContext:

@@ -8,6 +8,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..ui import status as status_mod
+from ..ui.display import said
 from ..core import registry
 from ..core.errors import InputError
 from ..connecting.options import resolve
@@ -16,6 +17,7 @@ from ..core import secrets
 from ..core.config import settings
 from ..core.flags import CONNECT
 from .flagset import arguments
+from ..core.units import plural
 from .base import announce_after, friendly, parse_line, run, store_output
 
 
@@ -68,7 +70,7 @@ class ConnectionMagics(Magics):
             ctx = run(registry.connect(alias, opts))
         print(ctx.connection_line() if alias == registry.DEFAULT else f"[{alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
-        return ctx
+        return said(ctx)  # the line above says it: no <JSContext …> under it
 
     @no_var_expand
     @magic_arguments()
@@ -90,7 +92,7 @@ class ConnectionMagics(Magics):
         ctx = registry.use(args.alias)
         print(f"Using [{ctx.alias}] {ctx.connection_line()}")
         store_output(self, args, ctx)
-        return ctx
+        return said(ctx)
 
     def _ask_password(self, user: str) -> str:
         """Prompt for a password without echo, where the frontend can prompt."""
@@ -126,7 +128,8 @@ class ConnectionMagics(Magics):
         """Close the current connection: its tasks and watches stopped, connection drained, embedded server stopped.
 
         With ``--all`` every connection is closed.  Closing a named connection makes
-        ``default`` current again.
+        ``default`` current again; when the current one closes while another is still
+        open, that one becomes current, and the line says so.
         """
         args = parse_line(self.js_close, line)
         targets = list(registry.contexts().values()) if args.all else [registry.context()]
@@ -135,14 +138,16 @@ class ConnectionMagics(Magics):
             stopped = len(ctx.background)
             had_server = ctx.server is not None
             was = ctx.url if ctx.nc else None
-            run(registry.close(ctx))
+            now = run(registry.close(ctx))
             if was is None:
                 continue
             closed += 1
             name = "" if ctx.alias == registry.DEFAULT else f"[{ctx.alias}] "
-            parts = [f"Closed {name}{was}", f"{stopped} background task(s) stopped"]
+            parts = [f"Closed {name}{was}", f"{plural(stopped, 'background task')} stopped"]
             if had_server:
                 parts.append("embedded server stopped")
+            if now is not None:
+                parts.append(f"now using [{now.alias}] {now.url}, still open")
             print("; ".join(parts) + ".")
         if not closed:
             print("Not connected; nothing to close.")

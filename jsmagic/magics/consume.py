@@ -12,13 +12,15 @@ from ..core.config import settings
 from ..core.errors import JSMagicError
 from ..core.extras import require
 from ..core.flags import EXPORT, SELECT, selection
+from ..core.units import plural
 from ..reading.reader import check_stream, replay
 from ..reading.selection import Selection
-from ..ui.display import result_frame
+from ..ui.display import result_frame, said
 from ..ui.replay import Exported, replay_summary
 from . import finding, timetravel
 from .flagset import arguments
-from .base import friendly, keep_result, parse_line, present, run, store_output, user_namespace, with_progress
+from .base import (friendly, keep_result, parse_line, present, run, show_note, store_output, user_namespace,
+                   with_progress)
 
 _POLICIES = ("all", "new", "last", "last_per_subject")
 
@@ -95,7 +97,7 @@ class ConsumeMagics(Magics):
             run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
             store_output(self, args, handle)
-            return handle
+            return said(handle)  # its live table is the cell's output: no <Follow …> line that never updates
         result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
@@ -114,12 +116,14 @@ class ConsumeMagics(Magics):
             raise UsageError("--follow keeps a live pandas table: it does not combine with --to or --as")
         if args.partition_by and not args.to:
             raise UsageError("--partition-by goes with --to DIR")
-        require("pyarrow", "parquet" if args.to else "arrow", "--to" if args.to else "an Arrow or Polars result")
+        polars = not args.to and (args.result_as or settings().result_type) == "polars"
+        require(("pyarrow", "polars") if polars else "pyarrow", "polars" if polars else "parquet" if args.to else "arrow",
+                "--to" if args.to else "--as polars" if polars else "an Arrow result")
         from ..reading.export import export_replay
         from ..reading.results import replay_as
         if args.to:
             result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
-                                   unit="messages")
+                                   unit="messages", count=lambda r: r.export.rows if r.export else 0)  # what the file holds
             out = Exported(result)
             kept = f"{out.rows:,} messages written to {out.path}, a valid file"
         else:
@@ -131,7 +135,7 @@ class ConsumeMagics(Magics):
             if isinstance(out, pd.DataFrame):
                 out = result_frame(out, summary)
             else:
-                print(summary)
+                _note_after(self.shell, summary)  # under the result, as a frame's footer
             kept = f"{len(out):,} messages read from {sel.stream}"
         _fail_keeping(self, args, out, result)
         keep_result(self, args, out, result.interrupted, kept)
@@ -144,7 +148,7 @@ def _fail_keeping(magics, args, value, result) -> None:
         return
     keep_result(magics, args, value)
     where = f"in {args.output}" if getattr(args, "output", None) else "in jsmagic.last_result()"
-    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {result.acknowledged:,} message(s) "
+    raise JSMagicError(f"{result.stream}: the read failed ({result.failed}) after {plural(result.acknowledged, 'message')} "
                        f"were {result.action}ed as they arrived; every one of them is kept {where}")
 
 
@@ -160,3 +164,15 @@ def _summary_frame(cols) -> pd.DataFrame:
 def selection_from_args(args, namespace: dict | None = None) -> Selection:
     """The core :class:`Selection` for parsed magic arguments (flag conflicts are UsageErrors)."""
     return selection(args, namespace, error=UsageError)
+
+
+def _note_after(shell, text: str) -> None:
+    """``text`` under the cell's result once the cell has run (a Polars or Arrow result has no footer of its own)."""
+    count = shell.execution_count
+
+    def after(*_a) -> None:
+        shell.events.unregister("post_execute", after)
+        if shell.execution_count == count:  # the cell that made it, not a later one
+            show_note(shell, text)
+
+    shell.events.register("post_execute", after)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..admin import consumerops, deadletter, report
 from ..core.decode import HELP
+from ..core.units import plural
 from ..ui.consumerwatch import ConsumerWatch
 from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report, shown
@@ -80,7 +81,7 @@ def _edit(a: Any) -> pd.DataFrame:
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"
-    return result_frame(df, f"consumer {a.stream} > {a.name}: {len(df)} setting(s) {verb}")
+    return result_frame(df, f"consumer {a.stream} > {a.name}: {plural(len(df), 'setting')} {verb}")
 
 
 def _copy(a: Any) -> Any:
@@ -97,7 +98,8 @@ def _reset(a: Any) -> str:
 def _report(a: Any) -> pd.DataFrame:
     df = run(report.consumer_report(a.stream))
     behind = int(df["pending"].sum() + df["ack_pending"].sum()) if len(df) else 0
-    return result_frame(df, noted(df, f"{len(df)} consumer(s) on {a.stream}, {behind:,} message(s) pending or awaiting ack"))
+    return result_frame(df, noted(df, f"{plural(len(df), 'consumer')} on {a.stream}, {plural(behind, 'message')} "
+                                      "pending or awaiting ack"))
 
 
 def _dead(a: Any) -> Any:
@@ -106,11 +108,11 @@ def _dead(a: Any) -> Any:
         return f"Capturing dead letters of {a.stream} > {a.name} in stream {name}."
     if a.republish:
         n = run(deadletter.republish(a.stream, a.name, a.republish, a.force))
-        return f"Republished {n} dead letter(s) of {a.stream} > {a.name} to {a.republish}."
+        return f"Republished {plural(n, 'dead letter')} of {a.stream} > {a.name} to {a.republish}."
     df = run(deadletter.dead(a.stream, a.name, a.decode))
     missing = df.attrs.get("missing", 0)
-    note = f"; {missing} original(s) no longer in {a.stream}" if missing else ""
-    return result_frame(df, f"{len(df)} dead letter(s) of {a.stream} > {a.name} (kept in {df.attrs['stream']}){note}")
+    note = f"; {plural(missing, 'original')} no longer in {a.stream}" if missing else ""
+    return result_frame(df, f"{plural(len(df), 'dead letter')} of {a.stream} > {a.name} (kept in {df.attrs['stream']}){note}")
 
 
 def _watch(a: Any) -> ConsumerWatch:

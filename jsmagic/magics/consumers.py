@@ -15,7 +15,9 @@ import pandas as pd
 
 from ..admin import consumers
 from ..core.decode import HELP
+from ..core.units import plural
 from ..ui.display import noted, result_frame
+from ..ui.tablestyle import format_time
 from ..ui.report import consumer_report
 from .base import friendly, run
 from . import consumerops
@@ -68,7 +70,8 @@ def _add(a: Any) -> Any:
 
 def _ls(a: Any) -> pd.DataFrame:
     df = run(consumers.list_consumers(a.stream))
-    return result_frame(df, noted(df, f"{len(df)} consumer(s) on {a.stream}"))
+    return result_frame(df, noted(df, f"{plural(len(df), 'consumer')} on {a.stream}"),
+                        formats={"last_active": lambda t: format_time(t) if pd.notna(t) else "never"})
 
 
 SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminated", "none": "left un-acked"}
@@ -79,7 +82,7 @@ def _next(a: Any) -> pd.DataFrame:
     df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout, group=a.group,
                                      min_pending=a.min_pending))
     acking = df.attrs["ack_policy"] != "none"
-    summary = f"{len(df)} message(s) from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
+    summary = f"{plural(len(df), 'message')} from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
     summary += group_note(df.attrs)
     if "held" in df.attrs:
         left, window = df.attrs["held"]

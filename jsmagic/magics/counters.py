@@ -7,6 +7,7 @@ from typing import Any, Callable
 import pandas as pd
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
+from ..core.units import plural
 from ..services import counters
 from ..ui.display import result_frame
 from ..ui.report import Report
@@ -31,7 +32,7 @@ del p
 
 def _ls(a: Any) -> pd.DataFrame:
     df = run(counters.ls(a.stream, a.filter))
-    return result_frame(df, f"{len(df)} counter(s) in {a.stream}")
+    return result_frame(df, f"{plural(len(df), 'counter')} in {a.stream}")
 
 
 def _view(a: Any) -> Report:

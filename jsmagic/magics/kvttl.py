@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..admin import kv, kvttl
-from ..core.units import parse_size
+from ..core.units import parse_size, plural
 from ..ui.display import result_frame
 from ..ui.report import shown
 from .base import run
@@ -47,7 +47,7 @@ def _edit(a: Any) -> pd.DataFrame:
     df = run(df)
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
-    return result_frame(df, f"bucket {a.bucket}: {len(df)} setting(s) changed")
+    return result_frame(df, f"bucket {a.bucket}: {plural(len(df), 'setting')} changed")
 
 
 def handlers(value: Callable[[Any], Any]) -> dict[str, Callable[[Any], Any]]:

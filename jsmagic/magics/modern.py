@@ -10,6 +10,7 @@ from typing import Any
 
 from IPython.core.magic_arguments import MagicArgumentParser
 
+from ..core.units import plural
 from ..admin.schedules import pending_schedules
 from ..admin.streamconfig import feature_params
 from ..ui.display import result_frame
@@ -43,4 +44,4 @@ def add_schedules_verb(verbs: Any) -> None:
 
 def schedules_verb(a: Any) -> Any:
     df = run(pending_schedules(a.name, a.subject))
-    return result_frame(df, f"{len(df)} pending schedule(s) in {a.name}")
+    return result_frame(df, f"{plural(len(df), 'pending schedule')} in {a.name}")

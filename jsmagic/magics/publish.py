@@ -8,15 +8,17 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 
 from ..core.errors import InputError, PublishError
 from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
 from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
+from ..ui.display import said
 from ..ui.progress import Progress
-from ..ui.publish import publish_frame
-from .base import friendly, keep_result, parse_line, present, run, user_namespace
+from ..ui.publish import interrupted_left, publish_frame
+from .base import friendly, keep_result, parse_line, run, user_namespace
 
 
 def _features(args: Any) -> Features | None:
@@ -38,8 +40,11 @@ class PublishMagics(Magics):
     @argument("body", nargs="?", help="line magic only: one message body")
     @argument("--cell", action="store_true", help="the whole cell is one message (default: one per non-empty line)")
     @argument("--json", action="store_true", help="every message must be valid JSON; otherwise nothing is published")
+    @argument("--text", action="store_true",
+              help="the payload is plain text: a line starting with { or [ is sent even if it is not JSON")
     @argument("-H", "--header", action="append", default=[], metavar="KEY:VALUE", help="a header (repeatable)")
-    @argument("--msg-id", help="Nats-Msg-Id template per message, e.g. order-{{Count}}: re-runs store no duplicates")
+    @argument("--msg-id", help="Nats-Msg-Id template per message, e.g. order-{{Count}}: a re-run stores no duplicates "
+                               "within the stream's duplicate window (2 min by default); after it, it stores them again")
     @argument("--count", type=int, default=1, help="publish the messages N times ({{Count}} advances)")
     @argument("--stream", help="the stream that must capture the subject (checked before publishing)")
     @argument("--expect-stream", help="the server refuses the message unless it lands in this stream")
@@ -49,7 +54,7 @@ class PublishMagics(Magics):
     @argument("--data-col", help="with --from: the column holding each payload")
     @argument("--subject-col", help="with --from: the column holding each subject")
     @argument("--header-cols", help="with --from: columns sent as headers, e.g. A,B")
-    @argument("--raw", action="store_true", help="publish the text exactly as written: no {{templates}}, no {=vars}")
+    @argument("--raw", action="store_true", help="publish the text exactly as written: no {{templates}}, no {=vars}, no JSON check")
     @argument("-o", "--output", metavar="NAME", help="store the acks in this notebook variable")
     @argument("--ttl", help="server 2.11+: each message expires after this long (2s, 1h, never)")
     @argument("--ttl-col", metavar="COL", help="with --from: the column holding each row's TTL")
@@ -86,6 +91,10 @@ class PublishMagics(Magics):
         ``--msg-id`` and the body, evaluated once.  Strings go in as they are, ``True``/``None``
         as ``true``/``null``, dicts/lists as JSON.  An undefined name is an error.  ``{=`` never
         occurs in JSON, so bodies need no escaping; ``--raw`` turns both syntaxes off.
+
+        A line that starts like JSON (``{`` or ``[``) must parse, or nothing is sent and the
+        error names the line; ``--text`` (or ``--raw``) sends such lines as they are
+        (``--json``: every line must be JSON).
 
         The result lists every message: line (or row), subject, stream, seq, duplicate (and
         error when some failed, which also fails the cell).  A subject no stream captures is
@@ -125,7 +134,8 @@ class PublishMagics(Magics):
         else:
             text = args.body if cell is None else cell
             text = expand(text, "the cell" if cell is not None else "the body")
-            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, templates=not args.raw, **common)
+            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, plain_text=args.text or args.raw,
+                                templates=not args.raw, **common)
         try:
             result = self._run(coro)
         except BaseException as e:
@@ -133,10 +143,23 @@ class PublishMagics(Magics):
             raise
         frame = publish_frame(result)
         bar.close(done=len(result.acked_positions()), ended="interrupted" if result.interrupted else "done")
-        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "))
+        keep_result(self, args, frame, result.interrupted, frame.summary.removeprefix("interrupted: "),
+                    interrupted_left(result, bool(args.msg_id)))
         if result.errors:
             self._fail(result, frame, args.output)
-        return present(self, args, frame)
+        return self._show(args, frame)
+
+    def _show(self, args: Any, frame: Any) -> Any:
+        """The summary (and any duplicates) shown now, so a cell of several publishes says each in order.
+
+        The frame is still returned (``acks = %js_publish …``); the cell that made it does not show it twice.
+        """
+        if getattr(self, "shell", None) is None:
+            return frame
+        if args.output:
+            frame.quiet = self.shell.execution_count  # -o NAME: the summary here, the table in later cells
+        display(frame)
+        return said(frame)
 
     @staticmethod
     def _run(coro) -> PublishResult:
@@ -162,6 +185,8 @@ class PublishMagics(Magics):
             raise UsageError("--data-col, --subject-col and --header-cols go with --from VAR")
         if args.count < 1:
             raise UsageError("--count must be at least 1")
+        if args.json and args.text:
+            raise UsageError("--json and --text contradict each other: every line JSON, or plain text")
         if args.ttl_col and not args.source:
             raise UsageError("--ttl-col goes with --from VAR")
 
@@ -193,6 +218,7 @@ class PublishMagics(Magics):
     def _fail(result: PublishResult, frame: Any, output: str | None) -> None:
         """Some messages were refused: fail the cell with the reasons (the frame keeps every ack)."""
         err = result.error()
-        err.hint = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"
+        kept = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"
+        err.hint = f"{err.hint}; {kept}" if result.unknown else kept
         err.result = frame
         raise err

@@ -13,8 +13,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..admin import backup, report, streams, topology
-from ..core.units import format_duration, format_size
-from ..ui.display import noted, result_frame
+from ..core.units import format_duration, format_size, plural
+from ..ui.display import noted, result_frame, said
 from ..ui.report import shown, stream_brief, stream_report
 from ..ui.streamreport import plot_streams
 from ..services import streams as services
@@ -74,7 +74,7 @@ def edit(a: Any, flags: dict[str, Any]) -> pd.DataFrame:
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"
-    out = result_frame(df, f"stream {a.name}: {len(df)} setting(s) {verb}" + (" (dry run: nothing sent)" if a.dry_run else ""))
+    out = result_frame(df, f"stream {a.name}: {plural(len(df), 'setting')} {verb}" + (" (dry run: nothing sent)" if a.dry_run else ""))
     return out
 
 
@@ -143,21 +143,21 @@ def _report(a: Any) -> pd.DataFrame:
         plot_streams(df)
     total = int(df["messages"].sum()) if len(df) else 0
     lagging = int((df["lag"] > 0).sum()) if len(df) else 0
-    return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {lagging} with replication lag"))
+    return result_frame(df, noted(df, f"{plural(len(df), 'stream')}, {plural(total, 'message')}, {lagging} with replication lag"))
 
 
 def _backup(a: Any) -> backup.Backup:
     done = with_progress(f"backup of {a.name}", lambda p: services.backup(a.name, a.directory, consumers=not a.no_consumers, progress=p))
-    print(f"Backed up stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
-          f"{done.consumers} consumer(s), {format_size(done.bytes)} to {done.directory}")
-    return done
+    print(f"Backed up stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
+          f"{plural(done.consumers, 'consumer')}, {format_size(done.bytes)} to {done.directory}")
+    return said(done)  # the sentence says it: no Backup(...) under it
 
 
 def _restore(a: Any) -> backup.Backup:
     done = with_progress(f"restore from {a.directory}", lambda p: services.restore(a.directory, name=a.name, progress=p, subjects=a.subjects))
-    print(f"Restored stream {done.stream}: {done.messages:,} message(s) up to sequence {done.last_seq}, "
-          f"{done.consumers} consumer(s)")
-    return done
+    print(f"Restored stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
+          f"{plural(done.consumers, 'consumer')}")
+    return said(done)
 
 
 def copy(a: Any, flags: dict[str, Any]) -> Any:
@@ -166,4 +166,4 @@ def copy(a: Any, flags: dict[str, Any]) -> Any:
 
 def _seal(a: Any) -> tuple[dict, str]:
     state = run(services.seal(a.name, force=a.force))
-    return state, f"Sealed stream {a.name} ({state['messages']:,} message(s) kept)."
+    return state, f"Sealed stream {a.name} ({plural(state['messages'], 'message')} kept)."

@@ -14,7 +14,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..admin import rates, streams
 from ..core.decode import HELP
-from ..core.units import format_size
+from ..core.units import format_size, plural
 from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 
@@ -108,14 +108,14 @@ def _config_flags(args: Any) -> dict[str, Any]:
 def _ls(a: Any) -> pd.DataFrame:
     df = run(streams.list_streams())
     total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
-    return result_frame(df, noted(df, f"{len(df)} stream(s), {total:,} message(s), {size}"), formats={"bytes": format_size})
+    return result_frame(df, noted(df, f"{plural(len(df), 'stream')}, {plural(total, 'message')}, {size}"), formats={"bytes": format_size})
 
 
 
 
 def _subjects(a: Any) -> pd.DataFrame:
     df = run(streams.subjects(a.name, a.filter))
-    return result_frame(df, f"{len(df):,} subject(s), {int(df['messages'].sum()):,} message(s) in {a.name}")
+    return result_frame(df, f"{plural(len(df), 'subject')}, {plural(int(df['messages'].sum()), 'message')} in {a.name}")
 
 
 def _plot(a: Any) -> pd.DataFrame:
@@ -125,7 +125,7 @@ def _plot(a: Any) -> pd.DataFrame:
     a.every = a.every or rates.auto_every(times)
     binned = rates.rate_frame(times, a.every, a.by)
     plot_rate(binned, f"{a.name}: messages per {a.every}")
-    out = result_frame(binned, f"{len(times):,} message(s) of {a.name} in {len(binned)} interval(s) of {a.every}")
+    out = result_frame(binned, f"{plural(len(times), 'message')} of {a.name} in {plural(len(binned), 'interval')} of {a.every}")
     out.attrs["interrupted"] = times.attrs.get("interrupted", False)
     return out
 
@@ -155,7 +155,7 @@ def _rmm(a: Any) -> tuple[streams.MessageRemoval, str]:
 
 def _purge(a: Any) -> tuple[streams.Purge, str]:
     p = run(streams.purge(a.name, a.subject, a.seq, a.keep, a.force))
-    return p, f"Purged {p.purged:,} message(s){p.scope} from stream {p.stream}."
+    return p, f"Purged {plural(p.purged, 'message')}{p.scope} from stream {p.stream}."
 
 
 def _rm(a: Any) -> tuple[streams.StreamRemoval, str]:

@@ -6,18 +6,29 @@ message it answers without any per-message future or callback object.  The
 :class:`~jsmagic.publishing.result.PublishResult`, lets the send loop wait until few enough
 are outstanding, and turns silence into a reason: a timeout, or the server's
 asynchronous "permission denied" for a subject this user may not publish to.
+
+A server restart under a publish is waited out (within the publish's timeout): silence
+while the connection is down does not count, and once it is back, the messages whose acks
+the cut swallowed are marked :data:`~.result.UNKNOWN` (stored or not: no ack will say),
+never "failed", and the publish goes on.  Messages with a Nats-Msg-Id go out again
+instead (:meth:`AckWindow.resend_lost`): the server stores each id once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 import time
 from typing import Any
 
 import orjson
 
 from ..connecting.permissions import refusals
-from .result import PublishResult
+from .result import UNKNOWN, PublishResult
+
+log = logging.getLogger(__name__)
+RECONNECT_GRACE = 1.0  # seconds of silence after a reconnect before the acks the cut swallowed count as lost
 
 
 class AckWindow:
@@ -33,6 +44,21 @@ class AckWindow:
         self.streams: dict[str, str] = {}
         self.started = time.monotonic()
         self.refusals = refusals(nc)
+        self.reconnects = self._reconnects()
+        self.lost: list[int] = []  # positions whose ack a lost connection swallowed (unknown: stored or not)
+        self.recent: collections.deque | None = None  # messages with ids: what goes out again after a cut
+
+    def _reconnects(self) -> int:
+        return int((getattr(self.nc, "stats", None) or {}).get("reconnects", 0))
+
+    async def connected(self) -> bool:
+        """Wait (within the timeout) until the connection is up again; False if it stays down."""
+        deadline = time.monotonic() + self.timeout
+        while not self.nc.is_connected:
+            if time.monotonic() >= deadline or self.nc.is_closed:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def on_ack(self, msg: Any) -> None:
         """Record one PubAck (or the server's refusal) against the message it answers."""
@@ -74,7 +100,7 @@ class AckWindow:
     async def wait_until(self, limit: int) -> bool:
         """Wait until at most ``limit`` acks are outstanding; False if none came for ``timeout`` s."""
         self.wake_at = limit
-        last, since = self.inflight, time.monotonic()
+        last, since, down = self.inflight, time.monotonic(), None
         while self.inflight > limit:
             self.room.clear()
             try:
@@ -82,7 +108,19 @@ class AckWindow:
             except asyncio.TimeoutError:
                 pass
             now = time.monotonic()
+            if not self.nc.is_connected:  # the server is away (a restart): wait for it, within the timeout
+                down = down or now
+                if now - down >= self.timeout or self.nc.is_closed:
+                    return False
+                since = now
+                continue
+            down = None
             if self.inflight != last:
+                last, since = self.inflight, now
+            elif self._reconnects() != self.reconnects and now - since >= min(RECONNECT_GRACE, self.timeout):
+                self.reconnects = self._reconnects()  # back, and quiet: what is still unanswered was lost in the cut
+                self.mark_unanswered(UNKNOWN, lost=True)
+                await self.resend_lost()
                 last, since = self.inflight, now
             elif now - since >= self.timeout:
                 return False
@@ -96,7 +134,10 @@ class AckWindow:
             self.give_up()
 
     def give_up(self) -> None:
-        """No ack came for ``timeout`` s: every message still waiting says so."""
+        """No ack came for ``timeout`` s (or the connection stayed down): every message still waiting says so."""
+        if not self.nc.is_connected:
+            self.mark_unanswered(UNKNOWN, lost=True)
+            return
         self.mark_unanswered(f"no ack within {self.timeout:g}s")
 
     def _refused(self) -> bool:
@@ -112,14 +153,36 @@ class AckWindow:
         self.mark_unanswered(f"permission denied: this user may not publish to {shown}")
         return True
 
-    def mark_unanswered(self, why: str) -> None:
-        """Give every message still waiting for an ack the reason it has none."""
+    def mark_unanswered(self, why: str, lost: bool = False) -> None:
+        """Give every message still waiting for an ack the reason it has none (``lost``: the connection's fault)."""
         res = self.result
         for k in range(res.sent):
             if not res.answered[k]:
                 res.answered[k] = 1
                 res.errors[k] = why
+                if lost:
+                    self.lost.append(k)
         self.inflight = 0
+
+    def keep(self, k: int, subject: str, payload: bytes, headers: dict | None) -> None:
+        """Remember message ``k`` for a resend after a cut (only messages with a Nats-Msg-Id are kept)."""
+        if self.recent is not None:
+            self.recent.append((k, subject, payload, headers))
+
+    async def resend_lost(self) -> None:
+        """The messages a cut left unknown go out again when they carry a Nats-Msg-Id: the server stores each once."""
+        if self.recent is None or not self.lost:
+            return
+        lost = set(self.lost)
+        again = [m for m in self.recent if m[0] in lost]
+        self.lost = sorted(lost - {m[0] for m in again})  # older than what is kept: they stay unknown
+        res = self.result
+        log.info("resending %d message(s) with ids after a reconnect", len(again))
+        for k, subject, payload, headers in again:
+            res.answered[k] = 0
+            res.errors.pop(k, None)
+            self.inflight += 1
+            await self.nc.publish(subject, payload, reply=self.prefix + str(k), headers=headers)
 
     async def grace(self) -> None:
         """After an interrupt, give acks already on their way a moment to arrive (so the result is exact)."""

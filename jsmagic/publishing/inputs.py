@@ -42,13 +42,14 @@ def _header_templates(headers: Mapping[str, str | Template] | None, templates: b
 
 async def publish_cell(
     text: str, subject: str | Template, headers: Mapping[str, str | Template] | None = None, *,
-    whole: bool = False, json_mode: bool = False, count: int = 1, templates: bool = True,
+    whole: bool = False, json_mode: bool = False, plain_text: bool = False, count: int = 1, templates: bool = True,
     stream: str | None = None, expect: dict[str, Any] | None = None, progress: Progress | None = None,
     features: Features | None = None, ctx: JSContext | None = None,
 ) -> PublishResult:
     """Publish each non-empty line of ``text`` (or all of it, ``whole``), ``count`` times over.
 
-    The whole text is scanned first (``json_mode``: every message must be JSON; sizes
+    The whole text is scanned first (``json_mode``: every message must be JSON; else a
+    message starting with ``{`` or ``[`` must parse, unless ``plain_text``; sizes
     against the server's max_payload; templates), then published streamed.  ``subject``
     and header values may hold ``{{Count}}``-style templates unless ``templates`` is False.
     """
@@ -56,14 +57,15 @@ async def publish_cell(
     headers = {**_header_templates(headers, templates), **_feature_headers(features)}
     ctx = current(ctx)
     await jetstream(ctx)
-    per_pass = scan_cell(text, whole=whole, json_mode=json_mode, max_payload=ctx.nc.max_payload, templates=templates)
+    per_pass = scan_cell(text, whole=whole, json_mode=json_mode, max_payload=ctx.nc.max_payload, templates=templates,
+                         plain_text=plain_text)
     if per_pass == 0:
         raise InputError("the cell is empty: nothing to publish")
     messages = cell_messages(text, subject, headers, whole=whole, count=count, templates=templates)
     known = [subject.text] if subject.static else [subject.render(1)]
     return await publish_prepared(
         messages, known, stream=stream, expect=expect, total=per_pass * count, ref_name="line", progress=progress,
-        features=features, ctx=ctx,
+        features=features, msg_id=_msg_id(headers), ctx=ctx,
     )
 
 
@@ -91,8 +93,14 @@ async def publish_object(
     subjects = dict.fromkeys(m[1] for m in messages)
     return await publish_prepared(
         messages, subjects, stream=stream, expect=expect, total=len(messages), ref_name="row", progress=progress,
-        features=features, ctx=ctx,
+        features=features, msg_id=_msg_id(_header_templates(headers)), ctx=ctx,
     )
+
+
+def _msg_id(headers: Mapping[str, Template]) -> str | None:
+    """The ``--msg-id`` template as written (a re-run is recognised by it)."""
+    template = headers.get("Nats-Msg-Id")
+    return template.text if template is not None else None
 
 
 def _feature_headers(features: Features | None) -> dict[str, Template]:

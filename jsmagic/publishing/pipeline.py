@@ -17,21 +17,29 @@ values become messages in :mod:`.inputs`.
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 from typing import Any, Callable, Iterable
+
+import nats.errors
 
 from ..core.config import settings
 from ..core.errors import InputError, JSMagicError, PublishError
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
+from ..core.units import plural
 from .acks import AckWindow
 from .capture import StreamIndex, subject_checker
 from .batch import one_stream, publish_atomic
 from .expect import EXPECTED_LAST_SEQ, EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_STREAM, chained, chains, first_ack, with_header
 from .features import Features, feature_check
 from .result import PublishResult
+from .reruns import late_rerun, remember
 from .sources import Message
 
 Progress = Callable[[int, int | None], None]  # (acked, total): a jsmagic.ui.progress.Progress fits
+MSG_ID = "Nats-Msg-Id"
+log = logging.getLogger(__name__)
 
 
 def _interrupted() -> bool:
@@ -80,34 +88,70 @@ async def publish(
         await sub.unsubscribe()
     if progress:
         progress(result.acked, total)
+    if result.unknown:
+        await _stream_counts(ctx, result)
     return result
+
+
+async def _stream_counts(ctx: JSContext, result: PublishResult) -> None:
+    """After a cut: each stream's own count, said with the unknowns (other writers included)."""
+    for stream in result.seq_ranges():
+        if stream is None:
+            continue
+        try:
+            state = (await ctx.js.stream_info(stream)).state
+        except Exception as e:  # noqa: BLE001 - the count is a courtesy; the unknowns are said anyway
+            log.info("no stream info for %s after a cut: %s", stream, e)
+            continue
+        result.notes.append(f"stream {stream} holds {state.messages:,} messages, last seq {state.last_seq} "
+                            "(its own count, other writers included)")
 
 
 async def publish_prepared(
     messages: Iterable[Message], subjects: Iterable[str] | None, *, stream: str | None = None,
-    expect: dict[str, Any] | None = None, features: Features | None = None, ctx: JSContext | None = None, **kw: Any,
+    expect: dict[str, Any] | None = None, features: Features | None = None, msg_id: str | None = None,
+    ctx: JSContext | None = None, **kw: Any,
 ) -> PublishResult:
     """Check the stream side first (once), then publish: the shared path of cells and values.
 
     ``subjects`` are the distinct subjects known up front (checked before the first
-    send); subjects only known per message are checked, cached, as they come.  ``kw``
-    go to :func:`publish` (``total``, ``ref_name``, ``progress``, ``window``, ``timeout``).
+    send); subjects only known per message are checked, cached, as they come.  ``msg_id``:
+    the ``--msg-id`` template, remembered so that a re-run after the stream's duplicate
+    window is said (``result.notes``).  ``kw`` go to :func:`publish` (``total``,
+    ``ref_name``, ``progress``, ``window``, ``timeout``).
     """
     ctx = current(ctx)
-    js = await jetstream(ctx)
+    await jetstream(ctx)  # connects (or fails in one line) and checks JetStream before anything is sent
     expect = dict(expect or {})
     index = await StreamIndex.load(ctx)
     check = with_features(subject_checker(index, stream, expect.get("stream")), feature_check(index, features))
+    subjects = list(subjects or ())
     try:
-        for subject in subjects or ():
+        for subject in subjects:
             check(subject)
     except JSMagicError as e:
         raise nothing_published(e) from None
+    late = _late_rerun(ctx, index, subjects, msg_id)
     if expect.get("stream"):
         messages = with_header(messages, EXPECTED_STREAM, expect["stream"])
     if features is not None and features.atomic:
-        return await atomic(ctx, list(messages), index, check, expect, features.split, kw)
-    return await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+        result = await atomic(ctx, list(messages), index, check, expect, features.split, kw)
+    else:
+        result = await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
+    if msg_id:
+        remember(getattr(ctx, "alias", ""), [s for s in result.seq_ranges() if s], msg_id)
+        if late:
+            result.notes.append(late)
+    return result
+
+
+def _late_rerun(ctx: JSContext, index: Any, subjects: list[str], msg_id: str | None) -> str | None:
+    """The warning for a ``--msg-id`` re-run after its stream's duplicate window (None: none to give)."""
+    if not msg_id or index is None:
+        return None
+    streams = sorted({name for subject in subjects for name in index.capturing(subject)})
+    windows = {n: (getattr(c, "duplicate_window", 0) or 0) / 1e9 for n, c in index.configs.items()}
+    return late_rerun(getattr(ctx, "alias", ""), streams, msg_id, windows)
 
 
 def with_features(check: Callable[[str], None], features: Callable[[str], None]) -> Callable[[str], None]:
@@ -155,14 +199,18 @@ async def _stopped(acks: AckWindow, error: JSMagicError) -> JSMagicError:
         return nothing_published(error)
     await acks.settle()
     stopped = PublishError(
-        f"stopped: {text}", hint=f"{res.acked:,} message(s) before it were published; the error's .result has their acks"
+        f"stopped: {text}", hint=f"stored before it: {plural(res.acked, 'message')}; the error's .result has their acks"
     )
     stopped.result = res
     return stopped
 
 
 async def _send_all(acks: AckWindow, messages, check, expect, progress, max_payload) -> None:
-    """The send loop: window, subject checks, payload size, expectations, interrupt."""
+    """The send loop: window, subject checks, payload size, expectations, interrupt.
+
+    Messages with a Nats-Msg-Id are kept while they may be in flight: a cut connection
+    sends them again (:meth:`.AckWindow.resend_lost`), and the server stores each once.
+    """
     res = acks.result
     publish_ = acks.nc.publish
     prefix = acks.prefix
@@ -204,7 +252,15 @@ async def _send_all(acks: AckWindow, messages, check, expect, progress, max_payl
         add_dup(0)
         add_answered(0)
         acks.inflight += 1
-        await publish_(subject, payload, reply=prefix + str(k), headers=headers)
+        if k == 0 and headers and MSG_ID in headers:  # ids: a resend is exact, so keep what may need one
+            acks.recent = collections.deque(maxlen=2 * acks.window)
+        acks.keep(k, subject, payload, headers)
+        try:
+            await publish_(subject, payload, reply=prefix + str(k), headers=headers)
+        except nats.errors.OutboundBufferLimitError:  # the connection is down and its buffer full: wait for it
+            if not await acks.connected():
+                raise JSMagicError("the connection stayed down longer than the publish's timeout") from None
+            await publish_(subject, payload, reply=prefix + str(k), headers=headers)
         if chain and k == 0:
             first_seq = subject_last[subject] = await first_ack(acks, expect)
         k += 1

@@ -19,6 +19,9 @@ import pandas as pd
 from ..core.errors import PublishError
 
 NO_ACK_INTERRUPTED = "sent, no ack (interrupted)"
+UNKNOWN = "unknown: sent as the connection was lost, no ack came (stored or not)"
+MSG_ID_HINT = ("a rerun with --msg-id (e.g. --msg-id order-{{Count}}) is exact: the server stores each id once "
+               "within the stream's duplicate window (2 min by default)")
 
 
 def ranges(refs: Iterable[int], limit: int = 4) -> str:
@@ -59,6 +62,7 @@ class PublishResult:
     #: atomic batches (server 2.12): ``(first position, last position, batch id, count)`` each
     batches: list[tuple[int, int, str, int]] = dataclasses.field(default_factory=list, repr=False)
     split: bool = False  # several atomic batches: each all-or-nothing, the whole not
+    notes: list[str] = dataclasses.field(default_factory=list, repr=False)  # e.g. a stream's own count after a cut
 
     # ---- counts ------------------------------------------------------------------------
     @property
@@ -83,6 +87,11 @@ class PublishResult:
     def acked_positions(self) -> list[int]:
         """Positions (0-based, in sending order) of the acknowledged messages."""
         return [k for k in range(self.sent) if self.answered[k] and k not in self.errors]
+
+    @property
+    def unknown(self) -> int:
+        """Messages whose ack a lost connection swallowed: stored or not, no ack says."""
+        return sum(1 for why in self.errors.values() if why == UNKNOWN)
 
     def unanswered_positions(self) -> list[int]:
         """Positions of messages sent that got no answer at all (only after an interrupt)."""
@@ -120,8 +129,19 @@ class PublishResult:
         if not failures:
             return None
         failed = sum(len(r) for r in failures.values())
-        reasons = "; ".join(f"{why} ({self.ref_name}s {ranges(refs)})" for why, refs in failures.items())
         unsent = (self.total or self.sent) - self.sent
+        unknown = self.unknown
+        if unknown:  # a cut connection: what is known stored, what is not known, and the exact way on
+            refused = "; ".join(f"{len(refs):,} failed: {why} ({self.ref_name}s {ranges(refs)})"
+                                for why, refs in failures.items() if why != UNKNOWN)
+            text = (f"{self.acked:,} of {self.total or self.sent:,} messages stored (acknowledged), {unknown:,} unknown "
+                    f"(sent as the connection was lost: no ack came, stored or not)"
+                    + (f"; {refused}" if refused else "") + (f"; {unsent:,} not sent" if unsent > 0 else "")
+                    + "".join(f"; {n}" for n in self.notes))
+            err = PublishError(text, hint=MSG_ID_HINT)
+            err.result = self
+            return err
+        reasons = "; ".join(f"{why} ({self.ref_name}s {ranges(refs)})" for why, refs in failures.items())
         reasons += f"; {unsent:,} not sent (the publish stopped)" if unsent > 0 else ""
         err = PublishError(f"{failed:,} of {self.total or self.sent:,} messages failed: {reasons}",
                            hint="the error's .result has every ack")

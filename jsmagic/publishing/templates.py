@@ -31,6 +31,7 @@ from ..core.errors import InputError
 
 NAMES = ("Count", "ID", "TimeStamp", "Unix", "UnixNano", "Random")
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
+_JSON_START = re.compile(r"^[ \t]*[{\[]", re.MULTILINE)  # a line that starts like JSON is checked as JSON
 _ALPHABET = string.ascii_letters + string.digits
 _nuid = NUID()
 
@@ -241,10 +242,12 @@ def _line_stats(text: str) -> tuple[int, int]:
         pos = end + 1
 
 
-def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, templates: bool = True) -> int:
+def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, templates: bool = True,
+              plain_text: bool = False) -> int:
     """Check a cell before anything is sent; return how many messages one pass gives.
 
-    Bad JSON (``--json``), an unknown template or a line above the server's max_payload
+    Bad JSON (``--json``; without it, a message that starts like JSON with ``{`` or ``[``
+    unless ``plain_text``), an unknown template or a line above the server's max_payload
     fails here, naming the line, so a cell is never half-published for those reasons.
     So does text UTF-8 cannot carry (a lone surrogate), which would fail mid-publish.
     """
@@ -254,7 +257,8 @@ def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, temp
         except UnicodeEncodeError as e:
             line = text.count("\n", 0, e.start) + 1
             raise InputError(f"line {line}: text that cannot be sent as UTF-8 ({e.reason}); nothing published") from None
-    if not (whole or json_mode or (templates and has_templates(text))):
+    looks_json = not plain_text and _JSON_START.search(text) is not None
+    if not (whole or json_mode or looks_json or (templates and has_templates(text))):
         count, longest = _line_stats(text)
         if longest * 4 <= max_payload:  # the common big cell: no per-line work needed
             return count
@@ -268,14 +272,22 @@ def scan_cell(text: str, *, whole: bool, json_mode: bool, max_payload: int, temp
             raise InputError(
                 f"{where}: {len(body.encode()):,} bytes is larger than the server's max_payload ({max_payload:,}); nothing published"
             )
-        if json_mode:
-            try:
-                orjson.loads(body)
-            except orjson.JSONDecodeError as e:
-                at = f"column {e.colno}" if "\n" not in body else f"its line {e.lineno}, column {e.colno}"
-                raise InputError(f"{where} is not valid JSON ({e.msg} at {at}); nothing published",
-                                 hint="fix it, or drop --json") from None
+        if json_mode or (looks_json and body.lstrip()[:1] in ("{", "[")):
+            _check_json(body, where, json_mode)
     return n
+
+
+def _check_json(body: str, where: str, json_mode: bool) -> None:
+    """A message that must be JSON (``--json``, or it starts like JSON) and does not parse: refuse, naming it."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        at = f"column {e.colno}" if "\n" not in body else f"its line {e.lineno}, column {e.colno}"
+        if json_mode:
+            raise InputError(f"{where} is not valid JSON ({e.msg} at {at}); nothing published",
+                             hint="fix it, or drop --json") from None
+        raise InputError(f"{where} starts like JSON but does not parse ({e.msg} at {at}); nothing published",
+                         hint="fix it, or add --text to send such lines as plain text") from None
 
 
 def cell_messages(

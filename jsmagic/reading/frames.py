@@ -242,6 +242,8 @@ class Collector:
         self.rows, self.bounds, self.done, self.kept = rows, bounds, False, 0
         self.last: Chunk | None = None  # what the last add kept (a durable read acks or gives back the rest)
         self.last_within = 0  # how many rows of the last chunk were inside the --end-seq/--until bounds
+        self.read = 0  # messages read within the bounds, before --where/--grep/--header kept some
+        self.progress: Any = None  # a ui Progress hears ``read`` of a filtered read (its percent follows it)
 
     def add(self, chunk: Chunk) -> bool:
         """Keep what is inside the bounds; True when the replay should stop."""
@@ -252,11 +254,15 @@ class Collector:
             over = np.flatnonzero(chunk.time_ns[:keep] > b.until_ns)
             keep = int(over[0]) if len(over) else keep
         cut, self.last_within = keep < len(chunk), keep
+        self.read += keep
         chunk = self.rows.matching(chunk.take(keep))  # -n counts matches when filtering
         keep = len(chunk) if b.count is None else min(len(chunk), b.count - self.kept)
         self.last = chunk.take(keep)
         self.rows.add(self.last)
         self.kept += keep
+        shape = self.rows.shape
+        if shape is not None and shape.filters and hasattr(self.progress, "read"):
+            self.progress.read = self.read
         if cut or (b.count is not None and self.kept >= b.count):
             self.done = True
         return self.done

@@ -105,6 +105,7 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     info = await stream_info(js, sel.stream, ctx=ctx)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
+    collector.progress = progress  # a filtered read's progress follows what was read, not what was kept
     streamed = sink is not None and not needs_finish(sel, info)
     rows.shaped(sel.decode, sel.flatten, sel.shape(), sink if streamed else None)
     rows.eager = rows_out is None  # nobody reads the chunks before the frame: decode each as it arrives

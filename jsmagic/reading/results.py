@@ -58,7 +58,7 @@ def result_kind(kind: str | None) -> str:
     if kind not in KINDS:
         raise InputError(f"unknown result type {kind!r}", hint=f"use one of {', '.join(KINDS)}")
     if kind == "polars":
-        require("polars", "polars", "--as polars")
+        require(("polars", "pyarrow"), "polars", "--as polars")
     return kind
 
 

@@ -2,7 +2,7 @@
 
 The core (:mod:`jsmagic.admin.kv`, :mod:`jsmagic.admin.objects`) returns plain numbers
 (bytes, seconds) and frames; ``%js_kv`` and ``%js_obj`` show them through here, the way
-they always looked: ``1.0 MiB``, ``7d``, ``3 key(s) in config`` under the table.
+they always looked: ``1.0 MiB``, ``7d``, ``3 keys in config`` under the table.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from nats.js import api
 
 from ..admin.kv import Bucket, Entry
 from ..admin.objects import BucketStatus, object_row
-from ..core.units import format_duration, format_size
+from ..core.units import format_duration, format_size, plural
 from .display import ResultFrame, noted, result_frame
 from .report import Report, shown
 
@@ -52,7 +52,7 @@ def kv_buckets(df: pd.DataFrame) -> ResultFrame:
     rows = [kv_row(Bucket(**r)) for r in df.to_dict("records")]
     shown_df = pd.DataFrame(rows, columns=KV_COLUMNS)
     shown_df.attrs.update(df.attrs)  # attrs["missing"]: buckets that could not be listed
-    return result_frame(shown_df, noted(df, f"{len(df)} bucket(s)"))
+    return result_frame(shown_df, noted(df, f"{plural(len(df), 'bucket')}"))
 
 
 def entry_line(entry: Entry) -> str:
@@ -62,24 +62,24 @@ def entry_line(entry: Entry) -> str:
 
 
 def kv_view(df: pd.DataFrame, bucket: str) -> ResultFrame:
-    return _partial(f"{len(df):,} key(s) in {bucket}", df)
+    return _partial(f"{plural(len(df), 'key')} in {bucket}", df)
 
 
 def kv_history(df: pd.DataFrame, key: str) -> ResultFrame:
-    return _partial(f"{len(df)} revision(s) of {key}", df)
+    return _partial(f"{plural(len(df), 'revision')} of {key}", df)
 
 
 # ---- object store --------------------------------------------------------------------------
 def object_buckets(df: pd.DataFrame) -> ResultFrame:
     """``%js_obj ls``: every bucket with its size readable beside the bytes."""
     shown_df = df.assign(size=df["bytes"].map(format_size), ttl=df["ttl"].map(format_duration))
-    return result_frame(shown_df[OBJ_BUCKET_COLUMNS], noted(df, f"{len(df)} object store bucket(s)"))
+    return result_frame(shown_df[OBJ_BUCKET_COLUMNS], noted(df, f"{plural(len(df), 'object store bucket')}"))
 
 
 def objects_frame(df: pd.DataFrame, bucket: str) -> ResultFrame:
     """``%js_obj ls BUCKET``: the objects, with their count and total size underneath."""
     total = int(df["size"].sum()) if len(df) else 0
-    return result_frame(df, f"{len(df)} object(s) in {bucket}, {format_size(total)}")
+    return result_frame(df, f"{plural(len(df), 'object')} in {bucket}, {format_size(total)}")
 
 
 def bucket_report(st: BucketStatus) -> Report:

@@ -12,6 +12,8 @@ DataFrame again.
 from __future__ import annotations
 
 import html
+import weakref
+from typing import Any
 
 import pandas as pd
 
@@ -95,3 +97,56 @@ def result_frame(df: pd.DataFrame, summary: str | None = None, only: tuple[str, 
 def noted(df: pd.DataFrame, summary: str) -> str:
     """``summary`` led by the core's notes on ``df`` (``attrs["notes"]``: what a listing could not list)."""
     return "; ".join([*(df.attrs.get("notes") or []), summary])
+
+
+def said(obj: Any) -> Any:
+    """``obj``, which its magic has already announced in a sentence: returned unassigned, it shows nothing more.
+
+    ``%js_connect`` prints "Connected to …", a backup its sentence, a ``--follow`` its live
+    table; the object itself is still returned (``ctx = %js_connect``), but the cell that
+    made it does not add its repr under the sentence.  In later cells it shows as usual.
+    Uses IPython's public formatter API (``for_type``), removed again when the cell ends.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return obj
+    shell = get_ipython()
+    if shell is None:
+        return obj
+    formatter = shell.display_formatter.ipython_display_formatter
+    kind = type(obj)
+    quiet = _SAID.setdefault(kind, [])
+    if not quiet:  # the first in this cell: others of the type show as usual, this one not at all
+
+        def printer(o: Any) -> None:
+            if any(o is q() for q in _SAID.get(kind, ())):
+                return
+            formatter.pop(kind, None)  # as usual: IPython's own formatters, without this printer
+            try:
+                from IPython.display import display
+
+                display(o)
+            finally:
+                formatter.for_type(kind, printer)
+
+        formatter.for_type(kind, printer)
+
+        def cell_ended(*_a: Any) -> None:
+            shell.events.unregister("post_execute", cell_ended)
+            _SAID.pop(kind, None)
+            formatter.pop(kind, None)
+
+        shell.events.register("post_execute", cell_ended)
+    quiet.append(_ref(obj))  # weak: a shell whose cells never end (a script) keeps no frame alive
+    return obj
+
+
+def _ref(obj: Any) -> Any:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # not weakly referable: held until the cell ends
+        return lambda: obj
+
+
+_SAID: dict[type, list] = {}

@@ -11,16 +11,12 @@ from typing import Any
 import pandas as pd
 
 from ..core.errors import ConfigError
+from ..core.extras import require
 
 
 def require_matplotlib() -> Any:
     """The matplotlib module; a clear one-line error, before any work, when it is not installed."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ConfigError("plotting needs matplotlib, which is not installed",
-                          hint="pip install matplotlib (jsmagic.admin.rates.rate_frame gives the numbers without it)") from None
-    return matplotlib
+    return require("matplotlib", "plot", "plotting", ConfigError)
 
 
 def plot_rate(rates: pd.DataFrame, title: str) -> Any:

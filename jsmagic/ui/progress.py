@@ -10,6 +10,12 @@ The last line is the truth: :meth:`Progress.close` takes the final count (the ro
 frame, the messages acknowledged) and how the work ended, and replaces the bar with one
 text line, ``replaying ORDERS: 300,000 messages in 4.1s (73,000 messages/s) — done`` or
 ``… — interrupted``.  A saved notebook keeps that line, not a widget it cannot show.
+A refusal that sent and read nothing leaves no line at all: its error says it.
+
+A filtered read (``--where``, ``--grep``, ``--header``) reads more than it keeps: it calls
+``progress(kept, total, read=n)``, so the percent and the time left follow what was read
+(``total`` counts what will be read), and the last line says both:
+``replaying ORDERS: 1,000,000 read, 20,000 kept in 2.4s (416,000 messages/s) — done``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ def _clock(seconds: float) -> str:
         f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _took(seconds: float) -> str:
+    """``2.4s``; under a tenth of a second, ``under 0.1s`` (never ``0.0s``)."""
+    return "under 0.1s" if seconds < 0.05 else f"{seconds:.1f}s"
+
+
 class Progress:
     """``progress(done, total)`` while working; ``progress.close(done=…, ended=…)`` at the end.
 
@@ -42,6 +53,7 @@ class Progress:
         self._bar: Any = None
         self._shown = False
         self.done = 0
+        self.read: float | None = None  # a filtered read: messages read (``done`` counts those kept)
         self.final = ""
 
     def _fmt(self, n: float) -> str:
@@ -50,8 +62,16 @@ class Progress:
     def _elapsed(self) -> float:
         return max(time.monotonic() - self.started, 1e-9)
 
+    def _progressed(self) -> float:
+        """What the percent and the rate follow: messages read when a filter keeps fewer."""
+        return self.done if self.read is None else self.read
+
     def figures(self) -> str:
-        """``1,200 of 5,000 messages (24%)`` (the unit once)."""
+        """``1,200 of 5,000 messages (24%)`` (the unit once); filtered: ``1,200 of 5,000 read (24%), 30 kept``."""
+        if self.read is not None:
+            total = f" of {self.total:,.0f}" if self.total else ""
+            pct = f" ({100 * self.read / self.total:.0f}%)" if self.total else ""
+            return f"{self.read:,.0f}{total} {self.unit} read{pct}, {self.done:,.0f} kept"
         if self.unit == "bytes":
             done = self._fmt(self.done) + (f" of {self._fmt(self.total)}" if self.total else "")
         else:
@@ -61,18 +81,20 @@ class Progress:
 
     def speed(self) -> str:
         """``45,000 messages/s, 0:12 left`` (time left only when the total is known)."""
-        rate = self.done / self._elapsed()
+        rate = self._progressed() / self._elapsed()
         left = ""
-        if self.total and rate > 0 and self.total > self.done:
-            left = f", {_clock((self.total - self.done) / rate)} left"
+        if self.total and rate > 0 and self.total > self._progressed():
+            left = f", {_clock((self.total - self._progressed()) / rate)} left"
         return f"{self._fmt(rate)}/s{left}"
 
     def text(self) -> str:
         """The line while working: ``label: done of total (pct%), rate/s, m:ss left``."""
         return f"{self.label}: {self.figures()}, {self.speed()}"
 
-    def __call__(self, done: float, total: float | None = None) -> None:
+    def __call__(self, done: float, total: float | None = None, read: float | None = None) -> None:
         self.done = done
+        if read is not None:
+            self.read = read
         if total:
             self.total = total
         now = time.monotonic()
@@ -124,25 +146,32 @@ class Progress:
     def _update_bar(self) -> None:
         if self.total:
             self._bar.bar_style = ""
-            self._bar.value = min(self.done / self.total, 1.0)
+            self._bar.value = min(self._progressed() / self.total, 1.0)
         else:  # unknown total: a full, pale bar that still moves its figures
             self._bar.bar_style = "info"
             self._bar.value = 1.0
         self._label.value = f"&nbsp;{self.figures()} · {self.speed()}"
 
-    def close(self, final: str | None = None, *, done: float | None = None, ended: str = "done") -> None:
+    def close(self, final: str | None = None, *, done: float | None = None, ended: str = "done",
+              read: float | None = None) -> None:
         """End the display with the true figures: ``done`` (the final count) and ``ended`` ("done", "interrupted", "failed").
 
-        ``final`` replaces the whole line.  A run that ends "done" before its bar ever showed shows nothing.
+        ``read``: what a filtered read read in all (``done`` is what it kept).  ``final``
+        replaces the whole line.  A run that ends "done" before its bar ever showed shows
+        nothing, nor does one that failed having done nothing (a refusal: its error says it).
         """
         if done is not None:
             self.done = done
+        if read is not None:
+            self.read = read
         elapsed = self._elapsed()
-        rate = f" ({self._fmt(self.done / elapsed)}/s)" if elapsed >= 0.5 else ""
-        self.final = final or f"{self.label}: {self._fmt(self.done)} in {elapsed:.1f}s{rate} — {ended}"
+        moved = self._progressed()
+        rate = f" ({self._fmt(moved / elapsed)}/s)" if elapsed >= 0.5 else ""
+        figures = self._fmt(self.done) if self.read is None else f"{self.read:,.0f} read, {self.done:,.0f} kept"
+        self.final = final or f"{self.label}: {figures} in {_took(elapsed)}{rate} — {ended}"
         if not self._shown:
-            if ended == "done":
-                return  # quick work that never showed a bar: no line to end
+            if ended == "done" or (ended == "failed" and not moved):
+                return  # quick work that never showed a bar, or a refusal before anything moved: no line to end
             if self._kernel():  # an interrupted or failed run leaves its true figures, even before any bar
                 from IPython.display import display
 

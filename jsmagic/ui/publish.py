@@ -42,7 +42,20 @@ def summary_text(result: PublishResult) -> str:
         text += _batches(result)
     if result.unsent:  # also when a stall stopped the send loop
         text += f"; {result.unsent:,} not sent"
+    for note in result.notes:  # a late --msg-id re-run, a stream's own count after a cut
+        text += f"; {note}"
     return text
+
+
+def interrupted_left(result: PublishResult, msg_id: bool) -> str:
+    """What an interrupted publish left on the server, and how to finish it without storing anything twice."""
+    stored = f"{_plural(result.acked, 'message')} stored" + (
+        f" ({', '.join(f'stream {s}' for s in result.seq_ranges())})" if result.acked else "")
+    window = "within the stream's duplicate window (2 min by default)"
+    if msg_id:
+        return f"{stored}; rerun the same cell {window}: the server skips the ids it already stored"
+    return (f"{stored}; to publish the rest without storing any twice, rerun with --msg-id (e.g. --msg-id "
+            f"order-{{{{Count}}}}) — and use --msg-id from the first run on: a rerun is exact {window}")
 
 
 def _batches(result: PublishResult) -> str:

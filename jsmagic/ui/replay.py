@@ -11,6 +11,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from ..core.units import format_size, plural
 from ..reading.reader import Replay
 
 
@@ -21,7 +22,7 @@ def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
     """
     extra = [result.method, *([f"failed: {result.failed}"] if result.failed else []), *result.notes]
     if result.action:
-        extra.append(f"{result.action.replace('_', '-')} sent for {result.acknowledged:,} message(s)")
+        extra.append(f"{result.action.replace('_', '-')} sent for {plural(result.acknowledged, 'message')}")
     if result.interrupted:
         extra.append("interrupted: partial result")
     if result.timed_out:
@@ -32,12 +33,13 @@ def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
 def export_summary(result: Replay) -> str:
     """``ORDERS → /data/orders.parquet: 1,000,000 rows; seq 1–1000000; 61.2 MB; 9.8 s; 20 row groups``."""
     e = result.export
-    parts = [f"{result.stream} → {e.path}{'/' if e.partition_by else ''}: {e.rows:,} rows"]
+    parts = [f"{result.stream} → {e.path}{'/' if e.partition_by else ''}: {plural(e.rows, 'row')}"]
     if e.rows:
         parts.append(f"seq {e.first_seq}–{e.last_seq}")
-    parts.append(f"{e.bytes / 1e6:.1f} MB")
-    parts.append(f"{e.seconds:.1f} s")
-    parts.append(f"{e.parts:,} {'part file(s), partitioned by ' + e.partition_by if e.partition_by else 'row group(s)'}")
+    parts.append(format_size(e.bytes))
+    parts.append(f"{e.seconds:.1f}s" if e.seconds >= 0.05 else "under 0.1s")
+    parts.append(f"{plural(e.parts, 'part file')}, partitioned by {e.partition_by}" if e.partition_by
+                 else plural(e.parts, "row group"))
     parts.extend(f"column {k}: {v}" for k, v in e.conflicts.items())
     if result.failed:
         parts.append(f"failed: {result.failed}")
@@ -54,17 +56,19 @@ class Exported:
 
     def __init__(self, result: Replay) -> None:
         self.result, self.export, self.summary = result, result.export, export_summary(result)
+        self.shown = False  # set once displayed: the summary is not shown a second time after the cell
 
     def __getattr__(self, name: str):
         return getattr(self.__dict__["export"], name)
 
     def __repr__(self) -> str:
+        self.shown = True
         return self.summary
 
 
 def summary_line(stream: str, df: pd.DataFrame, extra: Iterable[str] = ()) -> str:
     """``ORDERS: 1,000 rows; seq 1–1000; 2026-11-26 10:00:00 → 10:05:00 UTC; 2 subjects: orders.eu (600), …``."""
-    parts = [f"{stream}: {len(df):,} rows"]
+    parts = [f"{stream}: {plural(len(df), 'row')}"]
     if len(df):
         parts.append(f"seq {int(df['seq'].iloc[0])}–{int(df['seq'].iloc[-1])}")
         t0, t1 = df["time"].min(), df["time"].max()

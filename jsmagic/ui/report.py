@@ -7,6 +7,8 @@ as a stream's subject count); this module turns them into what ``%js_stream info
 
 from __future__ import annotations
 
+import pandas as pd
+
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -145,7 +147,7 @@ def consumer_report(ci: api.ConsumerInfo) -> Report:
         "waiting pulls": row["waiting"],
         "last delivered": Sequences.of(ci.delivered),
         "ack floor": Sequences.of(ci.ack_floor),
-        "last active": row["last_active"],
+        "last active": row["last_active"] if pd.notna(row["last_active"]) else "never",  # not "NaT"
     }
     return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)
 

@@ -43,7 +43,7 @@ def test_add_ls_info(shell, nc, stream):
     assert rows.loc["worker", "deliver_policy"] == "all" and rows.loc["tail", "ack_policy"] == "none"
     assert rows.loc["worker", "filter"] == f"{stream}.a" and bool(rows.loc["worker", "durable"])
 
-    assert df.summary == f"2 consumer(s) on {stream}"
+    assert df.summary == f"2 consumers on {stream}"
     core = context().run(consumers.list_consumers(stream))  # the core: the same rows, no footer
     assert core.equals(df) and not hasattr(core, "summary")
 
@@ -58,13 +58,13 @@ def test_next_with_ack_then_nak_changes_counts_as_server_reports(shell, nc, stre
     shell.run_line_magic("js_consumer", f"add {stream} worker --ack-wait 30s")
     got = shell.run_line_magic("js_consumer", f"next {stream} worker --count 3")
     assert got["seq"].tolist() == [1, 2, 3] and got["data"].tolist() == [{"i": 0}, {"i": 1}, {"i": 2}]
-    assert got.summary == f"3 message(s) from {stream} > worker, acked"
+    assert got.summary == f"3 messages from {stream} > worker, acked"
     ci = server_consumer(nc, stream, "worker")
     assert ci.num_pending == 7 and ci.num_ack_pending == 0 and ci.ack_floor.stream_seq == 3
 
     nakd = shell.run_line_magic("js_consumer", f"next {stream} worker --count 2 --nak")
     assert nakd["seq"].tolist() == [4, 5] and nakd["delivered"].tolist() == [1, 1]
-    assert nakd.summary == f"2 message(s) from {stream} > worker, nak'd (to be redelivered)"
+    assert nakd.summary == f"2 messages from {stream} > worker, nak'd (to be redelivered)"
     again = shell.run_line_magic("js_consumer", f"next {stream} worker --count 2 --no-ack")
     assert again["seq"].tolist() == [4, 5] and again["delivered"].tolist() == [2, 2]
     ci = server_consumer(nc, stream, "worker")
@@ -95,7 +95,7 @@ def test_next_without_acks_says_how_many_more_wait_behind_max_ack_pending(shell,
     pending = shell.run_line_magic("js_consumer", f"next {stream} held --count 10 --no-ack")
     ci = server_consumer(nc, stream, "held")
     assert len(pending) == 3 and (ci.num_ack_pending, ci.num_pending) == (3, 7)
-    assert pending.summary == (f"3 message(s) from {stream} > held, left un-acked; 7 more wait: rows left un-acked "
+    assert pending.summary == (f"3 messages from {stream} > held, left un-acked; 7 more wait: rows left un-acked "
                                "hold held at its max_ack_pending (3); ack, nak or term them to go on")
 
 

@@ -189,7 +189,7 @@ def test_close_stops_watches(server, tmp_path):
         b = f"kvw_{uuid.uuid4().hex[:8]}"
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%js_kv add {b}\nw = %js_kv watch {b}")
         out = k.run("%js_close").stdout
-        assert "1 background task(s) stopped" in out
+        assert "1 background task stopped" in out
         assert value_of(k, "(w.running, w.table.status)") == [False, "stopped"]
 
 

@@ -50,7 +50,7 @@ def test_add_with_human_units_then_ls_and_info(shell, nc, name):
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 100_000):
         shown = repr(df)
     assert "size" not in df.columns and f"{row['bytes']} B" in shown  # bytes once: a number, shown readable
-    assert "stream(s)" in df.summary and "message(s)" in df.summary
+    assert " stream" in df.summary and " message" in df.summary and "(s)" not in df.summary
 
     core = context().run(streams.list_streams())  # the core: numbers only, no display column or footer
     assert "size" not in core.columns and not hasattr(core, "summary")
@@ -72,7 +72,7 @@ def test_edit_applies_and_reports_changes(shell, nc, name):
     changes = shell.run_line_magic("js_stream", f"edit {name} --max-age 7d --max-msgs-per-subject 10")
     assert set(changes["setting"]) == {"max_age", "max_msgs_per_subject"}
     assert changes.set_index("setting").loc["max_age"].tolist() == ["1d", "7d"]
-    assert changes.summary == f"stream {name}: 2 setting(s) changed"
+    assert changes.summary == f"stream {name}: 2 settings changed"
     cfg = server_state(nc, name).config
     assert cfg.max_age == 7 * 86400 and cfg.max_msgs_per_subject == 10
     with pytest.raises(InputError):
@@ -87,7 +87,7 @@ def test_subjects_counts_sorted_and_filtered(shell, nc, name):
     df = shell.run_line_magic("js_stream", f"subjects {name}")
     assert df["subject"].tolist() == [f"{name}.eu.1", f"{name}.eu.2", f"{name}.us.1"]
     assert df["messages"].tolist() == [4, 2, 1]
-    assert df.summary == f"3 subject(s), 7 message(s) in {name}"
+    assert df.summary == f"3 subjects, 7 messages in {name}"
     eu = shell.run_line_magic("js_stream", f"subjects {name} '{name}.eu.*'")
     assert dict(zip(eu["subject"], eu["messages"])) == {f"{name}.eu.1": 4, f"{name}.eu.2": 2}
 
@@ -145,7 +145,7 @@ def test_purge_variants_leave_exactly_the_expected_messages(shell, nc, name, fla
     capsys.readouterr()
     shell.run_line_magic("js_stream", f"purge {name} {flags} --force -o purged")
     said = capsys.readouterr().out
-    assert said.startswith(f"Purged {would} message(s)") and said.endswith(f" from stream {name}.\n")
+    assert said.startswith(f"Purged {would} message") and said.endswith(f" from stream {name}.\n")
     purged = shell.user_ns["purged"]
     assert (purged.stream, purged.selected, purged.purged, purged.held) == (name, would, would, 10)
     left = []
@@ -217,7 +217,7 @@ def test_plot_draws_the_rate_per_subject(shell, nc, name):
     plt.close("all")
     rates = shell.run_line_magic("js_stream", f"plot {name} --by subject --every 1h")
     assert rates.sum().to_dict() == {f"{name}.a": 5, f"{name}.b": 3}
-    assert rates.summary.startswith(f"8 message(s) of {name} in ")
+    assert rates.summary.startswith(f"8 messages of {name} in ")
     ax = plt.gcf().axes[0]
     assert ax.get_title() == f"{name}: messages per 1h"
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [f"{name}.a", f"{name}.b"]
@@ -241,7 +241,7 @@ def test_plot_without_matplotlib_is_one_clear_line(shell, name, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed: import fails
     shell.run_line_magic("js_stream", f"add {name}")
-    with pytest.raises(ConfigError, match="plotting needs matplotlib") as e:
+    with pytest.raises(ConfigError, match="plotting needs the matplotlib package") as e:
         shell.run_line_magic("js_stream", f"plot {name} --every 1m")
     assert "\n" not in e.value.one_line()
 

@@ -104,7 +104,7 @@ def check_streams(nb):
                                                      "that subscribes to it, or check the subject")
     subjects = text(nb, "check-streams-subjects")  # 5 published per subject, 3 kept
     assert row("sensors.garage 3", subjects) and row("sensors.kitchen 3", subjects)
-    assert "6 message(s) in SENSORS" in subjects
+    assert "6 messages in SENSORS" in subjects
     kitchen = text(nb, "check-streams-subjects-filter")
     assert row(r"sensors\.kitchen 3", kitchen) and "garage" not in kitchen
     info = text(nb, "check-streams-info")
@@ -128,7 +128,7 @@ def check_streams(nb):
     assert (state(done, "messages"), state(done, "last sequence"), state(done, "consumers")) == ("0", "4", "2")
     ename, evalue = error(nb, "check-wq-second")
     assert "multiple non-filtered consumers not allowed on workqueue stream" in evalue
-    assert "4 message(s) from JOBS > workers, acked" in text(nb, "check-wq-take")
+    assert "4 messages from JOBS > workers, acked" in text(nb, "check-wq-take")
     wq = text(nb, "check-wq-empty")
     assert (state(wq, "messages"), state(wq, "last sequence")) == ("0", "6")
     ls = text(nb, "check-streams-ls")
@@ -139,26 +139,26 @@ def check_streams(nb):
     assert error(nb, "check-streams-refused")[0] == "ForceRequiredError"
     assert "nothing was changed; add --force" in text(nb, "check-streams-refused")
     after = text(nb, "check-streams-after-purge")
-    assert "sensors.garage" not in after and "3 message(s) in SENSORS" in after
+    assert "sensors.garage" not in after and "3 messages in SENSORS" in after
 
 
 def check_consumers(nb):
     assert text(nb, "check-replay-everything").strip() == "6"  # a second reader without a rule: all again
-    assert "SALES: 1 rows; seq 6–6" in text(nb, "check-deliver-last")
+    assert "SALES: 1 row; seq 6–6" in text(nb, "check-deliver-last")
     lps = text(nb, "check-deliver-last-per-subject")
     assert "SALES: 3 rows; seq 4–6" in lps and "3 subjects" in lps
     assert "SALES: 2 rows; seq 5–6" in text(nb, "check-deliver-seq")
     assert "SALES: 0 rows" in text(nb, "check-deliver-new")
     assert "SALES: 2 rows; seq 7–8" in text(nb, "check-deliver-time")  # only those after the pause
     by_seq = text(nb, "check-deliver-durable-seq")
-    assert "2 message(s) from SALES > from-seq-7" in by_seq and row(r"0 7 sales\.asia", by_seq)
+    assert "2 messages from SALES > from-seq-7" in by_seq and row(r"0 7 sales\.asia", by_seq)
     assert text(nb, "check-durable-first").strip() == "8"
     second = text(nb, "check-durable-second")  # only what arrived since the first load
     assert row(r"0 9 sales\.eu 9", second) and not re.search(r"^1\s", second, re.M)
     assert row(r"2 3 sales\.eu", text(nb, "check-fetch-1"))
     fetch2 = text(nb, "check-fetch-2")  # the second fetch continues after the first
     assert row(r"0 4 sales\.asia", fetch2) and row(r"2 6 sales\.eu", fetch2)
-    assert "2 message(s) from SALES > slow, left un-acked" in text(nb, "check-pull-limits")
+    assert "2 messages from SALES > slow, left un-acked" in text(nb, "check-pull-limits")
     ls = text(nb, "check-consumer-ls")
     assert row(r"slow True all 7 2 2", ls) and row(r"billing True all 0 0 9", ls)  # own positions, one stream
     multi = text(nb, "check-multi-filter")
@@ -171,7 +171,7 @@ def check_consumers(nb):
     fanin = text(nb, "check-multi-stream")
     assert row(r"EVENTS_EU events\.eu\.login 3", fanin) and row(r"EVENTS_US events\.us\.login 2", fanin)
     parts = text(nb, "check-partitions")
-    assert "10 subject(s), 30 message(s) in CUSTOMERS" in parts
+    assert "10 subjects, 30 messages in CUSTOMERS" in parts
     stored = re.findall(r"customers\.([012])\.(c\d) +(\d+)", parts)
     assert sorted(c for _, c, _ in stored) == [f"c{i}" for i in range(10)]  # each customer in ONE partition
     assert all(n == "3" for _, _, n in stored)  # with all three of its visits
@@ -184,11 +184,11 @@ def check_acks(nb):
     dup = text(nb, "check-publish-dup")
     assert row(r"1 shop\.orders SHOP 1 True", dup) and row(r"2 shop\.orders SHOP 2 True", dup)
     assert "2 duplicates (already stored, not stored again)" in dup
-    assert "2 message(s) in SHOP" in text(nb, "check-publish-count")
+    assert "2 messages in SHOP" in text(nb, "check-publish-count")
     ename, evalue = error(nb, "check-publish-expect")
     assert ename == "PublishError" and "wrong last sequence: 2" in evalue and "nothing published" in evalue
     assert "1 message → stream SHOP, seq 3" in text(nb, "check-publish-expect-ok")
-    assert "1 message(s) from MAIL > mailer, acked" in text(nb, "check-acks-ack")
+    assert "1 message from MAIL > mailer, acked" in text(nb, "check-acks-ack")
     assert "nak'd (to be redelivered)" in text(nb, "check-acks-nak")
     delivery = r"0 {seq} mail\.send \S+ \S+ {n}\b"  # seq, subject, time (2 tokens), delivered
     assert row(delivery.format(seq=2, n=2), text(nb, "check-acks-nak-again"))  # num_delivered rose on nak
@@ -201,7 +201,7 @@ def check_acks(nb):
     assert text(nb, "check-acks-max-deliver").strip() == "[[1], [2], [3], []]"
     double = text(nb, "check-acks-double")
     assert state(double, "ack pending") == "0" and state(double, "ack floor").endswith("stream seq 8")
-    assert "8 message(s) from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
+    assert "8 messages from MAIL > dashboard, no acks needed" in text(nb, "check-acks-none")
     assert row(r"dashboard none 0 0 0", text(nb, "check-acks-none-info"))  # nothing waits for an ack
 
 
@@ -224,7 +224,7 @@ def check_key_value(nb):
 
 def check_object_store(nb):
     ls = text(nb, "check-obj-ls")
-    assert row(r"blob\.bin 300000 3", ls) and "3 object(s) in files" in ls
+    assert row(r"blob\.bin 300000 3", ls) and "3 objects in files" in ls
     info = text(nb, "check-obj-info")
     assert "chunks: 3" in info and "(300,000 bytes)" in info
     stored = re.search(r"digest: (SHA-256=\S+)", info).group(1)
@@ -252,7 +252,7 @@ def the_week():
 def check_replay(nb):
     week = the_week()
     published = text(nb, "check-replay-published")
-    assert f"3 subject(s), {len(week):,} message(s) in SHOP" in published
+    assert f"3 subjects, {len(week):,} messages in SHOP" in published
     for region in ("eu", "us", "asia"):
         assert row(rf"shop\.{region} {sum(r == region for *_, r in week)}", published)
     late = text(nb, "check-replay-since")  # --since is stored time: exactly the late pair
@@ -278,7 +278,7 @@ def check_replay(nb):
     assert row(r"2026-03-04 12:00:00\+00:00 18 53 0", text(nb, "check-replay-outage"))  # the outage is a gap
     stored = re.findall(r"^\S+ \S+\+00:00 +(\d+) +(\d+) +(\d+)$", text(nb, "check-replay-stored"), re.M)
     assert sum(int(x) for r in stored for x in r) == n + 2 and stored[-1] == ("0", "2", "0")  # late pair last
-    assert f"{n_clean:,} message(s) in SHOP_CLEAN" in text(nb, "check-replay-republished")
+    assert f"{n_clean:,} messages in SHOP_CLEAN" in text(nb, "check-replay-republished")
     us_raw, us_clean = map(float, re.search(r"^us +([\d.]+) +([\d.]+)", text(nb, "check-replay-compare"), re.M).groups())
     assert us_clean < us_raw / 10
     assert text(nb, "check-replay-equal").strip() == "True"
@@ -321,10 +321,10 @@ def check_operations(nb):
     assert row(r"0 1 jobs.resize \{'image': 1\} terminated 1", dead)
     assert row(r"1 2 jobs.resize \{'image': 2\} max deliveries 2", dead)
     retry = text(nb, "check-retry")
-    assert "Republished 2 dead letter(s) of JOBS > worker to jobs.retry." in retry
-    assert "2 message(s) from JOBS > worker, acked" in retry
+    assert "Republished 2 dead letters of JOBS > worker to jobs.retry." in retry
+    assert "2 messages from JOBS > worker, acked" in retry
     restore = text(nb, "check-restore")
-    assert "Restored stream CLASS: 9 message(s) up to sequence 10, 1 consumer(s)" in restore
+    assert "Restored stream CLASS: 9 messages up to sequence 10, 1 consumer" in restore
     assert (state(restore, "last sequence"), state(restore, "deleted"), state(restore, "messages")) == ("10", "1", "9")
     assert state(text(nb, "check-restore-consumer"), "pending") == "9"
 
@@ -344,14 +344,14 @@ def check_modern(nb):
     assert row(r"orders\.1001\.line ORDERS 3 False 3", text(nb, "check-batch-acks"))
     ename, evalue = error(nb, "check-batch-refused")
     assert ename == "PublishError" and "atomic batch of 2 refused: wrong last sequence" in evalue and "nothing stored" in evalue
-    assert "2 subject(s), 3 message(s) in ORDERS" in text(nb, "check-batch-after")  # none of order 1002
+    assert "2 subjects, 3 messages in ORDERS" in text(nb, "check-batch-after")  # none of order 1002
     assert error(nb, "check-batch-too-big")[0] == "InputError"
-    assert "1 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-pending")
+    assert "1 pending schedule in REMINDERS" in text(nb, "check-schedule-pending")
     assert row(r"0 2 reminders\.due ann her order 1001 reminders\.schedule\.ann 3600s", text(nb, "check-schedule-fired"))
-    assert "0 pending schedule(s) in REMINDERS" in text(nb, "check-schedule-done")
-    assert "0 message(s) from JOBS > shipper" in text(nb, "check-pause-empty")
+    assert "0 pending schedules in REMINDERS" in text(nb, "check-schedule-done")
+    assert "0 messages from JOBS > shipper" in text(nb, "check-pause-empty")
     assert row(r"0 shipper 3 True", text(nb, "check-pause-ls"))  # three jobs wait while it is paused
-    assert "3 message(s) from JOBS > shipper, acked" in text(nb, "check-pause-resumed")
+    assert "3 messages from JOBS > shipper, acked" in text(nb, "check-pause-resumed")
     assert "pinned to this notebook" in text(nb, "check-pin-a")
     assert row(r"0 B \[\] None no message in time", text(nb, "check-pin-b-waits"))
     failover = text(nb, "check-pin-failover")

@@ -109,7 +109,7 @@ def test_errors_are_one_line_in_a_notebook(kernel):
 def test_close_stops_tasks_and_connection(kernel, server):
     kernel.run(f"%load_ext jsmagic\nctx = %js_connect {server.url}\nimport asyncio\nb = ctx.spawn(asyncio.sleep(3600), 'long')")
     r = kernel.run("%js_close")
-    assert "1 background task(s) stopped" in r.stdout
+    assert "1 background task stopped" in r.stdout
     time.sleep(0.2)
     assert server_connections(kernel.pid, server.port) == 0
     r = kernel.run("print(b.task.cancelled(), ctx.state)")

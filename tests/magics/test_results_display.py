@@ -22,7 +22,8 @@ def test_publish_and_replay_show_one_summary_line(kernel, server):
     assert added == f"Stream {s}: subjects {s.lower()}.>; limits retention, file storage, 1 replica; max age 7d" \
                     f" — %js_stream info {s} for the rest"  # one line, not a 30-line block
     res = kernel.run(f"%%js_publish {s.lower()}.x --count 500\n{{\"n\": {{{{Count}}}}}}")
-    assert res.result == f"500 messages → stream {s}, seq 1–500", res.result  # no ack rows, said once
+    shown = [d["text/plain"] for d in res.data]
+    assert shown == [f"500 messages → stream {s}, seq 1–500"], shown  # no ack rows, said once
     assert "<table" not in json.dumps(res.data)
     cols, last = json.loads(kernel.run(
         "import jsmagic, json; a = jsmagic.last_result(); print(json.dumps([a.columns.tolist(), int(a.message.iloc[-1])]))"
@@ -40,3 +41,14 @@ def test_publish_and_replay_show_one_summary_line(kernel, server):
     assert put == "put db.host: revision 1"  # not a bare number
     res = kernel.run(f"df = %js_consume {s} -n 3")  # assigned: the summary still shows, under the cell
     assert len(res.data) == 1 and f"{s}: 3 rows; seq 1–3" in res.data[0]["text/html"]
+
+
+def test_a_cell_of_several_publishes_says_each_in_order_once(kernel, server):
+    s = f"ORD{uuid.uuid4().hex[:6].upper()}"
+    kernel.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%js_stream add {s} --subjects '{s.lower()}.>'")
+    res = kernel.run(f"%js_publish {s.lower()}.a '1'\n%js_publish {s.lower()}.b '2'\nx = %js_publish {s.lower()}.c '3'\n"
+                     f"%js_publish {s.lower()}.d '4'")
+    shown = [d.get("text/plain") or d.get("text/html") for d in res.data]
+    assert shown == [f"1 message → stream {s}, seq {n}" for n in (1, 2, 3, 4)], shown  # in order, each once
+    later = kernel.run("x")  # the value, in a later cell, shows as usual
+    assert later.result == f"1 message → stream {s}, seq 3"

@@ -304,7 +304,7 @@ def test_a_subject_known_only_per_message_stops_where_no_stream_captures_it(shel
         with pytest.raises(PublishError, match=rf"stopped: no stream captures subject '{name.lower()}.3'") as info:
             publish(shell, f"{name.lower()}.{{{{Count}}}} --count 4", "x")
         assert info.value.result["seq"].tolist() == [1, 2]
-        assert "2 message(s) before it were published" in str(info.value)
+        assert "stored before it: 2 messages" in str(info.value)
         assert run(js.stream_info(name)).state.messages == 2
     finally:
         run(js.delete_stream(name))

@@ -106,7 +106,7 @@ def test_a_filtered_term_read_terms_its_rows_and_acks_the_rest(shell, nc, stream
     ci = run(js.consumer_info(name, "t"))
     assert (ci.num_ack_pending, ci.num_pending, ci.ack_floor.stream_seq) == (0, 0, 30)
     assert _pull(run, js, name, "t", 30, timeout=1.0) == []  # nothing comes back: termed and acked
-    assert len(df) == 10 and "term sent for 10 message(s)" in df.summary
+    assert len(df) == 10 and "term sent for 10 messages" in df.summary
     assert "20 message(s) that did not match --where were acked on t (seen, not wanted; the stream keeps them)" in df.summary
 
 
@@ -161,7 +161,7 @@ def test_ack_reads_past_max_ack_pending_window_by_window(shell, nc, streams):
     truth = list(range(1, 901))  # every message, in order (checked against plain nats-py's pull below)
     df = shell.run_line_magic("js_consume", f"{name} --durable big -n 500 --ack")
     assert df["seq"].tolist() == truth[:500]
-    assert df.summary.startswith(f"{name}: 500 rows; seq 1–500") and "ack sent for 500 message(s)" in df.summary
+    assert df.summary.startswith(f"{name}: 500 rows; seq 1–500") and "ack sent for 500 messages" in df.summary
     ci = run(js.consumer_info(name, "big"))
     assert (ci.ack_floor.stream_seq, ci.num_ack_pending, ci.num_pending) == (500, 0, 400)
     assert run(js.stream_info(name)).state.first_seq == 501  # the WorkQueue removed exactly what was acked

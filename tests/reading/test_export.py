@@ -43,7 +43,7 @@ def test_to_parquet_file_typed_one_row_group_per_chunk_drift_kept(shell, orders,
     _, js, run = nc
     assert run(js.consumers_info(orders)) == [] and run(js.stream_info(orders)).state.messages == 25
     assert out.rows == 25 and (out.first_seq, out.last_seq) == (1, 25) and out.bytes == path.stat().st_size
-    assert f"→ {path}: 25 rows; seq 1–25" in repr(out) and f"; {out.parts} row group(s)" in repr(out)
+    assert f"→ {path}: 25 rows; seq 1–25" in repr(out) and f"; {out.parts} row groups" in repr(out)
     assert "column amount: " in repr(out) and "written as string" in repr(out)
     assert os.listdir(tmp_path) == ["orders.parquet"]  # no temporary segment left
     pf = pq.ParquetFile(path)

@@ -62,12 +62,12 @@ def test_a_durable_ack_count_is_data_and_the_magic_words_it(shell, nc):
     result = ctx.run(replay(Selection(name, durable="w", action="ack")))
     assert (result.action, result.acknowledged) == ("ack", 3) and result.frame["job"].tolist() == [0, 1, 2]
     assert not hasattr(result, "summary")  # the core returns data; ui.replay words it
-    assert replay_summary(result).endswith("; durable consumer w; ack sent for 3 message(s)")
+    assert replay_summary(result).endswith("; durable consumer w; ack sent for 3 messages")
     for i in range(2):
         run(js.publish(f"{name}.job", json.dumps({"job": 3 + i}).encode()))
     df = shell.run_line_magic("js_consume", f"{name} --durable w --in-progress")
     assert df["job"].tolist() == [3, 4]
-    assert df.summary.endswith("; durable consumer w; in-progress sent for 2 message(s)")
+    assert df.summary.endswith("; durable consumer w; in-progress sent for 2 messages")
 
 
 def test_replay_summary_words_every_field():

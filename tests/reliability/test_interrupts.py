@@ -179,7 +179,7 @@ def test_interrupt_100k_publish(kernel, monitored):
     ids = kernel.run(f"s = %js_consume {stream}\nprint(s['i'].tolist() == list(range(len(s))), len(s))").stdout.split()
     assert ids == ["True", str(stored)]
     assert_nothing_left(kernel, monitored, name, subs_before, state_before)
-    assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").result
+    assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").all_text
     print(f"100k publish interrupted: sent {sent:,}, acked {acked:,}, stored {stored:,}, not sent {N_PUBLISH - sent:,}")
 
 
@@ -315,5 +315,5 @@ def test_a_second_interrupt_during_clean_up_never_raises_inside_the_connection(k
     assert "Traceback" not in res.all_text
     assert "Interrupted" in (res.stdout if res.status == "ok" else res.error_text)
     time.sleep(1.0)  # the server answers what was queued
-    assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").result
+    assert "1 message" in kernel.run(f"%js_publish {stream.lower()}.x '{{\"i\": -1}}'").all_text
     assert_nothing_left(kernel, monitored, name, subs_before, state_before)

@@ -158,7 +158,7 @@ def test_kv_and_object_buckets_are_listed_once(leaderless):
     shell, *_ = leaderless
     kv = shell.run_line_magic("js_kv", "ls")
     assert kv["bucket"].tolist() == ["kb1", "kb3"]
-    assert _summary(kv).startswith("2 bucket(s) could not be listed (no leader): kb0, kb2; 2 bucket(s)")
+    assert _summary(kv).startswith("2 bucket(s) could not be listed (no leader): kb0, kb2; 2 buckets")
     obj = shell.run_line_magic("js_obj", "ls")
     assert obj["bucket"].tolist() == ["ob1", "ob3"]
     assert sorted(obj.attrs["missing"]) == ["ob0", "ob2"]

@@ -23,6 +23,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder, value_column
 from ..core.errors import InputError
 from ..core.registry import current
+from ..core.units import parse_when
 from ..reading.frames import Bounds, Rows
 from ..reading.get import read_by_get
 from ..reading.reader import check_stream
@@ -122,6 +123,28 @@ class Browser:
         if strict and not len(frame):
             raise self._nothing(f"stored at or after {when.isoformat()}")
         return self._set(frame)
+
+    async def at_text(self, text: Any) -> Page:
+        """The page at a sequence typed in a box (``"120"``); anything else is a one-line error."""
+        try:
+            seq = int(str(text).strip())
+        except ValueError:
+            raise InputError(f"{text!r} is not a sequence", hint="type a number") from None
+        return await self.at_seq(seq)
+
+    async def at_time_text(self, text: str) -> Page:
+        """The page at a time typed in a box: ISO/RFC 3339, or a duration meaning ago (``2h``)."""
+        return await self.at_time(parse_when(text))
+
+    async def filtered(self, text: str) -> Page:
+        """Narrow to a subject filter (empty: every subject) from this page on; a bad filter leaves it as it was."""
+        old = self.subject
+        self.subject = text.strip() or None
+        try:
+            return await self.at_seq(self.page.start or 1, strict=False)
+        except Exception:
+            self.subject = old
+            raise
 
     def _nothing(self, where: str) -> InputError:
         on = f" on {self.subject}" if self.subject else ""

@@ -24,7 +24,6 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from ..core.runner import current_loop
-from ..core.units import parse_when
 from .tablestyle import cell, format_time, table_html
 
 log = logging.getLogger("jsmagic.ui.browser")
@@ -68,13 +67,13 @@ class BrowserView:
             self.buttons.append(b)
         # the boxes act when their value is entered (Enter, or leaving the box), not on each key
         self.seq_box = w.Text(placeholder="go to sequence", continuous_update=False, layout=w.Layout(width="10em"))
-        self.seq_box.observe(lambda c: c["new"].strip() and self._spawn(self.go_seq(c["new"])), names="value")
+        self.seq_box.observe(lambda c: c["new"].strip() and self._spawn(browser.at_text(c["new"])), names="value")
         self.time_box = w.Text(placeholder="go to time (ISO, or 2h ago)", continuous_update=False,
                                layout=w.Layout(width="16em"))
-        self.time_box.observe(lambda c: c["new"].strip() and self._spawn(self.go_time(c["new"])), names="value")
+        self.time_box.observe(lambda c: c["new"].strip() and self._spawn(browser.at_time_text(c["new"])), names="value")
         self.filter_box = w.Text(value=browser.subject or "", placeholder="subject filter (orders.*)",
                                  continuous_update=False, layout=w.Layout(width="16em"))
-        self.filter_box.observe(lambda c: self._spawn(self.set_filter(c["new"])), names="value")
+        self.filter_box.observe(lambda c: self._spawn(browser.filtered(c["new"])), names="value")
         self.save_button = w.Button(description="save", tooltip="keep this page in the notebook file",
                                     layout=w.Layout(width="auto", flex="0 0 auto"))
         self.save_button.on_click(lambda _b: self.save())
@@ -94,51 +93,36 @@ class BrowserView:
                               self.table, self.picker, self.detail, self.line])
         self.render()
 
-    # ---- actions (async: the buttons schedule them; tests await them) --------------------------
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(self._act(coro), loop=current_loop())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _act(self, coro: Awaitable[Any]) -> None:
+    # ---- actions: the buttons schedule the core's moves on the kernel's loop; ui awaits nothing ----
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future:
+        """Schedule one move of the core browser; the page renders when it ends (an error: one line)."""
         if self.stopped:
             if hasattr(coro, "close"):
                 coro.close()  # never awaited: no "coroutine was never awaited" warning
+            done = current_loop().create_future()
+            done.set_result(None)
+            return done
+        task = asyncio.ensure_future(coro, loop=current_loop())
+        self._tasks.add(task)
+        task.add_done_callback(self._ended)
+        return task
+
+    def _ended(self, task: asyncio.Future) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
             return
-        try:
-            await coro
-            self.error = ""
-            self.selected = None
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            raise
-        except Exception as e:  # noqa: BLE001 - shown in the widget's status line, as one line (logged)
+        e = task.exception()
+        if e is None:
+            self.error, self.selected = "", None
+        else:  # shown in the widget's status line, as one line (logged)
             log.info("browser action failed: %r", e)
             self.error = " ".join(str(e).split()) or type(e).__name__
         self.render()
         self.refresh()
 
-    async def go(self, action: Callable[[], Awaitable[Any]]) -> None:
-        """Run one browser action (``view.browser.next``) and render, as a button does."""
-        await self._act(action())
-
-    async def go_seq(self, text: Any) -> None:
-        try:
-            seq = int(str(text).strip())
-        except ValueError:
-            raise ValueError(f"{text!r} is not a sequence: type a number") from None
-        await self.browser.at_seq(seq)
-
-    async def go_time(self, text: str) -> None:
-        await self.browser.at_time(parse_when(text))
-
-    async def set_filter(self, text: str) -> None:
-        old = self.browser.subject
-        self.browser.subject = text.strip() or None
-        try:
-            await self.browser.at_seq(self.browser.page.start or 1, strict=False)
-        except Exception:
-            self.browser.subject = old
-            raise
+    def go(self, action: Callable[[], Awaitable[Any]]) -> asyncio.Future:
+        """Run one browser action (``view.browser.next``) as a button does; ``await`` it to wait for the page."""
+        return self._spawn(action())
 
     def _picked(self, change: dict) -> None:
         self.selected = change["new"]

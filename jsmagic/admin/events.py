@@ -151,8 +151,19 @@ async def ensure_capture(name: str, *, ctx: Any = None) -> dict:
     try:
         info = await js.stream_info(name)
     except nats.js.errors.NotFoundError:
-        info = await js.add_stream(StreamConfig(name=name, subjects=[ADVISORIES],
-                                                description="JetStream advisories kept by %js_events --capture"))
+        try:
+            await js.add_stream(StreamConfig(name=name, subjects=[ADVISORIES],
+                                             description="JetStream advisories kept by %js_events --capture"))
+        except nats.js.errors.BadRequestError as e:
+            if e.err_code != 10065:  # subjects overlap with an existing stream
+                raise
+            from .streams import stream_names
+
+            others = await stream_names(ADVISORIES, ctx=ctx)
+            raise InputError(f"stream {name} cannot capture {ADVISORIES}: {', '.join(others) or 'another stream'} "
+                             f"already captures some of it (a dead-letter capture keeps one consumer's advisories)",
+                             hint=f"use --capture {others[0]} if it captures all of them, or remove the others first"
+                             if others else "remove the overlapping stream first") from None
         return {"stream": name, "created": True}
     subjects = info.config.subjects or []
     if not any(all(subject_matches(s, ADVISORY_PREFIX + probe) for probe in ("API", "A.B.C.D")) for s in subjects):

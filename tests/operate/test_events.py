@@ -14,7 +14,7 @@ import nats
 import pytest
 
 from jsmagic.admin.events import EventsWatcher
-from jsmagic.testing import KernelSession, nats_cluster
+from jsmagic.testing import KernelSession, nats_cluster, nats_server
 from tests.corenats.peers import Peer, wait_until
 
 
@@ -29,15 +29,24 @@ def kernel_session(tmp):
 
 
 @pytest.fixture(scope="module")
-def jk(server, tmp_path_factory):
+def events_server():
+    """A server of this module's own: a dead-letter capture another test left on the session
+    server would overlap ``$JS.EVENT.ADVISORY.>`` (that case is tested below, on purpose)."""
+    with nats_server() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def jk(events_server, tmp_path_factory):
+    server = events_server
     with kernel_session(tmp_path_factory.mktemp("events")) as k:
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}")
         yield k
 
 
 @pytest.fixture
-def peer(server):
-    p = Peer(server.url)
+def peer(events_server):
+    p = Peer(events_server.url)
     yield p
     p.close()
 
@@ -141,6 +150,19 @@ def test_api_audit_kind_filter_and_capture(jk, peer):
     # a stream that does not capture advisories is refused, with what to do
     res = jk.run(f"%js_events --capture AU{tag}", allow_error=True)
     assert res.status == "error" and "does not capture $JS.EVENT.ADVISORY.>" in res.error_text
+
+
+def test_capture_beside_a_dead_letter_capture_says_which_stream_overlaps(fresh_server, tmp_path):
+    """A dead-letter capture keeps some advisories: the server refuses a second stream over them (10065)."""
+    with kernel_session(tmp_path) as k:
+        k.run(f"%load_ext jsmagic\n%js_connect {fresh_server.url}\n%js_stream add JOBS --subjects 'jobs.>'\n"
+              "%js_consumer add JOBS worker --max-deliver 1\n%js_consumer dead JOBS worker --capture")
+        res = k.run("%js_events --capture ADVS", allow_error=True)
+        assert res.status == "error"
+        line = res.error_text.strip().splitlines()[-1]
+        assert "DEAD_JOBS_worker already captures some of it" in line, res.error_text
+        names = value_of(k, "__import__('jsmagic').run(__import__('jsmagic').streams.names())")
+        assert "ADVS" not in names  # nothing half-made
 
 
 def test_leader_elected_in_a_cluster():

@@ -165,6 +165,13 @@ def classify(errors: list[BaseException], final: BaseException, opts: ConnectOpt
             return _tls_error(e, where, opts)
     if "certificate" in text or "ssl" in text:
         return TLSError(f"TLS handshake with {where} failed")
+    cut = (BrokenPipeError, ConnectionResetError)
+    if (opts.tls_ca or opts.tls_first) and not opts.tls_cert and any(isinstance(e, cut) for e in seen):
+        # TLS 1.3: the client's side of the handshake ends before the server checks for a client
+        # certificate; the server's refusal then reaches us as a cut connection (seen under load)
+        return TLSError(f"server at {where} closed the connection during TLS set-up, most likely because it requires a client "
+                        f"certificate ({type(next(e for e in seen if isinstance(e, cut))).__name__})",
+                        hint="give --tls-cert and --tls-key")
     if any(isinstance(e, socket.gaierror) for e in seen):
         return ConnectError(f"unknown host in {where} (the name does not resolve)", hint="check the host name in the URL")
     if any(isinstance(e, ConnectionRefusedError) for e in seen) or "refused" in text:

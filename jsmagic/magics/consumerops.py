@@ -42,29 +42,29 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     """Add edit/copy/reset/report/dead/watch to ``verbs``; returns their handlers."""
     p = verbs.add("edit", "Change a consumer's settings (what the server allows); returns old → new",
                   positional=("stream", "name"))
-    p.add_argument("--description")
+    p.add_argument("--description", help="a description of the consumer")
     p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
     p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
-    p.add_argument("--max-ack-pending", type=int)
+    p.add_argument("--max-ack-pending", type=int, help="most un-acked messages outstanding")
     p.add_argument("--max-waiting", type=int, help="most waiting pull requests")
     p.add_argument("--filter", action="append", metavar="SUBJECT", help="subject filter (repeatable)")
     p.add_argument("--backoff", metavar="DURATIONS", help="redelivery delays, e.g. 1s,5s,30s")
-    p.add_argument("--inactive-threshold", metavar="DURATION")
-    p.add_argument("--headers-only", action="store_true", default=None)
+    p.add_argument("--inactive-threshold", metavar="DURATION", help="delete the consumer after this long unused")
+    p.add_argument("--headers-only", action="store_true", default=None, help="deliver headers (and size), no bodies")
     p.add_argument("--dry-run", action="store_true", help="show old → new, change nothing")
     p = verbs.add("copy", "A new durable consumer with another's configuration", positional=("stream", "name"))
-    p.add_argument("new")
+    p.add_argument("new", help="name of the new consumer")
     p = verbs.add("reset", "Deliver again from stream sequence SEQ (default: from the ack floor); nats-server 2.14+",
                   positional=("stream", "name"))
-    p.add_argument("seq", nargs="?", type=int)
+    p.add_argument("seq", nargs="?", type=int, help="stream sequence to deliver from (default: the ack floor)")
     finding.add_reset_flags(verbs)  # --since, --dry-run
     p = verbs.add("report", "DataFrame of a stream's consumers: pending, ack pending, redelivered, waiting, activity")
-    p.add_argument("stream")
+    p.add_argument("stream", help="stream name")
     p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts",
                   positional=("stream", "name"))
     p.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
     p.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="with --republish: do it (without: says what it would send)")
     p.add_argument("--decode", default="auto", help=HELP)
     p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())",
                   positional=("stream", "name"))

@@ -26,7 +26,7 @@ from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_consumer")
 p = VERBS.add("ls", "DataFrame of a stream's consumers: policies, filter, pending, ack pending, redelivered, last active")
-p.add_argument("stream")
+p.add_argument("stream", help="stream name")
 p = VERBS.add("add", "Create a durable consumer (pull unless --push --target SUBJECT)", positional=("stream", "name"))
 kind = p.add_mutually_exclusive_group()
 kind.add_argument("--pull", action="store_true", default=True, help="a pull consumer (the default)")
@@ -38,7 +38,7 @@ p.add_argument("--filter", action="append", metavar="SUBJECT", help="only messag
 p.add_argument("--max-deliver", type=int, help="most deliveries of one message")
 p.add_argument("--ack-wait", help="time to ack before redelivery (30s)")
 p.add_argument("--max-ack-pending", type=int, help="most un-acked messages outstanding")
-p.add_argument("--description")
+p.add_argument("--description", help="a description of the consumer")
 consumerops.add_flags(p)  # --deliver-group, --backoff, --inactive-threshold, --replay, --headers-only
 p = VERBS.add("info", "Configuration and state, readable", positional=("stream", "name"))
 p = VERBS.add("next", "Pull the next messages as a DataFrame, then ack (default), nak, term or leave them",
@@ -52,7 +52,7 @@ act.add_argument("--no-ack", dest="action", action="store_const", const="none", 
 p.add_argument("--decode", default="auto", help=HELP)
 p.add_argument("--timeout", type=float, help="seconds to wait for messages (default JSMagic.timeout)")
 p = VERBS.add("rm", "Delete a consumer (needs --force)", positional=("stream", "name"))
-p.add_argument("--force", action="store_true")
+p.add_argument("--force", action="store_true", help="do it (without --force: says what it would remove, changes nothing)")
 add_consumer_flags(VERBS)
 del p, kind, act
 OPS_HANDLERS = consumerops.register(VERBS)  # edit, copy, reset, report, dead, watch

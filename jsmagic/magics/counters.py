@@ -18,15 +18,15 @@ VERBS = Verbs("js_counter")
 for verb, what in (("incr", "Add VALUE (default 1) to the counter on SUBJECT; returns the new value"),
                    ("decr", "Subtract VALUE (default 1) from the counter on SUBJECT; returns the new value")):
     p = VERBS.add(verb, what)
-    p.add_argument("subject")
+    p.add_argument("subject", help="the counter's subject")
     p.add_argument("value", nargs="?", default="1", help="a whole number of any size")
 p = VERBS.add("get", "The counter's value (a Python int, exact however large)")
-p.add_argument("subject")
+p.add_argument("subject", help="the counter's subject")
 p = VERBS.add("ls", "DataFrame of a counter stream's subjects and values")
-p.add_argument("stream")
+p.add_argument("stream", help="a counter stream (--allow-counter)")
 p.add_argument("filter", nargs="?", help="only subjects matching this filter")
 p = VERBS.add("view", "One counter in detail: value, last increment, sequence, time, sources")
-p.add_argument("subject")
+p.add_argument("subject", help="the counter's subject")
 del p
 
 

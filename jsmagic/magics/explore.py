@@ -27,7 +27,7 @@ from .verbs import Verbs
 def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     """Add ``schema`` and ``browse`` to ``verbs``; returns their handlers."""
     p = verbs.add("schema", "Fields of the payloads: types with counts, nulls, examples, first/last seq; drift points")
-    p.add_argument("name")
+    p.add_argument("name", help="stream name")
     p.add_argument("-s", "--subject", help="only messages on this subject filter (orders.*)")
     p.add_argument("--since", help="from this time: ISO/RFC 3339, or a duration meaning ago (2h)")
     p.add_argument("--sample", type=int, metavar="N", help="read N messages spread evenly over the stream (by get)")
@@ -37,7 +37,7 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p.add_argument("--decode", default="auto", help=HELP)
     p.add_argument("--timeout", help="seconds to wait for the server (5s)")
     p = verbs.add("browse", "Page through a stream in a widget, by direct get (no consumer); stop: .stop()")
-    p.add_argument("name")
+    p.add_argument("name", help="stream name")
     p.add_argument("-s", "--subject", help="only messages on this subject filter")
     p.add_argument("--at", metavar="TIME", help="open at the first message at or after TIME (ISO, or 2h ago)")
     p.add_argument("--seq", type=int, help="open at this sequence (or the next one on the filter)")

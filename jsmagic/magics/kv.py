@@ -44,11 +44,11 @@ def _verb(verb: str, help: str, *arguments: tuple, cell: bool = False, text: boo
 _verb("add", "Create a bucket (direct get on); creating an identical one again is harmless", _BUCKET,
       (("--history",), {"type": int, "default": 1, "help": "revisions kept per key (1-64)"}),
       (("--ttl",), {"help": "how long values live, e.g. 1h, 7d"}),
-      (("--storage",), {"default": "file", "choices": ["file", "memory"]}),
-      (("--replicas",), {"type": int, "default": 1}),
+      (("--storage",), {"default": "file", "choices": ["file", "memory"], "help": "where values are kept"}),
+      (("--replicas",), {"type": int, "default": 1, "help": "how many copies of the data (in a cluster)"}),
       (("--max-value-size",), {"help": "largest value, e.g. 1MB"}),
       (("--max-bucket-size",), {"help": "largest bucket, e.g. 1GB"}),
-      (("--description",), {}))
+      (("--description",), {"help": "a description of the bucket"}))
 _verb("put", "Store a value (text, --from VAR or the cell body); returns the revision", _BUCKET, _KEY, _VALUE, _FROM,
       cell=True)
 _verb("get", "A key's value (decoded), after a line with its revision and time", _BUCKET, _KEY,
@@ -64,7 +64,7 @@ _verb("history", "Every kept revision of a key: revision, operation, value, time
 _verb("keys", "Current keys, filtered on the server", _BUCKET,
       (("pattern",), {"nargs": "?", "default": ">", "help": "NATS wildcards: users.*, db.>"}))
 _verb("view", "Every current key with its value, revision and time, sorted by key", _BUCKET,
-      (("pattern",), {"nargs": "?", "default": ">"}), _DECODE)
+      (("pattern",), {"nargs": "?", "default": ">", "help": "keys to show: users.*, db.>"}), _DECODE)
 _verb("ls", "Every bucket with its size and settings")
 _verb("info", "A bucket's configuration and state", _BUCKET)
 _verb("rm", "Delete a bucket and all its values (needs --force)", _BUCKET, _FORCE)

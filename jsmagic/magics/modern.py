@@ -38,7 +38,7 @@ def feature_flags(args: Any) -> dict[str, Any]:
 def add_schedules_verb(verbs: Any) -> None:
     """``%js_stream schedules STREAM [SUBJECT]``: the schedules still to fire."""
     p = verbs.add("schedules", "DataFrame of the message schedules still to fire (server 2.12+)")
-    p.add_argument("name")
+    p.add_argument("name", help="stream name")
     p.add_argument("subject", nargs="?", help="only schedules on this subject filter")
 
 

@@ -29,11 +29,11 @@ def add_consumer_flags(verbs: Any) -> None:
                                        help="with --group on an overflow consumer: only if N or more messages wait")
     p = verbs.add("pause", "Deliver nothing until UNTIL (a duration like 10m, or a time); returns the pause",
                   positional=("stream", "name"))
-    p.add_argument("until")
+    p.add_argument("until", help="a duration (10m) or a time (ISO/RFC 3339)")
     p = verbs.add("resume", "Deliver again now (ends a pause)", positional=("stream", "name"))
     p = verbs.add("unpin", "Take the pin from a priority group's pinned client; the next pull gets it",
                   positional=("stream", "name"))
-    p.add_argument("group")
+    p.add_argument("group", help="the priority group to unpin")
 
 
 def add_options(a: Any) -> dict[str, Any]:

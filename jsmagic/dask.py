@@ -37,7 +37,7 @@ from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
 from .core.runner import run_apart
-from .core.units import parse_duration, parse_when, rfc3339
+from .core.units import parse_duration, parse_when, plural, rfc3339
 from .reading.schema import conform
 from .reading.selection import Selection
 
@@ -252,5 +252,5 @@ async def _read(part: Partition) -> pd.DataFrame:
         await ctx.close()
     if result.interrupted or result.timed_out:
         raise IncompleteError(f"{part.stream} seq {part.first}–{part.last}: the read stopped early "
-                              f"after {len(result.frame):,} message(s)", hint="raise timeout=, then compute again")
+                              f"after {plural(len(result.frame), 'message')}", hint="raise timeout=, then compute again")
     return result.frame if part.meta is None else conform(result.frame, part.meta)

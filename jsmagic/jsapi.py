@@ -26,6 +26,7 @@ from typing import Any
 import nats.js.errors
 import orjson
 import pandas as pd
+from .core.units import plural
 
 DEFAULT_PREFIX = "$JS.API"
 ACK_PREFIX = "$JS.ACK."
@@ -175,13 +176,13 @@ class Listing:
         return {n[len(prefix):]: why for n, why in self.missing.items() if n.startswith(prefix)}
 
     def note(self, noun: str, prefix: str = "") -> str | None:
-        """``"2 stream(s) could not be listed (no leader): A, B"``, or None when nothing is missing."""
+        """``"2 streams could not be listed (no leader): A, B"``, or None when nothing is missing."""
         missing = self.missing_of(prefix)
         if not missing:
             return None
         whys = sorted(set(missing.values()))
         why = whys[0] if len(whys) == 1 else "; ".join(whys)
-        return f"{len(missing)} {noun}(s) could not be listed ({why}): {', '.join(missing)}"
+        return f"{plural(len(missing), noun)} could not be listed ({why}): {', '.join(missing)}"
 
     def mark(self, frame: Any, noun: str, prefix: str = "") -> Any:
         """Say on ``frame`` what could not be listed: ``attrs["missing"]`` (name -> why), ``attrs["notes"]``."""

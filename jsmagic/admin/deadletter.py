@@ -22,6 +22,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder, with_errors
 from ..core.errors import ForceRequiredError, InputError, NotFoundError
 from ..core.registry import connected, jetstream
+from ..core.units import plural
 from ..jsapi import max_deliveries_advisory, terminated_advisory
 from .consumers import info as consumer_info
 from .streams import stream_names, timestamp
@@ -111,7 +112,7 @@ async def republish(stream: str, consumer: str, subject: str, force: bool = Fals
     df = await dead(stream, consumer, decode="bytes", ctx=ctx)
     ready = df[df["subject"].notna()]
     if not force:
-        raise ForceRequiredError(f"would publish {len(ready)} dead letter(s) of {stream} > {consumer} to {subject}")
+        raise ForceRequiredError(f"would publish {plural(len(ready), 'dead letter')} of {stream} > {consumer} to {subject}")
     js = await jetstream(ctx)
     for row in ready.itertuples():
         headers = {k: v for k, v in (row.headers or {}).items() if not k.startswith("Nats-")}

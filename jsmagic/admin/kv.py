@@ -32,6 +32,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder, encode_value, value_column, with_errors
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, current, jetstream
+from ..core.units import plural
 from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
 from . import kvwrite
 from .kvrecords import latest, stalled
@@ -199,7 +200,7 @@ async def rm(bucket: str, force: bool = False, *, ctx: JSContext | None = None) 
     handle = await _bucket(bucket, ctx)
     values = handle.stream.state.messages
     if not force:
-        raise ForceRequiredError(f"rm would delete bucket {bucket!r} and its {values:,} value(s)")
+        raise ForceRequiredError(f"rm would delete bucket {bucket!r} and its {plural(values, 'value')}")
     await (await jetstream(ctx)).delete_key_value(bucket)
     return values
 

@@ -24,7 +24,7 @@ from ..core.context import JSContext
 from ..core.decode import encode_value
 from ..core.errors import ConflictError, ForceRequiredError, InputError
 from ..core.registry import connected, jetstream
-from ..core.units import parse_duration
+from ..core.units import parse_duration, plural
 from ..jsapi import kv_stream, kv_subject
 from . import kvwrite
 from .kv import _bucket, _deleted_at, _read, check_key, get
@@ -99,8 +99,8 @@ class Compaction:
 
     @property
     def what(self) -> str:
-        kept = f", keeping {self.kept_markers} recent marker(s)" if self.kept_markers else ""
-        return f"{self.records:,} record(s) of {len(self.keys):,} deleted key(s) in bucket {self.bucket}{kept}"
+        kept = f", keeping {plural(self.kept_markers, 'recent marker')}" if self.kept_markers else ""
+        return f"{plural(self.records, 'record')} of {plural(len(self.keys), 'deleted key')} in bucket {self.bucket}{kept}"
 
 
 async def compact(bucket: str, force: bool = False, *, ctx: JSContext | None = None) -> Compaction:

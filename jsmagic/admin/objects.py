@@ -22,7 +22,7 @@ from nats.js import api
 from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, jetstream
-from ..core.units import format_size, parse_duration, parse_size
+from ..core.units import format_size, parse_duration, parse_size, plural
 from ..jsapi import obj_all_meta, obj_stream
 from . import counting
 from .streamconfig import config_params
@@ -138,8 +138,8 @@ class Removal:
     def what(self) -> str:
         """The phrase the refusal and the confirmation share."""
         if self.name is None:
-            return f"bucket {self.bucket} with {self.objects} object(s) ({format_size(self.bytes)})"
-        return f"object {self.name} ({format_size(self.bytes)}, {self.chunks or 0} chunk(s)) from bucket {self.bucket}"
+            return f"bucket {self.bucket} with {plural(self.objects, 'object')} ({format_size(self.bytes)})"
+        return f"object {self.name} ({format_size(self.bytes)}, {plural(self.chunks or 0, 'chunk')}) from bucket {self.bucket}"
 
 
 async def remove_bucket(bucket: str, force: bool = False, *, ctx: JSContext | None = None) -> Removal:

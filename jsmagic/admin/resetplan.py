@@ -15,7 +15,7 @@ from typing import Any
 from ..core.context import JSContext
 from ..core.errors import InputError
 from ..core.registry import connected, jetstream
-from ..core.units import epoch_ns
+from ..core.units import epoch_ns, plural
 from ..reading.dryrun import count_range, first_at_or_after
 from .consumerops import reset
 from .consumers import consumer_info
@@ -41,7 +41,7 @@ class ResetPlan:
         approx = "" if self.exact else "≈"
         what = ", ".join(self.filters) if self.filters != [">"] else "every subject"
         return (f"Dry run: reset {self.stream} > {self.consumer} to stream sequence {self.from_seq:,} would deliver "
-                f"{approx}{self.messages:,} message(s) (≈{self.bytes:,} bytes; {what}) again; "
+                f"{approx}{plural(self.messages, 'message')} (≈{self.bytes:,} bytes; {what}) again; "
                 f"{self.pending_now:,} pending now; nothing changed")
 
 

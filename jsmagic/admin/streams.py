@@ -23,7 +23,7 @@ from ..core.context import JSContext
 from ..core.decode import decoder
 from ..core.errors import ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, jetstream
-from ..core.units import format_size
+from ..core.units import format_size, plural
 from ..jsapi import stored_time
 from ..reading.get import direct_get
 from . import counting
@@ -343,8 +343,8 @@ class StreamRemoval:
     @property
     def what(self) -> str:
         """The phrase the refusal and the confirmation share."""
-        return (f"stream {self.stream} with {self.messages:,} message(s) ({format_size(self.bytes)}) "
-                f"and {self.consumers} consumer(s)")
+        return (f"stream {self.stream} with {plural(self.messages, 'message')} ({format_size(self.bytes)}) "
+                f"and {plural(self.consumers, 'consumer')}")
 
 
 async def remove_message(name: str, seq: int, force: bool = False, *, ctx: JSContext | None = None) -> MessageRemoval:
@@ -372,7 +372,7 @@ async def purge(name: str, subject: str | None = None, seq: int | None = None, k
         selected = max(0, selected - keep)
     plan = Purge(name, subject, seq, keep, selected, si.state.messages)
     if not force:
-        how_many = f"{plan.selected:,} message(s)" if plan.selected is not None else "the messages"
+        how_many = plural(plan.selected, "message") if plan.selected is not None else "the messages"
         unknown = "" if plan.selected is not None else (
             "; not counted: without direct get only a consumer could, and it would take part in the stream's retention")
         raise ForceRequiredError(f"would purge {how_many}{plan.scope} from stream {name} ({plan.held:,} held{unknown})")

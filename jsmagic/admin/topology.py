@@ -23,7 +23,7 @@ import pandas as pd
 from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError
 from ..core.registry import connected
-from ..core.units import parse_when, rfc3339
+from ..core.units import parse_when, plural, rfc3339
 from .streamconfig import config_params
 from .streams import StreamDetails, base_config, checked_config, details, raw_info
 
@@ -125,7 +125,7 @@ async def seal(name: str, force: bool = False, *, ctx: JSContext | None = None) 
     """``%js_stream seal``: no more messages, deletes or purges - for ever (refuses without force)."""
     info = await raw_info(name, ctx=ctx)
     if not force:
-        raise ForceRequiredError(f"would seal stream {name} for ever ({info['state']['messages']:,} message(s) "
+        raise ForceRequiredError(f"would seal stream {name} for ever ({plural(info['state']['messages'], 'message')} "
                                  "kept, nothing can be added, deleted or purged)")
     ctx = await connected(ctx)
     new = await ctx.api.request(f"STREAM.UPDATE.{name}", {**info["config"], "sealed": True})

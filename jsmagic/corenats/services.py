@@ -15,6 +15,7 @@ import pandas as pd
 from ..core.decode import decoder
 from ..core.errors import InputError, NotFoundError
 from ..core.registry import current
+from ..core.units import plural
 from .messages import exchange
 
 VERBS = ("PING", "INFO", "STATS")
@@ -56,7 +57,7 @@ async def discover(verb: str, name: str | None = None, *, instance: str | None =
 
 
 def _noted(df: pd.DataFrame, timeout: float) -> pd.DataFrame:
-    df.attrs["notes"] = [f"{len(df)} answer(s) within {timeout:g}s (instances slower than that are not listed)"]
+    df.attrs["notes"] = [f"{plural(len(df), 'answer')} within {timeout:g}s (instances slower than that are not listed)"]
     return df
 
 

@@ -24,7 +24,7 @@ from ..core.context import JSContext
 from ..core.decode import decode_chunk, decoder
 from ..core.errors import InputError, JSMagicError
 from ..core.registry import current
-from ..core.units import rfc3339
+from ..core.units import plural, rfc3339
 from ..reading.get import GET_WINDOW, get_one
 from ..reading.reader import check_stream, replay
 from ..reading.selection import ProgressFn, Selection
@@ -98,27 +98,27 @@ async def stream_schema(stream: str, *, subject: str | None = None, since: dt.da
     else:
         sampled, interrupted = await _sample(info, sel, sample, agg, checker, progress, ctx)
         how = "direct get" if info.config.allow_direct else "stream msg get"
-        method = f"sampled {agg.messages:,} of {sampled:,} sequence(s) evenly by {how} (no consumer)"
+        method = f"sampled {agg.messages:,} of {plural(sampled, 'sequence')} evenly by {how} (no consumer)"
         if agg.messages < min(sample, sampled):
-            notes.append(f"{agg.messages:,} distinct message(s) for --sample {sample:,}: the stream holds fewer "
+            notes.append(f"{plural(agg.messages, 'distinct message')} for --sample {sample:,}: the stream holds fewer "
                          "in the range, or its gaps and the filter bring several sample points to the same message")
     untracked = [sc for sc in agg.scopes.values() if sc.untracked_seen]
     if untracked:
         names = len(set().union(*(sc.untracked for sc in untracked)))
         tracked = max(len(sc.fields) for sc in untracked)
         plus = "+" if any(sc.untracked_more for sc in untracked) else ""
-        notes.append(f"{names:,}{plus} further field name(s) beyond the first {tracked:,} not tracked "
-                     f"({sum(sc.untracked_seen for sc in untracked):,} occurrence(s)): payloads keyed by ids or times?")
+        notes.append(f"{names:,}{plus} further field {'name' if names == 1 and not plus else 'names'} beyond the first {tracked:,} not tracked "
+                     f"({plural(sum(sc.untracked_seen for sc in untracked), 'occurrence')}): payloads keyed by ids or times?")
     if more := more_changes(agg):
-        notes.append(f"{more:,} further type change(s) not listed (at most 100 per field)")
+        notes.append(f"{plural(more, 'further type change')} not listed (at most 100 per field)")
     if interrupted:
-        notes.insert(0, f"SHORT: interrupted after {agg.messages:,} message(s): the schema covers only those")
+        notes.insert(0, f"SHORT: interrupted after {plural(agg.messages, 'message')}: the schema covers only those")
     out = Schema(stream, fields_frame(agg), drift_frame(agg), kinds_frame(agg), timeline_frame(agg), agg.messages,
                  agg.first_seq, agg.last_seq, method, sampled, interrupted, notes)
     if checker is not None:
         out.violations, out.checked, out.violating = checker.frame(), checker.checked, checker.violating
         if checker.violating > len(out.violations):
-            notes.append(f"{checker.violating:,} violating message(s), the first {len(out.violations):,} listed")
+            notes.append(f"{plural(checker.violating, 'violating message')}, the first {len(out.violations):,} listed")
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..core.errors import InputError, JSMagicError
-from ..core.units import parse_duration
+from ..core.units import parse_duration, plural
 
 OK, WARN, CRIT = "OK", "WARN", "CRIT"
 RANK = {OK: 0, WARN: 1, CRIT: 2}
@@ -113,7 +113,7 @@ def table(verdicts: list[Verdict], what: str) -> pd.DataFrame:
     counts = {s: sum(v.status == s for v in verdicts) for s in (CRIT, WARN, OK)}
     df.attrs["status"] = worst
     df.attrs["summary"] = (f"{worst}: {what} — {counts[CRIT]} critical, {counts[WARN]} warning, "
-                           f"{counts[OK]} ok of {len(verdicts)} check(s)")
+                           f"{counts[OK]} ok of {plural(len(verdicts), 'check')}")
     return df
 
 

@@ -37,7 +37,7 @@ from ..admin.streams import subjects as stream_subjects
 from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import connected
-from ..core.units import epoch_ns, rfc3339_ns
+from ..core.units import epoch_ns, plural, rfc3339_ns
 from ..jsapi import JSApi
 from ..reading.get import MAX_BATCH_BYTES, SUB_PENDING_BYTES
 from ..reading.status import server_status
@@ -126,7 +126,7 @@ async def removed_note(info: Any, point: Point, *, ctx: JSContext | None = None)
     below = min(gone, point.seq)
     deleted = st.num_deleted or 0
     if deleted > MAX_DELETED_DETAILS:  # too many to list: say how many, wherever they are
-        return (f"{deleted + below:,} message(s) of the stream were removed since they were written (history limit, "
+        return (f"{plural(deleted + below, 'message')} of the stream were removed since they were written (history limit, "
                 f"purge, TTL or delete): a subject whose last message at seq {point.seq:,} is gone shows an older "
                 "one, or is missing")
     if deleted and below < point.seq:
@@ -135,7 +135,7 @@ async def removed_note(info: Any, point: Point, *, ctx: JSContext | None = None)
         below += sum(1 for s in resp.get("state", {}).get("deleted") or [] if s <= point.seq)
     if not below:
         return None
-    return (f"{below:,} message(s) up to seq {point.seq:,} were removed since (history limit, purge, TTL or "
+    return (f"{plural(below, 'message')} up to seq {point.seq:,} were removed since (history limit, purge, TTL or "
             f"delete): a subject whose last message then is gone shows an older one, or is missing")
 
 

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from ..core.decode import HELP
 from ..core.errors import InterruptedWithResult
 from ..core.lastresult import keep
-from ..core.units import parse_duration, parse_when
+from ..core.units import parse_duration, parse_when, plural
 from ..explore.browse import PAGE, Browser
 from ..explore.schema import stream_schema
 from ..ui.browser import BrowserView
@@ -58,7 +58,7 @@ def _schema(a: Any) -> SchemaReport:
         unit="messages", count=lambda s: s.messages)
     report = keep(SchemaReport(schema))
     if schema.interrupted:  # the cell fails (Run All stops); what was read is kept
-        raise InterruptedWithResult(f"the schema of the {schema.messages:,} message(s) read is kept in "
+        raise InterruptedWithResult(f"the schema of the {plural(schema.messages, 'message')} read is kept in "
                                     "jsmagic.last_result(); nothing is left on the server", result=report)
     if a.plot:
         plot_schema(schema.timeline, f"{a.name}: fields over time")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..admin import find, resetplan
-from ..core.units import parse_when
+from ..core.units import parse_when, plural
 from ..reading.dryrun import dry_run
 from ..reading.selection import Selection
 from ..ui.display import noted, result_frame
@@ -28,7 +28,7 @@ def find_handlers() -> dict[str, Callable[[Any], Any]]:
     def handler(a: Any) -> Any:
         df = run(find.find(a.subject, a.all))
         total = int(df["messages"].sum()) if len(df) else 0
-        return result_frame(df, noted(df, f"{len(df)} stream(s) capture {a.subject}: {total:,} message(s) there"))
+        return result_frame(df, noted(df, f"{plural(len(df), 'stream')} capture {a.subject}: {plural(total, 'message')} there"))
 
     return {"find": handler}
 

@@ -115,7 +115,7 @@ def _watch(a: Any) -> KVWatch:
 
 def _unwatch(a: Any) -> int:
     n = run(kvwatch.unwatch(a.bucket))
-    print(f"Stopped {n} watch(es).")
+    print(f"Stopped {n:,} {'watch' if n == 1 else 'watches'}.")
     return n
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ..core.decode import HELP
 from ..core.errors import InputError
-from ..core.units import parse_when
+from ..core.units import parse_when, plural
 from ..history import kvtime, streamtime
 from ..reading.selection import Selection
 from ..ui.buckets import entry_line
@@ -62,7 +62,7 @@ def kv_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Callable
             return plain_view(a)
         df = _reading(f"reading {a.bucket}", lambda p: kvtime.view_at(a.bucket, a.pattern, _when(a.at), a.revision,
                                                                        a.decode, progress=p))
-        return result_frame(df, noted(df, f"{len(df):,} key(s) in {a.bucket} {_point(df)}; {df.attrs['method']}"))
+        return result_frame(df, noted(df, f"{plural(len(df), 'key')} in {a.bucket} {_point(df)}; {df.attrs['method']}"))
 
     def get(a: Any) -> Any:
         if a.at is None:

@@ -26,6 +26,7 @@ import orjson
 
 from ..connecting.permissions import refusals
 from .result import UNKNOWN, PublishResult
+from ..core.units import plural
 
 log = logging.getLogger(__name__)
 RECONNECT_GRACE = 1.0  # seconds of silence after a reconnect before the acks the cut swallowed count as lost
@@ -177,7 +178,7 @@ class AckWindow:
         again = [m for m in self.recent if m[0] in lost]
         self.lost = sorted(lost - {m[0] for m in again})  # older than what is kept: they stay unknown
         res = self.result
-        log.info("resending %d message(s) with ids after a reconnect", len(again))
+        log.info("resending %s with ids after a reconnect", plural(len(again), "message"))
         for k, subject, payload, headers in again:
             res.answered[k] = 0
             res.errors.pop(k, None)

@@ -31,7 +31,7 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..core.registry import connected, jetstream
-from ..core.units import epoch_ns, format_size, rfc3339_ns
+from ..core.units import epoch_ns, format_size, plural, rfc3339_ns
 from .get import get_method
 from .selection import Selection, reads_by_get
 from .status import server_status
@@ -63,7 +63,7 @@ class DryRun:
         approx = "" if self.exact else "≈"
         size = ("" if self.bytes_exact else "≈") + format_size(self.bytes)
         span = f", seq {self.first_seq:,}–{self.last_seq:,}" if self.messages and self.first_seq else ""
-        return "; ".join([f"Dry run: {approx}{self.messages:,} message(s), {size} of {self.stream}{span}",
+        return "; ".join([f"Dry run: {approx}{plural(self.messages, 'message')}, {size} of {self.stream}{span}",
                           f"read by {self.reader}", f"about {self.seconds:.1f} s", "no consumer created", *self.notes])
 
 

@@ -41,6 +41,7 @@ import nats.js.errors
 from nats.js.api import ConsumerConfig, DeliverPolicy, RetentionPolicy
 
 from ..core.errors import InputError
+from ..core.units import plural
 from .payloads import chunk_payloads
 from .selection import ACTIONS, Selection, consumer_config
 
@@ -222,17 +223,17 @@ class Ledger:
         if self.stopped and not self.acted:  # nothing returned: the decode error itself, as before acks went early
             raise self.error
         if self.stopped:
-            notes.insert(0, f"{self.stopped}; the {self.past_done:,} message(s) delivered from there were nak'ed back "
+            notes.insert(0, f"{self.stopped}; the {plural(self.past_done, 'message')} delivered from there were nak'ed back "
                             f"to {d}, none acked")
         if self.dropped_done:
             where = {RetentionPolicy.WORK_QUEUE: "; the WorkQueue stream removed them",
                      RetentionPolicy.LIMITS: "; the stream keeps them"}.get(self.retention, "")
-            notes.append(f"{self.dropped_done:,} message(s) that did not match {flags} were acked on {d} "
+            notes.append(f"{plural(self.dropped_done, 'message')} that did not match {flags} were acked on {d} "
                          f"(seen, not wanted{where})")
         if naked_dropped:
-            notes.append(f"{naked_dropped:,} message(s) that did not match {flags} were nak'ed back to {d}")
+            notes.append(f"{plural(naked_dropped, 'message')} that did not match {flags} were nak'ed back to {d}")
         if self.past_done and not self.stopped:
-            notes.append(f"{self.past_done:,} message(s) delivered past the bound were nak'ed back to {d}")
+            notes.append(f"{plural(self.past_done, 'message')} delivered past the bound were nak'ed back to {d}")
         if self.used_up:
             notes.append(f"{self.used_up:,} of those nak'ed back reached max_deliver ({self.max_deliver}): "
                          f"{d} will not deliver them again")
@@ -247,7 +248,7 @@ class Ledger:
             return  # it returned all it was asked for
         left = (await js.consumer_info(self.sel.stream, self.sel.durable)).num_pending
         if left:
-            notes.insert(0, f"{left:,} more message(s) wait on {self.sel.durable}: a read without --ack or --term "
+            notes.insert(0, f"{plural(left, 'more message')} wait on {self.sel.durable}: a read without --ack or --term "
                             f"stops at its max_ack_pending ({self.limit:,}), which the rows it leaves pending fill")
 
 

@@ -203,7 +203,7 @@ def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     if extra:
         from ..core.errors import IncompleteError
 
-        raise IncompleteError(f"column(s) {', '.join(extra)} not in the read's meta",
+        raise IncompleteError(f"{'column' if len(extra) == 1 else 'columns'} {', '.join(extra)} not in the read's meta",
                               hint="leave meta= out: read_stream then scans the stream for every column")
     out = {}
     for name, want in meta.dtypes.items():

@@ -17,6 +17,7 @@ from ..admin import kv as _kv
 from ..admin import kvttl as _kvttl
 from ..core.context import JSContext
 from ..core.errors import IncompleteError
+from ..core.units import plural
 from .common import warn_notes
 from .kvbuckets import add, compact, edit, info, ls, rm
 from .kvwatch import Change, watch
@@ -30,7 +31,7 @@ Ctx = JSContext | str | None
 def _complete(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     """A read cut short is an error holding what arrived (never a short frame that looks whole)."""
     if frame.attrs.get("interrupted"):
-        raise IncompleteError(f"{what} stopped early after {len(frame):,} row(s)", frame=frame, hint="read it again")
+        raise IncompleteError(f"{what} stopped early after {plural(len(frame), 'row')}", frame=frame, hint="read it again")
     return warn_notes(frame, what)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ..core.context import JSContext
 from ..core.decode import named
 from ..core.errors import IncompleteError, InputError
-from ..core.units import parse_duration, parse_when
+from ..core.units import parse_duration, parse_when, plural
 from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
 from ..reading.selection import Selection
@@ -234,7 +234,7 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
     result.raise_for_errors()
     frame = result.frame()
     if result.interrupted:
-        raise IncompleteError(f"publish interrupted after {len(result.acked_positions()):,} acknowledged message(s)",
+        raise IncompleteError(f"publish interrupted after {plural(len(result.acked_positions()), 'acknowledged message')}",
                               frame=frame, hint="publish the rest again: msg_id= makes a re-run store no duplicates")
     return frame
 

@@ -6,6 +6,7 @@ import warnings
 from typing import Any
 
 from ..core.errors import IncompleteError
+from ..core.units import plural
 from .common import ReadWarning
 
 SHORT = "SHORT"  # a note that starts with this word says rows are missing (the engine could not read them all)
@@ -33,19 +34,19 @@ def checked(result: Any, strict: bool = False, frame: Any = None) -> Any:
         frame.attrs["notes"], frame.attrs["method"] = notes, result.method
     said = f" ({'; '.join(notes)})" if notes else ""
     if result.failed:
-        raise IncompleteError(f"{stream}: the read failed ({result.failed}) after {result.acknowledged:,} message(s) "
+        raise IncompleteError(f"{stream}: the read failed ({result.failed}) after {plural(result.acknowledged, 'message')} "
                               f"were {result.action}ed as they arrived; every one of them is in the error's .frame",
                               frame=frame)
     if result.interrupted or result.timed_out:
         why = "interrupted" if result.interrupted else "no message arrived within the timeout"
-        raise IncompleteError(f"replay of {stream} stopped early ({why}) after {len(frame):,} message(s){said}",
+        raise IncompleteError(f"replay of {stream} stopped early ({why}) after {plural(len(frame), 'message')}{said}",
                               frame=frame, hint="raise timeout=, or read again from the last seq")
     short = [n for n in notes if n.startswith(SHORT)]
     if short:
-        raise IncompleteError(f"replay of {stream} came back short with {len(frame):,} message(s): {'; '.join(short)}",
+        raise IncompleteError(f"replay of {stream} came back short with {plural(len(frame), 'message')}: {'; '.join(short)}",
                               frame=frame, hint="read it again")
     if strict and notes:
-        raise IncompleteError(f"replay of {stream} has notes (strict=True) with {len(frame):,} message(s){said}",
+        raise IncompleteError(f"replay of {stream} has notes (strict=True) with {plural(len(frame), 'message')}{said}",
                               frame=frame, hint="the frame is in the error's .frame; strict=False returns it with warnings")
     for note in notes:
         warnings.warn(f"replay of {stream}: {note}", ReadWarning, stacklevel=3)
@@ -61,7 +62,7 @@ def checked_export(result: Any, strict: bool = False) -> Any:
     stopped = ("interrupted" if result.interrupted else "no message arrived within the timeout" if result.timed_out
                else "; ".join(short) if short else "it has notes (strict=True)" if strict and notes else None)
     if stopped:
-        raise IncompleteError(f"export of {result.stream} is short ({stopped}): {out.rows:,} message(s) written to "
+        raise IncompleteError(f"export of {result.stream} is short ({stopped}): {plural(out.rows, 'message')} written to "
                               f"{out.path}, a valid file{said}", frame=out, hint="export again")
     for note in notes:
         warnings.warn(f"export of {result.stream}: {note}", ReadWarning, stacklevel=3)

@@ -16,6 +16,7 @@ from ..admin import streams as _streams
 from ..admin import topology
 from ..core.context import JSContext
 from ..core.errors import IncompleteError
+from ..core.units import plural
 from .common import warn_notes
 from .streamconfig import split_settings
 
@@ -208,7 +209,7 @@ async def rates(name: str, *, every: str | None = None, by: str | None = None, s
     """
     times = await _rates.message_times(name, subject, ctx=ctx)
     if times.attrs.get("interrupted"):
-        raise IncompleteError(f"reading {name}'s times stopped early after {len(times):,} message(s)", frame=times)
+        raise IncompleteError(f"reading {name}'s times stopped early after {plural(len(times), 'message')}", frame=times)
     every = every or _rates.auto_every(times)
     out = _rates.rate_frame(times, every, by)
     out.attrs["every"] = every

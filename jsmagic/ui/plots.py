@@ -28,7 +28,7 @@ def plot_rate(rates: pd.DataFrame, title: str) -> Any:
     one interval either side and matplotlib's date locator keeps the ticks few.
     """
     require_matplotlib()
-    if rates.empty:  # the summary already says 0 message(s)
+    if rates.empty:  # the summary already says 0 messages
         return None
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt

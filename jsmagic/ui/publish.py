@@ -10,12 +10,9 @@ this module writes them the way a user reads them::
 
 from __future__ import annotations
 
+from ..core.units import plural
 from ..publishing.result import PublishResult, ranges
 from .display import ResultFrame, result_frame
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' if n != 1 else ''}"
 
 
 def summary_text(result: PublishResult) -> str:
@@ -24,10 +21,10 @@ def summary_text(result: PublishResult) -> str:
     where = "; ".join(
         f"stream {s}, seq {lo}" + (f"–{hi}" if hi != lo else "") for s, (lo, hi) in result.seq_ranges(acked).items()
     )
-    text = _plural(len(acked), "message") + (f" → {where}" if where else " acknowledged")
+    text = plural(len(acked), "message") + (f" → {where}" if where else " acknowledged")
     dups = result.duplicates(acked)
     if dups:
-        text += f", {_plural(dups, 'duplicate')} (already stored, not stored again)"
+        text += f", {plural(dups, 'duplicate')} (already stored, not stored again)"
     for why, refs in result.failures().items():
         text += f"; {len(refs):,} failed ({result.ref_name}s {ranges(refs)}): {why}"
     if result.interrupted:
@@ -49,7 +46,7 @@ def summary_text(result: PublishResult) -> str:
 
 def interrupted_left(result: PublishResult, msg_id: bool) -> str:
     """What an interrupted publish left on the server, and how to finish it without storing anything twice."""
-    stored = f"{_plural(result.acked, 'message')} stored" + (
+    stored = f"{plural(result.acked, 'message')} stored" + (
         f" ({', '.join(f'stream {s}' for s in result.seq_ranges())})" if result.acked else "")
     window = "within the stream's duplicate window (2 min by default)"
     if msg_id:
@@ -62,7 +59,7 @@ def _batches(result: PublishResult) -> str:
     """``, one atomic batch (id 3f2a…, 3 messages)`` or how a split publish was cut."""
     if not result.split:
         _first, _last, batch_id, count = result.batches[0]
-        return f", one atomic batch (id {batch_id}, {_plural(count, 'message')}: all or nothing)"
+        return f", one atomic batch (id {batch_id}, {plural(count, 'message')}: all or nothing)"
     return (f", {len(result.batches)} atomic batches of up to {max(b[3] for b in result.batches):,} "
             "(--split: each all or nothing, the whole publish not)")
 

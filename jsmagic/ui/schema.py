@@ -15,6 +15,7 @@ import pandas as pd
 
 from .display import result_frame
 from .plots import require_matplotlib
+from ..core.units import plural
 
 
 
@@ -31,13 +32,13 @@ TYPE_COLOURS = {"int": "#1f77b4", "float": "#17becf", "str": "#ff7f0e", "bool": 
 def summary(schema: Any) -> str:
     """One line: notes first (a SHORT read says so first), then what was read and found."""
     n_fields = len(schema.fields)
-    found = [f"{n_fields} field(s)", f"{len(schema.drift)} drift point(s)"]
+    found = [plural(n_fields, "field"), plural(len(schema.drift), "drift point")]
     if schema.non_json:
-        found.append(f"{schema.non_json:,} non-JSON payload(s)")
+        found.append(plural(schema.non_json, "non-JSON payload"))
     if schema.violations is not None:
-        found.append(f"{schema.violating:,} of {schema.checked:,} message(s) violate the schema")
+        found.append(f"{schema.violating:,} of {plural(schema.checked, 'message')} violate the schema")
     rng = f" (seq {schema.first_seq}..{schema.last_seq})" if schema.first_seq is not None else ""
-    line = f"{schema.stream}: {schema.messages:,} message(s){rng}, {schema.method}; " + ", ".join(found)
+    line = f"{schema.stream}: {plural(schema.messages, 'message')}{rng}, {schema.method}; " + ", ".join(found)
     return "; ".join([*schema.notes, line])
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .tablestyle import format_time
+from ..core.units import plural
 
 ARROWS = {"client": "--C", "route": "-->", "gateway": "==>", "leaf": "~~>", "jetstream": "--J"}
 LEGEND = "Legend: Client --C  Route -->  Gateway ==>  Leafnode ~~>  JetStream --J  Error --X"
@@ -25,13 +26,13 @@ def summary(t: Any) -> str:
     servers = t.hops.server.nunique()
     streams = sorted(set(t.hops[t.hops.event == "jetstream"].stream))
     verb = "would be" if t.trace_only else "was"
-    parts.append(f"{t.subject}: {servers} server(s); {verb} delivered to {t.delivered_to} subscription(s)"
+    parts.append(f"{t.subject}: {plural(servers, 'server')}; {verb} delivered to {plural(t.delivered_to, 'subscription')}"
                  + (f"; {verb} stored in {', '.join(streams)}" if streams else "; no stream"))
     errors = sorted(set(e for e in t.hops.error if e))
     if errors:
         parts.append("errors: " + "; ".join(errors))
     if t.missing:
-        parts.append(f"INCOMPLETE: no trace from hop(s) {', '.join(t.missing)} within the timeout")
+        parts.append(f"INCOMPLETE: no trace from {'hop' if len(t.missing) == 1 else 'hops'} {', '.join(t.missing)} within the timeout")
     return " — ".join(parts)
 
 

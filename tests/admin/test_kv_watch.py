@@ -171,7 +171,7 @@ def test_stop_and_unwatch_end_tasks_and_consumers(jk, nc):
     assert value_of(jk, count_tasks) == base + 2
     assert value_of(jk, "w1.table.status") == "stopped"
     out = jk.run("n = %js_kv unwatch").stdout
-    assert "Stopped 2 watch(es)." in out
+    assert "Stopped 2 watches." in out
     assert value_of(jk, count_tasks) == base
     assert run(js.stream_info(f"KV_{b}")).state.consumer_count == 0
     assert f"kv watch {b}" not in jk.run("%js_status").result

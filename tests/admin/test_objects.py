@@ -182,11 +182,11 @@ def test_rm_says_what_it_deleted_and_keeps_it_under_o(shell, bucket, capsys):
     shell.run_line_magic("js_obj", f"put {bucket} --from blob --name doc")
     capsys.readouterr()
     assert shell.run_line_magic("js_obj", f"rm {bucket} doc --force -o removed") is None
-    assert capsys.readouterr().out == f"Deleted object doc (1000 B, 1 chunk(s)) from bucket {bucket}.\n"
+    assert capsys.readouterr().out == f"Deleted object doc (1000 B, 1 chunk) from bucket {bucket}.\n"
     removed = shell.user_ns["removed"]
     assert (removed.name, removed.bytes, removed.chunks) == ("doc", 1000, 1)
     shell.run_line_magic("js_obj", f"rm {bucket} --force")
-    assert capsys.readouterr().out.startswith(f"Deleted bucket {bucket} with 0 object(s) (")  # the delete marker's bytes
+    assert capsys.readouterr().out.startswith(f"Deleted bucket {bucket} with 0 objects (")  # the delete marker's bytes
 
 
 def test_get_writes_a_file_with_file_and_output_names_a_variable(shell, bucket, tmp_path):

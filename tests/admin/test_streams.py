@@ -169,7 +169,7 @@ def test_rm_refuses_with_counts_then_deletes(shell, nc, name, capsys):
     assert server_state(nc, name).state.messages == 4
     capsys.readouterr()
     shell.run_line_magic("js_stream", f"rm {name} --force -o removed")
-    assert capsys.readouterr().out.startswith(f"Deleted stream {name} with 4 message(s) (")
+    assert capsys.readouterr().out.startswith(f"Deleted stream {name} with 4 messages (")
     removed = shell.user_ns["removed"]
     assert (removed.stream, removed.messages, removed.consumers) == (name, 4, 0) and removed.bytes > 0
     assert name not in shell.run_line_magic("js_stream", "ls")["name"].tolist()

@@ -118,8 +118,8 @@ def test_the_magics(shell, story):
     when = _ts(t).isoformat()
     df = shell.run_line_magic("js_kv", f"view {bucket} --at {when} --decode bytes")
     assert _seen(df) == kv_state(records, prefix, upto_ns=t)
-    assert f"{len(df):,} key(s) in {bucket} as of revision {records[9][0]}" in df.summary
-    assert df.summary.startswith("1 message(s) up to seq")  # the purge of cfg.k4 leads the summary
+    assert f"{len(df):,} key{'' if len(df) == 1 else 's'} in {bucket} as of revision {records[9][0]}" in df.summary
+    assert df.summary.startswith("1 message up to seq")  # the purge of cfg.k4 leads the summary
     df = shell.run_line_magic("js_kv", f"view {bucket} --revision 3 --decode bytes")
     assert _seen(df) == kv_state(records, prefix, upto_seq=3)
     assert shell.run_line_magic("js_kv", f"get {bucket} cfg.k3 --at {when}") == "v3.1"

@@ -91,7 +91,7 @@ def test_a_filtered_ack_read_acks_what_it_dropped(shell, nc, streams, retention,
     assert df["seq"].tolist() == wanted and len(wanted) == 10
     ci = run(js.consumer_info(name, "w"))
     assert (ci.num_ack_pending, ci.num_pending, ci.ack_floor.stream_seq) == (0, 0, 30)
-    assert f"20 message(s) that did not match --{how} were acked on w (seen, not wanted" in df.summary
+    assert f"20 messages that did not match --{how} were acked on w (seen, not wanted" in df.summary
     left = run(js.stream_info(name)).state.messages
     if retention == RetentionPolicy.WORK_QUEUE:
         assert left == 0 and "the WorkQueue stream removed them" in df.summary
@@ -107,7 +107,7 @@ def test_a_filtered_term_read_terms_its_rows_and_acks_the_rest(shell, nc, stream
     assert (ci.num_ack_pending, ci.num_pending, ci.ack_floor.stream_seq) == (0, 0, 30)
     assert _pull(run, js, name, "t", 30, timeout=1.0) == []  # nothing comes back: termed and acked
     assert len(df) == 10 and "term sent for 10 messages" in df.summary
-    assert "20 message(s) that did not match --where were acked on t (seen, not wanted; the stream keeps them)" in df.summary
+    assert "20 messages that did not match --where were acked on t (seen, not wanted; the stream keeps them)" in df.summary
 
 
 @pytest.mark.parametrize("retention", [RetentionPolicy.LIMITS, RetentionPolicy.WORK_QUEUE], ids=["limits", "workqueue"])
@@ -132,7 +132,7 @@ def test_a_read_that_gives_back_what_max_deliver_will_not_redeliver_says_so(shel
     assert len(df) == 10
     run(js.publish(f"{name.lower()}.x", b'{"i":30,"kind":"b"}'))
     assert _pull(run, js, name, "once", 30) == [(31, 1)]  # the 20 nak'ed back are not delivered again
-    assert "20 message(s) that did not match --where were nak'ed back to once" in df.summary
+    assert "20 messages that did not match --where were nak'ed back to once" in df.summary
     assert "20 of those nak'ed back reached max_deliver (1): once will not deliver them again" in df.summary
 
 
@@ -151,7 +151,7 @@ def test_a_filtered_read_that_consumes_nothing_gives_the_rest_back_at_once(shell
     else:  # the kept rows stay pending for their ack wait; the dropped ones came back at once
         assert sorted(got) == [(s, 2) for s in dropped]
     assert run(js.stream_info(name)).state.messages == 30 - len(got)  # the pull acked them, nothing else
-    assert "20 message(s) that did not match --where were nak'ed back to peek" in df.summary
+    assert "20 messages that did not match --where were nak'ed back to peek" in df.summary
 
 
 def test_ack_reads_past_max_ack_pending_window_by_window(shell, nc, streams):
@@ -190,7 +190,7 @@ def test_a_read_that_leaves_rows_pending_says_how_many_more_wait(shell, nc, stre
     assert df["seq"].tolist() == list(range(1, 101))
     first = df.summary
     assert first.startswith(f"{name}: 100 rows; seq 1–100"), first
-    assert ("800 more message(s) wait on win: a read without --ack or --term stops at its max_ack_pending (100)"
+    assert ("800 more messages wait on win: a read without --ack or --term stops at its max_ack_pending (100)"
             in first), first
     assert "\n" not in first
     ci = run(js.consumer_info(name, "win"))
@@ -245,7 +245,7 @@ def test_an_ack_read_stops_before_a_payload_its_strict_decode_refuses(shell, nc,
     left = run(js.stream_info(name)).state
     assert (left.first_seq, left.messages) == (len(kept) + 1, 50 - len(kept))  # removed: exactly the rows returned
     assert f"stopped at seq {len(kept) + 1}: message seq 41 is not JSON" in df.summary
-    assert re.search(r"the \d+ message\(s\) delivered from there were nak'ed back to strict, none acked", df.summary)
+    assert re.search(r"the \d+ messages? delivered from there were nak'ed back to strict, none acked", df.summary)
     ci = run(js.consumer_info(name, "strict"))
     assert ci.ack_floor.stream_seq == len(kept) and ci.num_ack_pending + ci.num_pending == 50 - len(kept)
     with pytest.raises(InputError, match="message seq 41 is not JSON"):  # nothing to return: the error itself

@@ -54,7 +54,7 @@ def test_rows_past_end_seq_are_given_back_not_left_pending(shell, stream, nc):
     name, _ = stream
     first = shell.run_line_magic("js_consume", f"{name} --durable d3 --end-seq 5 --ack")
     assert first["seq"].tolist() == [1, 2, 3, 4, 5]
-    assert "15 message(s) delivered past the bound were nak'ed back to d3" in first.summary
+    assert "15 messages delivered past the bound were nak'ed back to d3" in first.summary
     rest = shell.run_line_magic("js_consume", f"{name} --durable d3 --ack --timeout 2")
     assert rest["seq"].tolist() == list(range(6, 21))  # at once, not after the 30 s ack wait
     assert run(js.consumer_info(name, "d3")).num_ack_pending == 0

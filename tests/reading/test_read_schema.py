@@ -186,7 +186,7 @@ def test_a_partition_with_a_column_its_given_meta_lacks_fails_in_one_line():
     meta = pd.DataFrame({"seq": pd.Series([], dtype=np.uint64), "id": pd.Series([], dtype=np.uint64)})
     got = conform(pd.DataFrame({"seq": np.array([1], dtype=np.uint64), "id": [5]}), meta)
     assert got["id"].dtype == np.uint64 and got["id"].tolist() == [5]
-    with pytest.raises(IncompleteError, match=r"^column\(s\) late not in the read's meta — leave meta= out"):
+    with pytest.raises(IncompleteError, match=r"^column late not in the read's meta — leave meta= out"):
         conform(pd.DataFrame({"seq": np.array([1], dtype=np.uint64), "id": [5], "late": [1]}), meta)
 
 

@@ -88,7 +88,7 @@ def test_a_purge_counts_past_a_stored_404(shell, nc):
     name = _name("SP")
     fill(nc, name, "limits", True)
     try:
-        with pytest.raises(ForceRequiredError, match=r"would purge 3 message\(s\)"):
+        with pytest.raises(ForceRequiredError, match=r"would purge 3 messages"):
             shell.run_line_magic("js_stream", f"purge {name} --seq 4")
         assert run(js.stream_info(name)).state.messages == 10
     finally:

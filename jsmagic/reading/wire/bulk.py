@@ -39,6 +39,7 @@ from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
 from ...core.runner import check_cancelled
+from ...core.units import plural
 from ..frames import Chunk, Collector
 from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config, rest_after, resumable
 from ..session import ConsumerSession
@@ -82,10 +83,10 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
         return await _read_all(wire, sel, info, collector, progress, ctx, state, notes)
     finally:
         if state.cuts and notes is not None:
-            notes.append(f"the server cut the bulk connection {state.cuts} time(s) as a slow consumer (this client "
+            notes.append(f"the server cut the bulk connection {plural(state.cuts, 'time')} as a slow consumer (this client "
                          f"read slower than the server sent): resumed with smaller pulls, {_size(state.max_bytes)} each")
         if state.resumes and notes is not None:
-            notes.append(f"resumed {state.resumes} time(s) with a new consumer after the last sequence kept")
+            notes.append(f"resumed {plural(state.resumes, 'time')} with a new consumer after the last sequence kept")
 
 
 async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None,

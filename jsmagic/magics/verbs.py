@@ -12,6 +12,7 @@ except for verbs added with ``text=True``, whose result may be text (``%js_kv ge
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from typing import Any, Callable
 
@@ -127,3 +128,24 @@ def confirming(magics: Magics, handlers: dict[str, Callable[[Any], tuple[Any, st
         return confirmed
 
     return {verb: wrap(h) for verb, h in handlers.items()}
+
+
+def help_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """A parser's arguments in ``--help`` order, as argparse hands them to its (public) help formatter.
+
+    The docs' flag tables and the test that every flag has a help read them from here.
+    """
+    found: list[argparse.Action] = []
+
+    class Collect(argparse.HelpFormatter):
+        def add_argument(self, action):
+            found.append(action)
+            super().add_argument(action)
+
+    before = parser.formatter_class
+    parser.formatter_class = Collect
+    try:
+        parser.format_help()
+    finally:
+        parser.formatter_class = before
+    return [a for a in found if a.help is not argparse.SUPPRESS]

@@ -14,21 +14,10 @@ from jsmagic.magics.verbs import Verbs
 
 
 def arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    """The arguments ``--help`` lists, as argparse hands them to its (public) help formatter."""
-    found: list[argparse.Action] = []
+    """The parser's arguments in ``--help`` order (:func:`jsmagic.magics.verbs.help_arguments`)."""
+    from jsmagic.magics.verbs import help_arguments
 
-    class Collect(argparse.HelpFormatter):
-        def add_argument(self, action):
-            found.append(action)
-            super().add_argument(action)
-
-    before = parser.formatter_class
-    parser.formatter_class = Collect
-    try:
-        parser.format_help()
-    finally:
-        parser.formatter_class = before
-    return [a for a in found if a.help is not argparse.SUPPRESS]
+    return help_arguments(parser)
 
 
 def parsers() -> dict[str, argparse.ArgumentParser]:

@@ -1,6 +1,6 @@
 """Live views, proven where users see them: JupyterLab in a real (headless) Chromium.
 
-Every live view (KV watch, object watch, tail, consumer watch: :mod:`jsmagic.ui.watchview`)
+Every live view (KV watch, object watch, tail, consumer watch, core subscription, events tail: :mod:`jsmagic.ui.watchview`)
 is stopped, saved and reopened with its kernel shut down, and must read as a table (no
 "model not found", no "● live", headers whole, a tail no taller than the window); notebook
 08 the same; a live tail whose server goes away says "reconnecting since …", then
@@ -241,8 +241,10 @@ VIEWS = [
     "t = %js_consume VIEWS --all --follow",
     "%js_obj add pics\no = %js_obj watch pics",
     "%js_consumer add VIEWS worker\nc = %js_consumer watch VIEWS worker",
+    "s = %js_sub 'views.>'",
+    "ev = %js_events",
 ]
-LIVE_VIEWS = {"w": "colour", "t": "views.bulk", "o": None, "c": "pending"}  # variable -> what its table shows
+LIVE_VIEWS = {"w": "colour", "t": "views.bulk", "o": None, "c": "pending", "s": None, "ev": None}  # variable -> what its table shows
 STOP_BUTTON = ".jp-OutputArea-output .widget-button"
 # in the page: the live tail's scroll box and output, and every header cell of a live table that is cut
 TAIL_HEIGHTS = """() => { const t = [...document.querySelectorAll('.jp-OutputArea-output .widget-html')]

@@ -62,8 +62,7 @@ def bare_shell():
 @pytest.fixture
 def kernel(tmp_path):
     """A real Jupyter kernel (isolated config dir); ``kernel.run(code)`` returns a CellResult."""
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    with KernelSession(env=env, cwd=str(tmp_path)) as k:
+    with KernelSession.isolated(tmp_path) as k:
         yield k
 
 

@@ -177,8 +177,24 @@ class KernelSession:
         if getattr(self, "_ipc_dir", None):
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
+    @classmethod
+    def isolated(cls, folder: Any) -> "KernelSession":
+        """A kernel working in ``folder``, with a config folder of its own (no user's nats contexts)."""
+        return cls(env={"XDG_CONFIG_HOME": os.path.join(str(folder), "xdg")}, cwd=str(folder))
+
+    def value(self, expr: str) -> Any:
+        """The value of ``expr`` in the kernel, through JSON (``default=str``): what a test compares."""
+        import json
+
+        res = self.run(f"import json as _j; print(_j.dumps({expr}, default=str))")
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
     def __enter__(self) -> "KernelSession":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:  # a kernel that failed to start is still shut down (no process left behind)
+            self.stop()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()

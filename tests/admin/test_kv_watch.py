@@ -8,7 +8,6 @@ frontend got.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
@@ -20,21 +19,10 @@ from jsmagic.testing import KernelSession
 from jsmagic.ui.livetable import LiveTable
 
 
-@contextlib.contextmanager
-def kernel_session(tmp):
-    """A real kernel in ``tmp``, stopped even when it fails to start."""
-    k = KernelSession(env={"XDG_CONFIG_HOME": str(tmp / "xdg")}, cwd=str(tmp))
-    try:
-        k.start()
-        yield k
-    finally:
-        k.stop()
-
-
 @pytest.fixture(scope="module")
 def jk(server, tmp_path_factory):
     """One real kernel for this module, connected to the session server."""
-    with kernel_session(tmp_path_factory.mktemp("kvwatch")) as k:
+    with KernelSession.isolated(tmp_path_factory.mktemp("kvwatch")) as k:
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}")
         yield k
 
@@ -185,7 +173,7 @@ def test_watch_ends_when_bucket_is_deleted(jk):
 
 
 def test_close_stops_watches(server, tmp_path):
-    with kernel_session(tmp_path) as k:
+    with KernelSession.isolated(tmp_path) as k:
         b = f"kvw_{uuid.uuid4().hex[:8]}"
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}\n%js_kv add {b}\nw = %js_kv watch {b}")
         out = k.run("%js_close").stdout
@@ -194,7 +182,7 @@ def test_close_stops_watches(server, tmp_path):
 
 
 def test_server_restart_resumes_without_gaps(tmp_path, fresh_server, nc_factory):
-    with kernel_session(tmp_path) as k:
+    with KernelSession.isolated(tmp_path) as k:
         b = "restart"
         k.run(f"%load_ext jsmagic\n%js_connect {fresh_server.url}\n%js_kv add {b} --history 64")
         k.run(f"w = %js_kv watch {b} --history\nhid = w.table._header.model_id")

@@ -3,7 +3,6 @@ and stopping (button, ``.stop()``, ``%js_close``) leaves a static snapshot in th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -16,19 +15,9 @@ from jsmagic.testing import KernelSession
 from .peers import Peer, wait_until
 
 
-@contextlib.contextmanager
-def kernel_session(tmp):
-    k = KernelSession(env={"XDG_CONFIG_HOME": str(tmp / "xdg")}, cwd=str(tmp))
-    try:
-        k.start()
-        yield k
-    finally:
-        k.stop()
-
-
 @pytest.fixture(scope="module")
 def jk(server, tmp_path_factory):
-    with kernel_session(tmp_path_factory.mktemp("livesub")) as k:
+    with KernelSession.isolated(tmp_path_factory.mktemp("livesub")) as k:
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}")
         yield k
 
@@ -40,15 +29,10 @@ def peer(server):
     p.close()
 
 
-def value_of(kernel, expr):
-    res = kernel.run(f"import json as _j; print(_j.dumps({expr}, default=str))")
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
 def kernel_wait(kernel, expr, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if value_of(kernel, expr):
+        if kernel.value(expr):
             return
         kernel.drain_iopub(0.2)
     raise AssertionError(f"never true: {expr}")
@@ -66,8 +50,8 @@ def test_live_sub_rows_while_idle_then_snapshot(jk, peer):
 
     peer.call(send)
     kernel_wait(jk, "len(w.df) == 30")
-    assert value_of(jk, "[d['i'] for d in w.df.data]") == list(range(30))
-    assert value_of(jk, "w.df.headers.tolist()") == [{"src": "peer"}] * 30
+    assert jk.value("[d['i'] for d in w.df.data]") == list(range(30))
+    assert jk.value("w.df.headers.tolist()") == [{"src": "peer"}] * 30
     assert f"sub {s}.>" in jk.run("%js_status").all_text
     stopped = jk.run("w.stop()")
     updates = [m["content"] for m in stopped.messages if m["msg_type"] == "update_display_data"]
@@ -89,7 +73,7 @@ def test_live_sub_rows_while_idle_then_snapshot(jk, peer):
     peer.call(watch_and_send)
     wait_until(lambda: seen, what="the late message at the plain subscriber")
     jk.drain_iopub(0.5)
-    assert value_of(jk, "len(w.df)") == 30
+    assert jk.value("len(w.df)") == 30
 
 
 def test_queue_group_splits_messages_and_close_stops(jk, peer):
@@ -107,11 +91,11 @@ def test_queue_group_splits_messages_and_close_stops(jk, peer):
         await peer.nc.flush()
 
     peer.call(member_and_send)
-    mine_count = lambda: value_of(jk, "len(q.df)")  # noqa: E731
+    mine_count = lambda: jk.value("len(q.df)")  # noqa: E731
     wait_until(lambda: mine_count() + len(theirs) == 200, timeout=30, what="200 messages split between members")
-    mine = value_of(jk, "[int(d) for d in q.df.data]")
+    mine = jk.value("[int(d) for d in q.df.data]")
     assert mine and theirs  # both members got work (each message went to exactly one)
     assert sorted(mine + [int(d) for d in theirs]) == list(range(200))
     out = jk.run("%js_close").stdout
     assert re.search(r"\b\d+ background tasks? stopped", out), out
-    assert value_of(jk, "(q.running, q.table.status)") == [False, "stopped"]
+    assert jk.value("(q.running, q.table.status)") == [False, "stopped"]

@@ -18,16 +18,6 @@ from jsmagic.testing import KernelSession, nats_cluster, nats_server
 from tests.corenats.peers import Peer, wait_until
 
 
-@contextlib.contextmanager
-def kernel_session(tmp):
-    k = KernelSession(env={"XDG_CONFIG_HOME": str(tmp / "xdg")}, cwd=str(tmp))
-    try:
-        k.start()
-        yield k
-    finally:
-        k.stop()
-
-
 @pytest.fixture(scope="module")
 def events_server():
     """A server of this module's own: a dead-letter capture another test left on the session
@@ -39,7 +29,7 @@ def events_server():
 @pytest.fixture(scope="module")
 def jk(events_server, tmp_path_factory):
     server = events_server
-    with kernel_session(tmp_path_factory.mktemp("events")) as k:
+    with KernelSession.isolated(tmp_path_factory.mktemp("events")) as k:
         k.run(f"%load_ext jsmagic\n%js_connect {server.url}")
         yield k
 
@@ -51,18 +41,13 @@ def peer(events_server):
     p.close()
 
 
-def value_of(kernel, expr):
-    res = kernel.run(f"import json as _j; print(_j.dumps({expr}, default=str))")
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
 def kernel_wait(kernel, expr, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if value_of(kernel, expr):
+        if kernel.value(expr):
             return
         kernel.drain_iopub(0.2)
-    raise AssertionError(f"never true: {expr} — last: {value_of(kernel, 'sorted(set(ev.df.kind))')}")
+    raise AssertionError(f"never true: {expr} — last: {kernel.value('sorted(set(ev.df.kind))')}")
 
 
 def plain_advisories(peer: Peer) -> list:
@@ -116,10 +101,10 @@ def test_each_kind_is_a_row_like_a_plain_subscriber_sees_it(jk, peer):
     plain = plain_advisories(peer)
     provoke(peer, stream, plain)
     kernel_wait(jk, f"set(ev.df.kind) >= {sorted(KINDS)!r}".replace("[", "{").replace("]", "}"))
-    mine = value_of(jk, "sorted(a['id'] for a in ev.df.advisory)")
+    mine = jk.value("sorted(a['id'] for a in ev.df.advisory)")
     theirs = sorted(a["id"] for a in plain if a.get("stream") == stream)
     assert mine == theirs  # the same advisories, none lost, none of another stream
-    row = value_of(jk, "ev.df[ev.df.kind == 'consumer.max_deliveries'][['consumer','detail']].values.tolist()")
+    row = jk.value("ev.df[ev.df.kind == 'consumer.max_deliveries'][['consumer','detail']].values.tolist()")
     assert row == [["ONCE", "stream_seq 1 after 1 deliveries"]]
     stopped = jk.run("ev.stop()")
     updates = [m["content"] for m in stopped.messages if m["msg_type"] == "update_display_data"]
@@ -139,7 +124,7 @@ def test_api_audit_kind_filter_and_capture(jk, peer):
         await js.add_consumer(f"AU{tag}", durable_name="D")
     peer.call(make)
     kernel_wait(jk, f"any('STREAM.CREATE.AU{tag}' in d for d in ev.df.detail)")
-    assert value_of(jk, "sorted(set(ev.df.kind))") == ["api"]  # --kinds api: no stream/consumer actions
+    assert jk.value("sorted(set(ev.df.kind))") == ["api"]  # --kinds api: no stream/consumer actions
     async def kept():
         js = peer.nc.jetstream()
         msg = await js.get_last_msg(keep, f"$JS.EVENT.ADVISORY.CONSUMER.CREATED.AU{tag}.D")
@@ -154,14 +139,14 @@ def test_api_audit_kind_filter_and_capture(jk, peer):
 
 def test_capture_beside_a_dead_letter_capture_says_which_stream_overlaps(fresh_server, tmp_path):
     """A dead-letter capture keeps some advisories: the server refuses a second stream over them (10065)."""
-    with kernel_session(tmp_path) as k:
+    with KernelSession.isolated(tmp_path) as k:
         k.run(f"%load_ext jsmagic\n%js_connect {fresh_server.url}\n%js_stream add JOBS --subjects 'jobs.>'\n"
               "%js_consumer add JOBS worker --max-deliver 1\n%js_consumer dead JOBS worker --capture")
         res = k.run("%js_events --capture ADVS", allow_error=True)
         assert res.status == "error"
         line = res.error_text.strip().splitlines()[-1]
         assert "DEAD_JOBS_worker already captures some of it" in line, res.error_text
-        names = value_of(k, "__import__('jsmagic').run(__import__('jsmagic').streams.names())")
+        names = k.value("__import__('jsmagic').run(__import__('jsmagic').streams.names())")
         assert "ADVS" not in names  # nothing half-made
 
 

@@ -30,15 +30,15 @@ import dataclasses
 import warnings
 from typing import Any, Iterable
 
-import orjson
 import pandas as pd
 
 from .core.config import settings
 from .core.context import JSContext
 from .core.errors import IncompleteError, InputError
 from .core.runner import run_apart
-from .core.units import parse_duration, parse_when, plural, rfc3339
+from .core.units import epoch_ns, parse_duration, parse_when, plural
 from .reading.schema import conform
+from .reading.dryrun import first_at_or_after
 from .reading.selection import Selection
 
 __all__ = ["read_stream"]
@@ -160,7 +160,8 @@ async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq:
         if start_seq is not None:
             first = max(first, start_seq)
         if since is not None:
-            found = await _seq_at(ctx, stream, parse_when(since) if isinstance(since, str) else since)
+            when = parse_when(since) if isinstance(since, str) else since
+            found = await first_at_or_after(stream, epoch_ns(when), ctx=ctx)  # the one STREAM.MSG.GET by time
             first = max(first, found if found is not None else info.state.last_seq + 1)
         last = info.state.last_seq if end_seq is None else min(end_seq, info.state.last_seq)
         return first, last, meta.iloc[:0] if meta is not None else await _meta(ctx, stream, select, first, last)
@@ -213,18 +214,6 @@ class _SchemaSink:
             self.read = self.read or ReadSchema()
             self.read.observe(frame)
         return self.read
-
-
-async def _seq_at(ctx: JSContext, stream: str, when: Any) -> int | None:
-    """The first sequence stored at or after `when` (None: nothing that recent)."""
-    req = {"start_time": rfc3339(when)}
-    msg = await ctx.nc.request(ctx.api.msg_get(stream), orjson.dumps(req), timeout=ctx.api.timeout)
-    resp = orjson.loads(msg.data)
-    if "error" in resp:
-        if resp["error"].get("code") == 404:
-            return None
-        raise InputError(f"{stream}: cannot find where --since starts: {resp['error'].get('description')}")
-    return int(resp["message"]["seq"])
 
 
 def read_partition(part: Partition) -> pd.DataFrame:

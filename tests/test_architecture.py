@@ -131,7 +131,6 @@ def test_no_private_nats_py_attributes():
 # (decoder(mode).one / .many / decode_chunk), so that --decode means the same everywhere.
 NOT_PAYLOADS = {
     "jsapi.py": "JetStream API responses",
-    "dask.py": "the STREAM.MSG.GET API response that finds a partition's start",
     "reading/get.py": "the STREAM.MSG.GET / DIRECT.GET API responses (the payload is then decoded by the registry)",
     "reading/wire/protocol.py": "the server's INFO line",
     "connecting/connection.py": "the server's INFO line",

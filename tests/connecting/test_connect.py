@@ -193,3 +193,19 @@ def test_a_server_started_from_a_short_lived_thread_outlives_the_thread():
         assert server.running(), "the server died with the thread that started it"
     finally:
         server.cleanup()
+
+
+def test_free_ports_stay_out_of_the_range_client_connections_take():
+    """A chosen port lies below the ephemeral range and is never handed out twice.
+
+    CI lost a cluster test to a route port that a client connection took between the
+    choice and the server's bind (ports the OS picks come from the ephemeral range).
+    """
+    from pathlib import Path
+
+    from jsmagic.connecting.server import free_port
+
+    lo = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports), "a port was handed out twice"
+    assert max(ports) < lo, f"a port inside the ephemeral range (from {lo}): {max(ports)}"

@@ -59,9 +59,9 @@ class _Channel:
     async def open(self) -> None:
         async def put(msg: Any) -> None:
             if msg.data:
-                await self.queue.put(msg.data)
+                await self.queue.put(orjson.loads(msg.data))
             elif (msg.headers or {}).get("Status") == "503":
-                await self.queue.put(b'{"error":{"description":"no responders: no stream captures this subject"}}')
+                await self.queue.put({"error": {"description": "no responders: no stream captures this subject"}})
 
         self.sub = await self.nc.subscribe(f"{self.prefix}.{self.batch_id}.>", cb=put)
 
@@ -70,14 +70,14 @@ class _Channel:
 
     async def next(self, timeout: float) -> dict | None:
         try:
-            return orjson.loads(await asyncio.wait_for(self.queue.get(), timeout))
+            return await asyncio.wait_for(self.queue.get(), timeout)
         except asyncio.TimeoutError:
             return None
 
     def ready(self) -> list[dict]:
         out = []
         while not self.queue.empty():
-            out.append(orjson.loads(self.queue.get_nowait()))
+            out.append(self.queue.get_nowait())
         return out
 
 

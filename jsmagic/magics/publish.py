@@ -118,13 +118,16 @@ class PublishMagics(Magics):
             %js_publish sessions.login --from df --ttl-col ttl
             %js_publish --from order --subject-col subject --atomic   # all stored, or none
             %js_publish reminders.schedule.ann '{"to": "ann"}' --schedule-after 10m --schedule-dest reminders.due
-            %js_publish reports.schedule.daily '{}' --schedule-cron '0 0 9 * * *' --schedule-dest reports.run \
-                --schedule-time-zone Europe/Amsterdam --schedule-rollup          # 9:00 in Amsterdam (2.14)
-            %js_publish sensors.sample.t '{}' --schedule-every 5m --schedule-source sensors.t --schedule-dest sensors.t5m
-            %js_publish --from readings --subject-col subject --fast  # any size, in order, flow-controlled (2.14)
+            %js_publish reports.schedule.daily '{}' --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
+            %js_publish reports.schedule.ams '{}' --schedule-cron '0 0 9 * * *' --schedule-time-zone Europe/Amsterdam --schedule-dest reports.run
+            %js_publish reports.schedule.sample '{}' --schedule-every 5m --schedule-source reports.run --schedule-dest reports.latest --schedule-rollup
+            %js_publish --from order --subject-col subject --fast     # 2.14: any size, in order, flow-controlled acks
 
         ``--atomic`` refuses more messages than one batch may hold (1,000) unless ``--split``
-        is given: then each batch of 1,000 is atomic, the whole publish is not.
+        is given: then each batch of 1,000 is atomic, the whole publish is not.  ``--fast``
+        (a stream with ``--allow-fast``) has no limit and stores in order, stopping at the first
+        refused message; its ack gives the last message's seq.  ``--schedule-source`` (sampling),
+        ``--schedule-rollup`` and ``--schedule-time-zone`` (of a cron line) need server 2.14.
         """
         args = parse_line(self.js_publish, line)
         self._check_usage(args, cell)

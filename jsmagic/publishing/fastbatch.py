@@ -17,7 +17,8 @@ and pings when one is late.  Unlike an atomic batch there is no 1,000-message li
 no staging; a stream refuses it unless ``allow_batched`` is on (``%js_stream edit S
 --allow-fast``).  The acks name the batch, not each message: the stream sequence is known
 for the last stored message, the others are stored before it in order (another writer
-may interleave).
+may interleave).  The ack counts a duplicate (``Nats-Msg-Id``) as stored without saying
+which it was, so ``--msg-id`` is refused with ``--fast``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ OUTSTANDING = 2
 """Flow acks that may be due before sending waits (ADR-50: 2 keeps the server busy while an ack travels)."""
 
 START, APPEND, COMMIT, PING = 0, 1, 2, 4
+MSG_ID = "Nats-Msg-Id"
 PINGS = 3
 """Pings sent for a late ack before the batch is given up."""
 
@@ -113,7 +115,11 @@ async def publish_fast(nc: Any, messages: list[Message], *, ref_name: str = "lin
     timeout = timeout or settings().timeout
     if not messages:
         raise InputError("nothing to publish")
-    for _ref, subject, payload, _headers in messages:
+    for _ref, subject, payload, headers in messages:
+        if headers and MSG_ID in headers:
+            raise InputError("--fast does not go with --msg-id: a fast batch's ack counts duplicates as stored and "
+                             "does not say which they were; nothing published",
+                             hint="publish with --msg-id and no --fast (or --atomic), where each ack says duplicate")
         if check is not None:
             check(subject)
         if len(payload) > nc.max_payload:

@@ -88,3 +88,14 @@ def test_python_api_publishes_a_fast_batch(shell, nc, name):
     acks = context().run(jsmagic.publish(f"{name}.row", [{"n": i} for i in range(300)], fast=True))
     assert len(acks) == 300 and stored(nc, name) == 300
     assert [m[2] for m in read_all(nc, name)] == [b'{"n":%d}' % i for i in range(300)]
+
+
+def test_msg_ids_are_refused_because_the_ack_hides_duplicates(shell, nc, name):
+    """Server 2.15.1 acks a fast batch whose last message is a duplicate with count 2 and the seq of the one before."""
+    add(shell, name, "--allow-fast")
+    shell.run_cell_magic("js_publish", f"{name}.x --msg-id m-{{{{Count}}}}", "a\n")
+    with pytest.raises(InputError, match="--fast does not go with --msg-id.*nothing published"):
+        shell.run_cell_magic("js_publish", f"{name}.x --fast --msg-id m-{{{{Count}}}}", "a\nb\n")
+    with pytest.raises(InputError, match="--fast does not go with --msg-id"):
+        shell.run_cell_magic("js_publish", f"{name}.x --fast -H Nats-Msg-Id:m-1", "a\n")
+    assert stored(nc, name) == 1

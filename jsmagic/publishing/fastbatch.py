@@ -132,14 +132,16 @@ async def publish_fast(nc: Any, messages: list[Message], *, ref_name: str = "lin
         while state.final is None:
             answer = await channel.next(timeout)
             if answer is None:
-                state.final = {"error": {"description": f"no ack for the commit within {timeout:g}s (stored or not: "
-                                                        "check the stream)"}}
+                state.final = _lost(f"no ack for the commit within {timeout:g}s")
             else:
                 state.take(answer)
     except asyncio.CancelledError:  # kept: what the flow acks say is stored; the rest sent is unanswered
         return _result(ref_name, messages, sent, state, {"count": state.acked}, interrupted=True)
     finally:
         await channel.sub.unsubscribe()
+    if state.final.get("lost"):  # no answer is not a refusal: what the flow acks covered is stored, the rest unknown
+        state.problem = state.final["error"]["description"]
+        return _result(ref_name, messages, sent, state, {"count": state.acked}, unknown=True)
     if "error" in state.final and not state.final.get("count"):
         err = state.final["error"]
         why = err.get("description", "refused") + (f" (error {err['err_code']})" if err.get("err_code") else "")
@@ -149,7 +151,10 @@ async def publish_fast(nc: Any, messages: list[Message], *, ref_name: str = "lin
             raise PublishError(f"fast batch of {len(messages):,} refused: {why}; nothing stored", hint=hint)
         state.problem = state.problem or why
         state.final = {"count": state.acked}
-    return _result(ref_name, messages, sent, state, state.final)
+    result = _result(ref_name, messages, sent, state, state.final)
+    if progress:  # the last figure is the true count stored
+        progress(result.acked, len(messages))
+    return result
 
 
 async def _send_all(channel: _Channel, state: _State, messages: list[Message], timeout: float, outstanding: int,
@@ -162,7 +167,7 @@ async def _send_all(channel: _Channel, state: _State, messages: list[Message], t
         if n == 1 and n != last:  # the server's first answer: allowed at all, and the flow to start at
             answer = await channel.next(timeout)
             if answer is None:
-                state.final = {"error": {"description": f"no answer to the batch's first message within {timeout:g}s"}}
+                state.final = _lost(f"no answer to the batch's first message within {timeout:g}s")
                 return n
             state.take(answer)
         for answer in channel.ready():
@@ -185,11 +190,16 @@ async def _wait_for_ack(channel: _Channel, state: _State, sent: int, subject: st
             return
         log.info("fast batch %s: no flow ack after message %d, ping %d", channel.batch_id, sent, attempt + 1)
         await channel.nc.publish(subject, b"", reply=channel.reply(sent, PING))
-    state.final = {"error": {"description": f"no flow ack within {timeout:g}s after message {sent:,}"}}
+    state.final = _lost(f"no flow ack within {timeout:g}s after message {sent:,}")
+
+
+def _lost(why: str) -> dict:
+    """No answer in time: the batch's fate after the last flow ack is unknown (not refused)."""
+    return {"error": {"description": why}, "lost": True}
 
 
 def _result(ref_name: str, messages: list[Message], sent: int, state: _State, ack: dict,
-            interrupted: bool = False) -> PublishResult:
+            interrupted: bool = False, unknown: bool = False) -> PublishResult:
     """Every message sent as a row: the stored ones answered (the last with its stream seq), the rest failed."""
     result = PublishResult(ref_name, len(messages))
     result.interrupted = interrupted
@@ -202,7 +212,9 @@ def _result(ref_name: str, messages: list[Message], sent: int, state: _State, ac
         result.seqs.append(last_seq if i == count - 1 else 0)
         result.duplicate.append(0)
         result.answered.append(1 if i < count or not interrupted else 0)
-        if i >= count and not interrupted:
+        if i >= count and unknown:
+            result.errors[i] = f"unknown, stored or not (check the stream): {state.problem}"
+        elif i >= count and not interrupted:
             result.errors[i] = (f"not stored, the fast batch stopped after {plural(count, 'stored message')}: "
                                 f"{state.problem or 'the server ended it'}")
     if count:

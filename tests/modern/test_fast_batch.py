@@ -99,3 +99,22 @@ def test_msg_ids_are_refused_because_the_ack_hides_duplicates(shell, nc, name):
     with pytest.raises(InputError, match="--fast does not go with --msg-id"):
         shell.run_cell_magic("js_publish", f"{name}.x --fast -H Nats-Msg-Id:m-1", "a\n")
     assert stored(nc, name) == 1
+
+
+def test_no_answer_is_unknown_not_refused(shell, nc, name):
+    """A batch nobody answers (here a silent core subscriber, no stream) is reported as unknown, never as 'nothing stored'."""
+    from jsmagic.core.registry import context
+    from jsmagic.publishing.fastbatch import publish_fast
+
+    client, _js, run = nc
+    sub = run(client.subscribe(f"{name}.silent"))
+    run(client.flush())
+    run(client.flush())
+    ctx = context()
+    messages = [(i, f"{name}.silent", b"x", None) for i in range(1, 4)]
+    result = ctx.run(publish_fast(ctx.nc, messages, timeout=0.5))
+    assert result.acked == 0 and result.sent == 1 and result.unsent == 2
+    with pytest.raises(PublishError, match=r"unknown, stored or not \(check the stream\): no answer to the batch's "
+                                           r"first message within 0.5s.*2 not sent"):
+        result.raise_for_errors()
+    run(sub.unsubscribe())

@@ -119,8 +119,8 @@ class PublishMagics(Magics):
             %js_publish --from order --subject-col subject --atomic   # all stored, or none
             %js_publish reminders.schedule.ann '{"to": "ann"}' --schedule-after 10m --schedule-dest reminders.due
             %js_publish reports.schedule.daily '{}' --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
-            %js_publish reports.schedule.ams '{}' --schedule-cron '0 0 9 * * *' --schedule-time-zone Europe/Amsterdam --schedule-dest reports.run
-            %js_publish reports.schedule.sample '{}' --schedule-every 5m --schedule-source reports.run --schedule-dest reports.latest --schedule-rollup
+            %js_publish reports.at9 '{}' --schedule-cron '0 0 9 * * *' --schedule-time-zone Europe/Amsterdam --schedule-dest reports.run
+            %js_publish reports.sample '{}' --schedule-every 5m --schedule-source reports.run --schedule-dest reports.last --schedule-rollup
             %js_publish --from order --subject-col subject --fast     # 2.14: any size, in order, flow-controlled acks
 
         ``--atomic`` refuses more messages than one batch may hold (1,000) unless ``--split``

@@ -1,11 +1,10 @@
 """%%js_publish --fast: fast batch publish (server 2.14, ADR-50 rev 7-9) against the real server."""
 
-import asyncio
-
 import pytest
+from nats.js.api import ConsumerConfig
 
 from jsmagic.core.errors import InputError, PublishError
-from tests.modern.conftest import raw, stored
+from tests.modern.conftest import stored
 
 
 def add(shell, name, flags=""):
@@ -17,8 +16,7 @@ def read_all(nc, stream):
     client, js, run = nc
 
     async def read():
-        sub = await js.pull_subscribe(f"{stream}.>", stream=stream, inbox_prefix=None,
-                                      config=__import__("nats").js.api.ConsumerConfig(inactive_threshold=30))
+        sub = await js.pull_subscribe(f"{stream}.>", stream=stream, config=ConsumerConfig(inactive_threshold=30))
         out = []
         total = (await js.stream_info(stream)).state.messages
         while len(out) < total:

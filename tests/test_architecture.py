@@ -7,7 +7,9 @@
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
 * no private nats-py attribute is touched;
 * payloads are decoded only by the decoder registry, ``jsmagic/core/decode.py``, and ``ui/``
-  renders what the core decoded (it never imports the registry).
+  renders what the core decoded (it never imports the registry);
+* ``ui/`` makes no network calls, and the magics reach the server through the service layer
+  (``jsmagic/services``), never ``admin/``, ``reading/``, ``publishing/`` or the wire directly.
 """
 
 from __future__ import annotations
@@ -415,3 +417,40 @@ def test_no_broad_contextlib_suppress():
         if hits:
             bad[str(p.relative_to(PKG))] = hits
     assert not bad, f"broad contextlib.suppress (log the error instead): {bad}"
+
+
+# A magic parses its line, calls one service coroutine and renders the result (issue 22): the
+# packages a magic may import.  The feature packages take ``ctx=None`` and return data as
+# services do.  ``connecting``: %js_connect resolves its flags with connecting.options and
+# %js_status collects with connecting.status (both pure of the engine; services.connection
+# drives the same functions).
+# Anything else fails: admin/, reading/ (and its wire/), publishing/, jsapi, the services' engine.
+MAGICS_MAY_IMPORT = ("services", "core", "ui", "magics", "history", "explore", "corenats", "health", "connecting")
+# Magics being rewired onto jsmagic/services in parallel branches of this round, exempt until
+# those branches land.  The lead empties this set at the merge: an entry whose file no longer
+# imports the engine fails below, so a finished rewiring cannot stay exempt by accident.
+PENDING = {
+    "consume.py", "publish.py", "finding.py", "timetravel.py",  # branch svcread
+    "streams.py", "streamops.py", "consumers.py", "consumerops.py", "priority.py", "modern.py",  # branch svcadmin
+    "corenats.py",  # no branch yet: builds its payload Template with publishing.templates (parse it in a service)
+}
+
+
+def _outside_services(path: Path) -> list[str]:
+    """The ``jsmagic`` packages ``path`` imports that a magic may not (lazy imports included)."""
+    found = set()
+    for m in imports(path):
+        parts = m.split(".")
+        if parts[0] == "jsmagic" and len(parts) > 1 and parts[1] not in MAGICS_MAY_IMPORT:
+            found.add(".".join(parts[:2]))
+    return sorted(found)
+
+
+def test_magics_call_the_service_layer_not_the_engine():
+    """``magics/`` imports ``jsmagic.services`` (and core, ui, the feature packages), never admin/reading/publishing/wire."""
+    magics = sorted((PKG / "magics").glob("*.py"))
+    bad = {p.name: hits for p in magics if p.name not in PENDING and (hits := _outside_services(p))}
+    assert not bad, f"magics importing past the service layer (call a jsmagic.services coroutine instead): {bad}"
+    names = {p.name for p in magics}
+    stale = sorted(n for n in PENDING if n not in names or not _outside_services(PKG / "magics" / n))
+    assert not stale, f"PENDING exempts magics that no longer import past the service layer (remove them): {stale}"

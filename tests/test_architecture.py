@@ -454,3 +454,27 @@ def test_magics_call_the_service_layer_not_the_engine():
     names = {p.name for p in magics}
     stale = sorted(n for n in PENDING if n not in names or not _outside_services(PKG / "magics" / n))
     assert not stale, f"PENDING exempts magics that no longer import past the service layer (remove them): {stale}"
+
+
+STREAM_CREATE = re.compile(r"\.add_stream\(\s*(StreamConfig|api\.StreamConfig|cfg|config)\b|\bjs\.add_stream\(|STREAM\.CREATE\.")
+# Other STREAM.CREATE requests, each with why it is not admin/streams.add_stream yet.
+OTHER_CREATES = {"admin/topology.py": "%js_stream copy: another stream's whole config, sent through ctx.api (domain-aware)"}
+
+
+def test_streams_are_created_by_the_one_creator():
+    """jsmagic's own streams (``%js_events --capture``, dead-letter captures) go through admin/streams.add_stream.
+
+    nats-py's ``js.add_stream`` beside it was a second creator with its own defaults and
+    errors; the one creator sends STREAM.CREATE through ``ctx.api`` (domains, API prefixes).
+    """
+    bad = {}
+    for p in MODULES:
+        rel = p.relative_to(PKG).as_posix()
+        if rel in ("admin/streams.py", "jsapi.py") or rel in OTHER_CREATES or rel.startswith("testing/"):
+            continue
+        hits = _code_hits(p, lambda n: isinstance(n, (ast.Call, ast.Constant, ast.JoinedStr))
+                          and bool(STREAM_CREATE.search(ast.unparse(n))) and not isinstance(n, ast.Expr))
+        hits = [i for i in hits if not p.read_text().splitlines()[i - 1].lstrip().startswith(("#", '"""'))]
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"streams created beside jsmagic/admin/streams.add_stream (file: lines): {bad}"

@@ -478,3 +478,39 @@ def test_streams_are_created_by_the_one_creator():
         if hits:
             bad[rel] = hits
     assert not bad, f"streams created beside jsmagic/admin/streams.add_stream (file: lines): {bad}"
+
+
+KV_OBJ_WRITERS = {"admin/kvwrite.py": "kv_put", "admin/objwrite.py": "obj_meta"}
+WRITE_VERBS = ("put", "put_string", "put_file", "create", "update", "delete", "purge", "update_meta", "add_link",
+               "add_bucket_link", "seal")
+
+
+def _writes_kv_or_objects(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):  # nats-py's KeyValue / ObjectStore classes
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        return any(n.startswith(("nats.js.kv", "nats.js.object_store")) for n in names)
+    if not isinstance(node, ast.Call):
+        return False
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    if name in ("kv_put", "obj_meta", "KeyValue", "key_value"):  # a write subject built, or nats-py's handle made
+        return True
+    receiver = ast.unparse(node.func.value) if isinstance(node.func, ast.Attribute) else ""
+    return name in WRITE_VERBS and bool(re.search(r"\b(obs|store|object_store)\b", receiver))  # an ObjectStore
+
+
+def test_every_kv_and_object_write_has_one_writer():
+    """KV writes go through admin/kvwrite.py (prefix-aware), object meta records through admin/objwrite.py.
+
+    nats-py's ``KeyValue`` writes on ``$KV.<bucket>`` whatever the domain or API prefix (no
+    stream answers from a leaf with ``--domain hub``), and its ``ObjectStore.delete`` was a
+    second meta writer beside the put's.
+    """
+    bad = {}
+    for p in MODULES:
+        rel = p.relative_to(PKG).as_posix()
+        if rel in KV_OBJ_WRITERS or rel == "jsapi.py" or rel.startswith("testing/"):
+            continue
+        hits = _code_hits(p, _writes_kv_or_objects)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"KV or object writes beside {sorted(KV_OBJ_WRITERS)} (file: lines): {bad}"

@@ -21,7 +21,7 @@ from ..core.errors import IncompleteError
 from ..core.units import plural
 from .common import warn_notes
 from .kvbuckets import add, compact, edit, info, ls, rm
-from .kvwatch import Change, start_watcher, unwatch, watch  # start_watcher: for a view's own watcher (%js_kv watch)
+from .kvwatch import Change, start_watcher, unwatch, watch  # noqa: F401 -- start_watcher: for a view's own watcher (%js_kv watch)
 
 __all__ = ["add", "put", "get", "create", "update", "delete", "purge", "revert", "history", "keys", "view", "ls",
            "info", "edit", "compact", "rm", "watch", "unwatch", "Change"]

@@ -103,3 +103,24 @@ async def _names(js) -> list[str]:
         return [o.name for o in await store.list() if not o.deleted]
     except nats.js.errors.NotFoundError:
         return []
+
+
+def test_an_object_removed_remotely_is_marked_deleted_and_its_chunks_purged(topo, tmp_path):
+    """``%js_obj rm`` writes the deleted meta record (admin/objwrite.py) where the bucket lives, as nats-py reads it."""
+    where, owner = topo
+    blob = tmp_path / "gone.bin"
+    blob.write_bytes(b"\x07" * 300_000)  # 3 chunks
+    with connected_shell(where) as sh:
+        sh.run_line_magic("js_obj", f"put OBW {blob}")
+        assert asyncio.run(_owner(owner, lambda js: js.stream_info("OBJ_OBW"))).state.messages >= 4
+        sh.run_line_magic("js_obj", "rm OBW gone.bin --force")
+
+    async def after(js):
+        store = await js.object_store("OBW")
+        info = await store.get_info("gone.bin", show_deleted=True)
+        si = await js.stream_info("OBJ_OBW", subjects_filter="$O.OBW.C.>")
+        return info, si.state.subjects or {}
+
+    info, chunks = asyncio.run(_owner(owner, after))
+    assert info.deleted and info.size == 0 and info.chunks == 0 and not info.digest
+    assert chunks == {}  # every chunk of every removed object purged

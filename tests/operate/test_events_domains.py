@@ -62,6 +62,7 @@ def test_events_capture_is_made_on_the_remote_jetstream_and_keeps_its_advisories
     with connected_shell(where) as sh:
         ev = sh.run_line_magic("js_events", f"--capture {name}")
         ev.stop()
+        assert "advisories" in repr(ev) and "advisorys" not in repr(ev)  # "<EventsView 0 advisories, stopped>"
         info = owner(url, lambda js: js.stream_info(name))
         assert info.config.subjects == [ADVISORIES]
         assert "%js_events --capture" in (info.config.description or "")

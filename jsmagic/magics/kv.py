@@ -1,9 +1,10 @@
 """``%js_kv VERB BUCKET [KEY] [VALUE]``: Key-Value buckets, verbs in ``nats kv`` order (service: :mod:`jsmagic.services.kv`).
 
-Each verb calls one coroutine of the service layer, the same one ``jsmagic.kv.*`` is, so
-the magic and the Python API cannot drift.  The service returns data; here it is made readable (:mod:`jsmagic.ui.buckets`): units and a
-summary under tables, a sentence for what ``add``/``del``/``purge``/``rm`` did (their data
-goes to ``-o NAME``), a progress line for long reads, and the live watch widget.
+Each verb calls one coroutine of the service layer, the one ``jsmagic.kv.*`` is, so the
+magic and the Python API cannot drift.  The service returns data; here it is made readable
+(:mod:`jsmagic.ui.buckets`): units and a summary under tables, a sentence for what
+``add``/``del``/``purge``/``rm`` did (their data goes to ``-o NAME``), a progress line for
+long reads, and the live watch widget.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``%js_kv`` flags and verbs for server 2.11 buckets: ``--marker-ttl``, ``create/purge --ttl``, ``revert``, ``compact``, ``edit``.
 
 Kept apart from :mod:`jsmagic.magics.kv` (service: :mod:`jsmagic.services.kv`): one function
-adds them to ``%js_kv``'s parsers, :func:`handlers` and :data:`CONFIRMED` hold what runs
+adds them to ``%js_kv``'s parsers, :data:`HANDLERS` and :data:`CONFIRMED` hold what runs
 ``revert``, ``edit`` and ``compact`` (``create --ttl`` and ``purge --ttl`` run with the plain verbs).
 """
 

@@ -3,7 +3,7 @@
 A group's verbs live in several service modules, each short and about one thing: `kv` in
 `services.kv` (the bucket verbs) and `services.kvhistory` (time travel), `streams` in
 `services.streams`, `services.streamhistory`, `services.explore` and `services.finding`.
-:func:`group` puts them side by side under one name; where two define the same verb, the
+`group` puts them side by side under one name; where two define the same verb, the
 later module's is a superset of the earlier one (`kvhistory.view` is `kv.view` with `at=`).
 """
 

@@ -1,6 +1,6 @@
 """A bucket as it was: `kv.view` and `kv.get` with `at=`, and `kv.diff` (`%js_kv view|get --at`, `%js_kv diff`).
 
-Part of the `jsmagic.kv` group (:func:`jsmagic.services.groups.group`): without `at=` or
+Part of the `jsmagic.kv` group (`jsmagic.services.groups.group`): without `at=` or
 `revision=`, `view` and `get` are `jsmagic.services.kv`'s own.  A time is what the magics
 take: `"2h"` (ago), ISO/RFC 3339 text, or a datetime (naive means UTC); writes stored at or
 before it count.  A bucket's revisions are its stream's sequences.  Reads go through

@@ -31,7 +31,7 @@ def add_flags(p: Any) -> None:
     p.add_argument("--headers-only", action="store_true", default=None, help="deliver headers (and size), no bodies")
 
 
-def add_options(a: Any) -> dict[str, Any]:
+def further_options(a: Any) -> dict[str, Any]:
     """The further add flags, as :func:`jsmagic.services.consumers.add`'s keywords."""
     return {"deliver_group": a.deliver_group, "backoff": a.backoff, "inactive_threshold": a.inactive_threshold,
             "replay": a.replay, "headers_only": a.headers_only}

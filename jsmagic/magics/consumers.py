@@ -62,7 +62,7 @@ def _add(a: Any) -> Any:
     return consumer_report(run(consumers.add(
         a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack, filter=a.filter,
         max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
-        **consumerops.add_options(a), **add_options(a),
+        **consumerops.further_options(a), **add_options(a),
     )))
 
 

@@ -157,3 +157,48 @@ def test_schedules_list_what_the_server_holds(shell, nc, name):
     stored = run(js.get_msg(name, 1))
     assert by_api[["subject", "schedule", "target", "seq"]].values.tolist() == [
         [stored.subject, stored.headers["Nats-Schedule"], stored.headers["Nats-Schedule-Target"], 1]]
+
+
+def test_an_interrupted_rate_read_keeps_the_rates_of_what_arrived(shell, nc, name, monkeypatch):
+    """Ctrl-C during ``plot``/``rates``: the magic draws and keeps the partial rates, the API raises with them."""
+    import os
+    import signal
+
+    from jsmagic.core.errors import IncompleteError
+    from jsmagic.testing import fill_stream
+
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    client, js, run = nc
+    run(js.add_stream(name=name, subjects=[f"{name.lower()}.>"]))
+    run(fill_stream(client, name, 200_000, lambda k: f"{name.lower()}.x"))
+    sent = []
+
+    def interrupt(done, total):  # the user's Ctrl-C, once the read is under way
+        if done and not sent:
+            sent.append(done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(IncompleteError) as caught:
+        api(jsmagic.streams.rates(name, every="1h", progress=interrupt))
+    partial = caught.value.frame
+    assert sent and 0 < partial.attrs["messages"] < 200_000 == run(js.stream_info(name)).state.messages
+    assert int(partial["messages"].sum()) == partial.attrs["messages"] and partial.attrs["every"] == "1h"
+
+    from jsmagic.ui.progress import Progress  # the magic's progress line: the Ctrl-C comes at its first figure
+
+    counted = Progress.__call__
+
+    def interrupting(self, done, *args, **kwargs):
+        counted(self, done, *args, **kwargs)
+        if done and not sent[1:]:
+            sent.append(done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Progress, "__call__", interrupting)
+    kept = shell.run_line_magic("js_stream", f"plot {name} --every 1h")
+    assert len(sent) == 2 and kept.attrs["interrupted"]
+    assert 0 < int(kept["messages"].sum()) < 200_000
+    plt.close("all")

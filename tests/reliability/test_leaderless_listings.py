@@ -195,5 +195,5 @@ def test_the_magics_say_a_listings_notes_on_their_summary_line_and_warn_nothing(
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReadWarning)
         for magic, line in (("js_stream", "ls"), ("js_stream", "report"), ("js_consumer", "ls CONS"),
-                            ("js_consumer", "report CONS")):
+                            ("js_consumer", "report CONS"), ("js_obj", "ls")):
             assert "could not be listed (no leader)" in _summary(shell.run_line_magic(magic, line)), line

@@ -35,6 +35,13 @@ def run(coro: Awaitable[Any]) -> Any:
         return context().run(coro)
 
 
+def run_noted(coro: Awaitable[Any]) -> Any:
+    """Run a service whose notes the magic says on its summary line (``noted``): not warned a second time."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)
+        return run(coro)
+
+
 def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",
                   count: Callable[[Any], float] | None = None) -> Any:
     """Run ``work(progress)`` with a progress display (shown only when it takes a while), closed whatever happens.

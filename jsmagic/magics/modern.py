@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`jsmagic.magics.streams` so that the per-message TTL, counter, atomic
 and fast batch, schedule and persist-mode switches read as one group (``%js_stream add?``
-lists them together).
+lists them together). Their values reach :func:`jsmagic.services.streams.add` as keywords of the same names.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from typing import Any
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..core.units import plural
-from ..admin.schedules import pending_schedules
-from ..admin.streamconfig import feature_params
+from ..services import streams
 from ..ui.display import result_frame
 from .base import run
 
@@ -35,13 +34,6 @@ def add_feature_flags(parser: MagicArgumentParser) -> None:
                        "(server 2.12+, R1 file streams; set at creation, the server refuses a change)")
 
 
-def feature_flags(args: Any) -> dict[str, Any]:
-    """The given feature flags as StreamConfig fields (an empty dict when none was given)."""
-    names = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_fast", "allow_schedules", "subject_del_markers_ttl",
-             "persist_mode")
-    return feature_params(**{n: getattr(args, n, None) for n in names})
-
-
 def add_schedules_verb(verbs: Any) -> None:
     """``%js_stream schedules STREAM [SUBJECT]``: the schedules still to fire."""
     p = verbs.add("schedules", "DataFrame of the message schedules still to fire (server 2.12+)")
@@ -50,5 +42,5 @@ def add_schedules_verb(verbs: Any) -> None:
 
 
 def schedules_verb(a: Any) -> Any:
-    df = run(pending_schedules(a.name, a.subject))
+    df = run(streams.schedules(a.name, a.subject))
     return result_frame(df, f"{plural(len(df), 'pending schedule')} in {a.name}")

@@ -1,5 +1,5 @@
 """Streams, as `nats stream` has them: `add`, `edit`, `info`, `ls`, `subjects`, `get`, `rmm`,
-`purge`, `rm`, `report`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`.
+`purge`, `rm`, `report`, `sources`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`.
 
 Settings use `%js_stream add`'s flag names as keywords (`max_age="1d"`, `max_bytes="10MB"`,
 `dupe_window="2m"`, `replicas=3`, `allow_counter=True`, `sources=["EU", "US:us.>"]`,
@@ -19,10 +19,10 @@ from ..admin import streams as _streams
 from ..core.context import JSContext
 from .common import warn_notes
 from .streamconfig import split_settings
-from .streamops import backup, copy, rates, report, restore, schedules, seal
+from .streamops import backup, copy, rates, report, restore, schedules, seal, sources
 
-__all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "backup",
-           "restore", "copy", "seal", "schedules", "rates"]
+__all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "sources",
+           "backup", "restore", "copy", "seal", "schedules", "rates"]
 
 Ctx = JSContext | str | None
 

@@ -189,3 +189,15 @@ def test_the_python_api_carries_the_missing_streams(leaderless):
     with pytest.warns(ReadWarning, match=r"6 streams could not be listed \(no leader\): KV_kb0, KV_kb2"):
         df = ctx.run(jsmagic.streams())
     assert df["name"].is_unique and sorted(df.attrs["missing"]) == LEADERLESS_STREAMS
+
+
+def test_the_magics_say_a_listings_notes_on_their_summary_line_and_warn_nothing(leaderless):
+    """The magics call the services (which warn notes as ReadWarning for scripts); a cell says them once."""
+    import warnings
+
+    shell, *_ = leaderless
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadWarning)
+        for magic, line in (("js_stream", "ls"), ("js_stream", "report"), ("js_consumer", "ls CONS"),
+                            ("js_consumer", "report CONS"), ("js_obj", "ls")):
+            assert "could not be listed (no leader)" in _summary(shell.run_line_magic(magic, line)), line

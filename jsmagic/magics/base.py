@@ -25,21 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run(coro: Awaitable[Any]) -> Any:
-    """Run a service coroutine on the current context's loop.
-
-    A service warns a read's notes as ``ReadWarning`` (for scripts); the magic says them on
-    its summary line, so they are not said a second time under it.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ReadWarning)
-        return context().run(coro)
+    """Run a service coroutine on the current context's loop."""
+    return context().run(coro)
 
 
 def run_noted(coro: Awaitable[Any]) -> Any:
     """Run a service whose notes the magic says on its summary line (``noted``): not warned a second time."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReadWarning)
-        return run(coro)
+        return context().run(coro)
 
 
 def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",

@@ -19,7 +19,7 @@ from ..core.errors import IncompleteError, InputError, did_you_mean
 from ..services import kv
 from ..ui import buckets
 from ..ui.kvwatch import KVWatch
-from .base import friendly, run, user_namespace, with_progress
+from .base import friendly, run, run_noted, user_namespace, with_progress
 from . import kvttl
 from .kvttl import add_kv_flags
 from . import timetravel
@@ -136,7 +136,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "keys": lambda a: _reading(a.bucket, lambda p: kv.keys(a.bucket, a.pattern, progress=p)),
     "view": lambda a: buckets.kv_view(
         _reading(a.bucket, lambda p: kv.view(a.bucket, a.pattern, decode=a.decode, progress=p)), a.bucket),
-    "ls": lambda a: buckets.kv_buckets(run(kv.ls())),
+    "ls": lambda a: buckets.kv_buckets(run_noted(kv.ls())),
     "info": lambda a: buckets.kv_info(run(kv.info(a.bucket))),
     "watch": _watch,
     "unwatch": _unwatch,

@@ -30,7 +30,7 @@ When = str | dt.datetime | None
 
 
 async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: int | None = None,
-               decode: Any = "auto", ctx: Ctx = None) -> pd.DataFrame:
+               decode: Any = "auto", progress: Any = None, ctx: Ctx = None) -> pd.DataFrame:
     """Every key with its value, revision and time, now or as it was at `at` (`%js_kv view [--at|--revision]`).
 
     Parameters
@@ -45,6 +45,8 @@ async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: in
         The bucket as of this revision (every write up to it).
     decode : str or callable
         How to decode the values (`auto`, `json`, `text`, `bytes`… or a function).
+    progress : callable, optional
+        Called as the current bucket is read (see :func:`jsmagic.services.kv.view`).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -61,7 +63,7 @@ async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: in
     >>> await jsmagic.kv.view("config", "db.>", revision=12)     # doctest: +SKIP
     """
     if at is None and revision is None:
-        return await _kv.view(bucket, pattern, decode=decode, ctx=ctx)
+        return await _kv.view(bucket, pattern, decode=decode, progress=progress, ctx=ctx)
     df = await kvtime.view_at(bucket, pattern, _when(at), revision, decode, ctx=ctx)
     return warn_notes(df, f"view of {bucket}")
 

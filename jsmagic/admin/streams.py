@@ -203,8 +203,9 @@ async def edit_stream(name: str, *, topology: dict[str, Any] | None = None, conf
         wanted.update(read_config_file(config_file))
     wanted.update(base_config(name, params, given_only=True))
     wanted.update(topology)
-    if "metadata" in topology:  # add pairs; the server's own _nats.* keys stay
-        wanted["metadata"] = {**(old.get("metadata") or {}), **topology["metadata"]}
+    for key in ("metadata", "consumer_limits"):  # add pairs; the server's own _nats.* keys stay
+        if key in topology:
+            wanted[key] = {**(old.get(key) or {}), **topology[key]}
     wanted["name"] = name
     if wanted == old:
         raise InputError(f"nothing to change on stream {name!r}", hint="give a setting, e.g. --max-age 7d")

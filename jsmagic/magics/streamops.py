@@ -23,7 +23,8 @@ from .verbs import Verbs
 
 TOPOLOGY = ("source", "mirror", "transform_source", "transform_destination", "republish_source",
             "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
-            "placement_cluster", "placement_tags", "allow_mirror_direct")
+            "placement_cluster", "placement_tags", "allow_mirror_direct", "no_mirror", "max_consumers",
+            "limit_consumer_inactive", "limit_consumer_max_pending")
 
 
 def add_topology_flags(p: Any, edit: bool = False) -> None:
@@ -31,6 +32,9 @@ def add_topology_flags(p: Any, edit: bool = False) -> None:
     p.add_argument("--source", action="append", metavar="STREAM[:FILTER][@START]",
                    help="take messages from another stream (repeatable); START: a sequence or a time")
     p.add_argument("--mirror", metavar="STREAM[@START]", help="be a read-only copy of another stream")
+    if edit:
+        p.add_argument("--no-mirror", action="store_true", default=None,
+                       help="promote a mirror to a stream of its own that takes publishes (server 2.12+)")
     p.add_argument("--transform-source", metavar="SUBJECT", help="subjects to rewrite as they are stored")
     p.add_argument("--transform-destination", metavar="SUBJECT", help="what they become ({{wildcard(1)}}...)")
     p.add_argument("--republish-source", metavar="SUBJECT", help="stored messages to republish (default >)")

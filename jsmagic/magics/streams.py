@@ -19,7 +19,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 
 from .base import friendly, run, with_progress
-from . import explore, finding, streamops, timetravel
+from . import explore, finding, streamcluster, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -42,6 +42,7 @@ p.add_argument("--description", help="a description of the stream")
 p.add_argument("--allow-direct", action="store_true", default=None, help="allow direct get (any replica answers)")
 p.add_argument("--allow-rollup", action="store_true", default=None, help="allow Nats-Rollup headers")
 add_feature_flags(p)
+streamcluster.add_limit_flags(p)  # --max-consumers, --limit-consumer-*
 p = VERBS.add("edit", "Change a stream's settings; returns what changed")
 for action in VERBS.parsers["add"]._actions:
     if action.dest not in ("name", "output", "retention", "storage"):
@@ -92,6 +93,7 @@ def _copy_flags(parser) -> None:
 
 
 OPS_HANDLERS, OPS_CONFIRMED = streamops.register(VERBS, _copy_flags)
+CLUSTER_HANDLERS, CLUSTER_CONFIRMED = streamcluster.register(VERBS)  # peers, peer-remove/-evacuate, cancel-move, sourcing
 
 
 def _config_flags(args: Any) -> dict[str, Any]:
@@ -140,6 +142,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "plot": _plot,
     "copy": lambda a: streamops.copy(a, _config_flags(a)),
     **OPS_HANDLERS,
+    **CLUSTER_HANDLERS,
     "schedules": schedules_verb,
     **timetravel.stream_handlers(),
     **finding.find_handlers(),
@@ -163,7 +166,7 @@ def _rm(a: Any) -> tuple[streams.StreamRemoval, str]:
     return removed, f"Deleted {removed.what}."
 
 
-CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm, **OPS_CONFIRMED}
+CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm, **OPS_CONFIRMED, **CLUSTER_CONFIRMED}
 
 
 @magics_class
@@ -197,6 +200,8 @@ class StreamMagics(Magics):
             %js_stream add READ --mirror ORDERS --allow-mirror-direct
             %js_stream edit ORDERS --metadata owner=ops --dry-run
             %js_stream report --plot
+            %js_stream edit READ --no-mirror --subjects 'orders.>'    # promote a mirror (2.12+)
+            %js_stream peer-evacuate ORDERS n2 --force             # off a server, replacement first (2.15)
             %js_stream backup ORDERS ./orders-backup
             %js_stream rm ORDERS --force
             %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up

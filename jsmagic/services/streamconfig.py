@@ -17,7 +17,8 @@ SETTINGS = {"subjects": "subjects", "retention": "retention", "storage": "storag
 FEATURES = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
 TOPOLOGY = ("sources", "mirror", "transform_source", "transform_destination", "republish_source",
             "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
-            "placement_cluster", "placement_tags", "allow_mirror_direct")
+            "placement_cluster", "placement_tags", "allow_mirror_direct", "no_mirror", "max_consumers",
+            "limit_consumer_inactive", "limit_consumer_max_pending")
 
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Streams, as `nats stream` has them: `add`, `edit`, `info`, `ls`, `subjects`, `get`, `rmm`,
-`purge`, `rm`, `report`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`.
+`purge`, `rm`, `report`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`, and for clusters,
+limits and sourcing `peers`, `peer_remove`, `peer_evacuate`, `cancel_move`, `consumer_room`, `sourcing`.
 
 Settings use `%js_stream add`'s flag names as keywords (`max_age="1d"`, `max_bytes="10MB"`,
 `dupe_window="2m"`, `replicas=3`, `allow_counter=True`, `sources=["EU", "US:us.>"]`,
@@ -20,9 +21,11 @@ from ..core.context import JSContext
 from .common import warn_notes
 from .streamconfig import split_settings
 from .streamops import backup, copy, rates, report, restore, schedules, seal
+from .streamcluster import cancel_move, consumer_room, peer_evacuate, peer_remove, peers, sourcing
 
 __all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "backup",
-           "restore", "copy", "seal", "schedules", "rates"]
+           "restore", "copy", "seal", "schedules", "rates", "peers", "peer_remove", "peer_evacuate", "cancel_move",
+           "consumer_room", "sourcing"]
 
 Ctx = JSContext | str | None
 

@@ -9,19 +9,26 @@ it, so nothing is lost while the link is down.  Its metadata names the stream th
 consumers do not count against the origin's ``max_consumers``.
 
 On an Interest stream a message published before that consumer exists has no interest and
-is dropped at once: wait until :func:`sourcing` lists it before publishing.
+is dropped at once.  The server makes it a moment after the sourcing stream's create or
+edit returns, so :func:`ready` (called by both) waits until the origin lists it: once
+``%js_stream add AGG --source JOBS`` has returned, what is published to JOBS reaches AGG.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
+import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
 from ..core.registry import connected
-from .streams import raw_info
 
+log = logging.getLogger(__name__)
+READY_WAIT = 10.0  # seconds add/edit wait for an origin's sourcing consumer
 COLUMNS = ["consumer", "kind", "for_stream", "account", "domain", "ack_policy", "pending", "ack_pending",
            "delivered_seq", "ack_floor_seq"]
 
@@ -53,6 +60,8 @@ async def sourcing(name: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
     ``attrs["retention"]``: the stream's retention (only WorkQueue and Interest streams get
     such consumers; a Limits stream's readers are ephemeral and not listed).
     """
+    from .streams import raw_info  # streams calls ready(): imported here, not at module level
+
     ctx = await connected(ctx)
     raw = await raw_info(name, ctx=ctx)
     listing = await ctx.api.listing(f"CONSUMER.LIST.{name}", "consumers")
@@ -61,3 +70,37 @@ async def sourcing(name: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
                       "consumer")
     df.attrs["retention"] = (raw.get("config") or {}).get("retention")
     return df
+
+
+async def ready(cfg: dict[str, Any], *, ctx: JSContext, wait: float = READY_WAIT) -> list[str]:
+    """Wait until each WorkQueue/Interest origin of ``cfg`` (a created or edited stream) lists its sourcing consumer.
+
+    Origins in this account only (a source with ``external`` is another account's or domain's);
+    returns the origins still without one after ``wait`` seconds (logged; the server keeps trying).
+    """
+    kinds = [("mirror", cfg["mirror"])] if cfg.get("mirror") else []
+    kinds += [("source", s) for s in cfg.get("sources") or []]
+    waiting = []
+    for kind, src in kinds:
+        if src.get("external") or not src.get("name"):
+            continue
+        try:
+            origin = await ctx.api.request(f"STREAM.INFO.{src['name']}")
+        except nats.js.errors.NotFoundError:
+            continue  # not made yet: the server starts sourcing when it is
+        if (origin.get("config") or {}).get("retention") in ("workqueue", "interest"):
+            waiting.append((kind, src["name"]))
+    deadline, missing = time.monotonic() + wait, []
+    for kind, origin_name in waiting:
+        while not await _has_sourcing(ctx, origin_name, kind, cfg["name"]):
+            if time.monotonic() > deadline:
+                log.warning("%s %s has no sourcing consumer for %s yet", kind, origin_name, cfg["name"])
+                missing.append(origin_name)
+                break
+            await asyncio.sleep(0.05)
+    return missing
+
+
+async def _has_sourcing(ctx: JSContext, origin: str, kind: str, stream: str) -> bool:
+    listing = await ctx.api.listing(f"CONSUMER.LIST.{origin}", "consumers")
+    return any((r or {}).get("kind") == kind and r["for_stream"] == stream for r in map(sourcing_row, listing.items))

@@ -61,7 +61,9 @@ def _readable(value: Any) -> Any:
 
 
 def shown(key: str, value: Any) -> str:
-    """One config value the way a person reads it (units, enum words, lists)."""
+    """One config value the way a person reads it (units, enum words, lists); absent (None, NaN) as ``-``."""
+    if value is None or (isinstance(value, float) and value != value):  # pandas makes a missing old/new NaN
+        return "-"
     if isinstance(value, Enum):
         value = value.value
     if key in ("max_bytes", "max_msg_size") and isinstance(value, int):

@@ -68,7 +68,7 @@ def peer_frame(raw: dict[str, Any]) -> pd.DataFrame:
     df.attrs["cluster"] = cluster.get("name")
     df.attrs["replicas"] = (raw.get("config") or {}).get("num_replicas", 1)
     df.attrs["desired"] = [r.get("name") for r in desired.get("replicas") or []]
-    df.attrs["moving"] = (desired.get("status") or {}).get("description") if desired else None
+    df.attrs["moving"] = ((desired.get("status") or {}).get("description") or "in progress") if desired else None
     return df
 
 

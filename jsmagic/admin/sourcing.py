@@ -25,6 +25,7 @@ import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
+from ..core.errors import not_found
 from ..core.registry import connected
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ async def sourcing(name: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
     ``attrs["retention"]``: the stream's retention (only WorkQueue and Interest streams get
     such consumers; a Limits stream's readers are ephemeral and not listed).
     """
-    from .streams import raw_info  # streams calls ready(): imported here, not at module level
-
     ctx = await connected(ctx)
-    raw = await raw_info(name, ctx=ctx)
+    try:
+        raw = await ctx.api.request(f"STREAM.INFO.{name}")
+    except nats.js.errors.NotFoundError:
+        raise not_found("stream", name, sorted(await ctx.api.paged("STREAM.NAMES", "streams"))) from None
     listing = await ctx.api.listing(f"CONSUMER.LIST.{name}", "consumers")
     rows = [r for r in map(sourcing_row, listing.items) if r is not None]
     df = listing.mark(pd.DataFrame(rows, columns=COLUMNS).sort_values(["for_stream", "consumer"], ignore_index=True),

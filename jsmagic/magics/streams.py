@@ -200,8 +200,8 @@ class StreamMagics(Magics):
             %js_stream add READ --mirror ORDERS --allow-mirror-direct
             %js_stream edit ORDERS --metadata owner=ops --dry-run
             %js_stream report --plot
-            %js_stream edit READ --no-mirror --subjects 'orders.>'    # promote a mirror (2.12+)
-            %js_stream peer-evacuate ORDERS n2 --force             # off a server, replacement first (2.15)
+            %js_stream edit READ --no-mirror            # promote the mirror: now it takes publishes (2.12+)
+            %js_stream peers ORDERS                     # leader and followers; peer-evacuate/cancel-move on a cluster
             %js_stream backup ORDERS ./orders-backup
             %js_stream rm ORDERS --force
             %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up

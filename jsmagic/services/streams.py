@@ -94,7 +94,9 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
         server 2.11/2.12 features `allow_msg_ttl`, `allow_counter`, `allow_batch`,
         `allow_schedules`, `subject_del_markers_ttl`; topology `sources`
         (`"STREAM[:FILTER][@START]"`), `mirror`, `transform_source`/`transform_destination`,
-        `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…
+        `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…;
+        consumer limits `max_consumers`, `limit_consumer_inactive` ("1h"),
+        `limit_consumer_max_pending`.
 
     Returns
     -------
@@ -124,7 +126,8 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        The settings of `add` to change (`max_age="30d"`…).
+        The settings of `add` to change (`max_age="30d"`…); `no_mirror=True` promotes a
+        mirror to a stream that takes publishes (server 2.12+).
 
     Returns
     -------

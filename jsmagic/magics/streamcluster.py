@@ -4,7 +4,7 @@
 ``--max-consumers``, ``--limit-consumer-inactive`` and ``--limit-consumer-max-pending``;
 :func:`register` adds ``peers``, ``peer-remove``, ``peer-evacuate``, ``cancel-move`` and
 ``sourcing``.  Cores: :mod:`jsmagic.admin.consumerlimits`, :mod:`jsmagic.admin.peers`,
-:mod:`jsmagic.admin.sourcing`.
+:mod:`jsmagic.admin.sourcing`, called through :mod:`jsmagic.services.streamcluster`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..admin import peers, sourcing
+from ..services import streamcluster as services
 from ..core.units import plural
 from ..ui.display import noted, result_frame
 from .base import run
@@ -50,7 +50,7 @@ def register(verbs: Verbs) -> tuple[dict[str, Callable], dict[str, Callable]]:
 
 
 def _peers(a: Any) -> pd.DataFrame:
-    df = run(peers.peers(a.name))
+    df = run(services.peers(a.name))
     line = f"stream {a.name}: R{df.attrs['replicas']}, {plural(len(df), 'peer')}"
     if df.attrs.get("moving"):
         line += f"; moving to {', '.join(df.attrs['desired'])}: {df.attrs['moving']}"
@@ -58,23 +58,23 @@ def _peers(a: Any) -> pd.DataFrame:
 
 
 def _sourcing(a: Any) -> pd.DataFrame:
-    df = run(sourcing.sourcing(a.name))
+    df = run(services.sourcing(a.name))
     line = f"{plural(len(df), 'sourcing consumer')} on {a.name} ({df.attrs.get('retention')})"
     if not len(df) and df.attrs.get("retention") == "limits":
         line += ": a Limits stream is read through ephemeral consumers, not listed"
     return result_frame(df, noted(df, line))
 
 
-def _peer_remove(a: Any) -> tuple[peers.PeerChange, str]:
-    change = run(peers.peer_remove(a.name, a.peer, a.force))
+def _peer_remove(a: Any) -> tuple[Any, str]:
+    change = run(services.peer_remove(a.name, a.peer, force=a.force))
     return change, change.sentence()
 
 
-def _peer_evacuate(a: Any) -> tuple[peers.PeerChange, str]:
-    change = run(peers.peer_evacuate(a.name, a.peer, a.force))
+def _peer_evacuate(a: Any) -> tuple[Any, str]:
+    change = run(services.peer_evacuate(a.name, a.peer, force=a.force))
     return change, change.sentence()
 
 
-def _cancel_move(a: Any) -> tuple[peers.PeerChange, str]:
-    change = run(peers.cancel_move(a.name))
+def _cancel_move(a: Any) -> tuple[Any, str]:
+    change = run(services.cancel_move(a.name))
     return change, change.sentence()

@@ -92,6 +92,7 @@ def test_the_server_default_of_1000_consumers_and_the_one_line_refusal(shell, nc
     assert "allows 1,000 consumers (server default) and has 1,000 in use" in line and "\n" not in line
     assert "--max-consumers" in line
     assert raw(nc, "CMANY")["state"]["consumer_count"] == 1000  # nothing left behind
+    create(nc, "$JS.API.STREAM.DELETE.CMANY", {})  # its 1,000 consumers leave the shared server
 
 
 def test_dask_partitions_check_the_room_before_reading(nc):

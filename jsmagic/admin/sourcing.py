@@ -30,6 +30,7 @@ from ..core.registry import connected
 
 log = logging.getLogger(__name__)
 READY_WAIT = 10.0  # seconds add/edit wait for an origin's sourcing consumer
+DURABLE_LEVEL = 4  # the JetStream API level (ADR-44, `_nats.level`) of server 2.14, which brought durable sourcing
 COLUMNS = ["consumer", "kind", "for_stream", "account", "domain", "ack_policy", "pending", "ack_pending",
            "delivered_seq", "ack_floor_seq"]
 
@@ -80,6 +81,8 @@ async def ready(cfg: dict[str, Any], *, ctx: JSContext, wait: float = READY_WAIT
     Origins in this account only (a source with ``external`` is another account's or domain's);
     returns the origins still without one after ``wait`` seconds (logged; the server keeps trying).
     """
+    if int((cfg.get("metadata") or {}).get("_nats.level") or 0) < DURABLE_LEVEL:
+        return []  # an older server reads every origin through an ephemeral consumer: nothing to wait for
     kinds = [("mirror", cfg["mirror"])] if cfg.get("mirror") else []
     kinds += [("source", s) for s in cfg.get("sources") or []]
     waiting = []

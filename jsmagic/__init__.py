@@ -19,7 +19,8 @@ from .core.errors import JSMagicError
 from .core.lastresult import last_result
 
 _API = ("connect", "close", "use", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish", "replay",
-        "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning")
+        "export", "follow", "selection", "nats", "micro", "trace", "events", "check", "kv_put", "kv_get", "kv_view",
+        "ReadWarning")
 _REGISTRY = ("context", "contexts")  # they need the context, which needs nats-py and pandas
 
 __all__ = ["JSContext", "JSMagicError", "context", "contexts", "last_result", *_API, "load_ipython_extension",

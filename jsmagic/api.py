@@ -7,7 +7,15 @@ returning data.  Grouped as `nats` groups its verbs:
 
 - `jsmagic.connect` / `close` / `use` / `status` / `run` (the sync form);
 - `jsmagic.streams.*`, `jsmagic.consumers.*`, `jsmagic.kv.*`, `jsmagic.obj.*`, `jsmagic.counters.*`;
-- `jsmagic.publish`, `jsmagic.replay`, `jsmagic.export`, `jsmagic.follow`, `jsmagic.selection`.
+- `jsmagic.publish`, `jsmagic.replay`, `jsmagic.export`, `jsmagic.follow`, `jsmagic.selection`;
+- time travel: `jsmagic.kv.view(bucket, at="2h")`, `kv.get(..., at=)`, `kv.diff`,
+  `jsmagic.streams.last_per_subject(stream, at=)`, `streams.diff`;
+- exploring and finding: `jsmagic.streams.schema`, `streams.browse`, `streams.find`, `streams.dry_run`,
+  `jsmagic.consumers.reset(..., since=, dry_run=True)`;
+- core NATS: `jsmagic.nats.publish` / `request` / `subscribe` / `collect`, NATS micro services
+  `jsmagic.micro.ls` / `info` / `stats` / `ping`;
+- operating: `jsmagic.trace`, `jsmagic.events` (live), `jsmagic.check.stream` / `consumer` / `kv` /
+  `server` / `connection`.
 
 A script:
 
@@ -38,14 +46,22 @@ from typing import Any
 import pandas as pd
 
 from .core.context import JSContext
-from .services import consumers, counters, kv, obj, streams
+from .services import check, consumerreset, consumers as _consumers, corenats as nats, counters, explore, finding
+from .services import kv as _kv, kvhistory, micro, obj, streamhistory, streams as _streams
 from .services.common import ReadWarning
 from .services.connection import close, connect, run, status, use
+from .services.groups import group
 from .services.messages import export, follow, publish, replay, selection
+from .services.operate import events, trace
 from .services.results import SHORT, checked  # noqa: F401 - importable from jsmagic.api, as before
 
+kv = group("kv", _kv, kvhistory)
+streams = group("streams", _streams, streamhistory, explore, finding)
+consumers = group("consumers", _consumers, consumerreset)
+
 __all__ = ["connect", "close", "use", "status", "run", "streams", "consumers", "kv", "obj", "counters", "publish",
-           "replay", "export", "follow", "selection", "kv_put", "kv_get", "kv_view", "ReadWarning"]
+           "replay", "export", "follow", "selection", "nats", "micro", "trace", "events", "check",
+           "kv_put", "kv_get", "kv_view", "ReadWarning"]
 
 
 async def kv_put(bucket: str, key: str, value: Any, *, ctx: JSContext | str | None = None) -> int:

@@ -7,7 +7,9 @@
 * every JetStream API subject is built in ``jsmagic/jsapi.py``;
 * no private nats-py attribute is touched;
 * payloads are decoded only by the decoder registry, ``jsmagic/core/decode.py``, and ``ui/``
-  renders what the core decoded (it never imports the registry).
+  renders what the core decoded (it never imports the registry);
+* ``ui/`` makes no network calls, and the magics reach the server through the service layer
+  (``jsmagic/services``), never ``admin/``, ``reading/``, ``publishing/`` or the wire directly.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ NOT_PAYLOADS = {
     "admin/counters.py": "the counter's publish ack and the Nats-Counter-Sources header",
     "publishing/acks.py": "publish acks",
     "publishing/batch.py": "atomic batch publish acks",
+    "publishing/fastbatch.py": "fast batch flow acks and publish acks",
     "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
     "explore/check.py": "a JSON Schema or AsyncAPI document file (--check FILE)",
     "testing/kernel.py": "a value a test prints from its kernel as JSON (KernelSession.value)",
@@ -415,3 +418,100 @@ def test_no_broad_contextlib_suppress():
         if hits:
             bad[str(p.relative_to(PKG))] = hits
     assert not bad, f"broad contextlib.suppress (log the error instead): {bad}"
+
+
+# A magic parses its line, calls one service coroutine and renders the result (issue 22): the
+# packages a magic may import.  The feature packages take ``ctx=None`` and return data as
+# services do.  ``connecting``: %js_connect resolves its flags with connecting.options and
+# %js_status collects with connecting.status (both pure of the engine; services.connection
+# drives the same functions).
+# Anything else fails: admin/, reading/ (and its wire/), publishing/, jsapi, the services' engine.
+MAGICS_MAY_IMPORT = ("services", "core", "ui", "magics", "history", "explore", "corenats", "health", "connecting")
+# Magics being rewired onto jsmagic/services in parallel branches of this round, exempt until
+# those branches land.  The lead empties this set at the merge: an entry whose file no longer
+# imports the engine fails below, so a finished rewiring cannot stay exempt by accident.
+PENDING = {
+    "consume.py", "publish.py", "finding.py", "timetravel.py",  # branch svcread
+    "streams.py", "streamops.py", "consumers.py", "consumerops.py", "priority.py", "modern.py",  # branch svcadmin
+    "corenats.py",  # no branch yet: builds its payload Template with publishing.templates (parse it in a service)
+}
+
+
+def _outside_services(path: Path) -> list[str]:
+    """The ``jsmagic`` packages ``path`` imports that a magic may not (lazy imports included)."""
+    found = set()
+    for m in imports(path):
+        parts = m.split(".")
+        if parts[0] == "jsmagic" and len(parts) > 1 and parts[1] not in MAGICS_MAY_IMPORT:
+            found.add(".".join(parts[:2]))
+    return sorted(found)
+
+
+def test_magics_call_the_service_layer_not_the_engine():
+    """``magics/`` imports ``jsmagic.services`` (and core, ui, the feature packages), never admin/reading/publishing/wire."""
+    magics = sorted((PKG / "magics").glob("*.py"))
+    bad = {p.name: hits for p in magics if p.name not in PENDING and (hits := _outside_services(p))}
+    assert not bad, f"magics importing past the service layer (call a jsmagic.services coroutine instead): {bad}"
+    names = {p.name for p in magics}
+    stale = sorted(n for n in PENDING if n not in names or not _outside_services(PKG / "magics" / n))
+    assert not stale, f"PENDING exempts magics that no longer import past the service layer (remove them): {stale}"
+
+
+STREAM_CREATE = re.compile(r"\.add_stream\(\s*(StreamConfig|api\.StreamConfig|cfg|config)\b|\bjs\.add_stream\(|STREAM\.CREATE\.")
+# Other STREAM.CREATE requests, each with why it is not admin/streams.add_stream yet.
+OTHER_CREATES = {"admin/topology.py": "%js_stream copy: another stream's whole config, sent through ctx.api (domain-aware)"}
+
+
+def test_streams_are_created_by_the_one_creator():
+    """jsmagic's own streams (``%js_events --capture``, dead-letter captures) go through admin/streams.add_stream.
+
+    nats-py's ``js.add_stream`` beside it was a second creator with its own defaults and
+    errors; the one creator sends STREAM.CREATE through ``ctx.api`` (domains, API prefixes).
+    """
+    bad = {}
+    for p in MODULES:
+        rel = p.relative_to(PKG).as_posix()
+        if rel in ("admin/streams.py", "jsapi.py") or rel in OTHER_CREATES or rel.startswith("testing/"):
+            continue
+        hits = _code_hits(p, lambda n: isinstance(n, (ast.Call, ast.Constant, ast.JoinedStr))
+                          and bool(STREAM_CREATE.search(ast.unparse(n))) and not isinstance(n, ast.Expr))
+        hits = [i for i in hits if not p.read_text().splitlines()[i - 1].lstrip().startswith(("#", '"""'))]
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"streams created beside jsmagic/admin/streams.add_stream (file: lines): {bad}"
+
+
+KV_OBJ_WRITERS = {"admin/kvwrite.py": "kv_put", "admin/objwrite.py": "obj_meta"}
+WRITE_VERBS = ("put", "put_string", "put_file", "create", "update", "delete", "purge", "update_meta", "add_link",
+               "add_bucket_link", "seal")
+
+
+def _writes_kv_or_objects(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):  # nats-py's KeyValue / ObjectStore classes
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        return any(n.startswith(("nats.js.kv", "nats.js.object_store")) for n in names)
+    if not isinstance(node, ast.Call):
+        return False
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    if name in ("kv_put", "obj_meta", "KeyValue", "key_value"):  # a write subject built, or nats-py's handle made
+        return True
+    receiver = ast.unparse(node.func.value) if isinstance(node.func, ast.Attribute) else ""
+    return name in WRITE_VERBS and bool(re.search(r"\b(obs|store|object_store)\b", receiver))  # an ObjectStore
+
+
+def test_every_kv_and_object_write_has_one_writer():
+    """KV writes go through admin/kvwrite.py (prefix-aware), object meta records through admin/objwrite.py.
+
+    nats-py's ``KeyValue`` writes on ``$KV.<bucket>`` whatever the domain or API prefix (no
+    stream answers from a leaf with ``--domain hub``), and its ``ObjectStore.delete`` was a
+    second meta writer beside the put's.
+    """
+    bad = {}
+    for p in MODULES:
+        rel = p.relative_to(PKG).as_posix()
+        if rel in KV_OBJ_WRITERS or rel == "jsapi.py" or rel.startswith("testing/"):
+            continue
+        hits = _code_hits(p, _writes_kv_or_objects)
+        if hits:
+            bad[rel] = hits
+    assert not bad, f"KV or object writes beside {sorted(KV_OBJ_WRITERS)} (file: lines): {bad}"

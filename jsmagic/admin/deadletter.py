@@ -16,7 +16,6 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 import pandas as pd
-from nats.js import api
 
 from ..core.context import JSContext
 from ..core.decode import decoder, with_errors
@@ -25,7 +24,7 @@ from ..core.registry import connected, jetstream
 from ..core.units import plural
 from ..jsapi import max_deliveries_advisory, terminated_advisory
 from .consumers import info as consumer_info
-from .streams import stream_names, timestamp
+from .streams import add_stream, stream_names, timestamp
 
 COLUMNS = ["seq", "subject", "data", "reason", "deliveries", "time", "headers", "dead_seq"]
 KEEP = 10_000  # advisories kept per consumer (oldest dropped first)
@@ -42,13 +41,11 @@ async def capture(stream: str, consumer: str, *, ctx: JSContext | None = None) -
     """Start keeping ``consumer``'s max-deliveries and terminated advisories; returns the dead-letter stream's name."""
     await consumer_info(stream, consumer, ctx=ctx)
     name = dead_stream(stream, consumer)
-    js = await jetstream(ctx)
     subjects = [max_deliveries_advisory(stream, consumer), terminated_advisory(stream, consumer)]
-    cfg = api.StreamConfig(name=name, subjects=subjects, max_msgs=KEEP, discard=api.DiscardPolicy.OLD,
-                           description=f"jsmagic: dead letters of {stream} > {consumer}")
     if name in await stream_names(ctx=ctx):
         return name  # already capturing
-    await js.add_stream(cfg)
+    await add_stream(name, subjects=subjects, max_msgs=KEEP, discard="old",  # the one creator: domains, prefixes
+                     description=f"jsmagic: dead letters of {stream} > {consumer}", ctx=ctx)
     return name
 
 

@@ -143,22 +143,25 @@ class EventsWatcher:
 
 
 async def ensure_capture(name: str, *, ctx: Any = None) -> dict:
-    """A stream ``name`` that stores every advisory (created with ``$JS.EVENT.ADVISORY.>`` if absent)."""
+    """A stream ``name`` that stores every advisory (created with ``$JS.EVENT.ADVISORY.>`` if absent).
+
+    Created by the one stream creator, :func:`jsmagic.admin.streams.add_stream` (its
+    STREAM.CREATE goes through ``ctx.api``: JetStream domains and API prefixes included).
+    """
     import nats.js.errors
-    from nats.js.api import StreamConfig
+
+    from .streams import add_stream, stream_names
 
     js = await current(ctx).jetstream()
     try:
         info = await js.stream_info(name)
     except nats.js.errors.NotFoundError:
         try:
-            await js.add_stream(StreamConfig(name=name, subjects=[ADVISORIES],
-                                             description="JetStream advisories kept by %js_events --capture"))
+            await add_stream(name, subjects=[ADVISORIES], description="JetStream advisories kept by %js_events --capture",
+                             ctx=ctx)
         except nats.js.errors.BadRequestError as e:
             if e.err_code != 10065:  # subjects overlap with an existing stream
                 raise
-            from .streams import stream_names
-
             others = await stream_names(ADVISORIES, ctx=ctx)
             raise InputError(f"stream {name} cannot capture {ADVISORIES}: {', '.join(others) or 'another stream'} "
                              f"already captures some of it (a dead-letter capture keeps one consumer's advisories)",

@@ -25,7 +25,6 @@ from typing import Any
 
 import nats.js.errors
 from nats.js.api import KeyValueConfig, StorageType, StreamInfo
-from nats.js.kv import KeyValue
 
 from ..core.config import settings
 from ..core.context import JSContext
@@ -106,9 +105,8 @@ COLUMNS = [f.name for f in dataclasses.fields(Bucket)]
 
 @dataclasses.dataclass
 class _Handle:
-    """A bucket as the verbs use it: nats-py's KeyValue and the stream info read when it was made."""
+    """A bucket as the verbs use it: the stream info read when it was made (writes go through :mod:`.kvwrite`)."""
 
-    kv: KeyValue
     stream: StreamInfo
 
     @property
@@ -133,8 +131,7 @@ async def _bucket(bucket: str, ctx: JSContext | None = None) -> _Handle:
         raise not_found("bucket", bucket, await buckets(ctx=ctx)) from None
     if (si.config.max_msgs_per_subject or 0) < 1:
         raise nats.js.errors.BadBucketError  # a stream named like a bucket that is not one
-    kv = KeyValue(name=bucket, stream=stream, pre=kv_prefix(bucket), js=js, direct=bool(si.config.allow_direct))
-    return _Handle(kv, si)
+    return _Handle(si)
 
 
 def marker_option(marker_ttl: float | None) -> dict:

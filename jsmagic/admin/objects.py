@@ -24,7 +24,7 @@ from ..core.errors import ForceRequiredError, InputError, not_found
 from ..core.registry import connected, jetstream
 from ..core.units import format_size, parse_duration, parse_size, plural
 from ..jsapi import obj_all_meta, obj_stream
-from . import counting
+from . import counting, objwrite
 from .streamconfig import config_params
 from .streams import stream_names, timestamp
 
@@ -203,5 +203,5 @@ async def remove_object(bucket: str, name: str, force: bool = False, *, ctx: JSC
     removal = Removal(bucket, name, 1, info.size or 0, info.chunks or 0)
     if not force:
         raise ForceRequiredError(f"would delete {removal.what}")
-    await (await store(bucket, ctx=ctx)).delete(name)
+    await objwrite.delete(bucket, info, ctx=ctx)  # the one object writer (nats-py's delete wrote its own meta)
     return removal

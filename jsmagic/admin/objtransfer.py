@@ -17,7 +17,6 @@ import collections
 import datetime as dt
 import hashlib
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,7 +30,8 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.errors import InputError, JSMagicError
 from ..core.registry import jetstream
-from ..jsapi import obj_chunks, obj_meta, obj_stream
+from ..jsapi import obj_chunks, obj_stream
+from . import objwrite
 from .objects import object_info, object_row, store
 from ..reading.pull import Batch
 from .scan import ProgressFn, read_raw
@@ -76,14 +76,14 @@ async def put(bucket: str, source: BinaryIO, name: str, description: str | None 
             options=api.ObjectMetaOptions(max_chunk_size=CHUNK),
             digest="SHA-256=" + base64.urlsafe_b64encode(digest.digest()).decode(),
         )
-        await js.publish(obj_meta(bucket, name), json.dumps(info.as_dict()).encode(), headers={"Nats-Rollup": "sub"})
+        await objwrite.write_meta(bucket, info, ctx=ctx)
     except BaseException:
         for fut in inflight:
             fut.cancel()
-        await js.purge_stream(stream, subject=chunk_subject)
+        await objwrite.drop_chunks(bucket, nuid, ctx=ctx)
         raise
     if previous is not None and not previous.deleted:
-        await js.purge_stream(stream, subject=obj_chunks(bucket, previous.nuid))
+        await objwrite.drop_chunks(bucket, previous.nuid, ctx=ctx)
     return pd.Series(object_row(info), name=name)
 
 

@@ -4,11 +4,18 @@
 `%js_use prod` switches; `jsmagic.context("prod")` returns one by name.  Without
 an alias everything happens on the context named `default`, as before.  Core
 functions take `ctx=None` and call `current` to mean "the current one".
+
+A context belongs to the loop it was opened on, so the names and the current one are the
+main thread's (the kernel's): another thread that connects gets a scope of its own, with
+its own `default` and its own current context (docs/event-loop.md).  Its connections never
+replace the kernel's current one; an alias it names that it does not have is looked up
+among the main thread's (a connection named explicitly).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from .context import JSContext
@@ -17,8 +24,28 @@ from .errors import InputError, not_found
 DEFAULT = "default"
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
-_contexts: dict[str, JSContext] = {}
-_current = DEFAULT
+
+
+class _Scope:
+    """Named contexts and the current one's name: the main thread's, or another thread's own."""
+
+    def __init__(self) -> None:
+        self.contexts: dict[str, JSContext] = {}
+        self.current = DEFAULT
+
+
+_main = _Scope()
+_threads = threading.local()
+
+
+def _scope() -> _Scope:
+    """The calling thread's scope: the main thread's (the kernel's), else one made for this thread."""
+    if threading.current_thread() is threading.main_thread():
+        return _main
+    scope = getattr(_threads, "scope", None)
+    if scope is None:
+        scope = _threads.scope = _Scope()
+    return scope
 
 
 def check_alias(alias: str) -> str:
@@ -31,15 +58,20 @@ def check_alias(alias: str) -> str:
 def context(alias: str | None = None) -> JSContext:
     """The current context, or the one named `alias` ("did you mean" for an unknown name).
 
-    The `default` context is created (unconnected) on first use.
+    The `default` context is created (unconnected) on first use.  In a thread other than
+    the main one, the thread's own contexts come first, then the main thread's named ones.
     """
+    scope = _scope()
     if alias is None:
-        alias = _current
-    if alias not in _contexts:
-        if alias != DEFAULT:
-            raise not_found("connection", alias, list(_contexts))
-        _contexts[alias] = JSContext(alias)
-    return _contexts[alias]
+        alias = scope.current
+    if alias in scope.contexts:
+        return scope.contexts[alias]
+    if alias != DEFAULT and scope is not _main and alias in _main.contexts:
+        return _main.contexts[alias]
+    if alias != DEFAULT:
+        raise not_found("connection", alias, list(scope.contexts) + list(_main.contexts))
+    scope.contexts[alias] = JSContext(alias)
+    return scope.contexts[alias]
 
 
 def current(ctx: JSContext | str | None = None) -> JSContext:
@@ -56,46 +88,46 @@ def current(ctx: JSContext | str | None = None) -> JSContext:
 def create(alias: str) -> JSContext:
     """The context named `alias`, created if new (`%js_connect --alias`); it is not made current yet."""
     check_alias(alias)
-    if alias not in _contexts:
-        _contexts[alias] = JSContext(alias)
-    return _contexts[alias]
+    scope = _scope()
+    if alias not in scope.contexts:
+        scope.contexts[alias] = JSContext(alias)
+    return scope.contexts[alias]
 
 
 def use(alias: str) -> JSContext:
-    """Make `alias` the current context (`%js_use`)."""
-    global _current
+    """Make `alias` the current context (`%js_use`): kernel-wide in the main thread, else for this thread."""
     ctx = context(alias)
-    _current = alias
+    _scope().current = alias
     return ctx
 
 
 def current_alias() -> str:
-    return _current
+    return _scope().current
 
 
 def contexts() -> dict[str, JSContext]:
-    """Every named context, in the order they were made."""
-    return dict(_contexts)
+    """Every named context (of this thread, outside the main one), in the order they were made."""
+    return dict(_scope().contexts)
 
 
-def forget(alias: str) -> None:
+def forget(alias: str, scope: _Scope | None = None) -> None:
     """Drop a closed context's name; the current one falls back to `default`."""
-    global _current
-    _contexts.pop(alias, None)
-    if _current == alias:
-        _current = DEFAULT
+    scope = scope or _scope()
+    scope.contexts.pop(alias, None)
+    if scope.current == alias:
+        scope.current = DEFAULT
 
 
 def active() -> list[JSContext]:
     """The contexts that hold anything to close (a connection, a task, a server)."""
-    return [c for c in _contexts.values() if c.in_use]
+    return [c for c in _scope().contexts.values() if c.in_use]
 
 
 def reset() -> None:
-    """Forget every context (tests, and unloading the extension); close them first."""
-    global _current
-    _contexts.clear()
-    _current = DEFAULT
+    """Forget every context of this thread's scope (tests, and unloading the extension); close them first."""
+    scope = _scope()
+    scope.contexts.clear()
+    scope.current = DEFAULT
 
 
 async def connect(alias: str, options: Any) -> JSContext:
@@ -122,12 +154,14 @@ async def close(ctx: JSContext) -> JSContext | None:
     current (the last opened): returned, so the caller can say so.  Never does the next
     magic silently start an embedded server in its place.
     """
-    was_current = ctx.alias == _current
+    was_current = ctx.alias == _scope().current
     await ctx.close()
     if ctx.alias != DEFAULT:
-        forget(ctx.alias)
+        for scope in (_scope(), _main):  # a thread may close a main-thread connection it named
+            if scope.contexts.get(ctx.alias) is ctx:
+                forget(ctx.alias, scope)
     if was_current and context().nc is None:
-        open_ = [c for c in _contexts.values() if c.nc is not None and c is not ctx]
+        open_ = [c for c in _scope().contexts.values() if c.nc is not None and c is not ctx]
         if open_:
             return use(open_[-1].alias)
     return None

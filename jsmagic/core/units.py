@@ -154,5 +154,7 @@ def rfc3339_ns(ns: int) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """``1 key``, ``2 keys``, ``1,000 messages``: the count with its noun."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    """``1 key``, ``2 keys``, ``1,000 messages``, ``2 advisories``: the count with its noun."""
+    if n == 1:
+        return f"{n:,} {word}"
+    return f"{n:,} {word[:-1]}ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else f"{n:,} {word}s"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from typing import Any, Awaitable, Callable, TypeVar
 
 from IPython.core.error import UsageError
@@ -17,14 +18,28 @@ from ..core.registry import context
 from ..core.errors import InterruptedWithResult, NotConnectedError, translate
 from ..core.errors import TimeoutError as ServerTimeout
 from ..core.lastresult import keep
+from ..services.common import ReadWarning
 from ..ui.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run(coro: Awaitable[Any]) -> Any:
-    """Run a core coroutine on the current context's loop."""
-    return context().run(coro)
+    """Run a service coroutine on the current context's loop.
+
+    A service warns a read's notes as ``ReadWarning`` (for scripts); the magic says them on
+    its summary line, so they are not said a second time under it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)
+        return context().run(coro)
+
+
+def run_noted(coro: Awaitable[Any]) -> Any:
+    """Run a service whose notes the magic says on its summary line (``noted``): not warned a second time."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)
+        return run(coro)
 
 
 def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",

@@ -1,9 +1,8 @@
 """``%js_consumer`` operations: more ``add`` flags, edit, copy, reset, report, dead letters, the live watch.
 
-Kept apart from :mod:`jsmagic.magics.consumers` (the everyday verbs).  Cores:
-:mod:`jsmagic.admin.consumerops`, :mod:`jsmagic.admin.report`,
-:mod:`jsmagic.admin.deadletter`, :mod:`jsmagic.admin.consumerwatch` (widget:
-:mod:`jsmagic.ui.consumerwatch`).
+Kept apart from :mod:`jsmagic.magics.consumers` (the everyday verbs).  Service:
+:mod:`jsmagic.services.consumers` (``edit``, ``copy``, ``reset``, ``report``, ``dead``); the
+watch is the widget :mod:`jsmagic.ui.consumerwatch`, which shows the core's watcher.
 """
 
 from __future__ import annotations
@@ -12,14 +11,14 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..admin import consumerops, deadletter, report
 from ..core.decode import HELP
 from ..core.units import plural
+from ..services import consumers
 from ..ui.consumerwatch import ConsumerWatch
 from ..ui.display import noted, result_frame
 from ..ui.report import consumer_report, shown
 from . import finding
-from .base import run
+from .base import run, run_noted
 from .verbs import Verbs
 
 
@@ -32,10 +31,10 @@ def add_flags(p: Any) -> None:
     p.add_argument("--headers-only", action="store_true", default=None, help="deliver headers (and size), no bodies")
 
 
-def extra(a: Any) -> dict[str, Any]:
-    """The ConsumerConfig fields of the further add flags."""
-    return consumerops.consumer_params(a.deliver_group, a.filter, a.backoff, a.inactive_threshold, a.replay,
-                                       a.headers_only)
+def further_options(a: Any) -> dict[str, Any]:
+    """The further add flags, as :func:`jsmagic.services.consumers.add`'s keywords."""
+    return {"deliver_group": a.deliver_group, "backoff": a.backoff, "inactive_threshold": a.inactive_threshold,
+            "replay": a.replay, "headers_only": a.headers_only}
 
 
 def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
@@ -62,8 +61,9 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
     p.add_argument("stream", help="stream name")
     p = verbs.add("dead", "Dead letters (max deliveries, terminated) joined with their messages; --capture starts",
                   positional=("stream", "name"))
-    p.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
-    p.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--capture", action="store_true", help="start keeping this consumer's dead letters")
+    what.add_argument("--republish", metavar="SUBJECT", help="publish the dead letters to SUBJECT again (needs --force)")
     p.add_argument("--force", action="store_true", help="with --republish: do it (without: says what it would send)")
     p.add_argument("--decode", default="auto", help=HELP)
     p = verbs.add("watch", "A live widget of the consumer's counters with a chart (w.df, w.stop())",
@@ -74,10 +74,10 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
 
 
 def _edit(a: Any) -> pd.DataFrame:
-    df = run(consumerops.edit(a.stream, a.name, a.dry_run, description=a.description, max_deliver=a.max_deliver,
-                              ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, max_waiting=a.max_waiting,
-                              filter=a.filter, backoff=a.backoff, inactive_threshold=a.inactive_threshold,
-                              headers_only=a.headers_only))
+    df = run(consumers.edit(a.stream, a.name, dry_run=a.dry_run, description=a.description, max_deliver=a.max_deliver,
+                            ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, max_waiting=a.max_waiting,
+                            filter=a.filter, backoff=a.backoff, inactive_threshold=a.inactive_threshold,
+                            headers_only=a.headers_only))
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"
@@ -85,31 +85,30 @@ def _edit(a: Any) -> pd.DataFrame:
 
 
 def _copy(a: Any) -> Any:
-    return consumer_report(run(consumerops.copy(a.stream, a.name, a.new)))
+    return consumer_report(run(consumers.copy(a.stream, a.name, a.new)))
 
 
 def _reset(a: Any) -> str:
-    answer = run(consumerops.reset(a.stream, a.name, a.seq))
+    answer = run(consumers.reset(a.stream, a.name, a.seq))
     nxt = (answer.get("delivered") or {}).get("stream_seq", 0) + 1
     return (f"Reset consumer {a.stream} > {a.name}: next delivery from stream sequence {nxt}, "
             f"{answer.get('num_pending', 0):,} pending.")
 
 
 def _report(a: Any) -> pd.DataFrame:
-    df = run(report.consumer_report(a.stream))
+    df = run_noted(consumers.report(a.stream))
     behind = int(df["pending"].sum() + df["ack_pending"].sum()) if len(df) else 0
     return result_frame(df, noted(df, f"{plural(len(df), 'consumer')} on {a.stream}, {plural(behind, 'message')} "
                                       "pending or awaiting ack"))
 
 
 def _dead(a: Any) -> Any:
+    df = run(consumers.dead(a.stream, a.name, capture=a.capture, republish=a.republish, force=a.force,
+                            decode=a.decode))  # the stream's name with --capture, a count with --republish
     if a.capture:
-        name = run(deadletter.capture(a.stream, a.name))
-        return f"Capturing dead letters of {a.stream} > {a.name} in stream {name}."
+        return f"Capturing dead letters of {a.stream} > {a.name} in stream {df}."
     if a.republish:
-        n = run(deadletter.republish(a.stream, a.name, a.republish, a.force))
-        return f"Republished {plural(n, 'dead letter')} of {a.stream} > {a.name} to {a.republish}."
-    df = run(deadletter.dead(a.stream, a.name, a.decode))
+        return f"Republished {plural(df, 'dead letter')} of {a.stream} > {a.name} to {a.republish}."
     missing = df.attrs.get("missing", 0)
     note = f"; {plural(missing, 'original')} no longer in {a.stream}" if missing else ""
     return result_frame(df, f"{plural(len(df), 'dead letter')} of {a.stream} > {a.name} (kept in {df.attrs['stream']}){note}")

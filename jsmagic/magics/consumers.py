@@ -1,6 +1,6 @@
-"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (core: :mod:`jsmagic.admin.consumers`).
+"""``%js_consumer VERB ...``: the ``nats consumer`` verbs in a cell (service: :mod:`jsmagic.services.consumers`).
 
-The core returns data; here it is made readable: summary lines under tables, ``info``
+The service returns data; here it is made readable: summary lines under tables, ``info``
 as :mod:`jsmagic.ui.report` sections, a sentence for what ``rm`` removed (its data goes
 to ``-o NAME``).
 """
@@ -13,13 +13,13 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 import pandas as pd
 
-from ..admin import consumers
 from ..core.decode import HELP
 from ..core.units import plural
+from ..services import consumers
 from ..ui.display import noted, result_frame
 from ..ui.tablestyle import format_time
 from ..ui.report import consumer_report
-from .base import friendly, run
+from .base import friendly, run, run_noted
 from . import consumerops
 from .priority import HANDLERS as PRIORITY_HANDLERS, add_consumer_flags, add_options, group_note
 from .verbs import Verbs, confirming, dispatch
@@ -59,17 +59,15 @@ OPS_HANDLERS = consumerops.register(VERBS)  # edit, copy, reset, report, dead, w
 
 
 def _add(a: Any) -> Any:
-    return consumer_report(run(consumers.add_consumer(
-        a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack,
-        filter=a.filter[0] if a.filter and len(a.filter) == 1 else None,
+    return consumer_report(run(consumers.add(
+        a.stream, a.name, pull=not a.push, target=a.target, deliver=a.deliver, ack=a.ack, filter=a.filter,
         max_deliver=a.max_deliver, ack_wait=a.ack_wait, max_ack_pending=a.max_ack_pending, description=a.description,
-        extra=consumerops.extra(a),
-        **add_options(a),
+        **consumerops.further_options(a), **add_options(a),
     )))
 
 
 def _ls(a: Any) -> pd.DataFrame:
-    df = run(consumers.list_consumers(a.stream))
+    df = run_noted(consumers.ls(a.stream))
     return result_frame(df, noted(df, f"{plural(len(df), 'consumer')} on {a.stream}"),
                         formats={"last_active": lambda t: format_time(t) if pd.notna(t) else "never"})
 
@@ -79,8 +77,8 @@ SETTLED = {"ack": "acked", "nak": "nak'd (to be redelivered)", "term": "terminat
 
 def _next(a: Any) -> pd.DataFrame:
     action = a.action or "ack"
-    df = run(consumers.next_messages(a.stream, a.name, a.count, action, a.decode, a.timeout, group=a.group,
-                                     min_pending=a.min_pending))
+    df = run(consumers.next(a.stream, a.name, a.count, action=action, decode=a.decode, timeout=a.timeout,
+                            group=a.group, min_pending=a.min_pending))
     acking = df.attrs["ack_policy"] != "none"
     summary = f"{plural(len(df), 'message')} from {a.stream} > {a.name}, {SETTLED[action] if acking else 'no acks needed'}"
     summary += group_note(df.attrs)
@@ -95,15 +93,14 @@ def _next(a: Any) -> pd.DataFrame:
     return out
 
 
-def _rm(a: Any) -> tuple[consumers.ConsumerRemoval, str]:
-    removed = run(consumers.remove_consumer(a.stream, a.name, a.force))
+def _rm(a: Any) -> tuple[Any, str]:
+    removed = run(consumers.rm(a.stream, a.name, force=a.force))
     return removed, f"Deleted {removed.what}."
 
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
     "add": _add,
-    "info": lambda a: consumer_report(run(consumers.consumer_info(a.stream, a.name))),
     "next": _next,
     **OPS_HANDLERS,
     **PRIORITY_HANDLERS,

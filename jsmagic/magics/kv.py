@@ -1,8 +1,10 @@
-"""``%js_kv VERB BUCKET [KEY] [VALUE]``: Key-Value buckets, verbs in ``nats kv`` order (core: :mod:`jsmagic.admin.kv`).
+"""``%js_kv VERB BUCKET [KEY] [VALUE]``: Key-Value buckets, verbs in ``nats kv`` order (service: :mod:`jsmagic.services.kv`).
 
-The core returns data; here it is made readable (:mod:`jsmagic.ui.buckets`): units and a
-summary under tables, a sentence for what ``add``/``del``/``purge``/``rm`` did (their data
-goes to ``-o NAME``), a progress line for long reads, and the live watch widget.
+Each verb calls one coroutine of the service layer, the one ``jsmagic.kv.*`` is, so the
+magic and the Python API cannot drift.  The service returns data; here it is made readable
+(:mod:`jsmagic.ui.buckets`): units and a summary under tables, a sentence for what
+``add``/``del``/``purge``/``rm`` did (their data goes to ``-o NAME``), a progress line for
+long reads, and the live watch widget.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
-from ..admin import kv, kvwatch
 from ..core.decode import HELP
-from ..core.errors import InputError, did_you_mean
-from ..core.units import parse_duration, parse_size
+from ..core.errors import IncompleteError, InputError, did_you_mean
+from ..services import kv
 from ..ui import buckets
 from ..ui.kvwatch import KVWatch
 from .base import friendly, run, user_namespace, with_progress
@@ -82,20 +83,27 @@ _verb("unwatch", "Stop the live watches (of BUCKET); returns how many", (("bucke
 
 
 def _reading(bucket: str, work: Callable[[Any], Any]) -> Any:
-    """A read of many keys, with a progress line."""
-    return with_progress(f"reading {bucket}", work, unit="messages")
+    """A read of many keys, with a progress line; an interrupted read shows what arrived (marked partial)."""
+    async def partial(progress: Any) -> Any:
+        try:
+            return await work(progress)
+        except IncompleteError as e:  # the service's "stopped early": the magic shows the part, flagged
+            if e.frame is None or not getattr(e.frame, "attrs", {}).get("interrupted"):
+                raise
+            return e.frame
+
+    return with_progress(f"reading {bucket}", partial, unit="messages")
 
 
 def _add(a: Any) -> tuple[Any, str]:
-    size = lambda s: parse_size(s) if s else None  # noqa: E731
-    bucket = run(kv.add(a.bucket, a.history, parse_duration(a.ttl) if a.ttl else None, a.storage, a.replicas,
-                        size(a.max_value_size), size(a.max_bucket_size), a.description,
-                        marker_ttl=parse_duration(a.marker_ttl) if a.marker_ttl else None))
+    bucket = run(kv.add(a.bucket, history=a.history, ttl=a.ttl or None, storage=a.storage, replicas=a.replicas,
+                        max_value_size=a.max_value_size or None, max_bucket_size=a.max_bucket_size or None,
+                        description=a.description, marker_ttl=a.marker_ttl or None))
     return bucket, buckets.kv_created(bucket)
 
 
 def _get(a: Any) -> Any:
-    entry = run(kv.get(a.bucket, a.key, a.revision, a.decode))
+    entry = run(kv.get(a.bucket, a.key, revision=a.revision, decode=a.decode))
     print(buckets.entry_line(entry))
     return entry.value
 
@@ -103,18 +111,20 @@ def _get(a: Any) -> Any:
 def _watch(a: Any) -> KVWatch:
     if sum([a.history, a.updates, a.revision is not None]) > 1:
         raise UsageError("%js_kv watch: choose one of --history, --updates, --revision")
-    kv.check_bucket(a.bucket)
-    kv.check_pattern(a.pattern)
-    run(kv.info(a.bucket))  # unknown bucket: a clear error before any widget
     mode = "all" if a.history else "new" if a.updates else "last"
     watch = KVWatch(a.bucket, a.pattern, mode=mode, revision=a.revision, deletes=not a.no_deletes, decode=a.decode)
-    run(watch.watcher.start())  # the core starts it (errors surface in the cell); the view only shows it
+    run(kv.start_watcher(watch.watcher))  # checks names and bucket, then starts (errors in the cell, before any widget)
     watch.attach().table.display()
     return watch
 
 
+def _purge(a: Any) -> tuple[Any, str]:
+    done = run(kv.purge(a.bucket, a.key, force=a.force, ttl=a.ttl))  # with --ttl: a sentence saying when the marker goes
+    return done, done if a.ttl else f"purged {a.key} from {a.bucket}"
+
+
 def _unwatch(a: Any) -> int:
-    n = run(kvwatch.unwatch(a.bucket))
+    n = run(kv.unwatch(a.bucket))
     print(f"Stopped {n:,} {'watch' if n == 1 else 'watches'}.")
     return n
 
@@ -122,10 +132,10 @@ def _unwatch(a: Any) -> int:
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "get": _get,
     "history": lambda a: buckets.kv_history(
-        _reading(a.bucket, lambda p: kv.history(a.bucket, a.key, a.decode, progress=p)), a.key),
+        _reading(a.bucket, lambda p: kv.history(a.bucket, a.key, decode=a.decode, progress=p)), a.key),
     "keys": lambda a: _reading(a.bucket, lambda p: kv.keys(a.bucket, a.pattern, progress=p)),
     "view": lambda a: buckets.kv_view(
-        _reading(a.bucket, lambda p: kv.view(a.bucket, a.pattern, a.decode, progress=p)), a.bucket),
+        _reading(a.bucket, lambda p: kv.view(a.bucket, a.pattern, decode=a.decode, progress=p)), a.bucket),
     "ls": lambda a: buckets.kv_buckets(run(kv.ls())),
     "info": lambda a: buckets.kv_info(run(kv.info(a.bucket))),
     "watch": _watch,
@@ -134,8 +144,8 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 CONFIRMED: dict[str, Callable[[Any], tuple[Any, str]]] = {
     "add": _add,
     "del": lambda a: (run(kv.delete(a.bucket, a.key)), f"deleted {a.key} from {a.bucket}"),
-    "purge": lambda a: (run(kv.purge(a.bucket, a.key, a.force)), f"purged {a.key} from {a.bucket}"),
-    "rm": lambda a: (run(kv.rm(a.bucket, a.force)), f"deleted bucket {a.bucket}"),
+    "purge": _purge,
+    "rm": lambda a: (run(kv.rm(a.bucket, force=a.force)), f"deleted bucket {a.bucket}"),
 }
 
 
@@ -160,10 +170,10 @@ class KVMagics(Magics):
     def _handlers(self) -> dict[str, Callable[[Any], Any]]:
         writes = {
             "put": lambda a: buckets.Revision(run(kv.put(a.bucket, a.key, self._value(a))), a.key),
-            "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a))),
-            "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),
+            "create": lambda a: run(kv.create(a.bucket, a.key, self._value(a), ttl=a.ttl or None)),
+            "update": lambda a: run(kv.update(a.bucket, a.key, self._value(a), a.last)),  # a conflict: one line
         }
-        return {**HANDLERS, **writes, **kvttl.handlers(self._value), **timetravel.kv_handlers(HANDLERS),
+        return {**HANDLERS, **writes, **kvttl.HANDLERS, **timetravel.kv_handlers(HANDLERS),
                 **confirming(self, {**CONFIRMED, **kvttl.CONFIRMED})}
 
     @no_var_expand

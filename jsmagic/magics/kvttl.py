@@ -1,7 +1,8 @@
 """``%js_kv`` flags and verbs for server 2.11 buckets: ``--marker-ttl``, ``create/purge --ttl``, ``revert``, ``compact``, ``edit``.
 
-Kept apart from :mod:`jsmagic.magics.kv` (core: :mod:`jsmagic.admin.kvttl`): one function
-adds them to ``%js_kv``'s parsers, :func:`handlers` and :data:`CONFIRMED` hold what runs them.
+Kept apart from :mod:`jsmagic.magics.kv` (service: :mod:`jsmagic.services.kv`): one function
+adds them to ``%js_kv``'s parsers, :data:`HANDLERS` and :data:`CONFIRMED` hold what runs
+``revert``, ``edit`` and ``compact`` (``create --ttl`` and ``purge --ttl`` run with the plain verbs).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..admin import kv, kvttl
-from ..core.units import parse_size, plural
+from ..core.units import plural
+from ..services import kv
 from ..ui.display import result_frame
 from ..ui.report import shown
 from .base import run
@@ -41,35 +42,22 @@ def add_kv_flags(verbs: Any) -> None:
 
 
 def _edit(a: Any) -> pd.DataFrame:
-    size = lambda s: parse_size(s) if s else None  # noqa: E731
-    df = kvttl.edit(a.bucket, history=a.history, ttl=a.ttl, max_value_size=size(a.max_value_size),
-                    max_bucket_size=size(a.max_bucket_size), description=a.description, marker_ttl=a.marker_ttl)
-    df = run(df)
+    df = run(kv.edit(a.bucket, history=a.history, ttl=a.ttl, max_value_size=a.max_value_size or None,
+                     max_bucket_size=a.max_bucket_size or None, description=a.description, marker_ttl=a.marker_ttl))
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     return result_frame(df, f"bucket {a.bucket}: {plural(len(df), 'setting')} changed")
 
 
-def handlers(value: Callable[[Any], Any]) -> dict[str, Callable[[Any], Any]]:
-    """``create`` (with ``--ttl``), ``revert`` and ``edit``; ``value(a)`` is the magic's value reader."""
-    return {
-        "create": lambda a: run(kvttl.create(a.bucket, a.key, value(a), a.ttl) if a.ttl
-                                else kv.create(a.bucket, a.key, value(a))),
-        "revert": lambda a: run(kvttl.revert(a.bucket, a.key, a.revision)),
-        "edit": _edit,
-    }
-
-
-def _purge(a: Any) -> tuple[Any, str]:
-    if a.ttl:
-        sentence = run(kvttl.purge(a.bucket, a.key, a.ttl, a.force))
-        return sentence, sentence
-    return run(kv.purge(a.bucket, a.key, a.force)), f"purged {a.key} from {a.bucket}"
+HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "revert": lambda a: run(kv.revert(a.bucket, a.key, a.revision)),
+    "edit": _edit,
+}
 
 
 def _compact(a: Any) -> tuple[Any, str]:
-    plan = run(kvttl.compact(a.bucket, a.force))
+    plan = run(kv.compact(a.bucket, force=a.force))
     return plan, f"compacted: removed {plan.what}"
 
 
-CONFIRMED: dict[str, Callable[[Any], tuple[Any, str]]] = {"purge": _purge, "compact": _compact}
+CONFIRMED: dict[str, Callable[[Any], tuple[Any, str]]] = {"compact": _compact}

@@ -16,7 +16,7 @@ from ..services import obj
 from ..core.errors import InputError
 from ..ui import buckets
 from ..ui.objwatch import ObjectWatch
-from .base import friendly, run, user_namespace, with_progress
+from .base import friendly, run, run_noted, user_namespace, with_progress
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_obj")
@@ -64,7 +64,7 @@ def _info(a: Any) -> Any:
 def _ls(a: Any) -> Any:
     if a.bucket:
         return buckets.objects_frame(run(obj.ls(a.bucket, deleted=a.deleted)), a.bucket)
-    return buckets.object_buckets(run(obj.ls()))
+    return buckets.object_buckets(run_noted(obj.ls()))  # its notes: on the summary line
 
 
 def _rm(a: Any) -> tuple[Any, str]:

@@ -1,6 +1,6 @@
 """``%js_consumer pause|resume|unpin``, ``add --pause/--pinned-groups/...``, ``next --group`` (server 2.11).
 
-Kept apart from :mod:`jsmagic.magics.consumers` (core: :mod:`jsmagic.admin.priority`):
+Kept apart from :mod:`jsmagic.magics.consumers` (service: :mod:`jsmagic.services.consumers`):
 one function adds the flags and verbs to ``%js_consumer``'s parsers, one dict holds
 their handlers.
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..admin import consumers, priority
 from ..core.units import format_duration
-from ..ui.report import Report, consumer_report
 from ..services import consumers as service
+from ..ui.report import Report, consumer_report
 from .base import run
 
 
@@ -37,9 +36,9 @@ def add_consumer_flags(verbs: Any) -> None:
 
 
 def add_options(a: Any) -> dict[str, Any]:
-    """``add_consumer`` keyword arguments from the 2.11 flags."""
-    return {"pause": a.pause, "priority": priority.priority_params(a.pinned_groups, a.pinned_ttl, a.overflow_groups,
-                                                                     a.prioritized_groups)}
+    """The 2.11 flags, as :func:`jsmagic.services.consumers.add`'s keywords."""
+    return {"pause": a.pause, "pinned_groups": a.pinned_groups, "pinned_ttl": a.pinned_ttl,
+            "overflow_groups": a.overflow_groups, "prioritized_groups": a.prioritized_groups}
 
 
 def _sentence(stream: str, name: str, state: dict) -> str:
@@ -51,8 +50,8 @@ def _sentence(stream: str, name: str, state: dict) -> str:
 
 def _info(a: Any) -> Report:
     """``info`` with the pause and the priority groups (their pinned clients) when set."""
-    ci = run(consumers.consumer_info(a.stream, a.name))
-    st = run(priority.priority_state(a.stream, a.name))
+    ci = run(service.info(a.stream, a.name))
+    st = run(service.priority(a.stream, a.name))
     extra: dict[str, dict[str, Any]] = {}
     if st["paused"]:
         extra["Pause"] = {"paused until": f"{st['pause_until']:%Y-%m-%d %H:%M:%S} UTC",

@@ -3,7 +3,7 @@
 Kept apart from :mod:`jsmagic.magics.streams` (the everyday verbs): ``add_topology_flags``
 gives ``add``/``edit``/``copy`` natscli's topology flags, :func:`register` adds the
 operations verbs to the magic's :class:`Verbs` and returns their handlers.
-Cores: :mod:`jsmagic.admin.topology`, :mod:`jsmagic.admin.report`, :mod:`jsmagic.admin.backup`.
+Service: :mod:`jsmagic.services.streams` (``add``, ``edit``, ``copy`` take the flags as keywords).
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..admin import backup, report, streams, topology
 from ..core.units import format_duration, format_size, plural
+from ..services import streams as services
+from ..services.streamconfig import TOPOLOGY
 from ..ui.display import noted, result_frame, said
 from ..ui.report import shown, stream_brief, stream_report
 from ..ui.streamreport import plot_streams
-from ..services import streams as services
-from .base import run, with_progress
+from .base import run, run_noted, with_progress
 from .verbs import Verbs
 
-TOPOLOGY = ("source", "mirror", "transform_source", "transform_destination", "republish_source",
-            "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
-            "placement_cluster", "placement_tags", "allow_mirror_direct", "no_mirror", "max_consumers",
-            "limit_consumer_inactive", "limit_consumer_max_pending")
+NOT_SETTINGS = ("name", "new", "output", "config", "dry_run", "cell")  # add/edit/copy's other words
 
 
 def add_topology_flags(p: Any, edit: bool = False) -> None:
@@ -54,27 +51,28 @@ def add_topology_flags(p: Any, edit: bool = False) -> None:
         p.add_argument("--dry-run", action="store_true", help="show old → new, change nothing")
 
 
-def topology_of(a: Any) -> dict[str, Any]:
-    """The topology flags given on the line, as API config fields."""
-    given = {k: getattr(a, k, None) for k in TOPOLOGY}
-    given["sources"] = given.pop("source")
-    return topology.topology_config(**given)
+def settings_of(a: Any) -> dict[str, Any]:
+    """The stream settings given on the line, as the service's keywords (``--source`` → ``sources``)."""
+    given = {k: v for k, v in vars(a).items() if k not in NOT_SETTINGS and v is not None}
+    if "source" in given:
+        given["sources"] = given.pop("source")
+    return given
 
 
 def uses_topology(a: Any) -> bool:
-    """Whether the line asks for the dict-based path (topology flags, a config file or a dry run)."""
-    return any(getattr(a, k, None) is not None for k in TOPOLOGY + ("config",)) or bool(getattr(a, "dry_run", False))
+    """Whether the line wires the stream (topology flags, a config file or a dry run): ``add`` then shows it all."""
+    return any(k in TOPOLOGY for k in settings_of(a)) or a.config is not None or bool(getattr(a, "dry_run", False))
 
 
-def add(a: Any, flags: dict[str, Any]) -> Any:
-    """``add``: the one create (:func:`jsmagic.admin.streams.add_stream`); the full report when wired."""
-    details = run(streams.add_stream(a.name, topology=topology_of(a), config_file=a.config, **flags))
+def add(a: Any) -> Any:
+    """``add``: :func:`jsmagic.services.streams.add`; the full report when wired."""
+    details = run(services.add(a.name, config_file=a.config, **settings_of(a)))
     return info_report(details) if uses_topology(a) else stream_brief(details.info, details.num_subjects)
 
 
-def edit(a: Any, flags: dict[str, Any]) -> pd.DataFrame:
-    """``edit``: the one edit (:func:`jsmagic.admin.streams.edit_stream`), old → new per setting."""
-    df = run(streams.edit_stream(a.name, topology=topology_of(a), config_file=a.config, dry_run=a.dry_run, **flags))
+def edit(a: Any) -> pd.DataFrame:
+    """``edit``: :func:`jsmagic.services.streams.edit`, old → new per setting."""
+    df = run(services.edit(a.name, config_file=a.config, dry_run=a.dry_run, **settings_of(a)))
     for column in ("old", "new"):
         df[column] = [shown(k, v) for k, v in zip(df["setting"], df[column])]
     verb = "would change" if a.dry_run else "changed"
@@ -88,7 +86,7 @@ def info_report(details: Any, raw_sources: pd.DataFrame | None = None) -> Any:
     cfg = details.info.config
     rep["Configuration"].update(_wiring(cfg))
     if raw_sources is None and (cfg.mirror or cfg.sources):
-        raw_sources = run(topology.sources(cfg.name))
+        raw_sources = run(services.sources(cfg.name))
     if raw_sources is not None and len(raw_sources):
         rep["Replication"] = {
             f"{r.kind} {r.stream}" + (f" ({r.filter})" if r.filter else ""):
@@ -142,7 +140,7 @@ def register(verbs: Verbs, copy_flags: Callable[[Any], None]) -> tuple[dict[str,
 
 
 def _report(a: Any) -> pd.DataFrame:
-    df = run(report.stream_report())
+    df = run_noted(services.report())
     if a.plot:
         plot_streams(df)
     total = int(df["messages"].sum()) if len(df) else 0
@@ -150,22 +148,23 @@ def _report(a: Any) -> pd.DataFrame:
     return result_frame(df, noted(df, f"{plural(len(df), 'stream')}, {plural(total, 'message')}, {lagging} with replication lag"))
 
 
-def _backup(a: Any) -> backup.Backup:
+def _backup(a: Any) -> Any:
     done = with_progress(f"backup of {a.name}", lambda p: services.backup(a.name, a.directory, consumers=not a.no_consumers, progress=p))
     print(f"Backed up stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
           f"{plural(done.consumers, 'consumer')}, {format_size(done.bytes)} to {done.directory}")
     return said(done)  # the sentence says it: no Backup(...) under it
 
 
-def _restore(a: Any) -> backup.Backup:
+def _restore(a: Any) -> Any:
     done = with_progress(f"restore from {a.directory}", lambda p: services.restore(a.directory, name=a.name, progress=p, subjects=a.subjects))
     print(f"Restored stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
           f"{plural(done.consumers, 'consumer')}")
     return said(done)
 
 
-def copy(a: Any, flags: dict[str, Any]) -> Any:
-    return info_report(run(topology.copy(a.name, a.new, flags, topology_of(a))))
+def copy(a: Any) -> Any:
+    """``copy``: :func:`jsmagic.services.streams.copy`, shown as ``info`` shows a stream."""
+    return info_report(run(services.copy(a.name, a.new, **settings_of(a))))
 
 
 def _seal(a: Any) -> tuple[dict, str]:

@@ -1,6 +1,6 @@
-"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (core: :mod:`jsmagic.admin.streams`).
+"""``%js_stream VERB ...``: the ``nats stream`` verbs in a cell (service: :mod:`jsmagic.services.streams`).
 
-The core returns data; here it is made readable: a ``size`` column and a summary line
+The service returns data; here it is made readable: a ``size`` column and a summary line
 under tables, ``info`` as :mod:`jsmagic.ui.report` sections, a sentence for what a
 destructive verb removed (its data goes to ``-o NAME``), and the rate plot.
 """
@@ -12,15 +12,16 @@ from typing import Any, Callable
 import pandas as pd
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..admin import rates, streams
 from ..core.decode import HELP
+from ..core.errors import IncompleteError
 from ..core.units import format_size, plural
+from ..services import streams
 from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 
-from .base import friendly, run, with_progress
+from .base import friendly, run, run_noted, with_progress
 from . import explore, finding, streamcluster, streamops, timetravel
-from .modern import add_feature_flags, add_schedules_verb, feature_flags, schedules_verb
+from .modern import add_feature_flags, add_schedules_verb, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
 VERBS = Verbs("js_stream")
@@ -96,23 +97,11 @@ OPS_HANDLERS, OPS_CONFIRMED = streamops.register(VERBS, _copy_flags)
 CLUSTER_HANDLERS, CLUSTER_CONFIRMED = streamcluster.register(VERBS)  # peers, peer-remove/-evacuate, cancel-move, sourcing
 
 
-def _config_flags(args: Any) -> dict[str, Any]:
-    """Flag values under nats-py's StreamConfig names."""
-    names = {"max_msgs": "max_msgs", "max_bytes": "max_bytes", "max_age": "max_age", "discard": "discard",
-             "max_msgs_per_subject": "max_msgs_per_subject", "max_msg_size": "max_msg_size",
-             "dupe_window": "duplicate_window", "replicas": "num_replicas", "description": "description",
-             "allow_direct": "allow_direct", "allow_rollup": "allow_rollup_hdrs", "subjects": "subjects",
-             "retention": "retention", "storage": "storage"}
-    return {**{cfg: getattr(args, flag) for flag, cfg in names.items() if hasattr(args, flag)}, **feature_flags(args)}
-
-
 # ---- tables: the core's data, a size column and a summary line ---------------------------
 def _ls(a: Any) -> pd.DataFrame:
-    df = run(streams.list_streams())
+    df = run_noted(streams.ls())
     total, size = int(df["messages"].sum()), format_size(int(df["bytes"].sum()))
     return result_frame(df, noted(df, f"{plural(len(df), 'stream')}, {plural(total, 'message')}, {size}"), formats={"bytes": format_size})
-
-
 
 
 def _subjects(a: Any) -> pd.DataFrame:
@@ -121,26 +110,34 @@ def _subjects(a: Any) -> pd.DataFrame:
 
 
 def _plot(a: Any) -> pd.DataFrame:
-    """Read timestamps (with progress), bin them, draw; the rate frame is returned."""
+    """Read timestamps (with progress), bin them, draw; the rate frame is returned (what arrived, if interrupted)."""
     require_matplotlib()  # fail before reading anything
-    times = with_progress(f"reading {a.name}", lambda p: rates.message_times(a.name, a.subject, progress=p), unit="messages")
-    a.every = a.every or rates.auto_every(times)
-    binned = rates.rate_frame(times, a.every, a.by)
-    plot_rate(binned, f"{a.name}: messages per {a.every}")
-    out = result_frame(binned, f"{plural(len(times), 'message')} of {a.name} in {plural(len(binned), 'interval')} of {a.every}")
-    out.attrs["interrupted"] = times.attrs.get("interrupted", False)
+
+    async def rates(progress: Any) -> pd.DataFrame:
+        try:
+            return await streams.rates(a.name, every=a.every, by=a.by, subject=a.subject, progress=progress)
+        except IncompleteError as e:  # interrupted: draw and keep what arrived; the cell then fails
+            e.frame.attrs["interrupted"] = True
+            return e.frame
+
+    binned = with_progress(f"reading {a.name}", rates, unit="messages")
+    every = binned.attrs["every"]
+    plot_rate(binned, f"{a.name}: messages per {every}")
+    out = result_frame(binned, f"{plural(binned.attrs['messages'], 'message')} of {a.name} in "
+                               f"{plural(len(binned), 'interval')} of {every}")
+    out.attrs["interrupted"] = binned.attrs.get("interrupted", False)
     return out
 
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "ls": _ls,
-    "add": lambda a: streamops.add(a, _config_flags(a)),
-    "edit": lambda a: streamops.edit(a, _config_flags(a)),
-    "info": lambda a: streamops.info_report(run(streams.stream_info(a.name))),
+    "add": streamops.add,
+    "edit": streamops.edit,
+    "info": lambda a: streamops.info_report(run(streams.info(a.name))),
     "subjects": _subjects,
-    "get": lambda a: run(streams.get_message(a.name, a.seq, a.last_for, a.decode)),
+    "get": lambda a: run(streams.get(a.name, a.seq, last_for=a.last_for, decode=a.decode)),
     "plot": _plot,
-    "copy": lambda a: streamops.copy(a, _config_flags(a)),
+    "copy": streamops.copy,
     **OPS_HANDLERS,
     **CLUSTER_HANDLERS,
     "schedules": schedules_verb,
@@ -151,18 +148,18 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
 
 
 # ---- destructive verbs: a sentence for the user, the data for -o NAME ---------------------
-def _rmm(a: Any) -> tuple[streams.MessageRemoval, str]:
-    removed = run(streams.remove_message(a.name, a.seq, a.force))
+def _rmm(a: Any) -> tuple[Any, str]:
+    removed = run(streams.rmm(a.name, a.seq, force=a.force))
     return removed, f"Deleted {removed.what}."
 
 
-def _purge(a: Any) -> tuple[streams.Purge, str]:
-    p = run(streams.purge(a.name, a.subject, a.seq, a.keep, a.force))
+def _purge(a: Any) -> tuple[Any, str]:
+    p = run(streams.purge(a.name, subject=a.subject, seq=a.seq, keep=a.keep, force=a.force))
     return p, f"Purged {plural(p.purged, 'message')}{p.scope} from stream {p.stream}."
 
 
-def _rm(a: Any) -> tuple[streams.StreamRemoval, str]:
-    removed = run(streams.remove_stream(a.name, a.force))
+def _rm(a: Any) -> tuple[Any, str]:
+    removed = run(streams.rm(a.name, force=a.force))
     return removed, f"Deleted {removed.what}."
 
 

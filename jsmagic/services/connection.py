@@ -22,6 +22,10 @@ __all__ = ["connect", "close", "use", "status", "run", "Status"]
 async def connect(*servers: str, alias: str | None = None, embedded: bool = False, **options: Any) -> JSContext:
     """Open a connection, make it current and return its context (`%js_connect`).
 
+    A connection belongs to the loop it is opened on: opened in a thread other than the
+    main one (the kernel's), it is current in that thread only, and the kernel's current
+    connection stays what it was (docs/event-loop.md).
+
     Parameters
     ----------
     *servers : str

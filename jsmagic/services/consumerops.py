@@ -1,5 +1,5 @@
-"""Consumers over time and their failures: `unpin`, `dead` letters, `watch` (re-exported by
-`jsmagic.services.consumers`)."""
+"""Consumers over time and their failures: `priority` (pause and groups), `unpin`, `dead` letters,
+`watch` (re-exported by `jsmagic.services.consumers`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,39 @@ from ..core.context import JSContext
 from ..core.errors import InputError
 from .common import Feed, Live
 
-__all__ = ["unpin", "dead", "watch", "Sample"]
+__all__ = ["priority", "unpin", "dead", "watch", "Sample"]
 
 Ctx = JSContext | str | None
 Sample = dict  # one row of the consumer's series: time, pending, ack_pending, redelivered, waiting, delivered_seq, ack_floor_seq
+
+
+async def priority(stream: str, name: str, *, ctx: Ctx = None) -> dict[str, Any]:
+    """A consumer's pause and priority groups, with each group's pinned client (the extra part of `%js_consumer info`).
+
+    nats-py's `ConsumerInfo` has no priority fields; this reads the server's own answer.
+
+    Parameters
+    ----------
+    stream, name : str
+        The stream and the consumer.
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    dict
+        `paused`, `pause_until` (a UTC Timestamp, NaT when delivering), `pause_remaining`
+        (seconds), `priority_policy` (`pinned_client`, `overflow`, `prioritized` or None),
+        `groups` (group → pin id of its pinned client, None when no client holds the pin),
+        `pinned_ttl` (seconds, or None).
+
+    Examples
+    --------
+    >>> state = await jsmagic.consumers.priority("JOBS", "workers")   # doctest: +SKIP
+    >>> state["groups"]
+    {'jobs': 'a1B2c3'}
+    """
+    return await _priority.priority_state(stream, name, ctx=ctx)
 
 
 async def unpin(stream: str, name: str, group: str, *, ctx: Ctx = None) -> str:

@@ -1,6 +1,6 @@
 """Durable consumers, as `nats consumer` has them: `add`, `edit`, `info`, `ls`, `next`, `rm`,
-`copy`, `reset`, `report`, `pause`, `resume`, `unpin`, and `dead` (dead letters) and `watch`
-(its counters over time)."""
+`copy`, `reset`, `report`, `pause`, `resume`, `priority`, `unpin`, and `dead` (dead letters) and
+`watch` (its counters over time)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from ..admin import priority as _priority
 from ..admin import report as _report
 from ..core.context import JSContext
 from .common import warn_notes
-from .consumerops import Sample, dead, unpin, watch
+from .consumerops import Sample, dead, priority, unpin, watch
 
-__all__ = ["add", "edit", "info", "ls", "next", "rm", "copy", "reset", "report", "pause", "resume", "unpin", "dead",
-           "watch", "Sample"]
+__all__ = ["add", "edit", "info", "ls", "next", "rm", "copy", "reset", "report", "pause", "resume", "priority",
+           "unpin", "dead", "watch", "Sample"]
 
 Ctx = JSContext | str | None
 

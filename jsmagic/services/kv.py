@@ -15,15 +15,16 @@ import pandas as pd
 
 from ..admin import kv as _kv
 from ..admin import kvttl as _kvttl
+from ..admin.scan import ProgressFn
 from ..core.context import JSContext
 from ..core.errors import IncompleteError
 from ..core.units import plural
 from .common import warn_notes
 from .kvbuckets import add, compact, edit, info, ls, rm
-from .kvwatch import Change, watch
+from .kvwatch import Change, start_watcher, unwatch, watch  # noqa: F401 -- start_watcher: for a view's own watcher (%js_kv watch)
 
 __all__ = ["add", "put", "get", "create", "update", "delete", "purge", "revert", "history", "keys", "view", "ls",
-           "info", "edit", "compact", "rm", "watch", "Change"]
+           "info", "edit", "compact", "rm", "watch", "unwatch", "Change"]
 
 Ctx = JSContext | str | None
 
@@ -208,7 +209,8 @@ async def revert(bucket: str, key: str, revision: int, *, ctx: Ctx = None) -> in
     return await _kvttl.revert(bucket, key, revision, ctx=ctx)
 
 
-async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = None) -> pd.DataFrame:
+async def history(bucket: str, key: str, *, decode: Any = "auto", progress: ProgressFn | None = None,
+                  ctx: Ctx = None) -> pd.DataFrame:
     """Every kept revision of a key (`%js_kv history`).
 
     Parameters
@@ -216,6 +218,8 @@ async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = Non
     bucket, key : str
     decode : str or callable
         How to decode the values.
+    progress : callable, optional
+        Called as `progress(records_read, records_expected)` while the read goes on.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -224,14 +228,19 @@ async def history(bucket: str, key: str, *, decode: Any = "auto", ctx: Ctx = Non
     pandas.DataFrame
         `revision`, `operation` (PUT/DEL/PURGE), `value`, `time`.
 
+    Raises
+    ------
+    IncompleteError
+        An interrupt cut the read short; `.frame` holds what arrived.
+
     Examples
     --------
     >>> await jsmagic.kv.history("config", "db.host")   # doctest: +SKIP
     """
-    return _complete(await _kv.history(bucket, key, decode, ctx=ctx), f"history of {bucket}/{key}")
+    return _complete(await _kv.history(bucket, key, decode, progress=progress, ctx=ctx), f"history of {bucket}/{key}")
 
 
-async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]:
+async def keys(bucket: str, pattern: str = ">", *, progress: ProgressFn | None = None, ctx: Ctx = None) -> list[str]:
     """The current keys matching a NATS wildcard pattern, filtered by the server, sorted (`%js_kv keys`).
 
     Parameters
@@ -239,6 +248,8 @@ async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]
     bucket : str
     pattern : str
         `users.*`, `db.>`…
+    progress : callable, optional
+        Called as `progress(records_read, records_expected)` while the read goes on.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -251,10 +262,11 @@ async def keys(bucket: str, pattern: str = ">", *, ctx: Ctx = None) -> list[str]
     >>> await jsmagic.kv.keys("config", "db.>")   # doctest: +SKIP
     ['db.host', 'db.port']
     """
-    return await _kv.keys(bucket, pattern, ctx=ctx)
+    return await _kv.keys(bucket, pattern, progress=progress, ctx=ctx)
 
 
-async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ctx = None) -> pd.DataFrame:
+async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", progress: ProgressFn | None = None,
+               ctx: Ctx = None) -> pd.DataFrame:
     """Every current key with its value, revision and time, sorted by key (`%js_kv view`).
 
     Parameters
@@ -264,6 +276,8 @@ async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ct
         NATS wildcards (`db.>`).
     decode : str or callable
         How to decode the values.
+    progress : callable, optional
+        Called as `progress(records_read, records_expected)` while the read goes on.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -272,8 +286,13 @@ async def view(bucket: str, pattern: str = ">", *, decode: Any = "auto", ctx: Ct
     pandas.DataFrame
         `key`, `value`, `revision`, `time` (a `decode_error` column when a value could not be decoded).
 
+    Raises
+    ------
+    IncompleteError
+        An interrupt cut the read short; `.frame` holds what arrived.
+
     Examples
     --------
     >>> await jsmagic.kv.view("config")   # doctest: +SKIP
     """
-    return _complete(await _kv.view(bucket, pattern, decode, ctx=ctx), f"view of {bucket}")
+    return _complete(await _kv.view(bucket, pattern, decode, progress=progress, ctx=ctx), f"view of {bucket}")

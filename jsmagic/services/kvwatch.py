@@ -1,4 +1,4 @@
-"""`kv.watch`: a bucket's changes as an async iterator (re-exported by `jsmagic.services.kv`)."""
+"""`kv.watch`: a bucket's changes as an async iterator; `start_watcher` and `unwatch` for live views (re-exported by `jsmagic.services.kv`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 import pandas as pd
 
 from ..admin import kv as _kv
+from ..admin import kvwatch as _kvwatch
 from ..admin.kvwatch import KVWatcher
 from ..core.context import JSContext
 from ..core.errors import InputError
 from .common import Feed, Live
 
-__all__ = ["watch", "Change"]
+__all__ = ["watch", "start_watcher", "unwatch", "Change"]
 
 Ctx = JSContext | str | None
 
@@ -76,7 +77,6 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
     mode = "all" if history else "new" if updates else "last"
 
     async def start(feed: Feed) -> KVWatcher:
-        await _kv.info(bucket, ctx=ctx)  # an unknown bucket: a clear error, before any consumer exists
         watcher: KVWatcher | None = None
 
         def on_row(key: str, row: tuple | None) -> None:
@@ -91,7 +91,7 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
 
         watcher = KVWatcher(bucket, pattern, mode=mode, revision=revision, deletes=True, decode=decode,
                             on_row=on_row, on_status=on_status, ctx=ctx)
-        return await watcher.start()
+        return await start_watcher(watcher)
 
     async def stop(watcher: KVWatcher) -> None:
         watcher.stop()
@@ -99,3 +99,53 @@ def watch(bucket: str, pattern: str = ">", *, history: bool = False, updates: bo
         await watcher.ctx.wait_owned()  # the consumer's delete, when the task never started
 
     return Live(start, stop)
+
+
+async def start_watcher(watcher: KVWatcher) -> KVWatcher:
+    """Start a watcher that a live view made (`%js_kv watch`'s table); what `watch` starts too.
+
+    An invalid bucket name or key pattern, or an unknown bucket, is a one-line error
+    before any consumer exists.
+
+    Parameters
+    ----------
+    watcher : KVWatcher
+        Made with the view's callbacks (`on_row`, `on_status`) and its context.
+
+    Returns
+    -------
+    KVWatcher
+        The same watcher, running in the background (`.df`, `.events`, `.stop()`).
+
+    Examples
+    --------
+    >>> w = KVWatcher("config", "db.>", on_row=print)   # doctest: +SKIP
+    >>> await jsmagic.services.kv.start_watcher(w)      # doctest: +SKIP
+    """
+    _kv.check_bucket(watcher.bucket)
+    _kv.check_pattern(watcher.pattern)
+    await _kv.info(watcher.bucket, ctx=watcher.ctx)  # an unknown bucket: "did you mean", before any consumer
+    return await watcher.start()
+
+
+async def unwatch(bucket: str | None = None, *, ctx: Ctx = None) -> int:
+    """Stop the live KV watches of a connection, or only those of `bucket` (`%js_kv unwatch`).
+
+    Parameters
+    ----------
+    bucket : str, optional
+        Only this bucket's watches.
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    int
+        How many watches were stopped (their consumers are deleted before this returns).
+
+    Examples
+    --------
+    >>> await jsmagic.kv.unwatch("config")   # doctest: +SKIP
+    1
+    """
+    return await _kvwatch.unwatch(bucket, ctx=ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ..admin import topology
@@ -14,7 +15,8 @@ SETTINGS = {"subjects": "subjects", "retention": "retention", "storage": "storag
             "max_msg_size": "max_msg_size", "discard": "discard", "dupe_window": "duplicate_window",
             "replicas": "num_replicas", "description": "description", "allow_direct": "allow_direct",
             "allow_rollup": "allow_rollup_hdrs"}
-FEATURES = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
+FEATURES = tuple(inspect.signature(feature_params).parameters)
+"""The server-feature flags (`allow_counter`…): the keywords of the one reader of them, `feature_params`."""
 TOPOLOGY = ("sources", "mirror", "transform_source", "transform_destination", "republish_source",
             "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
             "placement_cluster", "placement_tags", "allow_mirror_direct", "no_mirror", "max_consumers",

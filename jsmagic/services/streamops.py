@@ -1,6 +1,5 @@
-"""Stream operations beside the basics: `report`, `backup`, `restore`, `copy`, `seal`, `schedules`,
-`rates`
-(re-exported by `jsmagic.services.streams`)."""
+"""Stream operations beside the basics: `report`, `sources`, `backup`, `restore`, `copy`, `seal`,
+`schedules`, `rates` (re-exported by `jsmagic.services.streams`)."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from ..core.units import plural
 from .common import warn_notes
 from .streamconfig import split_settings
 
-__all__ = ["report", "backup", "restore", "copy", "seal", "schedules", "rates"]
+__all__ = ["report", "sources", "backup", "restore", "copy", "seal", "schedules", "rates"]
 
 Ctx = JSContext | str | None
 Progress = Callable[[float, float | None], None] | None
@@ -44,6 +43,31 @@ async def report(*, ctx: Ctx = None) -> pd.DataFrame:
     >>> await jsmagic.streams.report()   # doctest: +SKIP
     """
     return warn_notes(await _report.stream_report(ctx=ctx))
+
+
+async def sources(name: str, *, ctx: Ctx = None) -> pd.DataFrame:
+    """A stream's mirror and sources with their replication lag (the Replication part of `%js_stream info`).
+
+    Parameters
+    ----------
+    name : str
+        The stream (a mirror, or a stream with sources; any other has no rows).
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row for the mirror and one per source: `kind` (mirror/source), `stream`,
+        `filter`, `lag` (messages not yet copied), `active` (seconds since the last
+        contact, NaN for never), `error` (the server's description, or None).
+
+    Examples
+    --------
+    >>> lag = await jsmagic.streams.sources("ALL")   # doctest: +SKIP
+    >>> lag[["stream", "lag"]]
+    """
+    return await topology.sources(name, ctx=ctx)
 
 
 async def backup(name: str, directory: str, *, consumers: bool = True, progress: Progress = None,
@@ -181,7 +205,7 @@ async def schedules(name: str, subject: str | None = None, *, ctx: Ctx = None) -
 
 
 async def rates(name: str, *, every: str | None = None, by: str | None = None, subject: str | None = None,
-                ctx: Ctx = None) -> pd.DataFrame:
+                progress: Progress = None, ctx: Ctx = None) -> pd.DataFrame:
     """Messages per interval over the stream's time span: the data of `%js_stream plot`.
 
     Parameters
@@ -194,23 +218,28 @@ async def rates(name: str, *, every: str | None = None, by: str | None = None, s
         `"subject"`: one column per subject.
     subject : str, optional
         Only messages on this subject filter.
+    progress : callable, optional
+        `progress(done, total)` as messages are read.
     ctx : JSContext or str, optional
         A context or alias.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by interval start; `attrs["every"]` is the interval used.
+        Indexed by interval start; `attrs["every"]` is the interval used and
+        `attrs["messages"]` the number of messages counted.  An interrupted read raises
+        `IncompleteError` whose `.frame` is this frame for the messages read so far.
 
     Examples
     --------
     >>> df = await jsmagic.streams.rates("ORDERS", by="subject", every="1m")   # doctest: +SKIP
     >>> df.plot()
     """
-    times = await _rates.message_times(name, subject, ctx=ctx)
-    if times.attrs.get("interrupted"):
-        raise IncompleteError(f"reading {name}'s times stopped early after {plural(len(times), 'message')}", frame=times)
+    times = await _rates.message_times(name, subject, progress=progress, ctx=ctx)
     every = every or _rates.auto_every(times)
     out = _rates.rate_frame(times, every, by)
-    out.attrs["every"] = every
+    out.attrs.update(every=every, messages=len(times))
+    if times.attrs.get("interrupted"):
+        raise IncompleteError(f"reading {name}'s times stopped early after {plural(len(times), 'message')}", frame=out,
+                              hint="the rates of what was read are in the error's .frame; run it again for all")
     return out

@@ -1,6 +1,7 @@
 """Streams, as `nats stream` has them: `add`, `edit`, `info`, `ls`, `subjects`, `get`, `rmm`,
-`purge`, `rm`, `report`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`, and for clusters,
-limits and sourcing `peers`, `peer_remove`, `peer_evacuate`, `cancel_move`, `consumer_room`, `sourcing`.
+`purge`, `rm`, `report`, `sources`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`, and for
+clusters, limits and sourcing `peers`, `peer_remove`, `peer_evacuate`, `cancel_move`, `consumer_room`,
+`sourcing`.
 
 Settings use `%js_stream add`'s flag names as keywords (`max_age="1d"`, `max_bytes="10MB"`,
 `dupe_window="2m"`, `replicas=3`, `allow_counter=True`, `sources=["EU", "US:us.>"]`,
@@ -20,12 +21,12 @@ from ..admin import streams as _streams
 from ..core.context import JSContext
 from .common import warn_notes
 from .streamconfig import split_settings
-from .streamops import backup, copy, rates, report, restore, schedules, seal
+from .streamops import backup, copy, rates, report, restore, schedules, seal, sources
 from .streamcluster import cancel_move, consumer_room, peer_evacuate, peer_remove, peers, sourcing
 
-__all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "backup",
-           "restore", "copy", "seal", "schedules", "rates", "peers", "peer_remove", "peer_evacuate", "cancel_move",
-           "consumer_room", "sourcing"]
+__all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "sources",
+           "backup", "restore", "copy", "seal", "schedules", "rates", "peers", "peer_remove", "peer_evacuate",
+           "cancel_move", "consumer_room", "sourcing"]
 
 Ctx = JSContext | str | None
 
@@ -91,8 +92,8 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
         (limits/interest/workqueue), `storage` (file/memory), `max_msgs`, `max_bytes`
         ("10MB"), `max_age` ("1d"), `max_msgs_per_subject`, `max_msg_size`, `discard`,
         `dupe_window` ("2m"), `replicas`, `description`, `allow_direct`, `allow_rollup`;
-        server 2.11/2.12 features `allow_msg_ttl`, `allow_counter`, `allow_batch`,
-        `allow_schedules`, `subject_del_markers_ttl`; topology `sources`
+        server 2.11-2.14 features `allow_msg_ttl`, `allow_counter`, `allow_batch`, `allow_fast`,
+        `allow_schedules`, `subject_del_markers_ttl`, `persist_mode` ("async"); topology `sources`
         (`"STREAM[:FILTER][@START]"`), `mirror`, `transform_source`/`transform_destination`,
         `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…;
         consumer limits `max_consumers`, `limit_consumer_inactive` ("1h"),

@@ -16,8 +16,9 @@ import pytest
 import jsmagic
 from jsmagic.services import common
 
-GROUPS = ("streams", "consumers", "kv", "obj", "counters")
-TOP = ("connect", "close", "use", "status", "run", "publish", "replay", "export", "follow", "selection")
+GROUPS = ("streams", "consumers", "kv", "obj", "counters", "nats", "micro", "check")
+TOP = ("connect", "close", "use", "status", "run", "publish", "replay", "export", "follow", "selection", "trace",
+       "events")
 
 
 def public_functions():

@@ -103,3 +103,54 @@ async def _names(js) -> list[str]:
         return [o.name for o in await store.list() if not o.deleted]
     except nats.js.errors.NotFoundError:
         return []
+
+
+def test_an_object_removed_remotely_is_marked_deleted_and_its_chunks_purged(topo, tmp_path):
+    """``%js_obj rm`` writes the deleted meta record (admin/objwrite.py) where the bucket lives, as nats-py reads it."""
+    where, owner = topo
+    blob = tmp_path / "gone.bin"
+    blob.write_bytes(b"\x07" * 300_000)  # 3 chunks
+    with connected_shell(where) as sh:
+        sh.run_line_magic("js_obj", f"put OBW {blob}")
+        assert asyncio.run(_owner(owner, lambda js: js.stream_info("OBJ_OBW"))).state.messages >= 4
+        sh.run_line_magic("js_obj", "rm OBW gone.bin --force")
+
+    async def after(js):
+        store = await js.object_store("OBW")
+        info = await store.get_info("gone.bin", show_deleted=True)
+        si = await js.stream_info("OBJ_OBW", subjects_filter="$O.OBW.C.>")
+        return info, si.state.subjects or {}
+
+    info, chunks = asyncio.run(_owner(owner, after))
+    assert info.deleted and info.size == 0 and info.chunks == 0 and not info.digest
+    assert chunks == {}  # every chunk of every removed object purged
+
+
+def test_buckets_made_compacted_and_removed_remotely(topo):
+    """``%js_kv add/compact/rm`` and ``%js_obj add/rm`` act on the JetStream that owns the buckets."""
+    where, owner = topo
+    with connected_shell(where) as sh:
+        sh.run_line_magic("js_kv", "add RKV --history 3")
+        sh.run_line_magic("js_obj", "add ROB")
+        for i in range(3):
+            sh.run_line_magic("js_kv", f"put RKV k{i} v{i}")
+            sh.run_line_magic("js_kv", f"put RKV k{i} w{i}")
+        sh.run_line_magic("js_kv", "del RKV k0")
+        sh.run_line_magic("js_kv", "compact RKV --force")
+
+        async def kv_state(js):
+            si = await js.stream_info("KV_RKV", subjects_filter="$KV.RKV.>")
+            return si.config.max_msgs_per_subject, si.state.subjects or {}
+
+        history, subjects = asyncio.run(_owner(owner, kv_state))
+        assert history == 3
+        assert subjects == {"$KV.RKV.k0": 1, "$KV.RKV.k1": 2, "$KV.RKV.k2": 2}  # k0: its recent delete marker kept
+        assert asyncio.run(_owner(owner, lambda js: js.stream_info("OBJ_ROB"))).config.name == "OBJ_ROB"
+        sh.run_line_magic("js_kv", "rm RKV --force")
+        sh.run_line_magic("js_obj", "rm ROB --force")
+
+    async def gone(js):
+        names = [s.config.name for s in await js.streams_info()]
+        return "KV_RKV" not in names and "OBJ_ROB" not in names
+
+    assert asyncio.run(_owner(owner, gone))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 
 import nats
 import nats.errors
@@ -156,10 +157,13 @@ def test_stream_report_lists_each_stream_once(leaderless):
 
 def test_kv_and_object_buckets_are_listed_once(leaderless):
     shell, *_ = leaderless
-    kv = shell.run_line_magic("js_kv", "ls")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        kv = shell.run_line_magic("js_kv", "ls")
+        obj = shell.run_line_magic("js_obj", "ls")
+    assert not [w for w in said if issubclass(w.category, ReadWarning)], "the summary says it: not warned again"
     assert kv["bucket"].tolist() == ["kb1", "kb3"]
     assert _summary(kv).startswith("2 buckets could not be listed (no leader): kb0, kb2; 2 buckets")
-    obj = shell.run_line_magic("js_obj", "ls")
     assert obj["bucket"].tolist() == ["ob1", "ob3"]
     assert sorted(obj.attrs["missing"]) == ["ob0", "ob2"]
     assert _summary(obj).startswith("2 object store buckets could not be listed (no leader): ob0, ob2;")
@@ -185,3 +189,15 @@ def test_the_python_api_carries_the_missing_streams(leaderless):
     with pytest.warns(ReadWarning, match=r"6 streams could not be listed \(no leader\): KV_kb0, KV_kb2"):
         df = ctx.run(jsmagic.streams())
     assert df["name"].is_unique and sorted(df.attrs["missing"]) == LEADERLESS_STREAMS
+
+
+def test_the_magics_say_a_listings_notes_on_their_summary_line_and_warn_nothing(leaderless):
+    """The magics call the services (which warn notes as ReadWarning for scripts); a cell says them once."""
+    import warnings
+
+    shell, *_ = leaderless
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadWarning)
+        for magic, line in (("js_stream", "ls"), ("js_stream", "report"), ("js_consumer", "ls CONS"),
+                            ("js_consumer", "report CONS"), ("js_obj", "ls")):
+            assert "could not be listed (no leader)" in _summary(shell.run_line_magic(magic, line)), line

@@ -130,3 +130,17 @@ def test_sourcing_consumers_do_not_count_against_max_consumers(shell, nc):
     made = create(nc, "$JS.API.CONSUMER.CREATE.CWQ.mine", {"stream_name": "CWQ", "config": {
         "name": "mine", "durable_name": "mine", "ack_policy": "explicit", "filter_subject": "cwq.none"}})
     assert "error" not in made  # the server agrees: there was room for one
+
+
+def test_a_kv_watch_at_the_consumer_limit_refuses_in_one_line(shell, nc):
+    shell.run_line_magic("js_kv", "add CLWATCH")
+    shell.run_line_magic("js_kv", "put CLWATCH a 1")
+    cfg = raw(nc, "KV_CLWATCH")["config"]
+    cfg["max_consumers"] = 1
+    assert "error" not in create(nc, "$JS.API.STREAM.UPDATE.KV_CLWATCH", cfg)
+    create(nc, "$JS.API.CONSUMER.CREATE.KV_CLWATCH.held", {"stream_name": "KV_CLWATCH", "config": {
+        "name": "held", "durable_name": "held", "ack_policy": "explicit"}})
+    with pytest.raises(InputError) as e:
+        shell.run_line_magic("js_kv", "watch CLWATCH")
+    assert "stream KV_CLWATCH allows 1 consumer (stream max_consumers) and has 1 in use" in str(e.value)
+    assert raw(nc, "KV_CLWATCH")["state"]["consumer_count"] == 1  # the watch left nothing behind

@@ -112,7 +112,7 @@ def read_stream(stream: str, servers: str | Iterable[str] | None = None, partiti
     if select.get("until") is not None:
         select["until"] = parse_when(select["until"])
     _selection(stream, select).check()
-    first, last, meta = run_apart(_plan(stream, connect, select, since, start_seq, end_seq, meta))
+    first, last, meta = run_apart(_plan(stream, connect, select, since, start_seq, end_seq, meta, partitions))
     ranges = _split(first, last, partitions)
     parts = [Partition(stream, a, b, tuple(select.items()), tuple(connect.items()), meta) for a, b in ranges]
     import dask
@@ -149,8 +149,13 @@ async def _connect(connect: dict) -> JSContext:
 
 
 async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq: int | None,
-                end_seq: int | None, meta: pd.DataFrame | None) -> tuple[int, int, pd.DataFrame]:
-    """The sequence range to read and the frame's empty `meta` (given, or from a scan of the range)."""
+                end_seq: int | None, meta: pd.DataFrame | None, partitions: int = 1) -> tuple[int, int, pd.DataFrame]:
+    """The sequence range to read and the frame's empty `meta` (given, or from a scan of the range).
+
+    Each partition may read through a consumer of its own, all at once: a stream without room
+    for `partitions` more consumers (its max_consumers, the account's, or the server's 1,000)
+    is refused here, in one line, before any partition starts."""
+    from .admin.consumerlimits import require_room
     from .reading.reader import stream_info
 
     ctx = await _connect(connect)
@@ -164,6 +169,7 @@ async def _plan(stream: str, connect: dict, select: dict, since: Any, start_seq:
             found = await first_at_or_after(stream, epoch_ns(when), ctx=ctx)  # the one STREAM.MSG.GET by time
             first = max(first, found if found is not None else info.state.last_seq + 1)
         last = info.state.last_seq if end_seq is None else min(end_seq, info.state.last_seq)
+        await require_room(stream, len(_split(first, last, partitions)), f"read_stream with partitions={partitions}", ctx=ctx)
         return first, last, meta.iloc[:0] if meta is not None else await _meta(ctx, stream, select, first, last)
     finally:
         await ctx.close()

@@ -26,7 +26,7 @@ from ..core.registry import connected, jetstream
 from ..core.units import format_size, plural
 from ..jsapi import stored_time
 from ..reading.get import direct_get
-from . import counting
+from . import counting, sourcing
 from .streamconfig import config_params, plain
 
 NANOS = 1_000_000_000  # the API counts durations in nanoseconds
@@ -153,6 +153,7 @@ async def add_stream(name: str, *, topology: dict[str, Any] | None = None, confi
     if "mirror" in cfg:
         cfg.pop("subjects", None)  # a mirror captures no subjects of its own
     raw = await ctx.api.request(f"STREAM.CREATE.{name}", checked_config(name, cfg))
+    await sourcing.ready(raw["config"], ctx=ctx)  # a WorkQueue/Interest origin's sourcing consumer exists
     return details(raw)
 
 
@@ -203,8 +204,9 @@ async def edit_stream(name: str, *, topology: dict[str, Any] | None = None, conf
         wanted.update(read_config_file(config_file))
     wanted.update(base_config(name, params, given_only=True))
     wanted.update(topology)
-    if "metadata" in topology:  # add pairs; the server's own _nats.* keys stay
-        wanted["metadata"] = {**(old.get("metadata") or {}), **topology["metadata"]}
+    for key in ("metadata", "consumer_limits"):  # add pairs; the server's own _nats.* keys stay
+        if key in topology:
+            wanted[key] = {**(old.get(key) or {}), **topology[key]}
     wanted["name"] = name
     if wanted == old:
         raise InputError(f"nothing to change on stream {name!r}", hint="give a setting, e.g. --max-age 7d")
@@ -213,6 +215,7 @@ async def edit_stream(name: str, *, topology: dict[str, Any] | None = None, conf
         df.attrs["dry_run"] = True
         return df
     new = (await ctx.api.request(f"STREAM.UPDATE.{name}", checked_config(name, wanted)))["config"]
+    await sourcing.ready(new, ctx=ctx)
     df = config_diff(old, new)
     df.attrs["dry_run"] = False
     return df

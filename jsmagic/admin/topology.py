@@ -24,6 +24,7 @@ from ..core.context import JSContext
 from ..core.errors import ForceRequiredError, InputError
 from ..core.registry import connected
 from ..core.units import parse_when, plural, rfc3339
+from .consumerlimits import limits_config
 from .streamconfig import config_params
 from .streams import StreamDetails, base_config, checked_config, details, raw_info
 
@@ -64,15 +65,24 @@ def topology_config(*, sources: list[str] | None = None, mirror: str | None = No
                     republish_headers: bool | None = None, metadata: list[str] | None = None,
                     compression: str | None = None, first_seq: int | None = None,
                     placement_cluster: str | None = None, placement_tags: list[str] | None = None,
-                    allow_mirror_direct: bool | None = None) -> dict[str, Any]:
-    """The API StreamConfig fields the topology flags set (None/empty means "not given")."""
-    cfg: dict[str, Any] = {}
+                    allow_mirror_direct: bool | None = None, no_mirror: bool | None = None,
+                    **limits: Any) -> dict[str, Any]:
+    """The API StreamConfig fields the topology flags set (None/empty means "not given").
+
+    ``no_mirror`` (natscli's ``edit --no-mirror``) promotes a mirror to a stream of its own;
+    ``limits``: :func:`jsmagic.admin.consumerlimits.limits_config`'s flags (``max_consumers``…).
+    """
+    cfg: dict[str, Any] = limits_config(**limits)
     if sources:
         cfg["sources"] = [source_spec(s) for s in sources]
     if mirror:
         if sources:
             raise InputError("a stream is either a mirror or has sources", hint="use --mirror or --source, not both")
+        if no_mirror:
+            raise InputError("--mirror and --no-mirror contradict each other", hint="give one of them")
         cfg["mirror"] = source_spec(mirror)
+    if no_mirror:
+        cfg["mirror"] = None  # the server then takes publishes on the stream's own subjects (ADR-59)
     if (transform_source is None) != (transform_destination is None):
         raise InputError("a subject transform needs both --transform-source and --transform-destination")
     if transform_source is not None:

@@ -29,6 +29,9 @@ def add_topology_flags(p: Any, edit: bool = False) -> None:
     p.add_argument("--source", action="append", metavar="STREAM[:FILTER][@START]",
                    help="take messages from another stream (repeatable); START: a sequence or a time")
     p.add_argument("--mirror", metavar="STREAM[@START]", help="be a read-only copy of another stream")
+    if edit:
+        p.add_argument("--no-mirror", action="store_true", default=None,
+                       help="promote a mirror to a stream of its own that takes publishes (server 2.12+)")
     p.add_argument("--transform-source", metavar="SUBJECT", help="subjects to rewrite as they are stored")
     p.add_argument("--transform-destination", metavar="SUBJECT", help="what they become ({{wildcard(1)}}...)")
     p.add_argument("--republish-source", metavar="SUBJECT", help="stored messages to republish (default >)")

@@ -20,7 +20,7 @@ from ..ui.display import noted, result_frame
 from ..ui.plots import plot_rate, require_matplotlib
 
 from .base import friendly, run, run_noted, with_progress
-from . import explore, finding, streamops, timetravel
+from . import explore, finding, streamcluster, streamops, timetravel
 from .modern import add_feature_flags, add_schedules_verb, schedules_verb
 from .verbs import Verbs, confirming, dispatch
 
@@ -43,6 +43,7 @@ p.add_argument("--description", help="a description of the stream")
 p.add_argument("--allow-direct", action="store_true", default=None, help="allow direct get (any replica answers)")
 p.add_argument("--allow-rollup", action="store_true", default=None, help="allow Nats-Rollup headers")
 add_feature_flags(p)
+streamcluster.add_limit_flags(p)  # --max-consumers, --limit-consumer-*
 p = VERBS.add("edit", "Change a stream's settings; returns what changed")
 for action in VERBS.parsers["add"]._actions:
     if action.dest not in ("name", "output", "retention", "storage"):
@@ -93,6 +94,7 @@ def _copy_flags(parser) -> None:
 
 
 OPS_HANDLERS, OPS_CONFIRMED = streamops.register(VERBS, _copy_flags)
+CLUSTER_HANDLERS, CLUSTER_CONFIRMED = streamcluster.register(VERBS)  # peers, peer-remove/-evacuate, cancel-move, sourcing
 
 
 # ---- tables: the core's data, a size column and a summary line ---------------------------
@@ -137,6 +139,7 @@ HANDLERS: dict[str, Callable[[Any], Any]] = {
     "plot": _plot,
     "copy": streamops.copy,
     **OPS_HANDLERS,
+    **CLUSTER_HANDLERS,
     "schedules": schedules_verb,
     **timetravel.stream_handlers(),
     **finding.find_handlers(),
@@ -160,7 +163,7 @@ def _rm(a: Any) -> tuple[Any, str]:
     return removed, f"Deleted {removed.what}."
 
 
-CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm, **OPS_CONFIRMED}
+CONFIRMED = {"rmm": _rmm, "purge": _purge, "rm": _rm, **OPS_CONFIRMED, **CLUSTER_CONFIRMED}
 
 
 @magics_class
@@ -194,6 +197,8 @@ class StreamMagics(Magics):
             %js_stream add READ --mirror ORDERS --allow-mirror-direct
             %js_stream edit ORDERS --metadata owner=ops --dry-run
             %js_stream report --plot
+            %js_stream edit READ --no-mirror            # promote the mirror: now it takes publishes (2.12+)
+            %js_stream peers ORDERS                     # leader and followers; peer-evacuate/cancel-move on a cluster
             %js_stream backup ORDERS ./orders-backup
             %js_stream rm ORDERS --force
             %js_stream restore ./orders-backup                      # ORDERS again, as it was backed up

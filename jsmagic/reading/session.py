@@ -36,6 +36,7 @@ import nats.js.errors
 import orjson
 from nats.js.api import ConsumerConfig, ConsumerInfo, DeliverPolicy
 
+from ..admin.consumerlimits import refused
 from ..core.context import JSContext
 from ..core.errors import InputError
 from .replicas import ask, checkable, host_behind, pending_seen, seq_since
@@ -129,7 +130,7 @@ class ConsumerSession:
 
     async def _create(self) -> None:
         """Send the create with the retry rules until it is answered or the wait runs out."""
-        deadline = time.monotonic() + self.wait
+        deadline, capped = time.monotonic() + self.wait, False
         while True:
             body = self._body()
             try:
@@ -140,6 +141,10 @@ class ConsumerSession:
                 self.delete_later()
                 raise
             except _RESUME_RETRY as e:
+                cap = None if capped else await refused(self.ctx, self.stream, e)  # the stream's consumer limits
+                if cap is not None:  # its consumer_limits cap the inactive threshold: ask for that
+                    self.config.inactive_threshold, capped = min(cap, self.config.inactive_threshold or cap), True
+                    continue
                 if not self._retry(e) or time.monotonic() > deadline:
                     self.delete_later()
                     raise

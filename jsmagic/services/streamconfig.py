@@ -19,7 +19,8 @@ FEATURES = tuple(inspect.signature(feature_params).parameters)
 """The server-feature flags (`allow_counter`…): the keywords of the one reader of them, `feature_params`."""
 TOPOLOGY = ("sources", "mirror", "transform_source", "transform_destination", "republish_source",
             "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
-            "placement_cluster", "placement_tags", "allow_mirror_direct")
+            "placement_cluster", "placement_tags", "allow_mirror_direct", "no_mirror", "max_consumers",
+            "limit_consumer_inactive", "limit_consumer_max_pending")
 
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

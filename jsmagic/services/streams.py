@@ -1,5 +1,7 @@
 """Streams, as `nats stream` has them: `add`, `edit`, `info`, `ls`, `subjects`, `get`, `rmm`,
-`purge`, `rm`, `report`, `sources`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`.
+`purge`, `rm`, `report`, `sources`, `backup`, `restore`, `copy`, `seal`, `schedules`, `rates`, and for
+clusters, limits and sourcing `peers`, `peer_remove`, `peer_evacuate`, `cancel_move`, `consumer_room`,
+`sourcing`.
 
 Settings use `%js_stream add`'s flag names as keywords (`max_age="1d"`, `max_bytes="10MB"`,
 `dupe_window="2m"`, `replicas=3`, `allow_counter=True`, `sources=["EU", "US:us.>"]`,
@@ -20,9 +22,11 @@ from ..core.context import JSContext
 from .common import warn_notes
 from .streamconfig import split_settings
 from .streamops import backup, copy, rates, report, restore, schedules, seal, sources
+from .streamcluster import cancel_move, consumer_room, peer_evacuate, peer_remove, peers, sourcing
 
 __all__ = ["ls", "names", "add", "edit", "info", "subjects", "get", "rmm", "purge", "rm", "report", "sources",
-           "backup", "restore", "copy", "seal", "schedules", "rates"]
+           "backup", "restore", "copy", "seal", "schedules", "rates", "peers", "peer_remove", "peer_evacuate",
+           "cancel_move", "consumer_room", "sourcing"]
 
 Ctx = JSContext | str | None
 
@@ -91,7 +95,9 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
         server 2.11-2.14 features `allow_msg_ttl`, `allow_counter`, `allow_batch`, `allow_fast`,
         `allow_schedules`, `subject_del_markers_ttl`, `persist_mode` ("async"); topology `sources`
         (`"STREAM[:FILTER][@START]"`), `mirror`, `transform_source`/`transform_destination`,
-        `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…
+        `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…;
+        consumer limits `max_consumers`, `limit_consumer_inactive` ("1h"),
+        `limit_consumer_max_pending`.
 
     Returns
     -------
@@ -121,7 +127,8 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     ctx : JSContext or str, optional
         A context or alias.
     **settings
-        The settings of `add` to change (`max_age="30d"`…).
+        The settings of `add` to change (`max_age="30d"`…); `no_mirror=True` promotes a
+        mirror to a stream that takes publishes (server 2.12+).
 
     Returns
     -------

@@ -61,7 +61,9 @@ def _readable(value: Any) -> Any:
 
 
 def shown(key: str, value: Any) -> str:
-    """One config value the way a person reads it (units, enum words, lists)."""
+    """One config value the way a person reads it (units, enum words, lists); absent (None, NaN) as ``-``."""
+    if value is None or (isinstance(value, float) and value != value):  # pandas makes a missing old/new NaN
+        return "-"
     if isinstance(value, Enum):
         value = value.value
     if key in ("max_bytes", "max_msg_size") and isinstance(value, int):
@@ -101,6 +103,8 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
         "allow rollup": bool(c.allow_rollup_hdrs),
         "deny delete/purge": f"{bool(c.deny_delete)}/{bool(c.deny_purge)}",
         "sealed": bool(c.sealed),
+        "max consumers": _limit(c.max_consumers) if (c.max_consumers or -1) > 0 else "not set (account limit, else 1,000)",
+        **_consumer_limits(c),
     }
     state = {
         "messages": f"{s.messages:,}",
@@ -113,6 +117,17 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
     }
     sections = {"Configuration": config, **_features(c), "State": state}
     return Report(f"Stream {c.name}", sections, raw=si)
+
+
+def _consumer_limits(c: api.StreamConfig) -> dict[str, Any]:
+    """The stream's consumer_limits (server 2.10), when set: caps and defaults for its consumers."""
+    limits = getattr(c, "consumer_limits", None)
+    out = {}
+    if limits is not None and limits.inactive_threshold:
+        out["consumer inactive threshold"] = format_duration(limits.inactive_threshold)
+    if limits is not None and limits.max_ack_pending:
+        out["consumer max ack pending"] = f"{limits.max_ack_pending:,}"
+    return out
 
 
 def _features(c: api.StreamConfig) -> dict[str, dict[str, Any]]:

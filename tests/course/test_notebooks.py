@@ -66,7 +66,7 @@ def errors_outside_expected(nb) -> list[str]:
 
 def row(pattern: str, txt: str) -> bool:
     """Whether a table row matching ``pattern`` (whitespace-separated cells) is shown."""
-    return re.search(pattern.replace(" ", r"\s+"), txt) is not None
+    return re.search(pattern.replace(" ", r"\s+"), txt, re.M) is not None
 
 
 # ---- the checks a reader of each notebook makes ------------------------------------------
@@ -370,6 +370,12 @@ def check_modern(nb):
     assert row(r'1 B \[\{"step": 3\}\]', failover) and "another worker holds the pin" in failover
     assert "policy: pinned_client" in text(nb, "check-pin-info")
     assert "pinned to this notebook" in text(nb, "check-pin-unpin")
+    sourcing = text(nb, "check-sourcing")  # DONE reads the work queue through its own durable consumer
+    assert row(r"0\s+JS_SRC_\w+\s+source\s+DONE\s+\$G\s+None\s+flow_control", sourcing), sourcing
+    assert "1 sourcing consumer on JOBS_SRC (workqueue)" in sourcing
+    promoted = text(nb, "check-promoted")  # the mirror took all 100, then a publish of its own once promoted
+    assert "1 message → stream BACKUP, seq 101" in promoted, promoted
+    assert row(r"^\s*max consumers: 2$", promoted) and row(r"consumer max ack pending: 100$", promoted)
 
 
 def check_exploring(nb):

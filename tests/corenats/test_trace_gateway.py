@@ -70,3 +70,27 @@ def test_trace_reaches_a_stream_placed_in_the_other_cluster():
         finally:
             close_shell(sh)
             peer.close()
+
+
+def test_every_trace_across_the_gateway_hears_from_the_far_side():
+    """The far server must know the fresh trace destination before it reports (interest-only gateways, 2.9+).
+
+    Without the trace-only scout about one trace in ten lost the far side's document on
+    2.15.1 (the interest for a new inbox travels on another connection than the message).
+    """
+    with two_gateways() as sc:
+        peer = Peer(sc.west.url)
+        sh = shell_on(sc.east.url)
+        try:
+            got = plain_subscriber(peer, "gw.many")
+            incomplete = []
+            for i in range(30):
+                t = sh.run_line_magic("js_trace", "gw.many x --timeout 10s" + (" --trace-only" if i % 2 else ""))
+                if not t.trace.complete or set(t.df.server) != {sc.east.server_name, sc.west.server_name}:
+                    incomplete.append((i, t.trace.missing))
+            assert incomplete == []
+            wait_until(lambda: len(got) == 15, what="the 15 real messages delivered in west")
+            assert all(m.data == b"x" for m in got)
+        finally:
+            close_shell(sh)
+            peer.close()

@@ -10,8 +10,9 @@ Both carry the API level an asset needs (``_nats.req.level``, ADR-44, server 2.1
 "API Level") and name the *offline* assets (server 2.12+: a stream or consumer the server
 could not load, e.g. one that needs a newer API level) as rows with the server's reason in
 ``offline``, not only in the note: an offline asset still exists and must not vanish.  A
-stream's ``sourced_seqs`` is the highest sequence copied from each source and the mirror
-(``sources[].seq`` of the stream info, server 2.12+).
+stream's ``sourced_seqs`` is the highest sequence copied from each source (``sources[].seq``
+of the stream info: sent by 2.15.1, not by older servers; 2.15.1 sends none for a mirror,
+which keeps its upstream's sequences).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def api_level(cfg: dict[str, Any]) -> int:
 
 
 def sourced_seqs(s: dict[str, Any]) -> str:
-    """``"mirror M 12"`` / ``"A 5, B 9"``: the highest sequence copied from each upstream (its ``seq``, 2.12+)."""
+    """``"A 5, B 9"`` (``"mirror M 12"`` if a server sends it): the highest sequence copied from each upstream (``seq``)."""
     parts = [f"mirror {m['name']} {m['seq']}" for m in [s.get("mirror") or {}] if m.get("seq") is not None]
     parts += [f"{x.get('name', '')} {x['seq']}" for x in sorted(s.get("sources") or [], key=lambda x: x.get("name", ""))
               if x.get("seq") is not None]

@@ -34,6 +34,19 @@ def create(peer, name, **config):
 
 
 @pytest.fixture
+def fresh(fresh_server):
+    """A shell and a plain nats-py peer on a server of this test's own."""
+    peer = Peer(fresh_server.url)
+    sh = make_shell(probe_local=False)
+    sh.run_line_magic("js_connect", fresh_server.url)
+    try:
+        yield sh, peer
+    finally:
+        close_shell(sh)
+        peer.close()
+
+
+@pytest.fixture
 def offline():
     """A server holding stream OK1, and stream OFF whose consumer C needs API level 99 (both offline)."""
     with nats_server() as srv:
@@ -78,71 +91,59 @@ def test_offline_stream_and_consumer_are_rows_with_the_servers_reason(offline):
     assert "required API level: 99" in cdf.attrs["notes"][0]
 
 
-def test_api_level_metadata_in_info_and_report(fresh_server):
-    peer = Peer(fresh_server.url)
-    sh = make_shell(probe_local=False)
-    try:
-        sh.run_line_magic("js_connect", fresh_server.url)
-        create(peer, "LVL0", subjects=["lvl0"])
-        create(peer, "LVL1", subjects=["lvl1"], allow_msg_ttl=True)  # TTLs: API level 1 (2.11)
-        create(peer, "LVL2", subjects=["lvl2"], allow_msg_counter=True)  # counters: API level 2 (2.12)
-        assert "error" not in raw(peer, "$JS.API.CONSUMER.CREATE.LVL1.W",
-                                  {"stream_name": "LVL1", "config": {"durable_name": "W", "ack_policy": "explicit"}})
-        level = raw(peer, "$JS.API.INFO")["api"]["level"]
-        truth = {n: raw(peer, f"$JS.API.STREAM.INFO.{n}")["config"]["metadata"] for n in ("LVL0", "LVL1", "LVL2")}
-        assert [truth[n]["_nats.req.level"] for n in ("LVL0", "LVL1", "LVL2")] == ["0", "1", "2"]
+def test_api_level_metadata_in_info_and_report(fresh):
+    sh, peer = fresh
+    create(peer, "LVL0", subjects=["lvl0"])
+    create(peer, "LVL1", subjects=["lvl1"], allow_msg_ttl=True)  # TTLs: API level 1 (2.11)
+    create(peer, "LVL2", subjects=["lvl2"], allow_msg_counter=True)  # counters: API level 2 (2.12)
+    assert "error" not in raw(peer, "$JS.API.CONSUMER.CREATE.LVL1.W",
+                              {"stream_name": "LVL1", "config": {"durable_name": "W", "ack_policy": "explicit"}})
+    level = raw(peer, "$JS.API.INFO")["api"]["level"]
+    truth = {n: raw(peer, f"$JS.API.STREAM.INFO.{n}")["config"]["metadata"] for n in ("LVL0", "LVL1", "LVL2")}
+    assert [truth[n]["_nats.req.level"] for n in ("LVL0", "LVL1", "LVL2")] == ["0", "1", "2"]
 
-        df = sh.run_line_magic("js_stream", "report").set_index("name")
-        assert {n: df.loc[n, "api_level"] for n in truth} == {n: int(m["_nats.req.level"]) for n, m in truth.items()}
-        rep = sh.run_line_magic("js_stream", "info LVL2")
-        assert rep["API level"] == {"required API level": "2", "server API level": str(level),
-                                    "server version": truth["LVL2"]["_nats.ver"]}
-        assert "server version: " + truth["LVL2"]["_nats.ver"] in repr(rep)
+    df = sh.run_line_magic("js_stream", "report").set_index("name")
+    assert {n: df.loc[n, "api_level"] for n in truth} == {n: int(m["_nats.req.level"]) for n, m in truth.items()}
+    rep = sh.run_line_magic("js_stream", "info LVL2")
+    assert rep["API level"] == {"required API level": "2", "server API level": str(level),
+                                "server version": truth["LVL2"]["_nats.ver"]}
+    assert "server version: " + truth["LVL2"]["_nats.ver"] in repr(rep)
 
-        cinfo = raw(peer, "$JS.API.CONSUMER.INFO.LVL1.W")["config"]["metadata"]
-        crep = sh.run_line_magic("js_consumer", "info LVL1 W")
-        assert crep["API level"]["required API level"] == cinfo["_nats.req.level"]
-        assert crep["API level"]["server API level"] == cinfo["_nats.level"] == str(level)
-        cdf = sh.run_line_magic("js_consumer", "report LVL1")
-        assert cdf["api_level"].tolist() == [int(cinfo["_nats.req.level"])] and cdf["offline"].tolist() == [""]
-    finally:
-        close_shell(sh)
-        peer.close()
+    cinfo = raw(peer, "$JS.API.CONSUMER.INFO.LVL1.W")["config"]["metadata"]
+    crep = sh.run_line_magic("js_consumer", "info LVL1 W")
+    assert crep["API level"]["required API level"] == cinfo["_nats.req.level"]
+    assert crep["API level"]["server API level"] == cinfo["_nats.level"] == str(level)
+    cdf = sh.run_line_magic("js_consumer", "report LVL1")
+    assert cdf["api_level"].tolist() == [int(cinfo["_nats.req.level"])] and cdf["offline"].tolist() == [""]
 
 
-def test_highest_sourced_sequence_per_source(fresh_server):
-    peer = Peer(fresh_server.url)
-    sh = make_shell(probe_local=False)
-    try:
-        sh.run_line_magic("js_connect", fresh_server.url)
-        create(peer, "SA", subjects=["sa.>"])
-        create(peer, "SB", subjects=["sb.>"])
-        create(peer, "AGG", sources=[{"name": "SA"}, {"name": "SB"}])
-        create(peer, "MIR", mirror={"name": "SA"})
+def test_highest_sourced_sequence_per_source(fresh):
+    sh, peer = fresh
+    create(peer, "SA", subjects=["sa.>"])
+    create(peer, "SB", subjects=["sb.>"])
+    create(peer, "AGG", sources=[{"name": "SA"}, {"name": "SB"}])
+    create(peer, "MIR", mirror={"name": "SA"})
 
-        async def pub():
-            js = peer.nc.jetstream()
-            for i in range(3):
-                await js.publish("sa.x", b"a")
-            for i in range(5):
-                await js.publish("sb.x", b"b")
-        peer.call(pub)
+    async def pub():
+        js = peer.nc.jetstream()
+        for i in range(3):
+            await js.publish("sa.x", b"a")
+        for i in range(5):
+            await js.publish("sb.x", b"b")
+    peer.call(pub)
 
-        def copied():
-            agg = raw(peer, "$JS.API.STREAM.INFO.AGG")
-            mir = raw(peer, "$JS.API.STREAM.INFO.MIR")
-            return agg["state"]["messages"] == 8 and mir["state"]["messages"] == 3
-        wait_until(copied, timeout=30, what="sources and mirror copied")
+    def copied():
         agg = raw(peer, "$JS.API.STREAM.INFO.AGG")
         mir = raw(peer, "$JS.API.STREAM.INFO.MIR")
-        seqs = {s["name"]: s["seq"] for s in agg["sources"]}
-        assert seqs == {"SA": 3, "SB": 5}  # the server's field (2.12+)
-        df = sh.run_line_magic("js_stream", "report").set_index("name")
-        assert df.loc["AGG", "sourced_seqs"] == f"SA {seqs['SA']}, SB {seqs['SB']}"
-        # 2.15.1 sends no seq for a mirror (it keeps the upstream's own sequences: its last_seq)
-        want = f"mirror SA {mir['mirror']['seq']}" if "seq" in mir["mirror"] else ""
-        assert df.loc["MIR", "sourced_seqs"] == want
-        assert df.loc["SA", "sourced_seqs"] == ""
-    finally:
-        close_shell(sh)
-        peer.close()
+        return agg["state"]["messages"] == 8 and mir["state"]["messages"] == 3
+    wait_until(copied, timeout=30, what="sources and mirror copied")
+    agg = raw(peer, "$JS.API.STREAM.INFO.AGG")
+    mir = raw(peer, "$JS.API.STREAM.INFO.MIR")
+    seqs = {s["name"]: s["seq"] for s in agg["sources"]}
+    assert seqs == {"SA": 3, "SB": 5}  # the server's field (2.12+)
+    df = sh.run_line_magic("js_stream", "report").set_index("name")
+    assert df.loc["AGG", "sourced_seqs"] == f"SA {seqs['SA']}, SB {seqs['SB']}"
+    # 2.15.1 sends no seq for a mirror (it keeps the upstream's own sequences: its last_seq)
+    want = f"mirror SA {mir['mirror']['seq']}" if "seq" in mir["mirror"] else ""
+    assert df.loc["MIR", "sourced_seqs"] == want
+    assert df.loc["SA", "sourced_seqs"] == ""

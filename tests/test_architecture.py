@@ -148,6 +148,7 @@ NOT_PAYLOADS = {
     "publishing/fastbatch.py": "fast batch flow acks and publish acks",
     "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
     "explore/check.py": "a JSON Schema or AsyncAPI document file (--check FILE)",
+    "health/system.py": "the server's $SYS.REQ.SERVER.PING.VARZ / JSZ answers (natscli's server and meta checks)",
     "testing/kernel.py": "a value a test prints from its kernel as JSON (KernelSession.value)",
 }
 REGISTRY = "core/decode.py"

@@ -4,8 +4,12 @@ A backup is a directory with two files, as natscli writes them:
 
 - ``backup.json``: ``{"config": ..., "state": ...}``, the stream's configuration and state
   (JSON as the server reports it);
-- ``stream.tar.s2``: the server's own snapshot of the stream (S2-compressed tar of its
-  message blocks and, unless ``consumers=False``, its durable consumers' state).
+- ``stream.arc.s2`` (server 2.15+) or ``stream.tar.s2`` (older servers): the server's own
+  snapshot of the stream, S2-compressed, of its message blocks and, unless
+  ``consumers=False``, its durable consumers' state.  A 2.15 server sends its new archive
+  format (it starts with ``NATSARC``) where older ones sent a tar; natscli (jsm.go) names the
+  file by what the data is, and so does :func:`backup`.  :func:`restore` takes either name
+  (the server reads both formats; the bytes are sent back as they are).
 
 The server writes and reads the snapshot (``STREAM.SNAPSHOT`` / ``STREAM.RESTORE``), so a
 restore is exact: the same sequences (gaps from deleted messages included), subjects,
@@ -31,7 +35,8 @@ from ..core.runner import check_cancelled
 from .streams import stream_names
 from .topology import raw_info
 
-META, DATA = "backup.json", "stream.tar.s2"
+META, DATA, LEGACY_DATA = "backup.json", "stream.arc.s2", "stream.tar.s2"
+ARCHIVE_MAGIC = b"NATSARC"  # how the 2.15 snapshot archive starts (uncompressed), where a tar starts with a file name
 CHUNK = 128 * 1024
 Progress = Callable[[float, float | None], None] | None
 
@@ -46,6 +51,7 @@ class Backup:
     last_seq: int
     bytes: int
     consumers: int
+    data_file: str = DATA  # stream.arc.s2 (the 2.15 archive) or stream.tar.s2 (a tar, older servers)
 
 
 async def backup(stream: str, directory: str, consumers: bool = True, progress: Progress = None,
@@ -54,13 +60,13 @@ async def backup(stream: str, directory: str, consumers: bool = True, progress: 
     ctx = await connected(ctx)
     await raw_info(stream, ctx=ctx)  # a "did you mean" for a typo, before any file is made
     target = Path(directory).expanduser()
-    if (target / META).exists() or (target / DATA).exists():
+    if any((target / f).exists() for f in (META, DATA, LEGACY_DATA)):
         raise InputError(f"{target} already holds a backup", hint="give an empty or new directory")
     target.mkdir(parents=True, exist_ok=True)
     inbox = ctx.nc.new_inbox()
     sub = await ctx.nc.subscribe(inbox, pending_msgs_limit=-1, pending_bytes_limit=-1)
-    part = target / (DATA + ".part")
-    got = 0
+    part = target / "stream.s2.part"
+    got, first = 0, b""
     try:
         meta = await ctx.api.request(f"STREAM.SNAPSHOT.{stream}", {
             "deliver_subject": inbox, "no_consumers": not consumers, "chunk_size": CHUNK, "jsck": False})
@@ -77,19 +83,48 @@ async def backup(stream: str, directory: str, consumers: bool = True, progress: 
                     _check_status(msg, stream)
                     break
                 out.write(msg.data)
+                first = first or msg.data
                 got += len(msg.data)
                 if msg.reply:
                     await ctx.nc.publish(msg.reply, b"")
                 if progress is not None:
                     progress(got, total)
-        part.replace(target / DATA)
+        name = DATA if is_archive(first) else LEGACY_DATA
+        part.replace(target / name)
         (target / META).write_text(json.dumps({"config": meta["config"], "state": meta["state"]}, indent=2))
     except BaseException:
         part.unlink(missing_ok=True)
         raise
     finally:
         await sub.unsubscribe()
-    return _summary(meta, str(target))
+    return dataclasses.replace(_summary(meta, str(target)), data_file=name)
+
+
+def is_archive(head: bytes) -> bool:
+    """Whether an S2 stream's first bytes hold the 2.15 snapshot archive (``NATSARC…``), not a tar.
+
+    The first chunk after the stream identifier is either stored (type 1) or compressed
+    (type 0); a compressed block can only start with a literal (nothing precedes it to copy
+    from), so the archive's first bytes are readable without an S2 decoder.
+    """
+    if not head.startswith(b"\xff\x06\x00\x00S2sTwO") or len(head) < 18:
+        return False
+    kind, body = head[10], head[18:]  # chunk type, 3-byte length, 4-byte CRC
+    if kind == 0x01:
+        return body.startswith(ARCHIVE_MAGIC)
+    if kind != 0x00:
+        return False
+    pos = 0
+    while pos < len(body) and body[pos] & 0x80:  # the block's uncompressed length (a varint)
+        pos += 1
+    pos += 1
+    if pos >= len(body) or body[pos] & 0x03:  # not a literal
+        return False
+    size, pos = body[pos] >> 2, pos + 1
+    if size >= 60:  # the literal's length follows in size-59 bytes
+        extra = size - 59
+        size, pos = int.from_bytes(body[pos:pos + extra], "little"), pos + extra
+    return body[pos:pos + size + 1].startswith(ARCHIVE_MAGIC)
 
 
 def _check_status(msg: Any, stream: str) -> None:
@@ -106,13 +141,23 @@ def _summary(meta: dict[str, Any], directory: str) -> Backup:
                   state.get("bytes", 0), state.get("consumer_count", 0))
 
 
+def data_path(directory: str) -> Path:
+    """A backup directory's snapshot file, under either name; a one-line error for none or both."""
+    target = Path(directory).expanduser()
+    found = [target / f for f in (DATA, LEGACY_DATA) if (target / f).is_file()]
+    if not (target / META).is_file() or not found:
+        raise InputError(f"{target} is not a stream backup (no {META} and {DATA} or {LEGACY_DATA})",
+                         hint="give a directory written by %js_stream backup or nats stream backup")
+    if len(found) == 2:
+        raise InputError(f"{target} holds both {DATA} and {LEGACY_DATA}: which one is the backup is unclear",
+                         hint="move the one that is not this backup's out of the directory")
+    return found[0]
+
+
 def read_backup(directory: str) -> dict[str, Any]:
     """A backup directory's ``backup.json``; a one-line error when it is no backup."""
-    target = Path(directory).expanduser()
-    if not (target / META).is_file() or not (target / DATA).is_file():
-        raise InputError(f"{target} is not a stream backup (no {META} and {DATA})",
-                         hint="give a directory written by %js_stream backup or nats stream backup")
-    return json.loads((target / META).read_text())
+    data_path(directory)
+    return json.loads((Path(directory).expanduser() / META).read_text())
 
 
 async def restore(directory: str, name: str | None = None, progress: Progress = None, subjects: list[str] | None = None,
@@ -132,7 +177,7 @@ async def restore(directory: str, name: str | None = None, progress: Progress = 
     if stream in await stream_names(ctx=ctx):
         raise InputError(f"stream {stream} exists; a restore creates it",
                          hint=f"remove it first (%js_stream rm {stream} --force) or restore under --name NEW")
-    data = Path(directory).expanduser() / DATA
+    data = data_path(directory)
     total = data.stat().st_size
     answer = await ctx.api.request(f"STREAM.RESTORE.{stream}", {"config": config, "state": meta["state"]})
     deliver = answer["deliver_subject"]
@@ -148,7 +193,8 @@ async def restore(directory: str, name: str | None = None, progress: Progress = 
     final = await ctx.nc.request(deliver, b"", timeout=600)  # the server now unpacks and checks
     _check_reply(final.data, stream)
     created = json.loads(final.data)
-    return _summary({"config": created.get("config", config), "state": created.get("state", {})}, str(directory))
+    done = _summary({"config": created.get("config", config), "state": created.get("state", {})}, str(directory))
+    return dataclasses.replace(done, data_file=data.name)
 
 
 def _check_reply(data: bytes, stream: str) -> None:

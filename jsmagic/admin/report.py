@@ -5,12 +5,21 @@ consumers, replicas with the leader and the followers' lag, lost and deleted mes
 and how far a mirror or its sources are behind.  ``consumer_report(STREAM)`` is one row
 per consumer (``nats consumer report``): pending, ack pending, redelivered, waiting pulls,
 last activity, paused.  Plain numbers; the magics format them.
+
+Both carry the API level an asset needs (``_nats.req.level``, ADR-44, server 2.11+: natscli's
+"API Level") and name the *offline* assets (server 2.12+: a stream or consumer the server
+could not load, e.g. one that needs a newer API level) as rows with the server's reason in
+``offline``, not only in the note: an offline asset still exists and must not vanish.  A
+stream's ``sourced_seqs`` is the highest sequence copied from each source (``sources[].seq``
+of the stream info: sent by 2.15.1, not by older servers; 2.15.1 sends none for a mirror,
+which keeps its upstream's sequences).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
@@ -18,9 +27,12 @@ from ..core.registry import connected
 from .streams import info as stream_info, timestamp
 
 STREAM_COLUMNS = ["name", "storage", "messages", "bytes", "consumers", "replicas", "leader", "followers",
-                  "replica_lag", "lost", "deleted", "mirror", "sources", "lag"]
+                  "replica_lag", "lost", "deleted", "mirror", "sources", "lag", "sourced_seqs", "api_level", "offline"]
 CONSUMER_COLUMNS = ["name", "pull", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq",
-                    "ack_floor_seq", "last_active", "paused", "leader", "replicas"]
+                    "ack_floor_seq", "last_active", "paused", "leader", "replicas", "api_level", "offline"]
+REQUIRED_LEVEL = "_nats.req.level"  # ADR-44: the API level the asset needs (the server writes it)
+NO_LEADER = "no leader"  # what a listing says of an asset the server counted but could not reach (not offline)
+STREAM_OFFLINE = 10194  # "stream is offline: {reason}" (server 2.12+)
 
 
 def _followers(cluster: dict[str, Any]) -> tuple[str, int]:
@@ -56,7 +68,37 @@ def stream_row(s: dict[str, Any]) -> dict[str, Any]:
         "mirror": mirror.get("name", ""),
         "sources": ", ".join(sorted(x.get("name", "") for x in sources)),  # the server lists them in no fixed order
         "lag": (mirror.get("lag", 0) or 0) + sum(x.get("lag", 0) or 0 for x in sources),
+        "sourced_seqs": sourced_seqs(s),
+        "api_level": api_level(cfg),
+        "offline": "",
     }
+
+
+def api_level(cfg: dict[str, Any]) -> int:
+    """The API level a stream or consumer config needs (``_nats.req.level``; 0 when unset, as natscli shows it)."""
+    try:
+        return int((cfg.get("metadata") or {}).get(REQUIRED_LEVEL) or 0)
+    except ValueError:
+        return 0
+
+
+def sourced_seqs(s: dict[str, Any]) -> str:
+    """``"A 5, B 9"`` (``"mirror M 12"`` if a server sends it): the highest sequence copied from each upstream (``seq``)."""
+    parts = [f"mirror {m['name']} {m['seq']}" for m in [s.get("mirror") or {}] if m.get("seq") is not None]
+    parts += [f"{x.get('name', '')} {x['seq']}" for x in sorted(s.get("sources") or [], key=lambda x: x.get("name", ""))
+              if x.get("seq") is not None]
+    return ", ".join(parts)
+
+
+def with_offline(frame: pd.DataFrame, missing: dict[str, str], counts: list[str]) -> pd.DataFrame:
+    """Add a row per offline asset (name and the server's reason; nothing else is known), counts as nullable ints."""
+    offline = {n: why for n, why in missing.items() if why != NO_LEADER}
+    if not offline:
+        return frame
+    rows = pd.DataFrame([{"name": n, "offline": why} for n, why in offline.items()], columns=frame.columns)
+    frame = pd.concat([frame.astype({c: "Int64" for c in counts}), rows.astype({c: "Int64" for c in counts})],
+                      ignore_index=True)
+    return frame.sort_values("name", ignore_index=True)
 
 
 async def stream_report(*, ctx: JSContext | None = None) -> pd.DataFrame:
@@ -64,7 +106,9 @@ async def stream_report(*, ctx: JSContext | None = None) -> pd.DataFrame:
     ctx = await connected(ctx)
     listing = await ctx.api.listing("STREAM.LIST", "streams")  # attrs["missing"]: streams it could not describe
     rows = [stream_row(s) for s in listing.items]
-    return listing.mark(pd.DataFrame(rows, columns=STREAM_COLUMNS).sort_values("name", ignore_index=True), "stream")
+    frame = pd.DataFrame(rows, columns=STREAM_COLUMNS).sort_values("name", ignore_index=True)
+    counts = ["messages", "bytes", "consumers", "replicas", "replica_lag", "lost", "deleted", "lag", "api_level"]
+    return listing.mark(with_offline(frame, listing.missing, counts), "stream")
 
 
 def consumer_row(c: dict[str, Any]) -> dict[str, Any]:
@@ -85,14 +129,26 @@ def consumer_row(c: dict[str, Any]) -> dict[str, Any]:
         "paused": bool(c.get("paused")),
         "leader": cluster.get("leader") or "",
         "replicas": len(cluster.get("replicas") or []) + 1 if cluster.get("leader") else 1,
+        "api_level": api_level(cfg),
+        "offline": "",
     }
 
 
 async def consumer_report(stream: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_consumer report STREAM``: every consumer of a stream with how far behind it is."""
-    await stream_info(stream, ctx=ctx)
+    """``%js_consumer report STREAM``: every consumer of a stream with how far behind it is.
+
+    An offline stream (2.12+) still lists its consumers: the one that took it offline shows
+    as an offline row with its reason.
+    """
     ctx = await connected(ctx)
+    try:
+        await ctx.api.request(f"STREAM.INFO.{stream}")
+    except nats.js.errors.APIError as e:
+        if getattr(e, "err_code", None) != STREAM_OFFLINE:
+            await stream_info(stream, ctx=ctx)  # "did you mean" for a name that does not exist
+            raise
     listing = await ctx.api.listing(f"CONSUMER.LIST.{stream}", "consumers")
     rows = [consumer_row(c) for c in listing.items]
     frame = pd.DataFrame(rows, columns=CONSUMER_COLUMNS).sort_values("name", ignore_index=True)
-    return listing.mark(frame, "consumer")
+    counts = ["pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "replicas", "api_level"]
+    return listing.mark(with_offline(frame, listing.missing, counts), "consumer")

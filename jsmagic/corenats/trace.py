@@ -106,35 +106,55 @@ def rows(docs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=COLUMNS)
 
 
+SCOUTS = 3  # trace-only scouts sent at most before the traced message (each stores and delivers nothing)
+
+
 async def gather(nc: Any, subject: str, body: bytes, headers: dict[str, str], trace_only: bool,
                  timeout: float) -> tuple[list[dict], list[str]]:
-    """Publish the traced message; every trace document until no announced hop is missing (or ``timeout``)."""
-    dest = nc.new_inbox()
-    docs: list[dict] = []
+    """Publish the traced message; every trace document until no announced hop is missing (or ``timeout``).
+
+    Across a gateway, interest travels as its own protocol message on another connection
+    than the traced message (and servers run every account in interest-only mode since
+    2.9): a server beyond a gateway could emit its document before it knew of the fresh
+    destination, and drop it.  So a trace-only *scout* of the same message goes first, on
+    the same subscription, until all its hops report (at most :data:`SCOUTS` of them, each
+    storing and delivering nothing, within half of ``timeout``); the traced message follows
+    on a path that knows the destination, and has the whole ``timeout``.
+    """
+    base = nc.new_inbox()
+    docs: dict[str, list[dict]] = {"scout": [], "trace": []}
     arrived = asyncio.Event()
     as_json = decoder("json")
 
     async def on_doc(msg: Any) -> None:
         doc, error = as_json.one(msg.data, msg.headers)
         if error is None and isinstance(doc, dict):
-            docs.append(doc)
+            docs[msg.subject.rsplit(".", 1)[-1]].append(doc)
             arrived.set()
 
-    sub = await nc.subscribe(dest, cb=on_doc)
-    try:
-        await nc.flush()
-        sent = {**headers, TRACE_DEST: dest, **({TRACE_ONLY: "true"} if trace_only else {})}
+    async def send(kind: str, only: bool, until: float) -> list[str]:
+        docs[kind].clear()
+        sent = {**headers, TRACE_DEST: f"{base}.{kind}", **({TRACE_ONLY: "true"} if only else {})}
         await nc.publish(subject, body, headers=sent)
         await nc.flush()
-        deadline = time.monotonic() + timeout
-        while missing_hops(docs) and (left := deadline - time.monotonic()) > 0:
+        while missing_hops(docs[kind]) and (left := until - time.monotonic()) > 0:
             arrived.clear()
             waiter = asyncio.ensure_future(arrived.wait())
             await asyncio.wait({waiter}, timeout=left)
             waiter.cancel()
+        return missing_hops(docs[kind])
+
+    sub = await nc.subscribe(f"{base}.*", cb=on_doc)
+    try:
+        await nc.flush()
+        start = time.monotonic()
+        for _ in range(SCOUTS):
+            if not await send("scout", True, min(start + timeout, time.monotonic() + max(timeout / (2 * SCOUTS), 0.2))):
+                break
+        missing = await send("trace", trace_only, time.monotonic() + timeout)
     finally:
         await sub.unsubscribe()
-    return docs, missing_hops(docs)
+    return docs["trace"], missing
 
 
 async def would_deliver(nc: Any, api: JSApi, hops: pd.DataFrame) -> pd.DataFrame:

@@ -16,10 +16,11 @@ import nats.js.errors
 import pandas as pd
 
 from ..admin import kv
-from ..core.errors import JSMagicError
+from ..core.errors import InputError, JSMagicError
 from ..core.registry import current
+from ..core.units import format_duration
 from ..jsapi import kv_stream
-from .verdicts import (CONSUMER_META, CRIT, OK, STREAM_META, Verdict, at_least, at_most, either_way, table,
+from .verdicts import (CONSUMER_META, CRIT, OK, STREAM_META, WARN, Verdict, at_least, at_most, either_way, table,
                        thresholds)
 
 
@@ -156,7 +157,7 @@ def _threshold(flags: dict, name: str) -> tuple[float, str] | None:
     return (float(ACCOUNT_DEFAULTS[name]), "natscli default") if name in ACCOUNT_DEFAULTS else None
 
 
-async def check_server(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
+async def check_jetstream(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
     """natscli's ``check jetstream`` for this account: memory, storage, streams and consumers against the limits (%)."""
     ctx = current(ctx)
     await ctx.ensure()
@@ -165,7 +166,7 @@ async def check_server(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
     try:
         info = await _api(ctx, "INFO")
     except JSMagicError as e:
-        return table(out + [Verdict("jetstream", CRIT, detail=str(e))], "server")
+        return table(out + [Verdict("jetstream", CRIT, detail=str(e))], "JetStream account")
     limits = info.get("limits") or {}
     for check, used, limit, name in (("memory", info.get("memory", 0), limits.get("max_memory"), "mem"),
                                      ("storage", info.get("storage", 0), limits.get("max_storage"), "store"),
@@ -177,7 +178,51 @@ async def check_server(*, ctx: Any = None, **flags: Any) -> pd.DataFrame:
             continue
         pct = round(used / limit * 100, 1)
         out.append(at_most(f"{check} used (%)", pct, crit, warn, detail=f"{used:,} of {limit:,}"))
-    return table(out, "server")
+    return table(out, "JetStream account")
+
+
+async def check_message(stream: str, *, subject: str = ">", age_warn: Any = None, age_critical: Any = None,
+                        content: str | None = None, body_timestamp: bool = False, ctx: Any = None) -> pd.DataFrame:
+    """natscli's ``check message``: the last message on ``subject`` exists, is young enough, its body matches ``content``.
+
+    The age is from the stored time, or from the body read as a Unix timestamp in seconds
+    (``body_timestamp``); ``content`` is a regular expression searched in the body.
+    """
+    import re
+
+    from ..reading.get import get_one
+
+    what = f"message {stream} > {subject}"
+    t = thresholds({"age_warn": age_warn, "age_critical": age_critical}, None, {"age_warn": "", "age_critical": ""})
+    try:
+        pattern = re.compile(content.encode()) if content else None
+    except re.error as e:
+        raise InputError(f"--content {content!r} is not a regular expression ({e})", hint="e.g. --content 'ok|ready'") from None
+    ctx = current(ctx)
+    await ctx.jetstream()
+    try:
+        msg = await get_one(ctx.api, stream, {"last_by_subj": subject}, ctx.api.timeout)
+    except (nats.js.errors.APIError, JSMagicError) as e:
+        return table([Verdict("message", CRIT, detail=f"msg load failed: {e}")], what)
+    if msg is None:
+        return table([Verdict("message", CRIT, detail="no message found")], what)
+    seq, when_ns, _subject, _headers, data = msg
+    out = [Verdict("message", OK, seq, detail=f"last on {_subject}, {len(data):,} bytes")]
+    if body_timestamp:
+        try:
+            when_ns = int(data.strip()) * 1_000_000_000
+        except ValueError:
+            return table(out + [Verdict("age (s)", CRIT, detail=f"invalid timestamp body {data[:40]!r}")], what)
+    age = round(time.time() - when_ns / 1e9, 3)
+    if t:  # natscli: older than the threshold, not at it
+        crit, warn = t.get("age_critical"), t.get("age_warn")
+        level = CRIT if crit and age > crit[0] else WARN if warn and age > warn[0] else OK
+        limit = crit if level == CRIT or not warn else warn
+        out.append(Verdict("age (s)", level, age, f"{'>' if level != OK else '<='} {limit[0]:g}", limit[1], format_duration(age)))
+    if pattern is not None:
+        found = pattern.search(data) is not None
+        out.append(Verdict("content", OK if found else CRIT, found, f"matches {content}", "flag"))
+    return table(out, what)
 
 
 CONNECTION_DEFAULTS = {"connect_warn": 0.5, "connect_critical": 1.0, "rtt_warn": 0.5, "rtt_critical": 1.0,

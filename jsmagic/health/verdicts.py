@@ -36,7 +36,8 @@ CONSUMER_META = {
     "last_ack_critical": "last-ack-critical", "redelivery_critical": "redelivery-critical",
 }
 DURATIONS = {"peer_seen_critical", "seen_critical", "last_delivery_critical", "last_ack_critical", "rtt_warn",
-             "rtt_critical", "req_warn", "req_critical", "connect_warn", "connect_critical"}
+             "rtt_critical", "req_warn", "req_critical", "connect_warn", "connect_critical", "uptime_warn",
+             "uptime_critical", "age_warn", "age_critical"}
 
 
 @dataclasses.dataclass

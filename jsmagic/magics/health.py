@@ -1,4 +1,4 @@
-"""``%js_check server|stream S|consumer S C|kv B|connection``: verdict tables like ``nats server check``.
+"""``%js_check server|meta|jetstream|stream S|consumer S C|message S|kv B|connection``: verdict tables like ``nats server check``.
 
 Thin: parse (natscli's flag names), call :mod:`jsmagic.health.checks`, show the table with its
 summary; ``--fail-on crit|warn`` then fails the cell (the table stays shown and in ``-o NAME``).
@@ -12,7 +12,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..core.lastresult import keep
-from ..health import checks
+from ..health import checks, system
 from ..health.verdicts import CONSUMER_META, STREAM_META, failed
 from ..ui.display import result_frame
 from .base import friendly, run, store_output
@@ -22,11 +22,17 @@ VERBS = Verbs("js_check")
 FLAGS: dict[str, list[str]] = {}  # each verb's threshold flags (dest names), passed to its check
 
 
-def _verb(verb: str, help: str, positional: tuple[str, ...], flags: dict[str, str]) -> None:
+def _verb(verb: str, help: str, positional: tuple[str, ...], flags: dict[str, str],
+          switches: dict[str, str] | None = None, texts: dict[str, tuple[str, str]] | None = None) -> None:
+    """A verb with threshold ``flags`` (N), on/off ``switches`` and ``texts`` (dest: (metavar, help))."""
     p = VERBS.add(verb, help, positional=positional)
-    FLAGS[verb] = list(flags)
+    FLAGS[verb] = [*flags, *(switches or {}), *(texts or {})]
     for dest, text in flags.items():
         p.add_argument("--" + dest.replace("_", "-"), dest=dest, metavar="N", help=text)
+    for dest, text in (switches or {}).items():
+        p.add_argument("--" + dest.replace("_", "-"), dest=dest, action="store_true", help=text)
+    for dest, (metavar, text) in (texts or {}).items():
+        p.add_argument("--" + dest.replace("_", "-"), dest=dest, metavar=metavar, help=text)
     p.add_argument("--fail-on", choices=["crit", "warn"], help="fail the cell when a verdict is this bad or worse")
 
 
@@ -37,7 +43,24 @@ _verb("consumer", "A consumer: ack pending, waiting pulls, unprocessed, redelive
 _verb("kv", "A KV bucket: exists, --key has a value, number of values", ("bucket",),
       {"key": "this key must have a value", "values_warn": "warning threshold for values",
        "values_critical": "critical threshold for values (below --values-warn: fewer is worse)"})
-_verb("server", "This account's JetStream on the server: memory, storage, streams, consumers (% of the limits)", (),
+_verb("server", "A server's /varz through the system account: CPU, memory, connections, subscriptions, uptime", (),
+      {"cpu_warn": "warn at this CPU %%", "cpu_critical": "critical at this CPU %%",
+       "mem_warn": "warn at this much memory (bytes)", "mem_critical": "critical at this much memory (bytes)",
+       "conn_warn": "connections warning (below --conn-critical: fewer is worse)", "conn_critical": "connections critical",
+       "subs_warn": "subscriptions warning (below --subs-critical: fewer is worse)", "subs_critical": "subscriptions critical",
+       "uptime_warn": "warn when up for less than this (e.g. 10m)", "uptime_critical": "critical when up for less than this"},
+      {"auth_required": "critical unless the server requires authentication",
+       "tls_required": "critical unless the server requires TLS", "js_required": "critical unless JetStream is enabled"},
+      {"name": ("SERVER", "the server to check (default: the one this connection is on)")})
+_verb("meta", "The JetStream meta group through the system account: leader, peers offline, not current, lagging, unseen",
+      (), {"expect": "critical unless there are this many peers", "lag_critical": "critical when a peer is more than "
+           "this many operations behind", "seen_critical": "critical when a peer was last seen longer ago (e.g. 10s)"})
+_verb("message", "The last message of a stream on a subject: found, age, body matches a regular expression", ("stream",),
+      {"age_warn": "warn when older than this (e.g. 5m)", "age_critical": "critical when older than this"},
+      {"body_timestamp": "the body is a Unix timestamp (seconds): the age is from it, not the stored time"},
+      {"subject": ("SUBJECT", "the subject of the message (default >: the stream's last message)"),
+       "content": ("REGEX", "critical unless the body matches this regular expression")})
+_verb("jetstream", "This account's JetStream: memory, storage, streams, consumers (% of the limits)", (),
       {f"{n}_{lvl}": f"{lvl} at this %% of the {n} limit (natscli's defaults: mem/store 75, 90)" for n in ("mem", "store", "streams", "consumers")
        for lvl in ("warn", "critical")})
 _verb("connection", "The connection: a new connection, the round trip, a request through the server "
@@ -55,7 +78,10 @@ CALLS = {
     "stream": lambda a: checks.check_stream(a.stream, **_flags("stream", a)),
     "consumer": lambda a: checks.check_consumer(a.stream, a.consumer, **_flags("consumer", a)),
     "kv": lambda a: checks.check_kv(a.bucket, **_flags("kv", a)),
-    "server": lambda a: checks.check_server(**_flags("server", a)),
+    "server": lambda a: system.check_server(**_flags("server", a)),
+    "meta": lambda a: system.check_meta(**_flags("meta", a)),
+    "message": lambda a: checks.check_message(a.stream, **{k: v for k, v in _flags("message", a).items() if v is not None}),
+    "jetstream": lambda a: checks.check_jetstream(**_flags("jetstream", a)),
     "connection": lambda a: checks.check_connection(**_flags("connection", a)),
 }
 
@@ -94,7 +120,10 @@ class HealthMagics(Magics):
             %js_check stream ORDERS --msgs-critical 0 --peer-expect 3
             %js_check consumer ORDERS billing --unprocessed-critical 1000 --last-ack-critical 5m --fail-on crit
             %js_check kv config --key db.host
-            %js_check server --store-warn 75 --store-critical 90
+            %js_check jetstream --store-warn 75 --store-critical 90
+            %js_check server --conn-critical 1000 --uptime-warn 10m --js-required   # a system account user
+            %js_check meta --expect 3 --lag-critical 100 --seen-critical 10s         # a system account user
+            %js_check message ORDERS --subject orders.heartbeat --age-critical 5m --content ok
             %js_check connection --rtt-warn 50ms --req-critical 2s
 
         Thresholds not given as flags come from the stream's or consumer's metadata, under the

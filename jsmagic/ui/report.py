@@ -115,7 +115,7 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
         "subjects": f"{num_subjects:,}" if num_subjects is not None else "-",
         "consumers": s.consumer_count,
     }
-    sections = {"Configuration": config, **_features(c), "State": state}
+    sections = {"Configuration": config, **_features(c), "State": state, **_api_level(c.metadata)}
     return Report(f"Stream {c.name}", sections, raw=si)
 
 
@@ -128,6 +128,15 @@ def _consumer_limits(c: api.StreamConfig) -> dict[str, Any]:
     if limits is not None and limits.max_ack_pending:
         out["consumer max ack pending"] = f"{limits.max_ack_pending:,}"
     return out
+
+
+def _api_level(metadata: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+    """ADR-44's versioning metadata (server 2.11+): the level the asset needs, and the answering server's."""
+    m = metadata or {}
+    shown = {"required API level": m.get("_nats.req.level"), "server API level": m.get("_nats.level"),
+             "server version": m.get("_nats.ver")}
+    shown = {k: v for k, v in shown.items() if v is not None}
+    return {"API level": shown} if shown else {}
 
 
 def _features(c: api.StreamConfig) -> dict[str, dict[str, Any]]:
@@ -167,7 +176,8 @@ def consumer_report(ci: api.ConsumerInfo) -> Report:
         "ack floor": Sequences.of(ci.ack_floor),
         "last active": row["last_active"] if pd.notna(row["last_active"]) else "never",  # not "NaT"
     }
-    return Report(f"Consumer {ci.stream_name} > {ci.name}", {"Configuration": config, "State": state}, raw=ci)
+    sections = {"Configuration": config, "State": state, **_api_level(c.metadata)}
+    return Report(f"Consumer {ci.stream_name} > {ci.name}", sections, raw=ci)
 
 
 class Brief(Report):

@@ -126,10 +126,10 @@ def test_server_account_limits_and_connection():
             for i in range(2):
                 peer.call(lambda i=i: peer.nc.jetstream().add_stream(StreamConfig(name=f"L{i}", subjects=[f"l{i}"])))
             acct = peer.call(lambda: peer.nc.jetstream().account_info())
-            df = sh.run_line_magic("js_check", "server --streams-warn 40 --streams-critical 60")
+            df = sh.run_line_magic("js_check", "jetstream --streams-warn 40 --streams-critical 60")
             row = verdict(df, "streams used (%)")
             assert row.status == "WARN" and row.value == acct.streams / acct.limits.max_streams * 100 == 50
-            df = sh.run_line_magic("js_check", "server --streams-critical 50")
+            df = sh.run_line_magic("js_check", "jetstream --streams-critical 50")
             assert verdict(df, "streams used (%)").status == "CRIT"
             mem = verdict(df, "memory used (%)")
             assert (mem.status, mem.threshold, mem.source) == ("OK", "< 75", "natscli default")

@@ -38,7 +38,7 @@ def test_backup_rm_restore_is_identical(shell, nc, tmp_path):
     worker_before = run(js.consumer_info(name, "worker"))
 
     shell.run_line_magic("js_stream", f"backup {name} {tmp_path / 'b'}")
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["backup.json", "stream.tar.s2"]  # natscli's layout
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["backup.json", "stream.arc.s2"]  # natscli's layout (2.15 archive)
     with pytest.raises(InputError, match="already holds a backup"):
         shell.run_line_magic("js_stream", f"backup {name} {tmp_path / 'b'}")
     with pytest.raises(InputError, match="exists"):

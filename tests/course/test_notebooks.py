@@ -327,6 +327,10 @@ def check_operations(nb):
     assert "Restored stream CLASS: 9 messages up to sequence 10, 1 consumer" in restore
     assert (state(restore, "last sequence"), state(restore, "deleted"), state(restore, "messages")) == ("10", "1", "9")
     assert state(text(nb, "check-restore-consumer"), "pending") == "9"
+    heartbeat = text(nb, "check-heartbeat")  # published just before: found, fresh, and its body matches
+    assert heartbeat.strip().splitlines()[-1].startswith("OK: message OPS > ops.heartbeat — 0 critical")
+    assert row(r"2 content OK True matches ok\$", heartbeat), heartbeat
+    assert text(nb, "check-jetstream").strip().splitlines()[-1].startswith("OK: JetStream account")
 
 
 def check_modern(nb):

@@ -46,6 +46,7 @@ API = [  # what the Python API page renders, in order (mkdocstrings identifiers;
     "jsmagic.services.connection.status", "jsmagic.services.connection.run",
     "jsmagic.services.publishing.publish", "jsmagic.services.messages.replay", "jsmagic.services.messages.export",
     "jsmagic.services.messages.follow", "jsmagic.services.messages.selection",
+    "jsmagic.services.publishing.publish_acks", "jsmagic.services.reading", "jsmagic.services.finding",
     "jsmagic.services.streams", "jsmagic.services.consumers", "jsmagic.services.kv", "jsmagic.services.obj",
     "jsmagic.services.counters",
     "jsmagic.api.kv_put", "jsmagic.api.kv_get", "jsmagic.api.kv_view",

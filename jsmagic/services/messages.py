@@ -137,8 +137,8 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
     return sel
 
 
-async def replay(stream: str, *, strict: bool = False, result_as: str | None = None, ctx: Ctx = None,
-                 **words: Any) -> Any:
+async def replay(stream: str, *, strict: bool = False, result_as: str | None = None, at: When = None,
+                 up_to_seq: int | None = None, ctx: Ctx = None, **words: Any) -> Any:
     """A stream's messages as a DataFrame, like `%js_consume`; the stream is left unchanged.
 
     A short frame is never returned in silence: an interrupted read, one that stopped on the
@@ -155,6 +155,11 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
         Raise on any note, for a script that takes only a plain, complete read.
     result_as : str, optional
         `pandas` (default: `JSMagic.result_type`), `arrow` or `polars` (`--as`).
+    at : str or datetime, optional
+        With `deliver="last_per_subject"`: each subject's last message as of then (`--at`,
+        time travel): `"2h"` ago, ISO text or a datetime.  A pandas frame.
+    up_to_seq : int, optional
+        Or as of this stream sequence (`--up-to-seq`).
     ctx : JSContext or str, optional
         A context or alias.
     **words
@@ -171,8 +176,13 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
     --------
     >>> df = await jsmagic.replay("ORDERS", subjects="orders.eu.>", since="2h")   # doctest: +SKIP
     >>> df = await jsmagic.replay("ORDERS", start_seq=1000, end_seq=2000, where="qty > 1")   # doctest: +SKIP
+    >>> df = await jsmagic.replay("ORDERS", deliver="last_per_subject", at="1d")   # doctest: +SKIP
     """
     sel = selection(stream, **words)
+    if at is not None or up_to_seq is not None:
+        if result_as not in (None, "pandas"):
+            raise InputError("at= and up_to_seq= read a pandas frame: leave result_as= out")
+        return checked(await reading.read_at(sel, at=when(at), up_to_seq=up_to_seq, ctx=ctx), strict)
     result, out = await reading.read_as(sel, result_as, ctx=ctx)
     checked(result, strict, frame=out)
     return out

@@ -110,6 +110,7 @@ def test_arrow_parquet_and_time_travel_are_the_same_reads(shell, nc, orders, tmp
     at = shell.run_line_magic("js_consume", f"{orders} --last-per-subject --up-to-seq 300")
     result = ctx.run(reading.read_at(jsmagic.selection(orders, deliver="last_per_subject"), up_to_seq=300))
     _same(at, result.frame)
+    _same(at, ctx.run(jsmagic.replay(orders, deliver="last_per_subject", up_to_seq=300)))
     plain = _plain(js, on_loop, orders)
     assert sorted(result.frame["seq"]) == sorted(plain[plain.seq <= 300].groupby("subject").tail(1)["seq"])
 

@@ -143,6 +143,7 @@ NOT_PAYLOADS = {
     "admin/counters.py": "the counter's publish ack and the Nats-Counter-Sources header",
     "publishing/acks.py": "publish acks",
     "publishing/batch.py": "atomic batch publish acks",
+    "publishing/fastbatch.py": "fast batch flow acks and publish acks",
     "publishing/templates.py": "checks that a user's template renders JSON, before publishing it",
     "explore/check.py": "a JSON Schema or AsyncAPI document file (--check FILE)",
     "testing/kernel.py": "a value a test prints from its kernel as JSON (KernelSession.value)",

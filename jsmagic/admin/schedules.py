@@ -23,11 +23,15 @@ from ..reading.pull import Batch
 from .scan import read_raw
 from .streams import info
 
-COLUMNS = ["subject", "schedule", "target", "ttl", "seq", "stored", "data"]
+COLUMNS = ["subject", "schedule", "target", "ttl", "source", "rollup", "time_zone", "seq", "stored", "data"]
 
 
 async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSContext | None = None) -> pd.DataFrame:
-    """One row per schedule still to fire: its subject, ``Nats-Schedule``, target, TTL of what it generates."""
+    """One row per schedule still to fire: its subject, ``Nats-Schedule``, target, TTL of what it generates.
+
+    Server 2.14's ``source`` (the subject whose last message it fires), ``rollup`` and
+    ``time_zone`` (of a cron line; empty: UTC) are columns too, empty when not set.
+    """
     ctx = await connected(ctx)
     cfg = (await info(stream, ctx=ctx)).config
     if not getattr(cfg, "allow_msg_schedules", None):  # nothing to list: no scan of a whole stream
@@ -47,6 +51,9 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
                 "schedule": headers["Nats-Schedule"],
                 "target": headers.get("Nats-Schedule-Target"),
                 "ttl": headers.get("Nats-Schedule-TTL"),
+                "source": headers.get("Nats-Schedule-Source"),
+                "rollup": headers.get("Nats-Schedule-Rollup"),
+                "time_zone": headers.get("Nats-Schedule-Time-Zone"),
                 "seq": int(seq),
                 "stored": time,
                 "data": auto.value(data, headers),

@@ -80,30 +80,43 @@ def changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]
     ]
 
 
-# ---- per-message TTL, counters, atomic batches, schedules (server 2.11/2.12; issue 14) ----------
+# ---- per-message TTL, counters, batches, schedules, persist mode (server 2.11-2.14; issues 14, 25) ----
 FEATURES = {
     "allow_msg_ttl": ("--allow-msg-ttl", "per-message TTL (Nats-TTL)", "2.11"),
     "allow_msg_counter": ("--allow-counter", "counters (Nats-Incr)", "2.12"),
     "allow_atomic": ("--allow-batch", "atomic batch publish", "2.12"),
+    "allow_batched": ("--allow-fast", "fast batch publish", "2.14"),
     "allow_msg_schedules": ("--allow-schedules", "message schedules (Nats-Schedule)", "2.12"),
 }
 """StreamConfig switch → (natscli flag, what it allows, first server version)."""
 
-FEATURE_FIELDS = (*FEATURES, "subject_delete_marker_ttl")
+FEATURE_FIELDS = (*FEATURES, "subject_delete_marker_ttl", "persist_mode")
 """The settings ``%js_stream edit`` also compares (beside :data:`EDITABLE`)."""
+
+PERSIST_MODES = ("default", "async")
+"""``--persist-mode``: ``async`` acks before the disk write (server 2.12, ADR-56; R1 file streams, set at creation)."""
 
 
 def feature_params(*, allow_msg_ttl: Any = None, allow_counter: Any = None, allow_batch: Any = None,
-                   allow_schedules: Any = None, subject_del_markers_ttl: Any = None) -> dict[str, Any]:
-    """StreamConfig fields from natscli's flags for the 2.11/2.12 features (None: not given).
+                   allow_fast: Any = None, allow_schedules: Any = None, subject_del_markers_ttl: Any = None,
+                   persist_mode: Any = None) -> dict[str, Any]:
+    """StreamConfig fields from natscli's flags for the 2.11-2.14 features (None: not given).
 
     A delete-marker TTL needs per-message TTL, so it turns that on too, as natscli does.
+    ``persist_mode`` (natscli's ``--persist-mode default|async``) is sent as given: the
+    server sets it at creation and refuses to change it later, in its own words.
     """
     out: dict[str, Any] = {}
     for field, value in (("allow_msg_ttl", allow_msg_ttl), ("allow_msg_counter", allow_counter),
-                         ("allow_atomic", allow_batch), ("allow_msg_schedules", allow_schedules)):
+                         ("allow_atomic", allow_batch), ("allow_batched", allow_fast),
+                         ("allow_msg_schedules", allow_schedules)):
         if value:
             out[field] = True
+    if persist_mode is not None:
+        mode = str(getattr(persist_mode, "value", persist_mode)).strip().lower()
+        if mode not in PERSIST_MODES:
+            raise InputError(f"bad --persist-mode {persist_mode!r}", hint="use default or async")
+        out["persist_mode"] = api.PersistMode(mode)
     if subject_del_markers_ttl is not None:
         seconds = parse_duration(subject_del_markers_ttl)
         if seconds < 1:
@@ -117,6 +130,6 @@ def feature_params(*, allow_msg_ttl: Any = None, allow_counter: Any = None, allo
 
 
 def feature_changes(old: api.StreamConfig, new: api.StreamConfig) -> list[dict[str, Any]]:
-    """Like :func:`changes`, for the 2.11/2.12 feature settings."""
-    return [{"setting": k, "old": getattr(old, k, None), "new": getattr(new, k, None)}
+    """Like :func:`changes`, for the 2.11-2.14 feature settings."""
+    return [{"setting": k, "old": plain(getattr(old, k, None)), "new": plain(getattr(new, k, None))}
             for k in FEATURE_FIELDS if getattr(old, k, None) != getattr(new, k, None)]

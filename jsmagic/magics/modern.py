@@ -1,7 +1,8 @@
-"""natscli's flags for the server 2.11/2.12 stream features, shared by ``%js_stream add`` and ``edit``.
+"""natscli's flags for the server 2.11-2.14 stream features, shared by ``%js_stream add`` and ``edit``.
 
 Kept apart from :mod:`jsmagic.magics.streams` so that the per-message TTL, counter, atomic
-batch and schedule switches read as one group (``%js_stream add?`` lists them together).
+and fast batch, schedule and persist-mode switches read as one group (``%js_stream add?``
+lists them together).
 """
 
 from __future__ import annotations
@@ -18,20 +19,26 @@ from .base import run
 
 
 def add_feature_flags(parser: MagicArgumentParser) -> None:
-    """``--allow-msg-ttl --allow-counter --allow-batch --allow-schedules --subject-del-markers-ttl D``."""
-    group = parser.add_argument_group("server 2.11/2.12 features")
+    """``--allow-msg-ttl --allow-counter --allow-batch --allow-fast --allow-schedules --subject-del-markers-ttl D
+    --persist-mode M``."""
+    group = parser.add_argument_group("server 2.11-2.14 features")
     group.add_argument("--allow-msg-ttl", action="store_true", default=None, help="allow per-message TTL (Nats-TTL)")
     group.add_argument("--allow-counter", action="store_true", default=None,
                        help="a counter stream (Nats-Incr); set at creation only")
     group.add_argument("--allow-batch", action="store_true", default=None, help="allow atomic batch publish")
+    group.add_argument("--allow-fast", action="store_true", default=None,
+                       help="allow fast batch publish (server 2.14+; %%js_publish --fast)")
     group.add_argument("--allow-schedules", action="store_true", default=None, help="allow message schedules")
     group.add_argument("--subject-del-markers-ttl", metavar="DURATION",
                        help="leave a delete marker living DURATION when max age removes a subject's last message")
+    group.add_argument("--persist-mode", metavar="MODE", help="default|async: async acks before the disk write "
+                       "(server 2.12+, R1 file streams; set at creation, the server refuses a change)")
 
 
 def feature_flags(args: Any) -> dict[str, Any]:
     """The given feature flags as StreamConfig fields (an empty dict when none was given)."""
-    names = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
+    names = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_fast", "allow_schedules", "subject_del_markers_ttl",
+             "persist_mode")
     return feature_params(**{n: getattr(args, n, None) for n in names})
 
 

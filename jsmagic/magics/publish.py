@@ -49,12 +49,19 @@ class PublishMagics(Magics):
     @argument("--atomic", action="store_true", help="server 2.12+: one atomic batch, stored all or nothing")
     @argument("--split", action="store_true",
               help="with --atomic: cut a publish over the batch limit into batches (then NOT atomic as a whole)")
+    @argument("--fast", action="store_true",
+              help="server 2.14+: one fast batch, any size, stored in order, acked every N (flow control), not atomic")
     @argument("--schedule-after", metavar="DURATION", help="server 2.12+: fire each message once, after DURATION")
     @argument("--schedule-at", metavar="TIME", help="fire once at TIME (UTC unless it says otherwise)")
     @argument("--schedule-every", metavar="DURATION", help="fire repeatedly, every DURATION")
     @argument("--schedule-cron", metavar="CRON", help="fire on a cron schedule (6 fields, seconds first)")
     @argument("--schedule-dest", metavar="SUBJECT", help="the subject a schedule fires into (same stream)")
     @argument("--schedule-ttl", metavar="DURATION", help="TTL of the messages a schedule generates")
+    @argument("--schedule-source", metavar="SUBJECT",
+              help="server 2.14+: fire the last message of SUBJECT (sampling; the cell is the fallback)")
+    @argument("--schedule-rollup", action="store_true",
+              help="server 2.14+: each firing replaces the target's previous message (Nats-Rollup: sub)")
+    @argument("--schedule-time-zone", metavar="ZONE", help="server 2.14+: read --schedule-cron in ZONE (Europe/Amsterdam)")
     @line_cell_magic
     @friendly("publish")
     def js_publish(self, line: str = "", cell: str | None = None):
@@ -92,16 +99,22 @@ class PublishMagics(Magics):
         first is sent alone and checked against N (a mismatch publishes nothing); each later
         one expects the sequence of the message before it.
 
-        Server 2.11/2.12 features (the stream must allow each; otherwise nothing is sent)::
+        Server 2.11-2.14 features (the stream must allow each; otherwise nothing is sent)::
 
             %js_publish sessions.login '{"user": "ann"}' --ttl 30m   # Nats-TTL: expires on its own
             %js_publish sessions.login --from df --ttl-col ttl
             %js_publish --from order --subject-col subject --atomic   # all stored, or none
             %js_publish reminders.schedule.ann '{"to": "ann"}' --schedule-after 10m --schedule-dest reminders.due
             %js_publish reports.schedule.daily '{}' --schedule-cron '0 0 9 * * *' --schedule-dest reports.run
+            %js_publish reports.at9 '{}' --schedule-cron '0 0 9 * * *' --schedule-time-zone Europe/Amsterdam --schedule-dest reports.run
+            %js_publish reports.sample '{}' --schedule-every 5m --schedule-source reports.run --schedule-dest reports.last --schedule-rollup
+            %js_publish --from order --subject-col subject --fast     # 2.14: any size, in order, flow-controlled acks
 
         ``--atomic`` refuses more messages than one batch may hold (1,000) unless ``--split``
-        is given: then each batch of 1,000 is atomic, the whole publish is not.
+        is given: then each batch of 1,000 is atomic, the whole publish is not.  ``--fast``
+        (a stream with ``--allow-fast``) has no limit and stores in order, stopping at the first
+        refused message; its ack gives the last message's seq.  ``--schedule-source`` (sampling),
+        ``--schedule-rollup`` and ``--schedule-time-zone`` (of a cron line) need server 2.14.
         """
         args = parse_line(self.js_publish, line)
         self._check_usage(args, cell)
@@ -113,7 +126,9 @@ class PublishMagics(Magics):
             expect_last_subject_seq=args.expect_last_subject_seq, raw=args.raw, ttl=args.ttl, ttl_col=args.ttl_col,
             atomic=args.atomic, split=args.split, schedule_after=args.schedule_after, schedule_at=args.schedule_at,
             schedule_every=args.schedule_every, schedule_cron=args.schedule_cron, schedule_dest=args.schedule_dest,
-            schedule_ttl=args.schedule_ttl, namespace=ns, progress=bar)
+            schedule_ttl=args.schedule_ttl, schedule_source=args.schedule_source,
+            schedule_rollup=args.schedule_rollup, schedule_time_zone=args.schedule_time_zone, fast=args.fast,
+            namespace=ns, progress=bar)
         if args.source:
             coro = publishing.publish_acks(args.subject, self._lookup(args.source, ns), name=args.source,
                                            data_col=args.data_col, subject_col=args.subject_col,

@@ -42,13 +42,13 @@ def plan(messages: list[Message], split: bool, limit: int = BATCH_LIMIT) -> list
     return [messages[i:i + limit] for i in range(0, len(messages), limit)]
 
 
-def one_stream(index: Any, subjects: list[str]) -> None:
-    """An atomic batch goes to one stream: refuse subjects that land in different streams."""
+def one_stream(index: Any, subjects: list[str], kind: str = "an atomic") -> None:
+    """A batch (atomic or fast) goes to one stream: refuse subjects that land in different streams."""
     if index is None:
         return
     owners = sorted({s for subj in subjects for s in index.capturing(subj)})
     if len(owners) > 1:
-        raise InputError(f"an atomic batch is stored in one stream, these subjects go to {', '.join(owners)}; "
+        raise InputError(f"{kind} batch is stored in one stream, these subjects go to {', '.join(owners)}; "
                          "nothing published", hint="publish each stream's messages as a batch of its own")
 
 

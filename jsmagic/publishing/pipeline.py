@@ -31,6 +31,7 @@ from ..core.units import plural
 from .acks import AckWindow
 from .capture import StreamIndex, subject_checker
 from .batch import one_stream, publish_atomic
+from .fastbatch import publish_fast
 from .expect import EXPECTED_LAST_SEQ, EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_STREAM, chained, chains, first_ack, with_header
 from .features import Features, feature_check
 from .result import PublishResult
@@ -134,8 +135,8 @@ async def publish_prepared(
     late = _late_rerun(ctx, index, subjects, msg_id)
     if expect.get("stream"):
         messages = with_header(messages, EXPECTED_STREAM, expect["stream"])
-    if features is not None and features.atomic:
-        result = await atomic(ctx, list(messages), index, check, expect, features.split, kw)
+    if features is not None and (features.atomic or features.fast):
+        result = await batched(ctx, list(messages), index, check, expect, features, kw)
     else:
         result = await publish(messages, check=check, expect=expect, ctx=ctx, **kw)
     if msg_id:
@@ -162,10 +163,11 @@ def with_features(check: Callable[[str], None], features: Callable[[str], None])
     return both
 
 
-async def atomic(ctx: JSContext, messages: list, index: Any, check: Callable, expect: dict, split: bool, kw: dict) -> PublishResult:
-    """An atomic batch: one stream, expectations on the first message only, all or nothing."""
+async def batched(ctx: JSContext, messages: list, index: Any, check: Callable, expect: dict, features: Features,
+                 kw: dict) -> PublishResult:
+    """An atomic batch (all or nothing) or a fast one (in order, acked every N): one stream, expectations on the first."""
     try:
-        one_stream(index, list(dict.fromkeys(m[1] for m in messages)))
+        one_stream(index, list(dict.fromkeys(m[1] for m in messages)), "a fast" if features.fast else "an atomic")
         if messages and ("last_seq" in expect or "last_subject_seq" in expect):
             first = messages[0]
             headers = dict(first[3] or {})
@@ -174,8 +176,11 @@ async def atomic(ctx: JSContext, messages: list, index: Any, check: Callable, ex
             if "last_subject_seq" in expect:
                 headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expect["last_subject_seq"])
             messages[0] = (*first[:3], headers)
-        return await publish_atomic(ctx.nc, messages, split=split, check=check, ref_name=kw.get("ref_name", "line"),
-                                    progress=kw.get("progress"), timeout=kw.get("timeout"))
+        common = dict(check=check, ref_name=kw.get("ref_name", "line"), progress=kw.get("progress"),
+                      timeout=kw.get("timeout"))
+        if features.fast:
+            return await publish_fast(ctx.nc, messages, **common)
+        return await publish_atomic(ctx.nc, messages, split=features.split, **common)
     except InputError as e:
         raise nothing_published(e) from None
 

@@ -108,6 +108,8 @@ class PublishResult:
         out: dict[str, tuple[int, int]] = {}
         for k in positions:
             stream, seq = self.streams[k], self.seqs[k]
+            if seq <= 0:  # stored, its sequence not told (a fast batch acks its last message only)
+                continue
             lo, hi = out.get(stream, (seq, seq))
             out[stream] = (min(lo, seq), max(hi, seq))
         return out

@@ -42,6 +42,8 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
                   schedule_after: str | None = None, schedule_at: str | None = None,
                   schedule_every: str | None = None, schedule_cron: str | None = None,
                   schedule_dest: str | None = None, schedule_ttl: str | None = None,
+                  schedule_source: str | None = None, schedule_rollup: bool = False,
+                  schedule_time_zone: str | None = None, fast: bool = False,
                   namespace: Mapping[str, Any] | None = None, name: str | None = None, progress: Progress | None = None,
                   ctx: Ctx = None) -> pd.DataFrame:
     """Publish to JetStream and check every ack (`%%js_publish`, `%js_publish --from`).
@@ -80,6 +82,10 @@ async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] 
         Server 2.12+: one atomic batch (stored all or nothing); `split` cuts a large one into batches.
     schedule_after, schedule_at, schedule_every, schedule_cron, schedule_dest, schedule_ttl : str, optional
         Server 2.12+: message schedules (`%%js_publish --schedule-*`).
+    schedule_source, schedule_rollup, schedule_time_zone : optional
+        Server 2.14+: fire the last message of a subject (sampling), roll the target up, read a cron line in a zone.
+    fast : bool
+        Server 2.14+: one fast batch (any size, stored in order, flow-controlled acks; not atomic).
     namespace : mapping, optional
         Where `{=expr}` in the subject, header values, `msg_id` and text is evaluated
         (once, before publishing), as `%%js_publish` does with the notebook's variables;
@@ -153,6 +159,8 @@ async def _send(subject: str | None, data: Any, *, headers: Mapping[str, str] | 
                 atomic: bool = False, split: bool = False, schedule_after: str | None = None,
                 schedule_at: str | None = None, schedule_every: str | None = None, schedule_cron: str | None = None,
                 schedule_dest: str | None = None, schedule_ttl: str | None = None,
+                schedule_source: str | None = None, schedule_rollup: bool = False,
+                schedule_time_zone: str | None = None, fast: bool = False,
                 namespace: Mapping[str, Any] | None = None, name: str | None = None, progress: Progress | None = None,
                 ctx: Ctx = None) -> PublishResult:
     """The publish itself: the words checked and made templates, then the core's cell or value publisher."""
@@ -174,7 +182,9 @@ async def _send(subject: str | None, data: Any, *, headers: Mapping[str, str] | 
         hdrs["Nats-Msg-Id"] = template(msg_id, "the message id")
     features = Features.from_flags(ttl=ttl, ttl_col=ttl_col, schedule_after=schedule_after, schedule_at_=schedule_at,
                                    schedule_every=schedule_every, schedule_cron=schedule_cron,
-                                   schedule_dest=schedule_dest, schedule_ttl=schedule_ttl, atomic=atomic, split=split)
+                                   schedule_dest=schedule_dest, schedule_ttl=schedule_ttl,
+                                   schedule_source=schedule_source, schedule_rollup=schedule_rollup,
+                                   schedule_time_zone=schedule_time_zone, atomic=atomic, split=split, fast=fast)
     expect = {k: v for k, v in (("stream", expect_stream), ("last_seq", expect_last_seq),
                                 ("last_subject_seq", expect_last_subject_seq)) if v is not None}
     common = dict(count=count, stream=stream, expect=expect, progress=progress,

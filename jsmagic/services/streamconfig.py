@@ -14,7 +14,8 @@ SETTINGS = {"subjects": "subjects", "retention": "retention", "storage": "storag
             "max_msg_size": "max_msg_size", "discard": "discard", "dupe_window": "duplicate_window",
             "replicas": "num_replicas", "description": "description", "allow_direct": "allow_direct",
             "allow_rollup": "allow_rollup_hdrs"}
-FEATURES = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_schedules", "subject_del_markers_ttl")
+FEATURES = ("allow_msg_ttl", "allow_counter", "allow_batch", "allow_fast", "allow_schedules", "subject_del_markers_ttl",
+            "persist_mode")
 TOPOLOGY = ("sources", "mirror", "transform_source", "transform_destination", "republish_source",
             "republish_destination", "republish_headers", "metadata", "compression", "first_seq",
             "placement_cluster", "placement_tags", "allow_mirror_direct")

@@ -88,8 +88,8 @@ async def add(name: str, *, config_file: str | None = None, ctx: Ctx = None, **s
         (limits/interest/workqueue), `storage` (file/memory), `max_msgs`, `max_bytes`
         ("10MB"), `max_age` ("1d"), `max_msgs_per_subject`, `max_msg_size`, `discard`,
         `dupe_window` ("2m"), `replicas`, `description`, `allow_direct`, `allow_rollup`;
-        server 2.11/2.12 features `allow_msg_ttl`, `allow_counter`, `allow_batch`,
-        `allow_schedules`, `subject_del_markers_ttl`; topology `sources`
+        server 2.11-2.14 features `allow_msg_ttl`, `allow_counter`, `allow_batch`, `allow_fast`,
+        `allow_schedules`, `subject_del_markers_ttl`, `persist_mode` ("async"); topology `sources`
         (`"STREAM[:FILTER][@START]"`), `mirror`, `transform_source`/`transform_destination`,
         `republish_source`/`republish_destination`, `metadata` (`"k=v"`), `compression`…
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from nats.js import api
 
 from ..admin.consumers import consumer_row
-from ..admin.streamconfig import FEATURES
+from ..admin.streamconfig import FEATURES, plain
 from ..core.units import format_duration, format_size
 
 
@@ -116,10 +116,13 @@ def stream_report(si: api.StreamInfo, num_subjects: int | None = None) -> Report
 
 
 def _features(c: api.StreamConfig) -> dict[str, dict[str, Any]]:
-    """The server 2.11/2.12 switches (TTL, counter, batch, schedules, delete markers), when any is on."""
+    """The server 2.11-2.14 switches (TTL, counter, batches, schedules, delete markers, persist mode), when any is on."""
     on = {what: f"yes (server {version}+)" for field, (flag, what, version) in FEATURES.items() if getattr(c, field, None)}
     if getattr(c, "subject_delete_marker_ttl", None):
         on["delete markers live"] = format_duration(c.subject_delete_marker_ttl)
+    mode = plain(getattr(c, "persist_mode", None))
+    if mode not in (None, "default"):
+        on["persist mode"] = f"{mode} (server 2.12+: acked before the disk write)"
     return {"Features": on} if on else {}
 
 

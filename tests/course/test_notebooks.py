@@ -330,7 +330,7 @@ def check_operations(nb):
 
 
 def check_modern(nb):
-    """07: what changed in each scenario (server 2.11/2.12 features)."""
+    """07: what changed in each scenario (server 2.11-2.14 features)."""
     assert row(r"before 3", text(nb, "check-ttl-summary")) and row(r"after 3 s 1", text(nb, "check-ttl-summary"))
     assert row(r"0 3 cara kiosk 3600s", text(nb, "check-ttl-after"))  # only the 1h session is left
     ename, evalue = error(nb, "check-ttl-refused")
@@ -349,6 +349,18 @@ def check_modern(nb):
     assert "1 pending schedule in REMINDERS" in text(nb, "check-schedule-pending")
     assert row(r"0 2 reminders\.due ann her order 1001 reminders\.schedule\.ann 3600s", text(nb, "check-schedule-fired"))
     assert "0 pending schedules in REMINDERS" in text(nb, "check-schedule-done")
+    fast = text(nb, "check-fast-ok")  # server 2.14 fast batch, on a 2.12 async-persist stream
+    assert "2,000 messages → stream SENSORS, seq 2000; one fast batch" in fast and "2,000 messages stored in order" in fast
+    info = text(nb, "check-fast-info")
+    assert "fast batch publish: yes (server 2.14+)" in info and "persist mode: async" in info
+    assert state(info, "messages") == "2,000" and state(info, "last sequence") == "2,000"
+    assert row(r"0 2000 True", text(nb, "check-fast-order"))  # every reading, in order
+    pending = text(nb, "check-schedule-214")
+    assert row(r"0 plant\.schedule\.sample @every 1s plant\.latest None plant\.temp sub", pending)
+    assert row(r"1 plant\.schedule\.report 0 0 9 \* \* \* plant\.reports", pending) and "Europe/Amsterdam" in pending
+    sampled = text(nb, "check-sampled")  # one message left of two or more firings: seq 6 was the first
+    found = re.search(r"^0\s+(\d+)\s+plant\.latest\s+3\s+plant\.schedule\.sample", sampled, re.M)
+    assert found and int(found.group(1)) >= 7 and sampled.count("plant.latest") == 1, sampled
     assert "0 messages from JOBS > shipper" in text(nb, "check-pause-empty")
     assert row(r"0 shipper 3 True", text(nb, "check-pause-ls"))  # three jobs wait while it is paused
     assert "3 messages from JOBS > shipper, acked" in text(nb, "check-pause-resumed")

@@ -34,7 +34,7 @@ import pandas as pd
 logins = pd.DataFrame({"user": ["ann", "bob"], "ttl": ["30m", "1h"]})
 order = pd.DataFrame({"subject": ["shop.order.1", "shop.line.1", "shop.line.1"], "sku": ["o1", "a", "b"]})
 %js_stream add COUNTERS --subjects 'views.>' --allow-counter
-%js_stream add SHOP --subjects 'shop.>' --allow-batch
+%js_stream add SHOP --subjects 'shop.>' --allow-batch --allow-fast
 %js_stream add REMINDERS --subjects 'reminders.>' --allow-schedules
 %js_stream add JOBS --subjects 'jobs.>' --retention workqueue
 %js_consumer add JOBS shipper --ack explicit

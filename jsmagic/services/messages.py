@@ -127,7 +127,7 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
         stream=stream, subjects=_names([subjects] if isinstance(subjects, str) else subjects),
         deliver=chosen[0] if chosen else "all", start_seq=start_seq, since=when(since), until=when(until),
         end_seq=end_seq, count=count, headers_only=headers_only,
-        decode=named(decode, dict(namespace or {})) if isinstance(decode, str) else decode, flatten=flatten,
+        decode=named(decode, namespace) if isinstance(decode, str) else decode, flatten=flatten,
         timeout=_seconds(timeout), batch=batch, durable=durable, action=action, delay=_seconds(delay),
         ack_wait=_seconds(ack_wait), max_deliver=max_deliver, where=where, grep=grep,
         header=[header] if isinstance(header, str) else list(header), subject_cols=subject_cols,

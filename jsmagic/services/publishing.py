@@ -10,7 +10,7 @@ a front-end that words it (the magic's summary line and failed cell).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
@@ -19,13 +19,13 @@ from ..core.errors import IncompleteError, InputError
 from ..core.units import plural
 from ..publishing.features import Features
 from ..publishing.inputs import publish_cell, publish_object
+from ..publishing.pipeline import Progress
 from ..publishing.result import PublishResult
 from ..publishing.templates import Template, expand_variables
 
 __all__ = ["publish", "publish_acks"]
 
 Ctx = JSContext | str | None
-Progress = Callable[[int, "int | None"], None]
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:

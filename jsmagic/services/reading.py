@@ -20,13 +20,13 @@ from ..core.context import JSContext
 from ..core.registry import current, jetstream
 from ..history import streamtime
 from ..reading import dryrun, export as _export, reader, results
-from ..reading.selection import Selection
+from ..reading.selection import ProgressFn, Selection
 from .completeness import expected, shortfall
 
 __all__ = ["check_stream", "read", "read_as", "read_to", "read_at", "dry_run"]
 
 Ctx = JSContext | str | None
-Progress = Callable[[int, "int | None"], None] | None
+Progress = ProgressFn | None  # progress(done, total_or_None) as messages arrive
 
 
 async def check_stream(stream: str, *, ctx: Ctx = None) -> Any:

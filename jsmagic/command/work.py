@@ -16,7 +16,6 @@ from typing import Any
 
 from ..core.errors import JSMagicError
 from ..core.units import format_size
-from ..services.results import SHORT as SHORT_NOTE  # a note starting so says rows are missing
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,8 @@ EXIT_CODES = {
 }
 FORMATS = ("csv", "jsonl", "parquet")
 PROGRESS_AFTER = 0.25  # seconds before the progress line shows on a terminal
-DEFAULT_SERVER = "nats://127.0.0.1:4222"  # natscli's default; a scheduled job never starts an embedded server
+DEFAULT_SERVER = "nats://127.0.0.1:4222"
+SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, command/complete.py)  # natscli's default; a scheduled job never starts an embedded server
 
 
 def say(text: str) -> None:
@@ -96,16 +96,24 @@ async def _connect(args: Any) -> Any:
 
 
 async def _work(args: Any, sel: Any, fmt: str, progress: Any) -> Any:
-    """The read, as ``%js_consume`` reads (the same services), verified against the server's count of the selection."""
+    """The read, as ``%js_consume`` reads (the same services), checked against the server's count of the selection."""
     from ..services import reading
+    from .complete import expected, shortfall
 
     ctx = await _connect(args)
     try:
+        await reading.check_stream(sel.stream, ctx=ctx)  # an unknown stream: one line naming the known ones
+        want = await expected(sel, ctx)  # the server's count of the selection, before the read
         if args.command == "export" or fmt == "parquet":
             path = args.to if args.command == "export" else args.output
-            return await reading.read_to(sel, path, partition_by=getattr(args, "partition_by", None), progress=progress,
-                                         verify=True, ctx=ctx)
-        return await reading.read(sel, progress=progress, verify=True, ctx=ctx)
+            result = await reading.read_to(sel, path, partition_by=getattr(args, "partition_by", None),
+                                           progress=progress, ctx=ctx)
+        else:
+            result = await reading.read(sel, progress=progress, ctx=ctx)
+        rows = result.export.rows if result.export is not None else len(result.frame)
+        if not result.interrupted and (note := shortfall(rows, want)):
+            result.notes.append(note)
+        return result
     finally:
         await ctx.close()
 
@@ -166,7 +174,7 @@ def run_command(args: Any) -> int:
         say(f"error: {_error_line(e)}")
         return ERROR
     for note in result.notes:
-        if not note.startswith(SHORT_NOTE):  # a short read's notes are its error line
+        if not note.startswith("SHORT"):  # a short read's notes are its error line
             say(f"note: {note}")
     report = _report(args, result, fmt)
     if result.interrupted:

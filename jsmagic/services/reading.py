@@ -14,14 +14,13 @@ A selection is what `jsmagic.selection` builds from the magic's words.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any
 
 from ..core.context import JSContext
-from ..core.registry import current, jetstream
+from ..core.registry import current
 from ..history import streamtime
 from ..reading import dryrun, export as _export, reader, results
 from ..reading.selection import ProgressFn, Selection
-from .completeness import expected, shortfall
 
 __all__ = ["check_stream", "read", "read_as", "read_to", "read_at", "dry_run"]
 
@@ -50,21 +49,7 @@ async def check_stream(stream: str, *, ctx: Ctx = None) -> Any:
     return await reader.check_stream(stream, ctx=current(ctx))
 
 
-async def _verified(sel: Selection, verify: bool, ctx: JSContext, work: Callable[[], Any]) -> reader.Replay:
-    """Run ``work()``; with ``verify``, the server's count of ``sel`` first and a SHORT note when fewer rows came."""
-    if not verify:
-        return await work()
-    await jetstream(ctx)
-    await reader.check_stream(sel.stream, ctx=ctx)  # an unknown stream: "did you mean", before the count
-    want = await expected(sel, ctx=ctx)
-    result = await work()
-    rows = result.export.rows if result.export is not None else len(result.frame)
-    if not result.interrupted and (note := shortfall(rows, want)):
-        result.notes.append(note)
-    return result
-
-
-async def read(sel: Selection, *, progress: Progress = None, verify: bool = False, ctx: Ctx = None) -> reader.Replay:
+async def read(sel: Selection, *, progress: Progress = None, ctx: Ctx = None) -> reader.Replay:
     """Read `sel` into a pandas frame (`%js_consume`); the whole `Replay`, short or not.
 
     Parameters
@@ -73,9 +58,6 @@ async def read(sel: Selection, *, progress: Progress = None, verify: bool = Fals
         What to read (`jsmagic.selection(...)`).
     progress : callable, optional
         `progress(done, total)` as messages arrive.
-    verify : bool
-        Count the selection on the server before reading (a throw-away consumer); a read
-        that returns fewer rows gets a note starting with `SHORT`.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -89,8 +71,7 @@ async def read(sel: Selection, *, progress: Progress = None, verify: bool = Fals
     >>> result = await read(jsmagic.selection("ORDERS", since="2h"))   # doctest: +SKIP
     >>> result.frame, result.notes
     """
-    ctx = current(ctx)
-    return await _verified(sel, verify, ctx, lambda: reader.replay(sel, progress, ctx=ctx))
+    return await reader.replay(sel, progress, ctx=current(ctx))
 
 
 async def read_as(sel: Selection, result_as: str | None = None, *, progress: Progress = None,
@@ -122,7 +103,7 @@ async def read_as(sel: Selection, result_as: str | None = None, *, progress: Pro
 
 
 async def read_to(sel: Selection, path: str, *, partition_by: str | None = None, progress: Progress = None,
-                  verify: bool = False, ctx: Ctx = None) -> reader.Replay:
+                  ctx: Ctx = None) -> reader.Replay:
     """Stream a read of `sel` into Parquet, chunk by chunk (`%js_consume --to`, `jsmagic export`).
 
     Parameters
@@ -135,8 +116,6 @@ async def read_to(sel: Selection, path: str, *, partition_by: str | None = None,
         A column: a hive-layout dataset.
     progress : callable, optional
         `progress(done, total)` as messages arrive.
-    verify : bool
-        Count the selection on the server first; fewer rows written gives a `SHORT` note.
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -150,8 +129,7 @@ async def read_to(sel: Selection, path: str, *, partition_by: str | None = None,
     >>> result = await read_to(jsmagic.selection("ORDERS"), "orders.parquet")   # doctest: +SKIP
     >>> result.export.rows
     """
-    ctx = current(ctx)
-    return await _verified(sel, verify, ctx, lambda: _export.export_replay(sel, path, partition_by, progress, ctx=ctx))
+    return await _export.export_replay(sel, path, partition_by, progress, ctx=current(ctx))
 
 
 async def read_at(sel: Selection, *, at: dt.datetime | None = None, up_to_seq: int | None = None,

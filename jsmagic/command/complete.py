@@ -1,7 +1,6 @@
 """Did a replay return every message the stream held for its selection?  The server's count, independently.
 
-Asked for by ``verify=True`` of :mod:`jsmagic.services.reading` (the ``jsmagic`` command always asks):
-a scheduled export must not exit 0 with fewer rows than the stream held when it started:
+A scheduled export must not exit 0 with fewer rows than the stream held when it started:
 messages purged, deleted or evicted by the stream's limits *while* it was read are gone
 before the reader reached them, and the reader then ends "done" with a short frame.  So,
 before the read, the server counts the selection: an ephemeral consumer with the same
@@ -36,7 +35,7 @@ async def _pending(sel: Any, info: Any, ctx: Any) -> int:
         return int(session.info.get("num_pending", 0))
 
 
-async def expected(sel: Any, *, ctx: Any) -> int | None:
+async def expected(sel: Any, ctx: Any) -> int | None:
     """How many rows a complete read of ``sel`` returns at least, per the server now; None: not countable."""
     if not countable(sel):
         return None

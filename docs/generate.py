@@ -44,8 +44,9 @@ COURSE = [  # the published course, in order
 API = [  # what the Python API page renders, in order (mkdocstrings identifiers; numpy-style docstrings)
     "jsmagic.services.connection.connect", "jsmagic.services.connection.close", "jsmagic.services.connection.use",
     "jsmagic.services.connection.status", "jsmagic.services.connection.run",
-    "jsmagic.services.messages.publish", "jsmagic.services.messages.replay", "jsmagic.services.messages.export",
+    "jsmagic.services.publishing.publish", "jsmagic.services.messages.replay", "jsmagic.services.messages.export",
     "jsmagic.services.messages.follow", "jsmagic.services.messages.selection",
+    "jsmagic.services.publishing.publish_acks", "jsmagic.services.reading",
     "jsmagic.services.streams", "jsmagic.services.streamhistory", "jsmagic.services.explore",
     "jsmagic.services.finding", "jsmagic.services.consumers", "jsmagic.services.consumerreset",
     "jsmagic.services.kv", "jsmagic.services.kvhistory", "jsmagic.services.obj", "jsmagic.services.counters",

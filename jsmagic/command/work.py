@@ -96,19 +96,20 @@ async def _connect(args: Any) -> Any:
 
 
 async def _work(args: Any, sel: Any, fmt: str, progress: Any) -> Any:
-    from ..reading.export import export_replay
-    from ..reading.reader import replay, stream_info
+    """The read, as ``%js_consume`` reads (the same services), checked against the server's count of the selection."""
+    from ..services import reading
     from .complete import expected, shortfall
 
     ctx = await _connect(args)
     try:
-        await stream_info(ctx.js, sel.stream, ctx=ctx)  # an unknown stream: one line naming the known ones
+        await reading.check_stream(sel.stream, ctx=ctx)  # an unknown stream: one line naming the known ones
         want = await expected(sel, ctx)  # the server's count of the selection, before the read
         if args.command == "export" or fmt == "parquet":
             path = args.to if args.command == "export" else args.output
-            result = await export_replay(sel, path, getattr(args, "partition_by", None), progress, ctx=ctx)
+            result = await reading.read_to(sel, path, partition_by=getattr(args, "partition_by", None),
+                                           progress=progress, ctx=ctx)
         else:
-            result = await replay(sel, progress, ctx=ctx)
+            result = await reading.read(sel, progress=progress, ctx=ctx)
         rows = result.export.rows if result.export is not None else len(result.frame)
         if not result.interrupted and (note := shortfall(rows, want)):
             result.notes.append(note)
@@ -144,12 +145,13 @@ def run_command(args: Any) -> int:
     """Run a parsed ``export``/``replay``; returns the exit code."""
     from ..core import flags, runner
     from ..core.errors import InputError
+    from ..services import messages
 
     fmt = "parquet" if args.command == "export" else _format(args)
     try:
         if args.command == "replay" and fmt == "parquet" and not args.output:
             raise InputError("--format parquet writes a file: give -o FILE (or use jsmagic export --to FILE)")
-        sel = flags.selection(args)
+        sel = messages.selection(args.stream, **flags.words(args))
         progress = _progress(f"{args.command}ing {args.stream}")
         loop, ended = asyncio.new_event_loop(), "failed"
         try:

@@ -4,8 +4,8 @@ Each :class:`Flag` is the names and ``argparse`` keywords of one option.  ``%js_
 and ``%js_connect`` declare them through :func:`jsmagic.magics.flagset.arguments` (IPython's
 ``@argument``); ``jsmagic export``/``jsmagic replay`` add them to an ``argparse`` parser with
 :func:`add_to`.  Help, defaults and choices are the same words in ``%js_consume?`` and in
-``jsmagic export --help``.  :func:`selection` turns parsed flags into the core's
-:class:`~jsmagic.reading.selection.Selection` for both.
+``jsmagic export --help``.  :func:`words` turns parsed flags into the words of
+:func:`jsmagic.services.messages.selection`, the one translation into a read's selection.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable
 
-from .decode import HELP, named
+from .decode import HELP
 from .errors import InputError
-from .units import parse_duration, parse_when
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,13 +98,13 @@ def connect_fields(args: Any) -> dict[str, Any]:
     return {dest(f): getattr(args, dest(f), None) for f in CONNECT}
 
 
-def selection(args: Any, namespace: dict | None = None, error: type[Exception] = InputError) -> Any:
-    """The core :class:`Selection` for parsed flags; conflicting flags raise ``error`` (one line).
+def words(args: Any, error: type[Exception] = InputError) -> dict[str, Any]:
+    """Parsed ``SELECT`` flags as the words of :func:`jsmagic.services.messages.selection` (its keyword arguments).
 
+    The flags' own contradictions are said in flag words and raise ``error`` (one line);
+    what the words mean (times, durations, decoders) is the service's one translation.
     Flags a front-end does not offer (``--durable`` and its acks are the magic's) read as unset.
     """
-    from ..reading.selection import Selection
-
     get = lambda name, default=None: getattr(args, name, default)  # noqa: E731 - a front-end may lack a flag
     chosen = [p for p in (get("policy"), "start_seq" if get("start_seq") is not None else None,
                           "since" if get("since") else None) if p]
@@ -115,29 +114,12 @@ def selection(args: Any, namespace: dict | None = None, error: type[Exception] =
         raise error("--follow reads without acking: it does not combine with --durable")
     if get("delay") and get("action") != "nak":
         raise error("--delay goes with --nak")
-    header_cols = get("header_cols")
-    return Selection(
-        stream=args.stream,
-        subjects=list(get("subject", [])),
-        deliver=chosen[0] if chosen else "all",
-        start_seq=get("start_seq"),
-        since=parse_when(args.since) if get("since") else None,
-        until=parse_when(args.until) if get("until") else None,
-        end_seq=get("end_seq"),
-        count=get("count"),
-        headers_only=bool(get("headers_only")),
-        decode=named(get("decode", "auto"), namespace),
-        flatten=bool(get("flatten")),
-        timeout=parse_duration(args.timeout) if get("timeout") else None,
-        batch=get("batch"),
-        durable=get("durable"),
-        action=get("action"),
-        delay=parse_duration(args.delay) if get("delay") else None,
-        ack_wait=parse_duration(args.ack_wait) if get("ack_wait") else None,
+    return dict(
+        subjects=list(get("subject", [])), deliver=get("policy"), start_seq=get("start_seq"),
+        since=get("since") or None, until=get("until") or None, end_seq=get("end_seq"), count=get("count"),
+        headers_only=bool(get("headers_only")), decode=get("decode", "auto"), flatten=bool(get("flatten")),
+        timeout=get("timeout") or None, batch=get("batch"), where=get("where"), grep=get("grep"),
+        header=list(get("header", [])), subject_cols=get("subject_cols"), header_cols=get("header_cols") or (),
+        durable=get("durable"), action=get("action"), delay=get("delay") or None, ack_wait=get("ack_wait") or None,
         max_deliver=get("max_deliver"),
-        where=get("where"),
-        grep=get("grep"),
-        header=list(get("header", [])),
-        subject_cols=get("subject_cols"),
-        header_cols=[h.strip() for h in header_cols.split(",") if h.strip()] if header_cols else [],
     )

@@ -11,10 +11,9 @@ import pandas as pd
 from ..core.config import settings
 from ..core.errors import JSMagicError
 from ..core.extras import require
-from ..core.flags import EXPORT, SELECT, selection
+from ..core.flags import EXPORT, SELECT, words
 from ..core.units import plural
-from ..reading.reader import check_stream, replay
-from ..reading.selection import Selection
+from ..services import messages, reading
 from ..ui.display import result_frame, said
 from ..ui.replay import Exported, replay_summary
 from . import finding, timetravel
@@ -94,11 +93,11 @@ class ConsumeMagics(Magics):
         if args.follow:
             from ..ui.tail import follow
 
-            run(check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
+            run(reading.check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
             handle = follow(sel)
             store_output(self, args, handle)
             return said(handle)  # its live table is the cell's output: no <Follow …> line that never updates
-        result = with_progress(f"replaying {sel.stream}", lambda p: replay(sel, p), unit="messages",
+        result = with_progress(f"replaying {sel.stream}", lambda p: reading.read(sel, progress=p), unit="messages",
                                count=lambda r: len(r.frame))
         frame = result_frame(result.frame, replay_summary(result))
         _fail_keeping(self, args, frame, result)
@@ -110,7 +109,7 @@ class ConsumeMagics(Magics):
         keep_result(self, args, frame, result.interrupted, f"{len(frame):,} messages read from {sel.stream}", left)
         return present(self, args, frame)
 
-    def _sink(self, args, sel: Selection):
+    def _sink(self, args, sel):
         """--to (a Parquet summary) or --as arrow/polars (or Arrow-backed pandas)."""
         if args.follow:
             raise UsageError("--follow keeps a live pandas table: it does not combine with --to or --as")
@@ -119,16 +118,15 @@ class ConsumeMagics(Magics):
         polars = not args.to and (args.result_as or settings().result_type) == "polars"
         require(("pyarrow", "polars") if polars else "pyarrow", "polars" if polars else "parquet" if args.to else "arrow",
                 "--to" if args.to else "--as polars" if polars else "an Arrow result")
-        from ..reading.export import export_replay
-        from ..reading.results import replay_as
         if args.to:
-            result = with_progress(f"exporting {sel.stream}", lambda p: export_replay(sel, args.to, args.partition_by, p),
+            result = with_progress(f"exporting {sel.stream}",
+                                   lambda p: reading.read_to(sel, args.to, partition_by=args.partition_by, progress=p),
                                    unit="messages", count=lambda r: r.export.rows if r.export else 0)  # what the file holds
             out = Exported(result)
             kept = f"{out.rows:,} messages written to {out.path}, a valid file"
         else:
-            result, out = with_progress(f"replaying {sel.stream}", lambda p: replay_as(sel, args.result_as, p),
-                                        unit="messages")
+            result, out = with_progress(f"replaying {sel.stream}",
+                                        lambda p: reading.read_as(sel, args.result_as, progress=p), unit="messages")
             meta = ["seq", "subject", "time"]
             cols = None if not len(out.columns) else out[meta] if isinstance(out, pd.DataFrame) else out.select(meta)
             summary = replay_summary(result, _summary_frame(cols))
@@ -161,9 +159,9 @@ def _summary_frame(cols) -> pd.DataFrame:
     return cols.to_pandas()
 
 
-def selection_from_args(args, namespace: dict | None = None) -> Selection:
-    """The core :class:`Selection` for parsed magic arguments (flag conflicts are UsageErrors)."""
-    return selection(args, namespace, error=UsageError)
+def selection_from_args(args, namespace: dict | None = None):
+    """The selection for parsed magic arguments, as ``jsmagic.selection`` builds it (flag conflicts are UsageErrors)."""
+    return messages.selection(args.stream, **words(args, error=UsageError), namespace=namespace)
 
 
 def _note_after(shell, text: str) -> None:

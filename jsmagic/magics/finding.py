@@ -1,19 +1,18 @@
 """``%js_stream find SUBJECT``, ``%js_consume … --dry-run`` and ``%js_consumer reset … --since/--dry-run``.
 
-Registered on the existing magics (``add_find_verb``, ``add_reset_flags``); cores:
-:mod:`jsmagic.admin.find`, :mod:`jsmagic.reading.dryrun`, :mod:`jsmagic.admin.resetplan`.
+Registered on the existing magics (``add_find_verb``, ``add_reset_flags``); services:
+:func:`jsmagic.services.finding.find`, :func:`jsmagic.services.consumerreset.reset` and
+:func:`jsmagic.services.reading.dry_run`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..admin import find, resetplan
 from ..core.units import parse_when, plural
-from ..reading.dryrun import dry_run
-from ..reading.selection import Selection
+from ..services import consumerreset, finding, reading
 from ..ui.display import noted, result_frame
-from .base import run, store_output
+from .base import run, run_noted, store_output
 from .verbs import Verbs
 
 
@@ -26,7 +25,7 @@ def add_find_verb(verbs: Verbs) -> None:
 
 def find_handlers() -> dict[str, Callable[[Any], Any]]:
     def handler(a: Any) -> Any:
-        df = run(find.find(a.subject, a.all))
+        df = run_noted(finding.find(a.subject, all=a.all))  # its notes are said on the summary line
         total = int(df["messages"].sum()) if len(df) else 0
         return result_frame(df, noted(df, f"{plural(len(df), 'stream')} capture {a.subject}: {plural(total, 'message')} there"))
 
@@ -46,10 +45,10 @@ def reset_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Calla
     def reset(a: Any) -> Any:
         since = parse_when(a.since) if a.since else None
         if a.dry_run:
-            return run(resetplan.plan(a.stream, a.name, a.seq, since))  # shown as its sentence
+            return run(consumerreset.reset(a.stream, a.name, a.seq, since=since, dry_run=True))  # shown as its sentence
         if since is None:
             return plain(a)
-        answer = run(resetplan.reset_since(a.stream, a.name, a.seq, since))
+        answer = run(consumerreset.reset(a.stream, a.name, a.seq, since=since))
         nxt = (answer.get("delivered") or {}).get("stream_seq", 0) + 1
         return (f"Reset consumer {a.stream} > {a.name}: next delivery from stream sequence {nxt}, "
                 f"{answer.get('num_pending', 0):,} pending.")
@@ -57,10 +56,10 @@ def reset_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Calla
     return {"reset": reset}
 
 
-def consume_dry_run(magics: Any, args: Any, sel: Selection) -> Any:
+def consume_dry_run(magics: Any, args: Any, sel: Any) -> Any:
     """The :class:`~jsmagic.reading.dryrun.DryRun` (shown as its sentence; ``-o NAME`` keeps it)."""
     at = parse_when(args.at) if args.at else None
-    d = run(dry_run(sel, at=at, up_to_seq=args.up_to_seq))
+    d = run(reading.dry_run(sel, at=at, up_to_seq=args.up_to_seq))
     if args.to:
         d.notes.append(f"would write {args.to} (nothing written)")
     store_output(magics, args, d)

@@ -11,24 +11,11 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ..core.errors import InputError, PublishError
-from ..publishing.features import Features
-from ..publishing.inputs import publish_cell, publish_object
-from ..publishing.result import PublishResult
-from ..publishing.templates import Template, expand_variables
+from ..services import publishing
 from ..ui.display import said
 from ..ui.progress import Progress
 from ..ui.publish import interrupted_left, publish_frame
 from .base import friendly, keep_result, parse_line, run, user_namespace
-
-
-def _features(args: Any) -> Features | None:
-    """TTL, schedule, atomic and fast batch flags (server 2.11-2.14), checked before anything is sent."""
-    features = Features.from_flags(
-        ttl=args.ttl, ttl_col=args.ttl_col, schedule_after=args.schedule_after, schedule_at_=args.schedule_at,
-        schedule_every=args.schedule_every, schedule_cron=args.schedule_cron, schedule_dest=args.schedule_dest,
-        schedule_ttl=args.schedule_ttl, schedule_source=args.schedule_source, schedule_rollup=args.schedule_rollup,
-        schedule_time_zone=args.schedule_time_zone, atomic=args.atomic, split=args.split, fast=args.fast)
-    return features if features != Features() else None
 
 
 @magics_class
@@ -132,24 +119,24 @@ class PublishMagics(Magics):
         args = parse_line(self.js_publish, line)
         self._check_usage(args, cell)
         ns = user_namespace(self)
-        expand = (lambda text, where: text) if args.raw else (lambda text, where: expand_variables(text, ns, where))
-        headers = self._headers(args, expand)
-        expect = {k: v for k, v in (("stream", args.expect_stream), ("last_seq", args.expect_last_seq),
-                                    ("last_subject_seq", args.expect_last_subject_seq)) if v is not None}
-        subject = Template(expand(args.subject, "the subject"), "the subject") if args.subject else None
-        if subject is not None and args.raw:
-            subject = Template.literal(args.subject)
         bar = Progress("acknowledged", unit="messages")
-        common = dict(count=args.count, stream=args.stream, expect=expect, progress=bar, features=_features(args))
+        words = dict(
+            headers=self._headers(args), msg_id=args.msg_id, count=args.count, stream=args.stream,
+            expect_stream=args.expect_stream, expect_last_seq=args.expect_last_seq,
+            expect_last_subject_seq=args.expect_last_subject_seq, raw=args.raw, ttl=args.ttl, ttl_col=args.ttl_col,
+            atomic=args.atomic, split=args.split, schedule_after=args.schedule_after, schedule_at=args.schedule_at,
+            schedule_every=args.schedule_every, schedule_cron=args.schedule_cron, schedule_dest=args.schedule_dest,
+            schedule_ttl=args.schedule_ttl, schedule_source=args.schedule_source,
+            schedule_rollup=args.schedule_rollup, schedule_time_zone=args.schedule_time_zone, fast=args.fast,
+            namespace=ns, progress=bar)
         if args.source:
-            cols = tuple(c.strip() for c in (args.header_cols or "").split(",") if c.strip())
-            coro = publish_object(self._lookup(args.source, ns), subject, headers, name=args.source, data_col=args.data_col,
-                                  subject_col=args.subject_col, header_cols=cols, **common)
+            coro = publishing.publish_acks(args.subject, self._lookup(args.source, ns), name=args.source,
+                                           data_col=args.data_col, subject_col=args.subject_col,
+                                           header_cols=args.header_cols or (), **words)
         else:
-            text = args.body if cell is None else cell
-            text = expand(text, "the cell" if cell is not None else "the body")
-            coro = publish_cell(text, subject, headers, whole=args.cell, json_mode=args.json, plain_text=args.text or args.raw,
-                                templates=not args.raw, **common)
+            coro = publishing.publish_acks(args.subject, args.body if cell is None else cell, cell=args.cell,
+                                           json=args.json, text=args.text, name="the cell" if cell is not None else "the body",
+                                           **words)
         try:
             result = self._run(coro)
         except BaseException as e:
@@ -176,12 +163,12 @@ class PublishMagics(Magics):
         return said(frame)
 
     @staticmethod
-    def _run(coro) -> PublishResult:
+    def _run(coro) -> publishing.PublishResult:
         """Run the publish; an error that stopped it carries the acks as the frame a notebook shows."""
         try:
             return run(coro)
         except PublishError as e:
-            if isinstance(e.result, PublishResult):
+            if isinstance(e.result, publishing.PublishResult):
                 e.result = publish_frame(e.result)
             raise
 
@@ -204,17 +191,15 @@ class PublishMagics(Magics):
         if args.ttl_col and not args.source:
             raise UsageError("--ttl-col goes with --from VAR")
 
-    def _headers(self, args: Any, expand) -> dict[str, Template]:
-        """``-H Key:Value`` and ``--msg-id`` as per-message templates."""
-        out: dict[str, Template] = {}
+    @staticmethod
+    def _headers(args: Any) -> dict[str, str]:
+        """``-H Key:Value`` as a dict (templates and ``{=vars}`` in the values are the service's)."""
+        out: dict[str, str] = {}
         for item in args.header:
             key, sep, value = item.partition(":")
             if not sep or not key.strip():
                 raise UsageError(f"bad header {item!r}: use -H Key:Value")
-            where = f"header {key.strip()}"
-            out[key.strip()] = Template.literal(value.strip()) if args.raw else Template(expand(value.strip(), where), where)
-        if args.msg_id:
-            out["Nats-Msg-Id"] = Template.literal(args.msg_id) if args.raw else Template(expand(args.msg_id, "--msg-id"), "--msg-id")
+            out[key.strip()] = value.strip()
         return out
 
     @staticmethod
@@ -229,7 +214,7 @@ class PublishMagics(Magics):
             raise InputError(f"--from {name} failed: {type(e).__name__}: {e}") from None
 
     @staticmethod
-    def _fail(result: PublishResult, frame: Any, output: str | None) -> None:
+    def _fail(result: publishing.PublishResult, frame: Any, output: str | None) -> None:
         """Some messages were refused: fail the cell with the reasons (the frame keeps every ack)."""
         err = result.error()
         kept = f"every ack is in {output}" if output else "add -o NAME to keep every ack in a variable"

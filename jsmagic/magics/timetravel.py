@@ -13,7 +13,7 @@ from ..core.decode import HELP
 from ..core.errors import InputError
 from ..core.units import parse_when, plural
 from ..history import kvtime, streamtime
-from ..reading.selection import Selection
+from ..services import reading
 from ..ui.buckets import entry_line
 from ..ui.display import noted, result_frame
 from ..ui.replay import replay_summary
@@ -90,9 +90,10 @@ def stream_handlers() -> dict[str, Callable[[Any], Any]]:
     return {"diff": diff}
 
 
-def consume_at(sel: Selection, at: str | None, up_to_seq: int | None) -> Any:
+def consume_at(sel: Any, at: str | None, up_to_seq: int | None) -> Any:
     """``%js_consume STREAM --last-per-subject --at TIME|--up-to-seq N``: the frame with a replay's summary."""
-    result = _reading(f"reading {sel.stream}", lambda p: streamtime.consume_at(sel, _when(at), up_to_seq, progress=p))
+    result = _reading(f"reading {sel.stream}", lambda p: reading.read_at(sel, at=_when(at), up_to_seq=up_to_seq,
+                                                                          progress=p))
     return result_frame(result.frame, replay_summary(result))
 
 

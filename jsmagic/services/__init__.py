@@ -11,7 +11,11 @@ Grouped the way `nats` groups its verbs, and exposed on the package itself
   `ls`, `watch`…;
 * `obj` — object stores: `add`, `put`, `get`, `ls`, `info`, `rm`;
 * `counters` — distributed counters: `incr`, `decr`, `get`, `ls`;
-* `messages` — `publish`, `replay`, `export`, `follow`.
+* `messages` — `publish`, `replay`, `export`, `follow`;
+* `publishing` — `publish`, and `publish_acks` (every ack, for a front-end that words them);
+* `reading` — the reads behind `%js_consume` and the `jsmagic` command, returning the
+  engine's whole `Replay` (`read`, `read_as`, `read_to`, `read_at`, `dry_run`);
+* `finding` — `find` (which streams store a subject), `reset_plan`, `reset_since`.
 
 Every service is a coroutine that takes a keyword-only `ctx=None`: the current
 connection, a `JSContext`, or an alias name (`ctx="prod"`).

@@ -131,3 +131,14 @@ def _running_loop() -> Any:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def when(value: Any) -> Any:
+    """A time in the magics' words: a datetime as is (naive means UTC), ISO text, or a duration meaning ago (`"2h"`)."""
+    import datetime as dt
+
+    from ..core.units import parse_when
+
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return parse_when(value)

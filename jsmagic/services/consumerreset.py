@@ -12,7 +12,7 @@ from typing import Any
 from ..admin import resetplan
 from ..core.context import JSContext
 from . import consumers as _consumers
-from .messages import _when
+from .common import when as _when
 
 __all__ = ["reset"]
 

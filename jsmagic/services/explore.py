@@ -18,7 +18,7 @@ from ..core.units import parse_duration, plural
 from ..explore.browse import PAGE, Browser
 from ..explore.schema import Schema, stream_schema
 from .common import ReadWarning
-from .messages import _when
+from .common import when as _when
 
 __all__ = ["schema", "browse"]
 

@@ -14,9 +14,11 @@ import pandas as pd
 
 from ..admin import find as _find
 from ..core.context import JSContext
-from ..reading.dryrun import DryRun, dry_run as _dry_run
+from ..reading.dryrun import DryRun
 from .common import warn_notes
-from .messages import _when, selection
+from .common import when as _when
+from .messages import selection
+from .reading import dry_run as _dry_run
 
 __all__ = ["find", "dry_run"]
 
@@ -85,4 +87,4 @@ async def dry_run(stream: str, *, at: When = None, up_to_seq: int | None = None,
     >>> d.messages, d.bytes, d.reader                                                      # doctest: +SKIP
     """
     sel = selection(stream, **words)
-    return await _dry_run(sel, at=_when(at), up_to_seq=up_to_seq, ctx=ctx)
+    return await _dry_run(sel, at=_when(at), up_to_seq=up_to_seq, ctx=ctx)  # the one dry run, by selection

@@ -21,7 +21,7 @@ from ..core.errors import InputError
 from ..history import kvtime
 from . import kv as _kv
 from .common import warn_notes
-from .messages import _when
+from .common import when as _when
 
 __all__ = ["view", "get", "diff"]
 

@@ -18,26 +18,19 @@ import pandas as pd
 
 from ..core.context import JSContext
 from ..core.decode import named
-from ..core.errors import IncompleteError, InputError
-from ..core.units import parse_duration, parse_when, plural
-from ..publishing.features import Features
-from ..publishing.inputs import publish_cell, publish_object
+from ..core.errors import InputError
+from ..core.units import parse_duration
 from ..reading.selection import Selection
-from .common import Feed, Live
+from . import reading
+from .common import Feed, Live, when
+from .publishing import publish  # noqa: F401 - jsmagic.services.messages.publish, as before
 from .results import checked, checked_export
 
-__all__ = ["selection", "publish", "replay", "export", "follow"]
+__all__ = ["selection", "publish", "replay", "export", "follow"]  # publish: services/publishing.py
 
 Ctx = JSContext | str | None
 When = str | dt.datetime | None
 POLICIES = ("all", "new", "last", "last_per_subject")
-
-
-def _when(value: When) -> dt.datetime | None:
-    """A time: a datetime as is (naive means UTC), ISO text, or a duration meaning ago (`"2h"`)."""
-    if value is None or isinstance(value, dt.datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return parse_when(value)
 
 
 def _seconds(value: str | float | None) -> float | None:
@@ -132,9 +125,9 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
         raise InputError("delay= goes with action='nak'")
     sel = Selection(
         stream=stream, subjects=_names([subjects] if isinstance(subjects, str) else subjects),
-        deliver=chosen[0] if chosen else "all", start_seq=start_seq, since=_when(since), until=_when(until),
+        deliver=chosen[0] if chosen else "all", start_seq=start_seq, since=when(since), until=when(until),
         end_seq=end_seq, count=count, headers_only=headers_only,
-        decode=named(decode, dict(namespace or {})) if isinstance(decode, str) else decode, flatten=flatten,
+        decode=named(decode, namespace) if isinstance(decode, str) else decode, flatten=flatten,
         timeout=_seconds(timeout), batch=batch, durable=durable, action=action, delay=_seconds(delay),
         ack_wait=_seconds(ack_wait), max_deliver=max_deliver, where=where, grep=grep,
         header=[header] if isinstance(header, str) else list(header), subject_cols=subject_cols,
@@ -144,111 +137,8 @@ def selection(stream: str, *, subjects: str | Iterable[str] = (), deliver: str |
     return sel
 
 
-async def publish(subject: str | None, data: Any, *, headers: Mapping[str, str] | None = None,
-                  msg_id: str | None = None, count: int = 1, cell: bool = False, json: bool = False,
-                  raw: bool = False, stream: str | None = None, expect_stream: str | None = None,
-                  expect_last_seq: int | None = None, expect_last_subject_seq: int | None = None,
-                  data_col: str | None = None, subject_col: str | None = None, header_cols: str | Iterable[str] = (),
-                  ttl: str | None = None, ttl_col: str | None = None, atomic: bool = False, split: bool = False,
-                  schedule_after: str | None = None, schedule_at: str | None = None,
-                  schedule_every: str | None = None, schedule_cron: str | None = None,
-                  schedule_dest: str | None = None, schedule_ttl: str | None = None,
-                  schedule_source: str | None = None, schedule_rollup: bool = False,
-                  schedule_time_zone: str | None = None, fast: bool = False,
-                  ctx: Ctx = None) -> pd.DataFrame:
-    """Publish to JetStream and check every ack (`%%js_publish`, `%js_publish --from`).
-
-    `data` is published as the magic publishes it: text as a cell (one message per
-    non-empty line, or one in all with `cell=True`; `{{Count}}`-style templates in it are
-    rendered per message unless `raw=True`); a DataFrame row by row; a list item by item
-    (dicts as JSON); bytes, or a dict, as one message.  A subject no stream captures is
-    refused before anything is sent.
-
-    Parameters
-    ----------
-    subject : str or None
-        Where to publish; `nats pub` templates allowed (`orders.{{Count}}`).  None with `subject_col`.
-    data : str, bytes, dict, list or DataFrame
-        What to publish.
-    headers : mapping, optional
-        Headers; values may hold templates (`{"Trace": "{{ID}}"}`).
-    msg_id : str, optional
-        `Nats-Msg-Id` template per message, e.g. `"order-{{Count}}"`: a re-run stores no
-        duplicates.  `{{Count}}` is the 1-based message number within this publish.
-    count : int
-        Publish everything this many times (`{{Count}}` runs on).
-    cell, json, raw : bool
-        Text as one message; every message must be JSON; no templates at all.
-    stream : str, optional
-        The stream that must capture the subject (checked before publishing).
-    expect_stream, expect_last_seq, expect_last_subject_seq : optional
-        Server-side expectations (`--expect-*`).
-    data_col, subject_col, header_cols : optional
-        For a DataFrame or list of dicts: the column holding each payload, subject, headers.
-    ttl, ttl_col : str, optional
-        Server 2.11+: per-message TTL (`"30m"`), or the column holding each row's.
-    atomic, split : bool
-        Server 2.12+: one atomic batch (stored all or nothing); `split` cuts a large one into batches.
-    schedule_after, schedule_at, schedule_every, schedule_cron, schedule_dest, schedule_ttl : str, optional
-        Server 2.12+: message schedules (`%%js_publish --schedule-*`).
-    schedule_source, schedule_rollup, schedule_time_zone : optional
-        Server 2.14+: fire the last message of a subject (sampling), roll the target up, read a cron line in a zone.
-    fast : bool
-        Server 2.14+: one fast batch (any size, stored in order, flow-controlled acks; not atomic).
-    ctx : JSContext or str, optional
-        A context or alias.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per message: `line` (or `row`), `subject`, `stream`, `seq`, `duplicate`.
-        Refused messages raise `PublishError` after the rest were
-        sent (its `.result` holds every ack); an interrupted publish raises
-        `IncompleteError` with the acks in `.frame`.
-
-    Examples
-    --------
-    >>> acks = await jsmagic.publish("orders.new", [{"id": 1}, {"id": 2}], msg_id="order-{{Count}}")   # doctest: +SKIP
-    >>> await jsmagic.publish("orders.new", '{"id": {{Count}}}', count=3)                              # doctest: +SKIP
-    """
-    if msg_id is not None and "{i}" in msg_id and "{{" not in msg_id:
-        raise InputError(f"msg_id {msg_id!r} uses {{i}}: message-id templates are %%js_publish's",
-                         hint="write {{Count}} (the 1-based message number), e.g. msg_id='order-{{Count}}'")
-    if count < 1:
-        raise InputError("count must be at least 1")
-    hdrs = dict(headers or {})
-    if msg_id is not None:
-        hdrs["Nats-Msg-Id"] = msg_id
-    features = Features.from_flags(ttl=ttl, ttl_col=ttl_col, schedule_after=schedule_after, schedule_at_=schedule_at,
-                                   schedule_every=schedule_every, schedule_cron=schedule_cron,
-                                   schedule_dest=schedule_dest, schedule_ttl=schedule_ttl,
-                                   schedule_source=schedule_source, schedule_rollup=schedule_rollup,
-                                   schedule_time_zone=schedule_time_zone, atomic=atomic, split=split, fast=fast)
-    expect = {k: v for k, v in (("stream", expect_stream), ("last_seq", expect_last_seq),
-                                ("last_subject_seq", expect_last_subject_seq)) if v is not None}
-    common = dict(count=count, stream=stream, expect=expect, features=features if features != Features() else None,
-                  ctx=ctx)
-    if isinstance(data, str):
-        if subject is None:
-            raise InputError("a subject is needed to publish text")
-        if data_col or subject_col or header_cols or ttl_col:
-            raise InputError("data_col, subject_col, header_cols and ttl_col go with a DataFrame or a list")
-        result = await publish_cell(data, subject, hdrs, whole=cell, json_mode=json, templates=not raw, **common)
-    else:
-        if raw:
-            raise InputError("raw= goes with text: a value's payloads are never templated")
-        result = await publish_object(data, subject, hdrs, name="data", data_col=data_col, subject_col=subject_col,
-                                      header_cols=tuple(_names(header_cols)), **common)
-    result.raise_for_errors()
-    frame = result.frame()
-    if result.interrupted:
-        raise IncompleteError(f"publish interrupted after {plural(len(result.acked_positions()), 'acknowledged message')}",
-                              frame=frame, hint="publish the rest again: msg_id= makes a re-run store no duplicates")
-    return frame
-
-
-async def replay(stream: str, *, strict: bool = False, result_as: str | None = None, ctx: Ctx = None,
-                 **words: Any) -> Any:
+async def replay(stream: str, *, strict: bool = False, result_as: str | None = None, at: When = None,
+                 up_to_seq: int | None = None, ctx: Ctx = None, **words: Any) -> Any:
     """A stream's messages as a DataFrame, like `%js_consume`; the stream is left unchanged.
 
     A short frame is never returned in silence: an interrupted read, one that stopped on the
@@ -265,6 +155,11 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
         Raise on any note, for a script that takes only a plain, complete read.
     result_as : str, optional
         `pandas` (default: `JSMagic.result_type`), `arrow` or `polars` (`--as`).
+    at : str or datetime, optional
+        With `deliver="last_per_subject"`: each subject's last message as of then (`--at`,
+        time travel): `"2h"` ago, ISO text or a datetime.  A pandas frame.
+    up_to_seq : int, optional
+        Or as of this stream sequence (`--up-to-seq`).
     ctx : JSContext or str, optional
         A context or alias.
     **words
@@ -281,11 +176,14 @@ async def replay(stream: str, *, strict: bool = False, result_as: str | None = N
     --------
     >>> df = await jsmagic.replay("ORDERS", subjects="orders.eu.>", since="2h")   # doctest: +SKIP
     >>> df = await jsmagic.replay("ORDERS", start_seq=1000, end_seq=2000, where="qty > 1")   # doctest: +SKIP
+    >>> df = await jsmagic.replay("ORDERS", deliver="last_per_subject", at="1d")   # doctest: +SKIP
     """
-    from ..reading.results import replay_as
-
     sel = selection(stream, **words)
-    result, out = await replay_as(sel, result_as, ctx=ctx)
+    if at is not None or up_to_seq is not None:
+        if result_as not in (None, "pandas"):
+            raise InputError("at= and up_to_seq= read a pandas frame: leave result_as= out")
+        return checked(await reading.read_at(sel, at=when(at), up_to_seq=up_to_seq, ctx=ctx), strict)
+    result, out = await reading.read_as(sel, result_as, ctx=ctx)
     checked(result, strict, frame=out)
     return out
 
@@ -324,11 +222,10 @@ async def export(stream: str, path: str, *, partition_by: str | None = None, str
     >>> out.rows, out.path
     """
     from ..core.extras import require
-    from ..reading.export import export_replay
 
     require("pyarrow", "parquet", "export")
     sel = selection(stream, **words)
-    result = await export_replay(sel, path, partition_by, ctx=ctx)
+    result = await reading.read_to(sel, path, partition_by=partition_by, ctx=ctx)
     return checked_export(result, strict)
 
 
@@ -369,14 +266,13 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     ...     print(len(chunk))
     """
     from ..reading.follow import ERROR, LiveReplay
-    from ..reading.reader import check_stream
 
     if words.get("durable"):
         raise InputError("follow reads without acking: it does not take durable=")
     sel = selection(stream, **words)
 
     async def start(feed: Feed) -> LiveReplay:
-        await check_stream(sel.stream, ctx=ctx)  # an unknown stream: an error here, not in the background
+        await reading.check_stream(sel.stream, ctx=ctx)  # an unknown stream: an error here, not in the background
         handle: LiveReplay | None = None
 
         def on_rows(chunks: list) -> None:

@@ -20,7 +20,8 @@ from ..core.context import JSContext
 from ..core.errors import InputError
 from ..history import streamtime
 from .common import warn_notes
-from .messages import _when, selection
+from .common import when as _when
+from .messages import selection
 from .results import checked
 
 __all__ = ["last_per_subject", "diff"]

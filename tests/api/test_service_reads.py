@@ -24,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 import jsmagic
 from jsmagic.core import registry
-from jsmagic.services import finding, publishing, reading
+from jsmagic.services import consumerreset, finding, publishing, reading
 
 from ..cli.test_command import context_env, jsmagic_cmd
 
@@ -129,7 +129,7 @@ def test_dry_run_find_and_reset_plan_are_the_services(shell, nc, orders):
     on_loop(js.add_consumer(orders, ConsumerConfig(durable_name="svcread", filter_subject=f"{orders}.us",
                                                    ack_policy=AckPolicy.EXPLICIT)))
     plan = shell.run_line_magic("js_consumer", f"reset {orders} svcread 301 --dry-run")
-    assert plan.sentence() == ctx.run(finding.reset_plan(orders, "svcread", 301)).sentence()
+    assert plan.sentence() == ctx.run(consumerreset.reset(orders, "svcread", 301, dry_run=True)).sentence()
     plain = _plain(js, on_loop, orders)
     assert plan.messages == len(plain[(plain.subject == f"{orders}.us") & (plain.seq >= 301)]) == 100
 

@@ -30,7 +30,7 @@ EXIT_CODES = {
 FORMATS = ("csv", "jsonl", "parquet")
 PROGRESS_AFTER = 0.25  # seconds before the progress line shows on a terminal
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
-SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, command/complete.py)  # natscli's default; a scheduled job never starts an embedded server
+SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, reading/counted.py)  # natscli's default; a scheduled job never starts an embedded server
 
 
 def say(text: str) -> None:
@@ -98,20 +98,15 @@ async def _connect(args: Any) -> Any:
 async def _work(args: Any, sel: Any, fmt: str, progress: Any) -> Any:
     from ..reading.export import export_replay
     from ..reading.reader import replay, stream_info
-    from .complete import expected, shortfall
 
     ctx = await _connect(args)
     try:
         await stream_info(ctx.js, sel.stream, ctx=ctx)  # an unknown stream: one line naming the known ones
-        want = await expected(sel, ctx)  # the server's count of the selection, before the read
         if args.command == "export" or fmt == "parquet":
             path = args.to if args.command == "export" else args.output
             result = await export_replay(sel, path, getattr(args, "partition_by", None), progress, ctx=ctx)
         else:
-            result = await replay(sel, progress, ctx=ctx)
-        rows = result.export.rows if result.export is not None else len(result.frame)
-        if not result.interrupted and (note := shortfall(rows, want)):
-            result.notes.append(note)
+            result = await replay(sel, progress, ctx=ctx)  # a purge mid-read: its first note is SHORT (reading.counted)
         return result
     finally:
         await ctx.close()

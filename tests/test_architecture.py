@@ -351,6 +351,41 @@ def test_one_resume_rule():
     assert not bad, f"the resume rule written again outside reading/selection.py: {bad}"
 
 
+DRAIN = "reading/drain.py"
+TRANSPORT_CALLS = ("fetch", "refill")  # a transport's wait-for-messages and keep-pulls-in-flight (drain.Transport)
+DRAIN_RULES = ("MAX_RESUMES", "LIVE_CHECK", "WINDOW_QUIET", "resumable", "rest_after")
+
+
+def test_one_drain_loop():
+    """Every consumer read (bulk wire, nats-py, scans, single pulls) is drained and resumed by reading/drain.py.
+
+    The bulk reader and the nats-py puller had a loop each and shared the end-of-read rules
+    (bounds, -n, durables' windows, live tails, resumes) by convention; they are transports
+    now, and only the drain loop calls their ``fetch``/``refill`` or holds the resume rules.
+    (``catchup.py`` hands a live read over after its history: one ``rest_after``, no loop.)
+    """
+    bad = {}
+    for p in MODULES:
+        rel = p.relative_to(PKG).as_posix()
+        if rel == DRAIN:
+            continue
+        tree = ast.parse(p.read_text())
+        hits = sorted({n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                       and n.func.attr in TRANSPORT_CALLS})
+        rules = {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(tree)
+                 if isinstance(n, (ast.Name, ast.Attribute)) and (n.id if isinstance(n, ast.Name) else n.attr)
+                 in DRAIN_RULES}
+        if rel in ("reading/selection.py", "reading/catchup.py"):  # where the resume rule is written; the hand-over
+            rules.clear()
+        if hits or rules:
+            bad[rel] = hits + sorted(rules)
+    assert not bad, f"a transport pulled, or a drain rule used, outside {DRAIN} (file: lines/names): {bad}"
+    loops = {p.relative_to(PKG).as_posix() for p in MODULES
+             for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name in ("drain", "read_consumers", "_drain", "_read_all")}
+    assert loops <= {DRAIN, "reading/pull.py"}, f"a drain loop written again: {sorted(loops)}"  # pull.py: Puller.drain calls it
+
+
 def test_times_go_to_the_server_through_one_conversion():
     """A time becomes nanoseconds or RFC 3339 text only in core/units.py (epoch_ns, rfc3339).
 
@@ -434,7 +469,6 @@ MAGICS_MAY_IMPORT = ("services", "core", "ui", "magics", "command", "history", "
 # imports the engine fails below, so a finished rewiring cannot stay exempt by accident.
 PENDING = {
     "magics/corenats.py",  # branch svcfeat: builds its payload Template with publishing.templates
-    "command/complete.py",  # branch drain: the count moves into the read engine
 }
 
 

@@ -30,7 +30,7 @@ EXIT_CODES = {
 FORMATS = ("csv", "jsonl", "parquet")
 PROGRESS_AFTER = 0.25  # seconds before the progress line shows on a terminal
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
-SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, command/complete.py)  # natscli's default; a scheduled job never starts an embedded server
+SHORT_NOTE = "SHORT"  # a note starting so says rows are missing (jsmagic.reading.replicas, reading/counted.py)  # natscli's default; a scheduled job never starts an embedded server
 
 
 def say(text: str) -> None:
@@ -96,23 +96,18 @@ async def _connect(args: Any) -> Any:
 
 
 async def _work(args: Any, sel: Any, fmt: str, progress: Any) -> Any:
-    """The read, as ``%js_consume`` reads (the same services), checked against the server's count of the selection."""
+    """The read, as ``%js_consume`` reads (the same services); a purge mid-read makes its first note SHORT (reading.counted)."""
     from ..services import reading
-    from .complete import expected, shortfall
 
     ctx = await _connect(args)
     try:
         await reading.check_stream(sel.stream, ctx=ctx)  # an unknown stream: one line naming the known ones
-        want = await expected(sel, ctx)  # the server's count of the selection, before the read
         if args.command == "export" or fmt == "parquet":
             path = args.to if args.command == "export" else args.output
             result = await reading.read_to(sel, path, partition_by=getattr(args, "partition_by", None),
                                            progress=progress, ctx=ctx)
         else:
             result = await reading.read(sel, progress=progress, ctx=ctx)
-        rows = result.export.rows if result.export is not None else len(result.frame)
-        if not result.interrupted and (note := shortfall(rows, want)):
-            result.notes.append(note)
         return result
     finally:
         await ctx.close()

@@ -1,7 +1,7 @@
 """A replay's frames as typed Arrow tables, and one schema for tables that drifted apart.
 
-:func:`to_table` types one chunk's frame: ``seq`` and ints int64, floats double, text
-string, ``time`` a UTC timestamp, ``headers`` a string→string map.  A column whose values
+:func:`to_table` types one chunk's frame: ``seq`` uint64 (the read schema's ``SEQ``), ints
+int64, floats double, text string, ``time`` a UTC timestamp, ``headers`` a string→string map.  A column whose values
 Arrow cannot hold in one type (an int beside a text) becomes a string column, and that
 is recorded.  :func:`unify` gives tables with different columns or types one schema
 without losing a value: a key that appears late is a column that is null before it; int64
@@ -20,7 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .schema import SEQ
+
 HEADERS = pa.map_(pa.string(), pa.string())
+SEQ_TYPE = pa.from_numpy_dtype(SEQ)  # the read schema's dtype of ``seq`` (uint64), in Arrow and Parquet
 Conflicts = dict[str, str]
 
 
@@ -35,7 +38,7 @@ def to_table(df: pd.DataFrame, conflicts: Conflicts | None = None) -> pa.Table:
 
 def _column(col: pd.Series, name: str, conflicts: Conflicts | None) -> pa.Array:
     if name == "seq":
-        return pa.array(col.to_numpy(dtype=np.int64), pa.int64())
+        return pa.array(col.to_numpy(dtype=SEQ), SEQ_TYPE)
     if name == "headers":
         return pa.array([dict(h) if h else None for h in col], HEADERS)
     if col.dtype == np.float64 and col.isna().any():  # pandas made ints with gaps float: int64 again

@@ -4,9 +4,10 @@
   default would kill it between cells); it is created, checked against the stream leader
   and deleted by :class:`jsmagic.reading.session.ConsumerSession` (also after an error or
   a kernel interrupt).
-* A server restart loses the ephemeral (memory) consumer: a bounded replay then resumes
-  with a new one from the sequence after the last one kept, instead of returning a
-  silently partial frame.
+* The reading itself is the one drain/resume loop's (:mod:`jsmagic.reading.drain`), with
+  nats-py as its transport (:class:`NatsSource`): a server restart loses the ephemeral
+  (memory) consumer, and a bounded replay or a tail resumes with a new one from the
+  sequence after the last one kept, instead of returning a silently partial frame.
 * ``--durable NAME`` binds to (or creates) a durable with explicit acks; every row it delivers
   is settled by a :class:`~jsmagic.reading.durable.Ledger` (``--ack``/``--term`` as the rows
   are read, window by window; :func:`acknowledge` sends ``--nak``/``--in-progress`` once the
@@ -16,8 +17,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator, Callable
 
 import nats.errors
 import nats.js.errors
@@ -26,22 +27,22 @@ import orjson
 from ..core.config import settings
 from ..core.context import JSContext
 from ..core.registry import current, jetstream
-from .frames import Collector
+from .drain import Drain, read_consumers
 from .durable import Ledger, bind_durable
+from .frames import Collector
 from .pull import Puller
+from .selection import ACTIONS, ProgressFn, Selection, consumer_config
 from .session import ConsumerSession
-from .selection import ACTIONS, ProgressFn, Selection, consumer_config, rest_after, resumable
 
 LIVE_RETRY = 600.0  # seconds a live tail keeps trying to get a new consumer (a server restarting, an election)
-MAX_RESUMES = 10  # consumers lost in one replay before we give up (each loss costs an idle timeout)
 
 
 async def read_consumer(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
                         *, ctx: JSContext | None = None, notes: list[str] | None = None,
                         ledger: Ledger | None = None) -> bool:
-    """Pull the selection's consumer into ``collector``; True when it stopped on the idle timeout.
+    """Pull the selection's consumer into ``collector`` through nats-py; True when it stopped still owed messages.
 
-    ``notes`` hears what the caller should tell the user (rows given back to a durable);
+    ``notes`` hears what the caller should tell the user (rows given back to a durable, resumes);
     ``ledger``: a durable read's (one is made when none is given), whose ``acted`` says how
     many rows an ``--ack``/``--term`` read acked as it went.
     """
@@ -49,60 +50,66 @@ async def read_consumer(sel: Selection, info: Any, collector: Collector, progres
     js = await jetstream(ctx)
     if sel.durable and ledger is None:
         ledger = Ledger(sel, info, ctx.nc)
-    return await _read(ctx, js, info, sel, collector, progress, notes=notes, ledger=ledger)
+    opener = bound(js, info) if sel.durable else throwaway(ctx, info, notes)
+    return await read_consumers(sel, info, collector, progress, ctx=ctx, source=NatsSource(ctx, js),
+                                open_consumer=opener, notes=notes, ledger=ledger)
 
 
-async def _read(ctx: JSContext, js: Any, info: Any, sel: Selection, collector: Collector,
-                progress: ProgressFn | None, resumes: int = 0, notes: list[str] | None = None,
-                ledger: Ledger | None = None) -> bool:
-    """One consumer's worth of reading (and, after a loss, the rest with a new one)."""
-    session = None
-    if sel.durable:
-        ci = await bind_durable(js, sel, info)
-    else:  # created with the retry rules, checked against the stream leader (a replica catching up counts short)
+def throwaway(ctx: JSContext, info: Any, notes: list[str] | None) -> Callable[[Selection, int], Any]:
+    """The drain loop's consumers of an ephemeral read: created with the retry rules, checked, always deleted."""
+
+    @contextlib.asynccontextmanager
+    async def consumer(sel: Selection, resumes: int) -> AsyncIterator[Any]:
         session = ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
                                   wait=LIVE_RETRY if sel.live else None, resumed=resumes > 0)
-        await session.open(sel, info, notes)
-        ci = session.consumer_info()
-    pending = ci.num_pending
-    wait = (sel.deliver == "new" or sel.live) and not sel.durable
-    want = None if wait else pending
-    if sel.count:
-        want = sel.count if want is None else min(want, sel.count)
-    if ledger is not None:  # rows pending ack hold the durable at max_ack_pending: the ledger knows how far to go
-        want = ledger.want(ci, sel.count)
-    batch = min(sel.batch or settings().fetch_batch, (ledger.limit if ledger else None) or 1 << 30)
-    puller = Puller(ctx.api, sel.stream, ci.name, batch, wait=wait, expires=min(sel.idle_timeout or 30.0, 30.0),
-                    durable=bool(sel.durable), headers_only=sel.headers_only, live=sel.live)
-    puller.ledger = ledger
-    if sel.live:
-        puller.alive = lambda: _consumer_exists(js, sel.stream, ci.name)
-    try:
-        if want == 0:
-            return False
-        await puller.start()
-        timed_out = await puller.drain(collector, want, sel.idle_timeout, progress)
-        if ledger is not None and collector.done:  # rows still arriving past the bound: given back, not left pending
-            ledger.given_back_later(await puller.settle())
-        lost = timed_out and resumable(sel) and resumes < MAX_RESUMES and (
-            puller.cut_off() or puller.lost or puller.short or not await _consumer_exists(js, sel.stream, ci.name)
-        )
-    finally:
-        if puller.datas and not collector.done:  # interrupted: keep what arrived, not only what was flushed
-            puller.flush(collector)
-        await puller.stop()
-        if session is not None:
-            await session.close()
-    if ledger is not None:  # after the puller stopped: no pull of ours is left to take back what is given back
-        await ledger.finish(js, notes if notes is not None else [])
-    if lost:
-        if sel.live and puller.received:
-            resumes = 0  # a tail that runs for days may lose its consumer more than MAX_RESUMES times
+        await session.open(sel, info, notes)  # checked against the stream leader (a replica catching up counts short)
         try:
-            return await _read(ctx, js, info, _rest(sel, puller, info), collector, progress, resumes + 1, notes)
-        finally:  # again: the first delete may have fallen into a leader election and been lost
+            yield session.consumer_info()
+        finally:
             await session.close()
-    return timed_out
+
+    return consumer
+
+
+def bound(js: Any, info: Any) -> Callable[[Selection, int], Any]:
+    """The drain loop's consumer of a durable read: the durable, bound to (or created), never deleted."""
+
+    @contextlib.asynccontextmanager
+    async def consumer(sel: Selection, resumes: int) -> AsyncIterator[Any]:
+        yield await bind_durable(js, sel, info)
+
+    return consumer
+
+
+class NatsSource:
+    """nats-py as the drain loop's source: a :class:`~jsmagic.reading.pull.Puller` per consumer.
+
+    Silence is a loss only when the connection was cut or the consumer is gone (``resume_on_idle``
+    off): otherwise the read ends as timed out.
+    """
+
+    resume_on_idle = False
+
+    def __init__(self, ctx: JSContext, js: Any) -> None:
+        self.ctx, self.js = ctx, js
+
+    async def transport(self, sel: Selection, name: str, d: Drain) -> Puller:
+        batch = min(sel.batch or settings().fetch_batch, (d.ledger.limit if d.ledger else None) or 1 << 30)
+        puller = Puller(self.ctx.api, sel.stream, name, batch, wait=d.waiting, expires=min(sel.idle_timeout or 30.0, 30.0),
+                        durable=d.durable, headers_only=sel.headers_only, live=d.live)
+        puller.want = d.want
+        puller.alive = lambda: _consumer_exists(self.js, sel.stream, name)
+        await puller.start()
+        return puller
+
+    async def release(self, t: Puller) -> None:
+        await t.stop()
+
+    async def recover(self, sel: Selection) -> None:
+        return None  # nats-py reconnects by itself
+
+    def close(self, notes: list[str] | None) -> None:
+        return None
 
 
 async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
@@ -112,16 +119,6 @@ async def _consumer_exists(js: Any, stream: str, name: str) -> bool:
         return True
     except (nats.js.errors.NotFoundError, nats.errors.Error, asyncio.TimeoutError):
         return False
-
-
-def _rest(sel: Selection, puller: Puller, info: Any) -> Selection:
-    """The selection still to read after a lost consumer (:func:`rest_after`).
-
-    A tail that has kept nothing yet goes on from where it began (the stream's end when it started).
-    """
-    if puller.last_seq is None and sel.live and sel.deliver == "new":
-        return dataclasses.replace(sel, deliver="start_seq", start_seq=info.state.last_seq + 1, since=None)
-    return rest_after(sel, puller.last_seq, puller.received)
 
 
 async def acknowledge(replies: list[str], action: str, delay: float | None = None,

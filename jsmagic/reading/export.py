@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from ..core.context import JSContext
 from ..core.errors import InputError
-from .arrowconv import Conflicts, conform, fits, to_table, unify
+from .arrowconv import SEQ_TYPE, Conflicts, conform, fits, to_table, unify
 from .behind import WriteBehind
 from .reader import replay
 from .selection import ProgressFn, Selection
@@ -171,7 +171,7 @@ class ParquetSink:
             self.writer.close()
             self.writer = None
         if not self.segments:  # nothing arrived: still a valid file, with the metadata columns
-            pq.write_table(pa.table({"seq": pa.array([], pa.int64()), "subject": pa.array([], pa.string()),
+            pq.write_table(pa.table({"seq": pa.array([], SEQ_TYPE), "subject": pa.array([], pa.string()),
                                      "time": pa.array([], pa.timestamp("ns", tz="UTC")), "size": pa.array([], pa.int64())}),
                            self.tmp)
         elif len(self.segments) == 1:

@@ -32,7 +32,7 @@ import pandas as pd
 from ..core.decode import SEP, check_mode
 from .features import feature_columns
 from .payloads import decode_early, decode_payloads, str_column
-from .schema import ReadSchema
+from .schema import SEQ, ReadSchema
 
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 
@@ -186,7 +186,7 @@ class Rows:
     def _meta_columns(self, cs: list[Chunk]) -> dict[str, Any]:
         cat = lambda arrs: np.concatenate(arrs) if arrs else np.array([], dtype=np.int64)  # noqa: E731
         cols: dict[str, Any] = {
-            "seq": cat([c.seq for c in cs]).astype(np.uint64),
+            "seq": cat([c.seq for c in cs]).astype(SEQ),
             "subject": str_column(list(itertools.chain.from_iterable(c.subjects for c in cs))),
             "time": pd.to_datetime(cat([c.time_ns for c in cs]), unit="ns", utc=True),
             "headers": _headers(cs),

@@ -1,6 +1,8 @@
 """Pull a consumer by hand: ``CONSUMER.MSG.NEXT`` requests answered on ONE core inbox.
 
-nats-py's ``fetch()`` + ``msg.metadata`` + a list of dicts reads 15–19k msg/s; this reads
+:class:`Puller` is the nats-py transport of the one drain loop (:mod:`jsmagic.reading.drain`,
+which decides what is owed, when a read ends and when it resumes): for websocket URLs,
+durables, live tails, scans and single pulls.  nats-py's ``fetch()`` + ``msg.metadata`` + a list of dicts reads 15–19k msg/s; this reads
 several times that:
 
 * the pull requests are published to ``ctx.api.msg_next(stream, consumer)`` (prefix-aware:
@@ -19,9 +21,8 @@ several times that:
 * a single pull (:func:`pull_once`: ``%js_consumer next``, a priority-group pull) is one request
   whose body may carry ``group``/``id``/``min_pending`` (:attr:`Puller.body`), ended by the
   first status the server sends (:attr:`Puller.status` says which);
-* a durable read hands each flushed chunk to its ledger (:mod:`jsmagic.reading.durable`);
-  an ``--ack``/``--term`` read flushes and acks at every wake-up (and after
-  ``WINDOW_QUIET`` of silence), so the durable's ``max_ack_pending`` never holds it.
+* a durable read's chunks carry the reply subjects and delivery counts its ledger
+  (:mod:`jsmagic.reading.durable`) settles them with.
 """
 
 from __future__ import annotations
@@ -35,18 +36,15 @@ import nats.errors
 import numpy as np
 import orjson
 
-from ..core.errors import JSMagicError
-from ..core.runner import check_cancelled
 from ..jsapi import JSApi
 from .acks import AckFormat, AckSubjectError
+from .drain import DONE, SHORT, Drain, drain
 from .frames import Collector, make_chunk
 from .selection import ProgressFn
 from .status import Status, server_status
 
 log = logging.getLogger("jsmagic.reading.pull")
 
-LIVE_CHECK = 3.0  # seconds of silence after which a live tail checks its connection and consumer
-WINDOW_QUIET = 0.05  # seconds of silence after which a consuming durable read acks what arrived (max_ack_pending)
 _CONSUMER_GONE = frozenset(("Server Shutdown", "Leadership Change", "Consumer Deleted"))  # 409s that end a pull
 
 
@@ -69,7 +67,7 @@ class Feed:
     def __init__(self, handle: Callable[[Batch], None]) -> None:
         self.handle, self.done, self.kept = handle, False, 0
 
-    def add_batch(self, batch: Batch) -> bool:
+    def add(self, batch: Batch) -> bool:
         self.handle(batch)
         self.kept += len(batch.datas)
         return self.done
@@ -121,7 +119,9 @@ class Puller:
         self.flush_at = 10 * batch  # messages gathered before a flush (a Feed of big payloads flushes sooner)
         self._names: dict[str, str] = {}
         self.ledger: Any = None  # durable: sorts (and, --ack/--term, acks) each flushed batch (jsmagic.reading.durable)
-        self.alive: Callable[[], Awaitable[bool]] | None = None  # live: is our consumer still there?
+        self.alive: Callable[[], Awaitable[bool]] | None = None  # is our consumer still there?
+        self.raw = False  # take() gives Batch lists (a Feed), not chunks
+        self._seen = 0  # messages received as of the last fetch
 
     async def start(self) -> None:
         limit = max(4 * self.batch, 65_536)
@@ -136,12 +136,6 @@ class Puller:
             except (nats.errors.Error, asyncio.TimeoutError) as e:  # closed or reconnecting: the inbox goes with it
                 log.debug("unsubscribe of %s failed: %r", self.inbox, e)
             self.sub = None
-
-    async def _gone(self) -> bool:
-        """Live: the connection was cut since we started (our pull requests died with it) or the consumer is gone."""
-        if self.cut_off() or self.lost:
-            return True
-        return self.alive is not None and not await self.alive()
 
     def cut_off(self) -> bool:
         """Whether the connection dropped (or is down) since this puller started."""
@@ -179,78 +173,54 @@ class Puller:
         self.requested += n
         await self.nc.publish(self.api, orjson.dumps(body), reply=self.inbox)
 
+    # ---- the drain loop's transport (jsmagic.reading.drain) --------------------------------
+
     async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None,
                     progress: ProgressFn | None) -> bool:
-        """Pull until ``want`` messages, a bound, the end of the stream, or ``idle`` s of silence.
+        """Pull until ``want`` messages, the end of the stream, or ``idle`` s of silence (a scan, a single pull).
 
-        Returns True when it stopped on the idle timeout while still expecting messages.
+        The one drain loop (:func:`jsmagic.reading.drain.drain`) runs it; True when it stopped
+        on the idle timeout while still expecting messages, or short (:attr:`lost`, :attr:`short`).
         """
-        seen, self.want = 0, want
-        while True:
-            while self.requested - self.received - self.expired < 2 * self.batch and not self.empty:
-                if want is not None and self.requested >= want:
-                    break
-                await self._request(self.batch if want is None else min(self.batch, want - self.requested))
-            if self.received == seen:
-                quiet = WINDOW_QUIET if self.datas and self._windowed() else None
-                try:
-                    async with asyncio.timeout(quiet or (idle if idle is not None or not self.live else LIVE_CHECK)):
-                        await self.wake.wait()
-                except TimeoutError:
-                    if quiet:  # the durable may wait for our acks (max_ack_pending): send them
-                        if await self._window(collector):
-                            return False
-                        continue
-                    if idle is None and self.live:  # a quiet tail: is it still connected to its consumer?
-                        if await self._gone():
-                            self.flush(collector)
-                            return True  # the caller resumes from the last kept sequence
-                        continue
-                    self.flush(collector)
-                    return want is not None and not self.wait
-            check_cancelled()
-            self.wake.clear()
-            seen = self.received
-            if self.once and self.status is not None:  # the single request ended (its messages came before)
-                self.flush(collector)
+        self.want, self.raw = want, isinstance(collector, Feed)
+        d = Drain(want, idle, waiting=self.wait, live=self.live, durable=self.durable, once=self.once,
+                  ledger=self.ledger)
+        outcome = await drain(self, collector, d, progress)
+        self.short = outcome == SHORT
+        return outcome != DONE
+
+    async def refill(self) -> None:
+        """Keep two batches of requests in flight (up to ``want``)."""
+        while self.requested - self.received - self.expired < 2 * self.batch and not self.empty:
+            if self.want is not None and self.requested >= self.want:
+                break
+            await self._request(self.batch if self.want is None else min(self.batch, self.want - self.requested))
+
+    async def fetch(self, timeout: float | None) -> bool:
+        """Wait for the callback's wake-up (every half batch, a status, the last message); False on timeout."""
+        if self.received == self._seen:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
+            except TimeoutError:
                 return False
-            if self.error:
-                raise JSMagicError(self.error)
-            if self.lost and (not self.wait or self.live):
-                self.flush(collector)
-                return True
-            if self.empty and not self.wait and not self.durable and want is not None and self.received < want:
-                # the consumer said "no messages" with messages still pending for it: during a stream
-                # leader change it can. Ending here would return a short frame as if complete.
-                if self.flush(collector):
-                    return False  # a bound (--end-seq, --until, -n) was reached: complete
-                self.short = True
-                return True
-            finished = (want is not None and self.received >= want) or (self.empty and not self.wait)
-            if self.empty and self.wait:
-                self.empty = False
-            if len(self.datas) >= self.flush_at or finished or self.live:
-                if self.flush(collector) or finished:
-                    return False
-            if self.datas and self._windowed() and await self._window(collector):
-                return False
-            if progress is not None:
-                progress(collector.kept + len(self.datas), want)
+        self.wake.clear()
+        self._seen = self.received
+        return True
 
-    def _windowed(self) -> bool:
-        """A consuming durable read (--ack/--term): acks as it reads, so max_ack_pending does not hold it."""
-        return self.ledger is not None and self.ledger.consuming
+    def gathered(self) -> int:
+        return len(self.datas)
 
-    async def _window(self, collector: Collector) -> bool:
-        """Flush what arrived and ack it; True when the read should end (a bound, or an undecodable payload)."""
-        done = self.flush(collector)
-        await self.ledger.settle()
-        return done or self.ledger.stopped is not None
+    async def gone(self) -> bool:
+        """The connection was cut since we started (our pull requests died with it) or the consumer is gone."""
+        if self.cut_off() or self.lost:
+            return True
+        return self.alive is not None and not await self.alive()
 
-    def flush(self, collector: Collector | Feed) -> bool:
-        """Turn the gathered lists into a chunk (ack subjects parsed in one go); True once a bound is crossed."""
+    def take(self, final: bool = False) -> list:
+        """The gathered lists as one chunk (ack subjects parsed in one go), or a :class:`Batch` for a :class:`Feed`."""
         if not self.datas:
-            return collector.done
+            return []
         subjects, replies, datas, headers = self.subjects, self.replies, self.datas, self.headers
         self.subjects, self.replies, self.datas, self.headers = [], [], [], []
         names = self._names  # one str object per distinct subject: saves ~60 bytes a row
@@ -260,16 +230,19 @@ class Puller:
         nums = self._parse_acks(replies)
         delivered, sseq, cseq, ts, pending = nums.T
         self.last_seq = int(sseq[-1])
-        if isinstance(collector, Feed):
-            return collector.add_batch(Batch(subjects, replies, datas, headers, sseq, ts, delivered, pending))
+        if self.raw:
+            return [Batch(subjects, replies, datas, headers, sseq, ts, delivered, pending)]
         extra = {}
         if self.durable:
             extra = {"consumer_seq": cseq, "num_delivered": delivered, "pending": pending, "reply": replies}
-        chunk = make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)
-        done = collector.add(chunk)
-        if self.ledger is not None:
-            self.ledger.sort(replies, delivered, collector)
-        return done
+        return [make_chunk(sseq, ts, subjects, headers, datas, extra, self.headers_only)]
+
+    def flush(self, collector: Collector | Feed) -> bool:
+        """Hand what was gathered to ``collector`` now (what arrived before an interrupt); True once a bound is crossed."""
+        self.raw = isinstance(collector, Feed)
+        for part in self.take():
+            collector.add(part)
+        return collector.done
 
     async def settle(self, quiet: float = 0.3, limit: float = 5.0) -> list[str]:
         """Durable, after a bound was crossed: wait out deliveries still in flight; their replies (not kept)."""

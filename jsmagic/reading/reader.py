@@ -18,7 +18,9 @@ What comes back is data: a :class:`Replay` with the complete frame, how it was r
 whether it was cut short; :func:`jsmagic.ui.replay.replay_summary` words it for a notebook.
 Payloads go to :mod:`jsmagic.reading.frames` as joined buffers, and the garbage collector
 is off during the bulk load (it adds ~40% on millions of objects).  Without a bound the
-replay stops at the stream's last sequence as of the call.
+replay stops at the stream's last sequence as of the call.  Where the server can count the
+selection, it is counted before the read (:mod:`jsmagic.reading.counted`): a read that
+returns fewer rows (the stream purged meanwhile) has a first note starting ``SHORT``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..core.errors import JSMagicError, not_found
 from ..core.registry import current, jetstream
 from .catchup import CatchUp, open_catchup, read_live
 from .consumer import acknowledge, read_consumer
+from .counted import expected, shortfall
 from .durable import Ledger
 from .frames import Collector, Rows
 from .get import get_method, read_by_get
@@ -103,6 +106,9 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     ctx = current(ctx)
     js = await jetstream(ctx)
     info = await stream_info(js, sel.stream, ctx=ctx)
+    want = await expected(sel, info, ctx)  # the server's count of the selection (.counted): a purge mid-read is SHORT
+    if want is not None:  # the end bound taken after the count: every message counted lies within it
+        info = await stream_info(js, sel.stream, ctx=ctx)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
     collector.progress = progress  # a filtered read's progress follows what was read, not what was kept
@@ -152,6 +158,8 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
             result.frame = pd.DataFrame()
     finally:
         gcpause.release(paused)
+    if not result.interrupted and not result.failed and (short := shortfall(collector.kept, want)):
+        result.notes.insert(0, short)  # the first note: the summary leads with it, the API raises, the command exits 3
     if ledger is not None and sel.action and ledger.consuming:  # acked as read (also when interrupted)
         result.action, result.acknowledged = sel.action, ledger.acted
     elif sel.durable and sel.action and not result.interrupted:

@@ -34,6 +34,7 @@ BASE = ("seq", "subject", "time", "headers", "size")
 DURABLE = ("consumer_seq", "num_delivered", "pending")
 LATE = ("data", "decode_error")  # after every key column
 EXACT = 2**53  # beyond this an int is not exact as a float
+SEQ = np.dtype(np.uint64)  # ``seq``: the server's stream sequences are uint64, in every result (frame, Arrow, Parquet, Dask)
 
 
 class ReadSchema:
@@ -114,6 +115,8 @@ class ReadSchema:
 
     def dtype(self, name: str) -> Any:
         """The pandas dtype of ``name`` over the whole read (as observed so far)."""
+        if name == "seq":
+            return SEQ
         seen = list(self.dtypes.get(name, ()))
         if not seen:
             return np.dtype(object)

@@ -3,6 +3,7 @@
 ``ORDERS: 1,000 rows; seq 1–1000; 2026-11-26 10:00:00 → 10:05:00 UTC; 2 subjects: orders.eu
 (600), orders.us (400); ephemeral consumer (deleted)``.  The core's
 :class:`~jsmagic.reading.reader.Replay` holds the figures; this module only words them.
+A note that says rows are missing (``SHORT: …``) leads the line: it is what to read first.
 """
 
 from __future__ import annotations
@@ -20,20 +21,27 @@ def replay_summary(result: Replay, frame: pd.DataFrame | None = None) -> str:
 
     ``frame``: the seq/subject/time columns of a result that is not ``result.frame`` (Arrow, Polars).
     """
-    extra = [result.method, *([f"failed: {result.failed}"] if result.failed else []), *result.notes]
+    short, notes = _short_first(result.notes)
+    extra = [result.method, *([f"failed: {result.failed}"] if result.failed else []), *notes]
     if result.action:
         extra.append(f"{result.action.replace('_', '-')} sent for {plural(result.acknowledged, 'message')}")
     if result.interrupted:
         extra.append("interrupted: partial result")
     if result.timed_out:
         extra.append("stopped: no message within the timeout")
-    return summary_line(result.stream, result.frame if frame is None else frame, extra)
+    return "; ".join([*short, summary_line(result.stream, result.frame if frame is None else frame, extra)])
+
+
+def _short_first(notes: list[str]) -> tuple[list[str], list[str]]:
+    """The notes that say rows are missing (``SHORT…``), and the others."""
+    return [n for n in notes if n.startswith("SHORT")], [n for n in notes if not n.startswith("SHORT")]
 
 
 def export_summary(result: Replay) -> str:
     """``ORDERS → /data/orders.parquet: 1,000,000 rows; seq 1–1000000; 61.2 MB; 9.8 s; 20 row groups``."""
     e = result.export
-    parts = [f"{result.stream} → {e.path}{'/' if e.partition_by else ''}: {plural(e.rows, 'row')}"]
+    short, notes = _short_first(result.notes)
+    parts = [*short, f"{result.stream} → {e.path}{'/' if e.partition_by else ''}: {plural(e.rows, 'row')}"]
     if e.rows:
         parts.append(f"seq {e.first_seq}–{e.last_seq}")
     parts.append(format_size(e.bytes))
@@ -43,7 +51,7 @@ def export_summary(result: Replay) -> str:
     parts.extend(f"column {k}: {v}" for k, v in e.conflicts.items())
     if result.failed:
         parts.append(f"failed: {result.failed}")
-    parts.extend(n for n in result.notes)
+    parts.extend(notes)
     if result.interrupted:
         parts.append("interrupted: the file holds what arrived")
     if result.timed_out:

@@ -90,7 +90,7 @@ def test_export_from_a_nats_context_equals_nats_py_and_js_consume(orders, server
         assert got[col].tolist() == plain[col].tolist(), col
 
     frame = pd.DataFrame(shell.run_line_magic("js_consume", f"{orders} --since 1d"))
-    pd.testing.assert_frame_equal(got, frame, check_dtype=False)  # seq: int64 in Parquet (as %js_consume --to), uint64 in memory
+    pd.testing.assert_frame_equal(got, frame)  # seq: uint64 in both (the read schema decides it)
 
 
 def test_export_filters_and_partitions_like_the_magic(orders, server, shell, tmp_path):

@@ -336,7 +336,6 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
     import jsmagic
     from jsmagic.reading import consumer as consume
     from jsmagic.reading.reader import Selection, replay
-    from jsmagic.reading.wire import bulk as bulk_reader
     from jsmagic.connecting.options import resolve
 
     real_config = consume.consumer_config
@@ -348,8 +347,7 @@ def test_interrupt_while_the_consumer_is_being_created_leaves_no_consumer(fresh_
         reached.append(True)
         return real_config(sel, info)
 
-    monkeypatch.setattr(consume, "consumer_config", pause_then_config)
-    monkeypatch.setattr(bulk_reader, "consumer_config", pause_then_config)
+    monkeypatch.setattr(consume, "consumer_config", pause_then_config)  # both readers' consumers are made there
 
     async def scenario():
         ctx = jsmagic.context()

@@ -49,7 +49,7 @@ def test_to_parquet_file_typed_one_row_group_per_chunk_drift_kept(shell, orders,
     pf = pq.ParquetFile(path)
     assert pf.num_row_groups == out.parts >= 3  # one per chunk, kept through the merge of the drifted segments
     schema = pf.schema_arrow
-    assert schema.field("seq").type == pa.int64() and schema.field("size").type == pa.int64()
+    assert schema.field("seq").type == pa.uint64() and schema.field("size").type == pa.int64()
     assert schema.field("id").type == pa.int64() and schema.field("price").type == pa.float64()
     assert schema.field("subject").type == pa.string() and schema.field("time").type == pa.timestamp("ns", tz="UTC")
     assert schema.field("amount").type == pa.string()  # int beside "lots": kept as text, nothing lost

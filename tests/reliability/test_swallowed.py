@@ -53,17 +53,27 @@ def test_an_interrupt_during_the_consumer_delete_is_not_lost(fresh_server, monke
     import nats
 
     from jsmagic.connecting.options import resolve
-    from jsmagic.reading import session
+    from jsmagic.reading import reader, session
     from jsmagic.reading.reader import Selection, replay
 
     module, attr = session, "delete"  # both readers delete through the consumer session
-    real_delete = getattr(module, attr)
+    real_delete, real_expected = getattr(module, attr), reader.expected
+    counting = []
 
-    async def pause_then_delete(*args, **kwargs):  # the server stops answering as we delete
-        stop_server(fresh_server)
+    async def expected(*args, **kwargs):  # the selection is counted before the read, on a consumer of its own
+        counting.append(True)
+        try:
+            return await real_expected(*args, **kwargs)
+        finally:
+            counting.clear()
+
+    async def pause_then_delete(*args, **kwargs):  # the server stops answering as we delete the read's consumer
+        if not counting:
+            stop_server(fresh_server)
         return await real_delete(*args, **kwargs)
 
     monkeypatch.setattr(module, attr, pause_then_delete)
+    monkeypatch.setattr(reader, "expected", expected)
     use_settings(JSMagic(probe_local=False, timeout=5.0))  # each delete attempt waits 5 s: the interrupt comes first
 
     async def scenario():

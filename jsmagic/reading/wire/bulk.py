@@ -1,7 +1,10 @@
 """The bulk replay reader: large pull requests on its own connection, frames parsed in bulk.
 
 :func:`read_bulk` replays a bounded selection of a Limits stream like
-:func:`jsmagic.reading.consumer.read_consumer` does, minus nats-py's object per message:
+:func:`jsmagic.reading.consumer.read_consumer` does, minus nats-py's object per message.
+It is one of the two transports of the one drain/resume loop (:mod:`jsmagic.reading.drain`,
+which owns what is owed, the bounds, when a read ends and the resumes): :class:`BulkSource`
+holds the connection, :class:`BulkPull` pulls one consumer over it:
 
 * an ephemeral consumer is created (and always deleted) through ``ctx.api`` on the main
   connection (:class:`jsmagic.reading.session.ConsumerSession`) and pulled on a connection
@@ -14,9 +17,8 @@
 * status messages end requests (``408``, ``409`` max bytes), say the consumer is gone
   (``409`` leadership change or deleted, ``503``) or that nothing is left (``404``);
   a server's PING is answered; ``-ERR`` fails the read with its text;
-* a lost connection, a lost consumer, or "no messages" while messages are still owed
-  (a leader change) resumes with a new consumer from the sequence after the last one
-  kept: every sequence exactly once;
+* a lost connection, a lost consumer, silence, or "no messages" while messages are still
+  owed (a leader change) is a loss: the drain loop resumes with a new consumer;
 * a server that cuts the connection while it keeps running (the same ``server_id`` answers
   again: a slow consumer, whose pending bytes passed the server's ``max_pending`` or whose
   writes missed ``write_deadline``) is asked for a quarter of the bytes per pull after each
@@ -27,7 +29,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -38,11 +39,11 @@ import orjson
 from ...core.config import settings
 from ...core.context import JSContext
 from ...core.errors import JSMagicError
-from ...core.runner import check_cancelled
 from ...core.units import plural
+from ..consumer import throwaway
+from ..drain import Drain, read_consumers
 from ..frames import Chunk, Collector
-from ..selection import RESUME_WAIT, ProgressFn, Selection, consumer_config, rest_after, resumable
-from ..session import ConsumerSession
+from ..selection import RESUME_WAIT, ProgressFn, Selection
 from .parse import AckFormat, Frames, Names, headers_column, parse
 from .protocol import Wire, WireError, open_wire
 
@@ -50,21 +51,45 @@ log = logging.getLogger("jsmagic.reading.wire.bulk")
 
 BATCH = 200_000  # messages per pull request (max_bytes bounds it first for all but tiny messages)
 MAX_BYTES = 8 << 20  # bytes per pull request; two in flight
-MAX_RESUMES = 10
 SHRINK = 4  # after the server cut us as a slow consumer: max_bytes per pull divided by this
-DONE, LOST = "done", "lost"
 
 
-@dataclasses.dataclass
-class Progress:
-    """Where the replay stands across consumers: the last sequence kept, messages kept."""
+class BulkSource:
+    """The bulk wire as the drain loop's source (:class:`jsmagic.reading.drain.Source`): one connection for every consumer.
 
-    last_seq: int | None = None
-    received: int = 0
-    resumes: int = 0
-    cuts: int = 0  # the server closed the bulk connection and was still the same server after it
-    max_bytes: int = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
-    step: int | None = None  # bytes parsed into one chunk at most (None: all that arrived)
+    Silence while messages are owed is a loss here (``resume_on_idle``): the pull requests
+    may have died with a leader change that no status reports.
+    """
+
+    resume_on_idle = True
+
+    def __init__(self, ctx: JSContext, wire: Wire, step: int | None = None) -> None:
+        self.ctx, self.wire, self.step = ctx, wire, step
+        self.cuts = 0  # the server closed the bulk connection and was still the same server after it
+        self.max_bytes = MAX_BYTES  # asked per pull (at least what one max_payload message needs)
+
+    async def transport(self, sel: Selection, name: str, d: Drain) -> "BulkPull":
+        return BulkPull(self, sel, name, d)
+
+    async def release(self, t: "BulkPull") -> None:
+        t.unsubscribe()
+
+    async def recover(self, sel: Selection) -> None:
+        """After a loss: a new connection if this one was closed (a quarter of the bytes per pull if it was a cut)."""
+        if self.wire.rx.closed is None:
+            return
+        server = self.wire.info.get("server_id")
+        self.wire.close()
+        self.wire = await _reopen(self.ctx, sel)
+        if server and self.wire.info.get("server_id") == server:  # not a restart: it cut us off
+            self.cuts += 1
+            self.max_bytes //= SHRINK  # BulkPull raises it to what one message needs
+
+    def close(self, notes: list[str] | None) -> None:
+        self.wire.close()
+        if self.cuts and notes is not None:
+            notes.append(f"the server cut the bulk connection {plural(self.cuts, 'time')} as a slow consumer (this client "
+                         f"read slower than the server sent): resumed with smaller pulls, {_size(self.max_bytes)} each")
 
 
 async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None = None,
@@ -78,44 +103,9 @@ async def read_bulk(sel: Selection, info: Any, collector: Collector, progress: P
     converting one), the rest at once after it; None: everything that arrived, as one chunk.
     """
     wire = wire or await open_wire(ctx.options, ctx.nc.connected_url, sel.api_timeout)
-    state = Progress(step=step)
-    try:
-        return await _read_all(wire, sel, info, collector, progress, ctx, state, notes)
-    finally:
-        if state.cuts and notes is not None:
-            notes.append(f"the server cut the bulk connection {plural(state.cuts, 'time')} as a slow consumer (this client "
-                         f"read slower than the server sent): resumed with smaller pulls, {_size(state.max_bytes)} each")
-        if state.resumes and notes is not None:
-            notes.append(f"resumed {plural(state.resumes, 'time')} with a new consumer after the last sequence kept")
-
-
-async def _read_all(wire: Wire, sel: Selection, info: Any, collector: Collector, progress: ProgressFn | None,
-                    ctx: JSContext, state: Progress, notes: list[str] | None = None) -> bool:
-    resumes = 0
-    try:
-        while True:
-            # created with the retry rules, checked against the stream leader, always deleted
-            async with ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout,
-                                       resumed=resumes > 0).checking(sel, info, notes) as session:
-                outcome = await _drain(wire, ctx, sel, info, session.name, session.info, collector, progress,
-                                       state)
-            if outcome == DONE or collector.done:
-                if progress is not None:
-                    progress(collector.kept, collector.kept)  # the last figure is the true count
-                return False
-            if sel.live or not resumable(sel) or resumes >= MAX_RESUMES:
-                return True
-            resumes = state.resumes = resumes + 1
-            sel = rest_after(sel, state.last_seq, state.received)
-            if wire.rx.closed is not None:
-                server = wire.info.get("server_id")
-                wire.close()
-                wire = await _reopen(ctx, sel)
-                if server and wire.info.get("server_id") == server:  # not a restart: it cut us off
-                    state.cuts += 1
-                    state.max_bytes //= SHRINK  # _drain raises it to what one message needs
-    finally:
-        wire.close()
+    source = BulkSource(ctx, wire, step)
+    return await read_consumers(sel, info, collector, progress, ctx=ctx, source=source,
+                                open_consumer=throwaway(ctx, info, notes), notes=notes)
 
 
 def _size(n: int) -> str:
@@ -157,7 +147,8 @@ class _Requests:
         self.open = 0  # requests sent whose end has not been seen (max_bytes) or counted (without)
         self.requested = self.got = 0
 
-    def refill(self) -> None:
+    def send(self) -> None:
+        """Send requests until ``depth`` are open or nothing more is wanted."""
         while self.open < self.depth and self._more() > 0:
             n = min(self.batch, self._more())
             body = {"batch": n, "no_wait": True, **({"max_bytes": self.max_bytes} if self.max_bytes else {})}
@@ -182,89 +173,113 @@ class _Requests:
             self.requested = self.got
 
 
-async def _drain(wire: Wire, ctx: JSContext, sel: Selection, info: Any, name: str, ci: dict,
-                 collector: Collector, progress: ProgressFn | None, state: Progress) -> str:
-    """Read one consumer until it delivered what it owed (DONE) or was lost/cut off (LOST)."""
-    want = int(ci.get("num_pending", 0))
-    if sel.count is not None:  # after a resume, the count still to read
-        want = min(want, sel.count)
-    span = _span(sel, collector.bounds.end_seq, info)
-    ranged = span is not None and span < want  # --end-seq, a Dask partition: the consumer holds more than the range
-    if ranged:  # ask for the range only, one pull at a time (two would each ask for all of it)
-        want = span
-    if want <= 0:
-        return DONE
-    inbox = wire.new_inbox()
-    try:
-        sid = wire.subscribe(inbox)
-    except WireError:  # the connection went away since the last read: a new one
-        return LOST
-    one_op = int(wire.info.get("max_payload", 1 << 20)) + (64 << 10)  # the largest message, with its lines
-    max_bytes = state.max_bytes = max(state.max_bytes, one_op)
-    batch = sel.batch or BATCH
-    if sel.deliver in ("last", "last_per_subject"):
-        # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
-        # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
-        max_bytes, batch = 0, sel.batch or settings().fetch_batch
-    reqs = _Requests(wire, ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, want, depth=1 if ranged else 2)
-    reader = _Reader(str(sid).encode(), sel.headers_only, state, one_op)
-    got, base = 0, collector.kept
-    try:
-        reqs.refill()
-        while True:
-            if not await wire.wait(sel.idle_timeout):
-                return LOST
-            fr = reader.read(wire, collector)
-            check_cancelled()  # an interrupt that an inner wait swallowed still stops the read
-            got += len(fr)
-            if collector.done or got >= want:
-                return DONE
-            seen = 0
-            for before, st in fr.statuses:  # in arrival order with the messages around them
-                reqs.delivered(before - seen)
-                seen = before
-                if st.code == "100":
-                    continue
-                if st.code == "408" or st.description == "Batch Completed" or (
-                        st.code == "409" and "MaxBytes" in st.description):
-                    reqs.ended()  # a request ended (filled, its bytes ran out, or expired)
-                elif st.code in ("404", "409", "503"):
-                    return LOST  # nothing left while owed (a leader change), or the consumer is gone
-                else:
-                    raise JSMagicError(f"pull request failed: {st.code} {st.description}".strip())
-            reqs.delivered(len(fr) - seen)
-            if wire.rx.closed is not None and not wire.rx.untaken:
-                return LOST
-            reqs.refill()
-            if progress is not None:
-                progress(collector.kept, base + want)
-    except WireError:  # a write (a pull, a PONG) found the connection cut: a new one
-        return LOST
-    except asyncio.CancelledError:
+class BulkPull:
+    """One consumer pulled over the bulk wire: a :class:`jsmagic.reading.drain.Transport`.
+
+    Each :meth:`fetch` parses what arrived (at most ``step`` bytes of it) into one chunk and
+    reads the statuses in arrival order: "409 Batch Completed", "409 … MaxBytes" and 408 end
+    a request (another is sent); 404 says nothing is left; other 409s and 503 say the
+    consumer is gone; a PING is answered; ``-ERR`` or any other status fails the read.
+    """
+
+    flush_at = 0  # every fetch's chunk is handed over as it is
+
+    def __init__(self, source: BulkSource, sel: Selection, name: str, d: Drain) -> None:
+        wire = self.wire = source.wire
+        self.received, self.lost, self.empty, self.error, self.status = 0, False, False, None, None
+        self.chunks: list[Chunk] = []
+        self.sid: int | None = None
+        inbox = wire.new_inbox()
+        one_op = int(wire.info.get("max_payload", 1 << 20)) + (64 << 10)  # the largest message, with its lines
+        max_bytes = source.max_bytes = max(source.max_bytes, one_op)
+        batch = sel.batch or BATCH
+        if sel.deliver in ("last", "last_per_subject"):
+            # nats-server 2.15 drops the message at a max_bytes cut for these policies (the 100k-subject
+            # --last-per-subject replay came back one short): message-counted pulls, as the nats-py reader
+            max_bytes, batch = 0, sel.batch or settings().fetch_batch
+        # with --end-seq the consumer holds more than the range: one pull at a time (two would each ask for all of it)
+        self.reqs = _Requests(wire, source.ctx.api.msg_next(sel.stream, name), inbox, batch, max_bytes, d.want or 0,
+                              depth=1 if d.ranged else 2)
         try:
-            reader.read(wire, collector, final=True)  # keep what arrived
-        except Exception as e:  # noqa: BLE001 -- the interrupt is what the user sees, not a half-received frame
-            log.debug("the last buffer after an interrupt was not kept: %r", e)
-        raise
-    finally:
-        if wire.rx.closed is None:
+            self.sid = wire.subscribe(inbox)
+        except WireError:  # the connection went away since the last read: a new one
+            self.lost = True
+        self.reader = _Reader(str(self.sid).encode(), sel.headers_only, source.step, one_op)
+
+    async def refill(self) -> None:
+        if self.lost:
+            return
+        try:
+            self.reqs.send()
+        except WireError:  # a pull found the connection cut: a new one
+            self.lost = True
+
+    async def fetch(self, timeout: float | None) -> bool:
+        if self.lost:
+            return True
+        if not await self.wire.wait(timeout):
+            return False
+        try:
+            fr = self.reader.read(self.wire, self.chunks)
+        except WireError:  # a PONG found the connection cut
+            self.lost = True
+            return True
+        self.received += len(fr)
+        seen = 0
+        for before, st in fr.statuses:  # in arrival order with the messages around them
+            self.reqs.delivered(before - seen)
+            seen = before
+            if st.code == "100":
+                continue
+            self.status = st
+            if st.code == "408" or st.description == "Batch Completed" or (
+                    st.code == "409" and "MaxBytes" in st.description):
+                self.reqs.ended()  # a request ended (filled, its bytes ran out, or expired)
+            elif st.code == "404":
+                self.empty = True  # nothing left while owed (a leader change), or the end
+            elif st.code in ("409", "503"):
+                self.lost = True  # the consumer is gone (leadership change, deleted, no responders)
+            else:
+                self.error = f"pull request failed: {st.code} {st.description}".strip()
+        self.reqs.delivered(len(fr) - seen)
+        if self.wire.rx.closed is not None and not self.wire.rx.untaken:
+            self.lost = True
+        return True
+
+    def gathered(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+    def take(self, final: bool = False) -> list[Chunk]:
+        if final and self.sid is not None:
+            self.reader.read(self.wire, self.chunks, final=True)  # keep what arrived
+        chunks, self.chunks = self.chunks, []
+        return chunks
+
+    async def gone(self) -> bool:
+        return self.lost or self.wire.rx.closed is not None
+
+    async def settle(self) -> list[str]:
+        return []  # no durable reads through the bulk wire
+
+    def unsubscribe(self) -> None:
+        if self.sid is not None and self.wire.rx.closed is None:
             try:
-                wire.unsubscribe(sid)
-            except WireError:
-                pass
+                self.wire.unsubscribe(self.sid)
+            except WireError as e:
+                log.debug("unsubscribe on the bulk connection failed: %r", e)
 
 
 class _Reader:
-    """Parses what arrived and adds it to the collector as one chunk."""
+    """Parses what arrived into one chunk per call."""
 
-    def __init__(self, sid: bytes, headers_only: bool, state: Progress, max_op: int) -> None:
-        self.sid, self.headers_only, self.state = sid, headers_only, state
+    def __init__(self, sid: bytes, headers_only: bool, step: int | None, max_op: int) -> None:
+        self.sid, self.headers_only, self.step = sid, headers_only, step
         self.max_op = max_op  # the largest message, with its lines: a step always holds one
         self.ack: AckFormat | None = None
         self.names = Names()
 
-    def read(self, wire: Wire, collector: Collector, final: bool = False) -> Frames:
-        step = self.state.step  # one step at most (or what the largest message needs); the rest is read next
+    def read(self, wire: Wire, chunks: list[Chunk], final: bool = False) -> Frames:
+        step = self.step  # one step at most (or what the largest message needs); the rest is read next
         data = wire.rx.take(None if final or step is None else max(step, self.max_op))
         used, fr = parse(data, self.sid)
         wire.rx.consume(used)
@@ -272,11 +287,11 @@ class _Reader:
             wire.write(b"PONG\r\n" * fr.pings)
         if fr.errors and not final:
             raise JSMagicError(f"the server reported: {fr.errors[0]}")
-        if len(fr) and not collector.done:
-            self._add(fr, data, collector)
+        if len(fr):
+            chunks.append(self._chunk(fr, data))
         return fr
 
-    def _add(self, fr: Frames, data: bytes, collector: Collector) -> None:
+    def _chunk(self, fr: Frames, data: bytes) -> Chunk:
         if self.ack is None:
             self.ack = AckFormat(fr.first(data, "reply"))
         nums = self.ack.numbers(fr, data)
@@ -288,36 +303,4 @@ class _Reader:
             headers, buf = [h or None for h in headers], b""
         else:
             sizes, buf = fr.sizes(), fr.joined(data)
-        chunk = Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)
-        last = self.state.last_seq
-        # after a resume (only replays delivered in sequence order resume) nothing at or below the last
-        # kept sequence is kept again; --last-per-subject delivers out of sequence order: never filtered
-        if self.state.resumes and last is not None and int(seq.min()) <= last:
-            keep = np.flatnonzero(seq > last)
-            chunk = _select(chunk, keep)
-        if len(chunk):
-            before = collector.kept
-            collector.add(chunk)
-            kept = collector.kept - before
-            self.state.received += kept
-            if not collector.done:  # what a resume goes on after: the last delivered (a filter keeps fewer)
-                self.state.last_seq = int(chunk.seq[-1])
-
-
-def _select(chunk: Chunk, keep: np.ndarray) -> Chunk:
-    """The messages of ``chunk`` at positions ``keep`` (rare: only after a resume)."""
-    idx = keep.tolist()
-    payloads = chunk.payloads() if chunk.buf or not len(chunk) else [b""] * len(chunk)
-    from ..frames import SEP
-
-    return Chunk(chunk.seq[keep], chunk.time_ns[keep], [chunk.subjects[i] for i in idx],
-                 [chunk.headers[i] for i in idx], chunk.sizes[keep],
-                 SEP.join(payloads[i] for i in idx) if chunk.buf else b"")
-
-
-def _span(sel: Selection, end_seq: int | None, info: Any) -> int | None:
-    """How many sequences the read's range holds at most, when it starts at a known one and has an end."""
-    first = sel.start_seq if sel.deliver == "start_seq" else info.state.first_seq if sel.deliver == "all" else None
-    if end_seq is None or first is None:
-        return None
-    return max(0, end_seq - max(int(first), 1) + 1)
+        return Chunk(seq.copy(), ts.copy(), subjects, headers, sizes, buf)

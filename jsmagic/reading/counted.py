@@ -1,17 +1,21 @@
 """Did a replay return every message the stream held for its selection?  The server's count, independently.
 
-A scheduled export must not exit 0 with fewer rows than the stream held when it started:
-messages purged, deleted or evicted by the stream's limits *while* it was read are gone
-before the reader reached them, and the reader then ends "done" with a short frame.  So,
-before the read, the server counts the selection: an ephemeral consumer with the same
+A read must not come back complete-looking with fewer rows than the stream held when it
+started: messages purged, deleted or evicted by the stream's limits *while* it was read are
+gone before the reader reached them, and the reader then ends "done" with a short frame (the
+bulk reader after one resume, the nats-py reader in silence).  So, before the read
+(:func:`jsmagic.reading.reader.replay`, for every caller: magics, API, command), the server
+counts the selection: an ephemeral consumer with the same
 filter and start as the read's own (:mod:`jsmagic.reading.session`: created, counted, deleted) — and a second one from
 ``--end-seq + 1`` when the range has an end, whose count is taken off.  A read that returns
-fewer rows is short.
+fewer rows is short: its first note starts ``SHORT`` (the summary leads with it, the API
+raises, the command exits 3).
 
 Only where the server can count exactly what the read keeps: ``--all``, ``--start-seq``,
 ``--since`` (with ``-s``, ``--end-seq``, ``-n``).  Reads whose rows are chosen by this
-client (``--where``, ``--grep``, ``--header``, ``--until``, ``--last*``, ``--new``) are
-not counted here (:func:`expected` returns None).
+client (``--where``, ``--grep``, ``--header``, ``--until``, ``--last*``, ``--new``), live
+reads and durables are not counted here (:func:`expected` returns None), nor reads without
+a consumer (WorkQueue/Interest streams: a consumer could take messages there).
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..reading.selection import consumer_config
-from ..reading.session import ConsumerSession
+from .selection import MAX_SEQ, consumer_config, reads_by_get
+from .session import ConsumerSession
 
 
-def countable(sel: Any) -> bool:
-    """Whether the server can count what ``sel`` keeps (see the module doc)."""
+def countable(sel: Any, info: Any) -> bool:
+    """Whether the server can count what ``sel`` keeps on the stream of ``info`` (see the module doc)."""
     return (sel.deliver in ("all", "start_seq", "since") and not (sel.where or sel.grep or sel.header or sel.until)
-            and not sel.durable)
+            and not sel.durable and not sel.live and not reads_by_get(info, sel))
 
 
 async def _pending(sel: Any, info: Any, ctx: Any) -> int:
@@ -35,13 +39,16 @@ async def _pending(sel: Any, info: Any, ctx: Any) -> int:
         return int(session.info.get("num_pending", 0))
 
 
-async def expected(sel: Any, ctx: Any) -> int | None:
-    """How many rows a complete read of ``sel`` returns at least, per the server now; None: not countable."""
-    if not countable(sel):
+async def expected(sel: Any, info: Any, ctx: Any) -> int | None:
+    """How many rows a complete read of ``sel`` returns at least, per the server now; None: not countable.
+
+    Count before the read takes its end bound (the stream's last sequence): with another
+    client writing, a count taken after it would include messages beyond the bound.
+    """
+    if not countable(sel, info):
         return None
-    info = await ctx.js.stream_info(sel.stream)
     total = await _pending(dataclasses.replace(sel, end_seq=None, count=None), info, ctx)
-    if sel.end_seq is not None:
+    if sel.end_seq is not None and sel.end_seq < MAX_SEQ:  # what lies beyond the range is taken off
         total -= await _pending(dataclasses.replace(sel, deliver="start_seq", start_seq=sel.end_seq + 1, since=None,
                                                     end_seq=None, count=None), info, ctx)
     if sel.count is not None:

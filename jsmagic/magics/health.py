@@ -1,7 +1,8 @@
 """``%js_check server|stream S|consumer S C|kv B|connection``: verdict tables like ``nats server check``.
 
-Thin: parse (natscli's flag names), call :mod:`jsmagic.health.checks`, show the table with its
-summary; ``--fail-on crit|warn`` then fails the cell (the table stays shown and in ``-o NAME``).
+Thin: parse (natscli's flag names), call one service of :mod:`jsmagic.services.check` (what
+``jsmagic.check.stream`` … are), show the table with its summary; ``--fail-on crit|warn`` then
+fails the cell (the table stays shown and in ``-o NAME``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..core.lastresult import keep
-from ..health import checks
-from ..health.verdicts import CONSUMER_META, STREAM_META, failed
+from ..services import check
+from ..services.check import CONSUMER_META, STREAM_META, CheckFailed
 from ..ui.display import result_frame
 from .base import friendly, run, store_output
 from .verbs import Verbs, dispatch
@@ -52,11 +53,11 @@ def _flags(verb: str, a: Any) -> dict[str, Any]:
 
 
 CALLS = {
-    "stream": lambda a: checks.check_stream(a.stream, **_flags("stream", a)),
-    "consumer": lambda a: checks.check_consumer(a.stream, a.consumer, **_flags("consumer", a)),
-    "kv": lambda a: checks.check_kv(a.bucket, **_flags("kv", a)),
-    "server": lambda a: checks.check_server(**_flags("server", a)),
-    "connection": lambda a: checks.check_connection(**_flags("connection", a)),
+    "stream": lambda a: check.stream(a.stream, fail_on=a.fail_on, **_flags("stream", a)),
+    "consumer": lambda a: check.consumer(a.stream, a.consumer, fail_on=a.fail_on, **_flags("consumer", a)),
+    "kv": lambda a: check.kv(a.bucket, fail_on=a.fail_on, **_flags("kv", a)),
+    "server": lambda a: check.server(fail_on=a.fail_on, **_flags("server", a)),
+    "connection": lambda a: check.connection(fail_on=a.fail_on, **_flags("connection", a)),
 }
 
 
@@ -74,17 +75,17 @@ class HealthMagics(Magics):
 
     def _check(self, verb: str, a: Any) -> Any:
         """Run one check; with ``--fail-on`` a bad verdict shows the table, keeps it, then fails the cell."""
-        df = run(CALLS[verb](a))
-        out = result_frame(df, df.attrs["summary"])
-        error = failed(df, a.fail_on)
-        if error is not None:
+        try:
+            df = run(CALLS[verb](a))
+        except CheckFailed as error:
             from IPython.display import display
 
+            out = result_frame(error.result, error.result.attrs["summary"])
             keep(out)
             store_output(self, a, out)
             display(out)
-            raise error
-        return out
+            raise
+        return result_frame(df, df.attrs["summary"])
 
     js_check.__doc__ = VERBS.doc(
         """Health checks like ``nats server check``: a table of OK / WARN / CRIT with the value and threshold.

@@ -6,7 +6,8 @@ Each returns the verdict table: one row per check with `status` OK/WARN/CRIT, th
 `io.nats.monitor.*` metadata, read as natscli reads it; a keyword wins).  Thresholds use
 natscli's names with `_` for `-` (`msgs_critical=0`, `last_ack_critical="5m"`).  Something
 that cannot be read (a missing stream) is a CRIT row, never an exception; `fail_on="crit"`
-(or `"warn"`) raises `CheckFailed` (the table in `.result`) when a verdict is that bad.
+(or `"warn"`) raises `CheckFailed` (the table in `.result`; importable from here) when a
+verdict is that bad.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ..core.context import JSContext
 from ..core.errors import InputError, did_you_mean
 from ..health import checks
 from ..health.checks import CONNECTION_DEFAULTS
-from ..health.verdicts import CONSUMER_META, STREAM_META, failed
+from ..health.verdicts import CheckFailed  # noqa: F401 -- what fail_on raises (the table in .result): %js_check catches it
+from ..health.verdicts import CONSUMER_META, STREAM_META, failed  # the thresholds with natscli's words: %js_check's flags
 
 __all__ = ["stream", "consumer", "kv", "server", "connection"]
 

@@ -37,16 +37,17 @@ def run_noted(coro: Awaitable[Any]) -> Any:
 
 
 def with_progress(label: str, work: Callable[[Progress], Awaitable[Any]], unit: str = "bytes",
-                  count: Callable[[Any], float] | None = None) -> Any:
+                  count: Callable[[Any], float] | None = None, noted: bool = False) -> Any:
     """Run ``work(progress)`` with a progress display (shown only when it takes a while), closed whatever happens.
 
     ``count(result)`` is the true final figure (the frame's rows); the last line says
     "done", "interrupted" (the result says so, or nothing was kept) or "failed".
+    ``noted``: the magic says the service's notes on its summary line (:func:`run_noted`).
     """
     progress = Progress(label, unit=unit)
     result, ended = None, "failed"
     try:
-        result = run(work(progress))
+        result = (run_noted if noted else run)(work(progress))
         ended = "interrupted" if getattr(result, "interrupted", False) else "done"
         return result
     except KeyboardInterrupt:

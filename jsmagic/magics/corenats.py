@@ -1,7 +1,8 @@
 """Core NATS in a cell, with natscli's words: ``%js_pub``, ``%js_sub``, ``%js_req``, ``%js_svc``.
 
 No JetStream involved: ``nats pub``, ``nats sub [--queue]``, ``nats request [--replies]`` and
-``nats micro ls|info|stats|ping`` (core: :mod:`jsmagic.corenats`).
+``nats micro ls|info|stats|ping``.  Each calls one service of :mod:`jsmagic.services.corenats`
+(``jsmagic.nats.*``) or :mod:`jsmagic.services.micro` (``jsmagic.micro.*``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..core.config import settings
 from ..core.decode import HELP, named
-from ..core.units import parse_duration, plural
-from ..corenats import messages, services
-from ..publishing.templates import Template, expand_variables
+from ..core.units import plural
+from ..services import corenats, micro
+from ..services.corenats import expand_variables
 from ..ui.display import noted, result_frame
 from ..ui.subview import SubscriptionView
-from .base import friendly, parse_line, run, store_output, user_namespace
+from .base import friendly, parse_line, run, run_noted, store_output, user_namespace
 from .verbs import Verbs, dispatch
 
 
@@ -32,10 +32,6 @@ def headers(items: list[str]) -> dict[str, str]:
             raise UsageError(f"bad header {item!r}: use -H Key:Value")
         out[key.strip()] = value.strip()
     return out
-
-
-def timeout(text: str | None) -> float:
-    return parse_duration(text) if text else settings().timeout
 
 
 def body(magics: Any, args: Any, cell: str | None) -> str:
@@ -55,7 +51,7 @@ def _svc(verb: str):
     def handler(a: Any) -> Any:
         if verb in ("info", "stats") and not a.name:
             raise UsageError(f"%js_svc {verb} needs a service NAME (%js_svc ls lists them)")
-        df = run(getattr(services, verb)(a.name, timeout=parse_duration(a.timeout)))
+        df = run(getattr(micro, verb)(a.name, timeout=a.timeout))
         return framed(df, f"{plural(len(df), 'row')} from $SRV.{verb.upper()}" + (f".{a.name}" if a.name else ""))
     return handler
 
@@ -102,11 +98,8 @@ class CoreNatsMagics(Magics):
         use ``%js_publish`` for acknowledged JetStream publishing.
         """
         args = parse_line(self.js_pub, line)
-        text = body(self, args, cell)
-        template = None if args.raw else Template(text, "the payload")
-        render = template.render if template is not None and not template.static else None
-        n = run(messages.publish(args.subject, text, headers=headers(args.header), count=args.count,
-                                 reply=args.reply, render=render))
+        n = run(corenats.publish(args.subject, body(self, args, cell), headers=headers(args.header),
+                                 count=args.count, reply=args.reply, raw=args.raw))
         print(f"Published {plural(n, 'message')} to {args.subject} (core NATS, not acknowledged)")
 
     @no_var_expand
@@ -137,13 +130,13 @@ class CoreNatsMagics(Magics):
             if args.timeout:
                 raise UsageError("--timeout goes with -n N (a live subscription runs until stopped)")
             view = SubscriptionView(args.subject, queue=args.queue, decode=decode)
-            run(view.watcher.start())  # the core starts it; the view only shows it
+            run(corenats.start_subscriber(view.watcher))  # the service starts it; the view only shows it
             view.attach()
             view.table.display()
             store_output(self, args, view)
             return view
-        df = run(messages.collect(args.subject, args.count, queue=args.queue, timeout=timeout(args.timeout),
-                                  decode=decode))
+        df = run_noted(corenats.collect(args.subject, args.count, queue=args.queue, timeout=args.timeout,
+                                        decode=decode))  # its notes: on the summary line
         out = framed(df, f"{plural(len(df), 'message')} on {args.subject}")
         store_output(self, args, out)
         return out
@@ -173,9 +166,9 @@ class CoreNatsMagics(Magics):
         on the frame's first line.
         """
         args = parse_line(self.js_req, line)
-        df = run(messages.request(args.subject, body(self, args, cell), headers=headers(args.header),
-                                  replies=args.replies, timeout=timeout(args.timeout),
-                                  decode=named(args.decode, user_namespace(self))))
+        df = run_noted(corenats.request(args.subject, body(self, args, cell), headers=headers(args.header),
+                                        replies=args.replies, timeout=args.timeout,
+                                        decode=named(args.decode, user_namespace(self))))  # notes: summary line
         out = framed(df, f"{len(df):,} repl{'y' if len(df) == 1 else 'ies'} from {args.subject}")
         store_output(self, args, out)
         return out

@@ -1,8 +1,9 @@
 """``%js_stream schema`` and ``%js_stream browse``: explore a stream's payloads and page through it.
 
 :func:`register` adds both verbs to ``%js_stream``'s :class:`~jsmagic.magics.verbs.Verbs` and
-returns their handlers.  Cores: :mod:`jsmagic.explore.schema` and :mod:`jsmagic.explore.browse`;
-what the user sees: :mod:`jsmagic.ui.schema` and :mod:`jsmagic.ui.browser`.
+returns their handlers.  Each calls one service of :mod:`jsmagic.services.explore` (what
+``jsmagic.streams.schema`` and ``jsmagic.streams.browse`` are); what the user sees:
+:mod:`jsmagic.ui.schema` and :mod:`jsmagic.ui.browser`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 
 from ..core.decode import HELP
-from ..core.errors import InterruptedWithResult
+from ..core.errors import IncompleteError, InterruptedWithResult
 from ..core.lastresult import keep
-from ..core.units import parse_duration, parse_when, plural
-from ..explore.browse import PAGE, Browser
-from ..explore.schema import stream_schema
+from ..core.units import plural
+from ..services import explore
+from ..services.explore import PAGE
 from ..ui.browser import BrowserView
 from ..ui.plots import require_matplotlib
 from ..ui.schema import SchemaReport, plot_schema
@@ -49,13 +50,18 @@ def register(verbs: Verbs) -> dict[str, Callable[[Any], Any]]:
 def _schema(a: Any) -> SchemaReport:
     if a.plot:
         require_matplotlib()  # before reading anything
-    since = parse_when(a.since) if a.since else None
-    timeout = parse_duration(a.timeout) if a.timeout else None
-    schema = with_progress(
-        f"schema of {a.name}",
-        lambda p: stream_schema(a.name, subject=a.subject, since=since, sample=a.sample, by_subject=a.by_subject,
-                                decode=a.decode, check=a.check, timeout=timeout, progress=p),
-        unit="messages", count=lambda s: s.messages)
+
+    async def read(progress: Any) -> Any:
+        try:
+            return await explore.schema(a.name, subject=a.subject, since=a.since, sample=a.sample,
+                                        by_subject=a.by_subject, decode=a.decode, check=a.check, timeout=a.timeout,
+                                        progress=progress)
+        except IncompleteError as e:  # short or interrupted: the report says so on its first line
+            if not isinstance(e.frame, explore.Schema):
+                raise
+            return e.frame
+
+    schema = with_progress(f"schema of {a.name}", read, unit="messages", count=lambda s: s.messages, noted=True)
     report = keep(SchemaReport(schema))
     if schema.interrupted:  # the cell fails (Run All stops); what was read is kept
         raise InterruptedWithResult(f"the schema of the {plural(schema.messages, 'message')} read is kept in "
@@ -70,7 +76,6 @@ def _browse(a: Any) -> BrowserView:
         raise UsageError("%js_stream browse: choose one of --at TIME and --seq N")
     if a.page_size < 1:
         raise UsageError("%js_stream browse: -n/--page-size must be >= 1")
-    browser = Browser(a.name, a.subject, page_size=a.page_size, decode=a.decode)
-    at = parse_when(a.at) if a.at else None
-    run(browser.open(seq=a.seq, at=at))
+    browser = run(explore.browse(a.name, subject=a.subject, at=a.at, seq=a.seq, page_size=a.page_size,
+                                 decode=a.decode))
     return BrowserView(browser).display()

@@ -1,7 +1,8 @@
 """``%js_check server|meta|jetstream|stream S|consumer S C|message S|kv B|connection``: verdict tables like ``nats server check``.
 
-Thin: parse (natscli's flag names), call :mod:`jsmagic.health.checks`, show the table with its
-summary; ``--fail-on crit|warn`` then fails the cell (the table stays shown and in ``-o NAME``).
+Thin: parse (natscli's flag names), call one service of :mod:`jsmagic.services.check` (what
+``jsmagic.check.stream`` … are), show the table with its summary; ``--fail-on crit|warn`` then
+fails the cell (the table stays shown and in ``-o NAME``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..core.lastresult import keep
-from ..health import checks, system
-from ..health.verdicts import CONSUMER_META, STREAM_META, failed
+from ..services import check
+from ..services.check import CONSUMER_META, STREAM_META, CheckFailed
 from ..ui.display import result_frame
 from .base import friendly, run, store_output
 from .verbs import Verbs, dispatch
@@ -74,15 +75,20 @@ def _flags(verb: str, a: Any) -> dict[str, Any]:
     return {name: getattr(a, name) for name in FLAGS[verb]}
 
 
+def _given(flags: dict[str, Any]) -> dict[str, Any]:
+    """The flags given (a switch left off and a flag not given both keep the service's default)."""
+    return {k: v for k, v in flags.items() if v is not None and v is not False}
+
+
 CALLS = {
-    "stream": lambda a: checks.check_stream(a.stream, **_flags("stream", a)),
-    "consumer": lambda a: checks.check_consumer(a.stream, a.consumer, **_flags("consumer", a)),
-    "kv": lambda a: checks.check_kv(a.bucket, **_flags("kv", a)),
-    "server": lambda a: system.check_server(**_flags("server", a)),
-    "meta": lambda a: system.check_meta(**_flags("meta", a)),
-    "message": lambda a: checks.check_message(a.stream, **{k: v for k, v in _flags("message", a).items() if v is not None}),
-    "jetstream": lambda a: checks.check_jetstream(**_flags("jetstream", a)),
-    "connection": lambda a: checks.check_connection(**_flags("connection", a)),
+    "stream": lambda a: check.stream(a.stream, fail_on=a.fail_on, **_flags("stream", a)),
+    "consumer": lambda a: check.consumer(a.stream, a.consumer, fail_on=a.fail_on, **_flags("consumer", a)),
+    "kv": lambda a: check.kv(a.bucket, fail_on=a.fail_on, **_flags("kv", a)),
+    "server": lambda a: check.server(fail_on=a.fail_on, **_given(_flags("server", a))),
+    "meta": lambda a: check.meta(fail_on=a.fail_on, **_flags("meta", a)),
+    "message": lambda a: check.message(a.stream, fail_on=a.fail_on, **_given(_flags("message", a))),
+    "jetstream": lambda a: check.jetstream(fail_on=a.fail_on, **_given(_flags("jetstream", a))),
+    "connection": lambda a: check.connection(fail_on=a.fail_on, **_flags("connection", a)),
 }
 
 
@@ -100,17 +106,17 @@ class HealthMagics(Magics):
 
     def _check(self, verb: str, a: Any) -> Any:
         """Run one check; with ``--fail-on`` a bad verdict shows the table, keeps it, then fails the cell."""
-        df = run(CALLS[verb](a))
-        out = result_frame(df, df.attrs["summary"])
-        error = failed(df, a.fail_on)
-        if error is not None:
+        try:
+            df = run(CALLS[verb](a))
+        except CheckFailed as error:
             from IPython.display import display
 
+            out = result_frame(error.result, error.result.attrs["summary"])
             keep(out)
             store_output(self, a, out)
             display(out)
-            raise error
-        return out
+            raise
+        return result_frame(df, df.attrs["summary"])
 
     js_check.__doc__ = VERBS.doc(
         """Health checks like ``nats server check``: a table of OK / WARN / CRIT with the value and threshold.

@@ -1,7 +1,8 @@
 """Operating a live system: ``%js_trace`` (message tracing), ``%js_events`` (the advisories tail).
 
-Thin: parse, call the core (:mod:`jsmagic.corenats.trace`, :mod:`jsmagic.admin.events`), render
-(:mod:`jsmagic.ui.trace`, :mod:`jsmagic.ui.eventsview`).
+Thin: parse, call one service of :mod:`jsmagic.services.operate` (``jsmagic.trace``; the live
+view's watcher started as ``jsmagic.events`` starts its own), render (:mod:`jsmagic.ui.trace`,
+:mod:`jsmagic.ui.eventsview`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..corenats import trace as tracing
+from ..services import operate
 from ..ui.eventsview import EventsView
 from ..ui.trace import TraceView
-from .base import friendly, parse_line, run, store_output
-from .corenats import body, headers, timeout
+from .base import friendly, parse_line, run, run_noted, store_output
+from .corenats import body, headers
 
 
 @magics_class
@@ -47,8 +48,8 @@ class OperateMagics(Magics):
         server's report says so on its first line.
         """
         args = parse_line(self.js_trace, line)
-        result = run(tracing.trace(args.subject, body(self, args, cell), headers=headers(args.header),
-                                   trace_only=args.trace_only, timeout=timeout(args.timeout)))
+        result = run_noted(operate.trace(args.subject, body(self, args, cell), headers=headers(args.header),
+                                         trace_only=args.trace_only, timeout=args.timeout))  # notes: first line
         view = TraceView(result)
         store_output(self, args, view)
         return view
@@ -78,7 +79,7 @@ class OperateMagics(Magics):
         args = parse_line(self.js_events, line)
         kinds = [k for k in (args.kinds or "").split(",") if k.strip()]
         view = EventsView(kinds=kinds, stream=args.stream, capture=args.capture)
-        run(view.watcher.start())  # the core starts it; the view only shows it
+        run(operate.start_watcher(view.watcher))  # the service starts it; the view only shows it
         view.attach()
         view.table.display()
         store_output(self, args, view)

@@ -22,6 +22,7 @@ from ..core.units import parse_duration
 from ..corenats import messages
 from ..corenats.subscriber import Subscriber
 from ..publishing.templates import Template
+from ..publishing.templates import expand_variables  # noqa: F401 -- the magics' {=var} step on a payload (%js_pub, %js_req, %js_trace)
 from .common import Feed, Live, warn_notes
 
 __all__ = ["publish", "request", "subscribe", "collect", "Msg"]
@@ -204,7 +205,7 @@ def subscribe(subject: str, *, queue: str | None = None, count: int | None = Non
                 feed.end()
 
         sub = Subscriber(subject, queue=queue, decode=decode, on_row=on_row, name="subscribe", ctx=ctx)
-        return await sub.start()
+        return await start_subscriber(sub)
 
     async def stop(sub: Subscriber) -> None:
         sub.stop()
@@ -212,3 +213,27 @@ def subscribe(subject: str, *, queue: str | None = None, count: int | None = Non
             await asyncio.gather(sub.task, return_exceptions=True)
 
     return Live(start, stop)
+
+
+async def start_subscriber(sub: Subscriber) -> Subscriber:
+    """Start a subscription that a live view made (`%js_sub`'s table); what `subscribe` starts too.
+
+    The subject, queue and decoding were checked when `sub` was made; subscribing errors
+    (not connected, a permission) surface here, before any widget shows.
+
+    Parameters
+    ----------
+    sub : Subscriber
+        Made with the view's callbacks (`on_row`, `on_status`) and its context.
+
+    Returns
+    -------
+    Subscriber
+        The same subscriber, running in the background (`.df`, `.count`, `.stop()`).
+
+    Examples
+    --------
+    >>> sub = Subscriber("orders.>", on_row=print)                    # doctest: +SKIP
+    >>> await jsmagic.services.corenats.start_subscriber(sub)        # doctest: +SKIP
+    """
+    return await sub.start()

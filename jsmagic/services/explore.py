@@ -17,6 +17,7 @@ from ..core.errors import IncompleteError, InputError
 from ..core.units import parse_duration, plural
 from ..explore.browse import PAGE, Browser
 from ..explore.schema import Schema, stream_schema
+from ..reading.selection import ProgressFn
 from .common import ReadWarning
 from .common import when as _when
 
@@ -29,7 +30,7 @@ SHORT = "SHORT"
 
 async def schema(stream: str, *, subject: str | None = None, since: When = None, sample: int | None = None,
                  by_subject: bool = False, check: str | None = None, decode: Any = "auto",
-                 timeout: str | float | None = None, ctx: Ctx = None) -> Schema:
+                 timeout: str | float | None = None, progress: ProgressFn | None = None, ctx: Ctx = None) -> Schema:
     """The fields of a stream's payloads: types with counts, nulls, examples, first/last seq, drift points.
 
     `%js_stream schema`.  Reads every message (or `sample` of them) without keeping them.
@@ -52,6 +53,9 @@ async def schema(stream: str, *, subject: str | None = None, since: When = None,
         How to decode the payloads.
     timeout : str or float, optional
         How long to wait for the server (`"5s"`).
+    progress : callable, optional
+        Called as `progress(messages_read, messages_expected)` while the read goes on
+        (`%js_stream schema`'s progress line).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -72,7 +76,7 @@ async def schema(stream: str, *, subject: str | None = None, since: When = None,
     """
     wait = parse_duration(timeout) if isinstance(timeout, str) else timeout
     out = await stream_schema(stream, subject=subject, since=_when(since), sample=sample, by_subject=by_subject,
-                              decode=decode, check=check, timeout=wait, ctx=ctx)
+                              decode=decode, check=check, timeout=wait, progress=progress, ctx=ctx)
     short = [n for n in out.notes if n.startswith(SHORT)]
     if out.interrupted or short:
         raise IncompleteError(f"schema of {stream} covers only {plural(out.messages, 'message')}: "

@@ -113,7 +113,7 @@ def events(*, kinds: str | Iterable[str] | None = None, stream: str | None = Non
             feed.put(Event(pd.Timestamp(ns, unit="ns", tz="UTC"), kind, name, consumer, detail, subject, doc))
 
         watcher = EventsWatcher(kinds=wanted, stream=stream, capture=capture, on_row=on_row, ctx=ctx)
-        return await watcher.start()
+        return await start_watcher(watcher)
 
     async def stop(watcher: EventsWatcher) -> None:
         watcher.stop()
@@ -122,3 +122,28 @@ def events(*, kinds: str | Iterable[str] | None = None, stream: str | None = Non
             await asyncio.gather(task, return_exceptions=True)
 
     return Live(start, stop)
+
+
+async def start_watcher(watcher: EventsWatcher) -> EventsWatcher:
+    """Start an advisories watcher that a live view made (`%js_events`' table); what `events` starts too.
+
+    The kinds were checked when `watcher` was made; the capture stream is created here if
+    asked (its errors surface here, before any widget shows), then the subscription lives
+    in the background.
+
+    Parameters
+    ----------
+    watcher : EventsWatcher
+        Made with the view's callbacks (`on_row`, `on_status`) and its context.
+
+    Returns
+    -------
+    EventsWatcher
+        The same watcher, running (`.df`, `.count`, `.stop()`).
+
+    Examples
+    --------
+    >>> w = EventsWatcher(kinds=["consumer"], on_row=print)            # doctest: +SKIP
+    >>> await jsmagic.services.operate.start_watcher(w)               # doctest: +SKIP
+    """
+    return await watcher.start()

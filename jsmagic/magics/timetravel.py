@@ -1,8 +1,9 @@
 """Time travel verbs and flags: ``%js_kv view|get --at``, ``%js_kv diff``, ``%js_stream diff``, ``%js_consume --at``.
 
 Registered on the existing magics' verbs (``add_kv_verbs``, ``add_stream_verbs``); the
-handlers call :mod:`jsmagic.history` and render its frames with a summary that leads with
-what the core noted (history removed since the point).
+handlers call :mod:`jsmagic.services.kvhistory` / :mod:`~jsmagic.services.streamhistory` (what
+``jsmagic.kv.view(at=…)`` and ``jsmagic.kv.diff`` are) and render their frames with a summary
+that leads with what the core noted (history removed since the point).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any, Callable
 from ..core.decode import HELP
 from ..core.errors import InputError
 from ..core.units import parse_when, plural
-from ..history import kvtime, streamtime
-from ..services import reading
+from ..services import kvhistory, reading, streamhistory
 from ..ui.buckets import entry_line
 from ..ui.display import noted, result_frame
 from ..ui.replay import replay_summary
@@ -50,7 +50,8 @@ def _when(text: str | None) -> Any:
 
 
 def _reading(label: str, work: Callable[[Any], Any]) -> Any:
-    return with_progress(label, work, unit="messages")
+    """Read with a progress line; the service's notes are said on the summary line (``noted``), not warned again."""
+    return with_progress(label, work, unit="messages", noted=True)
 
 
 def kv_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Callable[[Any], Any]]:
@@ -60,8 +61,9 @@ def kv_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Callable
     def view(a: Any) -> Any:
         if a.at is None and a.revision is None:
             return plain_view(a)
-        df = _reading(f"reading {a.bucket}", lambda p: kvtime.view_at(a.bucket, a.pattern, _when(a.at), a.revision,
-                                                                       a.decode, progress=p))
+        df = _reading(f"reading {a.bucket}", lambda p: kvhistory.view(a.bucket, a.pattern, at=_when(a.at),
+                                                                          revision=a.revision, decode=a.decode,
+                                                                          progress=p))
         return result_frame(df, noted(df, f"{plural(len(df), 'key')} in {a.bucket} {_point(df)}; {df.attrs['method']}"))
 
     def get(a: Any) -> Any:
@@ -69,13 +71,13 @@ def kv_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Callable
             return plain_get(a)
         if a.revision is not None:
             raise InputError("give --at or --revision, not both")
-        entry = run(kvtime.get_at(a.bucket, a.key, _when(a.at), decode=a.decode))
+        entry = run(kvhistory.get(a.bucket, a.key, at=_when(a.at), decode=a.decode))
         print(entry_line(entry) + f" (as of {a.at})")
         return entry.value
 
     def diff(a: Any) -> Any:
-        df = _reading(f"reading {a.bucket}", lambda p: kvtime.diff(a.bucket, _when(a.since), _when(a.until), a.keys,
-                                                                    a.decode, progress=p))
+        df = _reading(f"reading {a.bucket}", lambda p: kvhistory.diff(a.bucket, _when(a.since), _when(a.until),
+                                                                       keys=a.keys, decode=a.decode, progress=p))
         return result_frame(df, noted(df, _diff_summary(df, a.bucket, "key")))
 
     return {"view": view, "get": get, "diff": diff}
@@ -83,8 +85,9 @@ def kv_handlers(handlers: dict[str, Callable[[Any], Any]]) -> dict[str, Callable
 
 def stream_handlers() -> dict[str, Callable[[Any], Any]]:
     def diff(a: Any) -> Any:
-        df = _reading(f"reading {a.name}", lambda p: streamtime.diff(a.name, _when(a.since), _when(a.until),
-                                                                      a.subject, a.decode, progress=p))
+        df = _reading(f"reading {a.name}", lambda p: streamhistory.diff(a.name, _when(a.since), _when(a.until),
+                                                                         subjects=a.subject, decode=a.decode,
+                                                                         progress=p))
         return result_frame(df, noted(df, _diff_summary(df, a.name, "subject")))
 
     return {"diff": diff}

@@ -46,7 +46,7 @@ async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: in
     decode : str or callable
         How to decode the values (`auto`, `json`, `text`, `bytes`… or a function).
     progress : callable, optional
-        Called as the current bucket is read (see :func:`jsmagic.services.kv.view`).
+        Called as the bucket's history is read (see :func:`jsmagic.services.kv.view`).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -64,7 +64,7 @@ async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: in
     """
     if at is None and revision is None:
         return await _kv.view(bucket, pattern, decode=decode, progress=progress, ctx=ctx)
-    df = await kvtime.view_at(bucket, pattern, _when(at), revision, decode, ctx=ctx)
+    df = await kvtime.view_at(bucket, pattern, _when(at), revision, decode, progress=progress, ctx=ctx)
     return warn_notes(df, f"view of {bucket}")
 
 
@@ -105,7 +105,7 @@ async def get(bucket: str, key: str, *, revision: int | None = None, at: When = 
 
 async def diff(bucket: str, since: When = None, until: When = None, *, keys: str = ">",
                since_revision: int | None = None, until_revision: int | None = None, decode: Any = "auto",
-               ctx: Ctx = None) -> pd.DataFrame:
+               progress: Any = None, ctx: Ctx = None) -> pd.DataFrame:
     """What changed in a bucket between two points, one row per key (`%js_kv diff BUCKET T1 [T2]`).
 
     Parameters
@@ -122,6 +122,8 @@ async def diff(bucket: str, since: When = None, until: When = None, *, keys: str
         The points as revisions instead of times.
     decode : str or callable
         How to decode the values.
+    progress : callable, optional
+        Called as the history is read (`%js_kv diff`'s progress line).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -140,5 +142,5 @@ async def diff(bucket: str, since: When = None, until: When = None, *, keys: str
     if since is None and since_revision is None:
         raise InputError("a diff needs its first point", hint="give since= (a time, or '2h' ago) or since_revision=")
     df = await kvtime.diff(bucket, _when(since), _when(until), keys, decode, since_revision=since_revision,
-                           until_revision=until_revision, ctx=ctx)
+                           until_revision=until_revision, progress=progress, ctx=ctx)
     return warn_notes(df, f"diff of {bucket}")

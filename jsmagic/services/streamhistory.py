@@ -75,7 +75,7 @@ async def last_per_subject(stream: str, *, at: When = None, up_to_seq: int | Non
 
 async def diff(stream: str, since: When = None, until: When = None, *, subjects: str | Iterable[str] = (),
                since_seq: int | None = None, until_seq: int | None = None, decode: Any = "auto",
-               ctx: Ctx = None) -> pd.DataFrame:
+               progress: Any = None, ctx: Ctx = None) -> pd.DataFrame:
     """Per subject, its last message at two points where they differ (`%js_stream diff STREAM T1 [T2]`).
 
     Parameters
@@ -92,6 +92,8 @@ async def diff(stream: str, since: When = None, until: When = None, *, subjects:
         The points as stream sequences instead of times.
     decode : str or callable
         How to decode the payloads.
+    progress : callable, optional
+        Called as the stream is read (`%js_stream diff`'s progress line).
     ctx : JSContext or str, optional
         A context or alias.
 
@@ -110,5 +112,5 @@ async def diff(stream: str, since: When = None, until: When = None, *, subjects:
         raise InputError("a diff needs its first point", hint="give since= (a time, or '2h' ago) or since_seq=")
     filters = [subjects] if isinstance(subjects, str) else list(subjects)
     df = await streamtime.diff(stream, _when(since), _when(until), filters, decode, since_seq=since_seq,
-                               until_seq=until_seq, ctx=ctx)
+                               until_seq=until_seq, progress=progress, ctx=ctx)
     return warn_notes(df, f"diff of {stream}")

@@ -16,7 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..core.decode import HELP, named
 from ..core.units import plural
 from ..services import corenats, micro
-from ..services.corenats import expand_variables
+from ..services.publishing import expand_variables  # the {=var} step, as %%js_publish expands it
 from ..ui.display import noted, result_frame
 from ..ui.subview import SubscriptionView
 from .base import friendly, parse_line, run, run_noted, store_output, user_namespace

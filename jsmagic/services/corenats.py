@@ -22,7 +22,6 @@ from ..core.units import parse_duration
 from ..corenats import messages
 from ..corenats.subscriber import Subscriber
 from ..publishing.templates import Template
-from ..publishing.templates import expand_variables  # noqa: F401 -- the magics' {=var} step on a payload (%js_pub, %js_req, %js_trace)
 from .common import Feed, Live, warn_notes
 
 __all__ = ["publish", "request", "subscribe", "collect", "Msg"]

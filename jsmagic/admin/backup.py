@@ -53,6 +53,20 @@ class Backup:
     consumers: int
     data_file: str = DATA  # stream.arc.s2 (the 2.15 archive) or stream.tar.s2 (a tar, older servers)
 
+    @property
+    def format(self) -> str:
+        """What the snapshot file holds: the server's 2.15+ snapshot archive, or a tar from an older server."""
+        return "snapshot archive, server 2.15+" if self.data_file == DATA else "tar snapshot, servers before 2.15"
+
+    @property
+    def snapshot(self) -> str:
+        """The snapshot file and its format: ``…/stream.arc.s2 (snapshot archive, server 2.15+)``."""
+        return f"{Path(self.directory) / self.data_file} ({self.format})"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
+        return f"Backup({fields}, format={self.format!r})"
+
 
 async def backup(stream: str, directory: str, consumers: bool = True, progress: Progress = None,
                  *, ctx: JSContext | None = None) -> Backup:

@@ -24,6 +24,7 @@ from ..core.errors import ForceRequiredError, InputError, JSMagicError, not_foun
 from ..core.registry import connected, current, jetstream
 from ..jsapi import last_active
 from .consumerdiff import ALREADY_EXISTS, refuse_existing
+from .offline import offline_error, offline_reason, stream_offline, with_offline
 from ..reading.acks import ACTIONS as ACK_BODIES, parse_ack
 from ..reading.pull import pull_once
 from ..core.units import parse_duration, parse_when, plural
@@ -33,7 +34,7 @@ from .streams import info as stream_info, timestamp
 
 ACTIONS = {**{k: ACK_BODIES[k] for k in ("ack", "nak", "term")}, "none": None}  # what next does after a pull
 LIST_COLUMNS = ["name", "durable", "pull", "deliver_policy", "ack_policy", "filter", "pending", "ack_pending",
-                "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active", "paused"]
+                "redelivered", "waiting", "delivered_seq", "ack_floor_seq", "last_active", "paused", "offline"]
 NEXT_COLUMNS = ["seq", "subject", "time", "delivered", "pending", "headers", "data"]
 
 
@@ -44,13 +45,24 @@ async def consumer_names(stream: str, *, ctx: JSContext | None = None) -> list[s
 
 
 async def info(stream: str, name: str, *, ctx: JSContext | None = None) -> api.ConsumerInfo:
-    """A consumer's ConsumerInfo; unknown names get "did you mean" (the stream is checked first)."""
-    await stream_info(stream, ctx=ctx)
+    """A consumer's ConsumerInfo; unknown names get "did you mean" (the stream is checked first).
+
+    On an offline stream (server 2.12+) the server still answers for its consumers: an
+    offline consumer, or one not loaded, is one line with the server's reason.
+    """
+    down = await stream_offline(stream, ctx=ctx)
     js = await jetstream(ctx)
     try:
         return await js.consumer_info(stream, name)
     except nats.js.errors.NotFoundError:
+        if down is not None:  # its consumers are not loaded: say why rather than "unknown"
+            raise offline_error(f"stream {stream}", down) from None
         raise not_found(f"consumer on {stream}:", name, await consumer_names(stream, ctx=ctx)) from None
+    except nats.js.errors.APIError as e:
+        if (why := offline_reason(e)) is None:
+            raise
+        also = f" (stream {stream}: {down})" if down is not None else ""
+        raise offline_error(f"consumer {name} of stream {stream}", why + also) from None
 
 
 def consumer_row(ci: api.ConsumerInfo) -> dict[str, Any]:
@@ -76,12 +88,18 @@ def consumer_row(ci: api.ConsumerInfo) -> dict[str, Any]:
 
 
 async def list_consumers(stream: str, *, ctx: JSContext | None = None) -> pd.DataFrame:
-    """``%js_consumer ls STREAM``: one row per consumer with its pending counts (``attrs["missing"]``: unlisted)."""
-    await stream_info(stream, ctx=ctx)
+    """``%js_consumer ls STREAM``: one row per consumer with its pending counts (``attrs["missing"]``: unlisted).
+
+    An offline consumer (server 2.12+) is a row with the server's reason in ``offline``;
+    the consumers of an offline stream list as the server lists them.
+    """
+    await stream_offline(stream, ctx=ctx)  # "did you mean"; an offline stream still lists its consumers
     ctx = await connected(ctx)
     listing = await ctx.api.listing(f"CONSUMER.LIST.{stream}", "consumers")
-    rows = [consumer_row(api.ConsumerInfo.from_response(c)) for c in listing.items]
-    return listing.mark(pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True), "consumer")
+    rows = [{**consumer_row(api.ConsumerInfo.from_response(c)), "offline": ""} for c in listing.items]
+    frame = pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True)
+    counts = ["pending", "ack_pending", "redelivered", "waiting", "delivered_seq", "ack_floor_seq"]
+    return listing.mark(with_offline(frame, listing.missing, counts), "consumer")
 
 
 def deliver_params(deliver: str | None) -> dict[str, Any]:

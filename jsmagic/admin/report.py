@@ -19,20 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats.js.errors
 import pandas as pd
 
 from ..core.context import JSContext
 from ..core.registry import connected
-from .streams import info as stream_info, timestamp
+from .offline import stream_offline, with_offline
+from .streams import timestamp
 
 STREAM_COLUMNS = ["name", "storage", "messages", "bytes", "consumers", "replicas", "leader", "followers",
                   "replica_lag", "lost", "deleted", "mirror", "sources", "lag", "sourced_seqs", "api_level", "offline"]
 CONSUMER_COLUMNS = ["name", "pull", "pending", "ack_pending", "redelivered", "waiting", "delivered_seq",
                     "ack_floor_seq", "last_active", "paused", "leader", "replicas", "api_level", "offline"]
 REQUIRED_LEVEL = "_nats.req.level"  # ADR-44: the API level the asset needs (the server writes it)
-NO_LEADER = "no leader"  # what a listing says of an asset the server counted but could not reach (not offline)
-STREAM_OFFLINE = 10194  # "stream is offline: {reason}" (server 2.12+)
 
 
 def _followers(cluster: dict[str, Any]) -> tuple[str, int]:
@@ -90,17 +88,6 @@ def sourced_seqs(s: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def with_offline(frame: pd.DataFrame, missing: dict[str, str], counts: list[str]) -> pd.DataFrame:
-    """Add a row per offline asset (name and the server's reason; nothing else is known), counts as nullable ints."""
-    offline = {n: why for n, why in missing.items() if why != NO_LEADER}
-    if not offline:
-        return frame
-    rows = pd.DataFrame([{"name": n, "offline": why} for n, why in offline.items()], columns=frame.columns)
-    frame = pd.concat([frame.astype({c: "Int64" for c in counts}), rows.astype({c: "Int64" for c in counts})],
-                      ignore_index=True)
-    return frame.sort_values("name", ignore_index=True)
-
-
 async def stream_report(*, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_stream report``: every stream, sorted by name (``lag``: mirror/source messages not yet copied)."""
     ctx = await connected(ctx)
@@ -141,12 +128,7 @@ async def consumer_report(stream: str, *, ctx: JSContext | None = None) -> pd.Da
     as an offline row with its reason.
     """
     ctx = await connected(ctx)
-    try:
-        await ctx.api.request(f"STREAM.INFO.{stream}")
-    except nats.js.errors.APIError as e:
-        if getattr(e, "err_code", None) != STREAM_OFFLINE:
-            await stream_info(stream, ctx=ctx)  # "did you mean" for a name that does not exist
-            raise
+    await stream_offline(stream, ctx=ctx)  # "did you mean" for a name that does not exist; an offline one lists
     listing = await ctx.api.listing(f"CONSUMER.LIST.{stream}", "consumers")
     rows = [consumer_row(c) for c in listing.items]
     frame = pd.DataFrame(rows, columns=CONSUMER_COLUMNS).sort_values("name", ignore_index=True)

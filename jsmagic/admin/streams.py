@@ -27,6 +27,7 @@ from ..core.units import format_size, plural
 from ..jsapi import stored_time
 from ..reading.get import direct_get
 from . import counting, sourcing
+from .offline import with_offline
 from .streamconfig import config_params, plain
 
 NANOS = 1_000_000_000  # the API counts durations in nanoseconds
@@ -44,7 +45,7 @@ def checked_config(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 LIST_COLUMNS = ["name", "subjects", "retention", "storage", "replicas", "messages", "bytes",
-                "first_seq", "first_time", "last_seq", "last_time", "consumers"]
+                "first_seq", "first_time", "last_seq", "last_time", "consumers", "offline"]
 
 
 @dataclasses.dataclass
@@ -82,8 +83,8 @@ def timestamp(value: Any) -> Any:
 async def list_streams(*, ctx: JSContext | None = None) -> pd.DataFrame:
     """``%js_stream ls``: one row per stream with its config essentials and state (bytes as a number).
 
-    A stream the server could not describe (a cluster's stream without a leader) is no row:
-    ``attrs["missing"]`` names it (name -> why) and ``attrs["notes"]`` says it in one line.
+    A stream the server could not describe is named in ``attrs["missing"]`` (name -> why) and
+    ``attrs["notes"]``; an offline one (2.12+) is also a row, with the server's reason in ``offline``.
     """
     ctx = await connected(ctx)
     rows = []
@@ -102,9 +103,11 @@ async def list_streams(*, ctx: JSContext | None = None) -> pd.DataFrame:
             "first_time": timestamp(st.get("first_ts")),
             "last_seq": st["last_seq"],
             "last_time": timestamp(st.get("last_ts")),
-            "consumers": st["consumer_count"],
+            "consumers": st["consumer_count"], "offline": "",
         })
-    return listing.mark(pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True), "stream")
+    frame = pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("name", ignore_index=True)
+    counts = ["replicas", "messages", "bytes", "first_seq", "last_seq", "consumers"]
+    return listing.mark(with_offline(frame, listing.missing, counts), "stream")
 
 
 def read_config_file(path: str) -> dict[str, Any]:

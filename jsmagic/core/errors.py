@@ -167,7 +167,8 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
     if isinstance(exc, nats.js.errors.APIError):
         desc = getattr(exc, "description", None) or text
         code = getattr(exc, "err_code", None)
-        return JSMagicError(f"{prefix}{desc}" + (f" (error {code})" if code else ""))
+        hint = PERSIST_MODE_HINT if "persist mode" in desc and code == 10052 else None
+        return JSMagicError(f"{prefix}{desc}" + (f" (error {code})" if code else ""), hint=hint)
     if isinstance(exc, nats.errors.NoRespondersError):
         return JetStreamDisabledError(f"{prefix}no responders (is JetStream enabled, and the name right?)")
     if isinstance(exc, (nats.errors.TimeoutError, asyncio.TimeoutError)):
@@ -186,6 +187,11 @@ def translate(exc: BaseException, what: str = "") -> JSMagicError | None:
         hint = "names may not contain '.', '*', '>' or whitespace" if "invalid" in text and "name" in text else None
         return InputError(f"{prefix}{text.removeprefix('nats: ')}", hint=hint)
     return None
+
+
+PERSIST_MODE_HINT = ("the mode is set when a stream is created: create a new stream with --persist-mode and copy "
+                     "the messages into it (%js_stream copy STREAM NEW --persist-mode MODE --subjects 'new.>' "
+                     "--source STREAM); nothing was changed")
 
 
 class InterruptedWithResult(JSMagicError):

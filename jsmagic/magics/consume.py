@@ -91,10 +91,11 @@ class ConsumeMagics(Magics):
         if args.to or (args.result_as or settings().result_type) != "pandas" or settings().arrow_dtypes:
             return self._sink(args, sel)
         if args.follow:
-            from ..ui.tail import follow
+            from ..ui.tail import Follow
 
-            run(reading.check_stream(sel.stream))  # unknown stream: an error in this cell, not in the widget
-            handle = follow(sel)
+            handle = Follow(sel)  # its reader is the one jsmagic.follow iterates (services.messages.follower)
+            run(messages.start_follow(handle.live))  # unknown stream: an error in this cell, not in the widget
+            handle.attach().display()
             store_output(self, args, handle)
             return said(handle)  # its live table is the cell's output: no <Follow …> line that never updates
         result = with_progress(f"replaying {sel.stream}", lambda p: reading.read(sel, progress=p), unit="messages",

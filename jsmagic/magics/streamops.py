@@ -151,14 +151,14 @@ def _report(a: Any) -> pd.DataFrame:
 def _backup(a: Any) -> Any:
     done = with_progress(f"backup of {a.name}", lambda p: services.backup(a.name, a.directory, consumers=not a.no_consumers, progress=p))
     print(f"Backed up stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
-          f"{plural(done.consumers, 'consumer')}, {format_size(done.bytes)} to {done.directory}")
+          f"{plural(done.consumers, 'consumer')}, {format_size(done.bytes)} to {done.snapshot}")
     return said(done)  # the sentence says it: no Backup(...) under it
 
 
 def _restore(a: Any) -> Any:
     done = with_progress(f"restore from {a.directory}", lambda p: services.restore(a.directory, name=a.name, progress=p, subjects=a.subjects))
     print(f"Restored stream {done.stream}: {plural(done.messages, 'message')} up to sequence {done.last_seq}, "
-          f"{plural(done.consumers, 'consumer')}")
+          f"{plural(done.consumers, 'consumer')}, from {done.snapshot}")
     return said(done)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -26,7 +26,7 @@ from .common import Feed, Live, when
 from .publishing import publish  # noqa: F401 - jsmagic.services.messages.publish, as before
 from .results import checked, checked_export
 
-__all__ = ["selection", "publish", "replay", "export", "follow"]  # publish: services/publishing.py
+__all__ = ["selection", "publish", "replay", "export", "follow", "follower", "start_follow"]  # publish: services/publishing.py
 
 Ctx = JSContext | str | None
 When = str | dt.datetime | None
@@ -265,29 +265,82 @@ def follow(stream: str, *, ctx: Ctx = None, **words: Any) -> Live[pd.DataFrame]:
     >>> async for chunk in jsmagic.follow("ORDERS", deliver="new", count=100):   # doctest: +SKIP
     ...     print(len(chunk))
     """
-    from ..reading.follow import ERROR, LiveReplay
+    from ..reading.follow import ERROR
 
     if words.get("durable"):
         raise InputError("follow reads without acking: it does not take durable=")
     sel = selection(stream, **words)
 
-    async def start(feed: Feed) -> LiveReplay:
-        await reading.check_stream(sel.stream, ctx=ctx)  # an unknown stream: an error here, not in the background
-        handle: LiveReplay | None = None
+    async def start(feed: Feed) -> Any:
+        kept: list = []  # the reader, for its callbacks (they run on the loop, after it started)
 
         def on_rows(chunks: list) -> None:
-            feed.put(handle.rows.frame_of(chunks, sel.decode, sel.flatten))
+            feed.put(kept[0].rows.frame_of(chunks, sel.decode, sel.flatten))
 
         def on_end(state: str) -> None:
-            feed.end(InputError(f"follow of {stream} failed: {handle.error}") if state == ERROR else None)
+            feed.end(InputError(f"follow of {stream} failed: {kept[0].error}") if state == ERROR else None)
 
-        handle = LiveReplay(sel, on_rows, on_end, ctx=ctx)
-        return handle.start()
+        kept.append(follower(sel, on_rows=on_rows, on_end=on_end, ctx=ctx))
+        return await start_follow(kept[0])
 
-    async def stop(handle: LiveReplay) -> None:
+    async def stop(handle: Any) -> None:
         handle.stop()
         if handle.task is not None:
             await asyncio.gather(handle.task, return_exceptions=True)
         await handle.ctx.wait_owned()  # the consumer's delete, when the task never started
 
     return Live(start, stop)
+
+
+def follower(sel: Selection, *, on_rows: Callable[[list], None] | None = None,
+             on_end: Callable[[str], None] | None = None, ctx: Ctx = None) -> Any:
+    """The live reader of a follow, not started yet: `follow`'s, and `%js_consume --follow`'s table's.
+
+    One reader for both, so that the magic's table and `async for chunk in
+    jsmagic.follow(...)` see the same messages.  Start it with `start_follow`.
+
+    Parameters
+    ----------
+    sel : Selection
+        What to follow (`selection(...)`; `durable` is refused by `follow`).
+    on_rows : callable, optional
+        `on_rows(chunks)`: the chunks that arrived since the last call (on the loop).
+    on_end : callable, optional
+        `on_end(state)`: once, `"ended"`, `"interrupted"`, `"cancelled"` or `"error"`.
+    ctx : JSContext or str, optional
+        A context or alias.
+
+    Returns
+    -------
+    LiveReplay
+        `.df`, `.stop()`, `.running`, `.describe()`.
+
+    Examples
+    --------
+    >>> live = follower(jsmagic.selection("ORDERS", deliver="new"), on_rows=print)   # doctest: +SKIP
+    >>> await start_follow(live)                                                   # doctest: +SKIP
+    """
+    from ..reading.follow import LiveReplay
+
+    return LiveReplay(sel, on_rows, on_end, ctx=ctx)
+
+
+async def start_follow(live: Any) -> Any:
+    """Start a `follower` in the background: an unknown stream is an error here ("did you mean"), not in the task.
+
+    Parameters
+    ----------
+    live : LiveReplay
+        Made by `follower`.
+
+    Returns
+    -------
+    LiveReplay
+        The same reader, running (registered on its connection: `%js_close` stops it).
+
+    Examples
+    --------
+    >>> await start_follow(follower(jsmagic.selection("ORDERS"), on_rows=print))   # doctest: +SKIP
+    """
+    await reading.check_stream(live.sel.stream, ctx=live.ctx)
+    return live.start()

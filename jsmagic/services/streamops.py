@@ -90,7 +90,8 @@ async def backup(name: str, directory: str, *, consumers: bool = True, progress:
     Returns
     -------
     Backup
-        `stream`, `directory`, `messages`, `last_seq`, `bytes`, `consumers`.
+        `stream`, `directory`, `messages`, `last_seq`, `bytes`, `consumers`, `data_file`
+        (`stream.arc.s2` from server 2.15, `stream.tar.s2` before) and its `format`.
 
     Examples
     --------

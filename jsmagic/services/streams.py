@@ -140,7 +140,23 @@ async def edit(name: str, *, config_file: str | None = None, dry_run: bool = Fal
     >>> await jsmagic.streams.edit("ORDERS", max_age="30d")   # doctest: +SKIP
     """
     flags, topo = split_settings(settings)
+    if flags.get("persist_mode") is not None:
+        await _same_persist_mode(name, flags["persist_mode"], ctx=ctx)
     return await _streams.edit_stream(name, topology=topo, config_file=config_file, dry_run=dry_run, ctx=ctx, **flags)
+
+
+async def _same_persist_mode(name: str, wanted: Any, *, ctx: Ctx = None) -> None:
+    """The persist mode is set at creation (the server refuses a change: error 10052): say what to do, send nothing."""
+    from ..admin.streamconfig import plain
+    from ..core.errors import InputError
+
+    now = plain((await _streams.info(name, ctx=ctx)).config.persist_mode) or "default"  # "did you mean" for a typo
+    mode = plain(wanted)
+    if mode != now:
+        raise InputError(f"stream {name} keeps its persist mode ({now}): the mode is set when a stream is created",
+                         hint=f"create a new stream with --persist-mode {mode} and copy the messages into it, e.g. "
+                              f"%js_stream copy {name} NEW --persist-mode {mode} --subjects 'new.>' --source {name}; "
+                              f"{name} is unchanged")
 
 
 async def info(name: str, *, ctx: Ctx = None) -> _streams.StreamDetails:

@@ -1,7 +1,9 @@
 """``%js_consume … --follow``: a live tail of a stream in a :class:`jsmagic.ui.livetable.LiveTable`.
 
-The reading is the core's :class:`jsmagic.reading.follow.LiveReplay` (a background task on
-the kernel's loop, registered on its connection); this module shows it: the newest rows
+The reading is the one reader of every follow, made by :func:`jsmagic.services.messages.follower`
+(the reader ``jsmagic.follow`` iterates too: a background task on the kernel's loop,
+registered on its connection) and started by the caller with
+:func:`jsmagic.services.messages.start_follow`; this module shows it: the newest rows
 pushed to the table, which renders at most ``JSMagic.max_render_rate`` times a second while
 the kernel is idle.  Only the rows the table can show are decoded; ``.df`` has every row.
 Stopping (the Stop button, ``.stop()``, ``%js_close``) cancels the task, whose ``finally``
@@ -15,9 +17,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.context import JSContext
-from ..reading.follow import CANCELLED, ENDED, ERROR, INTERRUPTED, LiveReplay
+from ..reading.follow import CANCELLED, ENDED, ERROR, INTERRUPTED
 from ..reading.frames import Chunk
 from ..reading.selection import Selection
+from ..services.messages import follower
 from .livetable import LiveTable
 from .watchview import WatchView
 
@@ -30,19 +33,13 @@ class Follow(WatchView):
     """A running live tail: ``.df`` (every row so far), ``.stop()``, ``.table`` (the widget)."""
 
     def __init__(self, sel: Selection, *, ctx: JSContext | None = None) -> None:
-        self.live = self.watcher = LiveReplay(sel, on_rows=self._show, on_end=self._ended, ctx=ctx)
+        self.live = self.watcher = follower(sel, on_rows=self._show, on_end=self._ended, ctx=ctx)
         self.sel = self.live.sel
         self.table = LiveTable(COLUMNS, title=f"{sel.stream} (follow)", tail=SHOWN, max_rows=SHOWN,
                                on_stop=self.live.stop)
         self.fields: list[str] = []  # payload columns shown, in the order first seen
 
-    # ---- lifecycle -------------------------------------------------------------------
-    def start(self) -> "Follow":
-        """Start reading in the background (returns at once)."""
-        self.live.start(describe=self.describe)
-        self.attach()
-        return self
-
+    # ---- lifecycle (the caller starts: run(messages.start_follow(view.live)), then view.attach()) ----
     def stop(self) -> "Follow":
         """Stop following; the consumer is deleted and ``.df`` keeps what arrived."""
         self.table.stop()
@@ -111,10 +108,3 @@ class Follow(WatchView):
     def __repr__(self) -> str:
         return f"<Follow {self.describe()}>"
 
-
-def follow(sel: Selection, display: bool = True, *, ctx: JSContext | None = None) -> Follow:
-    """Start a live tail of ``sel`` and (in a notebook) display its table."""
-    handle = Follow(sel, ctx=ctx).start()
-    if display:
-        handle.display()
-    return handle

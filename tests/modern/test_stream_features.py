@@ -1,8 +1,10 @@
 """%js_stream add/edit with the 2.11/2.12 feature switches, and what info shows."""
 
+import json
+
 import pytest
 
-from tests.modern.conftest import raw
+from tests.modern.conftest import raw, stored, wait_for
 
 
 def test_add_edit_and_info_show_the_feature_switches(shell, nc, name):
@@ -37,9 +39,46 @@ def test_persist_mode_async_is_set_at_creation_and_kept(shell, nc, name):
     shell.run_line_magic("js_stream", f"edit {name} --max-msgs 5")  # another edit keeps the mode
     cfg = raw(nc, f"STREAM.INFO.{name}")["config"]
     assert cfg["persist_mode"] == "async" and cfg["max_msgs"] == 5
-    with pytest.raises(Exception, match="can not change persist mode"):  # the server's words, one line
+    with pytest.raises(Exception, match="keeps its persist mode .async.: the mode is set when a stream is created"):
         shell.run_line_magic("js_stream", f"edit {name} --persist-mode default")
     assert raw(nc, f"STREAM.INFO.{name}")["config"]["persist_mode"] == "async"
+    raw(nc, f"STREAM.DELETE.{name}")
+
+
+def test_changing_the_persist_mode_is_one_line_that_says_what_to_do_and_changes_nothing(shell, nc, name, tmp_path):
+    """The server refuses a persist-mode change (error 10052): the line says to create a new stream and copy into it."""
+    import jsmagic
+    from jsmagic.core.errors import InputError, JSMagicError
+    from jsmagic.core.registry import context
+
+    shell.run_line_magic("js_stream", f"add {name} --subjects '{name}.>' --storage file --max-msgs 100")
+    shell.run_cell_magic("js_publish", f"{name}.x --count 3", "hi\n")
+    before = raw(nc, f"STREAM.INFO.{name}")
+    assert before["config"].get("persist_mode", "default") == "default" and before["state"]["messages"] == 3
+
+    for line in (f"edit {name} --persist-mode async", f"edit {name} --persist-mode async --max-msgs 5",
+                 f"edit {name} --persist-mode async --dry-run"):
+        with pytest.raises(InputError) as failed:
+            shell.run_line_magic("js_stream", line)
+        text = failed.value.one_line()
+        assert "\n" not in text and f"stream {name} keeps its persist mode (default)" in text, text
+        assert f"create a new stream with --persist-mode async" in text and f"%js_stream copy {name} NEW" in text, text
+    with pytest.raises(InputError, match="the mode is set when a stream is created"):  # the API: the same words
+        context().run(jsmagic.streams.edit(name, persist_mode="async"))
+
+    config = tmp_path / "async.json"  # natscli's --config: the server's refusal, with the same advice
+    config.write_text(json.dumps({**before["config"], "persist_mode": "async"}))
+    with pytest.raises(JSMagicError) as failed:
+        shell.run_line_magic("js_stream", f"edit {name} --config {config}")
+    assert "can not change persist mode" in str(failed.value) and "create a new stream" in failed.value.one_line()
+
+    after = raw(nc, f"STREAM.INFO.{name}")
+    assert after["config"] == before["config"] and after["state"]["messages"] == 3  # unchanged
+
+    shell.run_line_magic("js_stream", f"copy {name} {name}A --persist-mode async --subjects '{name}a.>' --source {name}")
+    assert wait_for(lambda: stored(nc, f"{name}A") == 3)  # the advice works: the messages, in async mode
+    assert raw(nc, f"STREAM.INFO.{name}A")["config"]["persist_mode"] == "async"
+    raw(nc, f"STREAM.DELETE.{name}A")
     raw(nc, f"STREAM.DELETE.{name}")
 
 

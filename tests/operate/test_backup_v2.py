@@ -56,3 +56,44 @@ def test_the_format_is_read_from_the_data_not_guessed():
     stored = stream_id + b"\x01\x0c\x00\x00" + b"\x00" * 4 + b"NATSARC1\n"  # an uncompressed chunk
     tar = stream_id + b"\x01\x0c\x00\x00" + b"\x00" * 4 + b"msgs/1.blk\x00\x00"
     assert is_archive(stored) and not is_archive(tar) and not is_archive(b"") and not is_archive(b"NATSARC1")
+
+
+def test_the_backup_line_and_result_name_the_snapshot_file_and_its_format(server, shell, nc, tmp_path, capsys):
+    import asyncio
+
+    import jsmagic
+
+    _client, js, run = nc
+    name = "F" + uuid.uuid4().hex[:6].upper()
+    run(js.add_stream(name=name, subjects=[f"{name.lower()}.>"]))
+    for i in range(5):
+        run(js.publish(f"{name.lower()}.x", b"m%d" % i))
+
+    capsys.readouterr()
+    shell.run_line_magic("js_stream", f"backup {name} {tmp_path / 'b'}")
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    [data] = [p for p in (tmp_path / "b").iterdir() if p.name != "backup.json"]  # the file on disk
+    archive = b"NATSARC" in data.read_bytes()[:64]
+    assert data.name == ("stream.arc.s2" if archive else "stream.tar.s2")
+    kind = "snapshot archive, server 2.15+" if archive else "tar snapshot, servers before 2.15"
+    assert line.endswith(f"to {data} ({kind})"), line
+
+    async def api_backup():  # the API's result says the same
+        ctx = await jsmagic.connect(server.url, alias="bk")
+        try:
+            return await jsmagic.streams.backup(name, str(tmp_path / "api"), ctx="bk")
+        finally:
+            await jsmagic.close(ctx=ctx)
+
+    done = asyncio.run(api_backup())
+    [api_data] = [p for p in (tmp_path / "api").iterdir() if p.name != "backup.json"]
+    assert done.data_file == api_data.name == data.name and done.format == kind
+    assert f"data_file={data.name!r}" in repr(done) and f"format={kind!r}" in repr(done), repr(done)
+
+    run(js.delete_stream(name))
+    capsys.readouterr()
+    shell.run_line_magic("js_stream", f"restore {tmp_path / 'b'}")
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.endswith(f"from {data} ({kind})"), line
+    assert run(js.stream_info(name)).state.messages == 5
+

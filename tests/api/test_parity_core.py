@@ -40,23 +40,10 @@ def tag(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-def listen(peer: Peer, subject: str) -> list:
-    """A plain subscriber on the peer: the messages it receives, as they arrive."""
-    got: list = []
-
-    async def sub():
-        async def cb(m):
-            got.append(m)
-        await peer.nc.subscribe(subject, cb=cb)
-        await peer.nc.flush()
-
-    peer.call(sub)
-    return got
-
 
 def test_pub_magic_and_api_reach_a_plain_subscriber_alike(shell, ctx, peer):
     s = tag("ppub.")
-    got = listen(peer, f"{s}.*")
+    got = peer.listen(f"{s}.*")
     shell.user_ns["who"] = "lab"
     shell.run_line_magic("js_pub", f"{s}.m 'n={{{{Count}}}} {{=who}}' --count 3 -H src:x")
     assert ctx.run(jsmagic.nats.publish(f"{s}.a", "n={{Count}} lab", count=3, headers={"src": "x"})) == 3
@@ -193,7 +180,7 @@ def test_trace_magic_and_api_report_the_same_path_and_the_stream_stores_alike(sh
     s = tag("ptr")
     stream = s.upper()
     shell.run_line_magic("js_stream", f"add {stream} --subjects '{s}.>'")
-    got = listen(peer, f"{s}.x")
+    got = peer.listen(f"{s}.x")
 
     def messages() -> int:
         return peer.call(lambda: peer.nc.jetstream().stream_info(stream)).state.messages
@@ -224,7 +211,7 @@ def test_live_sub_and_events_views_see_what_the_api_and_plain_clients_see(shell,
     live = jsmagic.nats.subscribe(f"{s}.>", count=4)
     ev_view = shell.run_line_magic("js_events", f"--kinds stream -s {stream}")
     ev_live = jsmagic.events(kinds="stream", stream=stream)
-    plain = listen(peer, f"$JS.EVENT.ADVISORY.STREAM.*.{stream}")
+    plain = peer.listen(f"$JS.EVENT.ADVISORY.STREAM.*.{stream}")
     try:
         ctx.run(live.start())
         ctx.run(ev_live.start())

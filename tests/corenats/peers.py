@@ -30,6 +30,19 @@ class Peer:
         """Run ``fn()`` in the background on the peer's loop (a publisher); returns its future."""
         return asyncio.run_coroutine_threadsafe(fn(), self.loop)
 
+    def listen(self, subject: str) -> list:
+        """A plain subscriber on this peer: the messages it receives, as they arrive."""
+        got: list = []
+
+        async def sub():
+            async def cb(m):
+                got.append(m)
+            await self.nc.subscribe(subject, cb=cb)
+            await self.nc.flush()
+
+        self.call(sub)
+        return got
+
     def close(self) -> None:
         self.call(self.nc.close)
         self.loop.call_soon_threadsafe(self.loop.stop)

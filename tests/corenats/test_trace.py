@@ -38,18 +38,6 @@ def stored(peer: Peer, stream: str, domain: str | None = None) -> int:
     return peer.call(count)
 
 
-def plain_subscriber(peer: Peer, subject: str) -> list:
-    got: list = []
-
-    async def sub():
-        async def cb(m):
-            got.append(m)
-        await peer.nc.subscribe(subject, cb=cb)
-        await peer.nc.flush()
-
-    peer.call(sub)
-    return got
-
 
 def test_trace_through_a_mapping_stores_delivers_and_names_consumers(mapped):
     peer = Peer(mapped.url)
@@ -59,7 +47,7 @@ def test_trace_through_a_mapping_stores_delivers_and_names_consumers(mapped):
         sh.run_line_magic("js_stream", f"add TR{tag} --subjects 'mapped.{tag}.>'")
         sh.run_line_magic("js_consumer", f"add TR{tag} TAKES --filter 'mapped.{tag}.*' --pull")
         sh.run_line_magic("js_consumer", f"add TR{tag} OTHER --filter 'mapped.{tag}.z.>' --pull")
-        got = plain_subscriber(peer, f"mapped.{tag}.x")
+        got = peer.listen(f"mapped.{tag}.x")
         t = sh.run_line_magic("js_trace", f"orig.{tag}.x hello -H trace:abc")
         df = t.df
         assert list(df.event) == ["ingress", "mapping", "jetstream", "egress"] or \
@@ -97,7 +85,7 @@ def test_trace_across_a_cluster_reaches_the_stream_leader():
             peer.call(make)
             leader = cluster.leader_of("CT")
             other = next(s for s in cluster.servers if s is not leader)
-            got = plain_subscriber(peer, "ct.x") if peer.nc.connected_url else []
+            got = peer.listen("ct.x") if peer.nc.connected_url else []
             sh = shell_on(other.url)
             try:
                 t = sh.run_line_magic("js_trace", "ct.x hi --timeout 20s")
@@ -159,7 +147,7 @@ def test_a_denied_publish_is_an_error_row_and_said_first():
         peer = Peer(url)
         sh = shell_on(url)
         try:
-            got = plain_subscriber(peer, "secret.>")
+            got = peer.listen("secret.>")
             t = sh.run_line_magic("js_trace", "secret.plan x")
             ingress = t.df[t.df.event == "ingress"].iloc[0]
             assert ingress.error.startswith("Permissions Violation for Publish") and "secret.plan" in ingress.error

@@ -185,7 +185,7 @@ class Puller:
 
     async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None,
                     progress: ProgressFn | None) -> bool:
-        """Pull until ``want`` messages, the end of the stream, or ``idle`` s of silence (a scan, a single pull).
+        """Pull until ``want`` messages, the end of the stream, or ``idle`` s of silence (a single pull).
 
         The one drain loop (:func:`jsmagic.reading.drain.drain`) runs it; True when it stopped
         on the idle timeout while still expecting messages, or short (:attr:`lost`, :attr:`short`).

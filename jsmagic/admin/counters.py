@@ -138,8 +138,11 @@ async def list_counters(stream: str, subject: str | None = None, *, ctx: JSConte
 
     config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                                 mem_storage=True)
-    interrupted = await read_raw(stream, config, keep, ctx=ctx)
+    notes: list[str] = []
+    interrupted = await read_raw(stream, config, keep, ctx=ctx, notes=notes)
     df = pd.DataFrame(rows, columns=LIST_COLUMNS).sort_values("subject", ignore_index=True)
     df["value"] = df["value"].astype(object)  # Python ints: exact beyond 2**63
     df.attrs["interrupted"] = interrupted
+    if notes:  # what the scan had to do (a replica catching up, checked against the stream leader)
+        df.attrs["notes"] = notes
     return df

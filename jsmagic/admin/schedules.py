@@ -61,7 +61,10 @@ async def pending_schedules(stream: str, subject: str | None = None, *, ctx: JSC
 
     cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=subject or ">",
                              mem_storage=True)
-    interrupted = await read_raw(stream, cfg, keep, ctx=ctx)
+    notes: list[str] = []
+    interrupted = await read_raw(stream, cfg, keep, ctx=ctx, notes=notes)
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values("seq", ignore_index=True)
     df.attrs["interrupted"] = interrupted
+    if notes:  # what the scan had to do (a replica catching up, checked against the stream leader)
+        df.attrs["notes"] = notes
     return df

@@ -85,13 +85,14 @@ class NatsSource:
     """nats-py as the drain loop's source: a :class:`~jsmagic.reading.pull.Puller` per consumer.
 
     Silence is a loss only when the connection was cut or the consumer is gone (``resume_on_idle``
-    off): otherwise the read ends as timed out.
+    off): otherwise the read ends as timed out.  ``raw``: a scan's (:mod:`jsmagic.admin.scan`):
+    each batch goes to its :class:`~jsmagic.reading.pull.Feed` as raw lists, as soon as it came.
     """
 
     resume_on_idle = False
 
-    def __init__(self, ctx: JSContext, js: Any) -> None:
-        self.ctx, self.js = ctx, js
+    def __init__(self, ctx: JSContext, js: Any, raw: bool = False) -> None:
+        self.ctx, self.js, self.raw = ctx, js, raw
 
     async def transport(self, sel: Selection, name: str, d: Drain) -> Puller:
         batch = min(sel.batch or settings().fetch_batch, (d.ledger.limit if d.ledger else None) or 1 << 30)
@@ -99,6 +100,8 @@ class NatsSource:
                         durable=d.durable, headers_only=sel.headers_only, live=d.live)
         puller.want = d.want
         puller.alive = lambda: _consumer_exists(self.js, sel.stream, name)
+        if self.raw:  # hand each batch over as it comes (an object's chunks are 128 KiB each)
+            puller.raw, puller.flush_at = True, batch
         await puller.start()
         return puller
 

@@ -210,7 +210,7 @@ def _add(chunk: Any, collector: Any, d: Drain) -> bool:
         # after a resume (only replays delivered in sequence order resume) nothing at or below
         # the last kept sequence is kept again
         chunk = chunk.select(np.flatnonzero(chunk.seq > k.last_seq))
-        if not len(chunk):
+        if not chunk.seq.size:
             return collector.done
     before = collector.kept
     done = collector.add(chunk)

@@ -39,7 +39,7 @@ import orjson
 from ..jsapi import JSApi
 from .acks import AckFormat, AckSubjectError
 from .drain import DONE, SHORT, Drain, drain
-from .frames import Collector, make_chunk
+from .frames import Bounds, Collector, make_chunk
 from .selection import ProgressFn
 from .status import Status, server_status
 
@@ -60,12 +60,20 @@ class Batch(NamedTuple):
     delivered: np.ndarray
     pending: np.ndarray
 
+    def select(self, idx: np.ndarray) -> "Batch":
+        """The messages at ``idx`` (what a resumed read keeps after the last sequence it kept)."""
+        pick = idx.tolist()
+        return Batch([self.subjects[i] for i in pick], [self.replies[i] for i in pick], [self.datas[i] for i in pick],
+                     [self.headers[i] for i in pick], self.seq[idx], self.time_ns[idx], self.delivered[idx],
+                     self.pending[idx])
+
 
 class Feed:
     """A collector for raw readers: each flushed :class:`Batch` goes to ``handle`` (nothing kept here)."""
 
     def __init__(self, handle: Callable[[Batch], None]) -> None:
         self.handle, self.done, self.kept = handle, False, 0
+        self.bounds = Bounds()  # no bound of its own: a raw read ends when its consumer owes nothing
 
     def add(self, batch: Batch) -> bool:
         self.handle(batch)
@@ -177,7 +185,7 @@ class Puller:
 
     async def drain(self, collector: Collector | Feed, want: int | None, idle: float | None,
                     progress: ProgressFn | None) -> bool:
-        """Pull until ``want`` messages, the end of the stream, or ``idle`` s of silence (a scan, a single pull).
+        """Pull until ``want`` messages, the end of the stream, or ``idle`` s of silence (a single pull).
 
         The one drain loop (:func:`jsmagic.reading.drain.drain`) runs it; True when it stopped
         on the idle timeout while still expecting messages, or short (:attr:`lost`, :attr:`short`).

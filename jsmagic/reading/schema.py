@@ -10,7 +10,9 @@ sink consults one :class:`ReadSchema`:
 schedule_target, scheduler, marker``, the durable ``consumer_seq, num_delivered, pending``,
 the ``--subject-cols`` tokens and the ``--header-cols`` names) own their names: a payload key
 named like one of them (or ``decode_error``) is the column ``data.<key>`` in every chunk,
-whether or not the generated column shows up in this read.  A payload that is not an object
+whether or not the generated column shows up in this read; a key spelled ``data.<key>`` itself
+(``--flatten`` of a nested ``data`` object) is ``_data.<key>`` in every chunk, whether or not the
+top-level key shows up.  A payload that is not an object
 goes to ``data``, the column an object's own ``data`` key fills (a row is one or the other).
 
 **Types** are reconciled over every chunk seen: ints that fit int64 beside ints that do not
@@ -63,16 +65,21 @@ class ReadSchema:
     # -- names --------------------------------------------------------------------------------
 
     def payload_names(self, keys: list) -> list[str]:
-        """A chunk's payload keys → their column names (``data.<key>`` for a generated name)."""
-        taken = {str(k) for k in keys}
-        out = []
-        for k in map(str, keys):
-            if k in self.reserved:
-                k = "data." + k
-                while k in taken:  # a flattened key already named so: keep both
-                    k = "_" + k
-            out.append(k)
-        return out
+        """A chunk's payload keys → their column names, by name alone (the same in every chunk of the read).
+
+        A generated name ``k`` is ``data.<k>``; a key already spelled ``data.<k>`` (a nested
+        ``{"data": {"ttl": …}}`` under ``--flatten``) or ``_…data.<k>`` gets one more ``_``:
+        no two keys share a column, and which is which never depends on what a chunk holds.
+        """
+        return [self._payload_name(k) for k in map(str, keys)]
+
+    def _payload_name(self, key: str) -> str:
+        if key in self.reserved:
+            return "data." + key
+        bare = key.lstrip("_")
+        if bare.startswith("data.") and bare[5:] in self.reserved and key not in self.reserved:
+            return "_" + key
+        return key
 
     def order(self, columns: list[str]) -> list[str]:
         """Generated columns in their fixed order, then payload columns as first seen, ``data``/``decode_error`` last."""

@@ -40,7 +40,7 @@ def test_a_page_per_magic_with_a_table_of_every_flag():
         parsers = [func.parser] if verbs is None else list(verbs.parsers.values())
         assert page.count("| flag | meaning | default |") == len(parsers), name
         for parser in parsers:  # every option of the parser, as %magic? lists it, is a row
-            for option in re.findall(r"^\s+(--?[\w-]+)", parser.format_help(), re.M):
+            for option in re.findall(r"^\s+(--?[\w-]+)(?=[ ,=]|$)", parser.format_help(), re.M):
                 assert f"`{option}" in page, f"%{name}: {option} has no row"
         assert "::" not in page.replace("```", ""), name  # reST literal markers became fenced code
     consume = gen.magic_page(*next(p for p in pages if p[0] == "js_consume"))

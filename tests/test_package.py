@@ -86,3 +86,29 @@ def test_import_jsmagic_is_light():
     out = subprocess.run([sys.executable, "-c", "import jsmagic, sys; jsmagic.context; print('pandas' in sys.modules)"],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.stdout.strip() == "True", out.stderr  # and the API still loads on first use
+
+
+def test_every_module_a_plain_install_loads_imports_without_the_extras():
+    """The magics, the services, the API and the command import with pyarrow, polars and dask missing.
+
+    A plain ``pip install jsmagic`` has none of them (they are the [parquet], [polars] and
+    [dask] extras): only ``--to``, ``--as arrow|polars`` and ``jsmagic.dask`` may need them,
+    when used.  CI's fresh-venv tour caught a service importing the Parquet writer at import.
+    """
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "class NoExtras:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pyarrow', 'polars', 'dask', 'duckdb'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoExtras())\n"
+        "import jsmagic\n"
+        "for pkg in ('magics', 'services', 'command'):\n"
+        "    p = importlib.import_module('jsmagic.' + pkg)\n"
+        "    for m in pkgutil.iter_modules(p.__path__):\n"
+        "        importlib.import_module(f'jsmagic.{pkg}.{m.name}')\n"
+        "importlib.import_module('jsmagic.api')\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]

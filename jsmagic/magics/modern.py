@@ -26,7 +26,7 @@ def add_feature_flags(parser: MagicArgumentParser) -> None:
                        help="a counter stream (Nats-Incr); set at creation only")
     group.add_argument("--allow-batch", action="store_true", default=None, help="allow atomic batch publish")
     group.add_argument("--allow-fast", action="store_true", default=None,
-                       help="allow fast batch publish (server 2.14+; %%js_publish --fast)")
+                       help="allow fast batch publish, any size in order (server 2.14+)")
     group.add_argument("--allow-schedules", action="store_true", default=None, help="allow message schedules")
     group.add_argument("--subject-del-markers-ttl", metavar="DURATION",
                        help="leave a delete marker living DURATION when max age removes a subject's last message")

@@ -17,7 +17,6 @@ from ..core.config import settings
 from ..core.context import JSContext
 from ..core.errors import InputError
 from ..core.extras import require
-from .arrowconv import Conflicts, concat, to_pandas, to_table
 from .reader import Replay, replay
 from .selection import ProgressFn, Selection
 
@@ -36,20 +35,27 @@ class ArrowSink:
 
     def __init__(self) -> None:
         self.tables: list[Any] = []
-        self.conflicts: Conflicts = {}
+        self.conflicts: dict[str, str] = {}
         self.read: Any = None  # the read's ReadSchema (jsmagic.reading.schema): its column order
 
     def write(self, chunk: Any, rows: Any) -> None:
         self.read = rows.schema
-        self.tables.append(to_table(rows.frame_of([chunk]), self.conflicts))
+        self.tables.append(_arrow().to_table(rows.frame_of([chunk]), self.conflicts))
         gc.collect(1)
 
     def close(self, frame: Any = None, interrupted: bool = False) -> Any:
         if frame is not None and len(frame):
-            self.tables = [to_table(frame, self.conflicts)]
-        table = concat(self.tables, self.conflicts, self.read)
+            self.tables = [_arrow().to_table(frame, self.conflicts)]
+        table = _arrow().concat(self.tables, self.conflicts, self.read)
         self.tables = []
         return table
+
+
+def _arrow() -> Any:
+    """:mod:`jsmagic.reading.arrowconv`, imported when an Arrow result is asked for (pyarrow is the [parquet] extra)."""
+    from . import arrowconv
+
+    return arrowconv
 
 
 def result_kind(kind: str | None) -> str:
@@ -81,4 +87,4 @@ async def replay_as(sel: Selection, kind: str | None = None, progress: ProgressF
         import polars as pl
 
         return result, pl.from_arrow(table)
-    return result, to_pandas(table, arrow_dtypes=True)
+    return result, _arrow().to_pandas(table, arrow_dtypes=True)

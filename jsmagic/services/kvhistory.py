@@ -46,7 +46,7 @@ async def view(bucket: str, pattern: str = ">", *, at: When = None, revision: in
     decode : str or callable
         How to decode the values (`auto`, `json`, `text`, `bytes`… or a function).
     progress : callable, optional
-        Called as the bucket's history is read (see :func:`jsmagic.services.kv.view`).
+        Called as the bucket's history is read, as `jsmagic.kv.view` calls it.
     ctx : JSContext or str, optional
         A context or alias.
 

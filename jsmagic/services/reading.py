@@ -19,7 +19,7 @@ from typing import Any
 from ..core.context import JSContext
 from ..core.registry import current
 from ..history import streamtime
-from ..reading import dryrun, export as _export, reader, results
+from ..reading import dryrun, reader, results
 from ..reading.selection import ProgressFn, Selection
 
 __all__ = ["check_stream", "read", "read_as", "read_to", "read_at", "dry_run"]
@@ -129,6 +129,8 @@ async def read_to(sel: Selection, path: str, *, partition_by: str | None = None,
     >>> result = await read_to(jsmagic.selection("ORDERS"), "orders.parquet")   # doctest: +SKIP
     >>> result.export.rows
     """
+    from ..reading import export as _export  # pyarrow: only the [parquet] extra has it, so only when exporting
+
     return await _export.export_replay(sel, path, partition_by, progress, ctx=current(ctx))
 
 

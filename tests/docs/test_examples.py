@@ -67,7 +67,7 @@ CHECKED = ORDERS + "%js_consumer add ORDERS billing --ack explicit\n%js_consumer
 # the first line of a block -> what the kernel runs before it (its output is not checked)
 PRELUDES: dict[str, str] = {
     "df = %js_consume ORDERS -s 'orders.eu.>' --since 2h     # replay into pandas, non-destructive": FILES,
-    "%js_stream add SESSIONS --subjects 'sessions.>' --allow-msg-ttl   # also --allow-counter, --allow-batch, --allow-schedules": MODERN,
+    "%js_stream add SESSIONS --subjects 'sessions.>' --allow-msg-ttl   # also --allow-counter, --allow-batch, --allow-fast, --allow-schedules, --persist-mode async": MODERN,
     "%js_consume ORDERS --since 7d --to orders.parquet              # streamed to disk, one row group per chunk: memory stays flat": "import jsmagic\n" + DATA,
     "%js_consumer ls ORDERS": ORDERS,
     "%js_obj add files": FILES + "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\n",

@@ -104,6 +104,9 @@ def test_a_kv_watcher_stopped_before_its_task_ran_still_deletes_its_consumer(ser
             created.append(msg.subject)
 
         await nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.KV_svcstop.*", cb=advisory)
+        # twice: one flush's PING can overtake the SUB still in nats-py's pending buffer, and the
+        # advisory of a create made right after would then go to no one (under load: 11 in 2,000)
+        await nc.flush()
         await nc.flush()
         watcher = await KVWatcher("svcstop", ctx=ctx).start()
         watcher.stop()  # its task has not taken a step yet

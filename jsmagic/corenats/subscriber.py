@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from ..connecting.permissions import barrier
 from ..core.config import settings
 from ..core.decode import decoder
 from ..core.registry import current
@@ -60,7 +61,7 @@ class Subscriber:
         """Subscribe (errors surface in the caller), then live in the background until stopped."""
         await self.ctx.ensure()
         self.sub = await self.ctx.nc.subscribe(self.subject, queue=self.queue or "", cb=self._on_msg)
-        await self.ctx.nc.flush()
+        await barrier(self.ctx.nc)  # in place on the server on return (one flush is not: its PING overtakes the SUB)
         self._unlisten = self.ctx.on_state(self._on_state)
         self.entry = self.ctx.spawn(self._run(), name=f"{self.name} {self.subject}", kind=self.kind,
                                     describe=self.describe)

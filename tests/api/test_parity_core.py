@@ -92,6 +92,7 @@ def test_a_short_sub_and_request_say_so_once_in_the_magic_and_warn_in_the_api(sh
         async def cb(m):
             await m.respond(b"only one")
         await peer.nc.subscribe(f"{s}.q", cb=cb)
+        await peer.nc.flush()  # twice: one flush's PING can overtake the SUB (nats-py 2.16)
         await peer.nc.flush()
 
     peer.call(responder)
@@ -119,6 +120,7 @@ def test_request_scatter_gather_alike_and_counted_by_the_responders(shell, ctx, 
                 seen[name] += 1
                 await m.respond(json.dumps({"by": name, "got": m.data.decode()}).encode())
             await peer.nc.subscribe(f"{s}.q", cb=cb)
+        await peer.nc.flush()  # twice: one flush's PING can overtake the SUBs (nats-py 2.16)
         await peer.nc.flush()
 
     peer.call(responders)

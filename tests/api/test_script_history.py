@@ -122,6 +122,7 @@ async def main():
         got.append(json.loads(m.data))
 
     plain_sub = await nc.subscribe("greet.x", cb=greeted)
+    await nc.flush()  # twice: one flush's PING can overtake the SUB (nats-py 2.16)
     await nc.flush()
     sent = await jsmagic.nats.publish("greet.x", '{"n": {{Count}}}', count=5)
     await until("the plain subscription to get 5", lambda: asyncio.sleep(0, len(got) == 5))

@@ -33,8 +33,11 @@ def orders(request, shell, nc):
     async def seen(msg):
         created.append(msg.subject)
 
-    async def watch():
-        return await client.subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.>", cb=seen)
+    async def watch():  # in place before the dry run: flushed twice (one flush's PING can overtake the SUB)
+        sub = await client.subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.>", cb=seen)
+        await client.flush()
+        await client.flush()
+        return sub
 
     sub = on_loop(watch())
     yield stream, records, request.param, created, js, on_loop

@@ -57,6 +57,7 @@ def plain_advisories(peer: Peer) -> list:
         async def cb(m):
             got.append(json.loads(m.data))
         await peer.nc.subscribe("$JS.EVENT.ADVISORY.>", cb=cb)
+        await peer.nc.flush()  # twice: one flush's PING can overtake the SUB (nats-py 2.16)
         await peer.nc.flush()
 
     peer.call(sub)
@@ -164,6 +165,7 @@ def test_leader_elected_in_a_cluster():
             async def cb(m):
                 theirs.append(json.loads(m.data))
             await plain.subscribe("$JS.EVENT.ADVISORY.>", cb=cb)
+            await plain.flush()  # twice: one flush's PING can overtake the SUB (nats-py 2.16)
             await plain.flush()
             w = await EventsWatcher(kinds=["stream.leader_elected", "consumer.leader_elected"], ctx=ctx).start()
             js = plain.jetstream()

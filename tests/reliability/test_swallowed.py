@@ -113,15 +113,23 @@ def test_completion_lets_ctrl_c_through_and_reports_a_bug(shell, monkeypatch):
     from jsmagic.core import namecache
     from jsmagic.ui import completion
 
+    waiting = threading.Event()
+
     async def slow():  # a lookup the user gives up on: Ctrl-C while it waits
-        await asyncio.sleep(10)
+        waiting.set()
+        await asyncio.sleep(120)
 
     async def buggy():
         raise RuntimeError("a bug in a lookup")
 
+    def ctrl_c_once_it_waits():  # not after a fixed delay: on a loaded machine that can come after the bound
+        if waiting.wait(60):
+            os.kill(os.getpid(), signal.SIGINT)
+
     completion.clear_cache()
     monkeypatch.setattr(namecache, "_lookup", lambda kind, args: slow)
-    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    monkeypatch.setattr(namecache, "LOOKUP_TIMEOUT", 60.0)  # the lookup's bound (1 s) must not end the wait first
+    threading.Thread(target=ctrl_c_once_it_waits, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         completion.names("stream")
     completion.clear_cache()

@@ -39,6 +39,7 @@ class Peer:
                 got.append(m)
             await self.nc.subscribe(subject, cb=cb)
             await self.nc.flush()
+            await self.nc.flush()  # nats-py 2.16: one flush's PING can reach the server before the SUB
 
         self.call(sub)
         return got

@@ -10,7 +10,7 @@ from jsmagic.testing import close_shell
 from jsmagic.testing.gateways import two_gateways
 
 from .peers import Peer, wait_until
-from .test_trace import plain_subscriber, shell_on, stored
+from .test_trace import shell_on, stored
 
 
 def test_trace_crosses_the_gateway_to_a_subscriber_in_the_other_cluster():
@@ -18,7 +18,7 @@ def test_trace_crosses_the_gateway_to_a_subscriber_in_the_other_cluster():
         peer = Peer(sc.west.url)
         sh = shell_on(sc.east.url)
         try:
-            got = plain_subscriber(peer, "gw.x")
+            got = peer.listen("gw.x")
             t = sh.run_line_magic("js_trace", "gw.x hi --timeout 20s")
             df = t.df
             assert t.trace.complete, t.trace.missing
@@ -82,7 +82,7 @@ def test_every_trace_across_the_gateway_hears_from_the_far_side():
         peer = Peer(sc.west.url)
         sh = shell_on(sc.east.url)
         try:
-            got = plain_subscriber(peer, "gw.many")
+            got = peer.listen("gw.many")
             incomplete = []
             for i in range(30):
                 t = sh.run_line_magic("js_trace", "gw.many x --timeout 10s" + (" --trace-only" if i % 2 else ""))

@@ -61,4 +61,5 @@ def shortfall(rows: int, want: int | None) -> str | None:
     if want is None or rows >= want:
         return None
     return (f"SHORT: {want - rows:,} of the {want:,} messages the stream held for this selection when the read "
-            f"began were not read (purged, deleted or evicted by the stream's limits meanwhile)")
+            f"began were not read (purged, deleted or evicted by the stream's limits meanwhile, or a replica the "
+            f"read's consumer was placed on was still catching up): read again")

@@ -59,9 +59,9 @@ def start_ticker(peer: Peer, subject: str, sent: list):
     async def tick():
         n = 0
         while True:
+            sent.append(n)  # before it leaves: a cancel during the flush must not drop a delivered one from `sent`
             await peer.nc.publish(subject, json.dumps({"i": n}).encode())
             await peer.nc.flush()
-            sent.append(n)
             n += 1
             await asyncio.sleep(0.02)
 

@@ -34,9 +34,14 @@ def countable(sel: Any, info: Any) -> bool:
 
 
 async def _pending(sel: Any, info: Any, ctx: Any) -> int:
-    """``num_pending`` of a throw-away consumer made as the read makes its own (created, counted, deleted)."""
-    async with ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout) as session:
-        return int(session.info.get("num_pending", 0))
+    """``num_pending`` of a throw-away consumer made as the read makes its own (created, counted, deleted).
+
+    Checked against the stream leader as the read's own consumer is (``checking``): placed on a
+    replica still catching up, an unchecked count is low, and a short read would then pass as whole.
+    """
+    session = ConsumerSession(ctx, sel.stream, consumer_config(sel, info), timeout=sel.api_timeout)
+    async with session.checking(sel, info) as counted:
+        return int(counted.info.get("num_pending", 0))
 
 
 async def expected(sel: Any, info: Any, ctx: Any) -> int | None:

@@ -169,7 +169,7 @@ async def _replay(sel: Selection, progress: ProgressFn | None = None,
             elif (wire := await open_bulk(sel, ctx, result.notes)) is not None:
                 result.method, result.bulk = "ephemeral consumer (deleted)", True
                 result.timed_out = await read_bulk(sel, info, collector, progress, ctx=ctx, wire=wire, notes=result.notes,
-                                                   step=getattr(sink, "step", SINK_STEP) if streamed else None)
+                                                   step=SINK_STEP if streamed else None)
             else:
                 result.method = "ephemeral consumer (deleted)"
                 result.timed_out = await read_consumer(pulled, info, collector, progress, ctx=ctx, notes=result.notes)

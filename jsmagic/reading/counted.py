@@ -16,6 +16,12 @@ Only where the server can count exactly what the read keeps: ``--all``, ``--star
 client (``--where``, ``--grep``, ``--header``, ``--until``, ``--last*``, ``--new``), live
 reads and durables are not counted here (:func:`expected` returns None), nor reads without
 a consumer (WorkQueue/Interest streams: a consumer could take messages there).
+
+``--last``/``--last-per-subject`` are not counted (a replica still catching up holds every
+subject, with older "last" messages), but checked by their newest message
+(:func:`newest`): the stream leader's newest message of the selection, asked before the
+read, must be among the rows, since a server that holds it has applied everything before
+it.  A read that ends below it took its "last" set from a replica still catching up: SHORT.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .selection import MAX_SEQ, consumer_config, reads_by_get
+import nats.js.errors
+
+from .replicas import ask, checkable
+from .selection import LAST_POLICIES, MAX_SEQ, consumer_config, reads_by_get
 from .session import ConsumerSession
 
 
@@ -68,3 +77,35 @@ def shortfall(rows: int, want: int | None) -> str | None:
     return (f"SHORT: {want - rows:,} of the {want:,} messages the stream held for this selection when the read "
             f"began were not read (purged, deleted or evicted by the stream's limits meanwhile, or a replica the "
             f"read's consumer was placed on was still catching up): read again")
+
+
+async def newest(sel: Any, info: Any, ctx: Any) -> int | None:
+    """For ``--last*`` on a replicated stream: the newest sequence the selection holds, by the stream leader.
+
+    ``STREAM.MSG.GET`` is answered by the stream leader (``last_by_subj`` takes wildcards);
+    None where nothing can be checked: another selection, a bound or a filter of this client's
+    (``-n``, ``--end-seq``, ``--until``, ``--where``…) that may end the read below it, or an empty selection.
+    """
+    bounded = sel.count or sel.until or (sel.end_seq is not None and sel.end_seq < MAX_SEQ)
+    if (sel.deliver not in LAST_POLICIES or bounded or sel.where or sel.grep or sel.header or reads_by_get(info, sel)
+            or not checkable(sel, info) or not int(info.state.messages)):
+        return None
+    if not sel.subjects:
+        return int(info.state.last_seq)
+    found = []
+    for subject in sel.subjects:
+        try:
+            msg = await ask(ctx, f"STREAM.MSG.GET.{sel.stream}", {"last_by_subj": subject}, sel.api_timeout)
+        except nats.js.errors.NotFoundError:
+            continue
+        found.append(int(msg["message"]["seq"]))
+    return max(found, default=None)
+
+
+def behind(read_newest: int, want: int | None) -> str | None:
+    """The SHORT note for a ``--last*`` read whose newest row is older than the leader's newest (:func:`newest`)."""
+    if want is None or read_newest >= want:
+        return None
+    got = f"seq {read_newest:,}" if read_newest else "nothing"
+    return (f"SHORT: the newest message of this selection is seq {want:,} by the stream leader, but the read's "
+            f"newest was {got}: its consumer took its last messages from a replica still catching up; read again")

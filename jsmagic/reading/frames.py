@@ -243,6 +243,7 @@ class Collector:
         self.last: Chunk | None = None  # what the last add kept (a durable read acks or gives back the rest)
         self.last_within = 0  # how many rows of the last chunk were inside the --end-seq/--until bounds
         self.read = 0  # messages read within the bounds, before --where/--grep/--header kept some
+        self.newest = 0  # the highest sequence read within the bounds (a --last* read must reach the leader's)
         self.progress: Any = None  # a ui Progress hears ``read`` of a filtered read (its percent follows it)
 
     def add(self, chunk: Chunk) -> bool:
@@ -255,6 +256,8 @@ class Collector:
             keep = int(over[0]) if len(over) else keep
         cut, self.last_within = keep < len(chunk), keep
         self.read += keep
+        if keep:
+            self.newest = max(self.newest, int(chunk.seq[:keep].max()))
         chunk = self.rows.matching(chunk.take(keep))  # -n counts matches when filtering
         keep = len(chunk) if b.count is None else min(len(chunk), b.count - self.kept)
         self.last = chunk.take(keep)

@@ -40,7 +40,7 @@ from ..core.errors import JSMagicError, not_found
 from ..core.registry import current, jetstream
 from .catchup import CatchUp, open_catchup, read_live
 from .consumer import acknowledge, read_consumer
-from .counted import expected, shortfall
+from .counted import behind, expected, newest, shortfall
 from .durable import Ledger
 from .frames import Collector, Rows
 from .get import get_method, read_by_get
@@ -77,6 +77,7 @@ class Replay:
     failed: str | None = None  # an --ack/--term read failed after acking rows: ``frame`` holds every one of them
     bulk: bool = False  # read by the bulk reader (jsmagic.reading.wire), not through nats-py
     counted: int | None = None  # the server's count of the selection before the read (.counted; None: not countable)
+    newest: int | None = None  # --last*: the stream leader's newest sequence of the selection before the read (.counted)
     catchup: CatchUp | None = None  # live: how the history was read before following (jsmagic.reading.catchup)
 
 
@@ -104,18 +105,36 @@ async def replay(sel: Selection, progress: ProgressFn | None = None,
     count was checked against the leader).  An in-memory read that comes back short of the
     count taken before it (:mod:`.counted`) is therefore read again, with a new consumer, and
     the fuller of the two kept; it stays SHORT only if that one is short of the first count
-    too (a purge meanwhile), and says it read twice.
+    too (a purge meanwhile), and says it read again.  A ``--last*`` read that ended below the
+    stream leader's newest message of its selection (its consumer took its "last" set from a
+    replica catching up) is read again up to :data:`LAST_REREADS` times, each against the
+    leader's newest as of then.
     """
     first = await _replay(sel, progress, rows_out, sink=sink, ctx=ctx, result_out=result_out)
-    if not (first.notes and first.notes[0].startswith("SHORT") and first.counted is not None and sink is None
+    if not (_short(first) and (first.counted is not None or first.newest is not None) and sink is None
             and rows_out is None and result_out is None and not sel.durable and not sel.live):
         return first
-    log.info("replay of %s short of the server's count (%s): read again", sel.stream, first.notes[0])
-    again = await _replay(sel, progress, ctx=ctx, counted=first.counted)
-    best = again if len(again.frame) > len(first.frame) else first
-    best.notes.append(f"read twice: the first read returned {len(first.frame):,} of the {first.counted:,} "
-                      f"messages counted before it (a replica catching up, or messages removed meanwhile)")
+    best = first
+    for _ in range(1 if first.counted is not None else LAST_REREADS):
+        log.info("replay of %s short (%s): read again", sel.stream, best.notes[0])
+        again = await _replay(sel, progress, ctx=ctx, counted=first.counted)
+        if not _short(again) or (first.counted is not None and len(again.frame) > len(best.frame)):
+            best = again
+        if not _short(best):
+            break
+    if first.counted is not None:
+        said = f"returned {len(first.frame):,} of the {first.counted:,} messages counted before it"
+    else:
+        said = f"ended below the stream leader's newest message of the selection (seq {first.newest:,})"
+    best.notes.append(f"read again: the first read {said} (a replica catching up, or messages removed meanwhile)")
     return best
+
+
+LAST_REREADS = 3  # --last*: reads again while the read's consumer took its "last" set from a replica catching up
+
+
+def _short(result: Replay) -> bool:
+    return bool(result.notes) and result.notes[0].startswith("SHORT")
 
 
 async def _replay(sel: Selection, progress: ProgressFn | None = None,
@@ -139,6 +158,7 @@ async def _replay(sel: Selection, progress: ProgressFn | None = None,
     want = counted if counted is not None else await expected(sel, info, ctx)
     if want is not None:  # the end bound taken after the count: every message counted lies within it
         info = await stream_info(js, sel.stream, ctx=ctx)
+    last = await newest(sel, info, ctx)  # --last*: the read must reach the leader's newest message (.counted)
     rows = Rows(durable=bool(sel.durable), headers_only=sel.headers_only)
     collector = Collector(rows, bounds_for(sel, info))
     collector.progress = progress  # a filtered read's progress follows what was read, not what was kept
@@ -188,8 +208,9 @@ async def _replay(sel: Selection, progress: ProgressFn | None = None,
             result.frame = pd.DataFrame()
     finally:
         gcpause.release(paused)
-    result.counted = want
-    if not result.interrupted and not result.failed and (short := shortfall(collector.kept, want)):
+    result.counted, result.newest = want, last
+    if not result.interrupted and not result.failed and (
+            short := shortfall(collector.kept, want) or behind(collector.newest, last)):
         result.notes.insert(0, short)  # the first note: the summary leads with it, the API raises, the command exits 3
     if ledger is not None and sel.action and ledger.consuming:  # acked as read (also when interrupted)
         result.action, result.acknowledged = sel.action, ledger.acted

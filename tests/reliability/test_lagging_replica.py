@@ -201,3 +201,76 @@ def test_filtered_and_start_at_replays_right_after_a_follower_resumes_have_every
                     assert not any(n.startswith("SHORT") for n in result.notes), result.notes
                     waited += any(n.startswith("waited for") for n in result.notes)
     print(f"replays that waited for a follower catching up: {waited}")
+
+
+K = 50  # subjects of the last-message test (message i on <p>.s<i % K>)
+L = 40_000  # its messages
+
+
+async def lasts_and_until(urls: list[str], stream: str, p: str) -> tuple[dict[str, int], dt.datetime, int]:
+    """By plain nats-py, from the stream leader (``STREAM.MSG.GET``): each subject's last sequence, a time
+    in the middle of the stream (microseconds, as a replay takes it) and the last sequence stored at or before it."""
+    nc = await nats.connect(urls)
+    try:
+        js = nc.jetstream()
+        lasts = {f"{p}.s{k}": (await js.get_last_msg(stream, f"{p}.s{k}")).seq for k in range(K)}
+        api = f"$JS.API.STREAM.MSG.GET.{stream}"
+        msg = orjson.loads((await nc.request(api, orjson.dumps({"seq": L // 2}), timeout=10)).data)["message"]
+        until = pd.Timestamp(msg["time"]).floor("us")
+        after = (until + pd.Timedelta(1, "ns")).isoformat().replace("+00:00", "Z")
+        first = orjson.loads((await nc.request(api, orjson.dumps({"start_time": after}), timeout=10)).data)["message"]
+        return lasts, until.to_pydatetime(), int(first["seq"]) - 1
+    finally:
+        await nc.close()
+
+
+def test_last_bounded_and_headers_only_replays_right_after_a_follower_resumes_are_right(cluster):
+    """``--last``, ``--last-per-subject`` (with and without ``-s``), ``-n``, ``--end-seq``, ``--until`` and
+    ``--headers-only``, fired as an R3 follower resumes: each returns exactly what the stream leader holds.
+
+    A ``--last*`` consumer placed on a replica still catching up takes its "last" messages from
+    what that replica holds: every subject is there, with older messages.  Compared with plain
+    nats-py's answers from the stream leader, by sequence.
+    """
+    reread = 0
+    for _ in range(3):
+        stream = f"LL{uuid.uuid4().hex[:6].upper()}"
+        p = stream.lower()
+        follower = fill_with_a_follower_stopped(cluster, [stream], L, lambda p, i: f"{p}.s{i % K}")
+        try:
+            lasts, until, until_seq = asyncio.run(lasts_and_until(
+                [s.url for s in cluster.servers if s is not follower], stream, p))
+        except BaseException:
+            follower.proc.send_signal(signal.SIGCONT)
+            raise
+        two = [f"{p}.s7", f"{p}.s8"]
+        cases = {  # what each selects, by sequence, from the leader's answers above
+            "--last": (dict(deliver="last"), [L]),
+            "-s s7 --last": (dict(deliver="last", subjects=[f"{p}.s7"]), [lasts[f"{p}.s7"]]),
+            "--last-per-subject": (dict(deliver="last_per_subject"), sorted(lasts.values())),
+            "-s s7 -s s8 --last-per-subject": (dict(deliver="last_per_subject", subjects=two),
+                                               sorted(lasts[s] for s in two)),
+            "-n": (dict(count=25_000), list(range(1, 25_001))),
+            "--end-seq": (dict(end_seq=30_000), list(range(1, 30_001))),
+            "--until": (dict(until=until), list(range(1, until_seq + 1))),
+            "--headers-only": (dict(headers_only=True), list(range(1, L + 1))),
+        }
+        with jt.connected_shell(cluster.url):
+            ctx = context()
+
+            async def at_once():
+                follower.proc.send_signal(signal.SIGCONT)
+                return await asyncio.gather(*(replay(Selection(stream, bulk=bulk, timeout=20, **kw))
+                                              for kw, _ in cases.values() for bulk in (True, False)))
+
+            results = iter(ctx.run(at_once()))
+            for case, (_, want) in cases.items():
+                for bulk in (True, False):
+                    result = next(results)
+                    got = [int(s) for s in result.frame["seq"]]
+                    where = f"{case} ({'bulk' if bulk else 'nats-py'})"
+                    assert got == want, f"{where}: {len(got):,} rows, {got[:3]}…{got[-3:]}; want {want[:3]}…{want[-3:]} " \
+                                        f"{result.notes}"
+                    assert not any(n.startswith("SHORT") for n in result.notes), (where, result.notes)
+                    reread += any(n.startswith("read again") for n in result.notes)
+    print(f"--last* replays read again after a replica catching up: {reread}")

@@ -24,6 +24,7 @@ from ..core.context import JSContext
 from ..core.errors import InputError, JSMagicError
 from ..core.registry import current, jetstream
 from ..reading.consumer import NatsSource, throwaway
+from ..reading.counted import behind, newest
 from ..reading.drain import read_consumers
 from ..reading.pull import Batch, Feed
 from ..reading.selection import Selection
@@ -49,12 +50,16 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Batc
     sequence handed over (nothing is handed over twice), and ``notes`` hears "resumed N
     times"; a ``--last-per-subject`` scan cannot resume (a new consumer's "last" set is
     another one).  An interrupt keeps what arrived (handed over) and returns True.  A read
-    that ends short anyway raises: a scan is never short in silence.
+    that ends short anyway raises: a scan is never short in silence.  So does a "last" scan
+    of a replicated stream that ends below the stream leader's newest message of its filter
+    (:func:`jsmagic.reading.counted.newest`): its consumer took the "last" set of a replica
+    still catching up, and the values handed over were older ones.
     """
     ctx = current(ctx)
     js = await jetstream(ctx)
     info = await js.stream_info(name)
     sel = _selection(name, config, batch)
+    last = await newest(sel, info, ctx)
     feed, first = Feed(handle), []
     try:
         short = await read_consumers(sel, info, feed, progress, ctx=ctx, source=NatsSource(ctx, js, raw=True),
@@ -65,6 +70,9 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Batc
         total = f" of {first[0]:,}" if first else ""
         raise JSMagicError(f"scan of {name} ended short: {feed.kept:,}{total} messages (the consumer was lost "
                            "and could not be replaced, or no answer came)", hint="run it again")
+    if stale := behind(feed.newest, last):
+        said = stale.removeprefix("SHORT: ").removesuffix("; read again")
+        raise JSMagicError(f"scan of {name}: {said}", hint="run it again")
     return False
 
 

@@ -73,11 +73,14 @@ class Feed:
 
     def __init__(self, handle: Callable[[Batch], None]) -> None:
         self.handle, self.done, self.kept = handle, False, 0
+        self.newest = 0  # the highest sequence handed over (a "last" scan must reach the stream leader's newest)
         self.bounds = Bounds()  # no bound of its own: a raw read ends when its consumer owes nothing
 
     def add(self, batch: Batch) -> bool:
         self.handle(batch)
         self.kept += len(batch.datas)
+        if len(batch.seq):
+            self.newest = max(self.newest, int(batch.seq.max()))
         return self.done
 
 

@@ -274,3 +274,52 @@ def test_last_bounded_and_headers_only_replays_right_after_a_follower_resumes_ar
                     assert not any(n.startswith("SHORT") for n in result.notes), (where, result.notes)
                     reread += any(n.startswith("read again") for n in result.notes)
     print(f"--last* replays read again after a replica catching up: {reread}")
+
+
+def test_a_last_per_subject_scan_right_after_a_follower_resumes_is_current_or_fails(cluster):
+    """The scans behind counters and schedules (``read_raw``, "last" per subject): never an older set in silence.
+
+    Before, a scan whose consumer landed on the replica catching up handed over that replica's
+    older "last" messages (what ``%js_counter`` or ``%js_schedule ls`` would have shown as current).
+    Now it either has each subject's newest message, by the stream leader, or raises saying so.
+    """
+    from nats.js import api
+
+    from jsmagic.admin.scan import read_raw
+    from jsmagic.core.errors import JSMagicError
+
+    stream = f"LS{uuid.uuid4().hex[:6].upper()}"
+    p = stream.lower()
+    follower = fill_with_a_follower_stopped(cluster, [stream], L, lambda p, i: f"{p}.s{i % K}")
+    try:
+        lasts, _, _ = asyncio.run(lasts_and_until([s.url for s in cluster.servers if s is not follower], stream, p))
+    except BaseException:
+        follower.proc.send_signal(signal.SIGCONT)
+        raise
+    with jt.connected_shell(cluster.url):
+        ctx = context()
+
+        async def scan() -> list[int] | str:
+            seqs: list[int] = []
+            cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=f"{p}.>",
+                                     ack_policy=api.AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True,
+                                     num_replicas=1)
+            try:
+                await read_raw(stream, cfg, lambda b: seqs.extend(int(s) for s in b.seq), ctx=ctx)
+            except JSMagicError as e:
+                return str(e)
+            return sorted(seqs)
+
+        async def at_once():
+            follower.proc.send_signal(signal.SIGCONT)
+            return await asyncio.gather(*(scan() for _ in range(8)))
+
+        outcomes = ctx.run(at_once())
+    failed = [o for o in outcomes if isinstance(o, str)]
+    print(f"scans that said a replica was catching up: {len(failed)} of {len(outcomes)}")
+    for outcome in outcomes:
+        if isinstance(outcome, str):  # loud: an older set (naming the leader's newest), or a lost consumer
+            assert ("catching up" in outcome and f"seq {max(lasts.values()):,}" in outcome) or "ended short" in outcome, \
+                outcome
+        else:
+            assert outcome == sorted(lasts.values()), f"{len(outcome)} rows, {outcome[:3]}…"

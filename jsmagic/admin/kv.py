@@ -7,7 +7,7 @@ we go to the bucket's stream ourselves:
 
 - ``keys``/``view`` filter keys on the server with NATS wildcards (``users.*`` matches
   ``users.a`` but not ``users.a.b``), reading the last message per subject through an
-  ordered consumer (:class:`jsmagic.admin.ordered.OrderedReader`) instead of nats-py's
+  ordered consumer (:mod:`jsmagic.admin.kvread`) instead of nats-py's
   substring filter or the multi-last batch get that the server refuses over 1024 keys;
 - buckets are created with direct get on, so ``get`` is one request to any replica;
 - optimistic ``update``/``create`` refusals become one-line :class:`ConflictError`\\ s.
@@ -17,7 +17,6 @@ Every verb takes ``ctx=None``: the current connection, or the one given.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import re
@@ -26,17 +25,15 @@ from typing import Any
 import nats.js.errors
 from nats.js.api import KeyValueConfig, StorageType, StreamInfo
 
-from ..core.config import settings
 from ..core.context import JSContext
 from ..core.decode import decoder, encode_value, value_column, with_errors
 from ..core.errors import ConflictError, ForceRequiredError, InputError, NotFoundError, not_found
 from ..core.registry import connected, current, jetstream
 from ..core.units import plural
-from ..jsapi import kv_prefix, kv_stream, kv_subject, stored_time
-from . import kvwrite
-from .kvrecords import latest, stalled
+from ..jsapi import kv_stream, kv_subject, stored_time
+from . import kvread, kvwrite
+from .kvrecords import latest
 from .kvwatch import frame_times, operation
-from .ordered import OrderedReader
 from .scan import ProgressFn
 from .streams import stream_names
 
@@ -313,41 +310,11 @@ async def purge(bucket: str, key: str, force: bool = False, *, ctx: JSContext | 
 # ---- reading many keys through the stream ----------------------------------------------------
 async def _read(bucket: str, pattern: str, mode: str, headers_only: bool = False,
                 progress: ProgressFn | None = None, ctx: JSContext | None = None) -> tuple[list[tuple], bool]:
-    """Every record matching ``$KV.<bucket>.<pattern>`` as (key, data, headers, revision, ns).
-
-    Reads until the consumer has delivered everything that existed when it was created.
-    Returns the records and whether a kernel interrupt cut the read short.
-    """
+    """Every record matching ``$KV.<bucket>.<pattern>`` as (key, data, headers, revision, ns) (:mod:`.kvread`)."""
     ctx = current(ctx)
-    await _bucket(bucket, ctx)
-    cut = len(kv_prefix(bucket))
-    records: list[tuple] = []
-    append = records.append
-
-    def on_record(subject, data, headers, seq, tm, pending):
-        append((subject[cut:], data, headers, seq, tm))
-
-    reader = OrderedReader(ctx, kv_stream(bucket), kv_subject(bucket, check_pattern(pattern)), on_record,
-                           mode=mode, headers_only=headers_only)
-    interrupted = False
-    try:
-        expected = await reader.start()
-        while not reader.caught_up.is_set() and not (reader.resets == 0 and reader.records >= expected):
-            seen = reader.records
-            try:
-                await asyncio.wait_for(reader.caught_up.wait(), timeout=min(0.25, settings().timeout))
-            except asyncio.TimeoutError:
-                if progress is not None:
-                    progress(reader.records, expected or None)
-                if reader.needs_reset.is_set():
-                    await reader.reset()
-                elif reader.records == seen and reader.silent:
-                    raise stalled(bucket, reader.records, ctx) from None
-    except asyncio.CancelledError:
-        interrupted = True
-    finally:
-        await reader.stop()
-    return records, interrupted
+    handle = await _bucket(bucket, ctx)
+    subject = kv_subject(bucket, check_pattern(pattern))
+    return await kvread.read(ctx, handle.stream, bucket, subject, mode, headers_only=headers_only, progress=progress)
 
 
 async def keys(bucket: str, pattern: str = ">", *, progress: ProgressFn | None = None,

@@ -90,12 +90,17 @@ async def newest(sel: Any, info: Any, ctx: Any) -> int | None:
     if (sel.deliver not in LAST_POLICIES or bounded or sel.where or sel.grep or sel.header or reads_by_get(info, sel)
             or not checkable(sel, info) or not int(info.state.messages)):
         return None
-    if not sel.subjects:
-        return int(info.state.last_seq)
+    return await leader_newest(ctx, sel.stream, sel.subjects, info, sel.api_timeout)
+
+
+async def leader_newest(ctx: Any, stream: str, subjects: list[str], info: Any, timeout: float) -> int | None:
+    """The newest sequence under ``subjects`` (none: the whole stream) by the stream leader; None: nothing there."""
+    if not subjects or subjects == [">"]:
+        return int(info.state.last_seq) if int(info.state.messages) else None
     found = []
-    for subject in sel.subjects:
+    for subject in subjects:
         try:
-            msg = await ask(ctx, f"STREAM.MSG.GET.{sel.stream}", {"last_by_subj": subject}, sel.api_timeout)
+            msg = await ask(ctx, f"STREAM.MSG.GET.{stream}", {"last_by_subj": subject}, timeout)
         except nats.js.errors.NotFoundError:
             continue
         found.append(int(msg["message"]["seq"]))

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import signal
 import uuid
+from typing import Any
 
 import nats
 import nats.errors
@@ -40,18 +41,20 @@ def cluster():
         yield c
 
 
-def fill_with_a_follower_stopped(cluster, streams: list[str], n: int = N, subject=None):
+def fill_with_a_follower_stopped(cluster, streams: list[str], n: int = N, subject=None, create=None):
     """R3 ``streams`` filled with ``n`` messages each while one follower is stopped (SIGSTOP; still stopped after).
 
-    ``subject(prefix, i)`` names message i (default: ``<prefix>.x`` for all).
+    ``subject(prefix, i)`` names message i (default: ``<prefix>.x`` for all); ``create(js, stream)``
+    makes each stream (default: one on ``<prefix>.>``, ``prefix`` the stream's name in lower case).
     """
     subject = subject or (lambda p, i: f"{p}.x")
+    create = create or (lambda js, stream: js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3))
 
     async def go():
         nc = await nats.connect(cluster.urls)
         js = nc.jetstream()
         for stream in streams:
-            await js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3)
+            await create(js, stream)
         leaders = {(await js.stream_info(s)).cluster.leader for s in streams}
         await nc.close()
         follower = next(s for s in cluster.servers if s.server_name not in leaders)
@@ -141,12 +144,42 @@ def test_replays_right_after_a_follower_resumes_have_every_message(cluster):
         pytest.skip("in 3 rounds no consumer landed on the follower while it was behind (every replay was complete)")
 
 
+def stopped_and_known(cluster, prefix: str, n: int, subject, truth, create=None) -> tuple[str, str, Any, Any]:
+    """A new stream ``<prefix><hex>`` filled with a follower stopped (:func:`fill_with_a_follower_stopped`), and
+    ``truth(urls, stream, p)``'s answer, asked of the other servers by plain nats-py before the follower resumes:
+    ``(stream, p, follower, answer)``, ``p`` the stream's subject prefix."""
+    stream = f"{prefix}{uuid.uuid4().hex[:6].upper()}"
+    p = stream.lower()
+    follower = fill_with_a_follower_stopped(cluster, [stream], n, subject, create)
+    try:
+        return stream, p, follower, asyncio.run(truth([s.url for s in cluster.servers if s is not follower], stream, p))
+    except BaseException:
+        follower.proc.send_signal(signal.SIGCONT)
+        raise
+
+
+def replays_as_it_resumes(cluster, follower, stream: str, cases: dict) -> list[tuple[str, Any, Any]]:
+    """Each case's ``Selection`` keywords replayed by both readers at once, fired as ``follower`` resumes:
+    ``[(where, want, result)]`` in the order of ``cases`` (``{case: (keywords, want)}``)."""
+    with jt.connected_shell(cluster.url):
+        ctx = context()
+
+        async def at_once():
+            follower.proc.send_signal(signal.SIGCONT)
+            return await asyncio.gather(*(replay(Selection(stream, bulk=bulk, timeout=20, **kw))
+                                          for kw, _ in cases.values() for bulk in (True, False)))
+
+        results = iter(ctx.run(at_once()))
+        return [(f"{case} ({'bulk' if bulk else 'nats-py'})", want, next(results))
+                for case, (_, want) in cases.items() for bulk in (True, False)]
+
+
 M = 60_000  # messages of the selection test (half on <p>.a, half on <p>.b, alternating)
 
 
-async def since_and_start(url: str, stream: str) -> tuple[dt.datetime, int]:
+async def since_and_start(urls: list[str], stream: str, p: str) -> tuple[dt.datetime, int]:
     """A time in the middle of ``stream`` and the first sequence at or after it, by plain nats-py (the leader answers)."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(urls)
     try:
         api = f"$JS.API.STREAM.MSG.GET.{stream}"
         msg = orjson.loads((await nc.request(api, orjson.dumps({"seq": M // 2 + 1}), timeout=10)).data)["message"]
@@ -166,15 +199,8 @@ def test_filtered_and_start_at_replays_right_after_a_follower_resumes_have_every
     """
     waited = 0
     for _ in range(3):
-        stream = f"LF{uuid.uuid4().hex[:6].upper()}"
-        p = stream.lower()
-        follower = fill_with_a_follower_stopped(cluster, [stream], M, lambda p, i: f"{p}.{'ab'[i % 2]}")
-        try:
-            when, since_seq = asyncio.run(since_and_start(cluster.urls[0] if cluster.servers[0] is not follower
-                                                          else cluster.urls[1], stream))
-        except BaseException:
-            follower.proc.send_signal(signal.SIGCONT)
-            raise
+        stream, p, follower, (when, since_seq) = stopped_and_known(
+            cluster, "LF", M, lambda p, i: f"{p}.{'ab'[i % 2]}", since_and_start)
         half = M // 2 + 1
         cases = {  # what each selects, counted by construction and by the leader's own answer above
             "-s a": (dict(subjects=[f"{p}.a"]), M // 2),
@@ -183,23 +209,12 @@ def test_filtered_and_start_at_replays_right_after_a_follower_resumes_have_every
             "--since": (dict(deliver="since", since=when), M - since_seq + 1),
             "-s b --start-seq": (dict(subjects=[f"{p}.b"], deliver="start_seq", start_seq=half), (M - half + 1) // 2),
         }
-        with jt.connected_shell(cluster.url):
-            ctx = context()
-
-            async def at_once():
-                follower.proc.send_signal(signal.SIGCONT)
-                return await asyncio.gather(*(replay(Selection(stream, bulk=bulk, timeout=20, **kw))
-                                              for kw, _ in cases.values() for bulk in (True, False)))
-
-            results = iter(ctx.run(at_once()))
-            for case, (_, want) in cases.items():
-                for bulk in (True, False):
-                    result = next(results)
-                    got = len(result.frame)
-                    assert got == want, f"{case} ({'bulk' if bulk else 'nats-py'}): {got:,} of {want:,} {result.notes}"
-                    assert result.frame["seq"].is_monotonic_increasing and result.frame["seq"].is_unique
-                    assert not any(n.startswith("SHORT") for n in result.notes), result.notes
-                    waited += any(n.startswith("waited for") for n in result.notes)
+        for where, want, result in replays_as_it_resumes(cluster, follower, stream, cases):
+            got = len(result.frame)
+            assert got == want, f"{where}: {got:,} of {want:,} {result.notes}"
+            assert result.frame["seq"].is_monotonic_increasing and result.frame["seq"].is_unique
+            assert not any(n.startswith("SHORT") for n in result.notes), result.notes
+            waited += any(n.startswith("waited for") for n in result.notes)
     print(f"replays that waited for a follower catching up: {waited}")
 
 
@@ -234,15 +249,8 @@ def test_last_bounded_and_headers_only_replays_right_after_a_follower_resumes_ar
     """
     reread = 0
     for _ in range(3):
-        stream = f"LL{uuid.uuid4().hex[:6].upper()}"
-        p = stream.lower()
-        follower = fill_with_a_follower_stopped(cluster, [stream], L, lambda p, i: f"{p}.s{i % K}")
-        try:
-            lasts, until, until_seq = asyncio.run(lasts_and_until(
-                [s.url for s in cluster.servers if s is not follower], stream, p))
-        except BaseException:
-            follower.proc.send_signal(signal.SIGCONT)
-            raise
+        stream, p, follower, (lasts, until, until_seq) = stopped_and_known(
+            cluster, "LL", L, lambda p, i: f"{p}.s{i % K}", lasts_and_until)
         two = [f"{p}.s7", f"{p}.s8"]
         cases = {  # what each selects, by sequence, from the leader's answers above
             "--last": (dict(deliver="last"), [L]),
@@ -255,24 +263,12 @@ def test_last_bounded_and_headers_only_replays_right_after_a_follower_resumes_ar
             "--until": (dict(until=until), list(range(1, until_seq + 1))),
             "--headers-only": (dict(headers_only=True), list(range(1, L + 1))),
         }
-        with jt.connected_shell(cluster.url):
-            ctx = context()
-
-            async def at_once():
-                follower.proc.send_signal(signal.SIGCONT)
-                return await asyncio.gather(*(replay(Selection(stream, bulk=bulk, timeout=20, **kw))
-                                              for kw, _ in cases.values() for bulk in (True, False)))
-
-            results = iter(ctx.run(at_once()))
-            for case, (_, want) in cases.items():
-                for bulk in (True, False):
-                    result = next(results)
-                    got = [int(s) for s in result.frame["seq"]]
-                    where = f"{case} ({'bulk' if bulk else 'nats-py'})"
-                    assert got == want, f"{where}: {len(got):,} rows, {got[:3]}…{got[-3:]}; want {want[:3]}…{want[-3:]} " \
-                                        f"{result.notes}"
-                    assert not any(n.startswith("SHORT") for n in result.notes), (where, result.notes)
-                    reread += any(n.startswith("read again") for n in result.notes)
+        for where, want, result in replays_as_it_resumes(cluster, follower, stream, cases):
+            got = [int(s) for s in result.frame["seq"]]
+            assert got == want, f"{where}: {len(got):,} rows, {got[:3]}…{got[-3:]}; want {want[:3]}…{want[-3:]} " \
+                                f"{result.notes}"
+            assert not any(n.startswith("SHORT") for n in result.notes), (where, result.notes)
+            reread += any(n.startswith("read again") for n in result.notes)
     print(f"--last* replays read again after a replica catching up: {reread}")
 
 
@@ -288,14 +284,8 @@ def test_a_last_per_subject_scan_right_after_a_follower_resumes_is_current_or_fa
     from jsmagic.admin.scan import read_raw
     from jsmagic.core.errors import JSMagicError
 
-    stream = f"LS{uuid.uuid4().hex[:6].upper()}"
-    p = stream.lower()
-    follower = fill_with_a_follower_stopped(cluster, [stream], L, lambda p, i: f"{p}.s{i % K}")
-    try:
-        lasts, _, _ = asyncio.run(lasts_and_until([s.url for s in cluster.servers if s is not follower], stream, p))
-    except BaseException:
-        follower.proc.send_signal(signal.SIGCONT)
-        raise
+    stream, p, follower, (lasts, _, _) = stopped_and_known(cluster, "LS", L, lambda p, i: f"{p}.s{i % K}",
+                                                           lasts_and_until)
     with jt.connected_shell(cluster.url):
         ctx = context()
 
@@ -323,3 +313,58 @@ def test_a_last_per_subject_scan_right_after_a_follower_resumes_is_current_or_fa
                 outcome
         else:
             assert outcome == sorted(lasts.values()), f"{len(outcome)} rows, {outcome[:3]}…"
+
+
+KEYS = 1_000  # keys of the KV test: 40 revisions each, all kept (history 64), so the stream holds all L messages
+
+
+async def kv_truth(urls: list[str], stream: str, p: str) -> dict[str, int]:
+    """Each key's revision by plain nats-py's KV (``kv.get``: the stream leader's ``STREAM.MSG.GET``)."""
+    nc = await nats.connect(urls)
+    try:
+        kv = await nc.jetstream().key_value(stream.removeprefix("KV_"))
+        return {f"k{k}": (await kv.get(f"k{k}")).revision for k in range(KEYS)}
+    finally:
+        await nc.close()
+
+
+def test_kv_view_right_after_a_follower_resumes_has_every_key_at_its_newest_value(cluster):
+    """``%js_kv view``/``keys`` on an R3 bucket as a member resumes: each key's newest value, or one line saying not.
+
+    Before, the read's ordered consumer on the replica still catching up gave every key an
+    older value, in silence (its consumer was not checked at all).
+    """
+    import nats.js.api
+
+    from jsmagic.core.errors import JSMagicError
+    from jsmagic.services import kv as kv_service
+
+    async def bucket(js, stream):
+        await js.create_key_value(nats.js.api.KeyValueConfig(bucket=stream.removeprefix("KV_"), history=64,
+                                                             replicas=3))
+
+    stream, _, follower, truth = stopped_and_known(
+        cluster, "KV_LK", L, lambda p, i: f"$KV.{p[3:].upper()}.k{i % KEYS}", kv_truth, create=bucket)
+    name = stream.removeprefix("KV_")
+    with jt.connected_shell(cluster.url):
+        ctx = context()
+
+        async def view():
+            try:
+                return await kv_service.view(name, ctx=ctx)
+            except JSMagicError as e:
+                return str(e)
+
+        async def at_once():
+            follower.proc.send_signal(signal.SIGCONT)
+            return await asyncio.gather(*(view() for _ in range(8)))
+
+        outcomes = ctx.run(at_once())
+    said = [o for o in outcomes if isinstance(o, str)]
+    print(f"views that said a replica was catching up: {len(said)} of {len(outcomes)}")
+    for outcome in outcomes:
+        if isinstance(outcome, str):
+            assert "catching up" in outcome, outcome
+            continue
+        got = {key: int(rev) for key, rev in zip(outcome["key"], outcome["revision"])}
+        assert got == truth, f"{sum(got.get(k) != v for k, v in truth.items())} of {KEYS} keys differ"

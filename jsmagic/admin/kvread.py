@@ -24,6 +24,7 @@ from ..core.context import JSContext
 from ..core.errors import JSMagicError
 from ..jsapi import kv_prefix
 from ..reading.counted import leader_newest
+from ..reading.replicas import replicated
 from .kvrecords import stalled
 from .ordered import OrderedReader
 from .scan import ProgressFn
@@ -40,9 +41,9 @@ async def read(ctx: JSContext, info: Any, bucket: str, subject: str, mode: str, 
     ``mode``: ``last`` (each key's last record) or ``all``.  Returns the records and whether a
     kernel interrupt cut the read short.
     """
-    replicated = int(info.config.num_replicas or 1) > 1
+    checked = replicated(info)
     for _ in range(REREADS):
-        want = await leader_newest(ctx, info.config.name, [subject], info, settings().timeout) if replicated else None
+        want = await leader_newest(ctx, info.config.name, [subject], info, settings().timeout) if checked else None
         records, interrupted, newest = await _read_once(ctx, info.config.name, bucket, subject, mode, headers_only,
                                                         progress)
         if interrupted or want is None or newest >= want:

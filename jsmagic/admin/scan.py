@@ -24,7 +24,7 @@ from ..core.context import JSContext
 from ..core.errors import InputError, JSMagicError
 from ..core.registry import current, jetstream
 from ..reading.consumer import NatsSource, throwaway
-from ..reading.counted import behind, newest
+from ..reading.counted import newest, stale
 from ..reading.drain import read_consumers
 from ..reading.pull import Batch, Feed
 from ..reading.selection import Selection
@@ -70,8 +70,7 @@ async def read_raw(name: str, config: api.ConsumerConfig, handle: Callable[[Batc
         total = f" of {first[0]:,}" if first else ""
         raise JSMagicError(f"scan of {name} ended short: {feed.kept:,}{total} messages (the consumer was lost "
                            "and could not be replaced, or no answer came)", hint="run it again")
-    if stale := behind(feed.newest, last):
-        said = stale.removeprefix("SHORT: ").removesuffix("; read again")
+    if said := stale(feed.newest, last):
         raise JSMagicError(f"scan of {name}: {said}", hint="run it again")
     return False
 

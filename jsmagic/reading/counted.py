@@ -107,10 +107,16 @@ async def leader_newest(ctx: Any, stream: str, subjects: list[str], info: Any, t
     return max(found, default=None)
 
 
-def behind(read_newest: int, want: int | None) -> str | None:
-    """The SHORT note for a ``--last*`` read whose newest row is older than the leader's newest (:func:`newest`)."""
+def stale(read_newest: int, want: int | None) -> str | None:
+    """What a read whose newest row is older than the leader's newest (:func:`newest`) missed; None: it did not."""
     if want is None or read_newest >= want:
         return None
     got = f"seq {read_newest:,}" if read_newest else "nothing"
-    return (f"SHORT: the newest message of this selection is seq {want:,} by the stream leader, but the read's "
-            f"newest was {got}: its consumer took its last messages from a replica still catching up; read again")
+    return (f"the newest message of this selection is seq {want:,} by the stream leader, but the read's newest was "
+            f"{got}: its consumer took its last messages from a replica still catching up")
+
+
+def behind(read_newest: int, want: int | None) -> str | None:
+    """The SHORT note for a ``--last*`` read whose newest row is older than the leader's newest (:func:`stale`)."""
+    said = stale(read_newest, want)
+    return None if said is None else f"SHORT: {said}; read again"

@@ -98,7 +98,7 @@ async def check_stream(name: str, *, ctx: JSContext | None = None) -> Any:
 async def replay(sel: Selection, progress: ProgressFn | None = None,
                  rows_out: Callable[[Rows], None] | None = None, *, sink: Any = None,
                  ctx: JSContext | None = None, result_out: Callable[[Replay], None] | None = None) -> Replay:
-    """Read the selection into a frame (see :func:`_replay`); a read short of the server's count is read once more.
+    """Read the selection into a frame (see :func:`_replay`); a short read (:mod:`.counted`) is read again.
 
     A consumer placed on a replica still catching up can owe less than the stream holds (seen
     once under load: 0 of 30,000 for a filtered read as an R3 follower resumed, although the

@@ -74,10 +74,14 @@ async def ask(ctx: JSContext, suffix: str, body: dict | None, timeout: float) ->
             await asyncio.sleep(POLL)
 
 
+def replicated(info: Any) -> bool:
+    """Whether the stream of ``info`` has replicas (an R1 consumer of it may sit on one still catching up)."""
+    return int(getattr(info.config, "num_replicas", 1) or 1) > 1
+
+
 def checkable(sel: Selection, info: Any = None) -> bool:
     """Whether a replay's consumer may sit on a lagging replica (an ephemeral replay of a replicated stream)."""
-    replicated = info is None or int(getattr(info.config, "num_replicas", 1) or 1) > 1
-    return replicated and not sel.durable and not sel.live and sel.deliver != "new"
+    return (info is None or replicated(info)) and not sel.durable and not sel.live and sel.deliver != "new"
 
 
 async def pending_seen(ctx: JSContext, sel: Selection, info: Any, name: str, pending: int,

@@ -174,6 +174,26 @@ def replays_as_it_resumes(cluster, follower, stream: str, cases: dict) -> list[t
                 for case, (_, want) in cases.items() for bulk in (True, False)]
 
 
+def calls_as_it_resumes(cluster, follower, call, n: int = 8) -> list:
+    """``call(ctx)`` ``n`` times at once, fired as ``follower`` resumes: each outcome, a one-line error as its text."""
+    from jsmagic.core.errors import JSMagicError
+
+    with jt.connected_shell(cluster.url):
+        ctx = context()
+
+        async def one():
+            try:
+                return await call(ctx)
+            except JSMagicError as e:
+                return str(e)
+
+        async def at_once():
+            follower.proc.send_signal(signal.SIGCONT)
+            return await asyncio.gather(*(one() for _ in range(n)))
+
+        return ctx.run(at_once())
+
+
 M = 60_000  # messages of the selection test (half on <p>.a, half on <p>.b, alternating)
 
 
@@ -282,29 +302,19 @@ def test_a_last_per_subject_scan_right_after_a_follower_resumes_is_current_or_fa
     from nats.js import api
 
     from jsmagic.admin.scan import read_raw
-    from jsmagic.core.errors import JSMagicError
 
     stream, p, follower, (lasts, _, _) = stopped_and_known(cluster, "LS", L, lambda p, i: f"{p}.s{i % K}",
                                                            lasts_and_until)
-    with jt.connected_shell(cluster.url):
-        ctx = context()
 
-        async def scan() -> list[int] | str:
-            seqs: list[int] = []
-            cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=f"{p}.>",
-                                     ack_policy=api.AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True,
-                                     num_replicas=1)
-            try:
-                await read_raw(stream, cfg, lambda b: seqs.extend(int(s) for s in b.seq), ctx=ctx)
-            except JSMagicError as e:
-                return str(e)
-            return sorted(seqs)
+    async def scan(ctx) -> list[int]:
+        seqs: list[int] = []
+        cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT, filter_subject=f"{p}.>",
+                                 ack_policy=api.AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True,
+                                 num_replicas=1)
+        await read_raw(stream, cfg, lambda b: seqs.extend(int(s) for s in b.seq), ctx=ctx)
+        return sorted(seqs)
 
-        async def at_once():
-            follower.proc.send_signal(signal.SIGCONT)
-            return await asyncio.gather(*(scan() for _ in range(8)))
-
-        outcomes = ctx.run(at_once())
+    outcomes = calls_as_it_resumes(cluster, follower, scan)
     failed = [o for o in outcomes if isinstance(o, str)]
     print(f"scans that said a replica was catching up: {len(failed)} of {len(outcomes)}")
     for outcome in outcomes:
@@ -336,7 +346,6 @@ def test_kv_view_right_after_a_follower_resumes_has_every_key_at_its_newest_valu
     """
     import nats.js.api
 
-    from jsmagic.core.errors import JSMagicError
     from jsmagic.services import kv as kv_service
 
     async def bucket(js, stream):
@@ -346,20 +355,7 @@ def test_kv_view_right_after_a_follower_resumes_has_every_key_at_its_newest_valu
     stream, _, follower, truth = stopped_and_known(
         cluster, "KV_LK", L, lambda p, i: f"$KV.{p[3:].upper()}.k{i % KEYS}", kv_truth, create=bucket)
     name = stream.removeprefix("KV_")
-    with jt.connected_shell(cluster.url):
-        ctx = context()
-
-        async def view():
-            try:
-                return await kv_service.view(name, ctx=ctx)
-            except JSMagicError as e:
-                return str(e)
-
-        async def at_once():
-            follower.proc.send_signal(signal.SIGCONT)
-            return await asyncio.gather(*(view() for _ in range(8)))
-
-        outcomes = ctx.run(at_once())
+    outcomes = calls_as_it_resumes(cluster, follower, lambda ctx: kv_service.view(name, ctx=ctx))
     said = [o for o in outcomes if isinstance(o, str)]
     print(f"views that said a replica was catching up: {len(said)} of {len(outcomes)}")
     for outcome in outcomes:
